@@ -1,0 +1,68 @@
+"""JWT from the httpOnly ``access_token`` cookie, or ``Authorization: Bearer`` for other clients.
+
+The frontend sends no CSRF token. Cookie-authenticated unsafe requests are protected by:
+SameSite=Lax cookies (no cookie on cross-site POSTs), the CORS allow-list with credentials, and
+an Origin check here: a browser request from an origin outside the allow-list is refused.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def origin_allowed(request) -> bool:
+    origin = request.META.get("HTTP_ORIGIN")
+    if not origin:
+        return True
+    if origin in settings.CORS_ALLOWED_ORIGINS:
+        return True
+    parts = urlsplit(origin)
+    return parts.netloc == request.get_host()
+
+
+class JWTCookieAuthentication(JWTAuthentication):
+    www_authenticate_realm = "api"
+
+    def get_user(self, validated_token):
+        """The user, loaded with their primary hospital registration in the same query."""
+        from hospitals.selectors import user_with_primary_registration
+
+        try:
+            user_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken("Token contained no recognizable user identification") from exc
+        user = user_with_primary_registration(user_id=user_id)
+        if user is None:
+            raise AuthenticationFailed("User not found", code="user_not_found")
+        if not user.is_active:
+            raise AuthenticationFailed("User is inactive", code="user_inactive")
+        if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed("The user's password has been changed.", code="password_changed")
+        return user
+
+    def authenticate(self, request):
+        header = self.get_header(request)
+        if header is not None:
+            raw = self.get_raw_token(header)
+            if raw is None:
+                return None
+            token = self.get_validated_token(raw)
+            return self.get_user(token), token
+        raw_cookie = request.COOKIES.get(settings.AUTH_COOKIE_ACCESS)
+        if not raw_cookie:
+            return None
+        token = self.get_validated_token(raw_cookie.encode())
+        if request.method in UNSAFE_METHODS and not origin_allowed(request):
+            raise PermissionDenied("Cross-origin request refused.")
+        return self.get_user(token), token

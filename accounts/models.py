@@ -1,0 +1,140 @@
+"""Users, one-time codes and password-reset tokens."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    DOCTOR = "doctor", "Doctor"
+    HOSPITAL_ADMIN = "hospital_admin", "Hospital admin"
+
+
+def new_hpn() -> str:
+    """A Health Personal Number: 13 random digits, shown grouped as 3-3-3-4."""
+    return "".join(str(secrets.randbelow(10)) for _ in range(13))
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("full_name", "Platform staff")
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PATIENT, db_index=True)
+    hpn = models.CharField("health personal number", max_length=20, unique=True, default=new_hpn)
+    gender = models.CharField(max_length=32, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    country = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=64, blank=True)
+    city = models.CharField(max_length=64, blank=True)
+    preferred_language = models.CharField(max_length=64, blank=True)
+    secondary_languages = models.JSONField(default=list, blank=True)
+    custom_language = models.CharField(max_length=64, blank=True)
+    nin = models.CharField("national identification number", max_length=32, blank=True)
+    ssn = models.CharField(max_length=32, blank=True)
+    contact_preferences = models.JSONField(default=dict, blank=True)
+    has_completed_onboarding = models.BooleanField(default=False)
+    email_verified = models.BooleanField(default=False)
+    otp_required_for_login = models.BooleanField(default=True)
+    consent_terms_at = models.DateTimeField(null=True, blank=True)
+    consent_hipaa_at = models.DateTimeField(null=True, blank=True)
+    consent_data_processing_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
+        indexes = [models.Index(fields=["role", "is_active"])]
+
+    def __str__(self) -> str:  # never a name or email: admin lists show ids
+        return f"User {self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.role == Role.DOCTOR
+
+    @property
+    def is_hospital_admin(self) -> bool:
+        return self.role == Role.HOSPITAL_ADMIN
+
+
+class CodePurpose(models.TextChoices):
+    LOGIN = "login", "Login"
+    MEDICAL_RECORDS = "medical_records", "Medical records access"
+    CLINICIAN_ACCESS = "clinician_access", "Clinician access consent"
+    WOMENS_HEALTH = "womens_health", "Women's health verification"
+
+
+class OneTimeCode(models.Model):
+    """A 6-digit code, stored only as a keyed hash. See ``accounts.codes``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="one_time_codes")
+    purpose = models.CharField(max_length=32, choices=CodePurpose.choices)
+    subject = models.CharField(max_length=64, blank=True, help_text="What the code is bound to, beyond its purpose")
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "purpose", "subject", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} code {self.pk}"
+
+
+class PasswordResetToken(models.Model):
+    """Single-use, expiring; only the SHA-256 of the 256-bit token is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_reset_tokens")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"reset token {self.pk}"

@@ -1,0 +1,194 @@
+"""Account writes: registration, login with a one-time code, passwords, profile."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.codes import code_issue, code_verify
+from accounts.models import CodePurpose, PasswordResetToken, Role, User
+from phb import metrics
+from phb.api.errors import ApiError
+from phb.notify import send_email_after_commit
+
+logger = logging.getLogger("accounts")
+
+CODE_EMAIL_SUBJECTS = {
+    CodePurpose.LOGIN: "Your PHB login code",
+    CodePurpose.MEDICAL_RECORDS: "Your PHB medical records access code",
+    CodePurpose.CLINICIAN_ACCESS: "A clinician asked to see your medical record",
+    CodePurpose.WOMENS_HEALTH: "Your PHB women's health verification code",
+}
+# A constant hash so unknown emails cost the same as known ones.
+_DUMMY_PASSWORD_HASH = make_password("not-a-real-password-but-same-cost")
+
+
+def code_send(*, user: User, purpose: CodePurpose, subject: str = "", note: str = "") -> None:
+    """Issue a code for ``purpose`` and email it to the user (after commit)."""
+    code = code_issue(user=user, purpose=purpose, subject=subject)
+    minutes = settings.OTP_TTL_SECONDS // 60
+    body = f"Your PHB code is {code}. It expires in {minutes} minutes and can be used once.\n"
+    if note:
+        body += f"\n{note}\n"
+    body += "\nIf you did not ask for this code, you can ignore this email."
+    send_email_after_commit(to=user.email, subject=CODE_EMAIL_SUBJECTS[CodePurpose(purpose)], body=body,
+                            kind=f"code_{purpose}")
+    logger.info("one-time code issued", extra={"event": "code_issued", "purpose": str(purpose)})
+
+
+def user_register(*, data: dict[str, Any]) -> User:
+    now = timezone.now()
+    fields = {
+        k: data.get(k)
+        for k in (
+            "full_name", "gender", "date_of_birth", "phone", "country", "state", "city",
+            "preferred_language", "secondary_languages", "custom_language", "nin", "ssn",
+        )
+        if data.get(k) not in (None, "")
+    }
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=data["email"],
+                password=data["password"],
+                role=Role.PATIENT,
+                consent_terms_at=now,
+                consent_hipaa_at=now,
+                consent_data_processing_at=now,
+                **fields,
+            )
+    except IntegrityError as exc:
+        raise ApiError("An account with this email already exists.", code="email_taken") from exc
+    logger.info("user registered", extra={"event": "user_registered"})
+    return user
+
+
+def login_check_password(*, email: str, password: str) -> User:
+    """The user for these credentials, or an ApiError that does not say which part was wrong."""
+    user = User.objects.filter(email=(email or "").strip().lower()).first()
+    if user is None:
+        check_password(password or "", _DUMMY_PASSWORD_HASH)
+        raise ApiError("Invalid email or password.", status_code=401, code="invalid_credentials")
+    if not user.check_password(password or "") or not user.is_active:
+        raise ApiError("Invalid email or password.", status_code=401, code="invalid_credentials")
+    return user
+
+
+def login_verify_code(*, email: str, code: object) -> User:
+    from accounts.codes import CodeRejected
+
+    user = User.objects.filter(email=(email or "").strip().lower(), is_active=True).first()
+    if user is None:
+        raise ApiError("Invalid or expired code.", code="invalid_code")
+    try:
+        code_verify(user=user, purpose=CodePurpose.LOGIN, code=code)
+    except CodeRejected as exc:
+        logger.info("login code refused", extra={"event": "code_refused", "purpose": "login", "reason": exc.reason})
+        metrics.record("OTPVerificationFailure", area="Auth", dimensions={"Purpose": "login"})
+        raise ApiError(exc.message, code=f"code_{exc.reason}") from exc
+    if not user.email_verified:
+        user.email_verified = True
+    user.last_login = timezone.now()
+    user.save(update_fields=["email_verified", "last_login"])
+    return user
+
+
+def refresh_tokens_revoke(*, user: User) -> int:
+    """Blacklist every outstanding refresh token of ``user`` (logout everywhere)."""
+    revoked = 0
+    for token in OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()):
+        _, created = BlacklistedToken.objects.get_or_create(token=token)
+        revoked += int(created)
+    return revoked
+
+
+def password_change(*, user: User, current_password: str, new_password: str) -> None:
+    if not user.check_password(current_password or ""):
+        raise ApiError("Your current password is incorrect.", code="wrong_password",
+                       current_password=["Your current password is incorrect."])
+    password_validation.validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    refresh_tokens_revoke(user=user)
+
+
+def _reset_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def password_reset_request(*, email: str) -> None:
+    """Email a reset link if the account exists. Callers answer the same either way."""
+    user = User.objects.filter(email=(email or "").strip().lower(), is_active=True).first()
+    if user is None:
+        return
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        PasswordResetToken.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+        PasswordResetToken.objects.create(
+            user=user, token_hash=_reset_hash(token), expires_at=now + settings.PASSWORD_RESET_TOKEN_TTL
+        )
+        link = f"{settings.FRONTEND_URL}/reset-password?token={token}"
+        send_email_after_commit(
+            to=user.email,
+            subject="Reset your PHB password",
+            body=f"Use this link within the hour to choose a new password:\n\n{link}\n\n"
+            "If you did not ask for this, ignore this email.",
+            kind="password_reset",
+        )
+
+
+def password_reset_confirm(*, token: str, new_password: str) -> User:
+    now = timezone.now()
+    found = PasswordResetToken.objects.select_related("user").filter(token_hash=_reset_hash(token or "")).first()
+    if found is None or found.used_at is not None or found.expires_at <= now:
+        raise ApiError("This reset link is invalid or has expired.", code="invalid_token")
+    password_validation.validate_password(new_password, found.user)
+    with transaction.atomic():
+        spent = PasswordResetToken.objects.filter(pk=found.pk, used_at__isnull=True, expires_at__gt=now).update(
+            used_at=now
+        )
+        if not spent:
+            raise ApiError("This reset link is invalid or has expired.", code="invalid_token")
+        user = found.user
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        refresh_tokens_revoke(user=user)
+    return user
+
+
+PROFILE_EDITABLE = (
+    "phone", "country", "state", "city", "date_of_birth", "gender", "preferred_language",
+    "secondary_languages", "custom_language", "otp_required_for_login", "address", "full_name",
+    "contact_preferences",
+)
+
+
+def profile_update(*, user: User, data: dict[str, Any]) -> User:
+    changed = []
+    for key, value in data.items():
+        if key not in PROFILE_EDITABLE:
+            continue
+        if key == "date_of_birth" and isinstance(value, date) and value > timezone.localdate():
+            raise ApiError("Date of birth cannot be in the future.", code="invalid", date_of_birth=["Invalid date."])
+        setattr(user, key, value)
+        changed.append(key)
+    if changed:
+        user.save(update_fields=changed)
+    return user
+
+
+def onboarding_complete(*, user: User, completed: bool = True) -> User:
+    user.has_completed_onboarding = bool(completed)
+    user.save(update_fields=["has_completed_onboarding"])
+    return user

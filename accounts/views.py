@@ -1,0 +1,220 @@
+"""Auth endpoints A1–A13 (contract §1). Views parse input and call services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import services
+from accounts.cookies import clear_auth_cookies, issue_tokens, set_auth_cookies
+from accounts.models import CodePurpose, OneTimeCode, User
+from accounts.serializers import (
+    EmailInput,
+    LoginInput,
+    OnboardingInput,
+    PasswordChangeInput,
+    PasswordResetConfirmInput,
+    ProfileUpdateInput,
+    RegisterInput,
+    VerifyLoginCodeInput,
+    user_payload,
+)
+from accounts.throttles import throttle_code_request, throttle_login
+from hospitals.selectors import primary_registration_of
+from phb.api.errors import ApiError
+from phb.api.views import ApiView, PublicApiView
+
+
+def _valid(serializer_class, request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def profile_payload(user: User) -> dict:
+    return user_payload(user, primary_registration=primary_registration_of(user=user))
+
+
+def signed_in_response(*, user: User, remember_me: bool, body: dict, status_code: int = 200) -> Response:
+    response = Response(body, status=status_code)
+    return set_auth_cookies(response, issue_tokens(user=user, remember_me=remember_me))
+
+
+class LoginView(PublicApiView):
+    @extend_schema(request=LoginInput, responses={200: dict}, summary="A1 login (sends a code when required)")
+    def post(self, request: Request) -> Response:
+        data = _valid(LoginInput, request)
+        throttle_login(request, data["email"])
+        user = services.login_check_password(email=data["email"], password=data["password"])
+        if user.otp_required_for_login:
+            services.code_send(user=user, purpose=CodePurpose.LOGIN)
+            return Response(
+                {
+                    "status": "pending",
+                    "require_otp": True,
+                    "otpRequired": True,
+                    "email": user.email,
+                    "message": "We sent a 6-digit login code to your email.",
+                }
+            )
+        return signed_in_response(
+            user=user,
+            remember_me=data["remember_me"],
+            body={"status": "success", "message": "Signed in.", "user": profile_payload(user)},
+        )
+
+
+class VerifyLoginCodeView(PublicApiView):
+    @extend_schema(request=VerifyLoginCodeInput, responses={200: dict}, summary="A2 verify the login code")
+    def post(self, request: Request) -> Response:
+        data = _valid(VerifyLoginCodeInput, request)
+        throttle_login(request, data["email"])
+        user = services.login_verify_code(email=data["email"], code=data["otp"])
+        payload = profile_payload(user)
+        return signed_in_response(
+            user=user,
+            remember_me=data["remember_me"],
+            body={"status": "success", "message": "Signed in.", "user_data": payload, "user": payload},
+        )
+
+
+class ResendLoginCodeView(PublicApiView):
+    """A3. Sends a new code only when a password login started within the code's lifetime."""
+
+    @extend_schema(request=EmailInput, responses={200: dict}, summary="A3 resend the login code")
+    def post(self, request: Request) -> Response:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        data = _valid(EmailInput, request)
+        throttle_login(request, data["email"])
+        user = User.objects.filter(email=data["email"].strip().lower(), is_active=True).first()
+        if user is not None:
+            window = timezone.now() - timedelta(seconds=3 * settings.OTP_TTL_SECONDS)
+            started = OneTimeCode.objects.filter(user=user, purpose=CodePurpose.LOGIN, created_at__gte=window).exists()
+            if started:
+                throttle_code_request(user_id=user.pk, purpose="login-resend")
+                services.code_send(user=user, purpose=CodePurpose.LOGIN)
+        return Response({"message": "If a sign-in is in progress for this email, a new code is on its way."})
+
+
+class TokenRefreshView(PublicApiView):
+    """A4: no body; the refresh token comes from its cookie; answers ``{status: 'success'}``."""
+
+    @extend_schema(request=None, responses={200: dict}, summary="A4 refresh the cookies")
+    def post(self, request: Request) -> Response:
+        raw = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH) or (
+            request.data.get("refresh") if isinstance(request.data, dict) else None
+        )
+        if not raw:
+            raise ApiError("No refresh token.", status_code=401, code="not_authenticated")
+        try:
+            old = RefreshToken(raw)
+            user = User.objects.filter(pk=old.payload.get(settings.SIMPLE_JWT["USER_ID_CLAIM"]), is_active=True).first()
+            if user is None:
+                raise ApiError("Session ended.", status_code=401, code="not_authenticated")
+            old.blacklist()
+        except TokenError as exc:
+            raise ApiError("Session expired. Please sign in again.", status_code=401, code="token_not_valid") from exc
+        fresh = issue_tokens(user=user, remember_me=bool(old.payload.get("remember")))
+        response = Response({"status": "success", "message": "Session refreshed."})
+        return set_auth_cookies(response, fresh)
+
+
+class LogoutView(PublicApiView):
+    """A5: blacklists the refresh token and clears both cookies (works even when expired)."""
+
+    @extend_schema(request=None, responses={200: dict}, summary="A5 logout")
+    def post(self, request: Request) -> Response:
+        raw = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
+        if raw:
+            try:
+                RefreshToken(raw).blacklist()
+            except TokenError:
+                pass
+        return clear_auth_cookies(Response({"status": "success", "message": "Signed out."}))
+
+
+class RegisterView(PublicApiView):
+    @extend_schema(request=RegisterInput, responses={201: dict}, summary="A6 registration")
+    def post(self, request: Request) -> Response:
+        data = _valid(RegisterInput, request)
+        services.user_register(data=data)
+        return Response(
+            {"status": "success", "message": "Account created. You can sign in now.", "otpRequired": False},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ProfileView(ApiView):
+    @extend_schema(responses={200: dict}, summary="A7 the caller's profile (always with role)")
+    def get(self, request: Request) -> Response:
+        return Response(profile_payload(request.user))
+
+    @extend_schema(request=ProfileUpdateInput, responses={200: dict}, summary="A8 update the profile")
+    def patch(self, request: Request) -> Response:
+        data = _valid(ProfileUpdateInput, request)
+        user = services.profile_update(user=request.user, data=data)
+        return Response(profile_payload(user))
+
+
+class RoleView(ApiView):
+    @extend_schema(responses={200: dict}, summary="A9 the caller's role")
+    def get(self, request: Request) -> Response:
+        return Response({"role": request.user.role})
+
+
+class OnboardingView(ApiView):
+    @extend_schema(request=OnboardingInput, responses={200: dict}, summary="A10 onboarding done")
+    def post(self, request: Request) -> Response:
+        data = _valid(OnboardingInput, request)
+        services.onboarding_complete(user=request.user, completed=data["has_completed_onboarding"])
+        return Response({"status": "success", "message": "Onboarding updated.", "has_completed_onboarding": data["has_completed_onboarding"]})
+
+
+class PasswordChangeView(ApiView):
+    @extend_schema(request=PasswordChangeInput, responses={200: dict}, summary="A11 change password")
+    def post(self, request: Request) -> Response:
+        data = _valid(PasswordChangeInput, request)
+        try:
+            services.password_change(
+                user=request.user, current_password=data["current_password"], new_password=data["new_password"]
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError({"new_password": list(exc.messages)}) from exc
+        response = Response({"status": "success", "message": "Password changed."})
+        return set_auth_cookies(response, issue_tokens(user=request.user))
+
+
+class PasswordResetRequestView(PublicApiView):
+    @extend_schema(request=EmailInput, responses={200: dict}, summary="A12 request a reset link")
+    def post(self, request: Request) -> Response:
+        email = request.data.get("email") if isinstance(request.data, dict) else None
+        if not isinstance(email, str) or not email.strip():
+            raise ValidationError({"email": ["Enter your email address."]})
+        throttle_login(request, email)
+        services.password_reset_request(email=email)
+        return Response(
+            {"status": "success", "message": "If an account exists for this email, a reset link is on its way."}
+        )
+
+
+class PasswordResetConfirmView(PublicApiView):
+    @extend_schema(request=PasswordResetConfirmInput, responses={200: dict}, summary="A13 set a new password")
+    def post(self, request: Request) -> Response:
+        data = _valid(PasswordResetConfirmInput, request)
+        try:
+            services.password_reset_confirm(token=data["token"], new_password=data["new_password"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"new_password": list(exc.messages)}) from exc
+        return Response({"status": "success", "message": "Password updated. You can sign in now."})
+
+

@@ -1,0 +1,302 @@
+"""Appointments, the slots and holds that keep bookings within capacity, and prescriptions.
+
+Capacity is kept on :class:`Slot` rows, one per department and 30-minute start time. Every
+booking path locks the slot row (``select_for_update``) before it counts; ``Slot.in_use`` is
+changed only with ``F()`` increments and a check constraint ``in_use <= capacity`` rejects any
+write that would overbook, even from code that forgot the lock.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from hospitals.models import Department, Hospital
+
+APPOINTMENT_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_appointment_id() -> str:
+    """A human-friendly reference such as ``APT-7K3F9Q2M`` (no 0/O/1/I)."""
+    return "APT-" + "".join(secrets.choice(APPOINTMENT_ID_ALPHABET) for _ in range(8))
+
+
+class Priority(models.TextChoices):
+    NORMAL = "normal", "Normal"
+    URGENT = "urgent", "Urgent"
+    EMERGENCY = "emergency", "Emergency"
+
+
+class AppointmentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No show"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+
+
+# Statuses whose appointment occupies a place in its slot.
+OCCUPYING_STATUSES = (
+    AppointmentStatus.PENDING,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+)
+# Statuses of an appointment the patient still has to attend (used for overlap checks).
+LIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED, AppointmentStatus.IN_PROGRESS)
+
+
+class PaymentStatus(models.TextChoices):
+    PAID = "paid", "Paid"
+    WAIVED = "waived", "Waived"
+    REFUNDED = "refunded", "Refunded"
+
+
+class SlotCapacity(models.Model):
+    """How many patients a department sees at once in one slot; per weekday or for every day.
+
+    Without a row the setting ``BOOKING_DEFAULT_SLOT_CAPACITY`` applies. A weekday row wins over
+    the every-day row (``weekday`` empty). Capacity 0 closes the department on that day.
+    """
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="slot_capacities")
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, null=True, blank=True, help_text="Empty: every day without its own row"
+    )
+    capacity = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["department_id", "weekday"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "weekday"], name="slotcapacity_unique_weekday"),
+            models.UniqueConstraint(
+                fields=["department"], condition=Q(weekday__isnull=True), name="slotcapacity_unique_everyday"
+            ),
+            models.CheckConstraint(condition=Q(capacity__lte=500), name="slotcapacity_reasonable"),
+        ]
+
+    def __str__(self) -> str:
+        return f"capacity {self.department_id}/{self.weekday}"
+
+
+class DepartmentFee(models.Model):
+    """The fee for one department and priority; without a row the default table applies."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="fees")
+    priority = models.CharField(max_length=16, choices=Priority.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="NGN")
+
+    class Meta:
+        ordering = ["department_id", "priority"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "priority"], name="departmentfee_unique_priority"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="departmentfee_amount_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"fee {self.department_id}/{self.priority}"
+
+
+class Slot(models.Model):
+    """The lock row and counter for one department's slot. Created on first booking."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="slots")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    capacity = models.PositiveSmallIntegerField()
+    in_use = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["department", "start"], name="slot_unique_department_start"),
+            models.CheckConstraint(condition=Q(in_use__lte=F("capacity")), name="slot_in_use_within_capacity"),
+            models.CheckConstraint(condition=Q(in_use__gte=0), name="slot_in_use_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.department_id}@{self.start.isoformat()}"
+
+
+class HoldState(models.TextChoices):
+    HELD = "held", "Held"
+    CONFIRMED = "confirmed", "Confirmed"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+
+
+class BookingHold(models.Model):
+    """A place taken in a slot while the patient pays. Counts against capacity while ``held``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_holds")
+    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="holds")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    appointment_type = models.CharField(max_length=32, default="consultation")
+    details = models.JSONField(default=dict, blank=True)
+    fee_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="NGN")
+    state = models.CharField(max_length=16, choices=HoldState.choices, default=HoldState.HELD)
+    expires_at = models.DateTimeField()
+    appointment = models.OneToOneField(
+        "Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="hold"
+    )
+    payment_reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["slot", "state", "expires_at"]),
+            models.Index(fields=["patient", "state", "start"]),
+            models.Index(fields=["state", "expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.pk}"
+
+
+class Appointment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appointment_id = models.CharField(max_length=20, unique=True, default=new_appointment_id, editable=False)
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="appointments")
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="appointments")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="doctor_appointments"
+    )
+    slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.PENDING)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    appointment_type = models.CharField(max_length=32, default="consultation")
+
+    # What the patient told us when booking.
+    chief_complaint = models.TextField(blank=True)
+    symptoms_data = models.JSONField(default=list, blank=True)
+    medical_history = models.TextField(blank=True)
+    allergies = models.TextField(blank=True)
+    current_medications = models.TextField(blank=True)
+    is_insurance_based = models.BooleanField(default=False)
+    insurance_details = models.JSONField(default=dict, blank=True)
+
+    # Money: always computed on the server.
+    fee_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="NGN")
+    payment_status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.WAIVED)
+    payment_reference = models.CharField(max_length=100, blank=True)
+
+    # Clinical notes and outcome.
+    general_notes = models.TextField(blank=True)
+    doctor_notes = models.TextField(blank=True)
+    medical_summary = models.JSONField(default=dict, blank=True)
+
+    # Lifecycle.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancellation_reason = models.TextField(blank=True)
+    no_show_at = models.DateTimeField(null=True, blank=True)
+    reschedule_count = models.PositiveSmallIntegerField(default=0)
+    previous_start = models.DateTimeField(null=True, blank=True)
+
+    # Referral.
+    referred_to_hospital = models.ForeignKey(
+        Hospital, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals_in"
+    )
+    referred_to_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals_in"
+    )
+    referral_reason = models.TextField(blank=True)
+    referred_at = models.DateTimeField(null=True, blank=True)
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start"]
+        indexes = [
+            models.Index(fields=["patient", "start"]),
+            models.Index(fields=["department", "status", "start"]),
+            models.Index(fields=["hospital", "start"]),
+            models.Index(fields=["doctor", "status"]),
+        ]
+        constraints = [
+            # A patient never has two live appointments starting together (slots are a fixed grid).
+            models.UniqueConstraint(
+                fields=["patient", "start"],
+                condition=Q(status__in=["pending", "confirmed", "in_progress"]),
+                name="appointment_patient_no_overlap",
+            ),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.appointment_id
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+
+class Prescription(models.Model):
+    """A structured prescription issued within an appointment.
+
+    ``medications`` is a list of objects with the keys ``medication_name``, ``generic_name``,
+    ``strength``, ``form``, ``route``, ``dosage``, ``frequency``, ``duration``,
+    ``patient_instructions``, ``indication`` (see ``appointments.prescriptions``).
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="prescriptions")
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prescriptions")
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="issued_prescriptions"
+    )
+    medications = models.JSONField(default=list)
+    notes = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["patient", "issued_at"])]
+
+    def __str__(self) -> str:
+        return f"prescription {self.pk}"

@@ -1,0 +1,125 @@
+"""Reads about appointments and prescriptions, always scoped to the caller."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from appointments.models import Appointment, AppointmentStatus, Prescription
+from hospitals.models import StaffMember
+from hospitals.selectors import admin_hospital_of, staff_of
+
+_RELATED = ("patient", "hospital", "department", "doctor")
+
+
+def _doctor_scope_q(staff: StaffMember | None, user: User) -> Q:
+    """Appointments a doctor may act on: their hospital and department, or assigned to them."""
+    q = Q(doctor=user)
+    if staff is not None and staff.department_id is not None:
+        q |= Q(hospital_id=staff.hospital_id, department_id=staff.department_id)
+    return q
+
+
+def clinician_has_appointment_with(*, clinician: User, patient: User) -> bool:
+    """True when ``patient`` has a non-cancelled appointment at the clinician's hospital and
+    department, or one assigned to the clinician."""
+    if clinician is None or not clinician.is_authenticated or not clinician.is_doctor:
+        return False
+    staff = staff_of(user=clinician)
+    return (
+        Appointment.objects.filter(patient=patient)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .filter(_doctor_scope_q(staff, clinician))
+        .exists()
+    )
+
+
+def appointments_of_patient(*, fetched_by: User) -> QuerySet[Appointment]:
+    return Appointment.objects.select_related(*_RELATED).filter(patient=fetched_by)
+
+
+def appointments_for_doctor(*, fetched_by: User) -> QuerySet[Appointment]:
+    """What a doctor may see and act on; nothing for anyone else."""
+    if not fetched_by.is_doctor:
+        return Appointment.objects.none()
+    return Appointment.objects.select_related(*_RELATED).filter(_doctor_scope_q(staff_of(user=fetched_by), fetched_by))
+
+
+def appointments_for_hospital_admin(*, fetched_by: User) -> QuerySet[Appointment]:
+    hospital = admin_hospital_of(user=fetched_by)
+    if hospital is None:
+        return Appointment.objects.none()
+    return Appointment.objects.select_related(*_RELATED).filter(hospital=hospital)
+
+
+def appointments_visible_to(*, fetched_by: User) -> QuerySet[Appointment]:
+    """Patients see their own, doctors their department's, hospital admins their hospital's."""
+    if fetched_by.is_doctor:
+        return appointments_for_doctor(fetched_by=fetched_by)
+    if fetched_by.is_hospital_admin:
+        return appointments_for_hospital_admin(fetched_by=fetched_by)
+    return appointments_of_patient(fetched_by=fetched_by)
+
+
+def appointments_actionable_by(*, fetched_by: User) -> QuerySet[Appointment]:
+    """Patients act on their own; doctors on their department's. Hospital admins only read."""
+    if fetched_by.is_doctor:
+        return appointments_for_doctor(fetched_by=fetched_by)
+    if fetched_by.is_patient:
+        return appointments_of_patient(fetched_by=fetched_by)
+    return Appointment.objects.none()
+
+
+def ref_lookup(ref: str) -> dict:
+    """Lookup kwargs for either the UUID ``id`` or the human ``appointment_id``."""
+    try:
+        return {"pk": uuid.UUID(str(ref))}
+    except ValueError:
+        return {"appointment_id": str(ref).strip().upper()}
+
+
+def appointment_filter(
+    qs: QuerySet[Appointment],
+    *,
+    status: str = "",
+    priority: str = "",
+    department_id: int | None = None,
+    doctor_id: uuid.UUID | None = None,
+    start_from: datetime | None = None,
+    start_before: datetime | None = None,
+) -> QuerySet[Appointment]:
+    if status:
+        qs = qs.filter(status__in=[s.strip() for s in status.split(",") if s.strip()])
+    if priority:
+        qs = qs.filter(priority=priority)
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    if doctor_id:
+        qs = qs.filter(doctor_id=doctor_id)
+    if start_from:
+        qs = qs.filter(start__gte=start_from)
+    if start_before:
+        qs = qs.filter(start__lt=start_before)
+    return qs
+
+
+def prescriptions_of_patient(*, fetched_by: User) -> QuerySet[Prescription]:
+    return (
+        Prescription.objects.select_related("prescriber", "appointment", "appointment__hospital")
+        .filter(patient=fetched_by)
+        .order_by("-issued_at")
+    )
+
+
+def prescriptions_of_appointment(*, appointment: Appointment) -> QuerySet[Prescription]:
+    return Prescription.objects.select_related("prescriber").filter(appointment=appointment).order_by("issued_at")
+
+
+def day_bounds(day: date, zone) -> tuple[datetime, datetime]:
+    from datetime import time, timedelta
+
+    start = datetime.combine(day, time(0, 0)).replace(tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), time(0, 0)).replace(tzinfo=zone)

@@ -1,0 +1,150 @@
+"""Appointment benchmarks.
+
+last_place_race_winners: 20 patients book the last place of one slot at the same moment, over
+HTTP, against gunicorn with 2 workers. Booking goes through the product path,
+``POST /api/payments/initialize/`` with payments switched off (the waived path takes the hold and
+confirms it in one transaction, through ``appointments.booking``). Target 1.
+appointments_sql_queries_5 / _100: SQL queries of ``GET /api/appointments/`` for a patient with 5
+and with 100 appointments. Target: equal.
+doctor_queue_sql_queries_10 / _200: SQL queries of ``GET /api/department-pending-appointments/``
+for a doctor whose department has 10 and 200 appointments (half pending, half theirs). Target: equal.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import sys
+import threading
+
+from common import bench_env, gunicorn_server, local_aws, prepare_database
+
+RACERS = 20
+CAPACITY = 3
+
+
+def setup_race() -> dict:
+    """Department with capacity 3 per slot, two places already held, 20 approved patients."""
+    from accounts.cookies import issue_tokens
+    from appointments.models import SlotCapacity
+    from tests.appointments.helpers import future_slot, hold, iso_z
+    from tests.factories import DepartmentFactory, HospitalFactory, make_patient
+
+    hospital = HospitalFactory()
+    department = DepartmentFactory(hospital=hospital, name="General Medicine Race")
+    SlotCapacity.objects.create(department=department, weekday=None, capacity=CAPACITY)
+    start = future_slot(hospital, days=2, at="11:00")
+    for _ in range(CAPACITY - 1):
+        hold(make_patient(hospital=hospital), department, start)
+    racers = [make_patient(hospital=hospital) for _ in range(RACERS)]
+    return {
+        "hospital_id": hospital.pk,
+        "department_id": department.pk,
+        "appointment_date": iso_z(start),
+        "tokens": [str(issue_tokens(user=p).access_token) for p in racers],
+        "racer_ids": [str(p.pk) for p in racers],
+    }
+
+
+def race(url: str, race_data: dict) -> tuple[int, dict[int, int]]:
+    host, port = url.removeprefix("http://").split(":")
+    body = json.dumps({
+        "hospital_id": race_data["hospital_id"], "department_id": race_data["department_id"],
+        "appointment_date": race_data["appointment_date"], "appointment_type": "consultation",
+        "priority": "normal", "chief_complaint": "Persistent cough", "symptoms_data": [],
+        "amount": 2000, "payment_method": "card", "payment_provider": "paystack", "duration": 30,
+    })
+    barrier = threading.Barrier(len(race_data["tokens"]))
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def attempt(token: str) -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        conn.connect()
+        barrier.wait(timeout=60)
+        conn.request("POST", "/api/payments/initialize/", body=body,
+                     headers={"Content-Type": "application/json", "Cookie": f"access_token={token}"})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        with lock:
+            statuses.append(response.status)
+
+    threads = [threading.Thread(target=attempt, args=(t,)) for t in race_data["tokens"]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    counts: dict[int, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return sum(1 for s in statuses if 200 <= s < 300), counts
+
+
+def count_queries(token: str, path: str) -> int:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.cookies["access_token"] = token
+    client.get(path)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    assert response.status_code == 200, response.content[:300]
+    return len(ctx.captured_queries)
+
+
+def query_figures() -> dict[str, int]:
+    from accounts.cookies import issue_tokens
+    from tests.appointments.helpers import bulk_appointments
+    from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_patient
+
+    hospital = HospitalFactory()
+    department = DepartmentFactory(hospital=hospital)
+    out = {}
+    for n in (5, 100):
+        patient = make_patient(hospital=hospital)
+        bulk_appointments(patients=[patient], department=department, count=n, status="confirmed")
+        out[f"appointments_sql_queries_{n}"] = count_queries(str(issue_tokens(user=patient).access_token),
+                                                             "/api/appointments/")
+    for n in (10, 200):
+        queue_department = DepartmentFactory(hospital=hospital)
+        doctor = make_doctor(department=queue_department)
+        patients = [make_patient(hospital=hospital) for _ in range(4)]
+        bulk_appointments(patients=patients, department=queue_department, count=n // 2)
+        bulk_appointments(patients=patients, department=queue_department, count=n // 2, doctor=doctor,
+                          status="confirmed", offset=n // 2)
+        out[f"doctor_queue_sql_queries_{n}"] = count_queries(str(issue_tokens(user=doctor).access_token),
+                                                             "/api/department-pending-appointments/")
+    return out
+
+
+def main() -> None:
+    env = bench_env(PAYMENTS_ENABLED="false", LOG_LEVEL="WARNING")
+    with local_aws(env):
+        prepare_database(env)
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        race_data = setup_race()
+        with gunicorn_server(env, workers=2) as (url, _):
+            winners, statuses = race(url, race_data)
+        from appointments.models import Appointment, Slot
+
+        booked = Appointment.objects.filter(patient_id__in=race_data["racer_ids"]).count()
+        slot = Slot.objects.get(department_id=race_data["department_id"])
+        print(f"last_place_race_winners: {winners}")
+        print(f"last_place_race_appointments_created: {booked}")
+        print(f"last_place_race_slot_in_use: {slot.in_use}/{slot.capacity}")
+        print(f"last_place_race_statuses: {' '.join(f'{k}x{v}' for k, v in sorted(statuses.items()))}")
+        for name, value in query_figures().items():
+            print(f"{name}: {value}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(__file__))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    main()

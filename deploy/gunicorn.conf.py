@@ -1,0 +1,115 @@
+"""gunicorn settings for every environment (local `make run`, benchmarks and EC2 behind the ALB).
+
+Everything can be overridden from the environment (the systemd unit sets the EC2 values):
+
+- ``GUNICORN_BIND`` (127.0.0.1:8000; 0.0.0.0:8000 on EC2, the ALB target port)
+- ``WEB_CONCURRENCY`` workers (default 2 x CPUs + 1, at least 2)
+- ``GUNICORN_THREADS`` threads per worker (1 = sync workers; more = gthread, which also keeps
+  connections alive: set ``GUNICORN_KEEPALIVE`` above the ALB idle timeout of 60 s)
+- ``GUNICORN_TIMEOUT`` (30 s), ``GUNICORN_GRACEFUL_TIMEOUT`` (30 s; keep it below systemd's
+  TimeoutStopSec and at or below the target group's deregistration delay)
+- ``GUNICORN_ACCESS_LOG`` ("-" writes one JSON line per request to stdout, or a file path; unset: off, the
+  application already logs one structured line per request); ``GUNICORN_ERROR_LOG`` ("-" = stderr)
+- ``FORWARDED_ALLOW_IPS`` addresses or networks whose X-Forwarded-* headers are trusted: the VPC
+  CIDR on EC2, since ALB nodes take addresses from the subnets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import time
+
+from gunicorn.glogging import Logger
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = _int("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count() * 2 + 1))
+threads = _int("GUNICORN_THREADS", 1)
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then (slow leaks), staggered so they do not all restart together.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+preload_app = False  # Django (and its boto3 clients and log handlers) load in each worker after fork
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+proxy_allow_ips = forwarded_allow_ips
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None  # /dev/shm on EC2
+
+
+class JsonAccessLogger(Logger):
+    """One JSON object per request. No query string, no client address, no headers: those can
+    carry personal data; the request id joins the line to the application's own log line."""
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        request_id = ""
+        for name, value in getattr(resp, "headers", []):
+            if name.lower() == "x-request-id":
+                request_id = value
+        try:
+            from phb.logs import scrub_text
+
+            path = scrub_text(environ.get("PATH_INFO", ""))
+        except Exception:
+            path = "[unavailable]"
+        line = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "method": environ.get("REQUEST_METHOD"),
+            "path": path,
+            "status": int(status) if str(status).isdigit() else status,
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "request_id": request_id or None,
+            "pid": os.getpid(),
+        }
+        try:
+            self.access_log.info(json.dumps(line))
+        except Exception:
+            self.exception("access log line failed")
+
+
+logger_class = JsonAccessLogger
+
+
+def post_fork(server, worker):
+    """A boto3 client must not cross a fork: drop any the master built (only with preload)."""
+    clients = sys.modules.get("phb.aws.clients")
+    if clients is not None:
+        clients.reset_clients()
+
+
+def _flush_telemetry() -> None:
+    """Send buffered CloudWatch metrics and log lines (watchtower queues) before the worker goes."""
+    metrics = sys.modules.get("phb.metrics")
+    if metrics is not None and hasattr(metrics, "shutdown"):
+        try:
+            metrics.shutdown()
+        except Exception:  # exiting: never raise from a hook
+            logging.getLogger("gunicorn.error").warning("metrics flush failed at worker exit", exc_info=True)
+    logging.shutdown()  # flushes and closes every handler, watchtower's included
+
+
+def worker_exit(server, worker):
+    """Runs in the worker on every exit (max_requests recycle, SIGTERM, timeout abort). The master
+    also calls it for a worker that already vanished: nothing of the worker's is left to send then."""
+    if worker.pid == os.getpid():
+        _flush_telemetry()

@@ -1,0 +1,39 @@
+from django.contrib import admin
+
+from hospitals.models import Department, Hospital, HospitalRegistration, StaffMember
+
+
+class DepartmentInline(admin.TabularInline):
+    model = Department
+    extra = 0
+
+
+@admin.register(Hospital)
+class HospitalAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "code", "city", "state", "auto_approve_registrations", "is_active")
+    list_filter = ("is_active", "auto_approve_registrations", "state", "country")
+    search_fields = ("name", "code", "city", "state")
+    inlines = [DepartmentInline]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "hospital", "code", "is_active")
+    list_filter = ("is_active", "hospital", "department_type")
+    search_fields = ("name", "code", "hospital__name")
+
+
+@admin.register(HospitalRegistration)
+class HospitalRegistrationAdmin(admin.ModelAdmin):
+    list_display = ("id", "user_id", "hospital", "is_primary", "status", "created_at", "decided_at")
+    list_filter = ("status", "is_primary", "hospital")
+    search_fields = ("id", "user__email", "user__hpn", "hospital__name")
+    raw_id_fields = ("user", "decided_by")
+
+
+@admin.register(StaffMember)
+class StaffMemberAdmin(admin.ModelAdmin):
+    list_display = ("user_id", "hospital", "department", "position", "verified")
+    list_filter = ("hospital", "department", "verified")
+    search_fields = ("user__email", "license_number", "hospital__name")
+    raw_id_fields = ("user",)

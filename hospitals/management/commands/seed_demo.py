@@ -1,0 +1,89 @@
+"""Demo data for local use: one hospital, its departments and three accounts. Idempotent.
+
+Refuses to run under production settings.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Role, User
+from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
+
+DEMO_HOSPITAL = "PHB Demo General Hospital"
+DEMO_DEPARTMENTS = [
+    ("General Medicine", "GEN"),
+    ("Cardiology", "CARD"),
+    ("Neurology", "NEURO"),
+    ("Orthopedics", "ORTHO"),
+    ("Gastroenterology", "GASTRO"),
+    ("ENT", "ENT"),
+    ("Obstetrics & Gynaecology", "OBGYN"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo hospital, departments and accounts (patient, doctor, admin @phb.test)."
+
+    def handle(self, *args, **options):
+        module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+        if module.endswith("production") or settings.PHB_ENVIRONMENT.lower() == "production":
+            raise CommandError("seed_demo refuses to run under production settings")
+        password = settings.DEMO_PASSWORD
+        with transaction.atomic():
+            hospital, _ = Hospital.objects.update_or_create(
+                code="PHBDEMO",
+                defaults={
+                    "name": DEMO_HOSPITAL,
+                    "address": "1 Demo Way",
+                    "city": "Ikeja",
+                    "state": "lagos",
+                    "country": "nigeria",
+                    "region": "South West",
+                    "latitude": "6.601800",
+                    "longitude": "3.351500",
+                    "auto_approve_registrations": True,
+                },
+            )
+            departments = {}
+            for name, code in DEMO_DEPARTMENTS:
+                departments[name], _ = Department.objects.update_or_create(
+                    hospital=hospital, name=name, defaults={"code": code, "is_active": True}
+                )
+            patient = self._user("patient@phb.test", "Demo Patient", Role.PATIENT, password)
+            doctor = self._user("doctor@phb.test", "Dr Demo Doctor", Role.DOCTOR, password)
+            admin = self._user("admin@phb.test", "Demo Hospital Admin", Role.HOSPITAL_ADMIN, password)
+            HospitalRegistration.objects.update_or_create(
+                user=patient, hospital=hospital,
+                defaults={"is_primary": True, "status": RegistrationStatus.APPROVED},
+            )
+            StaffMember.objects.update_or_create(
+                user=doctor,
+                defaults={"hospital": hospital, "department": departments["General Medicine"],
+                          "position": "Consultant", "license_number": "MDCN-DEMO-0001",
+                          "specialization": "General Medicine", "verified": True},
+            )
+            StaffMember.objects.update_or_create(
+                user=admin, defaults={"hospital": hospital, "position": "Hospital administrator", "verified": True}
+            )
+        self.stdout.write(f"seed_demo: {DEMO_HOSPITAL} with {len(departments)} departments and 3 demo accounts")
+
+    @staticmethod
+    def _user(email: str, name: str, role: str, password: str) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=password, full_name=name, role=role,
+                                            email_verified=True, has_completed_onboarding=True)
+        else:
+            changed = user.role != role or not user.check_password(password)
+            user.role = role
+            user.full_name = name
+            if not user.check_password(password):
+                user.set_password(password)
+            if changed:
+                user.save()
+        return user

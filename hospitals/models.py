@@ -1,0 +1,94 @@
+"""Hospitals, their departments, staff, and patients' registrations with them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Hospital(models.Model):
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=32, unique=True, help_text="Used by hospital admins to sign in")
+    address = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=64, blank=True, db_index=True)
+    state = models.CharField(max_length=64, blank=True, db_index=True)
+    country = models.CharField(max_length=64, blank=True)
+    region = models.CharField(max_length=64, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default=settings.DEFAULT_HOSPITAL_TIME_ZONE)
+    auto_approve_registrations = models.BooleanField(default=False)
+    available = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="departments")
+    name = models.CharField(max_length=120)
+    code = models.CharField(max_length=32, blank=True)
+    description = models.TextField(blank=True)
+    department_type = models.CharField(max_length=64, blank=True, default="clinical")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["hospital", "name"], name="department_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hospital.name})"
+
+
+class RegistrationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class HospitalRegistration(models.Model):
+    """A patient's registration at a hospital. At most one is primary per patient."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hospital_registrations")
+    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="registrations")
+    is_primary = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=RegistrationStatus.choices, default=RegistrationStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "hospital"], name="registration_unique_user_hospital"),
+            models.UniqueConstraint(fields=["user"], condition=Q(is_primary=True), name="registration_one_primary"),
+        ]
+        indexes = [models.Index(fields=["hospital", "status"])]
+
+    def __str__(self) -> str:
+        return f"registration {self.pk}"
+
+
+class StaffMember(models.Model):
+    """A doctor's or hospital admin's place in a hospital (and, for doctors, a department)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="staff")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff")
+    position = models.CharField(max_length=64, blank=True)
+    license_number = models.CharField(max_length=64, blank=True)
+    specialization = models.CharField(max_length=120, blank=True)
+    verified = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"staff {self.user_id}"

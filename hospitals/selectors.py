@@ -1,0 +1,130 @@
+"""Reads about hospitals, scoped to the caller."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from decimal import Decimal
+
+from django.db.models import FilteredRelation, Q, QuerySet
+
+from accounts.models import User
+from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
+from phb.db import PrecompiledLookup
+
+
+def users_with_primary_registration() -> QuerySet[User]:
+    return User.objects.annotate(
+        primary_reg=FilteredRelation("hospital_registrations", condition=Q(hospital_registrations__is_primary=True))
+    ).select_related("primary_reg__hospital")
+
+
+# Runs on every authenticated request: compiled once per connection (see phb.db).
+_user_with_primary_registration = PrecompiledLookup(
+    lambda user_id: users_with_primary_registration().filter(pk=user_id),
+    key_field="id",
+    sentinel=uuid.UUID(int=0),
+)
+
+
+def user_with_primary_registration(*, user_id: object) -> User | None:
+    """The user with their primary registration (and its hospital) joined in: one query.
+
+    Authentication loads the caller this way, so :func:`primary_registration_of` costs nothing
+    more on the request path.
+    """
+    try:
+        key = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    user = _user_with_primary_registration.get(key)
+    if user is not None:
+        user._primary_registration = getattr(user, "primary_reg", None)
+        user._primary_registration_loaded = True
+    return user
+
+
+def primary_registration_of(*, user: User) -> HospitalRegistration | None:
+    if getattr(user, "_primary_registration_loaded", False):
+        return user._primary_registration
+    return (
+        HospitalRegistration.objects.select_related("hospital")
+        .filter(user=user, is_primary=True)
+        .first()
+    )
+
+
+def registrations_of(*, user: User) -> QuerySet[HospitalRegistration]:
+    return HospitalRegistration.objects.select_related("hospital").filter(user=user).order_by("-created_at")
+
+
+def hospital_list(*, q: str = "", state: str = "", city: str = "", limit: int = 50) -> QuerySet[Hospital]:
+    qs = Hospital.objects.filter(is_active=True)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(city__icontains=q) | Q(state__icontains=q) | Q(code__iexact=q))
+    if state:
+        qs = qs.filter(state__iexact=state)
+    if city:
+        qs = qs.filter(city__iexact=city)
+    return qs.order_by("name")[: max(1, min(limit, 200))]
+
+
+def hospitals_near(*, latitude: float, longitude: float, radius_km: float) -> list[tuple[Hospital, float]]:
+    """Hospitals within ``radius_km`` (haversine), nearest first. A bounding box narrows the query."""
+    lat_delta = radius_km / 111.0
+    lon_delta = radius_km / max(1e-6, 111.0 * math.cos(math.radians(latitude)))
+    candidates = Hospital.objects.filter(
+        is_active=True,
+        latitude__gte=Decimal(str(latitude - lat_delta)),
+        latitude__lte=Decimal(str(latitude + lat_delta)),
+        longitude__gte=Decimal(str(longitude - lon_delta)),
+        longitude__lte=Decimal(str(longitude + lon_delta)),
+    )
+    out = []
+    for hospital in candidates:
+        distance = _haversine_km(latitude, longitude, float(hospital.latitude), float(hospital.longitude))
+        if distance <= radius_km:
+            out.append((hospital, round(distance, 2)))
+    return sorted(out, key=lambda pair: pair[1])
+
+
+def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    r = 6371.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def departments_of_hospital(*, hospital_id: int) -> QuerySet[Department]:
+    return Department.objects.filter(hospital_id=hospital_id, is_active=True, hospital__is_active=True).order_by("name")
+
+
+def staff_of(*, user: User) -> StaffMember | None:
+    if user.is_patient:
+        return None
+    return StaffMember.objects.select_related("hospital", "department").filter(user=user).first()
+
+
+def admin_hospital_of(*, user: User) -> Hospital | None:
+    """The hospital ``user`` administers, or None."""
+    if not user.is_hospital_admin:
+        return None
+    staff = staff_of(user=user)
+    return staff.hospital if staff else None
+
+
+def registrations_for_admin(*, fetched_by: User, status: str = "") -> QuerySet[HospitalRegistration]:
+    hospital = admin_hospital_of(user=fetched_by)
+    if hospital is None:
+        return HospitalRegistration.objects.none()
+    qs = HospitalRegistration.objects.select_related("user", "hospital").filter(hospital=hospital)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at")
+
+
+def is_approved_patient(*, user: User, hospital_id: int) -> bool:
+    return HospitalRegistration.objects.filter(
+        user=user, hospital_id=hospital_id, status=RegistrationStatus.APPROVED
+    ).exists()

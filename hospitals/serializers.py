@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from hospitals.models import Department, Hospital, HospitalRegistration
+
+
+def hospital_payload(hospital: Hospital, *, registration: HospitalRegistration | None = None) -> dict:
+    body = {
+        "id": hospital.id,
+        "name": hospital.name,
+        "code": hospital.code,
+        "address": hospital.address,
+        "city": hospital.city,
+        "state": hospital.state,
+        "country": hospital.country,
+        "region": hospital.region,
+        "available": hospital.available,
+        "latitude": float(hospital.latitude) if hospital.latitude is not None else None,
+        "longitude": float(hospital.longitude) if hospital.longitude is not None else None,
+    }
+    if registration is not None:
+        body["status"] = registration.status
+        body["registration_date"] = registration.created_at.date().isoformat()
+        body["is_primary"] = registration.is_primary
+    return body
+
+
+def department_payload(department: Department) -> dict:
+    return {
+        "id": department.id,
+        "name": department.name,
+        "code": department.code,
+        "description": department.description,
+        "department_type": department.department_type,
+        "is_active": department.is_active,
+        "hospital": department.hospital_id,
+    }
+
+
+def registration_payload(registration: HospitalRegistration) -> dict:
+    return {
+        "id": str(registration.id),
+        "hospital": hospital_payload(registration.hospital),
+        "hospital_id": registration.hospital_id,
+        "hospital_name": registration.hospital.name,
+        "is_primary": registration.is_primary,
+        "status": registration.status,
+        "created_at": registration.created_at.isoformat(),
+        "decided_at": registration.decided_at.isoformat() if registration.decided_at else None,
+    }
+
+
+class HospitalRegisterInput(serializers.Serializer):
+    hospital = serializers.IntegerField(min_value=1)
+    is_primary = serializers.BooleanField(default=False)
+
+
+class NearbyInput(serializers.Serializer):
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    radius = serializers.FloatField(min_value=0.1, max_value=500, default=10)
+
+
+class SearchInput(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    state = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    city = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class AdminLoginInput(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    hospital_code = serializers.CharField(max_length=32)
+
+
+class AdminVerifyInput(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    verification_code = serializers.CharField(max_length=32)
+    remember_device = serializers.BooleanField(default=False)

@@ -1,0 +1,222 @@
+"""Hospital affiliation (H1–H5, P1, P2, D17) and hospital-admin endpoints."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import services as account_services
+from accounts.models import CodePurpose
+from accounts.serializers import user_payload
+from accounts.throttles import throttle_login
+from accounts.views import signed_in_response
+from hospitals import selectors, services
+from hospitals.models import HospitalRegistration, RegistrationStatus
+from hospitals.serializers import (
+    AdminLoginInput,
+    AdminVerifyInput,
+    HospitalRegisterInput,
+    NearbyInput,
+    SearchInput,
+    department_payload,
+    hospital_payload,
+    registration_payload,
+)
+from phb.api.errors import ApiError
+from phb.api.views import ApiView, PublicApiView, ScopedAPIView
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _primary_payload(user) -> dict:
+    registration = selectors.primary_registration_of(user=user)
+    return {
+        "has_primary": registration is not None,
+        "primary_hospital": hospital_payload(registration.hospital, registration=registration) if registration else None,
+    }
+
+
+class HasPrimaryHospitalView(ApiView):
+    @extend_schema(responses={200: dict}, summary="H1 does the caller have a primary hospital")
+    def get(self, request: Request) -> Response:
+        return Response(_primary_payload(request.user))
+
+
+class HospitalListView(ApiView):
+    """H3. Also carries ``has_primary``/``primary_hospital``, which the booking page reads here."""
+
+    @extend_schema(responses={200: dict}, summary="H3 hospitals")
+    def get(self, request: Request) -> Response:
+        hospitals = [hospital_payload(h) for h in selectors.hospital_list(limit=200)]
+        return Response({"hospitals": hospitals, "message": f"{len(hospitals)} hospitals", **_primary_payload(request.user)})
+
+
+class HospitalNearbyView(ApiView):
+    @extend_schema(parameters=[NearbyInput], responses={200: dict}, summary="H2 hospitals near a point")
+    def get(self, request: Request) -> Response:
+        data = _valid(NearbyInput, request.query_params)
+        found = selectors.hospitals_near(latitude=data["latitude"], longitude=data["longitude"], radius_km=data["radius"])
+        return Response(
+            {
+                "hospitals": [{**hospital_payload(h), "distance_km": d} for h, d in found],
+                "message": f"{len(found)} hospitals within {data['radius']:g} km",
+                "location": {"latitude": data["latitude"], "longitude": data["longitude"], "radius_km": data["radius"]},
+            }
+        )
+
+
+class HospitalSearchView(ApiView):
+    @extend_schema(parameters=[SearchInput], responses={200: dict}, summary="H4 search hospitals")
+    def get(self, request: Request) -> Response:
+        data = _valid(SearchInput, request.query_params)
+        hospitals = [hospital_payload(h) for h in selectors.hospital_list(**data)]
+        return Response({"hospitals": hospitals, "total": len(hospitals), "message": f"{len(hospitals)} found"})
+
+
+class HospitalRegisterView(ApiView):
+    @extend_schema(request=HospitalRegisterInput, responses={201: dict}, summary="H5 register with a hospital")
+    def post(self, request: Request) -> Response:
+        data = _valid(HospitalRegisterInput, request.data)
+        registration = services.registration_create(
+            user=request.user, hospital_id=data["hospital"], is_primary=data["is_primary"]
+        )
+        message = (
+            "Registration approved."
+            if registration.status == RegistrationStatus.APPROVED
+            else "Registration submitted; the hospital will review it."
+        )
+        return Response({"message": message, "data": registration_payload(registration)}, status=201)
+
+
+class MyRegistrationsView(ApiView):
+    @extend_schema(responses={200: dict}, summary="P2 the caller's hospital registrations")
+    def get(self, request: Request) -> Response:
+        items = [registration_payload(r) for r in selectors.registrations_of(user=request.user)]
+        return Response({"registrations": items, "count": len(items)})
+
+
+class PrimaryDepartmentsView(ApiView):
+    """P1: departments of the caller's primary hospital (404 none, 403 not yet approved)."""
+
+    @extend_schema(responses={200: dict}, summary="P1 departments of my primary hospital", operation_id="departments_of_primary_hospital")
+    def get(self, request: Request) -> Response:
+        registration = selectors.primary_registration_of(user=request.user)
+        if registration is None:
+            raise ApiError("You have no primary hospital. Register with a hospital first.", status_code=404,
+                           code="no_primary_hospital")
+        if registration.status != RegistrationStatus.APPROVED:
+            raise ApiError("You are not registered with this hospital yet (registration pending approval).",
+                           status_code=403, code="registration_not_approved")
+        departments = [department_payload(d) for d in selectors.departments_of_hospital(hospital_id=registration.hospital_id)]
+        return Response({"status": "success", "departments": departments, "hospital": hospital_payload(registration.hospital)})
+
+
+class HospitalDepartmentsView(ApiView):
+    """D17: departments of any active hospital (referral targets)."""
+
+    @extend_schema(responses={200: dict}, summary="D17 departments of a hospital", operation_id="departments_of_hospital")
+    def get(self, request: Request, hospital_id: int) -> Response:
+        departments = [department_payload(d) for d in selectors.departments_of_hospital(hospital_id=hospital_id)]
+        return Response({"status": "success", "departments": departments})
+
+
+class AdminRegistrationListView(ApiView):
+    @extend_schema(responses={200: dict}, summary="Hospital admin: registrations to review")
+    def get(self, request: Request) -> Response:
+        status = request.query_params.get("status", "")
+        if status and status not in RegistrationStatus.values:
+            raise ApiError(f"status must be one of {', '.join(RegistrationStatus.values)}.", code="invalid")
+        items = selectors.registrations_for_admin(fetched_by=request.user, status=status)
+        return Response(
+            {
+                "registrations": [
+                    {**registration_payload(r), "patient_id": str(r.user_id), "patient_name": r.user.full_name,
+                     "patient_hpn": r.user.hpn}
+                    for r in items
+                ]
+            }
+        )
+
+
+class AdminRegistrationDecisionView(ScopedAPIView):
+    approve = True
+
+    def scoped_queryset(self, user):
+        return selectors.registrations_for_admin(fetched_by=user)
+
+    @extend_schema(request=None, responses={200: dict}, summary="Hospital admin: approve or reject a registration")
+    def post(self, request: Request, registration_id) -> Response:
+        registration: HospitalRegistration = self.get_scoped_object(request, pk=registration_id)
+        decided = services.registration_decide(registration=registration, approve=self.approve, decided_by=request.user)
+        return Response({"message": f"Registration {decided.status}.", "data": registration_payload(decided)})
+
+
+class AdminLoginView(PublicApiView):
+    """Hospital admin sign-in: password and hospital code, then always a 2FA code by email."""
+
+    @extend_schema(request=AdminLoginInput, responses={200: dict}, summary="Hospital admin login (step 1)")
+    def post(self, request: Request) -> Response:
+        data = _valid(AdminLoginInput, request.data)
+        throttle_login(request, data["email"])
+        user = account_services.login_check_password(email=data["email"], password=data["password"])
+        hospital = selectors.admin_hospital_of(user=user)
+        if hospital is None or hospital.code.lower() != data["hospital_code"].strip().lower():
+            raise ApiError("Invalid email, password or hospital code.", status_code=401, code="invalid_credentials")
+        account_services.code_send(user=user, purpose=CodePurpose.LOGIN)
+        return Response({"status": "pending", "require_2fa": True, "require_otp": True,
+                         "message": "We sent a verification code to your email."})
+
+
+class AdminVerifyView(PublicApiView):
+    @extend_schema(request=AdminVerifyInput, responses={200: dict}, summary="Hospital admin login (step 2)")
+    def post(self, request: Request) -> Response:
+        data = _valid(AdminVerifyInput, request.data)
+        throttle_login(request, data["email"])
+        user = account_services.login_verify_code(email=data["email"], code=data["verification_code"])
+        if selectors.admin_hospital_of(user=user) is None:
+            raise ApiError("Invalid or expired code.", code="invalid_code")
+        payload = _admin_profile(user)
+        return signed_in_response(user=user, remember_me=data["remember_device"],
+                                  body={"status": "success", "message": "Signed in.", "user_data": payload})
+
+
+def _admin_profile(user) -> dict:
+    staff = selectors.staff_of(user=user)
+    return {
+        **user_payload(user),
+        "user_id": str(user.id),
+        "name": user.full_name,
+        "position": staff.position if staff else "",
+        "hospital": hospital_payload(staff.hospital) if staff else None,
+    }
+
+
+class AdminProfileView(ApiView):
+    @extend_schema(responses={200: dict}, summary="Hospital admin profile")
+    def get(self, request: Request) -> Response:
+        if selectors.admin_hospital_of(user=request.user) is None:
+            raise ApiError("Not found.", status_code=404, code="not_found")
+        return Response(_admin_profile(request.user))
+
+
+class RegistryMyInfoView(ApiView):
+    """Professional details that decide the professional view in the frontend."""
+
+    @extend_schema(responses={200: dict}, summary="The caller's professional registration")
+    def get(self, request: Request) -> Response:
+        staff = selectors.staff_of(user=request.user)
+        if staff is None or not request.user.is_doctor:
+            raise ApiError("You have no professional registration.", status_code=404, code="not_found")
+        return Response({
+            "professional_type": "doctor",
+            "license_number": staff.license_number,
+            "specialization": staff.specialization or (staff.department.name if staff.department else ""),
+            "verified": staff.verified,
+            "hospital": hospital_payload(staff.hospital),
+            "department": department_payload(staff.department) if staff.department else None,
+        })

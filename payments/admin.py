@@ -1,0 +1,51 @@
+from django.contrib import admin, messages
+
+from accounts.admin import ReadOnlyAdmin
+from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus
+from payments.services import payment_request_refund
+
+
+class PaymentEventInline(admin.TabularInline):
+    model = PaymentEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "kind", "source", "from_status", "to_status", "provider_status", "amount_minor",
+              "currency", "message")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    """Money records: read-only. Retrying a refund the provider did not accept is the one action."""
+
+    list_display = ("reference", "status", "amount", "currency", "provider", "patient_id", "created_at", "completed_at")
+    list_filter = ("status", "provider", "currency", "created_at")
+    search_fields = ("reference", "id", "patient__email", "appointment__appointment_id", "provider_transaction_id")
+    readonly_fields = [f.name for f in Payment._meta.fields]
+    inlines = [PaymentEventInline]
+    actions = ["retry_refund"]
+    date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Ask the provider again for refunds it has not accepted")
+    def retry_refund(self, request, queryset):
+        retried = 0
+        for payment in queryset.filter(status=PaymentStatus.REFUND_PENDING, refund_provider_id=""):
+            payment = payment_request_refund(payment_id=payment.pk, source=EventSource.ADMIN)
+            retried += 1 if payment.refund_provider_id else 0
+        self.message_user(request, f"{retried} refund(s) accepted by the provider.", messages.INFO)
+
+
+@admin.register(PaymentEvent)
+class PaymentEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "payment", "kind", "source", "from_status", "to_status", "provider_status")
+    list_filter = ("source", "kind", "to_status", "created_at")
+    search_fields = ("payment__reference", "payment__id", "dedupe_key")
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,181 @@
+"""Input validation and response payloads for the payment endpoints (contract §4, Y1–Y4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from payments.models import Payment, PaymentStatus
+from payments.services import BookingRequest, from_minor
+
+
+class SymptomInput(serializers.Serializer):
+    body_part_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    body_part_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    symptom_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    def to_internal_value(self, data: Any) -> dict:
+        if isinstance(data, dict) and isinstance(data.get("body_part_id"), int):
+            data = {**data, "body_part_id": str(data["body_part_id"])}
+        return super().to_internal_value(data)
+
+
+class InitializeInput(serializers.Serializer):
+    """The whole booking (payment-first). ``amount`` is read and ignored: the server prices it."""
+
+    amount = serializers.JSONField(required=False)
+    payment_method = serializers.CharField(required=False, default="card")
+    payment_provider = serializers.CharField(required=False, default="paystack")
+    appointment_id = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+    hospital_id = serializers.IntegerField(min_value=1)
+    department_id = serializers.IntegerField(min_value=1)
+    appointment_date = serializers.CharField(max_length=40)
+    appointment_type = serializers.CharField(max_length=32, required=False, default="consultation")
+    priority = serializers.ChoiceField(choices=["normal", "urgent", "emergency"], required=False, default="normal")
+    chief_complaint = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    symptoms_data = SymptomInput(many=True, required=False, max_length=50)
+    medical_history = serializers.CharField(max_length=5000, required=False, allow_blank=True, allow_null=True)
+    allergies = serializers.CharField(max_length=5000, required=False, allow_blank=True, allow_null=True)
+    current_medications = serializers.CharField(max_length=5000, required=False, allow_blank=True, allow_null=True)
+    duration = serializers.IntegerField(required=False, min_value=1, max_value=240)
+    is_insurance_based = serializers.BooleanField(required=False, default=False)
+    insurance_details = serializers.DictField(required=False, default=dict)
+
+    def validate_payment_method(self, value: str) -> str:
+        if value.strip().lower() != "card":
+            raise serializers.ValidationError("Only card payments are available.")
+        return "card"
+
+    def validate_payment_provider(self, value: str) -> str:
+        if value.strip().lower() != "paystack":
+            raise serializers.ValidationError("Only Paystack is available.")
+        return "paystack"
+
+    def validate_appointment_date(self, value: str) -> datetime:
+        return wall_clock(value)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs.get("chief_complaint", "").strip() and not attrs.get("symptoms_data"):
+            raise serializers.ValidationError({"chief_complaint": ["Describe the reason for the appointment."]})
+        if len(str(attrs.get("insurance_details") or {})) > 5000:
+            raise serializers.ValidationError({"insurance_details": ["Too large."]})
+        return attrs
+
+    def booking(self) -> BookingRequest:
+        data = self.validated_data
+        details = {
+            "chief_complaint": data.get("chief_complaint", ""),
+            "symptoms_data": [dict(item) for item in data.get("symptoms_data", [])],
+            "medical_history": data.get("medical_history") or "",
+            "allergies": data.get("allergies") or "",
+            "current_medications": data.get("current_medications") or "",
+            "is_insurance_based": data.get("is_insurance_based", False),
+            "insurance_details": data.get("insurance_details") or {},
+        }
+        return BookingRequest(
+            hospital_id=data["hospital_id"],
+            department_id=data["department_id"],
+            start_local=data["appointment_date"],
+            priority=data.get("priority", "normal"),
+            appointment_type=data.get("appointment_type") or "consultation",
+            details=details,
+        )
+
+
+def wall_clock(value: str) -> datetime:
+    """The booking page sends the hospital's local wall-clock time labelled ``Z`` (contract §3.2):
+    the offset is dropped, not converted, and a naive datetime on the hospital clock is returned."""
+    text = (value or "").strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise serializers.ValidationError("Use an ISO date-time such as 2025-01-31T09:30:00Z.") from exc
+    if len(text) <= 10:
+        raise serializers.ValidationError("A time is required as well as the date.")
+    return parsed.replace(tzinfo=None)
+
+
+def money(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+MESSAGES = {
+    PaymentStatus.INITIALIZED: "The payment has not started yet.",
+    PaymentStatus.PENDING: "The payment has not been completed yet.",
+    PaymentStatus.ABANDONED: "The payment was not completed.",
+    PaymentStatus.FAILED: "The payment failed.",
+    PaymentStatus.COMPLETED: "Payment successful. Your appointment is booked.",
+    PaymentStatus.REFUND_PENDING: "The payment is being refunded.",
+    PaymentStatus.REFUNDED: "The payment was refunded.",
+    PaymentStatus.REFUND_FAILED: "The refund failed; our staff will follow up.",
+    PaymentStatus.WAIVED: "No payment was needed.",
+}
+
+
+def verify_payload(payment: Payment) -> dict:
+    """Y3: the frontend requires truthy ``payment_id``, ``status`` and ``amount``."""
+    completed = payment.status in (PaymentStatus.COMPLETED, PaymentStatus.WAIVED)
+    message = payment.status_reason or MESSAGES.get(payment.status, "")
+    if payment.status == PaymentStatus.COMPLETED:
+        message = MESSAGES[PaymentStatus.COMPLETED]
+    paid_minor = payment.paid_amount_minor
+    body = {
+        "success": completed,
+        "payment_id": str(payment.pk),
+        "id": str(payment.pk),
+        "reference": payment.reference,
+        "provider_reference": payment.reference,
+        "status": payment.status,
+        "amount": money(payment.amount),
+        "currency": payment.currency,
+        "completed_at": _iso(payment.completed_at),
+        "appointment_id": payment.appointment.appointment_id if payment.appointment_id else None,
+        "message": message,
+        "verification_data": {
+            "provider": payment.provider,
+            "paid_amount": money(from_minor(paid_minor)) if paid_minor is not None else None,
+            "paid_currency": payment.paid_currency or None,
+            "paid_at": _iso(payment.paid_at),
+            "channel": payment.channel or None,
+            "refund_reason": payment.refund_reason or None,
+        },
+    }
+    if not completed:
+        body["error"] = message
+    return body
+
+
+def history_item(payment: Payment) -> dict:
+    summary = payment.booking_summary or {}
+    return {
+        "id": str(payment.pk),
+        "reference": payment.reference,
+        "amount": money(payment.amount),
+        "currency": payment.currency,
+        "status": payment.status,
+        "status_reason": payment.status_reason,
+        "payment_method": "card" if payment.provider != "none" else "none",
+        "payment_provider": payment.provider,
+        "created_at": _iso(payment.created_at),
+        "completed_at": _iso(payment.completed_at),
+        "refunded_at": _iso(payment.refunded_at),
+        "appointment_id": payment.appointment.appointment_id if payment.appointment_id else None,
+        "appointment_data": {
+            "type": summary.get("type"),
+            "date": summary.get("date"),
+            "time": summary.get("time"),
+            "department": summary.get("department"),
+            "hospital": summary.get("hospital"),
+        },
+    }

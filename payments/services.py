@@ -1,0 +1,523 @@
+"""Payment-first booking: initialize, verify, complete exactly once, refund.
+
+Flow
+- :func:`payment_initialize` takes the slot hold (appointments) and writes the payment in one
+  transaction, then asks the provider for a checkout. With payments off or a zero fee it confirms
+  the booking at once (``waived``).
+- :func:`payment_verify` (the patient's verify call) and :func:`webhook_handle` (``charge.success``)
+  both ask the provider for the transaction and go through :func:`payment_apply_verification`.
+  Value is given only when the provider says ``success`` **and** the amount and currency are the
+  server's own; the completion path locks the payment row and updates it conditionally, so any
+  number of concurrent verify calls and webhook deliveries confirm one appointment once.
+- A payment that arrives after its hold expired is confirmed if the slot still has room;
+  otherwise (or when the amount or currency is wrong) it is refunded automatically, with the
+  reason kept and the patient told.
+
+Provider calls are never made inside a database transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import User
+from appointments.booking import hold_confirm, hold_create, hold_release
+from appointments.models import Appointment
+from hospitals.models import Department
+from payments.gateway import GatewayError, Verification, WebhookEvent, get_gateway
+from payments.models import (
+    COMPLETABLE_STATUSES,
+    SETTLED_STATUSES,
+    EventSource,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    Provider,
+)
+from phb import metrics
+from phb.api.errors import ApiError
+from phb.notify import send_email_after_commit
+
+logger = logging.getLogger(__name__)
+
+METRIC_AREA = "Payments"
+MINOR_UNITS = Decimal(100)
+
+
+class PaymentProviderError(ApiError):
+    """The provider failed or refused: HTTP 502 with the usual JSON envelope."""
+
+    def __init__(self, message: str = "The payment provider is unavailable. Please try again shortly.", **extra: Any) -> None:
+        super().__init__(message, status_code=502, code="payment_provider_error", **extra)
+
+
+def to_minor(amount: Decimal) -> int:
+    minor = amount * MINOR_UNITS
+    if minor != minor.to_integral_value():
+        raise ValueError("amount has more than two decimal places")
+    return int(minor)
+
+
+def from_minor(minor: int) -> Decimal:
+    return (Decimal(minor) / MINOR_UNITS).quantize(Decimal("0.01"))
+
+
+def _money(minor: int | None, currency: str) -> str:
+    return f"{currency} {from_minor(minor or 0):,.2f}"
+
+
+# --- events ------------------------------------------------------------------------------------
+def _event(payment: Payment, *, kind: str, source: str, from_status: str = "", to_status: str = "",
+           provider_status: str = "", amount_minor: int | None = None, currency: str = "",
+           message: str = "", dedupe_key: str | None = None) -> PaymentEvent:
+    return PaymentEvent.objects.create(
+        payment=payment, kind=kind, source=source, from_status=from_status, to_status=to_status,
+        provider_status=provider_status[:32], amount_minor=amount_minor, currency=currency[:3],
+        message=message[:255], dedupe_key=dedupe_key,
+    )
+
+
+def _failure_metric(reason: str) -> None:
+    metrics.record("PaymentFailure", area=METRIC_AREA, dimensions={"Reason": reason})
+
+
+# --- initialize ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BookingRequest:
+    hospital_id: int
+    department_id: int
+    start_local: datetime  # naive, the hospital's wall clock
+    priority: str
+    appointment_type: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InitializeOutcome:
+    payment: Payment
+    appointment: Appointment | None = None
+
+    @property
+    def waived(self) -> bool:
+        return self.payment.status == PaymentStatus.WAIVED
+
+
+def _booking_summary(hold: Any) -> dict[str, Any]:
+    """What the payment history shows about the booking: nothing clinical."""
+    department = Department.objects.select_related("hospital").only(
+        "name", "hospital__name", "hospital__time_zone"
+    ).get(pk=hold.department_id)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(department.hospital.time_zone or settings.DEFAULT_HOSPITAL_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(settings.DEFAULT_HOSPITAL_TIME_ZONE)
+    local = hold.start.astimezone(zone)
+    return {
+        "type": hold.appointment_type,
+        "date": local.strftime("%Y-%m-%d"),
+        "time": local.strftime("%H:%M"),
+        "department": department.name,
+        "department_id": hold.department_id,
+        "hospital": department.hospital.name,
+        "hospital_id": hold.hospital_id,
+        "priority": hold.priority,
+    }
+
+
+def payments_enabled() -> bool:
+    return bool(settings.PAYMENTS_ENABLED)
+
+
+def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeOutcome:
+    """Hold the slot, price it on the server, then start the provider checkout (or waive)."""
+    with transaction.atomic():
+        hold = hold_create(
+            patient=patient,
+            hospital_id=booking.hospital_id,
+            department_id=booking.department_id,
+            start_local=booking.start_local,
+            priority=booking.priority,
+            appointment_type=booking.appointment_type,
+            details=booking.details,
+        )
+        fee = Decimal(hold.fee_amount)
+        summary = _booking_summary(hold)
+        if not payments_enabled() or fee <= 0:
+            appointment = hold_confirm(hold_id=hold.id, payment_reference=None)
+            reason = "Payments are turned off: the appointment is free." if not payments_enabled() else \
+                "This appointment has no fee."
+            payment = Payment.objects.create(
+                patient=patient, provider=Provider.NONE, status=PaymentStatus.WAIVED, status_reason=reason,
+                amount=Decimal("0"), amount_minor=0, currency=hold.currency, hold_id=hold.id,
+                hold_expires_at=hold.expires_at, appointment=appointment, booking_summary=summary,
+                completed_at=timezone.now(),
+            )
+            _event(payment, kind="waived", source=EventSource.API, to_status=PaymentStatus.WAIVED, message=reason)
+            logger.info("booking confirmed without payment",
+                        extra={"event": "payment_waived", "payment_id": str(payment.pk)})
+            return InitializeOutcome(payment=payment, appointment=appointment)
+        payment = Payment.objects.create(
+            patient=patient, provider=Provider.PAYSTACK, status=PaymentStatus.INITIALIZED,
+            amount=fee, amount_minor=to_minor(fee), currency=hold.currency, hold_id=hold.id,
+            hold_expires_at=hold.expires_at, booking_summary=summary,
+        )
+        _event(payment, kind="initialized", source=EventSource.API, to_status=PaymentStatus.INITIALIZED,
+               amount_minor=payment.amount_minor, currency=payment.currency)
+
+    metadata = {
+        "payment_id": str(payment.pk),
+        "hold_id": str(hold.id),
+        "booking": {key: summary[key] for key in ("type", "date", "time", "department_id", "hospital_id", "priority")},
+        "custom_fields": [
+            {"display_name": "Appointment type", "variable_name": "appointment_type", "value": summary["type"]},
+            {"display_name": "Department", "variable_name": "department", "value": summary["department"]},
+            {"display_name": "Date", "variable_name": "appointment_date", "value": summary["date"]},
+            {"display_name": "Time", "variable_name": "appointment_time", "value": summary["time"]},
+        ],
+    }
+    try:
+        checkout = get_gateway().initialize(
+            email=patient.email, amount=payment.amount_minor, currency=payment.currency,
+            reference=payment.reference, callback_url=settings.PAYSTACK_CALLBACK_URL, metadata=metadata,
+        )
+    except GatewayError as exc:
+        hold_release(hold_id=hold.id)
+        with transaction.atomic():
+            Payment.objects.filter(pk=payment.pk).update(
+                status=PaymentStatus.FAILED, status_reason=f"The payment provider refused or failed: {exc.message}"[:255],
+                updated_at=timezone.now(),
+            )
+            _event(payment, kind="initialize_failed", source=EventSource.API, from_status=PaymentStatus.INITIALIZED,
+                   to_status=PaymentStatus.FAILED, message=exc.message)
+        _failure_metric("provider_error")
+        logger.warning("payment initialize failed at the provider",
+                       extra={"event": "payment_initialize_failed", "payment_id": str(payment.pk),
+                              "provider_status": exc.status_code, "provider_code": exc.provider_code})
+        raise PaymentProviderError() from exc
+
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.INITIALIZED).update(
+            status=PaymentStatus.PENDING, access_code=checkout.access_code,
+            authorization_url=checkout.authorization_url[:500], updated_at=timezone.now(),
+        )
+        _event(payment, kind="checkout_created", source=EventSource.API, from_status=PaymentStatus.INITIALIZED,
+               to_status=PaymentStatus.PENDING)
+    payment.refresh_from_db()
+    logger.info("payment initialized", extra={"event": "payment_initialized", "payment_id": str(payment.pk),
+                                               "reference": payment.reference})
+    return InitializeOutcome(payment=payment)
+
+
+# --- verify and complete ---------------------------------------------------------------------------
+# A refund claim older than this without the provider's answer is considered lost (process died).
+REFUND_CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+def _needs_refund_request(payment: Payment) -> bool:
+    if payment.status != PaymentStatus.REFUND_PENDING or payment.refund_provider_id:
+        return False
+    claimed = payment.refund_requested_at
+    return claimed is None or claimed < timezone.now() - REFUND_CLAIM_TIMEOUT
+
+
+def payment_verify(*, payment: Payment, source: str = EventSource.VERIFY) -> Payment:
+    """Ask the provider about ``payment`` and apply the answer. Settled payments are answered from
+    the database without a provider call."""
+    if payment.status in SETTLED_STATUSES:
+        if _needs_refund_request(payment):
+            return payment_request_refund(payment_id=payment.pk, source=source)
+        return payment
+    if not payment.access_code:
+        # The provider never created a checkout for it (initialize failed or still running).
+        return payment
+    try:
+        verification = get_gateway().verify(reference=payment.reference)
+    except GatewayError as exc:
+        logger.warning("payment verify failed at the provider",
+                       extra={"event": "payment_verify_failed", "payment_id": str(payment.pk),
+                              "provider_status": exc.status_code, "provider_code": exc.provider_code})
+        raise PaymentProviderError() from exc
+    return payment_apply_verification(payment_id=payment.pk, verification=verification, source=source)
+
+
+def payment_apply_verification(*, payment_id: uuid.UUID, verification: Verification, source: str) -> Payment:
+    v = verification
+    if v.status == "success":
+        return _complete_or_refund(payment_id=payment_id, verification=v, source=source)
+    if v.status in ("failed", "reversed"):
+        reason = f"The payment failed: {v.gateway_response or v.status}."
+        return _set_unpaid_status(payment_id=payment_id, status=PaymentStatus.FAILED, verification=v,
+                                  source=source, reason=reason, metric_reason="declined")
+    if v.status == "abandoned":
+        return _set_unpaid_status(payment_id=payment_id, status=PaymentStatus.ABANDONED, verification=v,
+                                  source=source, reason="The payment was not completed.", metric_reason=None)
+    return _set_unpaid_status(payment_id=payment_id, status=PaymentStatus.PENDING, verification=v, source=source,
+                              reason="The payment is still being processed.", metric_reason=None)
+
+
+def _set_unpaid_status(*, payment_id: uuid.UUID, status: str, verification: Verification, source: str,
+                       reason: str, metric_reason: str | None) -> Payment:
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status not in COMPLETABLE_STATUSES:
+            return payment
+        previous = payment.status
+        if previous == status and payment.status_reason == reason:
+            return payment
+        payment.status, payment.status_reason = status, reason[:255]
+        payment.save(update_fields=["status", "status_reason", "updated_at"])
+        _event(payment, kind=f"provider_{verification.status}"[:48], source=source, from_status=previous,
+               to_status=status, provider_status=verification.status, amount_minor=verification.amount,
+               currency=verification.currency, message=reason)
+    if metric_reason and previous != status:
+        _failure_metric(metric_reason)
+    return payment
+
+
+def _parse_paid_at(value: str | None) -> datetime:
+    parsed = parse_datetime(value) if value else None
+    return parsed or timezone.now()
+
+
+def _complete_or_refund(*, payment_id: uuid.UUID, verification: Verification, source: str) -> Payment:
+    v = verification
+    refund_needed = False
+    notify: tuple[str, str] | None = None
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status not in COMPLETABLE_STATUSES:
+            return payment  # already completed (or refunded) by a concurrent call: nothing to do
+        previous = payment.status
+        paid_fields = {
+            "paid_amount_minor": v.amount, "paid_currency": v.currency[:3], "paid_at": _parse_paid_at(v.paid_at),
+            "provider_transaction_id": v.transaction_id[:64], "channel": v.channel[:32],
+        }
+        mismatch = ""
+        if v.currency != payment.currency:
+            mismatch = (f"The payment was made in {v.currency or 'an unknown currency'}, "
+                        f"not {payment.currency}.")
+        elif v.amount != payment.amount_minor:
+            mismatch = (f"The amount paid ({_money(v.amount, v.currency)}) does not match the fee "
+                        f"({_money(payment.amount_minor, payment.currency)}).")
+        if mismatch:
+            reason = f"{mismatch} The booking was not confirmed and the payment will be refunded."
+            changed = Payment.objects.filter(pk=payment.pk, status=previous).update(
+                status=PaymentStatus.REFUND_PENDING, status_reason=reason[:255], refund_reason=mismatch[:255],
+                refund_amount_minor=v.amount, updated_at=timezone.now(), **paid_fields,
+            )
+            if not changed:
+                return Payment.objects.get(pk=payment.pk)
+            _event(payment, kind="amount_mismatch", source=source, from_status=previous,
+                   to_status=PaymentStatus.REFUND_PENDING, provider_status=v.status, amount_minor=v.amount,
+                   currency=v.currency, message=mismatch)
+            hold_id = payment.hold_id
+            transaction.on_commit(lambda: hold_release(hold_id=hold_id) if hold_id else None)
+            refund_needed = True
+            notify = ("Your PHB payment will be refunded", reason)
+            _failure_metric("currency_mismatch" if v.currency != payment.currency else "amount_mismatch")
+        else:
+            try:
+                with transaction.atomic():
+                    appointment = hold_confirm(hold_id=payment.hold_id, payment_reference=payment.reference)
+            except ApiError as exc:
+                # The hold expired and the slot filled up (or the patient booked that time elsewhere).
+                why = str(exc.detail)
+                reason = (f"Your payment arrived after the booking hold expired and the appointment could not be "
+                          f"confirmed: {why} The payment will be refunded in full.")
+                changed = Payment.objects.filter(pk=payment.pk, status=previous).update(
+                    status=PaymentStatus.REFUND_PENDING, status_reason=reason[:255], refund_reason=why[:255],
+                    refund_amount_minor=v.amount, updated_at=timezone.now(), **paid_fields,
+                )
+                if not changed:
+                    return Payment.objects.get(pk=payment.pk)
+                _event(payment, kind="confirm_refused", source=source, from_status=previous,
+                       to_status=PaymentStatus.REFUND_PENDING, provider_status=v.status, amount_minor=v.amount,
+                       currency=v.currency, message=why)
+                refund_needed = True
+                notify = ("Your PHB payment will be refunded", reason)
+                _failure_metric(getattr(exc, "code", "confirm_refused")[:32])
+            else:
+                now = timezone.now()
+                changed = Payment.objects.filter(pk=payment.pk, status=previous).update(
+                    status=PaymentStatus.COMPLETED, status_reason="", appointment=appointment,
+                    completed_at=now, updated_at=now, **paid_fields,
+                )
+                if not changed:
+                    return Payment.objects.get(pk=payment.pk)
+                _event(payment, kind="completed", source=source, from_status=previous,
+                       to_status=PaymentStatus.COMPLETED, provider_status=v.status, amount_minor=v.amount,
+                       currency=v.currency, message=f"appointment {appointment.appointment_id}")
+                transaction.on_commit(
+                    lambda: metrics.record("PaymentSuccess", area=METRIC_AREA,
+                                           dimensions={"Provider": Provider.PAYSTACK})
+                )
+        if notify and payment.patient.email:
+            subject, body = notify
+            send_email_after_commit(
+                to=payment.patient.email, subject=subject,
+                body=f"{body}\n\nPayment reference: {payment.reference}\n\nPHB", kind="payment_refund_automatic",
+            )
+    logger.info("payment verified", extra={"event": "payment_verified", "payment_id": str(payment_id),
+                                           "refund_needed": refund_needed, "source": source})
+    if refund_needed:
+        return payment_request_refund(payment_id=payment_id, source=source)
+    return Payment.objects.get(pk=payment_id)
+
+
+# --- refunds -----------------------------------------------------------------------------------------
+def payment_refund_start(*, payment: Payment, reason: str, source: str) -> Payment:
+    """Begin a full refund of a completed payment (the appointments side cancelled under the policy)."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status != PaymentStatus.COMPLETED:
+            return locked
+        locked.status = PaymentStatus.REFUND_PENDING
+        locked.status_reason = reason[:255]
+        locked.refund_reason = reason[:255]
+        locked.refund_amount_minor = locked.paid_amount_minor or locked.amount_minor
+        locked.save(update_fields=["status", "status_reason", "refund_reason", "refund_amount_minor", "updated_at"])
+        _event(locked, kind="refund_started", source=source, from_status=PaymentStatus.COMPLETED,
+               to_status=PaymentStatus.REFUND_PENDING, amount_minor=locked.refund_amount_minor,
+               currency=locked.currency, message=reason)
+    return payment_request_refund(payment_id=payment.pk, source=source)
+
+
+def payment_request_refund(*, payment_id: uuid.UUID, source: str) -> Payment:
+    """Ask the provider to refund a ``refund_pending`` payment. One caller wins the claim; on a
+    provider failure the claim is given back so a later verify, webhook or admin action retries."""
+    now = timezone.now()
+    claimed = Payment.objects.filter(
+        Q(refund_requested_at__isnull=True) | Q(refund_requested_at__lt=now - REFUND_CLAIM_TIMEOUT),
+        pk=payment_id, status=PaymentStatus.REFUND_PENDING, refund_provider_id="",
+    ).update(refund_requested_at=now, updated_at=now)
+    payment = Payment.objects.get(pk=payment_id)
+    if not claimed:
+        return payment
+    try:
+        result = get_gateway().refund(reference=payment.reference, amount=payment.refund_amount_minor,
+                                      note=payment.refund_reason)
+    except GatewayError as exc:
+        Payment.objects.filter(pk=payment_id, refund_provider_id="").update(refund_requested_at=None)
+        _event(payment, kind="refund_request_failed", source=source, provider_status=exc.provider_code,
+               amount_minor=payment.refund_amount_minor, currency=payment.currency, message=exc.message)
+        _failure_metric("refund_request_failed")
+        logger.warning("refund request failed at the provider",
+                       extra={"event": "refund_request_failed", "payment_id": str(payment_id),
+                              "provider_status": exc.status_code, "provider_code": exc.provider_code})
+        return Payment.objects.get(pk=payment_id)
+    Payment.objects.filter(pk=payment_id).update(refund_provider_id=(result.refund_id or "accepted")[:64])
+    _event(payment, kind="refund_requested", source=source, provider_status=result.status,
+           amount_minor=result.amount or payment.refund_amount_minor, currency=result.currency or payment.currency,
+           message=payment.refund_reason)
+    metrics.record("RefundRequested", area=METRIC_AREA)
+    logger.info("refund requested", extra={"event": "refund_requested", "payment_id": str(payment_id)})
+    return Payment.objects.get(pk=payment_id)
+
+
+def _apply_refund_event(*, payment_id: uuid.UUID, event: WebhookEvent) -> Payment:
+    outcome = event.event.removeprefix("refund.")
+    data = event.data
+    amount = data.get("amount")
+    amount_minor = int(amount) if isinstance(amount, int | float) and not isinstance(amount, bool) else None
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        previous = payment.status
+        target = None
+        if outcome == "processed" and previous in (PaymentStatus.REFUND_PENDING, PaymentStatus.COMPLETED,
+                                                   PaymentStatus.REFUND_FAILED):
+            target = PaymentStatus.REFUNDED
+        elif outcome == "failed" and previous == PaymentStatus.REFUND_PENDING:
+            target = PaymentStatus.REFUND_FAILED
+        elif outcome in ("pending", "processing") and previous == PaymentStatus.COMPLETED:
+            target = PaymentStatus.REFUND_PENDING  # a refund started from the provider's dashboard
+        if target:
+            payment.status = target
+            fields = ["status", "updated_at"]
+            if target == PaymentStatus.REFUNDED:
+                payment.refunded_at = timezone.now()
+                payment.status_reason = payment.refund_reason or "Refunded."
+                if amount_minor is not None:
+                    payment.refund_amount_minor = amount_minor
+                fields += ["refunded_at", "status_reason", "refund_amount_minor"]
+            elif target == PaymentStatus.REFUND_FAILED:
+                payment.status_reason = "The refund failed at the payment provider; our staff will follow up."
+                fields += ["status_reason"]
+            elif target == PaymentStatus.REFUND_PENDING and not payment.refund_reason:
+                payment.refund_reason = "Refund started at the payment provider."
+                payment.refund_provider_id = str(data.get("id") or "provider")[:64]
+                fields += ["refund_reason", "refund_provider_id"]
+            payment.save(update_fields=fields)
+        _event(payment, kind=event.event[:48], source=EventSource.WEBHOOK, from_status=previous,
+               to_status=target or previous, provider_status=str(data.get("status") or outcome),
+               amount_minor=amount_minor, currency=str(data.get("currency") or ""))
+    if target == PaymentStatus.REFUND_FAILED:
+        _failure_metric("refund_failed")
+    return payment
+
+
+# --- webhooks ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WebhookOutcome:
+    result: str  # processed | duplicate | ignored
+    provider_calls: int = 0
+
+
+def _dedupe_key(event: WebhookEvent) -> str:
+    key = f"{event.event}:{event.reference}"
+    if event.event.startswith("refund.") and event.data.get("id") is not None:
+        key = f"{key}:{event.data.get('id')}"
+    return key[:160]
+
+
+def _mark_handled(payment: Payment, event: WebhookEvent, key: str) -> None:
+    try:
+        with transaction.atomic():
+            _event(payment, kind="webhook_handled", source=EventSource.WEBHOOK, provider_status=event.event[:32],
+                   dedupe_key=key)
+    except IntegrityError:
+        pass  # a concurrent delivery of the same event got there first
+
+
+def webhook_handle(*, event: WebhookEvent) -> WebhookOutcome:
+    """Act on a signature-checked provider event. Redeliveries are answered from the database."""
+    if not event.reference or not (event.event == "charge.success" or event.event.startswith("refund.")):
+        logger.info("webhook ignored", extra={"event": "webhook_ignored", "webhook_event": event.event[:48]})
+        return WebhookOutcome("ignored")
+    payment = Payment.objects.filter(reference=event.reference).first()
+    if payment is None:
+        logger.info("webhook for an unknown reference", extra={"event": "webhook_unknown_reference",
+                                                                "webhook_event": event.event[:48]})
+        return WebhookOutcome("ignored")
+    key = _dedupe_key(event)
+    if PaymentEvent.objects.filter(dedupe_key=key).exists():
+        logger.info("duplicate webhook", extra={"event": "webhook_duplicate", "payment_id": str(payment.pk)})
+        return WebhookOutcome("duplicate")
+
+    if event.event.startswith("refund."):
+        _apply_refund_event(payment_id=payment.pk, event=event)
+        _mark_handled(payment, event, key)
+        return WebhookOutcome("processed")
+
+    # charge.success: never trust the payload; re-verify with the provider before giving value.
+    if payment.status in SETTLED_STATUSES and not _needs_refund_request(payment):
+        _mark_handled(payment, event, key)
+        return WebhookOutcome("duplicate")
+    payment = payment_verify(payment=payment, source=EventSource.WEBHOOK)
+    if payment.status in SETTLED_STATUSES:
+        # Only a settled outcome closes the event: if the provider did not (yet) confirm the charge,
+        # the next delivery verifies again.
+        _mark_handled(payment, event, key)
+    return WebhookOutcome("processed", provider_calls=1)

@@ -1,0 +1,526 @@
+"""A local Paystack stand-in: the same HTTP API, in memory, for development and tests.
+
+Speaks ``POST /transaction/initialize``, ``GET /transaction/verify/:reference`` and ``POST /refund``
+with Bearer secret-key authentication and Paystack's response envelopes. A test checkout page
+(``/checkout/:access_code``) marks a transaction paid (or failed, or paid with another amount or
+currency) and sends the signed ``charge.success`` webhook to the configured URL; refunds are
+answered ``pending`` and followed by signed ``refund.pending`` / ``refund.processed`` webhooks.
+
+Control endpoints for tests and benchmarks (no authentication, loopback only):
+``GET /_standin/health``, ``GET /_standin/stats`` (calls per operation), ``POST /_standin/reset``,
+``POST /_standin/config`` ``{"webhook_url", "refund_webhook_delay", "refund_outcome"}``,
+``POST /_standin/faults`` ``{"operation", "status", "count", "delay"}`` (the next ``count`` calls of
+that operation answer ``status`` or wait ``delay`` seconds first),
+``GET /_standin/transactions/:reference``, ``POST /_standin/transactions/:reference/webhook``
+(deliver the current ``charge.*`` event again; answers the receiver's status).
+
+Run: ``python -m payments.standin --port 8765 --webhook-url http://127.0.0.1:8000/api/payments/webhook/``
+with the secret key in ``PAYSTACK_STANDIN_SECRET_KEY``. Imports nothing from Django.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from payments.gateway import sign
+
+_REFERENCE = re.compile(r"[A-Za-z0-9.\-=]{1,100}")
+_CURRENCIES = {"NGN", "GHS", "ZAR", "USD", "KES"}
+# A test card, as Paystack reports it. The backend must never store or log these fields.
+_TEST_AUTHORIZATION = {
+    "authorization_code": "AUTH_standin",
+    "bin": "408408",
+    "last4": "4081",
+    "exp_month": "12",
+    "exp_year": "2030",
+    "channel": "card",
+    "card_type": "visa",
+    "bank": "TEST BANK",
+    "country_code": "NG",
+    "brand": "visa",
+    "reusable": True,
+    "signature": "SIG_standin",
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class StandinState:
+    def __init__(self, *, secret_key: str, webhook_url: str = "", public_url: str = "") -> None:
+        self.lock = threading.Lock()
+        self.secret_key = secret_key
+        self.webhook_url = webhook_url
+        self.public_url = public_url
+        self.refund_webhook_delay = 0.2
+        self.refund_outcome = "processed"
+        self.transactions: dict[str, dict[str, Any]] = {}
+        self.by_access_code: dict[str, str] = {}
+        self.by_id: dict[int, str] = {}
+        self.refunds: dict[int, dict[str, Any]] = {}
+        self.stats: dict[str, int] = {}
+        self.faults: dict[str, dict[str, Any]] = {}
+        self.deliveries: list[dict[str, Any]] = []
+        self._next_id = int(time.time()) * 10
+
+    def next_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def count(self, operation: str) -> None:
+        with self.lock:
+            self.stats[operation] = self.stats.get(operation, 0) + 1
+
+    def take_fault(self, operation: str) -> dict[str, Any] | None:
+        with self.lock:
+            fault = self.faults.get(operation)
+            if not fault or fault["count"] <= 0:
+                return None
+            fault["count"] -= 1
+            return dict(fault)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.stats.clear()
+            self.faults.clear()
+            self.deliveries.clear()
+
+
+def _transaction_data(tx: dict[str, Any]) -> dict[str, Any]:
+    data = {
+        "id": tx["id"],
+        "domain": "test",
+        "status": tx["status"],
+        "reference": tx["reference"],
+        "amount": tx["paid_amount"] if tx["paid_amount"] is not None else tx["amount"],
+        "message": None,
+        "gateway_response": tx["gateway_response"],
+        "paid_at": tx["paid_at"],
+        "created_at": tx["created_at"],
+        "channel": "card",
+        "currency": tx["paid_currency"] or tx["currency"],
+        "metadata": tx["metadata"],
+        "fees": 0,
+        "customer": {"email": tx["email"], "customer_code": "CUS_standin"},
+        "requested_amount": tx["amount"],
+    }
+    if tx["status"] == "success":
+        data["authorization"] = dict(_TEST_AUTHORIZATION)
+    return data
+
+
+def deliver_webhook(state: StandinState, event: str, data: dict[str, Any]) -> int | None:
+    """POST a signed event to the configured webhook URL; returns the receiver's status code."""
+    url = state.webhook_url
+    if not url:
+        return None
+    body = json.dumps({"event": event, "data": data}, separators=(",", ":")).encode()
+    request = urllib.request.Request(
+        url, data=body, method="POST",
+        headers={"Content-Type": "application/json", "x-paystack-signature": sign(body, state.secret_key)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, OSError):
+        status = 0
+    with state.lock:
+        state.deliveries.append({"event": event, "reference": data.get("reference") or data.get("transaction_reference"),
+                                 "status": status})
+    return status
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "PaystackStandin/1.0"
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def state(self) -> StandinState:
+        return self.server.state  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json")
+
+    def _fail(self, status: int, message: str, code: str = "") -> None:
+        body: dict[str, Any] = {"status": False, "message": message}
+        if code:
+            body["code"] = code
+        self._json(status, body)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _json_body(self) -> dict[str, Any] | None:
+        try:
+            payload = json.loads(self._body() or b"{}")
+        except ValueError:
+            return None
+        return payload if isinstance(payload, dict) else None
+
+    def _authorized(self) -> bool:
+        expected = f"Bearer {self.state.secret_key}"
+        if not secrets.compare_digest(self.headers.get("Authorization", "").encode(), expected.encode()):
+            self._fail(401, "Invalid key")
+            return False
+        return True
+
+    def _apply_fault(self, operation: str) -> bool:
+        """True when a configured fault answered the request."""
+        fault = self.state.take_fault(operation)
+        if not fault:
+            return False
+        if fault.get("delay"):
+            time.sleep(float(fault["delay"]))
+        if fault.get("status"):
+            self._fail(int(fault["status"]), "Simulated failure")
+            return True
+        return False
+
+    # --- routing ---------------------------------------------------------------------------
+    def do_GET(self) -> None:  # noqa: N802
+        path = urlsplit(self.path).path
+        if path == "/_standin/health":
+            return self._json(200, {"status": "ok"})
+        if path == "/_standin/stats":
+            with self.state.lock:
+                return self._json(200, {"calls": dict(self.state.stats), "deliveries": list(self.state.deliveries)})
+        if path.startswith("/_standin/transactions/"):
+            reference = path.removeprefix("/_standin/transactions/").strip("/")
+            tx = self.state.transactions.get(reference)
+            return self._json(200, _transaction_data(tx)) if tx else self._fail(404, "not found")
+        if path.startswith("/transaction/verify/"):
+            return self._verify(path.removeprefix("/transaction/verify/").strip("/"))
+        if path.startswith("/checkout/"):
+            return self._checkout_page(path.removeprefix("/checkout/").strip("/"))
+        return self._fail(404, "Not found")
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = urlsplit(self.path).path
+        if path == "/transaction/initialize":
+            return self._initialize()
+        if path == "/refund":
+            return self._refund()
+        if path.startswith("/checkout/"):
+            return self._checkout_submit(path.removeprefix("/checkout/").strip("/"))
+        if path == "/_standin/reset":
+            self._body()
+            self.state.reset()
+            return self._json(200, {"status": "ok"})
+        if path == "/_standin/config":
+            payload = self._json_body() or {}
+            with self.state.lock:
+                if "webhook_url" in payload:
+                    self.state.webhook_url = str(payload["webhook_url"] or "")
+                if "refund_webhook_delay" in payload:
+                    self.state.refund_webhook_delay = float(payload["refund_webhook_delay"])
+                if "refund_outcome" in payload:
+                    self.state.refund_outcome = str(payload["refund_outcome"])
+            return self._json(200, {"status": "ok"})
+        if path == "/_standin/faults":
+            payload = self._json_body() or {}
+            with self.state.lock:
+                self.state.faults[str(payload.get("operation"))] = {
+                    "status": int(payload.get("status") or 0),
+                    "count": int(payload.get("count") or 1),
+                    "delay": float(payload.get("delay") or 0),
+                }
+            return self._json(200, {"status": "ok"})
+        if path.startswith("/_standin/transactions/") and path.endswith("/webhook"):
+            self._body()
+            reference = path.removeprefix("/_standin/transactions/").removesuffix("/webhook").strip("/")
+            tx = self.state.transactions.get(reference)
+            if not tx:
+                return self._fail(404, "not found")
+            event = "charge.success" if tx["status"] == "success" else "charge.failed"
+            status = deliver_webhook(self.state, event, _transaction_data(tx))
+            return self._json(200, {"event": event, "delivered_status": status})
+        return self._fail(404, "Not found")
+
+    # --- the Paystack API ------------------------------------------------------------------
+    def _initialize(self) -> None:
+        self.state.count("initialize")
+        payload = self._json_body()
+        if not self._authorized() or self._apply_fault("initialize"):
+            return None
+        if payload is None:
+            return self._fail(400, "Invalid JSON body")
+        email = str(payload.get("email") or "")
+        amount = payload.get("amount")
+        currency = str(payload.get("currency") or "NGN").upper()
+        reference = str(payload.get("reference") or f"T{secrets.token_hex(7)}")
+        if "@" not in email:
+            return self._fail(400, "Invalid Email Address Passed", "invalid_params")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            return self._fail(400, "Invalid Amount Sent", "invalid_params")
+        if currency not in _CURRENCIES:
+            return self._fail(400, "Currency not supported by merchant", "unsupported_currency")
+        if not _REFERENCE.fullmatch(reference):
+            return self._fail(400, "Invalid transaction reference", "invalid_reference")
+        access_code = secrets.token_urlsafe(12).replace("_", "x").replace("-", "y")
+        with self.state.lock:
+            if reference in self.state.transactions:
+                return self._fail(400, "Duplicate Transaction Reference", "duplicate_reference")
+            tx_id = self.state.next_id()
+            self.state.transactions[reference] = {
+                "id": tx_id,
+                "reference": reference,
+                "access_code": access_code,
+                "email": email,
+                "amount": amount,
+                "currency": currency,
+                "callback_url": str(payload.get("callback_url") or ""),
+                "metadata": payload.get("metadata") or {},
+                "status": "abandoned",
+                "gateway_response": "The transaction was not completed",
+                "paid_at": None,
+                "paid_amount": None,
+                "paid_currency": None,
+                "created_at": _now(),
+                "refunded": 0,
+            }
+            self.state.by_access_code[access_code] = reference
+            self.state.by_id[tx_id] = reference
+        base = self.state.public_url or f"http://{self.headers.get('Host', '127.0.0.1')}"
+        return self._json(200, {
+            "status": True,
+            "message": "Authorization URL created",
+            "data": {"authorization_url": f"{base}/checkout/{access_code}", "access_code": access_code,
+                     "reference": reference},
+        })
+
+    def _verify(self, reference: str) -> None:
+        self.state.count("verify")
+        if not self._authorized() or self._apply_fault("verify"):
+            return None
+        tx = self.state.transactions.get(reference)
+        if tx is None:
+            return self._fail(400, "Transaction reference not found", "transaction_not_found")
+        with self.state.lock:
+            data = _transaction_data(tx)
+        return self._json(200, {"status": True, "message": "Verification successful", "data": data})
+
+    def _refund(self) -> None:
+        self.state.count("refund")
+        payload = self._json_body() or {}
+        if not self._authorized() or self._apply_fault("refund"):
+            return None
+        key = str(payload.get("transaction") or "")
+        reference = key if key in self.state.transactions else self.state.by_id.get(int(key) if key.isdigit() else -1)
+        tx = self.state.transactions.get(reference or "")
+        if tx is None:
+            return self._fail(404, "Transaction not found", "transaction_not_found")
+        with self.state.lock:
+            paid = tx["paid_amount"] if tx["paid_amount"] is not None else tx["amount"]
+            if tx["status"] != "success":
+                return self._fail(400, "Cannot refund a transaction that was not successful", "invalid_params")
+            remaining = paid - tx["refunded"]
+            amount = payload.get("amount", remaining)
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0 or amount > remaining:
+                message = "Transaction has been fully reversed" if remaining <= 0 else "Refund amount cannot be more than transaction amount"
+                return self._fail(400, message, "invalid_params")
+            tx["refunded"] += amount
+            refund_id = self.state.next_id()
+            refund = {"id": refund_id, "transaction": reference, "amount": amount,
+                      "currency": tx["paid_currency"] or tx["currency"], "status": "pending", "createdAt": _now()}
+            self.state.refunds[refund_id] = refund
+            delay, outcome = self.state.refund_webhook_delay, self.state.refund_outcome
+        threading.Thread(target=self._settle_refund, args=(refund_id, delay, outcome), daemon=True).start()
+        return self._json(200, {
+            "status": True,
+            "message": "Refund has been queued for processing",
+            "data": {"transaction": {"id": tx["id"], "reference": reference, "amount": paid},
+                     "id": refund_id, "amount": amount, "currency": refund["currency"], "status": "pending",
+                     "domain": "test", "refunded_by": "standin", "merchant_note": str(payload.get("merchant_note") or "")},
+        })
+
+    def _settle_refund(self, refund_id: int, delay: float, outcome: str) -> None:
+        state = self.state
+        refund = state.refunds[refund_id]
+        tx = state.transactions[refund["transaction"]]
+
+        def data(status: str) -> dict[str, Any]:
+            return {"id": refund_id, "status": status, "transaction_reference": tx["reference"],
+                    "refund_reference": f"RF{refund_id}", "amount": refund["amount"], "currency": refund["currency"],
+                    "domain": "test", "customer": {"email": tx["email"]}}
+
+        time.sleep(delay / 2)
+        deliver_webhook(state, "refund.pending", data("pending"))
+        time.sleep(delay / 2)
+        with state.lock:
+            refund["status"] = outcome
+            if outcome == "failed":
+                tx["refunded"] -= refund["amount"]
+        deliver_webhook(state, f"refund.{outcome}", data(outcome))
+
+    # --- test checkout ---------------------------------------------------------------------
+    def _checkout_page(self, access_code: str) -> None:
+        reference = self.state.by_access_code.get(access_code)
+        tx = self.state.transactions.get(reference or "")
+        if tx is None:
+            return self._send(404, b"<h1>Unknown checkout</h1>", "text/html; charset=utf-8")
+        esc = html.escape
+        major = tx["amount"] / 100
+        page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Test checkout</title></head>
+<body style="font-family:sans-serif;max-width:32rem;margin:3rem auto">
+<h1>Paystack stand-in: test checkout</h1>
+<p>Reference <code>{esc(tx['reference'])}</code>: {esc(tx['currency'])} {major:,.2f}. Status: <b>{esc(tx['status'])}</b></p>
+<form method="post">
+<input type="hidden" name="outcome" value="success"><button type="submit">Pay {esc(tx['currency'])} {major:,.2f}</button>
+</form>
+<form method="post"><input type="hidden" name="outcome" value="failed"><button type="submit">Decline</button></form>
+<details><summary>Test options</summary><form method="post">
+<label>Amount in kobo <input name="amount" value="{tx['amount']}"></label>
+<label>Currency <input name="currency" value="{esc(tx['currency'])}"></label>
+<input type="hidden" name="outcome" value="success"><button type="submit">Pay this amount</button></form></details>
+<p>No real card is charged. This page exists only on the local stand-in.</p></body></html>"""
+        return self._send(200, page.encode(), "text/html; charset=utf-8")
+
+    def _checkout_submit(self, access_code: str) -> None:
+        raw = self._body().decode("utf-8", "replace")
+        form = {key: values[-1] for key, values in parse_qs(raw).items()}
+        reference = self.state.by_access_code.get(access_code)
+        tx = self.state.transactions.get(reference or "")
+        if tx is None:
+            return self._fail(404, "Unknown checkout")
+        outcome = form.get("outcome", "success")
+        with self.state.lock:
+            if tx["status"] == "success":
+                return self._fail(400, "Transaction already paid")
+            if outcome == "success":
+                tx["status"] = "success"
+                tx["gateway_response"] = "Successful"
+                tx["paid_at"] = _now()
+                amount = form.get("amount", "")
+                tx["paid_amount"] = int(amount) if amount.strip().isdigit() else tx["amount"]
+                tx["paid_currency"] = (form.get("currency") or tx["currency"]).upper()
+                event = "charge.success"
+            else:
+                tx["status"] = "failed"
+                tx["gateway_response"] = "Declined"
+                event = None
+            data = _transaction_data(tx)
+        mode = form.get("webhook", "sync")
+        delivered: int | None = None
+        if event and mode == "sync":
+            delivered = deliver_webhook(self.state, event, data)
+        elif event and mode == "async":
+            threading.Thread(target=deliver_webhook, args=(self.state, event, data), daemon=True).start()
+        if form.get("respond") == "json" or "application/json" in self.headers.get("Accept", ""):
+            return self._json(200, {"reference": tx["reference"], "status": tx["status"], "webhook_status": delivered})
+        callback = tx["callback_url"]
+        if callback:
+            joiner = "&" if "?" in callback else "?"
+            location = f"{callback}{joiner}{urlencode({'trxref': tx['reference'], 'reference': tx['reference']})}"
+            return self._send(303, b"", "text/plain", {"Location": location})
+        return self._send(200, f"<p>Transaction {html.escape(tx['status'])}.</p>".encode(), "text/html; charset=utf-8")
+
+
+class StandinServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: StandinState) -> None:
+        super().__init__(address, Handler)
+        self.state = state
+
+
+def serve(*, host: str, port: int, secret_key: str, webhook_url: str = "") -> None:
+    state = StandinState(secret_key=secret_key, webhook_url=webhook_url)
+    server = StandinServer((host, port), state)
+    state.public_url = f"http://{host}:{server.server_address[1]}"
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+
+
+def start_standin_process(*, port: int, secret_key: str, webhook_url: str, env: dict[str, str] | None = None,
+                          quiet: bool = True) -> tuple[subprocess.Popen, str]:
+    """Start the stand-in as a subprocess on loopback and wait until it answers."""
+    from phb.localaws import wait_for_http
+
+    child_env = dict(env if env is not None else os.environ)
+    child_env["PAYSTACK_STANDIN_SECRET_KEY"] = secret_key  # not on the command line (visible in ps)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "payments.standin", "--host", "127.0.0.1", "--port", str(port),
+         "--webhook-url", webhook_url],
+        env=child_env, cwd=root, start_new_session=True,
+        stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.DEVNULL if quiet else None,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/_standin/health", timeout=20)
+    except RuntimeError:
+        process.kill()
+        raise
+    return process, url
+
+
+def sidecar(env: dict) -> subprocess.Popen | None:
+    """``make run``: without a Paystack secret key, serve payments from the local stand-in."""
+    if env.get("PAYSTACK_SECRET_KEY"):
+        return None
+    from phb.localaws import free_port
+
+    secret_key = f"sk_test_local_{secrets.token_hex(16)}"
+    webhook_url = f"http://127.0.0.1:{env.get('PORT', '8000')}/api/payments/webhook/"
+    process, url = start_standin_process(port=free_port(), secret_key=secret_key, webhook_url=webhook_url,
+                                         env=env, quiet=False)
+    env["PAYSTACK_BASE_URL"] = url
+    env["PAYSTACK_SECRET_KEY"] = secret_key
+    env.setdefault("PAYSTACK_PUBLIC_KEY", "pk_test_local_standin")
+    print(f"localrun: Paystack stand-in at {url} (test checkout pages; webhooks to {webhook_url})", flush=True)
+    return process
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--webhook-url", default="")
+    args = parser.parse_args(argv)
+    secret_key = os.environ.get("PAYSTACK_STANDIN_SECRET_KEY", "")
+    if not secret_key:
+        print("PAYSTACK_STANDIN_SECRET_KEY must be set", file=sys.stderr)
+        return 2
+    serve(host=args.host, port=args.port, secret_key=secret_key, webhook_url=args.webhook_url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,433 @@
+"""Settings shared by every environment.
+
+Everything that varies between machines is read from the environment (django-environ).
+Each integration has one flag; production.py refuses to start when a flag is on and its
+secret is missing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from boto3.s3.transfer import TransferConfig
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(environ.Env().str("PHB_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+
+# --- Core -----------------------------------------------------------------------------
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+PHB_ENVIRONMENT = env.str("PHB_ENVIRONMENT", default="development")
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:5173")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "corsheaders",
+    "storages",
+    "phb.apps.PhbConfig",
+    "accounts",
+    "hospitals",
+    "records",
+    "appointments",
+    "payments",
+    "tracking",
+    "storage",
+]
+
+MIDDLEWARE = [
+    "phb.middleware.CollapseSlashesMiddleware",
+    "phb.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "phb.middleware.JsonErrorPagesMiddleware",
+]
+
+ROOT_URLCONF = "phb.urls"
+WSGI_APPLICATION = "phb.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- Database ---------------------------------------------------------------------------
+# PostgreSQL (psycopg 3) when DATABASE_URL is set; otherwise an SQLite file tuned so that
+# several gunicorn workers can share it (WAL, immediate transactions, busy timeout).
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'phb.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        }
+    )
+# Persistent connections per worker (SQLite too: opening one runs the PRAGMAs above).
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+# --- Cache (throttles and short-lived counters shared by every worker) ------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "phb_cache"}
+    }
+
+# --- Passwords ------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_HOSPITAL_TIME_ZONE = "Africa/Lagos"
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Email ----------------------------------------------------------------------------
+# EMAIL_URL in django-environ form: consolemail://, smtp://user:pass@host:587/?tls=True,
+# filemail:////absolute/dir (four slashes for an absolute path).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PHB <no-reply@phb.test>")
+
+# --- REST framework ---------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTCookieAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "phb.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "phb.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PHB API",
+    "DESCRIPTION": (
+        "Public Health Bureau backend: accounts, hospitals, medical records, appointments, "
+        "payments and women's health tracking. Browsers authenticate with httpOnly JWT cookies; "
+        "other clients may send the same access token as `Authorization: Bearer`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- JWT in cookies ---------------------------------------------------------------------
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=30))
+REFRESH_TOKEN_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=1))
+REMEMBER_ME_REFRESH_LIFETIME = timedelta(days=30)
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
+    "REFRESH_TOKEN_LIFETIME": REFRESH_TOKEN_LIFETIME,
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    # A password change or reset ends every session: tokens carry a hash of the password.
+    "CHECK_REVOKE_TOKEN": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+AUTH_COOKIE_ACCESS = "access_token"
+AUTH_COOKIE_REFRESH = "refresh_token"
+AUTH_COOKIE_SECURE = env.bool("AUTH_COOKIE_SECURE", default=False)
+AUTH_COOKIE_SAMESITE = env.str("AUTH_COOKIE_SAMESITE", default="Lax")
+AUTH_COOKIE_DOMAIN = env.str("AUTH_COOKIE_DOMAIN", default="") or None
+
+# --- One-time codes and throttles ---------------------------------------------------------
+OTP_PEPPER = env.str("OTP_PEPPER", default="dev-otp-pepper-change-me")
+OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=300)
+OTP_MAX_ATTEMPTS = 5
+# "count/seconds"; per account is strict, per IP generous (a hospital NATs its staff).
+LOGIN_RATE_PER_ACCOUNT = env.str("LOGIN_RATE_PER_ACCOUNT", default="10/900")
+LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="600/900")
+OTP_REQUEST_RATE_PER_ACCOUNT = env.str("OTP_REQUEST_RATE_PER_ACCOUNT", default="5/900")
+PASSWORD_RESET_TOKEN_TTL = timedelta(hours=1)
+# Number of reverse proxies (the ALB) in front of gunicorn whose X-Forwarded-For we trust.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+USER_REF_KEY = env.str("USER_REF_KEY", default="dev-user-ref-key")
+
+# --- CORS (the frontend sends cookies, never a CSRF token) --------------------------------
+CORS_ALLOWED_ORIGINS = env.list(
+    "CORS_ALLOWED_ORIGINS",
+    default=["http://localhost:5173", "http://127.0.0.1:5173", "http://0.0.0.0:5173"],
+)
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "x-request-id",
+    "x-med-access-token",
+    "x-medical-record-token",
+)
+CORS_EXPOSE_HEADERS = ("x-request-id", "retry-after", "content-disposition")
+
+# --- AWS ------------------------------------------------------------------------------
+# AWS_ENDPOINT_URL set: every client talks to that endpoint (the moto server in development
+# and tests). Unset: real AWS through the standard credential chain.
+AWS_REGION = env.str("AWS_REGION", default=env.str("AWS_DEFAULT_REGION", default="us-east-1"))
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or None
+AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=2.0)
+AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=5.0)
+AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=3)
+AWS_NAME_PREFIX = env.str("AWS_NAME_PREFIX", default="phb")
+# Bucket names are global: they carry the environment too.
+AWS_BUCKET_PREFIX = env.str("AWS_BUCKET_PREFIX", default=f"{AWS_NAME_PREFIX}-{PHB_ENVIRONMENT}")
+AWS_RESOURCE_TAGS = {"Environment": PHB_ENVIRONMENT.capitalize(), "Application": "PHB"}
+# Conditional bucket policies are mis-applied by the emulator; attach them on real AWS only.
+AWS_ATTACH_BUCKET_POLICIES = env.bool("AWS_ATTACH_BUCKET_POLICIES", default=AWS_ENDPOINT_URL is None)
+
+# --- CloudWatch Logs ------------------------------------------------------------------
+CLOUDWATCH_LOGS_ENABLED = env.bool("CLOUDWATCH_LOGS_ENABLED", default=False)
+CLOUDWATCH_LOG_GROUP_PREFIX = env.str("CLOUDWATCH_LOG_GROUP_PREFIX", default=f"/{AWS_NAME_PREFIX}")
+CLOUDWATCH_LOG_RETENTION_DAYS = env.int("CLOUDWATCH_LOG_RETENTION_DAYS", default=90)
+CLOUDWATCH_AUDIT_RETENTION_DAYS = env.int("CLOUDWATCH_AUDIT_RETENTION_DAYS", default=2557)
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Per handler (one per log group) and process: lines beyond these are dropped and counted.
+CLOUDWATCH_LOGS_QUEUE_MAX_EVENTS = env.int("CLOUDWATCH_LOGS_QUEUE_MAX_EVENTS", default=10_000)
+CLOUDWATCH_LOGS_QUEUE_MAX_BYTES = env.int("CLOUDWATCH_LOGS_QUEUE_MAX_BYTES", default=4 * 1024 * 1024)
+CLOUDWATCH_LOGS_SEND_INTERVAL_SECONDS = env.float("CLOUDWATCH_LOGS_SEND_INTERVAL_SECONDS", default=5.0)
+CLOUDWATCH_LOGS_FAILURE_COOLDOWN_SECONDS = env.float("CLOUDWATCH_LOGS_FAILURE_COOLDOWN_SECONDS", default=30.0)
+
+# --- CloudWatch metrics ----------------------------------------------------------------
+CLOUDWATCH_METRICS_ENABLED = env.bool("CLOUDWATCH_METRICS_ENABLED", default=False)
+CLOUDWATCH_METRICS_NAMESPACE = env.str("CLOUDWATCH_METRICS_NAMESPACE", default="PHB")
+CLOUDWATCH_METRICS_FLUSH_SECONDS = env.float("CLOUDWATCH_METRICS_FLUSH_SECONDS", default=60.0)
+CLOUDWATCH_METRICS_MAX_SERIES = env.int("CLOUDWATCH_METRICS_MAX_SERIES", default=3000)
+CLOUDWATCH_METRICS_MAX_SERIES_PER_METRIC = env.int("CLOUDWATCH_METRICS_MAX_SERIES_PER_METRIC", default=300)
+# Alerting (provision_aws): SNS topic, alarms and dashboards of phb/observability/definitions.py.
+CLOUDWATCH_ALARMS_ENABLED = env.bool("CLOUDWATCH_ALARMS_ENABLED", default=True)
+CLOUDWATCH_ALERT_TOPIC_NAME = env.str("CLOUDWATCH_ALERT_TOPIC_NAME", default=f"{AWS_NAME_PREFIX}-alerts")
+CLOUDWATCH_ALERT_EMAILS = env.list("CLOUDWATCH_ALERT_EMAILS", default=[])
+
+# --- Paystack --------------------------------------------------------------------------
+PAYMENTS_ENABLED = env.bool("PAYMENTS_ENABLED", default=True)
+PAYSTACK_BASE_URL = env.str("PAYSTACK_BASE_URL", default="https://api.paystack.co")
+PAYSTACK_SECRET_KEY = env.str("PAYSTACK_SECRET_KEY", default="")
+PAYSTACK_PUBLIC_KEY = env.str("PAYSTACK_PUBLIC_KEY", default="")
+PAYSTACK_CALLBACK_URL = env.str("PAYSTACK_CALLBACK_URL", default=f"{FRONTEND_URL}/account/appointments/payment-callback")
+PAYSTACK_CONNECT_TIMEOUT = env.float("PAYSTACK_CONNECT_TIMEOUT", default=3.0)
+PAYSTACK_READ_TIMEOUT = env.float("PAYSTACK_READ_TIMEOUT", default=10.0)
+PAYSTACK_MAX_RETRIES = env.int("PAYSTACK_MAX_RETRIES", default=2)  # reads only; see payments/paystack.py
+# Optional second layer behind the signature (Paystack's documented sources); empty accepts any.
+PAYSTACK_WEBHOOK_ALLOWED_IPS = env.list("PAYSTACK_WEBHOOK_ALLOWED_IPS", default=[])
+PAYMENTS_CURRENCY = "NGN"
+PAYMENTS_REFUND_WINDOW_HOURS = env.int("PAYMENTS_REFUND_WINDOW_HOURS", default=24)
+
+# --- Demo data --------------------------------------------------------------------------
+DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="phb-demo-Passw0rd!")
+
+# --- Areas: names of AWS resources and limits, one block per app --------------------------
+S3_SIGNED_URL_TTL = 300  # seconds; every signed URL for anything personal
+
+
+def _bucket(name: str) -> str:
+    return env.str(f"{name.upper().replace('-', '_')}_BUCKET", default=f"{AWS_BUCKET_PREFIX}-{name}")
+
+
+def _table(name: str) -> str:
+    return env.str(f"{name.upper().replace('-', '_')}_TABLE", default=f"{AWS_NAME_PREFIX}-{name}")
+
+
+# records/
+MEDICAL_RECORDS_BUCKET = _bucket("medical-records")
+MEDICAL_RECORDS_KMS_ALIAS = f"alias/{AWS_NAME_PREFIX}-medical-records"
+MED_ACCESS_TOKEN_TTL_SECONDS = env.int("MED_ACCESS_TOKEN_TTL_SECONDS", default=900)
+CLINICIAN_ACCESS_TTL_SECONDS = env.int("CLINICIAN_ACCESS_TTL_SECONDS", default=3600)
+USER_SESSIONS_TABLE = _table("user-sessions")
+PATIENT_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+PATIENT_UPLOAD_MAX_FILES = 10
+RECORDS_DATA_KEY_CACHE_SECONDS = 300
+
+# appointments/
+BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", default=15)
+BOOKING_DEFAULT_SLOT_CAPACITY = env.int("BOOKING_DEFAULT_SLOT_CAPACITY", default=4)
+BOOKING_SLOT_MINUTES = 30
+BOOKING_OPENING_TIME = env.str("BOOKING_OPENING_TIME", default="09:00")
+BOOKING_CLOSING_TIME = env.str("BOOKING_CLOSING_TIME", default="17:00")
+BOOKING_MAX_DAYS_AHEAD = env.int("BOOKING_MAX_DAYS_AHEAD", default=180)
+BOOKING_CURRENCY = "NGN"
+PRESCRIPTION_VALID_DAYS = env.int("PRESCRIPTION_VALID_DAYS", default=30)
+
+# tracking/
+PREGNANCY_TRACKING_TABLE = _table("pregnancy-tracking")
+SEARCH_HISTORY_TABLE = _table("search-history")
+WOMENS_HEALTH_VERIFICATION_DAYS = env.int("WOMENS_HEALTH_VERIFICATION_DAYS", default=30)
+TRACKING_TIME_ZONE = env.str("TRACKING_TIME_ZONE", default=DEFAULT_HOSPITAL_TIME_ZONE)  # "today" for week maths
+TRACKING_SYNC_MAX_ITEMS = 500
+TRACKING_PAGE_MAX = 100
+TRACKING_BREAKER_SECONDS = env.float("TRACKING_BREAKER_SECONDS", default=10.0)  # skip DynamoDB after a failure
+TRACKING_OUTBOX_DRAIN_BATCH = env.int("TRACKING_OUTBOX_DRAIN_BATCH", default=200)
+TRACKING_OUTBOX_BACKGROUND_SECONDS = env.int("TRACKING_OUTBOX_BACKGROUND_SECONDS", default=60)
+SEARCH_HISTORY_MAX_TERMS = 50
+SEARCH_TRENDING_MIN_USERS = env.int("SEARCH_TRENDING_MIN_USERS", default=3)
+SEARCH_TRENDING_MAX_DAYS = 30
+
+# storage/
+CLINICAL_GUIDELINES_BUCKET = _bucket("clinical-guidelines")
+PRESCRIPTIONS_BUCKET = _bucket("prescriptions")
+MEDICAL_IMAGING_BUCKET = _bucket("medical-imaging")
+MEDICAL_IMAGING_BACKUP_BUCKET = _bucket("medical-imaging-backup")
+MEDICAL_IMAGING_BACKUP_REGION = env.str("MEDICAL_IMAGING_BACKUP_REGION", default="us-west-2")
+MEDICAL_IMAGING_REPLICATION_ENABLED = env.bool("MEDICAL_IMAGING_REPLICATION_ENABLED", default=False)
+STATIC_ASSETS_BUCKET = _bucket("static-assets")
+PRESCRIPTIONS_KMS_ALIAS = f"alias/{AWS_NAME_PREFIX}-prescriptions"
+MEDICAL_IMAGING_KMS_ALIAS = f"alias/{AWS_NAME_PREFIX}-medical-imaging"
+MEDICAL_IMAGING_BACKUP_KMS_ALIAS = f"alias/{AWS_NAME_PREFIX}-medical-imaging-backup"
+MEDICAL_IMAGING_REPLICATION_ROLE = f"{AWS_NAME_PREFIX}-medical-imaging-replication"
+# Browser origins allowed by the buckets' CORS rules (signed GETs, direct imaging uploads).
+STORAGE_CORS_ORIGINS = env.list("STORAGE_CORS_ORIGINS", default=CORS_ALLOWED_ORIGINS)
+STORAGE_RETENTION_DAYS = 2555  # seven years: object lock, noncurrent versions, scan expiry
+CLINICAL_GUIDELINE_MAX_BYTES = 10 * 1024 * 1024  # uploads must be smaller than this
+MEDICAL_IMAGING_MAX_BYTES = env.int("MEDICAL_IMAGING_MAX_BYTES", default=1024 * 1024 * 1024)
+# Days without access before Intelligent-Tiering moves a scan to the asynchronous Archive Access
+# tier (90-730); 0 keeps scans in the millisecond-access tiers only.
+MEDICAL_IMAGING_ARCHIVE_AFTER_DAYS = env.int("MEDICAL_IMAGING_ARCHIVE_AFTER_DAYS", default=0)
+
+# deploy/ (EC2: provision_compute, iam_policy, write_env_file; see deploy/README.md)
+DEPLOY_RELEASE = env.str("PHB_RELEASE", default="")
+DEPLOY_RELEASES_BUCKET = _bucket("releases")
+# Where instances fetch the release: "" = s3://<releases bucket>/releases/phb-<release>.tar.gz,
+# or a git https URL cloned at the tag <release>.
+DEPLOY_RELEASE_SOURCE = env.str("DEPLOY_RELEASE_SOURCE", default="")
+DEPLOY_RELEASE_SHA256 = env.str("DEPLOY_RELEASE_SHA256", default="")
+DEPLOY_PARAMETER_PATH = env.str("DEPLOY_PARAMETER_PATH", default=f"/{AWS_NAME_PREFIX}/{PHB_ENVIRONMENT}/env")
+DEPLOY_STACK_NAME = env.str("DEPLOY_STACK_NAME", default=f"{AWS_NAME_PREFIX}-{PHB_ENVIRONMENT}")
+DEPLOY_INSTANCE_TYPE = env.str("DEPLOY_INSTANCE_TYPE", default="t3.medium")  # c6i.xlarge in production
+DEPLOY_AMI_ID = env.str("DEPLOY_AMI_ID", default="")  # "" = latest Amazon Linux 2023 from SSM
+DEPLOY_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+DEPLOY_VPC_ID = env.str("DEPLOY_VPC_ID", default="")
+DEPLOY_SUBNET_IDS = env.list("DEPLOY_SUBNET_IDS", default=[])
+DEPLOY_CERTIFICATE_ARN = env.str("DEPLOY_CERTIFICATE_ARN", default="")  # HTTPS listener when set
+DEPLOY_ASG_MIN = env.int("DEPLOY_ASG_MIN", default=1)
+DEPLOY_ASG_MAX = env.int("DEPLOY_ASG_MAX", default=4)
+DEPLOY_ASG_DESIRED = env.int("DEPLOY_ASG_DESIRED", default=1)
+DEPLOY_CPU_TARGET_PERCENT = env.float("DEPLOY_CPU_TARGET_PERCENT", default=60.0)
+DEPLOY_CPU_ALARM_PERCENT = env.float("DEPLOY_CPU_ALARM_PERCENT", default=80.0)
+DEPLOY_DATA_VOLUME_GIB = env.int("DEPLOY_DATA_VOLUME_GIB", default=100)  # seed: 500 in production
+DEPLOY_DATA_VOLUME_IOPS = env.int("DEPLOY_DATA_VOLUME_IOPS", default=3000)
+DEPLOY_DATA_VOLUME_THROUGHPUT = env.int("DEPLOY_DATA_VOLUME_THROUGHPUT", default=125)
+DEPLOY_LOGS_VOLUME_GIB = env.int("DEPLOY_LOGS_VOLUME_GIB", default=125)  # st1 starts at 125 GiB
+DEPLOY_DATA_VOLUME_ID = env.str("DEPLOY_DATA_VOLUME_ID", default="")  # one-instance phase: persistent volume
+DEPLOY_EFS_ENABLED = env.bool("DEPLOY_EFS_ENABLED", default=False)  # several instances: shared uploads
+# One-instance phase: PostgreSQL (on the data volume) and Redis run on the instance itself.
+DEPLOY_LOCAL_SERVICES = env.bool("DEPLOY_LOCAL_SERVICES", default=False)
+DEPLOY_SNAPSHOTS_ENABLED = env.bool("DEPLOY_SNAPSHOTS_ENABLED", default=True)
+DEPLOY_HEALTH_CHECK_PATH = "/readyz"
+DEPLOY_APP_PORT = 8000
+
+
+def _s3_options(bucket: str, **extra) -> dict:
+    """django-storages options shared by every bucket: SigV4, short signed URLs, no ACLs."""
+    options = {
+        "bucket_name": bucket,
+        "region_name": AWS_REGION,
+        "endpoint_url": AWS_ENDPOINT_URL,
+        "signature_version": "s3v4",
+        # Virtual-hosted style on AWS; path style against a local endpoint (no DNS for buckets).
+        "addressing_style": "path" if AWS_ENDPOINT_URL else "virtual",
+        "querystring_auth": True,
+        "querystring_expire": S3_SIGNED_URL_TTL,
+        "default_acl": None,
+        "file_overwrite": False,
+        "custom_domain": None,
+        # No s3transfer threads inside threaded/forked workers.
+        "transfer_config": TransferConfig(use_threads=False),
+    }
+    options.update(extra)
+    return options
+
+
+STORAGES = {
+    "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options(MEDICAL_RECORDS_BUCKET)},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "medical_records": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": _s3_options(
+            MEDICAL_RECORDS_BUCKET,
+            object_parameters={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": MEDICAL_RECORDS_KMS_ALIAS},
+        ),
+    },
+    "clinical_guidelines": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": _s3_options(
+            CLINICAL_GUIDELINES_BUCKET,
+            object_parameters={"ServerSideEncryption": "AES256", "StorageClass": "STANDARD_IA"},
+        ),
+    },
+    "prescriptions": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": _s3_options(
+            PRESCRIPTIONS_BUCKET,
+            object_parameters={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": PRESCRIPTIONS_KMS_ALIAS},
+        ),
+    },
+    "medical_imaging": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": _s3_options(
+            MEDICAL_IMAGING_BUCKET,
+            object_parameters={
+                "ServerSideEncryption": "aws:kms",
+                "SSEKMSKeyId": MEDICAL_IMAGING_KMS_ALIAS,
+                "StorageClass": "INTELLIGENT_TIERING",
+            },
+        ),
+    },
+}
+
+from phb.logs import build_logging  # noqa: E402
+
+LOGGING = build_logging(
+    level=LOG_LEVEL,
+    cloudwatch=CLOUDWATCH_LOGS_ENABLED,
+    log_group_prefix=CLOUDWATCH_LOG_GROUP_PREFIX,
+)

@@ -1,0 +1,50 @@
+"""Production: refuses to start without its secrets; HTTPS-only cookies and HSTS behind an ALB."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from phb.settings import base as _base
+from phb.settings.base import *  # noqa: F401,F403
+from phb.settings.base import env
+
+DEBUG = False
+
+
+def _require(name: str, *, when: bool = True) -> str:
+    value = env.str(name, default="")
+    if when and not value:
+        raise ImproperlyConfigured(f"{name} must be set in production")
+    return value
+
+
+SECRET_KEY = _require("DJANGO_SECRET_KEY")
+SIMPLE_JWT = {**_base.SIMPLE_JWT, "SIGNING_KEY": _require("JWT_SIGNING_KEY")}
+OTP_PEPPER = _require("OTP_PEPPER")
+USER_REF_KEY = _require("USER_REF_KEY")
+REDIS_URL = _require("REDIS_URL")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+_require("DATABASE_URL")
+_require("EMAIL_URL")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production")
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS")
+if not CORS_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS must be set in production")
+if _base.PAYMENTS_ENABLED:
+    PAYSTACK_SECRET_KEY = _require("PAYSTACK_SECRET_KEY")
+    PAYSTACK_PUBLIC_KEY = _require("PAYSTACK_PUBLIC_KEY")
+
+# HTTPS behind the ALB
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
+SECURE_HSTS_SECONDS = 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+AUTH_COOKIE_SECURE = True
+AUTH_COOKIE_SAMESITE = env.str("AUTH_COOKIE_SAMESITE", default="Lax")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS

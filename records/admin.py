@@ -1,0 +1,65 @@
+from django.contrib import admin
+
+from accounts.admin import ReadOnlyAdmin
+from records.audit import audit_record
+from records.models import AccessConsent, AuditEvent, ClinicalEntry, MedicalProfile, PatientDocument
+
+
+class _AuditedPhiAdmin(ReadOnlyAdmin):
+    """Clinical data is written through the API only (so every write keeps who and when and is
+    audited); staff opening one object in the admin is itself an audited read."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            audit_record(actor=request.user, patient=obj.patient_id, action="admin_read",
+                         object_type=self.model._meta.model_name, object_id=str(obj.pk), request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(MedicalProfile)
+class MedicalProfileAdmin(_AuditedPhiAdmin):
+    list_display = ("id", "patient_id", "blood_type", "last_visit_date", "updated_at")
+    list_filter = ("blood_type", "genotype", "updated_at")
+    search_fields = ("=id", "=patient__hpn")
+
+
+@admin.register(ClinicalEntry)
+class ClinicalEntryAdmin(_AuditedPhiAdmin):
+    """Structured fields only: the encrypted notes are not shown here."""
+
+    list_display = ("id", "patient_id", "kind", "occurred_on", "status", "created_at")
+    list_filter = ("kind", "status", "occurred_on")
+    search_fields = ("=id", "=patient__hpn")
+    exclude = ("notes_encrypted",)
+
+
+@admin.register(AccessConsent)
+class AccessConsentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "patient_id", "clinician_id", "status", "requested_at", "expires_at", "revoked_at")
+    list_filter = ("status", "access_type", "requested_at")
+    search_fields = ("id", "patient__hpn", "clinician__email")
+
+
+@admin.register(PatientDocument)
+class PatientDocumentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "patient_id", "extension", "size", "created_at", "deleted_at")
+    list_filter = ("extension", "created_at", "deleted_at")
+    search_fields = ("id", "patient__hpn", "sha256")
+    exclude = ("display_name",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Append-only: no add, change or delete, not even in bulk."""
+
+    list_display = ("occurred_at", "action", "object_type", "object_id", "actor_role", "actor_id", "patient_id")
+    list_filter = ("action", "object_type", "actor_role", "occurred_at")
+    search_fields = ("=actor_id", "=patient_id", "=object_id", "=request_id")
+    date_hierarchy = "occurred_at"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}

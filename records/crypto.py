@@ -1,0 +1,141 @@
+"""KMS envelope encryption for clinical free text.
+
+Each ciphertext carries its own data key, wrapped by the medical-records KMS key:
+
+    "kms1:" + base64url( len(wrapped key) as 2 bytes | wrapped key | 12-byte nonce | AES-256-GCM ciphertext+tag )
+
+The plaintext data key never leaves process memory. One data key from ``GenerateDataKey``
+encrypts for at most ``RECORDS_DATA_KEY_CACHE_SECONDS`` (and a bounded number of messages);
+keys unwrapped with ``Decrypt`` are cached for the same time in a small LRU, so reading a record
+with hundreds of entries costs one KMS call, not hundreds. The associated data binds each
+ciphertext to its row and column, so a value copied into another row fails to decrypt. The KMS
+encryption context names the purpose; KMS refuses to unwrap a key under any other context.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+from phb.aws.clients import aws_client
+
+PREFIX = "kms1:"
+_ENCRYPTION_CONTEXT = {"application": "phb", "purpose": "medical-records"}
+_AAD_PREFIX = b"phb-records|v1|"
+_MAX_MESSAGES_PER_KEY = 100_000
+_MAX_CACHED_KEYS = 512
+
+
+class DecryptionError(Exception):
+    """A ciphertext could not be decrypted (wrong row, tampered, or its key is unavailable)."""
+
+
+@dataclass
+class _DataKey:
+    plaintext: bytes
+    wrapped: bytes
+    created: float
+    uses: int = 0
+
+
+_lock = threading.Lock()
+_current: tuple[int, _DataKey] | None = None  # (pid, key): a key never crosses a fork
+_unwrapped: OrderedDict[bytes, tuple[bytes, float]] = OrderedDict()
+
+
+def _ttl() -> float:
+    return float(settings.RECORDS_DATA_KEY_CACHE_SECONDS)
+
+
+def _encryption_key() -> _DataKey:
+    global _current
+    now = time.monotonic()
+    with _lock:
+        if _current is not None:
+            pid, key = _current
+            if pid == os.getpid() and now - key.created < _ttl() and key.uses < _MAX_MESSAGES_PER_KEY:
+                key.uses += 1
+                return key
+    reply = aws_client("kms").generate_data_key(
+        KeyId=settings.MEDICAL_RECORDS_KMS_ALIAS, KeySpec="AES_256", EncryptionContext=_ENCRYPTION_CONTEXT
+    )
+    key = _DataKey(plaintext=reply["Plaintext"], wrapped=reply["CiphertextBlob"], created=now, uses=1)
+    with _lock:
+        _current = (os.getpid(), key)
+        _remember(key.wrapped, key.plaintext, now)
+    return key
+
+
+def _remember(wrapped: bytes, plaintext: bytes, now: float) -> None:
+    ident = hashlib.sha256(wrapped).digest()
+    _unwrapped[ident] = (plaintext, now)
+    _unwrapped.move_to_end(ident)
+    while len(_unwrapped) > _MAX_CACHED_KEYS:
+        _unwrapped.popitem(last=False)
+
+
+def _unwrap(wrapped: bytes) -> bytes:
+    ident = hashlib.sha256(wrapped).digest()
+    now = time.monotonic()
+    with _lock:
+        found = _unwrapped.get(ident)
+        if found is not None and now - found[1] < _ttl():
+            _unwrapped.move_to_end(ident)
+            return found[0]
+    try:
+        plaintext = aws_client("kms").decrypt(CiphertextBlob=wrapped, EncryptionContext=_ENCRYPTION_CONTEXT)[
+            "Plaintext"
+        ]
+    except Exception as exc:  # botocore ClientError and transport errors alike
+        raise DecryptionError("The data key could not be unwrapped.") from exc
+    with _lock:
+        _remember(wrapped, plaintext, now)
+    return plaintext
+
+
+def _aad(context: str) -> bytes:
+    return _AAD_PREFIX + context.encode()
+
+
+def encrypt_text(plaintext: str, *, context: str) -> str:
+    """Encrypt ``plaintext``; ``context`` (e.g. model, column and row id) must be given again to decrypt."""
+    key = _encryption_key()
+    nonce = os.urandom(12)
+    sealed = AESGCM(key.plaintext).encrypt(nonce, plaintext.encode("utf-8"), _aad(context))
+    blob = len(key.wrapped).to_bytes(2, "big") + key.wrapped + nonce + sealed
+    return PREFIX + base64.urlsafe_b64encode(blob).decode("ascii")
+
+
+def decrypt_text(token: str, *, context: str) -> str:
+    if not token.startswith(PREFIX):
+        raise DecryptionError("Unknown ciphertext format.")
+    try:
+        blob = base64.urlsafe_b64decode(token[len(PREFIX):].encode("ascii"))
+        size = int.from_bytes(blob[:2], "big")
+        wrapped, nonce, sealed = blob[2 : 2 + size], blob[2 + size : 14 + size], blob[14 + size :]
+    except (ValueError, IndexError) as exc:
+        raise DecryptionError("Malformed ciphertext.") from exc
+    if len(wrapped) != size or len(nonce) != 12 or len(sealed) < 16:
+        raise DecryptionError("Malformed ciphertext.")
+    key = _unwrap(wrapped)
+    try:
+        return AESGCM(key).decrypt(nonce, sealed, _aad(context)).decode("utf-8")
+    except InvalidTag as exc:
+        raise DecryptionError("Ciphertext does not match its row or was altered.") from exc
+
+
+def clear_key_cache() -> None:
+    """Forget every data key held in memory (tests; after a key compromise drill)."""
+    global _current
+    with _lock:
+        _current = None
+        _unwrapped.clear()

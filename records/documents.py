@@ -1,0 +1,155 @@
+"""Patient documents in the private medical-records bucket (django-storages, SSE-KMS).
+
+Keys are ``patient-documents/<patient uuid>/<uuid4>.<detected ext>``: the user's file name never
+becomes a key and is kept only as a sanitised display name. Previews stream the S3 body in
+chunks, so a worker never holds a whole file in memory. Deleting hides the row; the bucket's
+versioning keeps the bytes for the retention period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from phb import filetypes, metrics
+from phb.api.errors import ApiError
+from records.audit import audit_record
+from records.models import PatientDocument
+
+logger = logging.getLogger("records.documents")
+
+STREAM_CHUNK = 256 * 1024
+KEY_PREFIX = "patient-documents"
+
+
+def storage():
+    return storages["medical_records"]
+
+
+def _clean(name: str) -> str:
+    name = (name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    name = unicodedata.normalize("NFKC", name)
+    return re.sub(r"[^\w .\-]+", "_", name, flags=re.UNICODE).strip(" ._")
+
+
+def display_name_for(original: str, extension: str) -> str:
+    """A safe display name: the original stem, letters/digits/space/._- only, detected extension."""
+    stem = (original or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if "." in stem:
+        stem = stem.rsplit(".", 1)[0]
+    stem = _clean(stem) or "document"
+    return f"{stem[:100]}.{extension}"
+
+
+def _hash_file(fh) -> str:
+    digest = hashlib.sha256()
+    fh.seek(0)
+    for chunk in iter(lambda: fh.read(filetypes.CHUNK), b""):
+        digest.update(chunk)
+    fh.seek(0)
+    return digest.hexdigest()
+
+
+@dataclass
+class UploadResult:
+    documents: list[PatientDocument] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+
+def _check(upload: Any) -> tuple[filetypes.FileType | None, str | None]:
+    if upload.size > settings.PATIENT_UPLOAD_MAX_BYTES:
+        limit_mb = settings.PATIENT_UPLOAD_MAX_BYTES // (1024 * 1024)
+        return None, f"File is larger than {limit_mb} MB."
+    if upload.size == 0:
+        return None, "File is empty."
+    kind = filetypes.detect(upload)
+    if kind is None:
+        return None, f"Unsupported file type: upload a {filetypes.ACCEPTED} file."
+    return kind, None
+
+
+def documents_upload(*, patient: User, files: list[Any], request: Any = None) -> UploadResult:
+    """Store each acceptable file; report each refused one with its reason."""
+    if not files:
+        raise ApiError("Choose at least one file (form field 'files').", code="no_files")
+    if len(files) > settings.PATIENT_UPLOAD_MAX_FILES:
+        raise ApiError(f"Upload at most {settings.PATIENT_UPLOAD_MAX_FILES} files at a time.", code="too_many_files")
+    result = UploadResult()
+    target = storage()
+    for upload in files:
+        original = getattr(upload, "name", "") or ""
+        kind, problem = _check(upload)
+        if problem:
+            result.failures.append({"name": _clean(original)[:120] or "file", "error": problem})
+            logger.info("document refused", extra={"event": "document_refused", "reason": problem[:40]})
+            continue
+        assert kind is not None
+        doc_id = uuid.uuid4()
+        key = f"{KEY_PREFIX}/{patient.pk}/{doc_id}.{kind.extension}"
+        sha256 = _hash_file(upload)
+        upload.seek(0)
+        # Content-Type is ours (from the bytes); the storage adds SSE-KMS from its options.
+        upload.content_type = kind.content_type.split(";")[0]
+        stored_key = target.save(key, upload)
+        try:
+            with transaction.atomic():
+                doc = PatientDocument.objects.create(
+                    id=doc_id, patient=patient, file=stored_key, display_name=display_name_for(original, kind.extension),
+                    extension=kind.extension, content_type=kind.content_type, size=upload.size, sha256=sha256,
+                )
+        except Exception:
+            target.delete(stored_key)
+            raise
+        audit_record(actor=patient, patient=patient, action="upload", object_type="document",
+                     object_id=str(doc.pk), request=request)
+        result.documents.append(doc)
+    return result
+
+
+def document_delete(*, document: PatientDocument, actor: User, request: Any = None) -> None:
+    """Hide the document; the bytes stay as a noncurrent S3 version until retention ends."""
+    now = timezone.now()
+    hidden = PatientDocument.objects.filter(pk=document.pk, deleted_at__isnull=True).update(deleted_at=now)
+    if not hidden:
+        raise ApiError("Not found.", status_code=404, code="not_found")
+    storage().delete(document.file.name)  # a delete marker under versioning, not an erase
+    audit_record(actor=actor, patient=document.patient_id, action="delete", object_type="document",
+                 object_id=str(document.pk), request=request)
+
+
+@dataclass
+class OpenedDocument:
+    chunks: Iterator[bytes]
+    length: int | None
+
+
+def document_open(*, document: PatientDocument) -> OpenedDocument:
+    """Open the S3 object through the storage's boto3 connection and stream it in chunks."""
+    try:
+        obj = storage().bucket.Object(document.file.name).get()
+    except Exception as exc:
+        logger.warning("document unavailable", extra={"event": "document_unavailable", "document": str(document.pk)})
+        metrics.record("MedicalRecordAccessError", area="MedicalRecords")
+        raise ApiError("This document is temporarily unavailable.", status_code=503,
+                       code="document_unavailable") from exc
+    body = obj["Body"]
+
+    def iterate() -> Iterator[bytes]:
+        try:
+            yield from body.iter_chunks(STREAM_CHUNK)
+        finally:
+            body.close()
+
+    return OpenedDocument(chunks=iterate(), length=obj.get("ContentLength"))

@@ -1,0 +1,63 @@
+"""The second factor in front of every record read: ``X-Med-Access-Token`` (or the legacy
+``X-Medical-Record-Token``) must name a live session of the caller. Refusals are 403 with the
+contract's codes; a clinician's session also needs its consent to be live, so revoking consent
+ends access on the very next request."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.utils import timezone
+
+from phb import metrics
+from phb.api.errors import ApiError, ServiceUnavailable
+from records.models import AccessConsent, ConsentStatus
+from records.sessions import MedAccessError, MedSession, session_check
+
+logger = logging.getLogger("records.gate")
+
+HEADERS = ("X-Med-Access-Token", "X-Medical-Record-Token")
+
+
+def token_of(request: Any) -> str | None:
+    for name in HEADERS:
+        value = request.headers.get(name)
+        if value:
+            return value.strip()
+    return None
+
+
+def _refuse(code: str, message: str) -> ApiError:
+    metrics.record("MedicalRecordAccessError", area="MedicalRecords")
+    logger.info("medical access refused", extra={"event": "med_access_refused", "reason": code})
+    return ApiError(message, status_code=403, code=code, requires_otp=True)
+
+
+def require_med_session(request: Any) -> MedSession:
+    """The caller's live session, or a 403 (MED_ACCESS_REQUIRED / MED_ACCESS_EXPIRED / INVALID_MED_ACCESS)."""
+    try:
+        session = session_check(holder=request.user, token=token_of(request))
+    except MedAccessError as exc:
+        raise _refuse(exc.code, exc.message) from exc
+    except (ClientError, BotoCoreError) as exc:
+        metrics.record("MedicalRecordAccessError", area="MedicalRecords")
+        logger.warning("session store unavailable", extra={"event": "med_session_store_error"})
+        raise ServiceUnavailable("Medical records are temporarily unavailable. Try again shortly.") from exc
+    if session.kind == "patient":
+        if session.subject_id != str(request.user.pk):
+            raise _refuse(MedAccessError.INVALID, "Invalid medical records access token. Please verify again.")
+        return session
+    if session.kind == "clinician":
+        consent = (
+            AccessConsent.objects.filter(pk=session.consent_id, clinician=request.user, patient_id=session.subject_id)
+            .only("status", "revoked_at", "expires_at")
+            .first()
+        )
+        if consent is None or consent.status != ConsentStatus.GRANTED or consent.revoked_at is not None:
+            raise _refuse(MedAccessError.INVALID, "Access to this record was revoked. Request access again.")
+        if consent.expires_at is None or consent.expires_at <= timezone.now():
+            raise _refuse(MedAccessError.EXPIRED, "Your medical records access has expired. Please verify again.")
+        return session
+    raise _refuse(MedAccessError.INVALID, "Invalid medical records access token. Please verify again.")

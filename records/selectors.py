@@ -1,0 +1,156 @@
+"""Reads of medical records, scoped to the caller.
+
+Record reads use a fixed number of SQL queries whatever the number of entries (profile, entries,
+nothing per row); notes decrypt with cached data keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, User
+from phb.api.errors import ApiError
+from records.models import (
+    AccessConsent,
+    AuditEvent,
+    ClinicalEntry,
+    ConsentStatus,
+    MedicalProfile,
+    PatientDocument,
+)
+
+
+def clinician_can_access_patient(*, clinician: Any, patient: Any) -> bool:
+    """True while ``clinician`` holds a live (granted, unexpired, unrevoked) consent for ``patient``."""
+    if clinician is None or patient is None or not getattr(clinician, "is_authenticated", False):
+        return False
+    patient_id = getattr(patient, "pk", patient)
+    if clinician.pk == patient_id:
+        return False
+    return AccessConsent.objects.filter(
+        clinician=clinician,
+        patient_id=patient_id,
+        status=ConsentStatus.GRANTED,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).exists()
+
+
+def live_consent(*, clinician: Any, patient_id: Any, consent_id: Any = None) -> AccessConsent | None:
+    qs = AccessConsent.objects.filter(
+        clinician=clinician,
+        patient_id=patient_id,
+        status=ConsentStatus.GRANTED,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+    if consent_id is not None:
+        qs = qs.filter(pk=consent_id)
+    return qs.order_by("-expires_at").first()
+
+
+def clinician_has_appointment(*, clinician: User, patient: User) -> bool:
+    from appointments.selectors import clinician_has_appointment_with
+
+    return bool(clinician_has_appointment_with(clinician=clinician, patient=patient))
+
+
+def clinician_has_relationship(*, clinician: User, patient: User, require_appointment: bool = False) -> bool:
+    """A doctor relates to a patient through an appointment at their hospital (or assigned to
+    them) or, unless ``require_appointment``, through a live consent the patient granted."""
+    if clinician is None or not getattr(clinician, "is_doctor", False) or clinician.pk == patient.pk:
+        return False
+    if clinician_has_appointment(clinician=clinician, patient=patient):
+        return True
+    return not require_appointment and clinician_can_access_patient(clinician=clinician, patient=patient)
+
+
+def patient_lookup(*, clinician: User, patient_ref: object) -> User:
+    """A patient by UUID or HPN, or a 404 (the same answer whatever the reason)."""
+    text = str(patient_ref or "").strip()
+    qs = User.objects.select_related("medical_profile").filter(role=Role.PATIENT, is_active=True)
+    try:
+        found = qs.filter(pk=uuid.UUID(text)).first()
+    except ValueError:
+        digits = text.replace(" ", "").replace("-", "")
+        found = qs.filter(hpn=digits).first() if digits.isdigit() else None
+    if found is None or found.pk == getattr(clinician, "pk", None):
+        raise ApiError("Patient not found.", status_code=404, code="not_found")
+    return found
+
+
+# --- The record ------------------------------------------------------------------------------
+def profile_of(*, patient: User) -> MedicalProfile | None:
+    return MedicalProfile.objects.filter(patient=patient).first()
+
+
+def entries_of(*, patient: User) -> list[ClinicalEntry]:
+    """Every clinical entry of ``patient``, newest first, hospital names joined (one query)."""
+    return list(
+        ClinicalEntry.objects.select_related("hospital")
+        .filter(patient=patient)
+        .order_by("-occurred_on", "-created_at")
+    )
+
+
+# --- Documents -------------------------------------------------------------------------------
+def documents_of(*, fetched_by: User) -> QuerySet[PatientDocument]:
+    """The caller's own documents that are not deleted."""
+    return PatientDocument.objects.filter(patient=fetched_by, deleted_at__isnull=True).order_by("-created_at")
+
+
+# --- Consents and access logs ----------------------------------------------------------------
+def consents_of_patient(*, fetched_by: User) -> QuerySet[AccessConsent]:
+    return AccessConsent.objects.select_related("clinician", "hospital").filter(patient=fetched_by)
+
+
+def consents_between(*, clinician: User, patient: User) -> QuerySet[AccessConsent]:
+    return AccessConsent.objects.select_related("hospital").filter(clinician=clinician, patient=patient)
+
+
+def access_log_of_patient(*, fetched_by: User, limit: int = 200) -> tuple[list[AuditEvent], dict[str, User]]:
+    """Who touched the caller's record, newest first, with the actors (two queries)."""
+    events = list(AuditEvent.objects.filter(patient_id=fetched_by.pk).order_by("-occurred_at")[: max(1, limit)])
+    return events, _actors_of(events)
+
+
+def access_log_by_clinician(*, clinician: User, patient: User, limit: int = 200) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(patient_id=patient.pk, actor_id=clinician.pk).order_by("-occurred_at")[
+            : max(1, limit)
+        ]
+    )
+
+
+def _actors_of(events: list[AuditEvent]) -> dict[str, User]:
+    ids = {e.actor_id for e in events if e.actor_id}
+    if not ids:
+        return {}
+    return {str(u.pk): u for u in User.objects.select_related("staff__hospital").filter(pk__in=ids)}
+
+
+def record_of(*, patient: User) -> tuple[MedicalProfile | None, list[tuple[ClinicalEntry, str]]]:
+    """Profile and entries with their notes decrypted: two queries for any number of entries.
+
+    An entry whose notes cannot be decrypted is still listed, with empty notes, and logged.
+    """
+    import logging
+
+    from records.crypto import DecryptionError
+
+    profile = profile_of(patient=patient)
+    out: list[tuple[ClinicalEntry, str]] = []
+    for entry in entries_of(patient=patient):
+        try:
+            notes = entry.notes
+        except DecryptionError:
+            logging.getLogger("records.selectors").error(
+                "clinical notes could not be decrypted", extra={"event": "notes_decrypt_failed", "entry": str(entry.pk)}
+            )
+            notes = ""
+        out.append((entry, notes))
+    return profile, out

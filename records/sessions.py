@@ -1,0 +1,160 @@
+"""Medical-access sessions in DynamoDB (``USER_SESSIONS_TABLE``).
+
+A session is what ``X-Med-Access-Token`` (and the legacy ``X-Medical-Record-Token``) names:
+an opaque 32-character token (about 190 random bits) given to the holder once. Only its
+SHA-256 is stored, as the sort key under the holder's partition::
+
+    userId = <holder uuid>   sessionId = "MED#<sha256 of token>"
+    kind = "patient" | "clinician", subjectId = <patient uuid>, consentId, createdAt, expiresAt (epoch s)
+
+Because the key includes the holder, a token presented by anyone else is simply not found.
+TTL deletion lags (and the emulator never deletes), so ``expiresAt`` is checked on every read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import string
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from django.conf import settings
+
+from phb.aws.clients import aws_resource
+
+logger = logging.getLogger("records.sessions")
+
+SESSION_PREFIX = "MED#"
+TOKEN_LENGTH = 32
+_ALPHABET = string.ascii_letters + string.digits
+
+
+class MedAccessError(Exception):
+    """Why a medical-access token was refused: ``code`` is one of the contract's 403 codes."""
+
+    REQUIRED = "MED_ACCESS_REQUIRED"
+    EXPIRED = "MED_ACCESS_EXPIRED"
+    INVALID = "INVALID_MED_ACCESS"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class MedSession:
+    holder_id: str
+    subject_id: str
+    kind: str
+    consent_id: str | None
+    expires_at: int
+
+    @property
+    def expires_in(self) -> int:
+        return max(0, self.expires_at - int(time.time()))
+
+
+def _table():
+    return aws_resource("dynamodb").Table(settings.USER_SESSIONS_TABLE)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(TOKEN_LENGTH))
+
+
+def session_create(
+    *, holder: Any, subject: Any, kind: str, ttl_seconds: int, consent_id: Any = None
+) -> tuple[str, MedSession]:
+    """Store a new session and return the token (shown once) with the session."""
+    token = new_token()
+    now = int(time.time())
+    session = MedSession(
+        holder_id=str(holder.pk),
+        subject_id=str(getattr(subject, "pk", subject)),
+        kind=kind,
+        consent_id=str(consent_id) if consent_id else None,
+        expires_at=now + int(ttl_seconds),
+    )
+    item: dict[str, Any] = {
+        "userId": session.holder_id,
+        "sessionId": SESSION_PREFIX + _hash(token),
+        "kind": kind,
+        "subjectId": session.subject_id,
+        "createdAt": now,
+        "expiresAt": session.expires_at,
+    }
+    if session.consent_id:
+        item["consentId"] = session.consent_id
+    _table().put_item(Item=item, ConditionExpression="attribute_not_exists(sessionId)")
+    logger.info("medical access session created", extra={"event": "med_session_created", "kind": kind})
+    return token, session
+
+
+def looks_like_token(token: str) -> bool:
+    return len(token) == TOKEN_LENGTH and all(c in _ALPHABET for c in token)
+
+
+def session_check(*, holder: Any, token: str | None) -> MedSession:
+    """The live session ``token`` names for ``holder``, or :class:`MedAccessError`."""
+    if not token:
+        raise MedAccessError(MedAccessError.REQUIRED, "Medical records require additional verification.")
+    if not looks_like_token(token):
+        raise MedAccessError(MedAccessError.INVALID, "Invalid medical records access token. Please verify again.")
+    found = _table().get_item(
+        Key={"userId": str(holder.pk), "sessionId": SESSION_PREFIX + _hash(token)}, ConsistentRead=True
+    ).get("Item")
+    if found is None:
+        raise MedAccessError(MedAccessError.INVALID, "Invalid medical records access token. Please verify again.")
+    expires_at = int(found.get("expiresAt", 0))
+    if expires_at <= int(time.time()):
+        raise MedAccessError(MedAccessError.EXPIRED, "Your medical records access has expired. Please verify again.")
+    return MedSession(
+        holder_id=str(found["userId"]),
+        subject_id=str(found["subjectId"]),
+        kind=str(found.get("kind", "")),
+        consent_id=str(found["consentId"]) if found.get("consentId") else None,
+        expires_at=expires_at,
+    )
+
+
+def sessions_revoke(*, holder: Any, consent_id: Any = None, kind: str | None = None) -> int:
+    """Delete the holder's sessions (all, or only those of one consent / kind). Returns how many."""
+    table = _table()
+    query: dict[str, Any] = {
+        "KeyConditionExpression": Key("userId").eq(str(getattr(holder, "pk", holder)))
+        & Key("sessionId").begins_with(SESSION_PREFIX),
+        "ProjectionExpression": "userId, sessionId",
+        "ConsistentRead": True,
+    }
+    condition = None
+    if consent_id is not None:
+        condition = Attr("consentId").eq(str(consent_id))
+    if kind is not None:
+        kind_condition = Attr("kind").eq(kind)
+        condition = kind_condition if condition is None else condition & kind_condition
+    if condition is not None:
+        query["FilterExpression"] = condition
+    removed = 0
+    while True:
+        page = table.query(**query)
+        items = page.get("Items", [])
+        if items:
+            with table.batch_writer() as batch:
+                for item in items:
+                    batch.delete_item(Key={"userId": item["userId"], "sessionId": item["sessionId"]})
+            removed += len(items)
+        if "LastEvaluatedKey" not in page:
+            break
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    if removed:
+        logger.info("medical access sessions revoked", extra={"event": "med_sessions_revoked", "count": removed})
+    return removed

@@ -1,0 +1,214 @@
+"""Input validation and output shapes of the storage endpoints (contract §6.1 for guidelines)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from accounts.models import Role, User
+from storage.models import (
+    TARGET_ROLES,
+    ClinicalGuideline,
+    GuidelineAccess,
+    GuidelineBookmark,
+    GuidelineCategory,
+    GuidelineContentType,
+    GuidelineFileVersion,
+    GuidelinePriority,
+    ImagingStudy,
+)
+
+
+class CommaListField(serializers.ListField):
+    """A JSON list, or (multipart) one comma-joined string: ``keywords="a,b"``."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if hasattr(dictionary, "getlist"):
+            if self.field_name not in dictionary:
+                return serializers.empty
+            return dictionary.getlist(self.field_name)
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data: Any) -> list:
+        if isinstance(data, str):
+            data = [data]
+        if not isinstance(data, (list, tuple)):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        items: list[str] = []
+        for entry in data:
+            parts = entry.split(",") if isinstance(entry, str) else [entry]
+            items.extend(str(p).strip() for p in parts if str(p).strip())
+        items = list(dict.fromkeys(items))
+        if self.max_length is not None and len(items) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return self.run_child_validation(items)
+
+
+class GuidelineInput(serializers.Serializer):
+    title = serializers.CharField(max_length=255)
+    description = serializers.CharField(max_length=20000)
+    version = serializers.CharField(max_length=32, required=False)
+    category = serializers.ChoiceField(choices=GuidelineCategory.choices)
+    specialty = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    keywords = CommaListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
+    content_type = serializers.ChoiceField(choices=GuidelineContentType.choices, required=False)
+    text_content = serializers.CharField(required=False, allow_blank=True, max_length=500_000)
+    effective_date = serializers.DateField(required=False)
+    expiry_date = serializers.DateField(required=False, allow_null=True)
+    target_roles = CommaListField(child=serializers.ChoiceField(choices=TARGET_ROLES), required=False)
+    priority = serializers.ChoiceField(choices=GuidelinePriority.choices, required=False)
+
+    def to_internal_value(self, data: Any) -> dict:
+        # Multipart sends an omitted optional date as "" sometimes: treat it as absent.
+        if hasattr(data, "copy"):
+            data = data.copy()
+            for name in ("expiry_date", "effective_date", "version", "priority", "content_type"):
+                if name in data and data.get(name) in ("", "null", "undefined"):
+                    data.pop(name)
+        return super().to_internal_value(data)
+
+
+class FileReplaceInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    version = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
+class BookmarkInput(serializers.Serializer):
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class ImagingStartInput(serializers.Serializer):
+    patient_id = serializers.UUIDField()
+    size = serializers.IntegerField(min_value=1)
+    sha256 = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if value is not None else None
+
+
+def _user_name(user: User | None) -> str:
+    return user.full_name if user is not None else ""
+
+
+def guideline_payload(guideline: ClinicalGuideline, *, viewer: User, request: Any = None) -> dict[str, Any]:
+    """The frontend's ``ClinicalGuideline`` (guidelinesService.ts)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    download_path = reverse("guideline-download", kwargs={"guideline_id": guideline.guideline_id})
+    download_url = request.build_absolute_uri(download_path) if request is not None else download_path
+    creator = guideline.created_by
+    expired = bool(guideline.expiry_date and guideline.expiry_date < today)
+    effective = bool(guideline.effective_date and guideline.effective_date <= today) and not expired
+    has_file = guideline.has_file
+    return {
+        "id": guideline.pk,
+        "guideline_id": guideline.guideline_id,
+        "title": guideline.title,
+        "description": guideline.description,
+        "version": guideline.version,
+        "organization": guideline.organization_id,
+        "organization_name": guideline.organization.name,
+        "created_by": str(guideline.created_by_id) if guideline.created_by_id else None,
+        "created_by_name": _user_name(creator),
+        # Staff see a colleague's work address; patients do not.
+        "created_by_email": creator.email if creator is not None and viewer.role != Role.PATIENT else "",
+        "category": guideline.category,
+        "specialty": guideline.specialty,
+        "keywords": list(guideline.keywords or []),
+        "content_type": guideline.content_type,
+        "text_content": guideline.text_content,
+        "effective_date": _iso(guideline.effective_date),
+        "expiry_date": _iso(guideline.expiry_date),
+        "is_active": guideline.is_active,
+        "is_published": guideline.is_published,
+        "approval_status": guideline.approval_status,
+        "approved_by": str(guideline.approved_by_id) if guideline.approved_by_id else None,
+        "approved_by_name": _user_name(guideline.approved_by) if guideline.approved_by_id else None,
+        "approved_at": _iso(guideline.approved_at),
+        "published_at": _iso(guideline.published_at),
+        "created_at": _iso(guideline.created_at),
+        "updated_at": _iso(guideline.updated_at),
+        "access_count": guideline.access_count,
+        "download_count": guideline.download_count,
+        "target_roles": list(guideline.target_roles or []),
+        "priority": guideline.priority,
+        "file_path": guideline.file_name if has_file else None,
+        "file_name": guideline.file_name if has_file else None,
+        "file_size": guideline.file_size if has_file else None,
+        "file_content_type": guideline.file_content_type if has_file else None,
+        "file_url": download_url if has_file else None,
+        "download_url": download_url,
+        "is_expired": expired,
+        "is_effective": effective,
+        "is_accessible": guideline.is_active and guideline.is_published and effective,
+        "is_bookmarked": bool(getattr(guideline, "is_bookmarked", False)),
+        "user_notes": getattr(guideline, "user_notes", None) or None,
+    }
+
+
+def file_version_payload(version: GuidelineFileVersion, *, current_version_id: str, request: Any = None) -> dict:
+    path = reverse("guideline-download", kwargs={"guideline_id": version.guideline.guideline_id})
+    path = f"{path}?version_id={version.version_id}"
+    return {
+        "version_id": version.version_id,
+        "file_name": version.file_name,
+        "content_type": version.content_type,
+        "size": version.size,
+        "sha256": version.sha256,
+        "uploaded_by": str(version.uploaded_by_id) if version.uploaded_by_id else None,
+        "uploaded_by_name": _user_name(version.uploaded_by) if version.uploaded_by_id else "",
+        "uploaded_at": _iso(version.uploaded_at),
+        "is_current": version.version_id == current_version_id,
+        "download_url": request.build_absolute_uri(path) if request is not None else path,
+    }
+
+
+def bookmark_payload(bookmark: GuidelineBookmark) -> dict[str, Any]:
+    return {
+        "id": bookmark.pk,
+        "user": str(bookmark.user_id),
+        "guideline": bookmark.guideline_id,
+        "guideline_id": bookmark.guideline.guideline_id,
+        "bookmarked_at": _iso(bookmark.bookmarked_at),
+        "notes": bookmark.notes,
+        "is_active": bookmark.is_active,
+    }
+
+
+def access_payload(access: GuidelineAccess) -> dict[str, Any]:
+    return {
+        "id": access.pk,
+        "guideline": access.guideline_id,
+        "guideline_id": access.guideline.guideline_id,
+        "user": str(access.user_id) if access.user_id else None,
+        "action": access.action,
+        "accessed_at": _iso(access.accessed_at),
+        "ip_address": access.ip_address or "",
+        "user_agent": access.user_agent,
+    }
+
+
+def study_payload(study: ImagingStudy) -> dict[str, Any]:
+    return {
+        "id": str(study.pk),
+        "patient_id": str(study.patient_id),
+        "uploaded_by": str(study.uploaded_by_id) if study.uploaded_by_id else None,
+        "hospital": study.hospital_id,
+        "status": study.status,
+        "description": study.description,
+        "size": study.expected_size,
+        "modality": study.modality,
+        "study_date": _iso(study.study_date),
+        "study_instance_uid": study.study_instance_uid,
+        "series_instance_uid": study.series_instance_uid,
+        "sop_instance_uid": study.sop_instance_uid,
+        "sop_class_uid": study.sop_class_uid,
+        "body_part": study.body_part,
+        "created_at": _iso(study.created_at),
+        "completed_at": _iso(study.completed_at),
+    }

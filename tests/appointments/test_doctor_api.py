@@ -1,0 +1,339 @@
+"""Doctor (D1–D16) and hospital-admin (O1) endpoints over HTTP, and the state machine."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from appointments.models import Appointment, AppointmentStatus, Prescription, Slot
+from appointments.signals import prescription_issued
+from tests.appointments.helpers import book, future_slot, iso_z, move_to_past
+from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin, make_patient
+from tests.helpers import assert_private, client_for
+
+pytestmark = pytest.mark.django_db
+
+S = AppointmentStatus
+SUMMARY = {"diagnosis": "Tension headache", "treatment": "Rest", "follow_up": "2 weeks", "notes": "Fine"}
+MEDICATION = {"medication_name": "Paracetamol", "strength": "500mg", "form": "tablet", "route": "oral",
+              "dosage": "2 tablets", "frequency": "every 6 hours", "duration": "3 days",
+              "patient_instructions": "Do not exceed 8 tablets a day", "indication": "Pain"}
+
+
+@pytest.fixture
+def appointment(patient, department):
+    return book(patient, department, future_slot(department.hospital, at="10:00"))
+
+
+def _url(appointment, suffix: str) -> str:
+    return f"/api/appointments/{appointment.appointment_id}/{suffix}"
+
+
+def put_in(status: str, appointment: Appointment, doctor) -> Appointment:
+    """Drive ``appointment`` to ``status`` through the real endpoints."""
+    client = client_for(doctor)
+
+    def ok(response):
+        assert response.status_code == 200, response.json()
+
+    if status == S.PENDING:
+        pass
+    elif status == S.CANCELLED:
+        ok(client.post(_url(appointment, "cancel/"), {"cancellation_reason": "Clinic closed"}, format="json"))
+    elif status == S.RESCHEDULED:
+        ok(client.patch(f"/api/doctor-appointments/{appointment.id}/status/", {"status": "rescheduled"},
+                        format="json"))
+    else:
+        ok(client.post(_url(appointment, "accept/"), {}, format="json"))
+        if status == S.IN_PROGRESS or status == S.COMPLETED:
+            ok(client.post(_url(appointment, "start-consultation/"), format="json"))
+        if status == S.COMPLETED:
+            ok(client.post(_url(appointment, "complete-consultation/"), {"medical_summary": SUMMARY}, format="json"))
+        if status == S.NO_SHOW:
+            move_to_past(appointment)
+            ok(client.post(_url(appointment, "no-show/"), {}, format="json"))
+    appointment.refresh_from_db()
+    assert appointment.status == status
+    return appointment
+
+
+ACTIONS = ("accept", "start", "complete", "cancel", "no_show", "rescheduled")
+TARGET = {"accept": S.CONFIRMED, "start": S.IN_PROGRESS, "complete": S.COMPLETED, "cancel": S.CANCELLED,
+          "no_show": S.NO_SHOW, "rescheduled": S.RESCHEDULED}
+ALLOWED = {
+    S.PENDING: {"accept", "cancel", "rescheduled"},
+    S.CONFIRMED: {"start", "cancel", "no_show", "rescheduled"},
+    S.IN_PROGRESS: {"complete"},
+    S.COMPLETED: set(),
+    S.CANCELLED: set(),
+    S.NO_SHOW: set(),
+    S.RESCHEDULED: {"cancel"},  # confirming needs a new time first
+}
+
+
+def do_action(client, appointment, action: str, via: str):
+    if via == "d4":
+        body = {"status": TARGET[action], "notes": "note", "medical_summary": SUMMARY,
+                "cancellation_reason": "Doctor unavailable"}
+        return client.patch(f"/api/doctor-appointments/{appointment.appointment_id}/status/", body, format="json")
+    paths = {"accept": ("accept/", {}), "start": ("start-consultation/", None),
+             "complete": ("complete-consultation/", {"medical_summary": SUMMARY}),
+             "cancel": ("cancel/", {"cancellation_reason": "Doctor unavailable"}), "no_show": ("no-show/", {})}
+    if action == "rescheduled":
+        return client.patch(f"/api/doctor-appointments/{appointment.id}/status/", {"status": "rescheduled"},
+                            format="json")
+    suffix, body = paths[action]
+    return client.post(_url(appointment, suffix), body, format="json")
+
+
+@pytest.mark.parametrize("via", ["endpoint", "d4"])
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("start_status", list(ALLOWED))
+def test_state_machine(start_status, action, via, appointment, doctor):
+    appointment = put_in(start_status, appointment, doctor)
+    if action == "no_show":
+        move_to_past(appointment)
+    slot_before = Slot.objects.get(pk=appointment.slot_id).in_use
+    response = do_action(client_for(doctor), appointment, action, via)
+    appointment.refresh_from_db()
+    if action in ALLOWED[start_status]:
+        assert response.status_code == 200, response.json()
+        assert appointment.status == TARGET[action]
+        assert response.json()["appointment"]["status"] == TARGET[action]
+        freed = TARGET[action] in (S.CANCELLED, S.RESCHEDULED) and start_status != S.RESCHEDULED
+        assert Slot.objects.get(pk=appointment.slot_id).in_use == slot_before - (1 if freed else 0)
+    else:
+        assert response.status_code == 409, (start_status, action, response.json())
+        assert response.json()["message"]
+        assert appointment.status == start_status
+        assert Slot.objects.get(pk=appointment.slot_id).in_use == slot_before
+
+
+def test_accept_assigns_doctor_and_emails(appointment, doctor, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(doctor).post(_url(appointment, "accept/"), {}, format="json")
+    assert response.status_code == 200
+    appointment.refresh_from_db()
+    assert appointment.doctor_id == doctor.pk and appointment.accepted_at
+    assert response.json()["appointment"]["doctor_full_name"].startswith("Dr.")
+    assert mail.outbox[-1].subject == "Your PHB appointment is confirmed"
+
+
+def test_accept_with_proposed_time_moves(appointment, doctor, department):
+    new_time = future_slot(department.hospital, days=3, at="15:00")
+    response = client_for(doctor).post(_url(appointment, "accept/"), {"proposed_time": iso_z(new_time)},
+                                       format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["appointment"]["time"] == "15:00"
+    assert response.json()["appointment"]["status"] == "confirmed"
+
+
+def test_rescheduled_then_patient_picks_time(appointment, doctor, patient, department):
+    put_in(S.RESCHEDULED, appointment, doctor)
+    assert Slot.objects.get(pk=appointment.slot_id).in_use == 0
+    response = client_for(patient).post(_url(appointment, "reschedule/"),
+                                        {"appointment_date": iso_z(future_slot(department.hospital, days=2))},
+                                        format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["appointment"]["status"] == "pending"
+
+
+def test_complete_requires_summary(appointment, doctor):
+    put_in(S.IN_PROGRESS, appointment, doctor)
+    client = client_for(doctor)
+    empty = client.post(_url(appointment, "complete-consultation/"), {"notes": "  "}, format="json")
+    assert empty.status_code == 400 and "summary" in empty.json()["message"]
+    d4 = client.patch(f"/api/doctor-appointments/{appointment.id}/status/", {"status": "completed"}, format="json")
+    assert d4.status_code == 400
+    done = client.post(_url(appointment, "complete-consultation/"), {"notes": "Resolved with rest"}, format="json")
+    assert done.status_code == 200
+    appointment.refresh_from_db()
+    assert appointment.medical_summary == {"notes": "Resolved with rest"}
+
+
+def test_no_show_refused_before_time(appointment, doctor):
+    put_in(S.CONFIRMED, appointment, doctor)
+    response = client_for(doctor).post(_url(appointment, "no-show/"), {}, format="json")
+    assert response.status_code == 409 and "before the appointment time" in response.json()["message"]
+
+
+def test_unknown_status_is_400(appointment, doctor):
+    response = client_for(doctor).patch(f"/api/doctor-appointments/{appointment.id}/status/", {"status": "done"},
+                                        format="json")
+    assert response.status_code == 400
+
+
+def test_doctor_cancel_needs_reason(appointment, doctor):
+    response = client_for(doctor).post(_url(appointment, "cancel/"), {}, format="json")
+    assert response.status_code == 400
+
+
+# --- Queue and lists -------------------------------------------------------------------------------
+def test_department_queue(appointment, doctor, department, hospital):
+    other_department = DepartmentFactory(hospital=hospital)
+    book(make_patient(hospital=hospital), other_department, future_slot(hospital, at="11:00"))
+    mine = book(make_patient(hospital=hospital), department, future_slot(hospital, at="12:00"))
+    client = client_for(doctor)
+    client.post(_url(mine, "accept/"), {}, format="json")
+    body = client.get("/api/department-pending-appointments/").json()
+    assert [a["appointment_id"] for a in body["pending_department_appointments"]] == [appointment.appointment_id]
+    assert [a["appointment_id"] for a in body["my_appointments"]["confirmed"]] == [mine.appointment_id]
+    assert body["my_appointments"]["all"][0]["patient_name"]
+    assert body["doctor_info"]["department_id"] == department.pk
+    assert body["summary"]["pending_count"] == 1 and body["summary"]["confirmed_count"] == 1
+    filtered = client.get("/api/department-pending-appointments/", {"priority": "emergency"}).json()
+    assert filtered["pending_department_appointments"] == []
+    assert client_for(make_patient()).get("/api/department-pending-appointments/").status_code == 403
+
+
+def test_doctor_list_and_detail(appointment, doctor):
+    client = client_for(doctor)
+    listed = client.get("/api/doctor-appointments/").json()
+    assert [a["id"] for a in listed] == [str(appointment.id)]
+    detail = client.get(f"/api/doctor-appointments/{appointment.appointment_id}/").json()
+    assert detail["patient_hpn"] == appointment.patient.hpn and detail["prescriptions"] == []
+
+
+def test_o1_hospital_admin_list(appointment, hospital, department, hospital_admin, doctor):
+    other_department = DepartmentFactory(hospital=hospital)
+    second = book(make_patient(hospital=hospital), other_department, future_slot(hospital, at="13:00"))
+    elsewhere = DepartmentFactory()
+    book(make_patient(hospital=elsewhere.hospital), elsewhere, future_slot(elsewhere.hospital))
+    client_for(doctor).post(_url(appointment, "accept/"), {}, format="json")
+    client = client_for(hospital_admin)
+    body = client.get("/api/hospitals/appointments/").json()
+    assert body["status"] == "success" and body["total_count"] == 2
+    item = next(a for a in body["appointments"] if a["id"] == str(appointment.id))
+    for key in ("patient_name", "doctor_name", "department_name", "appointment_date", "appointment_time", "status",
+                "created_at", "updated_at", "doctor_id", "department_id"):
+        assert key in item
+    assert item["appointment_time"] == "10:00"
+    assert client.get("/api/hospitals/appointments/", {"department_id": other_department.pk}).json()[
+        "appointments"][0]["id"] == str(second.id)
+    assert client.get("/api/hospitals/appointments/", {"status": "confirmed"}).json()["total_count"] == 1
+    assert client.get("/api/hospitals/appointments/", {"doctor_id": str(doctor.pk)}).json()["total_count"] == 1
+    day = future_slot(hospital).date().isoformat()
+    assert client.get("/api/hospitals/appointments/", {"date_from": day, "date_to": day}).json()["total_count"] == 2
+    assert client.get("/api/hospitals/appointments/", {"date_to": "2000-01-01"}).json()["total_count"] == 0
+    assert client_for(doctor).get("/api/hospitals/appointments/").status_code == 403
+    assert client_for(None).get("/api/hospitals/appointments/").status_code == 401
+    other_admin = make_hospital_admin(hospital=HospitalFactory())
+    assert client_for(other_admin).get("/api/hospitals/appointments/").json()["total_count"] == 0
+
+
+# --- Notes, referral, prescriptions ------------------------------------------------------------------
+def test_notes_add_get_edit_delete(appointment, doctor):
+    client = client_for(doctor)
+    put_in(S.CONFIRMED, appointment, doctor)
+    assert client.post(_url(appointment, "add-notes/"), {"notes": ""}, format="json").status_code == 400
+    assert client.post(_url(appointment, "add-notes/"), {"notes": "BP 120/80"}, format="json").status_code == 200
+    notes = client.get(_url(appointment, "notes/")).json()
+    assert "BP 120/80" in notes["doctor_notes"]
+    edited = client.put(_url(appointment, "notes/edit/"), {"general_notes": "Fasting", "doctor_notes": "Rewritten"},
+                        format="json").json()
+    assert (edited["general_notes"], edited["doctor_notes"]) == ("Fasting", "Rewritten")
+    cleared = client.delete(_url(appointment, "notes/delete/")).json()
+    assert (cleared["general_notes"], cleared["doctor_notes"]) == ("", "")
+
+
+def test_notes_refused_on_cancelled(appointment, doctor):
+    put_in(S.CANCELLED, appointment, doctor)
+    response = client_for(doctor).post(_url(appointment, "add-notes/"), {"notes": "late"}, format="json")
+    assert response.status_code == 409
+
+
+def test_refer(appointment, doctor, hospital):
+    target = DepartmentFactory(name="Cardiology")
+    client = client_for(doctor)
+    missing = client.post(_url(appointment, "refer/"), {"referral_reason": "Chest pain"}, format="json")
+    assert missing.status_code == 400
+    wrong = client.post(_url(appointment, "refer/"), {"referred_to_hospital": hospital.pk,
+                                                     "referred_to_department": target.pk,
+                                                     "referral_reason": "Chest pain"}, format="json")
+    assert wrong.status_code == 400, "department must belong to the hospital"
+    ok = client.post(_url(appointment, "refer/"), {"referred_to_hospital": target.hospital_id,
+                                                  "referred_to_department": target.pk,
+                                                  "referral_reason": "Chest pain"}, format="json")
+    assert ok.status_code == 200
+    assert ok.json()["appointment"]["referral"]["referred_to_department"] == target.pk
+
+
+def test_prescriptions_issue_and_view(appointment, doctor, django_capture_on_commit_callbacks):
+    client = client_for(doctor)
+    early = client.post(_url(appointment, "prescriptions/"), {"medications": [MEDICATION]}, format="json")
+    assert early.status_code == 409, "not before the doctor has accepted the appointment"
+    put_in(S.IN_PROGRESS, appointment, doctor)
+    assert client.post(_url(appointment, "prescriptions/"), {"medications": []}, format="json").status_code == 400
+    incomplete = {k: v for k, v in MEDICATION.items() if k != "route"}
+    assert client.post(_url(appointment, "prescriptions/"), {"medications": [incomplete]},
+                       format="json").status_code == 400
+    issued = []
+    prescription_issued.connect(lambda prescription, **kw: issued.append(prescription.pk), weak=False,
+                                dispatch_uid="t-issued")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(_url(appointment, "prescriptions/"), {
+                "medications": [MEDICATION, {**MEDICATION, "medication_name": "", "name": "Ibuprofen",
+                                             "patient_instructions": "", "instructions": "With food"}]},
+                format="json")
+    finally:
+        prescription_issued.disconnect(dispatch_uid="t-issued")
+    assert response.status_code == 201, response.json()
+    prescription = Prescription.objects.get()
+    assert issued == [prescription.pk]
+    assert prescription.prescriber_id == doctor.pk and prescription.patient_id == appointment.patient_id
+    assert [m["medication_name"] for m in prescription.medications] == ["Paracetamol", "Ibuprofen"]
+    assert prescription.medications[1]["patient_instructions"] == "With food"
+    assert prescription.expires_at > prescription.issued_at
+    view = client.get(_url(appointment, "prescriptions/view/")).json()
+    assert view["medication_count"] == 2 and view["appointment_id"] == appointment.appointment_id
+    patient_view = client_for(appointment.patient).get(f"/api/appointments/{appointment.id}/").json()
+    assert len(patient_view["medical_summary"]["prescriptions"]) == 2
+
+
+# --- Privacy: other hospital's doctor, other department's doctor, patients -------------------------
+DOCTOR_ENDPOINTS = [
+    ("get", "/api/doctor-appointments/{id}/", None),
+    ("patch", "/api/doctor-appointments/{id}/status/", {"status": "confirmed"}),
+    ("post", "/api/appointments/{ref}/accept/", {}),
+    ("post", "/api/appointments/{ref}/start-consultation/", {}),
+    ("post", "/api/appointments/{ref}/complete-consultation/", {"notes": "x"}),
+    ("post", "/api/appointments/{ref}/add-notes/", {"notes": "x"}),
+    ("post", "/api/appointments/{ref}/cancel/", {"cancellation_reason": "x"}),
+    ("post", "/api/appointments/{ref}/no-show/", {}),
+    ("post", "/api/appointments/{ref}/prescriptions/", {"medications": [MEDICATION]}),
+    ("get", "/api/appointments/{ref}/prescriptions/view/", None),
+    ("get", "/api/appointments/{ref}/notes/", None),
+    ("put", "/api/appointments/{ref}/notes/edit/", {"general_notes": "x"}),
+    ("delete", "/api/appointments/{ref}/notes/delete/", None),
+    ("post", "/api/appointments/{ref}/refer/", {"referred_to_department": 1, "referral_reason": "x"}),
+    ("get", "/api/appointments/{ref}/", None),
+    ("get", "/api/appointments/{ref}/summary/", None),
+]
+
+
+@pytest.mark.parametrize(("method", "template", "data"), DOCTOR_ENDPOINTS)
+def test_doctor_endpoints_are_private(method, template, data, appointment, hospital):
+    url = template.format(id=appointment.id, ref=appointment.appointment_id)
+    other_hospital_doctor = make_doctor(department=DepartmentFactory())
+    other_department_doctor = make_doctor(department=DepartmentFactory(hospital=hospital))
+    other_patient = make_patient(hospital=hospital)
+    for stranger in (other_hospital_doctor, other_department_doctor, other_patient):
+        assert_private(url, stranger=stranger, method=method, data=data)
+    appointment.refresh_from_db()
+    assert appointment.status == S.PENDING and not appointment.doctor_notes and not appointment.general_notes
+
+
+def test_patient_cannot_use_doctor_actions(appointment, patient):
+    client = client_for(patient)
+    assert client.post(_url(appointment, "accept/"), {}, format="json").status_code == 404
+    assert client.get("/api/doctor-appointments/").json() == []
+    assert client.get(_url(appointment, "notes/")).status_code == 404
+
+
+def test_assigned_doctor_keeps_access_after_moving_department(appointment, doctor, hospital):
+    put_in(S.CONFIRMED, appointment, doctor)
+    staff = doctor.staff
+    staff.department = DepartmentFactory(hospital=hospital)
+    staff.save()
+    assert client_for(doctor).get(f"/api/doctor-appointments/{appointment.id}/").status_code == 200

@@ -1,0 +1,54 @@
+"""Shared fixtures. AWS is the moto server the test settings start (phb.localaws)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin, make_patient
+
+
+@pytest.fixture(scope="session", autouse=True)
+def provisioned_aws():
+    """Every declared AWS resource exists in the emulator before any test runs."""
+    call_command("provision_aws", verbosity=0, stdout=open("/dev/null", "w"))
+
+
+@pytest.fixture
+def hospital(db):
+    return HospitalFactory()
+
+
+@pytest.fixture
+def department(hospital):
+    return DepartmentFactory(hospital=hospital)
+
+
+@pytest.fixture
+def patient(hospital):
+    return make_patient(hospital=hospital)
+
+
+@pytest.fixture
+def other_patient(hospital):
+    return make_patient(hospital=hospital)
+
+
+@pytest.fixture
+def doctor(department):
+    return make_doctor(department=department)
+
+
+@pytest.fixture
+def hospital_admin(hospital):
+    return make_hospital_admin(hospital=hospital)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_cache(settings):
+    """Throttle counters live in the shared cache; with Redis (REDIS_URL) it outlives a test."""
+    yield
+    if settings.REDIS_URL:
+        from django.core.cache import cache
+
+        cache.clear()

@@ -1,0 +1,141 @@
+"""Hospitals and departments: H1, H3, H4, H5, P1, P2, D17 and admin approval."""
+
+from __future__ import annotations
+
+import pytest
+
+from hospitals.models import HospitalRegistration, RegistrationStatus
+from tests.factories import DepartmentFactory, HospitalFactory, UserFactory, make_hospital_admin
+from tests.helpers import assert_private, client_for
+
+
+@pytest.mark.django_db
+def test_register_at_auto_approving_hospital_then_departments():
+    hospital = HospitalFactory(auto_approve_registrations=True)
+    DepartmentFactory(hospital=hospital, name="Cardiology")
+    user = UserFactory()
+    client = client_for(user)
+    assert client.get("/api/user/has-primary-hospital/").json() == {"has_primary": False, "primary_hospital": None}
+    assert client.get("/api/departments/").status_code == 404
+    response = client.post("/api/hospitals/register/", {"hospital": hospital.id, "is_primary": True}, format="json")
+    assert response.status_code == 201
+    assert response.json()["data"]["status"] == "approved"
+    body = client.get("/api/user/has-primary-hospital/").json()
+    assert body["has_primary"] is True and body["primary_hospital"]["id"] == hospital.id
+    departments = client.get("/api/departments/").json()
+    assert departments["status"] == "success"
+    assert [d["name"] for d in departments["departments"]] == ["Cardiology"]
+
+
+@pytest.mark.django_db
+def test_pending_registration_blocks_departments_until_admin_approves():
+    hospital = HospitalFactory(auto_approve_registrations=False)
+    DepartmentFactory(hospital=hospital)
+    admin = make_hospital_admin(hospital=hospital)
+    other_admin = make_hospital_admin(hospital=HospitalFactory())
+    user = UserFactory()
+    client = client_for(user)
+    client.post("/api/hospitals/register/", {"hospital": hospital.id, "is_primary": True}, format="json")
+    assert client.get("/api/user/has-primary-hospital/").json()["primary_hospital"]["status"] == "pending"
+    assert client.get("/api/departments/").status_code == 403
+    registration = HospitalRegistration.objects.get(user=user)
+
+    listed = client_for(admin).get("/api/hospitals/admin/registrations/?status=pending").json()["registrations"]
+    assert [r["id"] for r in listed] == [str(registration.id)]
+    assert client_for(other_admin).get("/api/hospitals/admin/registrations/").json()["registrations"] == []
+
+    url = f"/api/hospitals/admin/registrations/{registration.id}/approve/"
+    assert_private(url, method="post", stranger=other_admin)
+    assert client_for(user).post(url).status_code == 404  # a patient cannot approve themself
+    assert client_for(admin).post(url).status_code == 200
+    assert client_for(admin).post(url).status_code == 409
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.APPROVED
+    assert client.get("/api/departments/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_only_one_primary_hospital():
+    first, second = HospitalFactory(), HospitalFactory()
+    user = UserFactory()
+    client = client_for(user)
+    client.post("/api/hospitals/register/", {"hospital": first.id, "is_primary": True}, format="json")
+    client.post("/api/hospitals/register/", {"hospital": second.id, "is_primary": True}, format="json")
+    primaries = HospitalRegistration.objects.filter(user=user, is_primary=True)
+    assert [r.hospital_id for r in primaries] == [second.id]
+    registrations = client.get("/api/hospitals/registrations/").json()["registrations"]
+    assert len(registrations) == 2
+
+
+@pytest.mark.django_db
+def test_registering_at_unknown_hospital_is_404():
+    response = client_for(UserFactory()).post("/api/hospitals/register/", {"hospital": 999999, "is_primary": True}, format="json")
+    assert response.status_code == 404 and response.json()["message"]
+
+
+@pytest.mark.django_db
+def test_list_and_search_and_nearby():
+    HospitalFactory(name="Lagos Island General", state="lagos", city="lagos-island", latitude="6.4550", longitude="3.3941")
+    HospitalFactory(name="Abuja National", state="fct", city="abuja", latitude="9.0765", longitude="7.3986")
+    client = client_for(UserFactory())
+    listed = client.get("/api/hospitals/").json()
+    assert {"hospitals", "has_primary", "primary_hospital"} <= set(listed)
+    found = client.get("/api/hospitals/search/?q=abuja").json()
+    assert [h["name"] for h in found["hospitals"]] == ["Abuja National"]
+    by_state = client.get("/api/hospitals/search/?state=lagos&limit=5").json()
+    assert [h["name"] for h in by_state["hospitals"]] == ["Lagos Island General"]
+    near = client.get("/api/hospitals/nearby/?latitude=6.46&longitude=3.39&radius=10").json()
+    assert [h["name"] for h in near["hospitals"]] == ["Lagos Island General"]
+    assert near["location"]["radius_km"] == 10
+    bad = client.get("/api/hospitals/nearby/?latitude=abc&longitude=3")
+    assert bad.status_code == 400 and bad.json()["message"]
+
+
+@pytest.mark.django_db
+def test_hospital_endpoints_need_authentication():
+    for url in ("/api/hospitals/", "/api/user/has-primary-hospital/", "/api/departments/", "/api/hospitals/registrations/"):
+        response = client_for(None).get(url)
+        assert response.status_code == 401 and response.json()["message"]
+
+
+@pytest.mark.django_db
+def test_registrations_list_is_per_user(patient, other_patient):
+    mine = client_for(patient).get("/api/hospitals/registrations/").json()["registrations"]
+    theirs = client_for(other_patient).get("/api/hospitals/registrations/").json()["registrations"]
+    assert {r["id"] for r in mine}.isdisjoint({r["id"] for r in theirs})
+
+
+@pytest.mark.django_db
+def test_staff_cannot_register_as_patient(doctor, hospital):
+    response = client_for(doctor).post("/api/hospitals/register/", {"hospital": hospital.id}, format="json")
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_departments_of_hospital_for_referrals(doctor, department):
+    body = client_for(doctor).get(f"/api/departments/{department.hospital_id}/").json()
+    assert [d["id"] for d in body["departments"]] == [department.id]
+
+
+@pytest.mark.django_db
+def test_hospital_admin_login_always_two_factor(django_capture_on_commit_callbacks, hospital):
+    import re
+
+    from django.core import mail
+
+    from tests.factories import PASSWORD
+
+    admin = make_hospital_admin(hospital=hospital, otp_required_for_login=False)
+    client = client_for(None)
+    wrong = client.post("/api/hospitals/admin/login/", {"email": admin.email, "password": PASSWORD, "hospital_code": "NOPE"}, format="json")
+    assert wrong.status_code == 401
+    with django_capture_on_commit_callbacks(execute=True):
+        step1 = client.post("/api/hospitals/admin/login/", {"email": admin.email, "password": PASSWORD,
+                                                              "hospital_code": hospital.code}, format="json")
+    assert step1.status_code == 200 and step1.json()["require_2fa"] is True
+    assert "access_token" not in step1.cookies
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    step2 = client.post("/api/hospitals/admin/verify-2fa/", {"email": admin.email, "verification_code": code}, format="json")
+    assert step2.status_code == 200
+    assert step2.json()["user_data"]["hospital"]["id"] == hospital.id
+    assert client.get("/api/hospitals/admin/profile/").json()["role"] == "hospital_admin"

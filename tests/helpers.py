@@ -1,0 +1,63 @@
+"""Reusable assertions for every area's tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts.cookies import issue_tokens
+
+
+def client_for(user=None) -> APIClient:
+    """An API client signed in as ``user`` with the real httpOnly access cookie (anonymous if None)."""
+    client = APIClient()
+    if user is not None:
+        refresh = issue_tokens(user=user)
+        client.cookies[settings.AUTH_COOKIE_ACCESS] = str(refresh.access_token)
+    return client
+
+
+def call(client: APIClient, method: str, url: str, data: Any = None, *, format: str | None = "json", **extra):
+    handler = getattr(client, method.lower())
+    if data is None:
+        return handler(url, **extra)
+    if method.lower() == "get":
+        return handler(url, data, **extra)
+    return handler(url, data, format=format, **extra)
+
+
+def assert_private(
+    url: str,
+    *,
+    owner=None,
+    stranger,
+    method: str = "get",
+    data: Any = None,
+    format: str | None = "json",
+    anonymous_status: int = 401,
+    owner_status: int | None = None,
+    **extra,
+) -> None:
+    """Anonymous callers get 401, another user gets 404 (never 403, never the data).
+
+    When ``owner`` and ``owner_status`` are given, also checks that the owner gets that status,
+    so the test cannot pass just because the URL is wrong.
+    """
+    anon = call(client_for(None), method, url, data, format=format, **extra)
+    assert anon.status_code == anonymous_status, (url, anon.status_code, _body(anon))
+    assert "message" in anon.json(), anon.content[:200]
+    other = call(client_for(stranger), method, url, data, format=format, **extra)
+    assert other.status_code == 404, (url, other.status_code, _body(other))
+    assert "message" in other.json()
+    if owner is not None and owner_status is not None:
+        mine = call(client_for(owner), method, url, data, format=format, **extra)
+        assert mine.status_code == owner_status, (url, mine.status_code, _body(mine))
+
+
+def _body(response) -> Any:
+    try:
+        return response.json()
+    except Exception:
+        return response.content[:300]

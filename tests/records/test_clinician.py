@@ -1,0 +1,182 @@
+"""Clinician access with the patient's consent (M11–M18)."""
+
+from __future__ import annotations
+
+import pytest
+
+from records.models import AccessConsent, AuditEvent, ClinicalEntry
+from tests.helpers import client_for
+from tests.records.conftest import MED_HEADER, RECORD_URL, VERIFY_OTP_URL, last_code, make_appointment
+
+pytestmark = pytest.mark.django_db
+
+
+def _request(send, doctor, patient, appointment=None):
+    body = {"access_reason": "Medical consultation", "access_type": "medical_records"}
+    if appointment is not None:
+        body["appointment_id"] = appointment.appointment_id
+    return send(client_for(doctor), "post", f"/api/professional/patient/{patient.pk}/request-access/", body)
+
+
+def _grant(send, doctor, patient, appointment):
+    assert _request(send, doctor, patient, appointment).status_code == 201
+    code = last_code(to=patient.email)
+    client = client_for(doctor)
+    verified = client.post(VERIFY_OTP_URL, {"otp": code}, format="json")
+    assert verified.status_code == 200, verified.content
+    return client, verified.json()["med_access_token"]
+
+
+def test_without_consent_refused_with_consent_allowed_after_revocation_refused(send, doctor, patient, appointment):
+    records_url = f"/api/professional/patients/{patient.pk}/medical-records/"
+    status_url = f"/api/professional/patient/{patient.pk}/medical-access/{appointment.appointment_id}/"
+    doctor_client = client_for(doctor)
+
+    refused = doctor_client.get(records_url)
+    assert refused.status_code == 403
+    assert refused.json()["requires_otp"] is True
+    assert doctor_client.get(status_url).json()["has_access"] is False
+
+    requested = _request(send, doctor, patient, appointment)
+    assert requested.status_code == 201
+    assert requested.json()["requires_otp"] is True
+    assert doctor_client.get(records_url).status_code == 403, "a pending request grants nothing"
+
+    # The doctor types in the code the patient received (M2 screen from the doctor's session).
+    code = last_code(to=patient.email)
+    verified = doctor_client.post(VERIFY_OTP_URL, {"otp": code}, format="json")
+    assert verified.status_code == 200, verified.content
+    token = verified.json()["med_access_token"]
+    assert verified.json()["expires_in"] == 3600
+    assert verified.json()["patient_id"] == str(patient.pk)
+
+    allowed = doctor_client.get(records_url)
+    assert allowed.status_code == 200
+    assert allowed.json()["patient_id"] == str(patient.pk)
+    via_gate = doctor_client.get(RECORD_URL, **{MED_HEADER: token})
+    assert via_gate.status_code == 200
+    assert via_gate.json()["id"] == str(patient.pk)
+    assert doctor_client.get(status_url).json()["has_access"] is True
+    reads = AuditEvent.objects.filter(patient_id=patient.pk, actor_id=doctor.pk, action="read")
+    assert reads.count() == 2
+
+    consents = doctor_client.get(f"/api/professional/patient/{patient.pk}/consents/").json()["consents"]
+    assert [c["status"] for c in consents] == ["granted"]
+    logs = doctor_client.get(f"/api/professional/patient/{patient.pk}/access-logs/").json()["access_logs"]
+    assert {e["action"] for e in logs} >= {"read", "access_granted", "access_requested"}
+
+    # The patient sees who has access and revokes it: access ends at once.
+    patient_client = client_for(patient)
+    mine = patient_client.get("/api/patient/medical-record/consents/").json()["consents"]
+    assert mine[0]["is_active"] is True and mine[0]["clinician_name"] == doctor.full_name
+    revoked = patient_client.post(f"/api/patient/medical-record/consents/{mine[0]['id']}/revoke/")
+    assert revoked.status_code == 200
+
+    assert doctor_client.get(records_url).status_code == 403
+    after = doctor_client.get(RECORD_URL, **{MED_HEADER: token})
+    assert after.status_code == 403
+    assert after.json()["code"] == "INVALID_MED_ACCESS"
+    assert doctor_client.get(status_url).json()["has_access"] is False
+
+
+def test_clinician_without_appointment_cannot_request(send, other_doctor, patient, appointment):
+    response = _request(send, other_doctor, patient)
+    assert response.status_code == 404
+    assert not AccessConsent.objects.filter(clinician=other_doctor).exists()
+
+
+def test_cancelled_appointment_is_no_relationship(send, doctor, patient, department):
+    make_appointment(patient=patient, doctor=doctor, department=department, status="cancelled")
+    assert _request(send, doctor, patient).status_code == 404
+
+
+def test_consent_is_for_one_patient_only(send, doctor, patient, other_patient, department, appointment):
+    make_appointment(patient=other_patient, doctor=doctor, department=department, days=2)
+    client, token = _grant(send, doctor, patient, appointment)
+    assert client.get(f"/api/professional/patients/{other_patient.pk}/medical-records/").status_code == 403
+    assert client.get(f"/api/medical-records/{other_patient.pk}/", HTTP_X_MEDICAL_RECORD_TOKEN=token).status_code == 404
+
+
+def test_legacy_doctor_flow_m11_m12_m13(send, doctor, patient, appointment):
+    client = client_for(doctor)
+    body = {"patient_id": str(patient.pk), "reason": "Medical consultation", "access_duration": "1h"}
+    first = send(client, "post", "/api/medical-records/request-access/", body)
+    assert first.status_code == 201, first.content
+    assert first.json()["status"] == "pending" and first.json()["requires_otp"] is True
+
+    again = send(client, "post", "/api/medical-records/request-access/", body)
+    assert again.status_code == 400
+    assert "already requested" in again.json()["detail"]
+
+    code = last_code(to=patient.email)
+    wrong = f"{(int(code) + 7) % 1_000_000:06d}"
+    refused = client.post("/api/medical-records/verify-access/", {"patient_id": str(patient.pk), "otp": wrong},
+                          format="json")
+    assert refused.status_code == 400
+    assert "incorrect" in refused.json()["detail"].lower() or "invalid" in refused.json()["detail"].lower()
+
+    verified = client.post("/api/medical-records/verify-access/", {"patient_id": str(patient.pk), "otp": f" {code} "},
+                           format="json")
+    assert verified.status_code == 200, verified.content
+    token = verified.json()["access_token"]
+    assert verified.json()["expires_in"] == 3600
+
+    record = client.get(f"/api/medical-records/{patient.pk}/", HTTP_X_MEDICAL_RECORD_TOKEN=token)
+    assert record.status_code == 200
+    assert record.json()["patient_id"] == str(patient.pk)
+    assert client.get(f"/api/medical-records/{patient.pk}/").status_code == 403
+
+
+def test_clinician_code_cannot_open_patients_own_gate(send, doctor, patient, appointment):
+    assert _request(send, doctor, patient, appointment).status_code == 201
+    code = last_code(to=patient.email)
+    response = client_for(patient).post(VERIFY_OTP_URL, {"otp": code}, format="json")
+    assert response.status_code == 400
+
+
+def test_clinician_writes_entries_patient_reads_them(send, open_record, doctor, patient, appointment):
+    url = f"/api/professional/patients/{patient.pk}/medical-records/"
+    created = client_for(doctor).post(url, {
+        "kind": "diagnosis", "title": "Type 2 diabetes", "date": "2025-01-10", "status": "chronic",
+        "notes": "HbA1c 8.1%, start metformin", "appointment_id": appointment.appointment_id,
+    }, format="json")
+    assert created.status_code == 201, created.content
+    entry = ClinicalEntry.objects.get()
+    assert entry.created_by_id == doctor.pk and entry.appointment_ref == appointment.pk
+    assert AuditEvent.objects.filter(action="write", object_id=str(entry.pk), actor_id=doctor.pk).exists()
+
+    medication = client_for(doctor).post(url, {
+        "kind": "medication", "title": "Metformin", "date": "2025-01-10",
+        "details": {"dosage": "500 mg", "frequency": "twice daily"},
+    }, format="json")
+    assert medication.status_code == 201
+
+    client, token = open_record(patient)
+    data = client.get(RECORD_URL, **{MED_HEADER: token}).json()["data"]
+    assert data["diagnoses"][0]["name"] == "Type 2 diabetes"
+    assert data["diagnoses"][0]["doctor"] == doctor.full_name
+    assert data["diagnoses"][0]["notes"] == "HbA1c 8.1%, start metformin"
+    assert data["medications"][0]["dosage"] == "500 mg"
+    assert {r["title"] for r in data["records"]} == {"Type 2 diabetes", "Metformin"}
+
+
+def test_patients_and_strangers_cannot_write(doctor, other_doctor, patient, other_patient, appointment):
+    url = f"/api/professional/patients/{patient.pk}/medical-records/"
+    body = {"kind": "diagnosis", "title": "x", "date": "2025-01-10"}
+    assert client_for(patient).post(url, body, format="json").status_code == 404
+    assert client_for(other_patient).post(url, body, format="json").status_code == 404
+    assert client_for(other_doctor).post(url, body, format="json").status_code == 404
+    assert client_for(None).post(url, body, format="json").status_code == 401
+    assert not ClinicalEntry.objects.exists()
+
+
+def test_profile_update_by_clinician(open_record, doctor, patient, appointment):
+    response = client_for(doctor).patch(
+        f"/api/professional/patients/{patient.pk}/medical-profile/",
+        {"blood_type": "O+", "allergies": ["Penicillin", "Peanuts"]}, format="json",
+    )
+    assert response.status_code == 200, response.content
+    client, token = open_record(patient)
+    data = client.get(RECORD_URL, **{MED_HEADER: token}).json()["data"]
+    assert data["blood_type"] == "O+"
+    assert data["allergies"] == "Penicillin, Peanuts"

@@ -1,0 +1,139 @@
+"""Patient documents in S3 (M7–M10)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import StreamingHttpResponse
+
+from phb.aws.clients import aws_client
+from records.models import AuditEvent, PatientDocument
+from tests.helpers import assert_private, client_for
+
+pytestmark = pytest.mark.django_db
+
+UPLOAD_URL = "/api/secure/upload/"
+LIST_URL = "/api/secure/files/"
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200 + b"This program cannot be run in DOS mode"
+
+
+def _docx() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+def _upload(user, *files):
+    payload = {"files": [SimpleUploadedFile(name, content, content_type=ctype) for name, content, ctype in files]}
+    return client_for(user).post(UPLOAD_URL, payload, format="multipart")
+
+
+def test_upload_list_preview_delete(patient):
+    uploaded = _upload(patient, ("Lab result (March).pdf", PDF, "application/pdf"),
+                       ("scan.png", PNG, "image/png"), ("notes.txt", "héllo\nworld".encode(), "text/plain"),
+                       ("letter.docx", _docx(), "application/octet-stream"))
+    assert uploaded.status_code == 201, uploaded.content
+    body = uploaded.json()
+    assert body["success"] is True and body["successful_uploads"] == 4
+
+    files = client_for(patient).get(LIST_URL).json()["data"]["files"]
+    assert {f["original_extension"] for f in files} == {".pdf", ".png", ".txt", ".docx"}
+    pdf = next(f for f in files if f["original_extension"] == ".pdf")
+    assert pdf["display_name"] == "Lab result _March.pdf"
+    assert pdf["size"] == len(PDF)
+
+    doc = PatientDocument.objects.get(pk=pdf["file_id"])
+    assert doc.file.name.startswith(f"patient-documents/{patient.pk}/")
+    assert "Lab" not in doc.file.name, "the user's file name never becomes the key"
+    head = aws_client("s3").head_object(Bucket=settings.MEDICAL_RECORDS_BUCKET, Key=doc.file.name)
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["ContentType"] == "application/pdf"
+
+    preview = client_for(patient).get(pdf["file_path"])
+    assert preview.status_code == 200
+    assert isinstance(preview, StreamingHttpResponse)
+    assert b"".join(preview.streaming_content) == PDF
+    assert preview["Content-Type"] == "application/pdf"
+    assert preview["X-Content-Type-Options"] == "nosniff"
+    assert AuditEvent.objects.filter(action="read", object_type="document", object_id=str(doc.pk)).count() == 1
+
+    deleted = client_for(patient).delete(f"/api/secure/files/{doc.pk}/delete/")
+    assert deleted.status_code == 200 and deleted.json()["success"] is True
+    assert pdf["file_id"] not in {f["file_id"] for f in client_for(patient).get(LIST_URL).json()["data"]["files"]}
+    assert client_for(patient).get(pdf["file_path"]).status_code == 404
+    versions = aws_client("s3").list_object_versions(Bucket=settings.MEDICAL_RECORDS_BUCKET, Prefix=doc.file.name)
+    assert len(versions.get("Versions", [])) == 1, "versioning keeps the bytes"
+    assert len(versions.get("DeleteMarkers", [])) == 1
+
+
+def test_preview_bytes_equal_upload_for_larger_file(patient):
+    content = b"%PDF-1.7\n" + bytes(range(256)) * 8192  # about 2 MB, many stream chunks
+    assert _upload(patient, ("big.pdf", content, "application/pdf")).status_code == 201
+    doc = PatientDocument.objects.get(patient=patient)
+    preview = client_for(patient).get(f"/api/secure/files/{doc.pk}/preview/")
+    assert int(preview["Content-Length"]) == len(content)
+    assert b"".join(preview.streaming_content) == content
+
+
+def test_renamed_executable_refused(patient):
+    response = _upload(patient, ("report.pdf", EXE, "application/pdf"))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["success"] is False and body["successful_uploads"] == 0
+    assert "Unsupported file type" in body["error"]
+    assert not PatientDocument.objects.exists()
+
+
+def test_other_zip_and_ole_files_refused(patient):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("classes.dex", "x")
+    ole_not_word = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024
+    response = _upload(patient, ("a.docx", buffer.getvalue(), "application/zip"), ("b.doc", ole_not_word, "x"))
+    assert response.status_code == 400
+    assert len(response.json()["failed_uploads"]) == 2
+
+
+def test_21_mb_file_refused(patient):
+    content = b"%PDF-1.4\n" + b"0" * (21 * 1024 * 1024)
+    response = _upload(patient, ("huge.pdf", content, "application/pdf"))
+    assert response.status_code == 400
+    assert "larger than 20 MB" in response.json()["error"]
+    assert not PatientDocument.objects.exists()
+
+
+def test_more_than_ten_files_refused(patient):
+    files = [(f"f{i}.txt", b"hello", "text/plain") for i in range(11)]
+    response = _upload(patient, *files)
+    assert response.status_code == 400
+    assert response.json()["successful_uploads"] == 0
+    assert not PatientDocument.objects.exists()
+
+
+def test_partial_success_reports_refused_files(patient):
+    response = _upload(patient, ("ok.txt", b"fine", "text/plain"), ("bad.txt", EXE, "text/plain"))
+    assert response.status_code == 201
+    body = response.json()
+    assert body["successful_uploads"] == 1
+    assert body["failed_uploads"][0]["name"] == "bad.txt"
+
+
+def test_documents_are_private(patient, other_patient):
+    assert _upload(patient, ("x.pdf", PDF, "application/pdf")).status_code == 201
+    doc = PatientDocument.objects.get()
+    assert_private(f"/api/secure/files/{doc.pk}/preview/", owner=patient, stranger=other_patient, owner_status=200)
+    assert_private(f"/api/secure/files/{doc.pk}/delete/", method="delete", stranger=other_patient)
+    assert client_for(other_patient).get(LIST_URL).json()["data"]["files"] == []
+    assert client_for(None).get(LIST_URL).status_code == 401
+    assert client_for(None).post(UPLOAD_URL, {}, format="multipart").status_code == 401
+    doc.refresh_from_db()
+    assert doc.deleted_at is None

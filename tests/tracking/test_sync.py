@@ -1,0 +1,165 @@
+"""POST /api/womens-health/sync/: idempotent on client_id, in order, in few DynamoDB calls."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+
+from phb.aws.clients import count_aws_calls
+from tests.helpers import client_for
+from tests.tracking.conftest import WH
+
+BASE = datetime(2025, 2, 1, 6, tzinfo=UTC)
+
+
+def kick(i: int, prefix: str = "k") -> dict:
+    moment = BASE + timedelta(minutes=17 * i)
+    return {"client_id": f"{prefix}-{i}", "type": "kick_session",
+            "data": {"date": moment.isoformat().replace("+00:00", "Z"), "kicks": 5 + i % 10, "duration": 120 + i}}
+
+
+def sync(api, items):
+    response = api.post(f"{WH}/sync/", {"items": items}, format="json")
+    assert response.status_code in (200, 202), response.json()
+    assert response.json()["success"] is True
+    return response.json()
+
+
+def all_kicks(api) -> list[dict]:
+    out, cursor = [], None
+    while True:
+        body = api.get(f"{WH}/kick-sessions/", {"limit": 100, **({"cursor": cursor} if cursor else {})}).json()
+        out.extend(body["kick_sessions"])
+        cursor = body["next_cursor"]
+        if not cursor:
+            return out
+
+
+def test_same_batch_twice_creates_nothing_new(api):
+    items = [kick(i) for i in range(30)]
+    first = sync(api, items)
+    assert [r["status"] for r in first["results"]] == ["created"] * 30
+    assert [r["client_id"] for r in first["results"]] == [f"k-{i}" for i in range(30)]
+    ids = [r["id"] for r in first["results"]]
+    second = sync(api, items)
+    assert [r["status"] for r in second["results"]] == ["duplicate"] * 30
+    assert [r["id"] for r in second["results"]] == ids, "a duplicate names the entry it duplicates"
+    assert second["summary"] == {"created": 0, "duplicate": 30, "invalid": 0, "queued": 0}
+    assert len(all_kicks(api)) == 30
+
+
+def test_overlapping_batches(api):
+    sync(api, [kick(i) for i in range(0, 20)])
+    result = sync(api, [kick(i) for i in range(10, 35)])
+    statuses = [r["status"] for r in result["results"]]
+    assert statuses == ["duplicate"] * 10 + ["created"] * 15
+    kicks = all_kicks(api)
+    assert len(kicks) == 35 and len({k["id"] for k in kicks}) == 35
+
+
+def test_duplicate_client_ids_inside_one_batch(api):
+    result = sync(api, [kick(1), kick(2), kick(1)])
+    assert [r["status"] for r in result["results"]] == ["created", "created", "duplicate"]
+    assert result["results"][2]["id"] == result["results"][0]["id"]
+    assert len(all_kicks(api)) == 2
+
+
+def test_mixed_types_invalid_items_and_order(api):
+    items = [
+        {"client_id": "c1", "type": "contraction", "data": {"startTime": 1738400000000, "endTime": 1738400065000}},
+        {"client_id": "d1", "type": "daily_log", "data": {"date": "2025-02-01", "mood": "low", "symptoms": ["acne"]}},
+        {"client_id": "d2", "type": "daily_log", "data": {"date": "2025-02-01", "mood": "good"}},
+        {"client_id": "f1", "type": "fertility", "data": {"date": "2025-02-01", "cycle_day": 12}},
+        {"client_id": "f2", "type": "fertility", "data": {"date": "2025-02-01", "ovulation_test_taken": True}},
+        {"client_id": "w1", "type": "pregnancy_week", "data": {"pregnancy_week": 12, "current_weight_kg": 60}},
+        {"client_id": "cd1", "type": "cycle_day", "data": {"date": "2025-02-01", "periodDay": True}},
+        {"client_id": "s1", "type": "search", "data": {"term": "Folic acid", "timestamp": 1738400000000}},
+        {"client_id": "bad1", "type": "kick_session", "data": {"date": "2025-02-01T10:00:00Z", "kicks": -3,
+                                                               "duration": 10}},
+        {"client_id": "bad2", "type": "teleport", "data": {}},
+        {"type": "kick_session", "data": kick(1)["data"]},
+        {"client_id": "bad space", "type": "kick_session", "data": kick(1)["data"]},
+        {"client_id": "s2", "type": "search", "data": {"term": "   "}},
+        "not an object",
+    ]
+    result = sync(api, items)
+    statuses = [r["status"] for r in result["results"]]
+    assert statuses == ["created"] * 8 + ["invalid"] * 6
+    assert all(r["message"] for r in result["results"][8:])
+    assert "kicks" in result["results"][8]["message"] and "type" in result["results"][9]["message"]
+
+    log = api.get(f"{WH}/logs/", {"start_date": "2025-02-01", "end_date": "2025-02-01"}).json()["logs"][0]
+    assert log["mood"] == "good" and log["symptoms"] is None, "the later daily log replaced the earlier one"
+    tracking = api.get(f"{WH}/fertility/", {"start_date": "2025-02-01", "end_date": "2025-02-01"}).json()
+    entry = tracking["fertility_data"][0]
+    assert entry["cycle_day"] == 12 and entry["ovulation_test_taken"] is True, "fertility entries merge"
+    assert api.get("/api/search-history/").json()["history"] == [{"term": "Folic acid", "timestamp": 1738400000000}]
+    assert api.get(f"{WH}/contractions/").json()["contractions"][0]["duration"] == 65
+
+    again = sync(api, items)
+    assert [r["status"] for r in again["results"]] == ["duplicate"] * 8 + ["invalid"] * 6
+
+
+def test_a_resent_old_upsert_does_not_overwrite_a_newer_edit(api):
+    old = {"client_id": "offline-log", "type": "daily_log", "data": {"date": "2025-02-10", "mood": "low"}}
+    sync(api, [old])
+    api.post(f"{WH}/logs/", {"date": "2025-02-10", "mood": "excellent"}, format="json")
+    assert sync(api, [old])["results"][0]["status"] == "duplicate"
+    log = api.get(f"{WH}/logs/", {"start_date": "2025-02-10", "end_date": "2025-02-10"}).json()["logs"][0]
+    assert log["mood"] == "excellent"
+
+
+def test_limits_and_shape(api):
+    too_many = api.post(f"{WH}/sync/", {"items": [kick(i) for i in range(501)]}, format="json")
+    assert too_many.status_code == 400 and "500" in too_many.json()["message"]
+    assert api.post(f"{WH}/sync/", {"items": "nope"}, format="json").status_code == 400
+    assert api.post(f"{WH}/sync/", {}, format="json").status_code == 400
+    empty = api.post(f"{WH}/sync/", {"items": []}, format="json")
+    assert empty.status_code == 200 and empty.json()["results"] == []
+
+
+def test_500_items_cost_at_most_25_dynamodb_calls(api):
+    items = [kick(i, "big") for i in range(460)] + [
+        {"client_id": f"log-{i}", "type": "daily_log", "data": {"date": f"2025-01-{i + 1:02d}", "mood": "good"}}
+        for i in range(20)
+    ] + [{"client_id": f"s-{i}", "type": "search", "data": {"term": f"term {i}"}} for i in range(20)]
+    with count_aws_calls() as calls:
+        result = sync(api, items)
+    assert result["summary"]["created"] == 500
+    dynamodb = {k: v for k, v in calls.items() if k.startswith("dynamodb.")}
+    assert sum(dynamodb.values()) <= 25, dynamodb
+    assert "dynamodb.Scan" not in dynamodb
+    with count_aws_calls() as calls:
+        again = sync(api, items)
+    assert again["summary"]["duplicate"] == 500
+    assert sum(v for k, v in calls.items() if k.startswith("dynamodb.")) <= 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_syncs_of_the_same_batch_create_each_entry_once(mother):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises the two requests; the race is exercised on PostgreSQL")
+    items = [kick(i, "race") for i in range(120)]
+    outcomes = []
+
+    def run():
+        try:
+            outcomes.append(client_for(mother).post(f"{WH}/sync/", {"items": items}, format="json").json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 2
+    for outcome in outcomes:
+        assert {r["status"] for r in outcome["results"]} <= {"created", "duplicate"}
+    # both answers name the same entries (a racing pair may both say "created"), stored once
+    assert [r["id"] for r in outcomes[0]["results"]] == [r["id"] for r in outcomes[1]["results"]]
+    kicks = all_kicks(client_for(mother))
+    assert len(kicks) == 120 and {k["id"] for k in kicks} == {r["id"] for r in outcomes[0]["results"]}

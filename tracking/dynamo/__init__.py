@@ -1,0 +1,1 @@
+"""DynamoDB access for the tracking area: key layout, guarded calls, cursors."""

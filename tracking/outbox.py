@@ -1,0 +1,212 @@
+"""Writes that DynamoDB could not take now: kept in PostgreSQL, delivered later in order, once.
+
+- :func:`deliver` is the one entry point for tracking writes. If the user still has queued
+  writes it first tries to deliver those (so nothing overtakes them); if that fails the new
+  writes queue behind them. Otherwise it writes to DynamoDB and queues whatever could not be
+  written (``TrackingWriteQueued`` metric, answered 202 ``queued: true``).
+- :func:`drain` delivers queued rows per user in ``id`` order. One drainer per user at a time:
+  the user's oldest pending row is locked ``FOR UPDATE SKIP LOCKED`` for the whole delivery (on
+  SQLite, whose transactions here take the write lock up front, drainers simply run one after
+  another). Delivery stops at a user's first row that cannot be delivered now.
+- Exactly once: a row keeps the ``client_id`` and entity id fixed before its first attempt,
+  so it always writes the same DynamoDB item (see ``tracking.writes``). A row is marked
+  delivered in the database transaction that holds the lock, after DynamoDB accepted (or
+  already had) the write; a crash in between leaves the row pending, and the next delivery
+  finds the item already there and reports ``duplicate``.
+- Automatic retries: ``python manage.py drain_outbox`` (run by a systemd timer), a drain of the
+  caller's own rows before each tracking request, and a small background drain after successful
+  tracking requests (at most once per ``TRACKING_OUTBOX_BACKGROUND_SECONDS`` per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from phb import metrics
+from tracking.dynamo import store
+from tracking.models import OutboxState, TrackingOutbox
+from tracking.writes import CREATED, DUPLICATE, QUEUED, UNAVAILABLE, OpResult, WriteOp, apply_ops
+
+logger = logging.getLogger("tracking.outbox")
+
+
+@dataclass
+class DrainReport:
+    delivered: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    users: int = 0
+    remaining: int = 0
+    blocked_users: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"delivered": self.delivered, "duplicates": self.duplicates, "failed": self.failed,
+                "users": self.users, "remaining": self.remaining}
+
+
+def has_pending(*, user_id: object) -> bool:
+    return TrackingOutbox.objects.filter(state=OutboxState.PENDING, user_id=user_id).exists()
+
+
+def pending_count() -> int:
+    return TrackingOutbox.objects.filter(state=OutboxState.PENDING).count()
+
+
+def enqueue(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
+    """Keep ``ops`` durably, in order. A ``client_id`` already in the outbox is not added again."""
+    if not ops:
+        return []
+    known = dict(
+        TrackingOutbox.objects.filter(user_id=user_id, client_id__in=[op.client_id for op in ops])
+        .values_list("client_id", "state")
+    )
+    rows = []
+    results = []
+    added: set[str] = set()
+    for op in ops:
+        state = known.get(op.client_id)
+        if state == OutboxState.DELIVERED:
+            results.append(OpResult(op.client_id, DUPLICATE, id=op.entity_id or None))
+            continue
+        results.append(OpResult(op.client_id, QUEUED, id=op.entity_id or None))
+        if state is None and op.client_id not in added:
+            added.add(op.client_id)
+            rows.append(TrackingOutbox(user_id=user_id, client_id=op.client_id, kind=op.kind,
+                                       entity_id=op.entity_id, payload=op.data))
+    with transaction.atomic():
+        TrackingOutbox.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        metrics.record("TrackingWriteQueued", len(rows), area="Tracking")
+        logger.warning("tracking writes queued", extra={"event": "tracking_write_queued", "count": len(rows)})
+    return results
+
+
+def _op_of(row: TrackingOutbox) -> WriteOp:
+    return WriteOp(kind=row.kind, client_id=row.client_id, data=row.payload, entity_id=row.entity_id)
+
+
+def _deliver_rows(*, user_id: object, rows: list[TrackingOutbox], respect_breaker: bool) -> list[OpResult]:
+    try:
+        return apply_ops(user_id=user_id, ops=[_op_of(r) for r in rows], respect_breaker=respect_breaker)
+    except Exception:  # a row DynamoDB refuses outright: find it and set it aside, keep the rest
+        logger.exception("outbox batch refused; delivering one by one", extra={"event": "tracking_outbox_refused"})
+    results = []
+    for row in rows:
+        try:
+            result = apply_ops(user_id=user_id, ops=[_op_of(row)], respect_breaker=respect_breaker)[0]
+        except Exception as exc:
+            result = OpResult(row.client_id, "failed", message=type(exc).__name__)
+        results.append(result)
+        if result.status == UNAVAILABLE:
+            break
+    return results + [OpResult(r.client_id, UNAVAILABLE) for r in rows[len(results):]]
+
+
+def drain_user(*, user_id: object, limit: int | None = None, respect_breaker: bool = True) -> DrainReport:
+    """Deliver one user's queued writes in order; stop at the first that cannot go now."""
+    report = DrainReport(users=1)
+    limit = limit or settings.TRACKING_OUTBOX_DRAIN_BATCH
+    with transaction.atomic():
+        head = (
+            TrackingOutbox.objects.select_for_update(skip_locked=True)
+            .filter(user_id=user_id, state=OutboxState.PENDING)
+            .order_by("id")
+            .first()
+        )
+        if head is None:
+            return report
+        rows = list(TrackingOutbox.objects.filter(user_id=user_id, state=OutboxState.PENDING).order_by("id")[:limit])
+        if not rows or rows[0].pk != head.pk:  # an older row is locked: another drainer owns this user
+            report.blocked_users.append(str(user_id))
+            return report
+        results = _deliver_rows(user_id=user_id, rows=rows, respect_breaker=respect_breaker)
+        now = timezone.now()
+        for row, result in zip(rows, results, strict=True):
+            if result.status in (CREATED, DUPLICATE):
+                row.state, row.outcome, row.delivered_at = OutboxState.DELIVERED, result.status, now
+                report.delivered += result.status == CREATED
+                report.duplicates += result.status == DUPLICATE
+            elif result.status == UNAVAILABLE:
+                row.attempts += 1
+                row.last_error = "dynamodb_unavailable"
+            else:
+                row.state, row.outcome, row.last_error = OutboxState.FAILED, result.status, (result.message or "")[:120]
+                report.failed += 1
+                logger.error("outbox row refused", extra={"event": "tracking_outbox_failed", "outbox_id": row.pk,
+                                                           "kind": row.kind})
+        TrackingOutbox.objects.bulk_update(rows, ["state", "outcome", "delivered_at", "attempts", "last_error"])
+    if report.delivered or report.duplicates:
+        metrics.record("TrackingOutboxDelivered", report.delivered + report.duplicates, area="Tracking")
+        logger.info("outbox delivered", extra={"event": "tracking_outbox_delivered", "delivered": report.delivered,
+                                               "duplicates": report.duplicates})
+    return report
+
+
+def drain(*, max_users: int | None = None, respect_breaker: bool = False, purge_days: int | None = None) -> DrainReport:
+    """Deliver queued writes of every user (oldest first) until done or DynamoDB fails again."""
+    report = DrainReport()
+    users = (
+        TrackingOutbox.objects.filter(state=OutboxState.PENDING)
+        .values("user_id").annotate(first=Min("id")).order_by("first").values_list("user_id", flat=True)
+    )
+    for user_id in list(users[: max_users or None]):
+        while True:
+            part = drain_user(user_id=user_id, respect_breaker=respect_breaker)
+            report.delivered += part.delivered
+            report.duplicates += part.duplicates
+            report.failed += part.failed
+            if not (part.delivered or part.duplicates or part.failed) or not has_pending(user_id=user_id):
+                break
+        report.users += 1
+        if has_pending(user_id=user_id) and store.breaker_open():
+            break
+    if purge_days:
+        cutoff = timezone.now() - timedelta(days=purge_days)
+        TrackingOutbox.objects.filter(state=OutboxState.DELIVERED, delivered_at__lt=cutoff).delete()
+    report.remaining = pending_count()
+    return report
+
+
+def deliver(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
+    """Write ``ops`` now if possible, else queue them; never loses one, never reorders."""
+    if has_pending(user_id=user_id):
+        if not store.breaker_open():
+            drain_user(user_id=user_id)
+        if has_pending(user_id=user_id):
+            return enqueue(user_id=user_id, ops=ops)
+    results = apply_ops(user_id=user_id, ops=ops)
+    failed = [i for i, r in enumerate(results) if r.status == UNAVAILABLE]
+    if failed:
+        queued = enqueue(user_id=user_id, ops=[ops[i] for i in failed])
+        for i, result in zip(failed, queued, strict=True):
+            results[i] = result
+    return results
+
+
+def catch_up(*, user_id: object) -> None:
+    """Before reading: deliver the caller's queued writes so the read includes them."""
+    if not store.breaker_open() and has_pending(user_id=user_id):
+        drain_user(user_id=user_id)
+
+
+_last_background = 0.0
+
+
+def maybe_drain_in_background() -> None:
+    """After a successful tracking request: deliver a few users' rows, at most once a minute per process."""
+    global _last_background
+    now = time.monotonic()
+    if now - _last_background < settings.TRACKING_OUTBOX_BACKGROUND_SECONDS or store.breaker_open():
+        return
+    _last_background = now
+    if TrackingOutbox.objects.filter(state=OutboxState.PENDING).exists():
+        drain(max_users=5, respect_breaker=True)

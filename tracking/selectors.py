@@ -1,0 +1,374 @@
+"""Reads of the women's-health area, always scoped to the caller (``fetched_by``).
+
+DynamoDB reads are a ``Query`` or ``GetItem`` on the caller's own partition (``USER#<id>``);
+the only other read is trending search terms, a ``Query`` per day on the search-term index that
+returns counts, never users. Before reading, the caller's queued writes are delivered
+(:func:`tracking.outbox.catch_up`) so a read after an outage includes them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from hospitals.selectors import admin_hospital_of
+from phb.api.errors import ApiError
+from tracking import outbox
+from tracking.dynamo import keys, store
+from tracking.dynamo.cursors import cursor_decode, cursor_encode
+from tracking.fields import local_today
+from tracking.kinds import (
+    CONTRACTIONS,
+    CYCLE_DAYS,
+    DAILY_LOGS,
+    FERTILITY,
+    KICK_SESSIONS,
+    PREGNANCY_WEEKS,
+    SEARCHES,
+    contraction_alert,
+    contraction_intervals,
+)
+from tracking.models import (
+    BirthPlan,
+    GoalStatus,
+    HealthGoal,
+    MenstrualCycle,
+    PregnancyPlanner,
+    PregnancyStatus,
+    WomensHealthProfile,
+)
+from tracking.pregnancy import progress, upcoming_screenings
+from tracking.serializers import cycle_payload, goal_payload, profile_completion, profile_payload
+from tracking.verification import is_verified
+
+MAX_RANGE_DAYS = 400
+
+
+def _pk(user: User) -> str:
+    return keys.user_pk(user.pk)
+
+
+def _limit(value: Any, *, default: int) -> int:
+    try:
+        number = int(value) if value not in (None, "") else default
+    except (TypeError, ValueError) as exc:
+        raise ApiError("limit must be a whole number.", code="invalid") from exc
+    return max(1, min(number, settings.TRACKING_PAGE_MAX))
+
+
+# --- Kick sessions and contractions: newest first, opaque cursors -------------------------------
+def _page(*, user: User, listing: str, prefix: str, limit: int, cursor: str | None,
+          extra: int = 0) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest-first page of ``limit`` items (plus ``extra`` older ones for context) in one Query."""
+    start = cursor_decode(token=cursor, user_id=user.pk, listing=listing, prefix=prefix) if cursor else None
+    outbox.catch_up(user_id=user.pk)
+    items, _ = store.query_page(store.tracking_table(), pk=_pk(user), prefix=prefix, descending=True,
+                                limit=limit + 1 + extra, start_sk=start)
+    page = items[:limit]
+    more = len(items) > limit
+    next_cursor = cursor_encode(user_id=user.pk, listing=listing, sk=page[-1]["sk"]) if more and page else None
+    return items, next_cursor
+
+
+def kick_session_list(*, fetched_by: User, limit: Any = None, cursor: str | None = None) -> tuple[list[dict], str | None]:
+    number = _limit(limit, default=20)
+    items, next_cursor = _page(user=fetched_by, listing="kick", prefix=keys.KICK, limit=number, cursor=cursor)
+    return [KICK_SESSIONS.payload(i) for i in items[:number]], next_cursor
+
+
+def contraction_list(*, fetched_by: User, limit: Any = None,
+                     cursor: str | None = None) -> tuple[list[dict], str | None, bool]:
+    """A page of contractions, oldest first inside the page (as the timer keeps them); pages
+    walk back in time. Intervals use one extra older item; ``alert`` is about the latest three."""
+    number = _limit(limit, default=50)
+    items, next_cursor = _page(user=fetched_by, listing="contraction", prefix=keys.CONTRACTION, limit=number,
+                               cursor=cursor, extra=1)
+    oldest_first = list(reversed(items[: number + 1]))
+    intervals = contraction_intervals(oldest_first)
+    payloads = [CONTRACTIONS.payload(i, interval=v) for i, v in zip(oldest_first, intervals, strict=True)]
+    if len(oldest_first) > number:
+        payloads = payloads[1:]
+    alert = contraction_alert(payloads) if cursor is None else False
+    return payloads, next_cursor, alert
+
+
+def entry_exists(*, fetched_by: User, kind_prefix: str, entity_id: str) -> bool:
+    return store.get_item(store.tracking_table(), pk=_pk(fetched_by), sk=f"{kind_prefix}{entity_id}") is not None
+
+
+# --- Per-date entries: one Query over a date range ----------------------------------------------
+def date_range(start: Any, end: Any, *, default_days: int) -> tuple[date, date]:
+    today = local_today()
+    try:
+        end_date = date.fromisoformat(end) if end else today
+        start_date = date.fromisoformat(start) if start else end_date - timedelta(days=default_days)
+    except (TypeError, ValueError) as exc:
+        raise ApiError("Dates must be YYYY-MM-DD.", code="invalid") from exc
+    if start_date > end_date:
+        raise ApiError("start_date must not be after end_date.", code="invalid")
+    if (end_date - start_date).days > MAX_RANGE_DAYS:
+        raise ApiError(f"A range covers at most {MAX_RANGE_DAYS} days.", code="invalid")
+    return start_date, end_date
+
+
+def _by_date(*, user: User, prefix: str, start: date, end: date, descending: bool = False) -> list[dict[str, Any]]:
+    outbox.catch_up(user_id=user.pk)
+    return store.query_all(store.tracking_table(), pk=_pk(user),
+                           between=(f"{prefix}{start.isoformat()}", f"{prefix}{end.isoformat()}"),
+                           descending=descending)
+
+
+def daily_log_list(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> list[dict]:
+    start, end = date_range(start_date, end_date, default_days=30)
+    return [DAILY_LOGS.payload(i) for i in _by_date(user=fetched_by, prefix=keys.DAILY_LOG, start=start, end=end)]
+
+
+def fertility_list(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> list[dict]:
+    start, end = date_range(start_date, end_date, default_days=90)
+    return [FERTILITY.payload(i) for i in _by_date(user=fetched_by, prefix=keys.FERTILITY, start=start, end=end)]
+
+
+def cycle_day_list(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> list[dict]:
+    start, end = date_range(start_date, end_date, default_days=90)
+    return [CYCLE_DAYS.payload(i) for i in _by_date(user=fetched_by, prefix=keys.CYCLE_DAY, start=start, end=end)]
+
+
+def _recent(*, user: User, prefix: str, limit: int) -> list[dict[str, Any]]:
+    items, _ = store.query_page(store.tracking_table(), pk=_pk(user), prefix=prefix, descending=True, limit=limit)
+    return items
+
+
+# --- Cycles: PostgreSQL rows with their DynamoDB days -------------------------------------------
+def cycles_of(*, fetched_by: User) -> QuerySet[MenstrualCycle]:
+    return MenstrualCycle.objects.filter(user=fetched_by).order_by("-cycle_start_date")
+
+
+def cycle_list(*, fetched_by: User, limit: Any = None, offset: Any = None) -> tuple[list[dict], int]:
+    number = _limit(limit, default=20)
+    try:
+        skip = max(0, int(offset or 0))
+    except (TypeError, ValueError) as exc:
+        raise ApiError("offset must be a whole number.", code="invalid") from exc
+    qs = cycles_of(fetched_by=fetched_by)
+    total = qs.count()
+    return _with_days(user=fetched_by, cycles=list(qs[skip: skip + number])), total
+
+
+def cycle_get(*, fetched_by: User, cycle: MenstrualCycle) -> dict[str, Any]:
+    return _with_days(user=fetched_by, cycles=[cycle])[0]
+
+
+def _with_days(*, user: User, cycles: list[MenstrualCycle]) -> list[dict[str, Any]]:
+    """The cycles with their tracker days: one Query over the span of the cycles shown."""
+    days: list[dict[str, Any]] = []
+    if cycles:
+        outbox.catch_up(user_id=user.pk)
+        low = min(c.cycle_start_date for c in cycles).isoformat()
+        ends = [c.cycle_end_date for c in cycles]
+        high = "9999-12-31" if any(e is None for e in ends) else max(e for e in ends if e).isoformat()
+        items = store.query_all(store.tracking_table(), pk=_pk(user),
+                                between=(f"{keys.CYCLE_DAY}{low}", f"{keys.CYCLE_DAY}{high}"))
+        days = [CYCLE_DAYS.payload(i) for i in items]
+    out = []
+    for cycle in cycles:
+        start, end = cycle.cycle_start_date.isoformat(), (cycle.cycle_end_date.isoformat() if cycle.cycle_end_date else None)
+        mine = [d for d in days if d["date"] >= start and (end is None or d["date"] <= end)]
+        out.append(cycle_payload(cycle, days=mine))
+    return out
+
+
+# --- Profile, pregnancy, dashboard ---------------------------------------------------------------
+def profile_of(*, fetched_by: User) -> WomensHealthProfile:
+    """The caller's profile, or an unsaved one with the defaults."""
+    return WomensHealthProfile.objects.filter(user=fetched_by).first() or WomensHealthProfile(user=fetched_by)
+
+
+def profile_get(*, fetched_by: User) -> dict[str, Any]:
+    profile = profile_of(fetched_by=fetched_by)
+    latest = cycles_of(fetched_by=fetched_by).values_list("cycle_start_date", flat=True).first()
+    return profile_payload(profile, latest_cycle_start=latest, verified=is_verified(user=fetched_by))
+
+
+def due_date_get(*, fetched_by: User) -> dict[str, Any]:
+    due = profile_of(fetched_by=fetched_by).estimated_due_date
+    if due is None:
+        return {"due_date": None, "pregnancy_week": None, "pregnancy_day": None, "trimester": None,
+                "days_until_due": None}
+    return progress(due_date=due, today=local_today()).as_dict()
+
+
+def pregnancy_record(*, fetched_by: User) -> dict[str, Any] | None:
+    """W11: due-date arithmetic merged with the latest weekly entry, plus every weekly entry."""
+    profile = profile_of(fetched_by=fetched_by)
+    outbox.catch_up(user_id=fetched_by.pk)
+    weeks = store.query_all(store.tracking_table(), pk=_pk(fetched_by), prefix=keys.PREGNANCY_WEEK)
+    if profile.estimated_due_date is None and not weeks:
+        return None
+    entries = [PREGNANCY_WEEKS.payload(i) for i in weeks]
+    latest = max(entries, key=lambda e: e["updated_at"] or "", default=None)
+    record: dict[str, Any] = {
+        "pregnancy_status": profile.pregnancy_status,
+        "estimated_due_date": profile.estimated_due_date.isoformat() if profile.estimated_due_date else None,
+    }
+    if profile.estimated_due_date:
+        record.update(progress(due_date=profile.estimated_due_date, today=local_today()).as_dict())
+        record["current_week"] = record["pregnancy_week"]
+    elif latest:
+        record["pregnancy_week"] = record["current_week"] = latest["pregnancy_week"]
+    if latest:
+        for name, value in latest.items():
+            if name not in ("id", "pregnancy_week"):
+                record.setdefault(name, value)
+        record["latest_entry_week"] = latest["pregnancy_week"]
+    record["weekly_entries"] = sorted(entries, key=lambda e: e["pregnancy_week"])
+    return record
+
+
+def dashboard(*, fetched_by: User) -> dict[str, Any]:
+    profile = profile_of(fetched_by=fetched_by)
+    today = local_today()
+    cycles = cycles_of(fetched_by=fetched_by)
+    current = cycles.filter(is_current_cycle=True).first() or cycles.first()
+    outbox.catch_up(user_id=fetched_by.pk)
+    fertility = [FERTILITY.payload(i) for i in _recent(user=fetched_by, prefix=keys.FERTILITY, limit=5)]
+    logs = [DAILY_LOGS.payload(i) for i in _recent(user=fetched_by, prefix=keys.DAILY_LOG, limit=7)]
+    goals = HealthGoal.objects.filter(user=fetched_by, status=GoalStatus.ACTIVE).order_by("-created_at")
+    pregnant = profile.pregnancy_status == PregnancyStatus.PREGNANT and profile.estimated_due_date is not None
+    current_pregnancy = progress(due_date=profile.estimated_due_date, today=today).as_dict() if pregnant else None
+    return {
+        "profile": profile_payload(profile, latest_cycle_start=current.cycle_start_date if current else None,
+                                   verified=is_verified(user=fetched_by)),
+        "current_cycle": cycle_payload(current, days=[]) if current else None,
+        "current_pregnancy": current_pregnancy,
+        "recent_fertility_data": fertility,
+        "active_goals": [goal_payload(g) for g in goals[:10]],
+        "upcoming_screenings": upcoming_screenings(due_date=profile.estimated_due_date, today=today) if pregnant else [],
+        "recent_health_logs": logs,
+        "summary": {
+            "total_cycles": cycles.count(),
+            "total_pregnancies": 1 if profile.estimated_due_date else 0,
+            "active_goals_count": goals.count(),
+            "profile_completion": profile_completion(profile),
+        },
+    }
+
+
+# --- Goals and birth plan ------------------------------------------------------------------------
+def goals_of(*, fetched_by: User) -> QuerySet[HealthGoal]:
+    return HealthGoal.objects.filter(user=fetched_by).order_by("-created_at")
+
+
+def goal_list(*, fetched_by: User, status: str | None = None) -> list[dict[str, Any]]:
+    qs = goals_of(fetched_by=fetched_by)
+    if status:
+        if status not in GoalStatus.values:
+            raise ApiError(f"status must be one of: {', '.join(GoalStatus.values)}.", code="invalid")
+        qs = qs.filter(status=status)
+    return [goal_payload(g) for g in qs[:200]]
+
+
+def birth_plan_get(*, fetched_by: User) -> dict[str, Any] | None:
+    plan = BirthPlan.objects.filter(user=fetched_by).first()
+    if plan is None:
+        return None
+    return {**plan.document, "updated_at": plan.updated_at.isoformat()}
+
+
+def planner_get(*, fetched_by: User) -> PregnancyPlanner:
+    return PregnancyPlanner.objects.filter(user=fetched_by).first() or PregnancyPlanner(user=fetched_by)
+
+
+# --- Search history ------------------------------------------------------------------------------
+def search_history_list(*, fetched_by: User, limit: Any = None) -> list[dict[str, Any]]:
+    number = max(1, min(_limit(limit, default=settings.SEARCH_HISTORY_MAX_TERMS), settings.SEARCH_HISTORY_MAX_TERMS))
+    outbox.catch_up(user_id=fetched_by.pk)
+    items = store.query_all(store.search_table(), pk=_pk(fetched_by), prefix=keys.TERM)
+    items.sort(key=lambda i: int(i["ts"]), reverse=True)
+    return [SEARCHES.payload(i) for i in items[:number]]
+
+
+def search_trending(*, fetched_by: User, days: Any = None, limit: Any = None) -> dict[str, Any]:
+    """Most searched terms over the last ``days`` days, for hospital administrators.
+
+    One ``Query`` per day on ``search-term-index`` (partition ``term_day``), keys only. A term is
+    counted once per user (history keeps one item per user and term) and shown only when at least
+    ``SEARCH_TRENDING_MIN_USERS`` users searched it, so no answer points at one person.
+    """
+    if admin_hospital_of(user=fetched_by) is None:
+        raise ApiError("Only hospital administrators can see trending searches.", status_code=403,
+                       code="permission_denied")
+    try:
+        window = int(days) if days not in (None, "") else 7
+    except (TypeError, ValueError) as exc:
+        raise ApiError("days must be a whole number.", code="invalid") from exc
+    window = max(1, min(window, settings.SEARCH_TRENDING_MAX_DAYS))
+    number = _limit(limit, default=10)
+    today = timezone.now().astimezone(UTC).date()
+    counts: Counter[str] = Counter()
+    table = store.search_table()
+    for offset in range(window):
+        day = (today - timedelta(days=offset)).isoformat()
+        start = None
+        for _ in range(50):
+            kwargs: dict[str, Any] = {
+                "IndexName": keys.SEARCH_TERM_INDEX,
+                "KeyConditionExpression": "#d = :d",
+                "ExpressionAttributeNames": {"#d": "term_day", "#t": "term_norm"},
+                "ExpressionAttributeValues": {":d": day},
+                "ProjectionExpression": "#t",
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            with store.guard():
+                response = table.query(**kwargs)
+            counts.update(item["term_norm"] for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+    minimum = settings.SEARCH_TRENDING_MIN_USERS
+    ranked = sorted(((t, c) for t, c in counts.items() if c >= minimum), key=lambda tc: (-tc[1], tc[0]))
+    since = datetime.combine(today - timedelta(days=window - 1), datetime.min.time(), tzinfo=UTC)
+    return {
+        "trending": [{"term": term, "searches": count} for term, count in ranked[:number]],
+        "window_days": window,
+        "since": since.isoformat(),
+        "min_users": minimum,
+    }
+
+
+def activity_counts(*, days: int) -> dict[str, int]:
+    """Entries per type whose event time falls in the last ``days`` days, across all users.
+
+    A ``Query`` with ``Select=COUNT`` per type on ``data-type-time-index`` (keys only): population
+    figures for operations, no user and no health value ever leaves DynamoDB.
+    """
+    until = int(timezone.now().timestamp() * 1000)
+    since = until - days * 86_400_000
+    table = store.tracking_table()
+    out: dict[str, int] = {}
+    for kind in (KICK_SESSIONS, CONTRACTIONS, CYCLE_DAYS, DAILY_LOGS, FERTILITY):
+        total, start = 0, None
+        for _ in range(1000):
+            kwargs: dict[str, Any] = {
+                "IndexName": keys.DATA_TYPE_INDEX,
+                "KeyConditionExpression": "#t = :t AND #ts BETWEEN :a AND :b",
+                "ExpressionAttributeNames": {"#t": "data_type", "#ts": "ts"},
+                "ExpressionAttributeValues": {":t": kind.data_type, ":a": since, ":b": until},
+                "Select": "COUNT",
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            with store.guard(respect_breaker=False):
+                response = table.query(**kwargs)
+            total += int(response.get("Count", 0))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        out[kind.name] = total
+    return out

@@ -1,0 +1,311 @@
+"""Writes of the women's-health area.
+
+PostgreSQL writes (profile, cycles, goals, due date, birth plan) are ordinary transactions.
+DynamoDB writes go through :func:`tracking.outbox.deliver`: written now, or kept in the outbox
+and reported ``queued`` when DynamoDB is unavailable.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+
+from accounts.models import User
+from phb.api.errors import ApiError, Conflict
+from tracking import outbox
+from tracking.birth_plan import birth_plan_clean
+from tracking.dynamo import keys, store
+from tracking.dynamo.store import TrackingUnavailable
+from tracking.fields import now_ms
+from tracking.kinds import CONTRACTIONS, KINDS, SEARCHES, contraction_alert, contraction_intervals
+from tracking.models import (
+    BirthPlan,
+    GoalStatus,
+    HealthGoal,
+    MenstrualCycle,
+    PregnancyPlanner,
+    PregnancyStatus,
+    WomensHealthProfile,
+)
+from tracking.writes import (
+    CREATED,
+    DUPLICATE,
+    INVALID,
+    QUEUED,
+    OpResult,
+    delete_op,
+    make_op,
+    search_clear_op,
+    search_term_sk,
+    search_trim,
+)
+
+logger = logging.getLogger("tracking.services")
+
+_CLIENT_ID = serializers.RegexField(r"^[A-Za-z0-9._:\-]{1,64}$", max_length=64)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+def profile_upsert(*, user: User, data: dict[str, Any]) -> WomensHealthProfile:
+    profile, _ = WomensHealthProfile.objects.get_or_create(user=user)
+    for name, value in data.items():
+        setattr(profile, name, [] if value is None and name in ("health_conditions", "medications", "allergies")
+                else value)
+    if data.get("estimated_due_date") and profile.pregnancy_status != PregnancyStatus.PREGNANT:
+        profile.pregnancy_status = PregnancyStatus.PREGNANT
+    profile.save()
+    return profile
+
+
+def cycle_create(*, user: User, data: dict[str, Any]) -> MenstrualCycle:
+    start: date = data["cycle_start_date"]
+    try:
+        with transaction.atomic():
+            if data.get("is_current_cycle", True):
+                for previous in MenstrualCycle.objects.select_for_update().filter(
+                    user=user, is_current_cycle=True, cycle_start_date__lt=start
+                ):
+                    previous.is_current_cycle = False
+                    if previous.cycle_end_date is None:
+                        previous.cycle_end_date = start - timedelta(days=1)
+                    previous.save(update_fields=["is_current_cycle", "cycle_end_date", "updated_at"])
+            cycle = MenstrualCycle.objects.create(user=user, **data)
+            profile, _ = WomensHealthProfile.objects.get_or_create(user=user)
+            if profile.last_menstrual_period is None or profile.last_menstrual_period < start:
+                profile.last_menstrual_period = start
+                profile.save(update_fields=["last_menstrual_period", "updated_at"])
+    except IntegrityError as exc:
+        raise Conflict("A cycle starting on that date already exists.", code="cycle_exists") from exc
+    return cycle
+
+
+def cycle_delete(*, cycle: MenstrualCycle) -> None:
+    cycle.delete()
+
+
+def goal_create(*, user: User, data: dict[str, Any]) -> HealthGoal:
+    goal = HealthGoal(user=user)
+    return _goal_apply(goal, data)
+
+
+def goal_update(*, goal: HealthGoal, data: dict[str, Any]) -> HealthGoal:
+    data = {k: v for k, v in data.items() if k != "goal_id"}
+    return _goal_apply(goal, data)
+
+
+def _goal_apply(goal: HealthGoal, data: dict[str, Any]) -> HealthGoal:
+    for name, value in data.items():
+        setattr(goal, name, value)
+    if goal.target_value and goal.current_value >= goal.target_value and goal.status == GoalStatus.ACTIVE:
+        goal.status = GoalStatus.COMPLETED
+    if goal.status == GoalStatus.COMPLETED and goal.completed_at is None:
+        goal.completed_at = timezone.now()
+    elif goal.status != GoalStatus.COMPLETED:
+        goal.completed_at = None
+    if "is_active" not in data:
+        goal.is_active = goal.status == GoalStatus.ACTIVE
+    goal.save()
+    return goal
+
+
+def due_date_set(*, user: User, due_date: date | None) -> WomensHealthProfile:
+    profile, _ = WomensHealthProfile.objects.get_or_create(user=user)
+    profile.estimated_due_date = due_date
+    if due_date is not None:
+        profile.pregnancy_status = PregnancyStatus.PREGNANT
+        profile.pregnancy_tracking_enabled = True
+    profile.save()
+    return profile
+
+
+def birth_plan_save(*, user: User, body: Any) -> BirthPlan:
+    document = birth_plan_clean(body)
+    plan, _ = BirthPlan.objects.update_or_create(user=user, defaults={"document": document})
+    return plan
+
+
+def planner_save(*, user: User, **lists: list[Any]) -> PregnancyPlanner:
+    planner, _ = PregnancyPlanner.objects.get_or_create(user=user)
+    for name, value in lists.items():
+        setattr(planner, name, value)
+    planner.save()
+    return planner
+
+
+# --- DynamoDB entries ---------------------------------------------------------------------------
+@dataclass
+class Recorded:
+    """The outcome of one entry write: ``payload`` is the entry as the client will read it."""
+
+    result: OpResult
+    payload: dict[str, Any] | None = None
+    existed: bool | None = None
+
+    @property
+    def queued(self) -> bool:
+        return self.result.status == QUEUED
+
+
+def client_id_clean(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        return _CLIENT_ID.run_validation(value if isinstance(value, str) else str(value))
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"client_id": ["Use 1-64 letters, digits or . _ : -"]}) from exc
+
+
+def _insert_item(*, kind: str, pk: str, entity_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    return KINDS[kind].action(table="", pk=pk, entity_id=entity_id, data=data, now_ms=now_ms())["Put"]["Item"]
+
+
+def entry_record(*, user: User, kind: str, body: Any, client_id: str | None = None) -> Recorded:
+    """Create (or upsert) one entry of ``kind`` from the body its endpoint takes."""
+    spec = KINDS[kind]
+    data = spec.validate(body)
+    op = make_op(kind=kind, data=data, user_id=user.pk, client_id=client_id)
+    pk = keys.user_pk(user.pk)
+    result = outbox.deliver(user_id=user.pk, ops=[op])[0]
+    if result.item is not None:
+        item = result.item
+    elif spec.insert:
+        item = _insert_item(kind=kind, pk=pk, entity_id=op.entity_id, data=data)
+    else:  # queued: show what will be stored
+        item = spec.after(before=None, pk=pk, entity_id=op.entity_id, data=data, now_ms=now_ms())
+    return Recorded(result=result, payload=spec.payload(item), existed=result.existed)
+
+
+def contraction_record(*, user: User, body: Any, client_id: str | None = None) -> tuple[Recorded, bool | None]:
+    """Record a contraction; its interval (from the previous start) and the frontend's alert
+    (the latest three under 5 minutes apart and over 60 s long) are derived here."""
+    data = CONTRACTIONS.validate(body)
+    op = make_op(kind=CONTRACTIONS.name, data=data, user_id=user.pk, client_id=client_id)
+    pk = keys.user_pk(user.pk)
+    table = store.tracking_table()
+    try:
+        outbox.catch_up(user_id=user.pk)
+        latest, _ = store.query_page(table, pk=pk, prefix=keys.CONTRACTION, descending=True, limit=4)
+    except TrackingUnavailable:
+        latest = None
+    result = outbox.deliver(user_id=user.pk, ops=[op])[0]
+    item = _insert_item(kind=CONTRACTIONS.name, pk=pk, entity_id=op.entity_id, data=data)
+    if latest is None or result.status == DUPLICATE:
+        payload = CONTRACTIONS.payload(item)
+        if result.status == DUPLICATE and result.id:
+            payload["id"] = result.id
+        return Recorded(result=result, payload=payload), None
+    others = [i for i in latest if i["sk"] != item["sk"]]
+    timeline = sorted([*others, item], key=lambda i: i["sk"])
+    position = timeline.index(item)
+    if position > 0:
+        previous = timeline[position - 1]
+    elif len(others) < 4:
+        previous = None
+    else:  # older than the latest four: one more read finds its predecessor
+        try:
+            earlier, _ = store.query_page(table, pk=pk, between=(keys.CONTRACTION, item["sk"]), descending=True, limit=2)
+        except TrackingUnavailable:
+            earlier = []
+        previous = next((i for i in earlier if i["sk"] < item["sk"]), None)
+    interval = None if previous is None else round((int(item["ts"]) - int(previous["ts"])) / 1000)
+    recent = timeline[-4:]
+    recent_payloads = [CONTRACTIONS.payload(i, interval=v) for i, v in
+                       zip(recent, contraction_intervals(recent), strict=True)]
+    return Recorded(result=result, payload=CONTRACTIONS.payload(item, interval=interval)), contraction_alert(recent_payloads)
+
+
+def entry_delete(*, user: User, kind: str, entity_id: str) -> Recorded:
+    """Delete one entry of the caller's partition; 404 when it is not there."""
+    spec = KINDS[kind]
+    sk = spec.sk(entity_id)
+    try:
+        outbox.catch_up(user_id=user.pk)  # an entry still queued counts as there
+        existing = store.get_item(store.tracking_table(), pk=keys.user_pk(user.pk), sk=sk)
+    except TrackingUnavailable:
+        existing = {}  # unknown: queue the delete; deleting a missing item is harmless
+    if existing is None:
+        raise NotFound()
+    result = outbox.deliver(user_id=user.pk, ops=[delete_op(table="tracking", sk=sk)])[0]
+    return Recorded(result=result)
+
+
+def search_record(*, user: User, body: Any) -> Recorded | None:
+    """Add a search term; None when the term is blank (ignored, as the frontend does)."""
+    data = SEARCHES.validate(body)
+    if not data["term"]:
+        return None
+    data.setdefault("timestamp", now_ms())
+    op = make_op(kind=SEARCHES.name, data=data, user_id=user.pk)
+    result = outbox.deliver(user_id=user.pk, ops=[op])[0]
+    if result.status != QUEUED:
+        try:
+            search_trim(user_id=user.pk)
+        except TrackingUnavailable:
+            pass  # trimmed by the next search; reads show the newest 50 meanwhile
+    return Recorded(result=result, payload={"term": data["term"], "timestamp": data["timestamp"]})
+
+
+def search_remove(*, user: User, term: str) -> Recorded:
+    result = outbox.deliver(user_id=user.pk, ops=[delete_op(table="search", sk=search_term_sk(term))])[0]
+    return Recorded(result=result)
+
+
+def search_clear(*, user: User) -> Recorded:
+    result = outbox.deliver(user_id=user.pk, ops=[search_clear_op()])[0]
+    return Recorded(result=result)
+
+
+# --- Offline sync -------------------------------------------------------------------------------
+def sync_apply(*, user: User, items: Any, max_items: int) -> list[dict[str, Any]]:
+    """Apply up to ``max_items`` offline entries; one result per item, in order."""
+    if not isinstance(items, list):
+        raise ApiError("items must be a list.", code="invalid", items=["Expected a list."])
+    if len(items) > max_items:
+        raise ApiError(f"At most {max_items} items per sync.", code="too_many_items", max_items=max_items)
+    slots: list[dict[str, Any] | None] = []
+    ops = []
+    for raw in items:
+        client_id_raw = raw.get("client_id") if isinstance(raw, dict) else None
+        try:
+            if not isinstance(raw, dict):
+                raise serializers.ValidationError("Each item is an object with client_id, type and data.")
+            client_id = client_id_clean(client_id_raw)
+            if client_id is None:
+                raise serializers.ValidationError({"client_id": ["client_id is required."]})
+            kind = raw.get("type")
+            if kind not in KINDS:
+                raise serializers.ValidationError({"type": [f"Use one of: {', '.join(KINDS)}."]})
+            data = KINDS[kind].validate(raw.get("data"))
+            if kind == SEARCHES.name and not data["term"]:
+                raise serializers.ValidationError({"term": ["A blank search term is not recorded."]})
+            if kind == SEARCHES.name:
+                data.setdefault("timestamp", now_ms())
+        except serializers.ValidationError as exc:
+            slots.append(OpResult(str(client_id_raw or "")[:64], INVALID, message=_message(exc.detail)).public())
+            continue
+        slots.append(None)
+        ops.append(make_op(kind=kind, data=data, user_id=user.pk, client_id=client_id))
+    delivered = iter(outbox.deliver(user_id=user.pk, ops=ops) if ops else [])
+    results = [slot if slot is not None else next(delivered).public() for slot in slots]
+    counts = {status: sum(1 for r in results if r["status"] == status) for status in (CREATED, DUPLICATE, QUEUED, INVALID)}
+    logger.info("tracking sync", extra={"event": "tracking_sync", **{f"items_{k}": v for k, v in counts.items()}})
+    return results
+
+
+def _message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            text = _message(value)
+            if text:
+                return text if key in ("non_field_errors",) else f"{key}: {text}"
+        return "Invalid item."
+    if isinstance(detail, list):
+        return _message(detail[0]) if detail else "Invalid item."
+    return str(detail)

@@ -1,0 +1,307 @@
+"""Delivering writes to DynamoDB exactly once, in order, in few calls.
+
+Every create or upsert is a :class:`WriteOp` with a ``client_id`` (the client's, or one the
+server makes up before the first attempt) and an entity id fixed before the first attempt.
+
+**Keys are a function of the op.** A new entry's id is a ULID whose time is the entry's own
+start time and whose 80 random bits are taken from ``sha256(user, client_id)``; a per-date or
+per-week entry is keyed by its date or week; a search by its case-folded term. Writing an op
+therefore always targets the same item, so applying it twice (a resent batch, two racing
+requests, an outbox delivery repeated after a crash or an ambiguous timeout) leaves one item:
+duplicates are impossible by construction, with or without any check.
+
+**Classification and order.** One ``BatchGetItem`` (100 keys a call) reads the current items
+behind the ops. A new entry whose item exists is a ``duplicate``. Upserts keep the last
+``RECENT_CLIENT_IDS`` client ids that shaped them (``cids``), so a resent upsert is a
+``duplicate`` and an old offline value cannot overwrite a newer edit. All ops on one item are
+folded in order into its final state, and only final states are written, with
+``BatchWriteItem`` (25 items a call; no key twice in a call). A sync of 500 new entries costs
+5 ``BatchGetItem`` + 20 ``BatchWriteItem`` = 25 calls.
+
+A single new entry (the usual POST) is one conditional ``PutItem`` with
+``attribute_not_exists(sk)``: a repeat fails the condition and is reported ``duplicate``.
+A single upsert is read and then written with a condition on the version it read, so two
+concurrent edits of one day cannot silently lose one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+from tracking.dynamo import keys, store
+from tracking.dynamo.store import TrackingUnavailable
+from tracking.fields import now_ms as current_ms
+from tracking.kinds import KINDS, SEARCHES, normalise_term
+
+logger = logging.getLogger("tracking.writes")
+
+BATCH_WRITE = 25
+BATCH_GET = 100
+RECENT_CLIENT_IDS = 20
+DELETE = "delete"              # data: {"table": "tracking" | "search", "sk": ...}
+SEARCH_CLEAR = "search_clear"  # data: {}
+
+CREATED = "created"
+DUPLICATE = "duplicate"
+INVALID = "invalid"
+QUEUED = "queued"
+UNAVAILABLE = "unavailable"  # internal: not delivered now (the caller queues or retries)
+
+_GONE = object()
+
+
+@dataclass
+class WriteOp:
+    kind: str
+    client_id: str
+    data: dict[str, Any]
+    entity_id: str = ""
+    fresh: bool = False  # the client id was made up for this request: nothing can exist under it yet
+
+
+@dataclass
+class OpResult:
+    client_id: str
+    status: str
+    id: str | None = None
+    message: str | None = None
+    item: dict[str, Any] | None = None   # the item as it stands after the op
+    existed: bool | None = None          # for upserts: whether the item was there before
+
+    def public(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"client_id": self.client_id, "status": self.status}
+        if self.id is not None:
+            out["id"] = self.id
+        if self.message:
+            out["message"] = self.message
+        return out
+
+
+def server_client_id() -> str:
+    return f"srv-{uuid.uuid4().hex}"
+
+
+def _entity_id(*, kind: str, data: dict[str, Any], user_id: object, client_id: str | None) -> str:
+    spec = KINDS[kind]
+    if not spec.insert:
+        return spec.new_entity_id(data)
+    fresh = spec.new_entity_id(data)  # a ULID at the entry's own time with random bits
+    if client_id is None:
+        return fresh
+    digest = int.from_bytes(hashlib.sha256(f"{user_id}|{client_id}".encode()).digest()[:10], "big")
+    return keys.ulid_with(keys.ulid_ms(fresh), digest)
+
+
+def make_op(*, kind: str, data: dict[str, Any], user_id: object, client_id: str | None = None) -> WriteOp:
+    """A create/upsert op whose entity id is fixed now (a queued write keeps its id)."""
+    return WriteOp(kind=kind, client_id=client_id or server_client_id(), data=data,
+                   entity_id=_entity_id(kind=kind, data=data, user_id=user_id, client_id=client_id),
+                   fresh=client_id is None)
+
+
+def delete_op(*, table: str, sk: str) -> WriteOp:
+    return WriteOp(kind=DELETE, client_id=server_client_id(), data={"table": table, "sk": sk})
+
+
+def search_clear_op() -> WriteOp:
+    return WriteOp(kind=SEARCH_CLEAR, client_id=server_client_id(), data={})
+
+
+def _table_name(alias: str) -> str:
+    return settings.SEARCH_HISTORY_TABLE if alias == "search" else settings.PREGNANCY_TRACKING_TABLE
+
+
+def _key_of(op: WriteOp) -> tuple[str, str] | None:
+    """(table alias, sort key) of the item an op writes; None for a clear."""
+    if op.kind == DELETE:
+        return op.data["table"], op.data["sk"]
+    if op.kind == SEARCH_CLEAR:
+        return None
+    if op.kind == SEARCHES.name:
+        return "search", keys.term_key(normalise_term(op.data["term"]))
+    return "tracking", KINDS[op.kind].sk(op.entity_id)
+
+
+def _new_item(*, op: WriteOp, pk: str, before: dict[str, Any] | None, now_ms: int) -> dict[str, Any]:
+    spec = KINDS[op.kind]
+    if op.kind == SEARCHES.name:
+        item = dict(spec.action(table="", pk=pk, entity_id=op.entity_id, data=op.data, now_ms=now_ms)["Put"]["Item"])
+    elif spec.insert:
+        item = dict(spec.action(table="", pk=pk, entity_id=op.entity_id, data=op.data, now_ms=now_ms)["Put"]["Item"])
+        item["client_id"] = op.client_id
+        return item
+    else:
+        item = spec.after(before=before, pk=pk, entity_id=op.entity_id, data=op.data, now_ms=now_ms)
+    recent = [c for c in (before or {}).get("cids", []) if c != op.client_id]
+    item["cids"] = [*recent, op.client_id][-RECENT_CLIENT_IDS:]
+    return item
+
+
+# --- The general path: BatchGetItem, fold, BatchWriteItem ----------------------------------------
+def _read(*, pk: str, wanted: list[tuple[str, str]], respect_breaker: bool) -> dict[tuple[str, str], dict[str, Any]]:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    by_table: dict[str, list[str]] = {}
+    for alias, sk in wanted:
+        by_table.setdefault(alias, []).append(sk)
+    requests = [(alias, sk) for alias, sks in by_table.items() for sk in sks]
+    for start in range(0, len(requests), BATCH_GET):
+        part: dict[str, list[dict[str, str]]] = {}
+        for alias, sk in requests[start:start + BATCH_GET]:
+            part.setdefault(_table_name(alias), []).append({"pk": pk, "sk": sk})
+        for table_name, items in store.batch_get_many(part, respect_breaker=respect_breaker).items():
+            alias = "search" if table_name == settings.SEARCH_HISTORY_TABLE else "tracking"
+            for item in items:
+                found[(alias, item["sk"])] = item
+    return found
+
+
+def _write(*, pk: str, finals: dict[tuple[str, str], Any], respect_breaker: bool) -> set[tuple[str, str]]:
+    """Write final states, 25 a call; returns the keys written (all of them, or raises after some)."""
+    done: set[tuple[str, str]] = set()
+    pending = list(finals.items())
+    for start in range(0, len(pending), BATCH_WRITE):
+        part = pending[start:start + BATCH_WRITE]
+        requests: dict[str, list[dict[str, Any]]] = {}
+        for (alias, sk), state in part:
+            request = ({"DeleteRequest": {"Key": {"pk": pk, "sk": sk}}} if state is _GONE
+                       else {"PutRequest": {"Item": state}})
+            requests.setdefault(_table_name(alias), []).append(request)
+        store.batch_write(requests, respect_breaker=respect_breaker)
+        done.update(key for key, _ in part)
+    return done
+
+
+def _apply_batch(*, pk: str, ops: list[WriteOp], live: list[int], results: dict[int, OpResult], now_ms: int,
+                 respect_breaker: bool) -> None:
+    wanted: list[tuple[str, str]] = []
+    for i in live:
+        key = _key_of(ops[i])
+        if key and ops[i].kind != DELETE and not (ops[i].fresh and KINDS[ops[i].kind].insert) and key not in wanted:
+            wanted.append(key)
+    current: dict[tuple[str, str], Any] = dict(_read(pk=pk, wanted=wanted, respect_breaker=respect_breaker))
+    if any(ops[i].kind == SEARCH_CLEAR for i in live):
+        for item in store.query_all(store.search_table(), pk=pk, projection=["pk", "sk"], respect_breaker=respect_breaker):
+            current.setdefault(("search", item["sk"]), item)
+    finals: dict[tuple[str, str], Any] = {}
+    touched: dict[int, tuple[str, str] | list[tuple[str, str]]] = {}
+    for i in live:
+        op = ops[i]
+        if op.kind == SEARCH_CLEAR:
+            cleared = [k for k, v in current.items() if k[0] == "search" and v is not _GONE]
+            for key in cleared:
+                current[key] = finals[key] = _GONE
+            touched[i] = cleared
+            results[i] = OpResult(op.client_id, CREATED)
+            continue
+        key = _key_of(op)
+        before = current.get(key)
+        before = None if before is _GONE else before
+        if op.kind == DELETE:
+            current[key] = finals[key] = _GONE
+            touched[i] = key
+            results[i] = OpResult(op.client_id, CREATED)
+            continue
+        spec = KINDS[op.kind]
+        if before is not None and (spec.insert or op.client_id in before.get("cids", [])):
+            results[i] = OpResult(op.client_id, DUPLICATE, id=op.entity_id or None, item=before, existed=True)
+            continue
+        if op.kind == SEARCHES.name and before is not None and int(before["ts"]) >= int(op.data.get("timestamp") or 0):
+            results[i] = OpResult(op.client_id, CREATED, id=op.entity_id, item=before, existed=True)
+            continue  # an older synced search of a term searched since: nothing to change
+        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms)
+        current[key] = finals[key] = item
+        touched[i] = key
+        results[i] = OpResult(op.client_id, CREATED, id=op.entity_id or None, item=item, existed=before is not None)
+    try:
+        _write(pk=pk, finals=finals, respect_breaker=respect_breaker)
+    except TrackingUnavailable:
+        for i in touched:  # an op counts only once the write carrying it went through; redo is safe
+            results.pop(i, None)
+        raise
+
+
+# --- The single new entry: one conditional PutItem -----------------------------------------------
+def _apply_single_insert(*, pk: str, op: WriteOp, now_ms: int, respect_breaker: bool) -> OpResult:
+    item = _new_item(op=op, pk=pk, before=None, now_ms=now_ms)
+    try:
+        store.put_item(store.tracking_table(), item=item, condition="attribute_not_exists(sk)",
+                       respect_breaker=respect_breaker)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return OpResult(op.client_id, DUPLICATE, id=op.entity_id, existed=True)
+    return OpResult(op.client_id, CREATED, id=op.entity_id, item=item, existed=False)
+
+
+def _apply_single_upsert(*, pk: str, op: WriteOp, now_ms: int, respect_breaker: bool) -> OpResult:
+    table = store.tracking_table()
+    sk = KINDS[op.kind].sk(op.entity_id)
+    for _ in range(5):
+        before = store.get_item(table, pk=pk, sk=sk, respect_breaker=respect_breaker)
+        if before is not None and op.client_id in before.get("cids", []):
+            return OpResult(op.client_id, DUPLICATE, id=op.entity_id, item=before, existed=True)
+        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms)
+        if before is None:
+            condition, values = "attribute_not_exists(sk)", None
+        else:
+            condition, values = "updated_at = :seen", {":seen": before.get("updated_at")}
+        try:
+            store.put_item(table, item=item, condition=condition, values=values, respect_breaker=respect_breaker)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            time.sleep(0.01)
+            continue  # someone edited the same day meanwhile: read again and fold on top of it
+        return OpResult(op.client_id, CREATED, id=op.entity_id, item=item, existed=before is not None)
+    raise TrackingUnavailable("kept losing to concurrent edits")
+
+
+def apply_ops(*, user_id: object, ops: list[WriteOp], respect_breaker: bool = True) -> list[OpResult]:
+    """Deliver ``ops`` for one user, in order. Never queues anything itself: an op that could not
+    be delivered now comes back ``unavailable``."""
+    pk = keys.user_pk(user_id)
+    now_ms = current_ms()
+    results: dict[int, OpResult] = {}
+    first_seen: dict[str, int] = {}
+    live: list[int] = []
+    for i, op in enumerate(ops):
+        if op.kind not in (DELETE, SEARCH_CLEAR) and op.client_id in first_seen:
+            earlier = ops[first_seen[op.client_id]]
+            results[i] = OpResult(op.client_id, DUPLICATE, id=earlier.entity_id or None)
+            continue
+        first_seen[op.client_id] = i
+        live.append(i)
+    try:
+        if len(live) == 1 and ops[live[0]].kind in KINDS and ops[live[0]].kind != SEARCHES.name:
+            op = ops[live[0]]
+            single = _apply_single_insert if KINDS[op.kind].insert else _apply_single_upsert
+            results[live[0]] = single(pk=pk, op=op, now_ms=now_ms, respect_breaker=respect_breaker)
+        elif live:
+            _apply_batch(pk=pk, ops=ops, live=live, results=results, now_ms=now_ms, respect_breaker=respect_breaker)
+    except TrackingUnavailable:
+        pass
+    return [results.get(i) or OpResult(op.client_id, UNAVAILABLE, id=op.entity_id or None) for i, op in enumerate(ops)]
+
+
+def search_term_sk(term: str) -> str:
+    return keys.term_key(normalise_term(term))
+
+
+def search_trim(*, user_id: object) -> int:
+    """Keep the newest ``SEARCH_HISTORY_MAX_TERMS`` terms; returns how many were removed."""
+    pk = keys.user_pk(user_id)
+    items = store.query_all(store.search_table(), pk=pk, projection=["sk", "ts"])
+    extra = len(items) - settings.SEARCH_HISTORY_MAX_TERMS
+    if extra <= 0:
+        return 0
+    oldest = sorted(items, key=lambda i: int(i["ts"]))[:extra]
+    _write(pk=pk, finals={("search", i["sk"]): _GONE for i in oldest}, respect_breaker=True)
+    return extra
