@@ -42,7 +42,7 @@ class OneTimeCodeAdmin(ReadOnlyAdmin):
 
 @admin.register(PasswordResetToken)
 class PasswordResetTokenAdmin(ReadOnlyAdmin):
-    list_display = ("id", "user_id", "created_at", "expires_at", "used_at")
-    list_filter = ("created_at",)
+    list_display = ("id", "user_id", "requires_code", "created_at", "expires_at", "verified_at", "used_at")
+    list_filter = ("created_at", "requires_code", ("verified_at", admin.EmptyFieldListFilter), ("used_at", admin.EmptyFieldListFilter))
     search_fields = ("user__email", "id")
-    exclude = ("token_hash",)
+    exclude = ("token_hash", "secondary_hash")

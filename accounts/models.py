@@ -104,6 +104,7 @@ class CodePurpose(models.TextChoices):
     MEDICAL_RECORDS = "medical_records", "Medical records access"
     CLINICIAN_ACCESS = "clinician_access", "Clinician access consent"
     WOMENS_HEALTH = "womens_health", "Women's health verification"
+    ADMIN_PASSWORD_RESET = "admin_password_reset", "Hospital admin password reset"
 
 
 class OneTimeCode(models.Model):
@@ -127,7 +128,12 @@ class OneTimeCode(models.Model):
 
 
 class PasswordResetToken(models.Model):
-    """Single-use, expiring; only the SHA-256 of the 256-bit token is stored."""
+    """Single-use, expiring; only the SHA-256 of the 256-bit token is stored.
+
+    Patients reset through an emailed link (the token alone). Hospital admins reset in three steps:
+    the token names the flow, an emailed code proves the mailbox, and only then is a second token
+    (``secondary_hash``) issued that, with the first, sets the new password.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_reset_tokens")
@@ -135,6 +141,9 @@ class PasswordResetToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    requires_code = models.BooleanField(default=False, help_text="Hospital-admin flow: the emailed code must be verified")
+    secondary_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"reset token {self.pk}"

@@ -159,26 +159,24 @@ class ProfileUpdateInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class PasswordChangeInput(serializers.Serializer):
+class NewPasswordInput(serializers.Serializer):
+    """``new_password`` with its confirmation; subclasses add what proves the caller may set it."""
+
+    new_password = serializers.CharField(trim_whitespace=False, min_length=8)
+    confirm_password = serializers.CharField(trim_whitespace=False)
+
+    def validate(self, attrs):
+        if attrs["new_password"] != attrs["confirm_password"]:
+            raise serializers.ValidationError({"confirm_password": ["Passwords do not match."]})
+        return attrs
+
+
+class PasswordChangeInput(NewPasswordInput):
     current_password = serializers.CharField(trim_whitespace=False)
-    new_password = serializers.CharField(trim_whitespace=False, min_length=8)
-    confirm_password = serializers.CharField(trim_whitespace=False)
-
-    def validate(self, attrs):
-        if attrs["new_password"] != attrs["confirm_password"]:
-            raise serializers.ValidationError({"confirm_password": ["Passwords do not match."]})
-        return attrs
 
 
-class PasswordResetConfirmInput(serializers.Serializer):
+class PasswordResetConfirmInput(NewPasswordInput):
     token = serializers.CharField(max_length=200)
-    new_password = serializers.CharField(trim_whitespace=False, min_length=8)
-    confirm_password = serializers.CharField(trim_whitespace=False)
-
-    def validate(self, attrs):
-        if attrs["new_password"] != attrs["confirm_password"]:
-            raise serializers.ValidationError({"confirm_password": ["Passwords do not match."]})
-        return attrs
 
 
 class OnboardingInput(serializers.Serializer):

@@ -114,6 +114,17 @@ def admin_hospital_of(*, user: User) -> Hospital | None:
     return staff.hospital if staff else None
 
 
+def admin_for_reset(*, email: str, hospital_code: str) -> User | None:
+    """The active hospital admin with this email at the hospital with this code, or None."""
+    user = User.objects.filter(email=(email or "").strip().lower(), is_active=True).first()
+    if user is None:
+        return None
+    hospital = admin_hospital_of(user=user)
+    if hospital is None or hospital.code.lower() != (hospital_code or "").strip().lower():
+        return None
+    return user
+
+
 def registrations_for_admin(*, fetched_by: User, status: str = "") -> QuerySet[HospitalRegistration]:
     hospital = admin_hospital_of(user=fetched_by)
     if hospital is None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.serializers import NewPasswordInput
 from hospitals.models import Department, Hospital, HospitalRegistration
 
 
@@ -73,6 +74,24 @@ class AdminLoginInput(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
     hospital_code = serializers.CharField(max_length=32)
+
+
+class AdminResetRequestInput(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    hospital_code = serializers.CharField(max_length=32)
+
+
+class AdminResetVerifyInput(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
+    verification_code = serializers.CharField(max_length=32)
+    email = serializers.CharField(max_length=254)
+    hospital_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
+class AdminResetCompleteInput(NewPasswordInput):
+    token = serializers.CharField(max_length=200)
+    secondary_token = serializers.CharField(max_length=200)
+    email = serializers.CharField(max_length=254)
 
 
 class AdminVerifyInput(serializers.Serializer):

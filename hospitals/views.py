@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -15,6 +17,9 @@ from hospitals import selectors, services
 from hospitals.models import HospitalRegistration, RegistrationStatus
 from hospitals.serializers import (
     AdminLoginInput,
+    AdminResetCompleteInput,
+    AdminResetRequestInput,
+    AdminResetVerifyInput,
     AdminVerifyInput,
     HospitalRegisterInput,
     NearbyInput,
@@ -183,6 +188,51 @@ class AdminVerifyView(PublicApiView):
         payload = _admin_profile(user)
         return signed_in_response(user=user, remember_me=data["remember_device"],
                                   body={"status": "success", "message": "Signed in.", "user_data": payload})
+
+
+class AdminResetRequestView(PublicApiView):
+    """Step 1 of 3. Answers the same token-shaped reply whether or not the admin exists."""
+
+    @extend_schema(request=AdminResetRequestInput, responses={200: dict}, summary="Hospital admin password reset: request")
+    def post(self, request: Request) -> Response:
+        data = _valid(AdminResetRequestInput, request.data)
+        throttle_login(request, data["email"])
+        admin = selectors.admin_for_reset(email=data["email"], hospital_code=data["hospital_code"])
+        token = account_services.password_reset_code_start(user=admin)
+        return Response({"status": "success", "token": token,
+                         "message": "If the details match a hospital administrator, we emailed a verification code."})
+
+
+class AdminResetVerifyView(PublicApiView):
+    """Step 2 of 3: the emailed code, in exchange for the second token."""
+
+    @extend_schema(request=AdminResetVerifyInput, responses={200: dict}, summary="Hospital admin password reset: verify")
+    def post(self, request: Request) -> Response:
+        data = _valid(AdminResetVerifyInput, request.data)
+        throttle_login(request, data["email"])
+        secondary = account_services.password_reset_code_verify(
+            token=data["token"], email=data["email"], code=data["verification_code"]
+        )
+        return Response({"status": "success", "token": data["token"], "secondary_token": secondary,
+                         "message": "Code verified. Choose a new password."})
+
+
+class AdminResetCompleteView(PublicApiView):
+    """Step 3 of 3: both tokens and the new password; every session of the account is signed out."""
+
+    @extend_schema(request=AdminResetCompleteInput, responses={200: dict},
+                   summary="Hospital admin password reset: complete")
+    def post(self, request: Request) -> Response:
+        data = _valid(AdminResetCompleteInput, request.data)
+        throttle_login(request, data["email"])
+        try:
+            account_services.password_reset_code_complete(
+                token=data["token"], secondary_token=data["secondary_token"], email=data["email"],
+                new_password=data["new_password"],
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError({"new_password": list(exc.messages)}) from exc
+        return Response({"status": "success", "message": "Password updated. You can sign in now."})
 
 
 def _admin_profile(user) -> dict:

@@ -55,9 +55,10 @@ class Verification:
 @dataclass(frozen=True)
 class RefundResult:
     refund_id: str
-    status: str  # pending | processing | processed | failed
+    status: str  # pending | processing | processed | failed | needs-attention
     amount: int
     currency: str
+    transaction_id: str = ""  # the refunded transaction, as the provider numbers it
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class PaymentGateway(Protocol):
     def verify(self, *, reference: str) -> Verification: ...
 
     def refund(self, *, reference: str, amount: int | None = None, note: str = "") -> RefundResult: ...
+
+    def fetch_refund(self, *, refund_id: str) -> RefundResult: ...
 
     def parse_webhook(self, *, raw_body: bytes, signature: str | None) -> WebhookEvent: ...
 

@@ -31,6 +31,7 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
     REFUND_FAILED = "refund_failed", "Refund failed"
     WAIVED = "waived", "Waived"  # no payment needed; appointment created at once
+    EXPIRED = "expired", "Expired"  # the booking window closed unpaid (a late charge still completes or refunds)
 
 
 # A verified success may still complete a payment in these states.
@@ -39,6 +40,7 @@ COMPLETABLE_STATUSES = (
     PaymentStatus.PENDING,
     PaymentStatus.ABANDONED,
     PaymentStatus.FAILED,
+    PaymentStatus.EXPIRED,
 )
 # Nothing the provider says about the charge changes these any more (refund events still apply).
 SETTLED_STATUSES = (
@@ -126,6 +128,7 @@ class EventSource(models.TextChoices):
     SIGNAL = "signal", "Appointment change"
     ADMIN = "admin", "Admin action"
     SYSTEM = "system", "System"
+    RECONCILE = "reconcile", "Reconciliation job"
 
 
 class PaymentEvent(models.Model):

@@ -109,15 +109,13 @@ class PaystackGateway:
         if note:
             body["merchant_note"] = note[:200]
         data = self._call("POST", "/refund", operation="refund", json=body, idempotent=False)
-        try:
-            return RefundResult(
-                refund_id=str(data.get("id") or ""),
-                status=str(data.get("status") or "pending").lower(),
-                amount=int(data.get("amount") or amount or 0),
-                currency=str(data.get("currency") or "").upper(),
-            )
-        except (TypeError, ValueError) as exc:
-            raise GatewayError("Paystack returned an unexpected refund response.", operation="refund") from exc
+        return _refund_result(data, default_amount=amount)
+
+    def fetch_refund(self, *, refund_id: str) -> RefundResult:
+        if not refund_id.isdigit():
+            raise GatewayError("Unknown refund.", operation="fetch_refund", retryable=False)
+        data = self._call("GET", f"/refund/{refund_id}", operation="fetch_refund", idempotent=True)
+        return _refund_result(data, default_amount=None)
 
     def parse_webhook(self, *, raw_body: bytes, signature: str | None) -> WebhookEvent:
         return parse_signed_event(raw_body=raw_body, signature=signature, secret_key=self.secret_key)
@@ -196,3 +194,19 @@ class PaystackGateway:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             },
         )
+
+
+def _refund_result(data: dict[str, Any], *, default_amount: int | None) -> RefundResult:
+    """``POST /refund`` nests the transaction as an object, ``GET /refund/:id`` gives its id."""
+    transaction = data.get("transaction")
+    transaction_id = transaction.get("id") if isinstance(transaction, dict) else transaction
+    try:
+        return RefundResult(
+            refund_id=str(data.get("id") or ""),
+            status=str(data.get("status") or "pending").lower(),
+            amount=int(data.get("amount") or default_amount or 0),
+            currency=str(data.get("currency") or "").upper(),
+            transaction_id=str(transaction_id or ""),
+        )
+    except (TypeError, ValueError) as exc:
+        raise GatewayError("Paystack returned an unexpected refund response.", operation="refund") from exc

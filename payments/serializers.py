@@ -120,6 +120,7 @@ MESSAGES = {
     PaymentStatus.REFUNDED: "The payment was refunded.",
     PaymentStatus.REFUND_FAILED: "The refund failed; our staff will follow up.",
     PaymentStatus.WAIVED: "No payment was needed.",
+    PaymentStatus.EXPIRED: "The booking window closed before the payment was made.",
 }
 
 

@@ -35,7 +35,7 @@ from accounts.models import User
 from appointments.booking import hold_confirm, hold_create, hold_release
 from appointments.models import Appointment
 from hospitals.models import Department
-from payments.gateway import GatewayError, Verification, WebhookEvent, get_gateway
+from payments.gateway import GatewayError, RefundResult, Verification, WebhookEvent, get_gateway
 from payments.models import (
     COMPLETABLE_STATUSES,
     SETTLED_STATUSES,
@@ -78,7 +78,7 @@ def _money(minor: int | None, currency: str) -> str:
 
 
 # --- events ------------------------------------------------------------------------------------
-def _event(payment: Payment, *, kind: str, source: str, from_status: str = "", to_status: str = "",
+def record_event(payment: Payment, *, kind: str, source: str, from_status: str = "", to_status: str = "",
            provider_status: str = "", amount_minor: int | None = None, currency: str = "",
            message: str = "", dedupe_key: str | None = None) -> PaymentEvent:
     return PaymentEvent.objects.create(
@@ -165,7 +165,7 @@ def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeO
                 hold_expires_at=hold.expires_at, appointment=appointment, booking_summary=summary,
                 completed_at=timezone.now(),
             )
-            _event(payment, kind="waived", source=EventSource.API, to_status=PaymentStatus.WAIVED, message=reason)
+            record_event(payment, kind="waived", source=EventSource.API, to_status=PaymentStatus.WAIVED, message=reason)
             logger.info("booking confirmed without payment",
                         extra={"event": "payment_waived", "payment_id": str(payment.pk)})
             return InitializeOutcome(payment=payment, appointment=appointment)
@@ -174,7 +174,7 @@ def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeO
             amount=fee, amount_minor=to_minor(fee), currency=hold.currency, hold_id=hold.id,
             hold_expires_at=hold.expires_at, booking_summary=summary,
         )
-        _event(payment, kind="initialized", source=EventSource.API, to_status=PaymentStatus.INITIALIZED,
+        record_event(payment, kind="initialized", source=EventSource.API, to_status=PaymentStatus.INITIALIZED,
                amount_minor=payment.amount_minor, currency=payment.currency)
 
     metadata = {
@@ -200,7 +200,7 @@ def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeO
                 status=PaymentStatus.FAILED, status_reason=f"The payment provider refused or failed: {exc.message}"[:255],
                 updated_at=timezone.now(),
             )
-            _event(payment, kind="initialize_failed", source=EventSource.API, from_status=PaymentStatus.INITIALIZED,
+            record_event(payment, kind="initialize_failed", source=EventSource.API, from_status=PaymentStatus.INITIALIZED,
                    to_status=PaymentStatus.FAILED, message=exc.message)
         _failure_metric("provider_error")
         logger.warning("payment initialize failed at the provider",
@@ -213,7 +213,7 @@ def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeO
             status=PaymentStatus.PENDING, access_code=checkout.access_code,
             authorization_url=checkout.authorization_url[:500], updated_at=timezone.now(),
         )
-        _event(payment, kind="checkout_created", source=EventSource.API, from_status=PaymentStatus.INITIALIZED,
+        record_event(payment, kind="checkout_created", source=EventSource.API, from_status=PaymentStatus.INITIALIZED,
                to_status=PaymentStatus.PENDING)
     payment.refresh_from_db()
     logger.info("payment initialized", extra={"event": "payment_initialized", "payment_id": str(payment.pk),
@@ -279,7 +279,7 @@ def _set_unpaid_status(*, payment_id: uuid.UUID, status: str, verification: Veri
             return payment
         payment.status, payment.status_reason = status, reason[:255]
         payment.save(update_fields=["status", "status_reason", "updated_at"])
-        _event(payment, kind=f"provider_{verification.status}"[:48], source=source, from_status=previous,
+        record_event(payment, kind=f"provider_{verification.status}"[:48], source=source, from_status=previous,
                to_status=status, provider_status=verification.status, amount_minor=verification.amount,
                currency=verification.currency, message=reason)
     if metric_reason and previous != status:
@@ -320,7 +320,7 @@ def _complete_or_refund(*, payment_id: uuid.UUID, verification: Verification, so
             )
             if not changed:
                 return Payment.objects.get(pk=payment.pk)
-            _event(payment, kind="amount_mismatch", source=source, from_status=previous,
+            record_event(payment, kind="amount_mismatch", source=source, from_status=previous,
                    to_status=PaymentStatus.REFUND_PENDING, provider_status=v.status, amount_minor=v.amount,
                    currency=v.currency, message=mismatch)
             hold_id = payment.hold_id
@@ -343,7 +343,7 @@ def _complete_or_refund(*, payment_id: uuid.UUID, verification: Verification, so
                 )
                 if not changed:
                     return Payment.objects.get(pk=payment.pk)
-                _event(payment, kind="confirm_refused", source=source, from_status=previous,
+                record_event(payment, kind="confirm_refused", source=source, from_status=previous,
                        to_status=PaymentStatus.REFUND_PENDING, provider_status=v.status, amount_minor=v.amount,
                        currency=v.currency, message=why)
                 refund_needed = True
@@ -357,7 +357,7 @@ def _complete_or_refund(*, payment_id: uuid.UUID, verification: Verification, so
                 )
                 if not changed:
                     return Payment.objects.get(pk=payment.pk)
-                _event(payment, kind="completed", source=source, from_status=previous,
+                record_event(payment, kind="completed", source=source, from_status=previous,
                        to_status=PaymentStatus.COMPLETED, provider_status=v.status, amount_minor=v.amount,
                        currency=v.currency, message=f"appointment {appointment.appointment_id}")
                 transaction.on_commit(
@@ -389,7 +389,7 @@ def payment_refund_start(*, payment: Payment, reason: str, source: str) -> Payme
         locked.refund_reason = reason[:255]
         locked.refund_amount_minor = locked.paid_amount_minor or locked.amount_minor
         locked.save(update_fields=["status", "status_reason", "refund_reason", "refund_amount_minor", "updated_at"])
-        _event(locked, kind="refund_started", source=source, from_status=PaymentStatus.COMPLETED,
+        record_event(locked, kind="refund_started", source=source, from_status=PaymentStatus.COMPLETED,
                to_status=PaymentStatus.REFUND_PENDING, amount_minor=locked.refund_amount_minor,
                currency=locked.currency, message=reason)
     return payment_request_refund(payment_id=payment.pk, source=source)
@@ -411,7 +411,7 @@ def payment_request_refund(*, payment_id: uuid.UUID, source: str) -> Payment:
                                       note=payment.refund_reason)
     except GatewayError as exc:
         Payment.objects.filter(pk=payment_id, refund_provider_id="").update(refund_requested_at=None)
-        _event(payment, kind="refund_request_failed", source=source, provider_status=exc.provider_code,
+        record_event(payment, kind="refund_request_failed", source=source, provider_status=exc.provider_code,
                amount_minor=payment.refund_amount_minor, currency=payment.currency, message=exc.message)
         _failure_metric("refund_request_failed")
         logger.warning("refund request failed at the provider",
@@ -419,7 +419,7 @@ def payment_request_refund(*, payment_id: uuid.UUID, source: str) -> Payment:
                               "provider_status": exc.status_code, "provider_code": exc.provider_code})
         return Payment.objects.get(pk=payment_id)
     Payment.objects.filter(pk=payment_id).update(refund_provider_id=(result.refund_id or "accepted")[:64])
-    _event(payment, kind="refund_requested", source=source, provider_status=result.status,
+    record_event(payment, kind="refund_requested", source=source, provider_status=result.status,
            amount_minor=result.amount or payment.refund_amount_minor, currency=result.currency or payment.currency,
            message=payment.refund_reason)
     metrics.record("RefundRequested", area=METRIC_AREA)
@@ -427,11 +427,34 @@ def payment_request_refund(*, payment_id: uuid.UUID, source: str) -> Payment:
     return Payment.objects.get(pk=payment_id)
 
 
-def _apply_refund_event(*, payment_id: uuid.UUID, event: WebhookEvent) -> Payment:
-    outcome = event.event.removeprefix("refund.")
-    data = event.data
-    amount = data.get("amount")
-    amount_minor = int(amount) if isinstance(amount, int | float) and not isinstance(amount, bool) else None
+def _refund_outcome(status: str) -> str:
+    return status if status in ("processed", "failed") else "pending"
+
+
+def refund_belongs_to(payment: Payment, refund: RefundResult) -> bool:
+    """Whether the provider's refund is one of ``payment``'s (we asked for it, or it refunds our charge)."""
+    if payment.refund_provider_id and refund.refund_id == payment.refund_provider_id:
+        return True
+    return bool(refund.transaction_id) and refund.transaction_id == payment.provider_transaction_id
+
+
+def payment_fetch_refund(*, payment: Payment, refund_id: str) -> RefundResult | None:
+    """The provider's own account of a refund of ``payment``, or None when it is not one of its refunds."""
+    try:
+        refund = get_gateway().fetch_refund(refund_id=refund_id)
+    except GatewayError as exc:
+        if not exc.retryable:
+            return None
+        logger.warning("refund fetch failed at the provider",
+                       extra={"event": "refund_fetch_failed", "payment_id": str(payment.pk),
+                              "provider_status": exc.status_code, "provider_code": exc.provider_code})
+        raise PaymentProviderError() from exc
+    return refund if refund_belongs_to(payment, refund) else None
+
+
+def payment_apply_refund(*, payment_id: uuid.UUID, refund: RefundResult, source: str, kind: str) -> Payment:
+    """Move a payment to what the provider says of one of its refunds (never on a payload alone)."""
+    outcome = _refund_outcome(refund.status)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         previous = payment.status
@@ -441,7 +464,7 @@ def _apply_refund_event(*, payment_id: uuid.UUID, event: WebhookEvent) -> Paymen
             target = PaymentStatus.REFUNDED
         elif outcome == "failed" and previous == PaymentStatus.REFUND_PENDING:
             target = PaymentStatus.REFUND_FAILED
-        elif outcome in ("pending", "processing") and previous == PaymentStatus.COMPLETED:
+        elif outcome == "pending" and previous == PaymentStatus.COMPLETED:
             target = PaymentStatus.REFUND_PENDING  # a refund started from the provider's dashboard
         if target:
             payment.status = target
@@ -449,20 +472,21 @@ def _apply_refund_event(*, payment_id: uuid.UUID, event: WebhookEvent) -> Paymen
             if target == PaymentStatus.REFUNDED:
                 payment.refunded_at = timezone.now()
                 payment.status_reason = payment.refund_reason or "Refunded."
-                if amount_minor is not None:
-                    payment.refund_amount_minor = amount_minor
+                if refund.amount:
+                    payment.refund_amount_minor = refund.amount
                 fields += ["refunded_at", "status_reason", "refund_amount_minor"]
             elif target == PaymentStatus.REFUND_FAILED:
                 payment.status_reason = "The refund failed at the payment provider; our staff will follow up."
                 fields += ["status_reason"]
             elif target == PaymentStatus.REFUND_PENDING and not payment.refund_reason:
                 payment.refund_reason = "Refund started at the payment provider."
-                payment.refund_provider_id = str(data.get("id") or "provider")[:64]
+                payment.refund_provider_id = (refund.refund_id or "provider")[:64]
                 fields += ["refund_reason", "refund_provider_id"]
             payment.save(update_fields=fields)
-        _event(payment, kind=event.event[:48], source=EventSource.WEBHOOK, from_status=previous,
-               to_status=target or previous, provider_status=str(data.get("status") or outcome),
-               amount_minor=amount_minor, currency=str(data.get("currency") or ""))
+        if target or source == EventSource.WEBHOOK:
+            record_event(payment, kind=kind[:48], source=source, from_status=previous, to_status=target or previous,
+                   provider_status=refund.status[:32], amount_minor=refund.amount or None,
+                   currency=refund.currency)
     if target == PaymentStatus.REFUND_FAILED:
         _failure_metric("refund_failed")
     return payment
@@ -485,7 +509,7 @@ def _dedupe_key(event: WebhookEvent) -> str:
 def _mark_handled(payment: Payment, event: WebhookEvent, key: str) -> None:
     try:
         with transaction.atomic():
-            _event(payment, kind="webhook_handled", source=EventSource.WEBHOOK, provider_status=event.event[:32],
+            record_event(payment, kind="webhook_handled", source=EventSource.WEBHOOK, provider_status=event.event[:32],
                    dedupe_key=key)
     except IntegrityError:
         pass  # a concurrent delivery of the same event got there first
@@ -507,9 +531,16 @@ def webhook_handle(*, event: WebhookEvent) -> WebhookOutcome:
         return WebhookOutcome("duplicate")
 
     if event.event.startswith("refund."):
-        _apply_refund_event(payment_id=payment.pk, event=event)
+        # Like charges, refunds are never taken from the payload: ask the provider about it.
+        refund = payment_fetch_refund(payment=payment, refund_id=str(event.data.get("id") or ""))
+        if refund is None:
+            logger.warning("refund webhook for a refund that is not this payment's",
+                           extra={"event": "webhook_refund_unmatched", "payment_id": str(payment.pk)})
+        else:
+            payment_apply_refund(payment_id=payment.pk, refund=refund, source=EventSource.WEBHOOK,
+                                 kind=event.event)
         _mark_handled(payment, event, key)
-        return WebhookOutcome("processed")
+        return WebhookOutcome("processed", provider_calls=1)
 
     # charge.success: never trust the payload; re-verify with the provider before giving value.
     if payment.status in SETTLED_STATUSES and not _needs_refund_request(payment):

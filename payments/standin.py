@@ -1,6 +1,6 @@
 """A local Paystack stand-in: the same HTTP API, in memory, for development and tests.
 
-Speaks ``POST /transaction/initialize``, ``GET /transaction/verify/:reference`` and ``POST /refund``
+Speaks ``POST /transaction/initialize``, ``GET /transaction/verify/:reference`` and ``POST /refund``, ``GET /refund/:id``
 with Bearer secret-key authentication and Paystack's response envelopes. A test checkout page
 (``/checkout/:access_code``) marks a transaction paid (or failed, or paid with another amount or
 currency) and sends the signed ``charge.success`` webhook to the configured URL; refunds are
@@ -222,6 +222,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, _transaction_data(tx)) if tx else self._fail(404, "not found")
         if path.startswith("/transaction/verify/"):
             return self._verify(path.removeprefix("/transaction/verify/").strip("/"))
+        if path.startswith("/refund/"):
+            return self._fetch_refund(path.removeprefix("/refund/").strip("/"))
         if path.startswith("/checkout/"):
             return self._checkout_page(path.removeprefix("/checkout/").strip("/"))
         return self._fail(404, "Not found")
@@ -364,6 +366,20 @@ class Handler(BaseHTTPRequestHandler):
                      "id": refund_id, "amount": amount, "currency": refund["currency"], "status": "pending",
                      "domain": "test", "refunded_by": "standin", "merchant_note": str(payload.get("merchant_note") or "")},
         })
+
+    def _fetch_refund(self, refund_id: str) -> None:
+        self.state.count("fetch_refund")
+        if not self._authorized() or self._apply_fault("fetch_refund"):
+            return None
+        refund = self.state.refunds.get(int(refund_id)) if refund_id.isdigit() else None
+        if refund is None:
+            return self._fail(404, "Refund not found", "not_found")
+        with self.state.lock:
+            tx = self.state.transactions[refund["transaction"]]
+            data = {"id": refund["id"], "transaction": tx["id"], "amount": refund["amount"],
+                    "currency": refund["currency"], "status": refund["status"], "domain": "test",
+                    "createdAt": refund["createdAt"]}
+        return self._json(200, {"status": True, "message": "Refund retrieved", "data": data})
 
     def _settle_refund(self, refund_id: int, delay: float, outcome: str) -> None:
         state = self.state

@@ -271,7 +271,7 @@ _pid: int | None = None
 _captures: list[list[Datum]] = []
 _counters = {"sent": 0, "dropped_unreachable": 0, "send_failures": 0, "flushes": 0}
 _pending_drops = {"metrics": 0, "logs": 0, "overflow_seen": 0}
-_last_failure: float = 0.0
+_last_failure: float | None = None  # time.monotonic() of the last failed send
 _atexit_registered = False
 
 
@@ -467,7 +467,9 @@ def flush(*, skip_if_failing: bool = False) -> int:
             return 0
         _counters["flushes"] += 1
         batches = _datums(taken, datetime.now(UTC))
-        if skip_if_failing and time.monotonic() - _last_failure < 2 * _settings().CLOUDWATCH_METRICS_FLUSH_SECONDS:
+        recently_failed = (_last_failure is not None
+                           and time.monotonic() - _last_failure < 2 * _settings().CLOUDWATCH_METRICS_FLUSH_SECONDS)
+        if skip_if_failing and recently_failed:
             _counters["dropped_unreachable"] += sum(n for entries in batches.values() for _, n in entries)
             return 0
         from phb.aws.clients import aws_client
@@ -522,7 +524,7 @@ def reset_for_tests() -> None:
         globals()["_sender"] = None
         _buffer = None
         _pid = None
-        _last_failure = 0.0
+        _last_failure = None
         for key in _counters:
             _counters[key] = 0
         for key in _pending_drops:

@@ -262,6 +262,12 @@ PAYSTACK_MAX_RETRIES = env.int("PAYSTACK_MAX_RETRIES", default=2)  # reads only;
 PAYSTACK_WEBHOOK_ALLOWED_IPS = env.list("PAYSTACK_WEBHOOK_ALLOWED_IPS", default=[])
 PAYMENTS_CURRENCY = "NGN"
 PAYMENTS_REFUND_WINDOW_HOURS = env.int("PAYMENTS_REFUND_WINDOW_HOURS", default=24)
+# Reconciliation (manage.py reconcile_payments): unpaid payments are checked with Paystack once
+# their hold has been expired this long, then closed as expired; a refund Paystack has not settled
+# after PAYMENTS_REFUND_RECHECK_MINUTES is asked about again.
+PAYMENTS_RECONCILE_GRACE_MINUTES = env.int("PAYMENTS_RECONCILE_GRACE_MINUTES", default=10)
+PAYMENTS_PROCESSING_EXPIRY_HOURS = env.int("PAYMENTS_PROCESSING_EXPIRY_HOURS", default=24)
+PAYMENTS_REFUND_RECHECK_MINUTES = env.int("PAYMENTS_REFUND_RECHECK_MINUTES", default=60)
 
 # --- Demo data --------------------------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="phb-demo-Passw0rd!")

@@ -82,6 +82,15 @@ def test_every_business_metric_is_batched_into_one_datum_per_series(cloudwatch):
         assert cloudwatch.rollup(area, name) == 3, name
 
 
+def test_exit_flush_sends_on_a_freshly_booted_machine(cloudwatch, monkeypatch):
+    """``time.monotonic()`` counts from boot: a worker exiting in its first minutes has never failed
+    a send, so its exit flush must not be taken for one following a recent failure."""
+    metrics.record("BookingCompleted", area="Appointments")
+    monkeypatch.setattr(metrics.time, "monotonic", lambda: 5.0)
+    metrics.shutdown()
+    assert cloudwatch.rollup("Appointments", "BookingCompleted") == 1
+
+
 def test_dimensions_are_bounded_and_scrubbed(cloudwatch, settings):
     settings.CLOUDWATCH_METRICS_MAX_SERIES_PER_METRIC = 5
     metrics.reset_for_tests()
@@ -196,7 +205,7 @@ def test_log_queue_is_bounded_while_cloudwatch_hangs(settings, blackhole):
         reset_clients()
 
 
-def test_metrics_are_flushed_when_a_gunicorn_worker_exits():
+def test_metrics_are_flushed_when_a_gunicorn_worker_exits(tmp_path):
     """A real gunicorn worker with a ten-minute flush interval: its data arrives at exit."""
     from tests.observability.conftest import CloudWatchProbe
 
@@ -214,7 +223,7 @@ def test_metrics_are_flushed_when_a_gunicorn_worker_exits():
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "phb.wsgi:application", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
          "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(tmp_path / "gunicorn.err").open("wb"),
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
@@ -225,7 +234,8 @@ def test_metrics_are_flushed_when_a_gunicorn_worker_exits():
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
-    assert probe.stats("API", "RequestCount", {"Route": "unmatched", "Method": "GET"})["Sum"] == 3
+    worker_output = (tmp_path / "gunicorn.err").read_text(errors="replace")[-4000:]
+    assert probe.stats("API", "RequestCount", {"Route": "unmatched", "Method": "GET"})["Sum"] == 3, worker_output
 
 
 def test_capture_sees_what_code_records_even_when_sending_is_off(settings):

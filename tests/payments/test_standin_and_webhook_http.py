@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -45,18 +46,31 @@ def test_checkout_page_pays_sends_the_webhook_and_returns_to_the_callback(api_se
 
 
 def test_refund_webhook_redeliveries_apply_once(api_server, standin, clinic):
+    """A refund started from Paystack's dashboard: its webhook (delivered twice) is checked with
+    Paystack and applied once."""
     http = api_client(api_server, clinic["patient"])
     started = http.post("/api/payments/initialize/", json=booking_body(clinic["general"])).json()
     standin.pay(started["payment_url"], webhook="sync")
+    standin.http.post("/_standin/config", json={"webhook_url": "", "refund_webhook_delay": 0.1})
+    refund = standin.http.post("/refund", json={"transaction": started["reference"]},
+                               headers={"Authorization": f"Bearer {SECRET}"}).json()["data"]
+    deadline = time.monotonic() + 10
+    while standin.http.get(f"/refund/{refund['id']}", headers={"Authorization": f"Bearer {SECRET}"}
+                           ).json()["data"]["status"] != "processed":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    fetches_before = standin.calls()["fetch_refund"]
     payload = json.dumps({"event": "refund.processed", "data": {
-        "id": 991, "status": "processed", "transaction_reference": started["reference"], "amount": 200000,
-        "currency": "NGN"}}).encode()
+        "id": refund["id"], "status": "processed", "transaction_reference": started["reference"],
+        "amount": 200000, "currency": "NGN"}}).encode()
     assert signed_post(api_server, payload).json()["result"] == "processed"
     assert signed_post(api_server, payload).json()["result"] == "duplicate"
     payment = Payment.objects.get(reference=started["reference"])
     assert payment.status == PaymentStatus.REFUNDED and payment.refund_amount_minor == 200000
     assert PaymentEvent.objects.filter(payment=payment, kind="refund.processed").count() == 1
+    assert standin.calls()["fetch_refund"] == fetches_before + 1, "the duplicate made no Paystack call"
     # A later charge.success redelivery cannot bring a refunded payment back.
+    standin.http.post("/_standin/config", json={"webhook_url": f"{api_server.url}/api/payments/webhook/"})
     assert standin.redeliver(started["reference"]) == 200
     assert Payment.objects.get(reference=started["reference"]).status == PaymentStatus.REFUNDED
 

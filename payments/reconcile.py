@@ -1,0 +1,128 @@
+"""Reconciliation with Paystack for outcomes that never reached us (run every few minutes).
+
+A patient who closes the checkout tab, a webhook lost for good, a refund Paystack has not settled:
+each leaves a payment that nothing else would ever look at again. ``payments_reconcile`` asks
+Paystack about each of them once their moment has passed and applies the answer through the same
+services the verify endpoint and the webhook use, so a late charge still confirms the booking
+(or is refunded when the slot is gone) and nothing is decided on our side alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from payments import services
+from payments.models import EventSource, Payment, PaymentStatus
+
+logger = logging.getLogger("payments")
+
+UNPAID_STATUSES = (PaymentStatus.INITIALIZED, PaymentStatus.PENDING, PaymentStatus.ABANDONED)
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    completed: int = 0
+    expired: int = 0
+    refunds_requested: int = 0
+    refunds_settled: int = 0
+    provider_errors: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (f"checked {self.checked}, completed {self.completed}, expired {self.expired}, "
+                f"refunds requested {self.refunds_requested}, refunds settled {self.refunds_settled}, "
+                f"provider errors {self.provider_errors}")
+
+
+def _expire(payment: Payment) -> bool:
+    """Close an unpaid payment whose booking window has passed. Conditional, so a charge completing
+    at this very moment wins."""
+    updated = Payment.objects.filter(pk=payment.pk, status=payment.status).update(
+        status=PaymentStatus.EXPIRED, status_reason="The booking window closed before the payment was made.",
+        updated_at=timezone.now(),
+    )
+    if updated:
+        services.record_event(payment, kind="expired", source=EventSource.RECONCILE, from_status=payment.status,
+                              to_status=PaymentStatus.EXPIRED)
+    return bool(updated)
+
+
+def _reconcile_unpaid(payment: Payment, *, now: datetime, report: ReconcileReport) -> None:
+    report.checked += 1
+    if payment.access_code:
+        try:
+            payment = services.payment_verify(payment=payment, source=EventSource.RECONCILE)
+        except services.PaymentProviderError:
+            report.provider_errors += 1
+            return
+    if payment.status == PaymentStatus.COMPLETED or payment.status in (
+        PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED, PaymentStatus.REFUND_FAILED
+    ):
+        report.completed += 1
+        return
+    still_processing = payment.status == PaymentStatus.PENDING and payment.access_code
+    processing_deadline = (payment.hold_expires_at or payment.created_at) + timedelta(
+        hours=settings.PAYMENTS_PROCESSING_EXPIRY_HOURS
+    )
+    if still_processing and now < processing_deadline:
+        return  # Paystack says the charge is still in flight (a bank transfer): ask again next round.
+    if payment.status in UNPAID_STATUSES + (PaymentStatus.FAILED,) and _expire(payment):
+        report.expired += 1
+
+
+def _reconcile_refund(payment: Payment, *, report: ReconcileReport) -> None:
+    report.checked += 1
+    if not payment.refund_provider_id:
+        before = payment.refund_provider_id
+        payment = services.payment_request_refund(payment_id=payment.pk, source=EventSource.RECONCILE)
+        if payment.refund_provider_id != before:
+            report.refunds_requested += 1
+        return
+    try:
+        refund = services.payment_fetch_refund(payment=payment, refund_id=payment.refund_provider_id)
+    except services.PaymentProviderError:
+        report.provider_errors += 1
+        return
+    if refund is None:
+        return
+    settled = services.payment_apply_refund(payment_id=payment.pk, refund=refund, source=EventSource.RECONCILE,
+                                            kind=f"refund_{refund.status}")
+    if settled.status != PaymentStatus.REFUND_PENDING:
+        report.refunds_settled += 1
+
+
+def payments_reconcile(*, now: datetime | None = None, limit: int = 200) -> ReconcileReport:
+    """One round: unpaid payments past their hold, refunds past their recheck time. At most ``limit``
+    of each, oldest first, so one slow round never grows without bound."""
+    now = now or timezone.now()
+    report = ReconcileReport()
+    window_closed = now - timedelta(minutes=settings.PAYMENTS_RECONCILE_GRACE_MINUTES)
+    unpaid = (
+        Payment.objects.filter(status__in=UNPAID_STATUSES + (PaymentStatus.FAILED,))
+        .filter(Q(hold_expires_at__lt=window_closed) | Q(hold_expires_at__isnull=True, created_at__lt=window_closed))
+        .order_by("created_at")[:limit]
+    )
+    for payment in unpaid:
+        _reconcile_unpaid(payment, now=now, report=report)
+
+    recheck_before = now - timedelta(minutes=settings.PAYMENTS_REFUND_RECHECK_MINUTES)
+    refunds = (
+        Payment.objects.filter(status=PaymentStatus.REFUND_PENDING)
+        .filter(Q(refund_requested_at__lt=recheck_before) | Q(refund_requested_at__isnull=True))
+        .order_by("updated_at")[:limit]
+    )
+    for payment in refunds:
+        _reconcile_refund(payment, report=report)
+    logger.info("payments reconciled", extra={
+        "event": "payments_reconciled", "checked": report.checked, "completed": report.completed,
+        "expired": report.expired, "refunds_requested": report.refunds_requested,
+        "refunds_settled": report.refunds_settled, "provider_errors": report.provider_errors,
+    })
+    return report
