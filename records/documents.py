@@ -23,9 +23,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from phb import filetypes, metrics
+from phb import filetypes
 from phb.api.errors import ApiError
 from records.audit import audit_record
+from records.gate import record_access_error
 from records.models import PatientDocument
 
 logger = logging.getLogger("records.documents")
@@ -141,7 +142,7 @@ def document_open(*, document: PatientDocument) -> OpenedDocument:
         obj = storage().bucket.Object(document.file.name).get()
     except Exception as exc:
         logger.warning("document unavailable", extra={"event": "document_unavailable", "document": str(document.pk)})
-        metrics.record("MedicalRecordAccessError", area="MedicalRecords")
+        record_access_error("unavailable")
         raise ApiError("This document is temporarily unavailable.", status_code=503,
                        code="document_unavailable") from exc
     body = obj["Body"]

@@ -29,8 +29,22 @@ def token_of(request: Any) -> str | None:
     return None
 
 
+# ``MedicalRecordAccessError`` carries a bounded ``Reason``. The gate asking for a code (no token
+# yet, or an expired one) is routine traffic; the alarm watches only ALARMED_ACCESS_ERRORS.
+ACCESS_ERROR_REASONS = ("verification_required", "expired", "invalid_token", "no_consent", "unavailable")
+ALARMED_ACCESS_ERRORS = ("invalid_token", "no_consent", "unavailable")
+_REASON_OF_CODE = {MedAccessError.REQUIRED: "verification_required", MedAccessError.EXPIRED: "expired",
+                   MedAccessError.INVALID: "invalid_token"}
+
+
+def record_access_error(reason: str) -> None:
+    """Count one refused or failed medical record access under its reason."""
+    metrics.record("MedicalRecordAccessError", area="MedicalRecords",
+                   dimensions={"Reason": reason if reason in ACCESS_ERROR_REASONS else "invalid_token"})
+
+
 def _refuse(code: str, message: str) -> ApiError:
-    metrics.record("MedicalRecordAccessError", area="MedicalRecords")
+    record_access_error(_REASON_OF_CODE.get(code, "invalid_token"))
     logger.info("medical access refused", extra={"event": "med_access_refused", "reason": code})
     return ApiError(message, status_code=403, code=code, requires_otp=True)
 
@@ -42,7 +56,7 @@ def require_med_session(request: Any) -> MedSession:
     except MedAccessError as exc:
         raise _refuse(exc.code, exc.message) from exc
     except (ClientError, BotoCoreError) as exc:
-        metrics.record("MedicalRecordAccessError", area="MedicalRecords")
+        record_access_error("unavailable")
         logger.warning("session store unavailable", extra={"event": "med_session_store_error"})
         raise ServiceUnavailable("Medical records are temporarily unavailable. Try again shortly.") from exc
     if session.kind == "patient":

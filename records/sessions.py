@@ -5,7 +5,7 @@ an opaque 32-character token (about 190 random bits) given to the holder once. O
 SHA-256 is stored, as the sort key under the holder's partition::
 
     userId = <holder uuid>   sessionId = "MED#<sha256 of token>"
-    kind = "patient" | "clinician", subjectId = <patient uuid>, consentId, createdAt, expiresAt (epoch s)
+    kind = "patient" | "clinician", subjectId = <patient uuid>, consentId, createdAt (epoch ms), expiresAt (epoch s)
 
 Because the key includes the holder, a token presented by anyone else is simply not found.
 TTL deletion lags (and the emulator never deletes), so ``expiresAt`` is checked on every read.
@@ -89,14 +89,44 @@ def session_create(
         "sessionId": SESSION_PREFIX + _hash(token),
         "kind": kind,
         "subjectId": session.subject_id,
-        "createdAt": now,
+        "createdAt": time.time_ns() // 1_000_000,
         "expiresAt": session.expires_at,
     }
     if session.consent_id:
         item["consentId"] = session.consent_id
     _table().put_item(Item=item, ConditionExpression="attribute_not_exists(sessionId)")
     logger.info("medical access session created", extra={"event": "med_session_created", "kind": kind})
+    _prune(holder_id=session.holder_id, subject_id=session.subject_id, now=now)
     return token, session
+
+
+def _prune(*, holder_id: str, subject_id: str, now: int) -> int:
+    """Keep at most ``MED_ACCESS_MAX_SESSIONS`` live sessions per holder and record (the newest):
+    every verification opens one, so without a cap a holder's partition only grows until TTL, and
+    a leaked old token would stay usable beside the new ones. Expired items go too."""
+    table = _table()
+    query: dict[str, Any] = {
+        "KeyConditionExpression": Key("userId").eq(holder_id) & Key("sessionId").begins_with(SESSION_PREFIX),
+        "FilterExpression": Attr("subjectId").eq(subject_id),
+        "ProjectionExpression": "sessionId, createdAt, expiresAt",
+        "ConsistentRead": True,
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        page = table.query(**query)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    live = sorted((i for i in items if int(i.get("expiresAt", 0)) > now),
+                  key=lambda i: int(i.get("createdAt", 0)), reverse=True)
+    stale = [i for i in items if int(i.get("expiresAt", 0)) <= now] + live[settings.MED_ACCESS_MAX_SESSIONS:]
+    if stale:
+        with table.batch_writer() as batch:
+            for item in stale:
+                batch.delete_item(Key={"userId": holder_id, "sessionId": item["sessionId"]})
+        logger.info("medical access sessions pruned", extra={"event": "med_sessions_pruned", "count": len(stale)})
+    return len(stale)
 
 
 def looks_like_token(token: str) -> bool:

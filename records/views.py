@@ -26,7 +26,7 @@ from phb.api.views import ApiView, ScopedAPIView
 from records import documents, presenters, selectors, services
 from records.audit import audit_record
 from records.export import record_pdf
-from records.gate import require_med_session, token_of
+from records.gate import record_access_error, require_med_session, token_of
 from records.models import AccessConsent, ConsentStatus, EntryKind, PatientDocument
 from records.sessions import MedAccessError
 
@@ -544,7 +544,7 @@ class ClinicianPatientRecordView(_ClinicianPatientView):
     def get(self, request: Request, patient_id) -> Response:
         patient = self.patient_for(request, patient_id)
         if not selectors.clinician_can_access_patient(clinician=request.user, patient=patient):
-            metrics.record("MedicalRecordAccessError", area=AREA)
+            record_access_error("no_consent")
             raise ApiError("The patient has not granted you access to their record.", status_code=403,
                            code=MedAccessError.REQUIRED, requires_otp=True)
         return _read_for_clinician(request, patient)

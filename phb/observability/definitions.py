@@ -13,8 +13,8 @@ namespace                      metric                                 dimensions
                                5XXError                               none (whole API)
 <root>/Payments                PaymentSuccess, PaymentFailure         Reason; none
 <root>/Auth                    OTPVerificationFailure (login codes)   Purpose; none
-<root>/MedicalRecords          MedicalRecordAccess,                   none
-                               MedicalRecordAccessError,
+<root>/MedicalRecords          MedicalRecordAccess                    none
+                               MedicalRecordAccessError               Reason; none
                                OTPVerificationFailure                 Purpose; none
 <root>/Appointments            BookingCompleted, BookingFailure       Priority / Reason; none
 <root>/Tracking                TrackingWriteQueued                    none
@@ -37,6 +37,11 @@ ALARMED_SERVICES = ("accounts", "hospitals", "records", "appointments", "payment
 # Areas whose code checks publish OTPVerificationFailure (login codes, medical-records and
 # clinician-access codes, women's health codes). The code-failure alarm sums all of them.
 CODE_FAILURE_AREAS = ("Auth", "MedicalRecords", "Tracking")
+# MedicalRecordAccessError reasons the alarm sums: a token that is not the caller's, a clinician
+# without live consent, the session store or S3 failing. "verification_required" and "expired"
+# are the gate doing its job on everyday traffic and are left to the dashboard
+# (records.gate.ACCESS_ERROR_REASONS lists them all).
+ALARMED_RECORD_ACCESS_ERRORS = ("invalid_token", "no_consent", "unavailable")
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,9 @@ class Thresholds:
     payment_failure_rate_min_attempts: int = 20
     # Seed: "OTP verification failures > 10/minute", over every purpose.
     code_failures_per_minute: int = 10
-    # Seed names the alarm; our threshold: more than 10 in 5 minutes. The metric also counts
-    # refusals (expired or missing medical-access token, no consent), which happen in normal
-    # use, so a single one must not page anyone.
+    # Seed names the alarm; our threshold: more than 10 in 5 minutes, over the reasons in
+    # ALARMED_RECORD_ACCESS_ERRORS (a wrong token or a missing consent happens now and then in
+    # normal use, so a single one must not page anyone).
     record_access_errors: int = 10
     record_access_errors_period_s: int = 300
     # Seed names the alarm; our threshold: more than 5 failed bookings in 5 minutes.
@@ -144,11 +149,23 @@ def alarm_definitions(*, root: str, prefix: str, topic_arn: str) -> list[dict[st
         },
         {
             "AlarmName": f"{prefix}-MedicalRecordAccessErrors",
-            "AlarmDescription": f"More than {t.record_access_errors} medical record access errors in "
+            "AlarmDescription": f"More than {t.record_access_errors} medical record access errors "
+                                f"({', '.join(ALARMED_RECORD_ACCESS_ERRORS)}) in "
                                 f"{t.record_access_errors_period_s // 60} minutes.",
-            "Namespace": _ns(root, "MedicalRecords"), "MetricName": "MedicalRecordAccessError",
-            "Period": t.record_access_errors_period_s, "Threshold": float(t.record_access_errors),
-            **count_alarm, **actions,
+            "Metrics": [
+                *(_metric_stat(f"r{i}", _ns(root, "MedicalRecords"), "MedicalRecordAccessError",
+                               period=t.record_access_errors_period_s,
+                               dimensions=[{"Name": "Reason", "Value": reason}])
+                  for i, reason in enumerate(ALARMED_RECORD_ACCESS_ERRORS)),
+                {
+                    "Id": "errors",
+                    "Expression": " + ".join(f"FILL(r{i}, 0)" for i in range(len(ALARMED_RECORD_ACCESS_ERRORS))),
+                    "Label": "Medical record access errors",
+                    "ReturnData": True,
+                },
+            ],
+            "EvaluationPeriods": 1, "Threshold": float(t.record_access_errors),
+            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching", **actions,
         },
         {
             "AlarmName": f"{prefix}-BookingFailures",
@@ -247,7 +264,9 @@ def dashboard_definitions(*, root: str, prefix: str, region: str, alarm_arn) -> 
             ], region=region, x=12, y=2),
             _widget("Medical record access and errors", [
                 [records, "MedicalRecordAccess", {"label": "Record reads"}],
-                [records, "MedicalRecordAccessError", {"label": "Access errors"}],
+                [records, "MedicalRecordAccessError", {"label": "Access refusals and errors (all reasons)"}],
+                [{"expression": f"SEARCH('{{{records},Reason}} MetricName=\"MedicalRecordAccessError\"', 'Sum', 300)",
+                  "id": "mre", "label": "By reason"}],
             ], region=region, x=0, y=8),
             _widget("Medical record API latency (ms)", [
                 service("records", "Latency", stat="p50", label="p50"),

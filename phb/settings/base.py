@@ -288,6 +288,7 @@ def _table(name: str) -> str:
 MEDICAL_RECORDS_BUCKET = _bucket("medical-records")
 MEDICAL_RECORDS_KMS_ALIAS = f"alias/{AWS_NAME_PREFIX}-medical-records"
 MED_ACCESS_TOKEN_TTL_SECONDS = env.int("MED_ACCESS_TOKEN_TTL_SECONDS", default=900)
+MED_ACCESS_MAX_SESSIONS = env.int("MED_ACCESS_MAX_SESSIONS", default=5)  # live per holder and record
 CLINICIAN_ACCESS_TTL_SECONDS = env.int("CLINICIAN_ACCESS_TTL_SECONDS", default=3600)
 USER_SESSIONS_TABLE = _table("user-sessions")
 PATIENT_UPLOAD_MAX_BYTES = 20 * 1024 * 1024

@@ -52,8 +52,11 @@ def test_seed_alarms_with_their_thresholds_notify_the_alert_topic():
     assert ratio["Threshold"] == 5.0
     assert "100 * FILL(failed, 0) / attempts" in [q for q in ratio["Metrics"] if q.get("ReturnData")][0]["Expression"]
 
+    # Record access errors: only the non-routine reasons (not "verification required"/"expired").
     records = alarms[f"{PREFIX}-MedicalRecordAccessErrors"]
-    assert (records["Namespace"], records["MetricName"]) == ("PHB/MedicalRecords", "MedicalRecordAccessError")
+    stats = [q["MetricStat"]["Metric"] for q in records["Metrics"] if "MetricStat" in q]
+    assert {(m["Namespace"], m["MetricName"]) for m in stats} == {("PHB/MedicalRecords", "MedicalRecordAccessError")}
+    assert sorted(d["Value"] for m in stats for d in m["Dimensions"]) == ["invalid_token", "no_consent", "unavailable"]
     assert records["Threshold"] == THRESHOLDS.record_access_errors
     booking = alarms[f"{PREFIX}-BookingFailures"]
     assert (booking["Namespace"], booking["MetricName"]) == ("PHB/Appointments", "BookingFailure")

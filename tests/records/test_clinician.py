@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from phb import metrics
 from records.models import AccessConsent, AuditEvent, ClinicalEntry
 from tests.helpers import client_for
 from tests.records.conftest import MED_HEADER, RECORD_URL, VERIFY_OTP_URL, last_code, make_appointment
@@ -32,9 +33,11 @@ def test_without_consent_refused_with_consent_allowed_after_revocation_refused(s
     status_url = f"/api/professional/patient/{patient.pk}/medical-access/{appointment.appointment_id}/"
     doctor_client = client_for(doctor)
 
-    refused = doctor_client.get(records_url)
+    with metrics.capture() as seen:
+        refused = doctor_client.get(records_url)
     assert refused.status_code == 403
     assert refused.json()["requires_otp"] is True
+    assert [d.dimensions for d in seen if d.name == "MedicalRecordAccessError"] == [{"Reason": "no_consent"}]
     assert doctor_client.get(status_url).json()["has_access"] is False
 
     requested = _request(send, doctor, patient, appointment)

@@ -157,6 +157,19 @@ def test_end_access_revokes_every_session(open_record, patient):
         assert response.json()["code"] == "INVALID_MED_ACCESS"
 
 
+@override_settings(MED_ACCESS_MAX_SESSIONS=2)
+def test_only_the_newest_sessions_per_record_stay_live(open_record, patient, other_patient):
+    client, first = open_record(patient)
+    _, second = open_record(patient)
+    _, third = open_record(patient)
+    _, others = open_record(other_patient)
+    assert client.get(RECORD_URL, **{MED_HEADER: first}).json()["code"] == "INVALID_MED_ACCESS"
+    for live in (second, third):
+        assert client.get(RECORD_URL, **{MED_HEADER: live}).status_code == 200
+    assert client_for(other_patient).get(RECORD_URL, **{MED_HEADER: others}).status_code == 200
+    assert client.post("/api/patient/medical-record/end-access/").json()["ended_sessions"] == 2
+
+
 def test_export_is_a_pdf_behind_the_gate(open_record, patient):
     client, token = open_record(patient)
     assert client.get("/api/patient/medical-record/export/").status_code == 403
@@ -187,7 +200,10 @@ def test_metrics_emitted(send, patient):
         token = client.post(VERIFY_OTP_URL, {"otp": code}, format="json").json()["med_access_token"]
         client.get(RECORD_URL, **{MED_HEADER: token})
         client.get(RECORD_URL)
+        client.get(RECORD_URL, **{MED_HEADER: token[::-1]})
     by_name = {(d.name, d.namespace): d.dimensions for d in seen}
+    reasons = [d.dimensions["Reason"] for d in seen if d.name == "MedicalRecordAccessError"]
+    assert reasons == ["verification_required", "invalid_token"]
     assert by_name[("OTPVerificationFailure", "PHB/MedicalRecords")] == {"purpose": "medical_records"}
     assert ("MedicalRecordAccess", "PHB/MedicalRecords") in by_name
     assert ("MedicalRecordAccessError", "PHB/MedicalRecords") in by_name
