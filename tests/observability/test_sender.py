@@ -142,6 +142,8 @@ def test_unreachable_cloudwatch_drops_with_a_counter_and_never_slows_requests(cl
 
     user = UserFactory(otp_required_for_login=False)
     settings.AWS_ENDPOINT_URL = blackhole
+    # A request that waited on CloudWatch would take at least this long; requests that do not stay
+    # far below it even on a loaded machine.
     settings.AWS_READ_TIMEOUT = 1
     settings.AWS_CONNECT_TIMEOUT = 1
     settings.AWS_MAX_ATTEMPTS = 1
@@ -155,11 +157,11 @@ def test_unreachable_cloudwatch_drops_with_a_counter_and_never_slows_requests(cl
             started = time.monotonic()
             assert client.get("/api/profile/").status_code == 200
             slowest = max(slowest, time.monotonic() - started)
-        assert slowest < 0.5, "a request waited on CloudWatch"
+        assert slowest < settings.AWS_READ_TIMEOUT, "a request waited on CloudWatch"
 
         started = time.monotonic()
         assert metrics.flush() == 0  # nothing raised, nothing sent
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 5, "one failed call ends the flush"
         dropped = metrics.stats()["dropped_unreachable"]
         assert dropped >= 20 * 4  # four request metrics per request at least
         from phb.logs import flush_cloudwatch_logs
