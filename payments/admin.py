@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from accounts.admin import ReadOnlyAdmin
 from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus
+from payments.reconcile import payments_check_now
 from payments.services import payment_request_refund
 
 
@@ -19,18 +20,23 @@ class PaymentEventInline(admin.TabularInline):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    """Money records: read-only. Retrying a refund the provider did not accept is the one action."""
+    """Money records: read-only. The actions only ask the provider: check now, retry a refund."""
 
     list_display = ("reference", "status", "amount", "currency", "provider", "patient_id", "created_at", "completed_at")
     list_filter = ("status", "provider", "currency", "created_at")
     search_fields = ("reference", "id", "patient__email", "appointment__appointment_id", "provider_transaction_id")
     readonly_fields = [f.name for f in Payment._meta.fields]
     inlines = [PaymentEventInline]
-    actions = ["retry_refund"]
+    actions = ["check_with_provider", "retry_refund"]
     date_hierarchy = "created_at"
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Check with the provider now (unpaid payments and unsettled refunds)")
+    def check_with_provider(self, request, queryset):
+        report = payments_check_now(payments=queryset[:200], source=EventSource.ADMIN)
+        self.message_user(request, report.line(), messages.WARNING if report.provider_errors else messages.INFO)
 
     @admin.action(description="Ask the provider again for refunds it has not accepted")
     def retry_refund(self, request, queryset):

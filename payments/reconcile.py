@@ -10,6 +10,7 @@ services the verify endpoint and the webhook use, so a late charge still confirm
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from payments import services
-from payments.models import EventSource, Payment, PaymentStatus
+from payments.models import COMPLETABLE_STATUSES, EventSource, Payment, PaymentStatus
 
 logger = logging.getLogger("payments")
 
@@ -77,11 +78,11 @@ def _reconcile_unpaid(payment: Payment, *, now: datetime, report: ReconcileRepor
         report.expired += 1
 
 
-def _reconcile_refund(payment: Payment, *, report: ReconcileReport) -> None:
+def _reconcile_refund(payment: Payment, *, report: ReconcileReport, source: str = EventSource.RECONCILE) -> None:
     report.checked += 1
     if not payment.refund_provider_id:
         before = payment.refund_provider_id
-        payment = services.payment_request_refund(payment_id=payment.pk, source=EventSource.RECONCILE)
+        payment = services.payment_request_refund(payment_id=payment.pk, source=source)
         if payment.refund_provider_id != before:
             report.refunds_requested += 1
         return
@@ -92,10 +93,30 @@ def _reconcile_refund(payment: Payment, *, report: ReconcileReport) -> None:
         return
     if refund is None:
         return
-    settled = services.payment_apply_refund(payment_id=payment.pk, refund=refund, source=EventSource.RECONCILE,
+    settled = services.payment_apply_refund(payment_id=payment.pk, refund=refund, source=source,
                                             kind=f"refund_{refund.status}")
     if settled.status != PaymentStatus.REFUND_PENDING:
         report.refunds_settled += 1
+
+
+def payments_check_now(*, payments: Iterable[Payment], source: str = EventSource.ADMIN) -> ReconcileReport:
+    """Ask Paystack about these payments at once (an operator answering "I paid but see nothing"):
+    unpaid ones are verified, unsettled refunds fetched or requested again. Nothing is expired."""
+    report = ReconcileReport()
+    for payment in payments:
+        if payment.status in UNPAID_STATUSES + (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
+            report.checked += 1
+            if not payment.access_code:
+                continue
+            try:
+                checked = services.payment_verify(payment=payment, source=source)
+            except services.PaymentProviderError:
+                report.provider_errors += 1
+                continue
+            report.completed += int(checked.status not in COMPLETABLE_STATUSES)
+        elif payment.status == PaymentStatus.REFUND_PENDING:
+            _reconcile_refund(payment, report=report, source=source)
+    return report
 
 
 def payments_reconcile(*, now: datetime | None = None, limit: int = 200) -> ReconcileReport:

@@ -170,3 +170,27 @@ def _paid_and_cancelled_without_webhooks(api_server, standin, clinic) -> Payment
     cancelled = http.post(f"/api/appointments/{body['appointment_id']}/cancel/", json={"reason": "Travelling"})
     assert cancelled.status_code == 200, cancelled.text
     return Payment.objects.get(reference=started["reference"])
+
+
+def test_admin_check_now_books_a_paid_charge_and_expires_nothing(api_server, standin, clinic):
+    from django.test import Client
+
+    from accounts.models import User
+
+    http = api_client(api_server, clinic["patient"])
+    paid = _start(http, clinic["general"])
+    unpaid = _start(http, clinic["cardiology"], days=4)
+    standin.pay(paid["payment_url"], webhook="none")
+    staff = User.objects.create_superuser("ops@example.test", "Str0ng-admin-passw0rd")
+    admin = Client()
+    admin.force_login(staff)
+    chosen = Payment.objects.filter(reference__in=[paid["reference"], unpaid["reference"]])
+    response = admin.post("/admin/payments/payment/", {"action": "check_with_provider", "index": 0,
+                                                        "_selected_action": [str(p.pk) for p in chosen]},
+                          follow=True)
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("checked 2, completed 1" in m for m in shown), shown
+    assert Payment.objects.get(reference=paid["reference"]).status == PaymentStatus.COMPLETED
+    assert Payment.objects.get(reference=unpaid["reference"]).status == PaymentStatus.ABANDONED
+    assert Payment.objects.get(reference=paid["reference"]).events.filter(source="admin", kind="completed").exists()
