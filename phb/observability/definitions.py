@@ -91,6 +91,19 @@ def _metric_stat(query_id: str, namespace: str, name: str, *, period: int, stat:
     }
 
 
+def _sum_of(queries: list[dict[str, Any]], *, label: str, threshold: float) -> dict[str, Any]:
+    """An alarm over the sum of several series (missing data counts as 0): more than ``threshold``."""
+    return {
+        "Metrics": [
+            *queries,
+            {"Id": "total", "Expression": " + ".join(f"FILL({q['Id']}, 0)" for q in queries), "Label": label,
+             "ReturnData": True},
+        ],
+        "EvaluationPeriods": 1, "Threshold": float(threshold),
+        "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+    }
+
+
 def alarm_definitions(*, root: str, prefix: str, topic_arn: str) -> list[dict[str, Any]]:
     """``put_metric_alarm`` arguments for every alarm (without tags)."""
     t = THRESHOLDS
@@ -134,38 +147,25 @@ def alarm_definitions(*, root: str, prefix: str, topic_arn: str) -> list[dict[st
             "AlarmName": f"{prefix}-HighCodeVerificationFailures",
             "AlarmDescription": f"More than {t.code_failures_per_minute} one-time code failures in a minute "
                                 "(login, medical records, clinician access, women's health).",
-            "Metrics": [
-                *(_metric_stat(f"m{i}", _ns(root, area), "OTPVerificationFailure", period=60)
-                  for i, area in enumerate(CODE_FAILURE_AREAS)),
-                {
-                    "Id": "failures",
-                    "Expression": " + ".join(f"FILL(m{i}, 0)" for i in range(len(CODE_FAILURE_AREAS))),
-                    "Label": "Code verification failures",
-                    "ReturnData": True,
-                },
-            ],
-            "EvaluationPeriods": 1, "Threshold": float(t.code_failures_per_minute),
-            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching", **actions,
+            **_sum_of(
+                [_metric_stat(f"m{i}", _ns(root, area), "OTPVerificationFailure", period=60)
+                 for i, area in enumerate(CODE_FAILURE_AREAS)],
+                label="Code verification failures", threshold=t.code_failures_per_minute,
+            ),
+            **actions,
         },
         {
             "AlarmName": f"{prefix}-MedicalRecordAccessErrors",
             "AlarmDescription": f"More than {t.record_access_errors} medical record access errors "
                                 f"({', '.join(ALARMED_RECORD_ACCESS_ERRORS)}) in "
                                 f"{t.record_access_errors_period_s // 60} minutes.",
-            "Metrics": [
-                *(_metric_stat(f"r{i}", _ns(root, "MedicalRecords"), "MedicalRecordAccessError",
-                               period=t.record_access_errors_period_s,
-                               dimensions=[{"Name": "Reason", "Value": reason}])
-                  for i, reason in enumerate(ALARMED_RECORD_ACCESS_ERRORS)),
-                {
-                    "Id": "errors",
-                    "Expression": " + ".join(f"FILL(r{i}, 0)" for i in range(len(ALARMED_RECORD_ACCESS_ERRORS))),
-                    "Label": "Medical record access errors",
-                    "ReturnData": True,
-                },
-            ],
-            "EvaluationPeriods": 1, "Threshold": float(t.record_access_errors),
-            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching", **actions,
+            **_sum_of(
+                [_metric_stat(f"r{i}", _ns(root, "MedicalRecords"), "MedicalRecordAccessError",
+                              period=t.record_access_errors_period_s, dimensions=[{"Name": "Reason", "Value": reason}])
+                 for i, reason in enumerate(ALARMED_RECORD_ACCESS_ERRORS)],
+                label="Medical record access errors", threshold=t.record_access_errors,
+            ),
+            **actions,
         },
         {
             "AlarmName": f"{prefix}-BookingFailures",

@@ -95,11 +95,11 @@ def test_a_charge_after_expiry_still_books_when_room_is_left(api_server, standin
     assert payment.status == PaymentStatus.COMPLETED and payment.appointment_id
 
 
-def _paid_and_cancelled(api_server, standin, clinic) -> Payment:
+def _paid_and_cancelled(api_server, standin, clinic, *, webhook: str = "sync") -> Payment:
     patient = clinic["patient"]
     http = api_client(api_server, patient)
     started = _start(http, clinic["general"])
-    standin.pay(started["payment_url"], webhook="sync")
+    standin.pay(started["payment_url"], webhook=webhook)
     body = http.get(f"/api/payments/verify/{started['reference']}/").json()
     assert body["status"] == "completed", body
     cancelled = http.post(f"/api/appointments/{body['appointment_id']}/cancel/", json={"reason": "Travelling"})
@@ -147,7 +147,7 @@ def test_a_refund_of_another_transaction_is_not_applied(api_server, standin, cli
 
 def test_a_refund_whose_webhooks_were_lost_is_settled_by_reconciliation(api_server, standin, clinic):
     standin.http.post("/_standin/config", json={"webhook_url": "", "refund_webhook_delay": 0.2})
-    payment = _paid_and_cancelled_without_webhooks(api_server, standin, clinic)
+    payment = _paid_and_cancelled(api_server, standin, clinic, webhook="none")
     time.sleep(0.5)  # Paystack has processed it by now; no webhook told us
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.REFUND_PENDING
 
@@ -158,18 +158,6 @@ def test_a_refund_whose_webhooks_were_lost_is_settled_by_reconciliation(api_serv
     settled = Payment.objects.get(pk=payment.pk)
     assert settled.status == PaymentStatus.REFUNDED and settled.refunded_at
     assert settled.events.filter(source="reconcile", to_status="refunded").exists()
-
-
-def _paid_and_cancelled_without_webhooks(api_server, standin, clinic) -> Payment:
-    patient = clinic["patient"]
-    http = api_client(api_server, patient)
-    started = _start(http, clinic["general"])
-    standin.pay(started["payment_url"], webhook="none")
-    body = http.get(f"/api/payments/verify/{started['reference']}/").json()
-    assert body["status"] == "completed", body
-    cancelled = http.post(f"/api/appointments/{body['appointment_id']}/cancel/", json={"reason": "Travelling"})
-    assert cancelled.status_code == 200, cancelled.text
-    return Payment.objects.get(reference=started["reference"])
 
 
 def test_admin_check_now_books_a_paid_charge_and_expires_nothing(api_server, standin, clinic):
