@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
@@ -180,16 +183,23 @@ class OnboardingView(ApiView):
         return Response({"status": "success", "message": "Onboarding updated.", "has_completed_onboarding": data["has_completed_onboarding"]})
 
 
+@contextmanager
+def new_password_errors() -> Iterator[None]:
+    """Django's password validators, answered as a ``new_password`` field error."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise ValidationError({"new_password": list(exc.messages)}) from exc
+
+
 class PasswordChangeView(ApiView):
     @extend_schema(request=PasswordChangeInput, responses={200: dict}, summary="A11 change password")
     def post(self, request: Request) -> Response:
         data = _valid(PasswordChangeInput, request)
-        try:
+        with new_password_errors():
             services.password_change(
                 user=request.user, current_password=data["current_password"], new_password=data["new_password"]
             )
-        except DjangoValidationError as exc:
-            raise ValidationError({"new_password": list(exc.messages)}) from exc
         response = Response({"status": "success", "message": "Password changed."})
         return set_auth_cookies(response, issue_tokens(user=request.user))
 
@@ -211,10 +221,8 @@ class PasswordResetConfirmView(PublicApiView):
     @extend_schema(request=PasswordResetConfirmInput, responses={200: dict}, summary="A13 set a new password")
     def post(self, request: Request) -> Response:
         data = _valid(PasswordResetConfirmInput, request)
-        try:
+        with new_password_errors():
             services.password_reset_confirm(token=data["token"], new_password=data["new_password"])
-        except DjangoValidationError as exc:
-            raise ValidationError({"new_password": list(exc.messages)}) from exc
         return Response({"status": "success", "message": "Password updated. You can sign in now."})
 
 

@@ -114,13 +114,16 @@ def admin_hospital_of(*, user: User) -> Hospital | None:
     return staff.hospital if staff else None
 
 
+def administers_hospital_code(*, user: User, hospital_code: str) -> bool:
+    """Whether ``user`` is the admin of the hospital with this code (case and spaces ignored)."""
+    hospital = admin_hospital_of(user=user)
+    return hospital is not None and hospital.code.lower() == (hospital_code or "").strip().lower()
+
+
 def admin_for_reset(*, email: str, hospital_code: str) -> User | None:
     """The active hospital admin with this email at the hospital with this code, or None."""
     user = User.objects.filter(email=(email or "").strip().lower(), is_active=True).first()
-    if user is None:
-        return None
-    hospital = admin_hospital_of(user=user)
-    if hospital is None or hospital.code.lower() != (hospital_code or "").strip().lower():
+    if user is None or not administers_hospital_code(user=user, hospital_code=hospital_code):
         return None
     return user
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,7 +10,7 @@ from accounts import services as account_services
 from accounts.models import CodePurpose
 from accounts.serializers import user_payload
 from accounts.throttles import throttle_login
-from accounts.views import signed_in_response
+from accounts.views import new_password_errors, signed_in_response
 from hospitals import selectors, services
 from hospitals.models import HospitalRegistration, RegistrationStatus
 from hospitals.serializers import (
@@ -169,8 +167,7 @@ class AdminLoginView(PublicApiView):
         data = _valid(AdminLoginInput, request.data)
         throttle_login(request, data["email"])
         user = account_services.login_check_password(email=data["email"], password=data["password"])
-        hospital = selectors.admin_hospital_of(user=user)
-        if hospital is None or hospital.code.lower() != data["hospital_code"].strip().lower():
+        if not selectors.administers_hospital_code(user=user, hospital_code=data["hospital_code"]):
             raise ApiError("Invalid email, password or hospital code.", status_code=401, code="invalid_credentials")
         account_services.code_send(user=user, purpose=CodePurpose.LOGIN)
         return Response({"status": "pending", "require_2fa": True, "require_otp": True,
@@ -225,13 +222,11 @@ class AdminResetCompleteView(PublicApiView):
     def post(self, request: Request) -> Response:
         data = _valid(AdminResetCompleteInput, request.data)
         throttle_login(request, data["email"])
-        try:
+        with new_password_errors():
             account_services.password_reset_code_complete(
                 token=data["token"], secondary_token=data["secondary_token"], email=data["email"],
                 new_password=data["new_password"],
             )
-        except DjangoValidationError as exc:
-            raise ValidationError({"new_password": list(exc.messages)}) from exc
         return Response({"status": "success", "message": "Password updated. You can sign in now."})
 
 

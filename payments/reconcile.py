@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,7 +23,8 @@ from payments.models import COMPLETABLE_STATUSES, EventSource, Payment, PaymentS
 
 logger = logging.getLogger("payments")
 
-UNPAID_STATUSES = (PaymentStatus.INITIALIZED, PaymentStatus.PENDING, PaymentStatus.ABANDONED)
+# Not paid (yet): what reconciliation asks Paystack about once the booking window has closed.
+UNPAID_STATUSES = (PaymentStatus.INITIALIZED, PaymentStatus.PENDING, PaymentStatus.ABANDONED, PaymentStatus.FAILED)
 
 
 @dataclass
@@ -34,7 +35,6 @@ class ReconcileReport:
     refunds_requested: int = 0
     refunds_settled: int = 0
     provider_errors: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         return (f"checked {self.checked}, completed {self.completed}, expired {self.expired}, "
@@ -55,18 +55,23 @@ def _expire(payment: Payment) -> bool:
     return bool(updated)
 
 
-def _reconcile_unpaid(payment: Payment, *, now: datetime, report: ReconcileReport) -> None:
+def _verify(payment: Payment, *, source: str, report: ReconcileReport) -> Payment | None:
+    """Apply what Paystack says of an unpaid payment; None when Paystack could not be asked."""
     report.checked += 1
-    if payment.access_code:
-        try:
-            payment = services.payment_verify(payment=payment, source=EventSource.RECONCILE)
-        except services.PaymentProviderError:
-            report.provider_errors += 1
-            return
-    if payment.status == PaymentStatus.COMPLETED or payment.status in (
-        PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED, PaymentStatus.REFUND_FAILED
-    ):
-        report.completed += 1
+    if not payment.access_code:
+        return payment  # Paystack never opened a checkout for it
+    try:
+        checked = services.payment_verify(payment=payment, source=source)
+    except services.PaymentProviderError:
+        report.provider_errors += 1
+        return None
+    report.completed += int(checked.status not in COMPLETABLE_STATUSES)
+    return checked
+
+
+def _reconcile_unpaid(payment: Payment, *, now: datetime, report: ReconcileReport) -> None:
+    payment = _verify(payment, source=EventSource.RECONCILE, report=report)
+    if payment is None or payment.status not in COMPLETABLE_STATUSES:
         return
     still_processing = payment.status == PaymentStatus.PENDING and payment.access_code
     processing_deadline = (payment.hold_expires_at or payment.created_at) + timedelta(
@@ -74,17 +79,15 @@ def _reconcile_unpaid(payment: Payment, *, now: datetime, report: ReconcileRepor
     )
     if still_processing and now < processing_deadline:
         return  # Paystack says the charge is still in flight (a bank transfer): ask again next round.
-    if payment.status in UNPAID_STATUSES + (PaymentStatus.FAILED,) and _expire(payment):
+    if payment.status in UNPAID_STATUSES and _expire(payment):
         report.expired += 1
 
 
 def _reconcile_refund(payment: Payment, *, report: ReconcileReport, source: str = EventSource.RECONCILE) -> None:
     report.checked += 1
     if not payment.refund_provider_id:
-        before = payment.refund_provider_id
         payment = services.payment_request_refund(payment_id=payment.pk, source=source)
-        if payment.refund_provider_id != before:
-            report.refunds_requested += 1
+        report.refunds_requested += int(bool(payment.refund_provider_id))
         return
     try:
         refund = services.payment_fetch_refund(payment=payment, refund_id=payment.refund_provider_id)
@@ -104,16 +107,8 @@ def payments_check_now(*, payments: Iterable[Payment], source: str = EventSource
     unpaid ones are verified, unsettled refunds fetched or requested again. Nothing is expired."""
     report = ReconcileReport()
     for payment in payments:
-        if payment.status in UNPAID_STATUSES + (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
-            report.checked += 1
-            if not payment.access_code:
-                continue
-            try:
-                checked = services.payment_verify(payment=payment, source=source)
-            except services.PaymentProviderError:
-                report.provider_errors += 1
-                continue
-            report.completed += int(checked.status not in COMPLETABLE_STATUSES)
+        if payment.status in COMPLETABLE_STATUSES:
+            _verify(payment, source=source, report=report)
         elif payment.status == PaymentStatus.REFUND_PENDING:
             _reconcile_refund(payment, report=report, source=source)
     return report
@@ -126,7 +121,7 @@ def payments_reconcile(*, now: datetime | None = None, limit: int = 200) -> Reco
     report = ReconcileReport()
     window_closed = now - timedelta(minutes=settings.PAYMENTS_RECONCILE_GRACE_MINUTES)
     unpaid = (
-        Payment.objects.filter(status__in=UNPAID_STATUSES + (PaymentStatus.FAILED,))
+        Payment.objects.filter(status__in=UNPAID_STATUSES)
         .filter(Q(hold_expires_at__lt=window_closed) | Q(hold_expires_at__isnull=True, created_at__lt=window_closed))
         .order_by("created_at")[:limit]
     )
