@@ -1,5 +1,9 @@
 """JWT from the httpOnly ``access_token`` cookie, or ``Authorization: Bearer`` for other clients.
 
+A token is refused once the account's ``token_version`` has moved past the one it carries:
+logout, a password change and a password reset raise it, ending every access and refresh token
+issued before (access tokens included, not only at their expiry).
+
 The frontend sends no CSRF token. Cookie-authenticated unsafe requests are protected by:
 SameSite=Lax cookies (no cookie on cross-site POSTs), the CORS allow-list with credentials, and
 an Origin check here: a browser request from an origin outside the allow-list is refused.
@@ -7,16 +11,22 @@ an Origin check here: a browser request from an origin outside the allow-list is
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from accounts.cookies import RESUMED_ACCESS_ATTR, TOKEN_VERSION_CLAIM
+
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+SAFE_METHODS = {"GET", "HEAD"}
+logger = logging.getLogger(__name__)
 
 
 def origin_allowed(request) -> bool:
@@ -45,6 +55,8 @@ class JWTCookieAuthentication(JWTAuthentication):
             raise AuthenticationFailed("User not found", code="user_not_found")
         if not user.is_active:
             raise AuthenticationFailed("User is inactive", code="user_inactive")
+        if validated_token.get(TOKEN_VERSION_CLAIM) != user.token_version:
+            raise AuthenticationFailed("This session has ended. Please sign in again.", code="session_ended")
         if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
             api_settings.REVOKE_TOKEN_CLAIM
         ) != get_md5_hash_password(user.password):
@@ -61,8 +73,37 @@ class JWTCookieAuthentication(JWTAuthentication):
             return self.get_user(token), token
         raw_cookie = request.COOKIES.get(settings.AUTH_COOKIE_ACCESS)
         if not raw_cookie:
-            return None
-        token = self.get_validated_token(raw_cookie.encode())
+            return self._resume_from_refresh_cookie(request)
+        try:
+            token = self.get_validated_token(raw_cookie.encode())
+        except InvalidToken:
+            resumed = self._resume_from_refresh_cookie(request)
+            if resumed is None:
+                raise
+            return resumed
         if request.method in UNSAFE_METHODS and not origin_allowed(request):
             raise PermissionDenied("Cross-origin request refused.")
         return self.get_user(token), token
+
+    def _resume_from_refresh_cookie(self, request):
+        """A returning browser whose access cookie has gone but whose refresh cookie is valid
+        (the frontend asks ``/api/profile/`` on load and treats a 401 as signed out): a read
+        is answered signed in, and the response carries a fresh access cookie. The refresh
+        token is checked (signature, expiry, blacklist, the password it was issued under) but
+        not rotated, so parallel requests of one page load cannot spend it against each
+        other; writes still need a live access token."""
+        if request.method not in SAFE_METHODS:
+            return None
+        raw = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
+        if not raw:
+            return None
+        try:
+            refresh = RefreshToken(raw)
+        except TokenError:
+            return None
+        access = refresh.access_token
+        token = self.get_validated_token(str(access).encode())
+        user = self.get_user(token)
+        setattr(getattr(request, "_request", request), RESUMED_ACCESS_ATTR, str(access))
+        logger.info("session resumed from the refresh cookie", extra={"event": "session_resumed"})
+        return user, token

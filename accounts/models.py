@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     PATIENT = "patient", "Patient"
     DOCTOR = "doctor", "Doctor"
     HOSPITAL_ADMIN = "hospital_admin", "Hospital admin"
+    PHARMACIST = "pharmacist", "Pharmacist"
 
 
 def new_hpn() -> str:
@@ -62,6 +63,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     has_completed_onboarding = models.BooleanField(default=False)
     email_verified = models.BooleanField(default=False)
     otp_required_for_login = models.BooleanField(default=True)
+    token_version = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised to end every session at once (logout, password change or reset)"
+    )
     consent_terms_at = models.DateTimeField(null=True, blank=True)
     consent_hipaa_at = models.DateTimeField(null=True, blank=True)
     consent_data_processing_at = models.DateTimeField(null=True, blank=True)
@@ -97,6 +101,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_hospital_admin(self) -> bool:
         return self.role == Role.HOSPITAL_ADMIN
+
+    @property
+    def is_pharmacist(self) -> bool:
+        return self.role == Role.PHARMACIST
 
 
 class CodePurpose(models.TextChoices):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from django.contrib.auth import password_validation
-from rest_framework import serializers
 
+from accounts.birthdates import birth_date_problem
 from accounts.models import User
+from accounts.roles import login_code_required
+from phb.api import serializers
+from phb.api.schema import PASSWORD_SCHEMA, REQUIRED_CONSENT_SCHEMA, documented
 
 
 def _mask(value: str) -> str | None:
@@ -57,7 +61,7 @@ def user_payload(user: User, *, primary_registration=None) -> dict:
         "preferred_language": user.preferred_language or None,
         "secondary_languages": user.secondary_languages or [],
         "custom_language": user.custom_language or None,
-        "otp_required_for_login": user.otp_required_for_login,
+        "otp_required_for_login": login_code_required(user),
         "date_joined": user.date_joined.isoformat(),
     }
 
@@ -83,7 +87,7 @@ class EmailInput(serializers.Serializer):
 class RegisterInput(serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    password = documented(serializers.CharField, PASSWORD_SCHEMA)(min_length=8, max_length=256, trim_whitespace=False)
     gender = serializers.CharField(max_length=32, required=False, allow_blank=True)
     date_of_birth = serializers.DateField()
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -97,15 +101,14 @@ class RegisterInput(serializers.Serializer):
     custom_language = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)
     nin = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
     ssn = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
-    consent_terms = serializers.BooleanField()
-    consent_hipaa = serializers.BooleanField()
-    consent_data_processing = serializers.BooleanField()
+    consent_terms = documented(serializers.BooleanField, REQUIRED_CONSENT_SCHEMA)()
+    consent_hipaa = documented(serializers.BooleanField, REQUIRED_CONSENT_SCHEMA)()
+    consent_data_processing = documented(serializers.BooleanField, REQUIRED_CONSENT_SCHEMA)()
 
     def validate_date_of_birth(self, value: date) -> date:
-        today = date.today()
-        age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
-        if age < 18:
-            raise serializers.ValidationError("You must be at least 18 years old to register.")
+        problem = birth_date_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate_phone(self, value: str) -> str:
@@ -145,11 +148,13 @@ class ProfileUpdateInput(serializers.Serializer):
     )
     custom_language = serializers.CharField(max_length=64, required=False, allow_blank=True)
     otp_required_for_login = serializers.BooleanField(required=False)
+    current_password = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=256,
+                                             help_text="Required to change a security setting (otp_required_for_login)")
     contact_preferences = serializers.DictField(child=serializers.BooleanField(), required=False)
 
     def to_internal_value(self, data):
-        if hasattr(data, "copy"):
-            data = data.copy()
+        if isinstance(data, Mapping):
+            data = dict(data.items()) if not hasattr(data, "copy") else data.copy()
             if data.get("date_of_birth") == "":
                 data["date_of_birth"] = None
             if data.get("secondary_languages") == "":
@@ -162,7 +167,7 @@ class ProfileUpdateInput(serializers.Serializer):
 class NewPasswordInput(serializers.Serializer):
     """``new_password`` with its confirmation; subclasses add what proves the caller may set it."""
 
-    new_password = serializers.CharField(trim_whitespace=False, min_length=8)
+    new_password = documented(serializers.CharField, PASSWORD_SCHEMA)(trim_whitespace=False, min_length=8)
     confirm_password = serializers.CharField(trim_whitespace=False)
 
     def validate(self, attrs):

@@ -5,18 +5,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.birthdates import birth_date_problem
 from accounts.codes import code_issue, code_verify
 from accounts.models import CodePurpose, PasswordResetToken, Role, User
+from accounts.roles import is_staff_member
 from phb import metrics
 from phb.api.errors import ApiError
 from phb.notify import send_email_after_commit
@@ -104,6 +106,13 @@ def login_verify_code(*, email: str, code: object) -> User:
     return user
 
 
+def sessions_end(*, user: User) -> None:
+    """End every session of ``user`` now: access and refresh tokens issued so far are refused."""
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
+    refresh_tokens_revoke(user=user)
+
+
 def refresh_tokens_revoke(*, user: User) -> int:
     """Blacklist every outstanding refresh token of ``user`` (logout everywhere)."""
     revoked = 0
@@ -118,9 +127,11 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
         raise ApiError("Your current password is incorrect.", code="wrong_password",
                        current_password=["Your current password is incorrect."])
     password_validation.validate_password(new_password, user)
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    refresh_tokens_revoke(user=user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        sessions_end(user=user)
+        _security_notice(user=user, what="Your password was changed and every other session was signed out.")
 
 
 def _reset_hash(token: str) -> str:
@@ -171,7 +182,7 @@ def _reset_spend(*, found: PasswordResetToken, new_password: str, message: str) 
         user = found.user
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        refresh_tokens_revoke(user=user)
+        sessions_end(user=user)
     return user
 
 
@@ -179,13 +190,13 @@ def _reset_spend(*, found: PasswordResetToken, new_password: str, message: str) 
 _CODE_RESET_INVALID = "This password reset request is invalid or has expired. Start again."
 
 
-def password_reset_code_start(*, user: User | None) -> str:
-    """Open a code-verified reset for ``user`` and email the code; return the flow token.
+def password_reset_code_start(*, user: User | None, token: str | None = None) -> str:
+    """Open a code-verified reset for ``user`` under ``token`` and email the code; return the token.
 
     ``user=None`` (no such admin) returns a token of the same shape that nothing will accept, so
     the answer never tells whether an account exists.
     """
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     if user is None:
         return token
     now = timezone.now()
@@ -253,18 +264,49 @@ PROFILE_EDITABLE = (
 )
 
 
+SECURITY_SETTINGS = ("otp_required_for_login",)
+
+
 def profile_update(*, user: User, data: dict[str, Any]) -> User:
+    """A8. Staff cannot turn off the login code; changing a security setting takes the current
+    password and is announced by email."""
+    security = {key: data[key] for key in SECURITY_SETTINGS if key in data and data[key] != getattr(user, key)}
+    if security.get("otp_required_for_login") is False and is_staff_member(user):
+        message = "Staff always sign in with an emailed code; it cannot be turned off."
+        raise ApiError(message, code="staff_code_required", otp_required_for_login=[message],
+                       errors={"otp_required_for_login": [message]})
+    if security and not user.check_password(data.get("current_password") or ""):
+        message = "Enter your current password to change your sign-in security."
+        raise ApiError(message, code="password_required", current_password=[message],
+                       errors={"current_password": [message]})
     changed = []
     for key, value in data.items():
-        if key not in PROFILE_EDITABLE:
+        if key not in PROFILE_EDITABLE or (key in SECURITY_SETTINGS and key not in security):
             continue
-        if key == "date_of_birth" and isinstance(value, date) and value > timezone.localdate():
-            raise ApiError("Date of birth cannot be in the future.", code="invalid", date_of_birth=["Invalid date."])
+        if key == "date_of_birth" and value is not None and value != user.date_of_birth:
+            problem = birth_date_problem(value)
+            if problem:
+                raise ApiError(problem, code="invalid", date_of_birth=[problem], errors={"date_of_birth": [problem]})
         setattr(user, key, value)
         changed.append(key)
-    if changed:
-        user.save(update_fields=changed)
+    with transaction.atomic():
+        if changed:
+            user.save(update_fields=changed)
+        if security:
+            _security_notice(user=user, what="The emailed sign-in code was " + (
+                "turned on." if user.otp_required_for_login else "turned off: you now sign in with your password alone."))
+    if security:
+        logger.info("security setting changed", extra={"event": "security_setting_changed",
+                                                        "settings": sorted(security)})
     return user
+
+
+def _security_notice(*, user: User, what: str) -> None:
+    send_email_after_commit(
+        to=user.email, subject="Your PHB sign-in security changed",
+        body=f"{what}\n\nIf this was not you, reset your password now and contact your hospital.",
+        kind="security_notice",
+    )
 
 
 def onboarding_complete(*, user: User, completed: bool = True) -> User:

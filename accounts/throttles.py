@@ -1,14 +1,30 @@
 """Fixed-window rate limits in the shared cache (Redis in production), so every worker and
-machine counts together. DRF's per-process throttles are not used for security decisions."""
+machine counts together. DRF's per-process throttles are not used for security decisions.
+
+Password guessing is limited without letting a stranger lock the owner out:
+
+- every password attempt counts against its address (``LOGIN_RATE_PER_IP``) and against the
+  pair of account and address (``LOGIN_RATE_PER_ACCOUNT``): wrong passwords sent from one place
+  for an account slow down that place only;
+- failures also count per account (``LOGIN_FAILURES_PER_ACCOUNT``, successes do not). Past that
+  ceiling the account takes no more password attempts from addresses it has not signed in from
+  before (an attack spread over many addresses), while addresses it signed in from recently
+  (``LOGIN_KNOWN_ADDRESS_DAYS``) still work;
+- one-time code checks have their own budgets (``CODE_CHECK_RATE_*``), on top of each code's own
+  five attempts, so failed passwords never block a code and the other way round;
+- password-reset requests and registrations have budgets of their own per address.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import APIException, Throttled
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -48,9 +64,76 @@ def hit(*, scope: str, ident: str, rate: str) -> None:
         raise Throttled(wait=max(1, int((window + 1) * seconds - now)), detail="Too many attempts. Try again later.")
 
 
-def throttle_login(request, email: str) -> None:
-    hit(scope="login-ip", ident=client_ip(request), rate=settings.LOGIN_RATE_PER_IP)
-    hit(scope="login-acct", ident=(email or "").strip().lower(), rate=settings.LOGIN_RATE_PER_ACCOUNT)
+def _count(*, scope: str, ident: str, rate: str) -> int:
+    limit, seconds = parse_rate(rate)
+    return int(cache.get(_key(scope, ident, int(time.time() // seconds), seconds)) or 0)
+
+
+def _account(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _known_key(account: str, address: str) -> str:
+    return "rl:login-known:" + hashlib.sha256(f"{account}|{address}".encode()).hexdigest()[:32]
+
+
+def throttle_password_attempt(request, email: str) -> None:
+    """Before a password is checked: the address's and the pair's budgets, then the account's
+    failure ceiling for addresses the account has not signed in from."""
+    address, account = client_ip(request), _account(email)
+    hit(scope="login-ip", ident=address, rate=settings.LOGIN_RATE_PER_IP)
+    hit(scope="login-pair", ident=f"{account}|{address}", rate=settings.LOGIN_RATE_PER_ACCOUNT)
+    limit, seconds = parse_rate(settings.LOGIN_FAILURES_PER_ACCOUNT)
+    if _count(scope="login-fail", ident=account, rate=settings.LOGIN_FAILURES_PER_ACCOUNT) >= limit \
+            and not cache.get(_known_key(account, address)):
+        now = time.time()
+        raise Throttled(wait=max(1, int((int(now // seconds) + 1) * seconds - now)),
+                        detail="Too many failed sign-ins for this account. Try again later.")
+
+
+def password_failed(email: str) -> None:
+    account = _account(email)
+    try:
+        hit(scope="login-fail", ident=account, rate=settings.LOGIN_FAILURES_PER_ACCOUNT)
+    except Throttled:
+        pass  # counted; the ceiling applies to the next attempt
+
+
+def password_succeeded(request, email: str) -> None:
+    """Remember this address for the account (it keeps working past the failure ceiling)."""
+    cache.set(_known_key(_account(email), client_ip(request)), 1,
+              timeout=settings.LOGIN_KNOWN_ADDRESS_DAYS * 86400)
+
+
+@contextmanager
+def password_attempt(request, email: str) -> Iterator[None]:
+    """Wrap a password check: throttled first, its failure (a 401) counted, its success remembered."""
+    throttle_password_attempt(request, email)
+    try:
+        yield
+    except APIException as exc:
+        if exc.status_code == 401:
+            password_failed(email)
+        raise
+    password_succeeded(request, email)
+
+
+def throttle_code_check(request, email: str) -> None:
+    """Before a one-time code is checked (its own budget, separate from passwords)."""
+    address = client_ip(request)
+    hit(scope="code-ip", ident=address, rate=settings.CODE_CHECK_RATE_PER_IP)
+    hit(scope="code-pair", ident=f"{_account(email)}|{address}", rate=settings.CODE_CHECK_RATE_PER_ACCOUNT)
+
+
+def throttle_email_action(request, email: str, *, action: str) -> None:
+    """Reset requests, code resends and the like: per address and per account-and-address."""
+    address = client_ip(request)
+    hit(scope=f"{action}-ip", ident=address, rate=settings.EMAIL_ACTION_RATE_PER_IP)
+    hit(scope=f"{action}-pair", ident=f"{_account(email)}|{address}", rate=settings.EMAIL_ACTION_RATE_PER_ACCOUNT)
+
+
+def throttle_registration(request) -> None:
+    hit(scope="register-ip", ident=client_ip(request), rate=settings.REGISTRATION_RATE_PER_IP)
 
 
 def throttle_code_request(*, user_id: object, purpose: str) -> None:

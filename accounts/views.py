@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,8 +17,9 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.cookies import clear_auth_cookies, issue_tokens, set_auth_cookies
+from accounts.cookies import TOKEN_VERSION_CLAIM, clear_auth_cookies, issue_tokens, set_auth_cookies
 from accounts.models import CodePurpose, OneTimeCode, User
+from accounts.roles import login_code_required
 from accounts.serializers import (
     EmailInput,
     LoginInput,
@@ -29,9 +31,19 @@ from accounts.serializers import (
     VerifyLoginCodeInput,
     user_payload,
 )
-from accounts.throttles import throttle_code_request, throttle_login
+from accounts.throttles import (
+    password_attempt,
+    throttle_code_check,
+    throttle_code_request,
+    throttle_email_action,
+    throttle_password_attempt,
+    throttle_registration,
+)
 from hospitals.selectors import primary_registration_of
+from phb.afterresponse import defer
+from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.parsers import JSONParser
 from phb.api.views import ApiView, PublicApiView
 
 
@@ -54,9 +66,9 @@ class LoginView(PublicApiView):
     @extend_schema(request=LoginInput, responses={200: dict}, summary="A1 login (sends a code when required)")
     def post(self, request: Request) -> Response:
         data = _valid(LoginInput, request)
-        throttle_login(request, data["email"])
-        user = services.login_check_password(email=data["email"], password=data["password"])
-        if user.otp_required_for_login:
+        with password_attempt(request, data["email"]):
+            user = services.login_check_password(email=data["email"], password=data["password"])
+        if login_code_required(user):
             services.code_send(user=user, purpose=CodePurpose.LOGIN)
             return Response(
                 {
@@ -78,7 +90,7 @@ class VerifyLoginCodeView(PublicApiView):
     @extend_schema(request=VerifyLoginCodeInput, responses={200: dict}, summary="A2 verify the login code")
     def post(self, request: Request) -> Response:
         data = _valid(VerifyLoginCodeInput, request)
-        throttle_login(request, data["email"])
+        throttle_code_check(request, data["email"])
         user = services.login_verify_code(email=data["email"], code=data["otp"])
         payload = profile_payload(user)
         return signed_in_response(
@@ -98,7 +110,7 @@ class ResendLoginCodeView(PublicApiView):
         from django.utils import timezone
 
         data = _valid(EmailInput, request)
-        throttle_login(request, data["email"])
+        throttle_email_action(request, data["email"], action="login-resend")
         user = User.objects.filter(email=data["email"].strip().lower(), is_active=True).first()
         if user is not None:
             window = timezone.now() - timedelta(seconds=3 * settings.OTP_TTL_SECONDS)
@@ -122,7 +134,7 @@ class TokenRefreshView(PublicApiView):
         try:
             old = RefreshToken(raw)
             user = User.objects.filter(pk=old.payload.get(settings.SIMPLE_JWT["USER_ID_CLAIM"]), is_active=True).first()
-            if user is None:
+            if user is None or old.payload.get(TOKEN_VERSION_CLAIM) != user.token_version:
                 raise ApiError("Session ended.", status_code=401, code="not_authenticated")
             old.blacklist()
         except TokenError as exc:
@@ -133,22 +145,47 @@ class TokenRefreshView(PublicApiView):
 
 
 class LogoutView(PublicApiView):
-    """A5: blacklists the refresh token and clears both cookies (works even when expired)."""
+    """A5: ends the account's sessions (access tokens included) and clears both cookies.
+
+    Works with an expired access cookie: the account is taken from whichever of the two tokens
+    is still valid. Without a valid token it only clears the cookies."""
 
     @extend_schema(request=None, responses={200: dict}, summary="A5 logout")
     def post(self, request: Request) -> Response:
-        raw = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
-        if raw:
-            try:
-                RefreshToken(raw).blacklist()
-            except TokenError:
-                pass
+        user = _token_owner(request)
+        if user is not None:
+            services.sessions_end(user=user)
         return clear_auth_cookies(Response({"status": "success", "message": "Signed out."}))
 
 
+def _token_owner(request: Request) -> User | None:
+    """The account a still-valid refresh or access token of this request belongs to."""
+    from accounts.authentication import JWTCookieAuthentication
+
+    raw = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
+    if raw:
+        try:
+            token = RefreshToken(raw)
+            token.blacklist()
+        except TokenError:
+            token = None
+        if token is not None:
+            found = User.objects.filter(pk=token.payload.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])).first()
+            if found is not None and token.payload.get(TOKEN_VERSION_CLAIM) == found.token_version:
+                return found
+    try:
+        authenticated = JWTCookieAuthentication().authenticate(request._request)
+    except Exception:  # an expired or ended access token: nothing more to end
+        return None
+    return authenticated[0] if authenticated else None
+
+
 class RegisterView(PublicApiView):
+    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say a list or null
+
     @extend_schema(request=RegisterInput, responses={201: dict}, summary="A6 registration")
     def post(self, request: Request) -> Response:
+        throttle_registration(request)
         data = _valid(RegisterInput, request)
         services.user_register(data=data)
         return Response(
@@ -158,6 +195,9 @@ class RegisterView(PublicApiView):
 
 
 class ProfileView(ApiView):
+    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
+    access = Access.OWN
+
     @extend_schema(responses={200: dict}, summary="A7 the caller's profile (always with role)")
     def get(self, request: Request) -> Response:
         return Response(profile_payload(request.user))
@@ -165,17 +205,24 @@ class ProfileView(ApiView):
     @extend_schema(request=ProfileUpdateInput, responses={200: dict}, summary="A8 update the profile")
     def patch(self, request: Request) -> Response:
         data = _valid(ProfileUpdateInput, request)
+        if data.get("current_password"):  # a signed-in session may not guess the password faster than a login
+            throttle_password_attempt(request, request.user.email)
         user = services.profile_update(user=request.user, data=data)
         return Response(profile_payload(user))
 
 
 class RoleView(ApiView):
+    access = Access.OWN
+
     @extend_schema(responses={200: dict}, summary="A9 the caller's role")
     def get(self, request: Request) -> Response:
         return Response({"role": request.user.role})
 
 
 class OnboardingView(ApiView):
+    access = Access.OWN
+    parser_classes = [JSONParser]
+
     @extend_schema(request=OnboardingInput, responses={200: dict}, summary="A10 onboarding done")
     def post(self, request: Request) -> Response:
         data = _valid(OnboardingInput, request)
@@ -193,9 +240,12 @@ def new_password_errors() -> Iterator[None]:
 
 
 class PasswordChangeView(ApiView):
+    access = Access.OWN
+
     @extend_schema(request=PasswordChangeInput, responses={200: dict}, summary="A11 change password")
     def post(self, request: Request) -> Response:
         data = _valid(PasswordChangeInput, request)
+        throttle_password_attempt(request, request.user.email)
         with new_password_errors():
             services.password_change(
                 user=request.user, current_password=data["current_password"], new_password=data["new_password"]
@@ -210,8 +260,15 @@ class PasswordResetRequestView(PublicApiView):
         email = request.data.get("email") if isinstance(request.data, dict) else None
         if not isinstance(email, str) or not email.strip():
             raise ValidationError({"email": ["Enter your email address."]})
-        throttle_login(request, email)
-        services.password_reset_request(email=email)
+        if len(email) > 254:  # as sent, before the spaces around it are trimmed
+            raise ValidationError({"email": ["Ensure this field has no more than 254 characters."]})
+        parsed = EmailInput(data={"email": email})
+        parsed.is_valid(raise_exception=True)  # length, NUL characters
+        email = parsed.validated_data["email"]
+        throttle_email_action(request, email, action="reset")
+        # The lookup and everything after it run once the answer is sent: the same answer, at the
+        # same cost, whether or not the account exists.
+        defer(partial(services.password_reset_request, email=email), name="password_reset_request")
         return Response(
             {"status": "success", "message": "If an account exists for this email, a reset link is on its way."}
         )

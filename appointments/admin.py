@@ -1,7 +1,19 @@
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
-from appointments.models import Appointment, BookingHold, DepartmentFee, Prescription, Slot, SlotCapacity
+from appointments.models import (
+    Appointment,
+    BookingHold,
+    DepartmentFee,
+    Prescription,
+    RosterException,
+    RosterSession,
+    SchedulerModelState,
+    SchedulingEvent,
+    Slot,
+    SlotCapacity,
+    StaffAvailability,
+)
 
 
 @admin.register(SlotCapacity)
@@ -72,3 +84,62 @@ class PrescriptionAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Rosters and the scheduler ----------------------------------------------------------------------
+@admin.register(RosterSession)
+class RosterSessionAdmin(admin.ModelAdmin):
+    """Doctors' weekly sessions: a rostered department's slot capacity is their sum."""
+
+    list_display = ("id", "doctor", "department", "weekday", "start_time", "end_time", "patients_per_slot", "is_active")
+    list_filter = ("weekday", "is_active", "department__hospital")
+    search_fields = ("department__name", "doctor__id")
+    raw_id_fields = ("doctor", "department")
+
+
+@admin.register(RosterException)
+class RosterExceptionAdmin(admin.ModelAdmin):
+    """Leave and extra sessions on a date."""
+
+    list_display = ("id", "doctor", "kind", "date", "start_time", "end_time", "department")
+    list_filter = ("kind", "date", "department__hospital")
+    search_fields = ("department__name", "doctor__id")
+    raw_id_fields = ("doctor", "department")
+    date_hierarchy = "date"
+
+
+@admin.register(StaffAvailability)
+class StaffAvailabilityAdmin(admin.ModelAdmin):
+    list_display = ("user", "is_available", "updated_at")
+    list_filter = ("is_available",)
+    search_fields = ("user__id",)
+    raw_id_fields = ("user",)
+
+
+@admin.register(SchedulingEvent)
+class SchedulingEventAdmin(ReadOnlyAdmin):
+    """Anonymised booking decisions and outcomes (the scheduler's training data)."""
+
+    list_display = ("id", "department_id_value", "urgency", "requested_at", "lead_minutes", "outcome",
+                    "policy_version", "followed_recommendation", "exported_at")
+    list_filter = ("outcome", "priority", "followed_recommendation", "policy_version")
+    search_fields = ("id", "patient_key")
+    date_hierarchy = "requested_at"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SchedulerModelState)
+class SchedulerModelStateAdmin(ReadOnlyAdmin):
+    """The serving scheduler version; change it with ``manage.py scheduler_models promote|rollback``."""
+
+    list_display = ("name", "active_version", "previous_version", "promoted_at", "shipped_default")
+    list_filter = ("active_version",)
+    search_fields = ("name", "active_version")
+
+    @admin.display(description="default without a row")
+    def shipped_default(self, obj) -> str:
+        from django.conf import settings
+
+        return settings.SCHEDULER_DEFAULT_VERSION

@@ -25,6 +25,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from accounts.models import User
+from appointments import rosters
 from appointments.models import (
     LIVE_STATUSES,
     Appointment,
@@ -38,10 +39,13 @@ from appointments.models import (
     SlotCapacity,
 )
 from appointments.notifications import notify_booked
+from appointments.scheduler import events as scheduling_events
+from appointments.scheduler.memory import preferred_doctor
 from hospitals.models import Department, Hospital
 from hospitals.selectors import is_approved_patient
 from phb import metrics
 from phb.api.errors import ApiError, Conflict
+from phb.api.fields import EARLIEST_DATE, LATEST_DATE, OUT_OF_RANGE
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +176,8 @@ def wall_clock_from_iso(value: str) -> datetime:
     except ValueError as exc:
         raise ApiError("appointment_date must be an ISO date-time such as 2025-01-31T09:30:00Z.",
                        code="invalid_date") from exc
+    if not EARLIEST_DATE <= parsed.date() <= LATEST_DATE:
+        raise ApiError(f"appointment_date: {OUT_OF_RANGE}", code="invalid_date", appointment_date=[OUT_OF_RANGE])
     return parsed.replace(tzinfo=None)
 
 
@@ -191,6 +197,16 @@ def capacity_for(*, department: Department, day: date, rows: list[SlotCapacity] 
     if None in by_weekday:
         return by_weekday[None]
     return settings.BOOKING_DEFAULT_SLOT_CAPACITY
+
+
+def slot_capacity(*, department: Department, start_local: datetime) -> int:
+    """Places in the slot starting at ``start_local``: the roster's sum, else the department's capacity."""
+    roster = rosters.capacity_at(department=department, start_local=start_local)
+    return capacity_for(department=department, day=start_local.date()) if roster is None else roster
+
+
+def _local(start: datetime, hospital: Hospital) -> datetime:
+    return start.astimezone(hospital_zone(hospital)).replace(tzinfo=None)
 
 
 def validate_start(*, start_local: datetime, hospital: Hospital, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -239,10 +255,15 @@ def slots_of_day(*, department: Department, day: date, now: datetime | None = No
     """Every slot of ``day`` with its remaining capacity (live holds and booked appointments count)."""
     now = now or timezone.now()
     zone = hospital_zone(department.hospital)
-    capacity = capacity_for(department=department, day=day)
-    starts = [local_to_aware(s, zone) for s in slot_starts_of_day(day)]
-    if not starts:
+    local_starts = slot_starts_of_day(day)
+    if not local_starts:
         return []
+    starts = [local_to_aware(s, zone) for s in local_starts]
+    if rosters.has_roster(department=department):
+        seats = rosters.seats_of_day(department=department, day=day, starts=local_starts)
+        capacities = [sum(seat.patients_per_slot for seat in seats[s]) for s in local_starts]
+    else:
+        capacities = [capacity_for(department=department, day=day)] * len(starts)
     rows = {
         slot.start: slot
         for slot in Slot.objects.filter(department=department, start__gte=starts[0], start__lte=starts[-1])
@@ -255,7 +276,7 @@ def slots_of_day(*, department: Department, day: date, now: datetime | None = No
         .annotate(n=Count("id"))
     ) if rows else {}
     out = []
-    for start in starts:
+    for start, capacity in zip(starts, capacities, strict=True):
         row = rows.get(start)
         used = (row.in_use - stale.get(row.pk, 0)) if row else 0
         out.append(
@@ -357,6 +378,11 @@ def _resolve_target(*, hospital_id, department_id) -> tuple[Hospital, Department
     return department.hospital, department
 
 
+def clean_details(details: dict | None) -> dict:
+    """The booking details a hold keeps (the known fields, sized)."""
+    return _clean_details(details)
+
+
 def _clean_details(details: dict | None) -> dict:
     details = details or {}
     out = {}
@@ -401,9 +427,9 @@ def hold_create(
                 status_code=403,
                 code="not_registered",
             )
-        capacity = capacity_for(department=department, day=start.astimezone(hospital_zone(hospital)).date())
+        capacity = slot_capacity(department=department, start_local=_local(start, hospital))
         if capacity <= 0:
-            raise ApiError("This department takes no appointments on that day.", code="department_closed")
+            raise ApiError("This department takes no appointments at that time.", code="department_closed")
         fee = fee_for(department=department, priority=priority)
         with transaction.atomic():
             _lock_patient(patient)
@@ -446,6 +472,7 @@ def hold_confirm(*, hold_id, payment_reference: str | None) -> Appointment:
     if hold.state == HoldState.CONFIRMED and hold.appointment_id:
         return Appointment.objects.get(pk=hold.appointment_id)
     now = timezone.now()
+    decision = scheduling_events.decision_context(hold=hold, day=_local(hold.start, hold.hospital).date(), now=now)
     try:
         with transaction.atomic():
             _lock_patient(hold.patient)
@@ -454,12 +481,15 @@ def hold_confirm(*, hold_id, payment_reference: str | None) -> Appointment:
             if hold.state == HoldState.CONFIRMED and hold.appointment_id:
                 return Appointment.objects.get(pk=hold.appointment_id)
             _ensure_patient_free(patient=hold.patient, start=hold.start, end=hold.end, now=now, exclude_hold=hold.pk)
+            start_local = _local(hold.start, hold.hospital)
             if hold.state != HoldState.HELD:
-                capacity = capacity_for(
-                    department=hold.department, day=hold.start.astimezone(hospital_zone(hold.hospital)).date()
-                )
+                capacity = slot_capacity(department=hold.department, start_local=start_local)
                 _take_place(slot, capacity=capacity, now=now)
-            appointment = _create_appointment(hold, payment_reference=payment_reference, now=now)
+            doctor_id = rosters.pick_doctor(department=hold.department, start_local=start_local, start=hold.start,
+                                            prefer=preferred_doctor(hold=hold))
+            appointment = _create_appointment(hold, payment_reference=payment_reference, now=now,
+                                              doctor_id=doctor_id)
+            scheduling_events.record_booking(appointment=appointment, hold=hold, **decision)
             hold.state = HoldState.CONFIRMED
             hold.appointment = appointment
             hold.payment_reference = payment_reference or ""
@@ -470,12 +500,15 @@ def hold_confirm(*, hold_id, payment_reference: str | None) -> Appointment:
                                                       "hold_id": str(hold.pk)})
         raise
     metrics.record("BookingCompleted", area=METRIC_AREA, dimensions={"Priority": appointment.priority})
+    if decision["followed"]:
+        metrics.record("SchedulerRecommendationTaken", area="Scheduler")
     logger.info("booking completed", extra={"event": "booking_completed", "appointment_id": str(appointment.pk)})
     notify_booked(appointment)
     return appointment
 
 
-def _create_appointment(hold: BookingHold, *, payment_reference: str | None, now: datetime) -> Appointment:
+def _create_appointment(hold: BookingHold, *, payment_reference: str | None, now: datetime,
+                        doctor_id: uuid.UUID | None = None) -> Appointment:
     details = hold.details or {}
     for _ in range(5):
         try:
@@ -484,6 +517,7 @@ def _create_appointment(hold: BookingHold, *, payment_reference: str | None, now
                     patient=hold.patient,
                     hospital=hold.hospital,
                     department=hold.department,
+                    doctor_id=doctor_id,
                     slot_id=hold.slot_id,
                     start=hold.start,
                     end=hold.end,
@@ -560,9 +594,9 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
     hospital = appointment.hospital
     department = appointment.department
     start, end = validate_start(start_local=start_local, hospital=hospital, now=now)
-    capacity = capacity_for(department=department, day=start.astimezone(hospital_zone(hospital)).date())
+    capacity = slot_capacity(department=department, start_local=_local(start, hospital))
     if capacity <= 0:
-        raise ApiError("This department takes no appointments on that day.", code="department_closed")
+        raise ApiError("This department takes no appointments at that time.", code="department_closed")
     with transaction.atomic():
         _lock_patient(appointment.patient)
         current = Appointment.objects.select_for_update().get(pk=appointment.pk)
@@ -587,6 +621,10 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
         if occupies_old and current.slot_id is not None:
             Slot.objects.filter(pk=current.slot_id, in_use__gt=0).update(in_use=F("in_use") - 1)
         current.previous_start = current.start
+        current.doctor_id = rosters.pick_doctor(
+            department=department, start_local=_local(start, hospital), start=start,
+            prefer=current.doctor_id, exclude_appointment=current.pk,
+        ) or (None if rosters.has_roster(department=department) else current.doctor_id)
         current.start, current.end, current.slot_id = start, end, new_slot_id
         current.reschedule_count += 1
         if current.status == AppointmentStatus.RESCHEDULED:
@@ -594,7 +632,7 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
         try:
             with transaction.atomic():
                 current.save(update_fields=["start", "end", "slot", "reschedule_count", "previous_start", "status",
-                                            "updated_at"])
+                                            "doctor", "updated_at"])
         except IntegrityError as exc:
             raise Conflict("You already have an appointment at this time.", code="overlapping_appointment") from exc
     logger.info("appointment moved", extra={"event": "appointment_moved", "appointment_id": str(appointment.pk)})

@@ -283,7 +283,9 @@ class Prescription(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="prescriptions")
+    # None for a prescription issued outside a consultation (an approved repeat request).
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="prescriptions")
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prescriptions")
     prescriber = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="issued_prescriptions"
@@ -300,3 +302,141 @@ class Prescription(models.Model):
 
     def __str__(self) -> str:
         return f"prescription {self.pk}"
+
+
+# --- Doctor rosters ----------------------------------------------------------------------------
+class RosterSession(models.Model):
+    """A doctor's weekly session in a department: on ``weekday`` from ``start_time`` to
+    ``end_time`` (hospital wall clock), seeing ``patients_per_slot`` patients per 30-minute slot.
+
+    A department with at least one active session takes its slot capacity from its roster (the
+    sum over the doctors rostered on each slot); a department without one keeps :class:`SlotCapacity`.
+    """
+
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_sessions")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="roster_sessions")
+    weekday = models.PositiveSmallIntegerField(choices=SlotCapacity.Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    patients_per_slot = models.PositiveSmallIntegerField(default=1)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["department_id", "weekday", "start_time"]
+        indexes = [models.Index(fields=["department", "weekday", "is_active"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(start_time__lt=F("end_time")), name="roster_session_start_before_end"),
+            models.CheckConstraint(condition=Q(patients_per_slot__gte=1, patients_per_slot__lte=20),
+                                   name="roster_session_patients_per_slot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.pk}"
+
+
+class RosterExceptionKind(models.TextChoices):
+    LEAVE = "leave", "Leave"
+    EXTRA = "extra", "Extra session"
+
+
+class RosterException(models.Model):
+    """A dated change to a doctor's roster: leave (the whole day, or a part of it) or an extra session."""
+
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_exceptions")
+    kind = models.CharField(max_length=8, choices=RosterExceptionKind.choices)
+    date = models.DateField()
+    start_time = models.TimeField(null=True, blank=True, help_text="Empty with end_time: the whole day")
+    end_time = models.TimeField(null=True, blank=True)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="roster_exceptions",
+        help_text="Required for an extra session",
+    )
+    patients_per_slot = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "start_time"]
+        indexes = [models.Index(fields=["date", "kind"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="leave") | (Q(department__isnull=False) & Q(start_time__isnull=False)
+                                             & Q(end_time__isnull=False)),
+                name="roster_extra_has_department_and_times",
+            ),
+            models.CheckConstraint(
+                condition=Q(start_time__isnull=True, end_time__isnull=True) | Q(start_time__lt=F("end_time")),
+                name="roster_exception_start_before_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk}"
+
+
+class StaffAvailability(models.Model):
+    """A doctor's own switch: unavailable doctors take no new bookings (their sessions count for nothing)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability")
+    is_available = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "staff availability"
+
+    def __str__(self) -> str:
+        return f"availability {self.user_id}"
+
+
+# --- Scheduling decisions (anonymised training data) -------------------------------------------
+class SchedulingOutcome(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SchedulingEvent(models.Model):
+    """One booking decision and, later, its outcome. Anonymised by construction: a keyed hash
+    stands for the patient; no names, complaints or free text are ever stored here."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appointment = models.OneToOneField(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="scheduling_event"
+    )
+    hospital_id_value = models.PositiveIntegerField("hospital id")
+    department_id_value = models.PositiveIntegerField("department id", db_index=True)
+    patient_key = models.CharField(max_length=32, help_text="HMAC of the patient id; never the id itself")
+    doctor_key = models.CharField(max_length=32, blank=True)
+    urgency = models.PositiveSmallIntegerField()
+    priority = models.CharField(max_length=16, choices=Priority.choices)
+    requested_at = models.DateTimeField(db_index=True)
+    slot_start = models.DateTimeField()
+    lead_minutes = models.IntegerField()
+    open_slots = models.JSONField(default=list, blank=True, help_text="Minutes from request to each open slot")
+    policy_version = models.CharField(max_length=64, blank=True)
+    followed_recommendation = models.BooleanField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=SchedulingOutcome.choices, default=SchedulingOutcome.PENDING)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    export_batch = models.UUIDField(null=True, blank=True, db_index=True)
+    export_claimed_at = models.DateTimeField(null=True, blank=True)
+    exported_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"scheduling event {self.pk}"
+
+
+class SchedulerModelState(models.Model):
+    """Which scheduler policy version serves recommendations (one row per model name)."""
+
+    name = models.CharField(max_length=64, unique=True, default="appointment-scheduler")
+    active_version = models.CharField(max_length=64)
+    previous_version = models.CharField(max_length=64, blank=True)
+    evaluation = models.JSONField(default=dict, blank=True)
+    promoted_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.active_version}"

@@ -123,3 +123,37 @@ def day_bounds(day: date, zone) -> tuple[datetime, datetime]:
 
     start = datetime.combine(day, time(0, 0)).replace(tzinfo=zone)
     return start, datetime.combine(day + timedelta(days=1), time(0, 0)).replace(tzinfo=zone)
+
+
+# Statuses the doctor dashboard counts one by one (``summary.my_appointments_count``).
+DASHBOARD_STATUSES = ("confirmed", "in_progress", "completed", "cancelled", "no_show", "rescheduled")
+_NOT_HAPPENING = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW, AppointmentStatus.RESCHEDULED)
+
+
+def doctor_dashboard_summary(*, fetched_by: User, staff: StaffMember, now: datetime, zone) -> dict:
+    """The doctor dashboard's counters, over the doctor's whole workload (not one page of it):
+    pending appointments in the doctor's department, the doctor's own appointments by status,
+    today's (hospital local day, not cancelled, no-show or rescheduled) and upcoming ones
+    (pending or confirmed, starting from now on). Two queries."""
+    from django.db.models import Count
+
+    scope = appointments_for_doctor(fetched_by=fetched_by)
+    pending_department = 0
+    if staff.department_id is not None:
+        pending_department = scope.filter(
+            hospital_id=staff.hospital_id, department_id=staff.department_id, status=AppointmentStatus.PENDING,
+        ).count()
+    today_start, today_end = day_bounds(now.astimezone(zone).date(), zone)
+    counts = Appointment.objects.filter(doctor=fetched_by).aggregate(
+        total=Count("id"),
+        today=Count("id", filter=Q(start__gte=today_start, start__lt=today_end) & ~Q(status__in=_NOT_HAPPENING)),
+        upcoming=Count("id", filter=Q(start__gte=now,
+                                      status__in=(AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED))),
+        **{key: Count("id", filter=Q(status=key)) for key in DASHBOARD_STATUSES},
+    )
+    return {
+        "pending_department_count": pending_department,
+        "my_appointments_count": {**{key: counts[key] for key in DASHBOARD_STATUSES}, "total": counts["total"]},
+        "today_appointments": counts["today"],
+        "upcoming_appointments": counts["upcoming"],
+    }

@@ -8,10 +8,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
-from rest_framework import serializers
 
 from appointments import booking
 from appointments.models import Appointment, AppointmentStatus, Prescription, Priority
+from phb.api import serializers
+from phb.api.fields import CalendarDateField
 
 WALL_CLOCK_HELP = (
     "Local wall-clock time at the hospital, in the hospital's time zone (Africa/Lagos by default). "
@@ -36,12 +37,12 @@ class WallClockField(serializers.CharField):
 # --- Inputs --------------------------------------------------------------------------------------
 class SlotsInput(serializers.Serializer):
     department = serializers.IntegerField(min_value=1)
-    date = serializers.DateField()
+    date = CalendarDateField()
 
 
 class ConflictInput(serializers.Serializer):
     department = serializers.IntegerField(min_value=1, required=False)
-    date = serializers.DateField()
+    date = CalendarDateField()
     time = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", required=False, default="00:00")
 
 
@@ -158,15 +159,15 @@ class AdminListInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
     department_id = serializers.IntegerField(required=False, min_value=1)
     doctor_id = serializers.UUIDField(required=False)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = CalendarDateField(required=False)
+    date_to = CalendarDateField(required=False)
 
 
 class QueueInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    start_date = serializers.DateField(required=False)
-    end_date = serializers.DateField(required=False)
+    start_date = CalendarDateField(required=False)
+    end_date = CalendarDateField(required=False)
     doctor_id = serializers.UUIDField(required=False)
 
 
@@ -297,7 +298,9 @@ def admin_appointment_payload(appointment: Appointment) -> dict:
         "id": str(appointment.id),
         "appointment_id": appointment.appointment_id,
         "patient_name": appointment.patient.full_name,
+        "patient_full_name": appointment.patient.full_name,
         "doctor_name": _doctor_name(appointment),
+        "doctor_full_name": _doctor_name(appointment),
         "doctor_id": str(appointment.doctor_id) if appointment.doctor_id else None,
         "department_name": appointment.department.name,
         "department_id": appointment.department_id,
@@ -385,8 +388,8 @@ def medication_payload(prescription: Prescription, medication: dict, *, appointm
         "expires_at": _iso(prescription.expires_at),
         "prescriber_name": prescriber_name,
         "doctor_name": prescriber_name,
-        "appointment_id": appointment.appointment_id,
-        "appointment_date": appointment.start.astimezone(_zone(appointment)).isoformat(),
+        "appointment_id": appointment.appointment_id if appointment else None,
+        "appointment_date": appointment.start.astimezone(_zone(appointment)).isoformat() if appointment else None,
         "status": "expired" if expired and prescription.status == "active" else prescription.status,
     }
 
@@ -394,7 +397,7 @@ def medication_payload(prescription: Prescription, medication: dict, *, appointm
 def prescription_payload(prescription: Prescription) -> dict:
     return {
         "id": str(prescription.id),
-        "appointment_id": prescription.appointment.appointment_id,
+        "appointment_id": prescription.appointment.appointment_id if prescription.appointment_id else None,
         "issued_at": _iso(prescription.issued_at),
         "expires_at": _iso(prescription.expires_at),
         "status": prescription.status,

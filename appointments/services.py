@@ -17,8 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from appointments import booking, notifications, state
+from appointments import booking, notifications, rosters, state
 from appointments.models import Appointment, AppointmentStatus, Prescription
+from appointments.scheduler import events as scheduling_events
 from appointments.signals import send_appointment_cancelled_after_commit, send_prescription_issued_after_commit
 from hospitals.models import Department, Hospital
 from phb.api.errors import ApiError, Conflict
@@ -44,6 +45,7 @@ def _transition(appointment: Appointment, target: str, **changes: Any) -> Appoin
         current.save(update_fields=["status", "updated_at", *changes.keys()])
         if target in state.RELEASES_PLACE and previous not in state.RELEASES_PLACE:
             booking.release_place(slot_id=current.slot_id)
+        scheduling_events.record_outcome(appointment_id=current.pk, status=target)
     # Keep the caller's related objects (already loaded) on the fresh row.
     for name in ("patient", "hospital", "department"):
         if name in appointment._state.fields_cache:
@@ -64,6 +66,7 @@ def appointment_accept(*, appointment: Appointment, doctor: User, proposed_time:
         if proposed_time is not None:
             appointment = booking.appointment_move(appointment=appointment, start_local=proposed_time)
             notifications.notify_rescheduled(appointment)
+        rosters.ensure_place_for(appointment=appointment, doctor_id=doctor.pk)
         if appointment.status == S.CONFIRMED:  # moved back from rescheduled with its doctor
             appointment.doctor, appointment.accepted_at = doctor, now
             appointment.save(update_fields=["doctor", "accepted_at", "updated_at"])

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from appointments import views
+from appointments import staff_views, views
+from appointments.scheduler import views as scheduler_views
 
 A = "appointments/<str:ref>/"
 
@@ -34,4 +35,17 @@ urlpatterns = [
     path("hospitals/appointments/", views.HospitalAppointmentsView.as_view(), name="hospital-appointments"),
     # The patient's prescriptions (contract §6.3).
     path("prescriptions/", views.MyPrescriptionsView.as_view(), name="my-prescriptions"),
+]
+
+# Staff, rosters and the scheduler's recommendations.
+urlpatterns += [
+    path("staff/", staff_views.StaffView.as_view(), name="staff-list"),
+    path("staff/availability/", staff_views.AvailabilityView.as_view(), name="staff-availability"),
+    path("staff/roster/sessions/", staff_views.SessionListView.as_view(), name="roster-sessions"),
+    path("staff/roster/sessions/<dbint:session_id>/", staff_views.SessionDetailView.as_view(), name="roster-session-detail"),
+    path("staff/roster/exceptions/", staff_views.ExceptionListView.as_view(), name="roster-exceptions"),
+    path("staff/roster/exceptions/<dbint:exception_id>/", staff_views.ExceptionDetailView.as_view(),
+         name="roster-exception-detail"),
+    path("ml/optimize-appointment", scheduler_views.OptimizeAppointmentView.as_view(), name="ml-optimize"),
+    path("ml/optimize-appointment/", scheduler_views.OptimizeAppointmentSlashView.as_view()),
 ]

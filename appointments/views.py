@@ -10,14 +10,16 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appointments import booking, selectors, services
+from appointments import booking, rows, selectors, services
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
+from appointments.scheduler.recommend import recommended_start_of_day
 from appointments.serializers import (
     WALL_CLOCK_HELP,
     AcceptInput,
@@ -44,14 +46,16 @@ from appointments.serializers import (
 )
 from hospitals.models import Department
 from hospitals.selectors import admin_hospital_of, primary_registration_of, staff_of
+from phb.api import pagination
+from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.schema import JSON_ARRAY
 from phb.api.views import ApiView, ScopedAPIView
 
 REF_PARAM = OpenApiParameter(
     "ref", OpenApiTypes.STR, OpenApiParameter.PATH,
     description="The appointment's UUID `id` or its human reference `appointment_id` (e.g. APT-7K3F9Q2M).",
 )
-LIST_LIMIT = 500
 
 
 def _valid(serializer_class, data) -> dict:
@@ -73,16 +77,22 @@ class _AppointmentView(ScopedAPIView):
 
 
 class _VisibleAppointmentView(_AppointmentView):
+    access = Access.OWN | Access.STAFF
+
     def scoped_queryset(self, user) -> QuerySet[Appointment]:
         return selectors.appointments_visible_to(fetched_by=user)
 
 
 class _ActionableAppointmentView(_AppointmentView):
+    access = Access.OWN | Access.STAFF
+
     def scoped_queryset(self, user) -> QuerySet[Appointment]:
         return selectors.appointments_actionable_by(fetched_by=user)
 
 
 class _DoctorAppointmentView(_AppointmentView):
+    access = Access.STAFF
+
     def scoped_queryset(self, user) -> QuerySet[Appointment]:
         return selectors.appointments_for_doctor(fetched_by=user)
 
@@ -91,16 +101,22 @@ class _DoctorAppointmentView(_AppointmentView):
 class AppointmentListView(ScopedAPIView):
     """P3 / M5: a bare array. Also books directly when no payment is due (see ``post``)."""
 
+    access = Access.OWN | Access.STAFF
+
     def scoped_queryset(self, user) -> QuerySet[Appointment]:
         return selectors.appointments_visible_to(fetched_by=user)
 
-    @extend_schema(responses={200: dict}, summary="P3/M5 my appointments (bare array)", operation_id="appointments_list",
-                   description="Newest first. `appointment_date` carries the hospital's UTC offset.")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: JSON_ARRAY}, operation_id="appointments_list",
+                   summary="P3/M5 my appointments (bare array, paged)",
+                   description="Newest first. `appointment_date` carries the hospital's UTC offset. "
+                               + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        items = self.scoped_queryset(request.user).order_by("-start")[:LIST_LIMIT]
+        qs = self.scoped_queryset(request.user)
         if request.user.is_patient:
-            return Response([appointment_payload(a) for a in items])
-        return Response([doctor_appointment_payload(a) for a in items])
+            page = pagination.paginate(request, rows.patient_rows(qs), spec=pagination.APPOINTMENTS)
+            return page.response([rows.patient_item(r) for r in page.items])
+        page = pagination.paginate(request, rows.doctor_rows(qs), spec=pagination.APPOINTMENTS)
+        return page.response([rows.doctor_item(r) for r in page.items])
 
     @extend_schema(
         request=BookInput,
@@ -155,6 +171,8 @@ class AppointmentSummaryView(_VisibleAppointmentView):
 
 
 class CheckConflictView(ApiView):
+    access = Access.OWN
+
     @extend_schema(
         parameters=[ConflictInput],
         responses={200: dict},
@@ -214,6 +232,8 @@ class _DefaultHospital:
 
 
 class SlotsView(ApiView):
+    access = Access.OWN
+
     @extend_schema(
         parameters=[SlotsInput],
         responses={200: dict},
@@ -236,6 +256,7 @@ class SlotsView(ApiView):
             raise ApiError("Department not found.", status_code=404, code="department_not_found")
         zone = booking.hospital_zone(department.hospital)
         slots = booking.slots_of_day(department=department, day=data["date"])
+        recommended = recommended_start_of_day(patient=request.user, department=department, day=data["date"])
         return Response(
             {
                 "status": "success",
@@ -256,6 +277,7 @@ class SlotsView(ApiView):
                         "remaining": s.remaining,
                         "available": s.remaining > 0 and not s.past,
                         "past": s.past,
+                        "recommended": recommended is not None and s.start == recommended,
                     }
                     for s in slots
                 ],
@@ -280,6 +302,8 @@ class CancelView(_ActionableAppointmentView):
 
 
 class RescheduleView(_AppointmentView):
+    access = Access.OWN
+
     def scoped_queryset(self, user) -> QuerySet[Appointment]:
         return selectors.appointments_of_patient(fetched_by=user)
 
@@ -304,6 +328,8 @@ def _local_day_range(start_date, end_date, zone):
 
 
 class DepartmentQueueView(ApiView):
+    access = Access.STAFF
+
     @extend_schema(parameters=[QueueInput], responses={200: dict},
                    summary="D1 department queue and my appointments",
                    description="`start_date`/`end_date` are the hospital's local calendar days.")
@@ -316,21 +342,28 @@ class DepartmentQueueView(ApiView):
         zone = booking.hospital_zone(staff.hospital)
         start, end = _local_day_range(data.get("start_date"), data.get("end_date"), zone)
         scope = selectors.appointments_for_doctor(fetched_by=user)
-        pending = []
+        # Each list is the first ``limit`` rows (earliest first); the summary counts every row.
+        limit = pagination.page_size(request, pagination.DOCTOR_APPOINTMENTS)
+        pending, pending_total = [], 0
         if staff.department_id is not None:
             pending_qs = selectors.appointment_filter(
                 scope.filter(department_id=staff.department_id, hospital_id=staff.hospital_id,
                              status=AppointmentStatus.PENDING),
                 priority=data.get("priority", ""), start_from=start, start_before=end,
-            ).order_by("start")[:LIST_LIMIT]
-            pending = [doctor_appointment_payload(a) for a in pending_qs]
+            )
+            pending = [rows.doctor_item(r) for r in rows.doctor_rows(pending_qs.order_by("start", "id")[:limit])]
+            pending_total = pending_qs.order_by().count()
         mine_qs = selectors.appointment_filter(
             scope.filter(doctor_id=data.get("doctor_id") or user.pk),
             status=data.get("status", ""), priority=data.get("priority", ""), start_from=start, start_before=end,
-        ).order_by("start")[:LIST_LIMIT]
-        mine = [doctor_appointment_payload(a) for a in mine_qs]
-        groups = {key: [a for a in mine if a["status"] == key]
-                  for key in ("confirmed", "in_progress", "completed", "cancelled", "no_show", "rescheduled")}
+        )
+        mine = [rows.doctor_item(r) for r in rows.doctor_rows(mine_qs.order_by("start", "id")[:limit])]
+        keys = selectors.DASHBOARD_STATUSES
+        groups = {key: [a for a in mine if a["status"] == key] for key in keys}
+        by_status = dict(mine_qs.order_by().values_list("status").annotate(n=Count("id")))
+        counts = {key: by_status.get(key, 0) for key in keys}
+        mine_total = sum(by_status.values())
+        department = staff.department
         return Response(
             {
                 "status": "success",
@@ -339,26 +372,36 @@ class DepartmentQueueView(ApiView):
                 "doctor_info": {
                     "id": str(user.pk),
                     "name": user.full_name,
+                    "email": user.email,
+                    "specialization": staff.specialization,
+                    "hospital": {"id": staff.hospital_id, "name": staff.hospital.name},
+                    "department": {"id": staff.department_id, "name": department.name if department else ""},
                     "hospital_id": staff.hospital_id,
                     "hospital_name": staff.hospital.name,
                     "department_id": staff.department_id,
-                    "department_name": staff.department.name if staff.department else "",
+                    "department_name": department.name if department else "",
                 },
                 "summary": {
-                    "pending_count": len(pending),
-                    **{f"{key}_count": len(items) for key, items in groups.items()},
-                    "total_my_appointments": len(mine),
+                    **selectors.doctor_dashboard_summary(fetched_by=user, staff=staff, now=timezone.now(), zone=zone),
+                    # The counts of the lists in this answer (after its filters; every row, not the page).
+                    "pending_count": pending_total,
+                    **{f"{key}_count": n for key, n in counts.items()},
+                    "total_my_appointments": mine_total,
                 },
-            }
+            },
+            headers={"X-Page-Size": str(limit)},
         )
 
 
 class DoctorAppointmentListView(ScopedAPIView):
+    access = Access.STAFF
+
     def scoped_queryset(self, user) -> QuerySet[Appointment]:
         return selectors.appointments_for_doctor(fetched_by=user)
 
-    @extend_schema(parameters=[QueueInput], responses={200: dict}, summary="D2 doctor's appointments (bare array)",
-                   operation_id="doctor_appointments_list")
+    @extend_schema(parameters=[QueueInput, *pagination.PARAMETERS], responses={200: JSON_ARRAY},
+                   summary="D2 doctor's appointments (bare array, paged)", operation_id="doctor_appointments_list",
+                   description="Earliest first. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         data = _valid(QueueInput, request.query_params)
         staff = staff_of(user=request.user)
@@ -367,8 +410,9 @@ class DoctorAppointmentListView(ScopedAPIView):
         qs = selectors.appointment_filter(
             self.scoped_queryset(request.user), status=data.get("status", ""), priority=data.get("priority", ""),
             doctor_id=data.get("doctor_id"), start_from=start, start_before=end,
-        ).order_by("start")[:LIST_LIMIT]
-        return Response([doctor_appointment_payload(a) for a in qs])
+        )
+        page = pagination.paginate(request, rows.doctor_rows(qs), spec=pagination.DOCTOR_APPOINTMENTS)
+        return page.response([rows.doctor_item(r) for r in page.items])
 
 
 class DoctorAppointmentDetailView(_DoctorAppointmentView):
@@ -539,8 +583,12 @@ class ReferView(_DoctorAppointmentView):
 
 # --- Hospital admin ------------------------------------------------------------------------------
 class HospitalAppointmentsView(ApiView):
-    @extend_schema(parameters=[AdminListInput], responses={200: dict}, summary="O1 the hospital's appointments",
-                   description="`date_from`/`date_to` are the hospital's local calendar days (inclusive).")
+    access = Access.STAFF
+
+    @extend_schema(parameters=[AdminListInput, *pagination.PARAMETERS], responses={200: dict},
+                   summary="O1 the hospital's appointments (paged)",
+                   description="`date_from`/`date_to` are the hospital's local calendar days (inclusive). Newest "
+                               "first; `total_count` counts every match. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         data = _valid(AdminListInput, request.query_params)
         hospital = admin_hospital_of(user=request.user)
@@ -554,16 +602,29 @@ class HospitalAppointmentsView(ApiView):
             status=data.get("status", ""), department_id=data.get("department_id"),
             doctor_id=data.get("doctor_id"), start_from=start, start_before=end,
         )
-        total = qs.count()
-        items = [admin_appointment_payload(a) for a in qs.order_by("-start")[:LIST_LIMIT]]
-        return Response({"status": "success", "appointments": items, "total_count": total})
+        page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS)
+        items = [admin_appointment_payload(a) for a in page.items]
+        total = page.total if page.total is not None else qs.count()
+        return page.response({"status": "success", "appointments": items, "total_count": total})
 
 
 # --- Prescriptions (patient) ---------------------------------------------------------------------
 class MyPrescriptionsView(ApiView):
-    @extend_schema(responses={200: dict}, summary="The patient's prescribed medications",
-                   description="`{status, medications: ApiMedication[]}`, newest prescription first.")
+    access = Access.OWN
+
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict},
+                   summary="The patient's prescribed medications (paged by prescription)",
+                   description="`{status, medications: ApiMedication[]}`, newest prescription first. A page holds "
+                               "`limit` prescriptions with all their medications. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        prescriptions = selectors.prescriptions_of_patient(fetched_by=request.user)[:LIST_LIMIT]
-        medications = [medication_payload(p, m) for p in prescriptions for m in p.medications]
-        return Response({"status": "success", "medications": medications, "count": len(medications)})
+        from prescriptions.presenters import with_signed_items  # signature and dispensing state
+        from records.audit import audit_record
+
+        page = pagination.paginate(request, selectors.prescriptions_of_patient(fetched_by=request.user),
+                                   spec=pagination.PRESCRIPTIONS)
+        prescriptions = list(page.items)
+        medications = with_signed_items(prescriptions, [(p, medication_payload(p, m), m)
+                                                        for p in prescriptions for m in p.medications])
+        audit_record(actor=request.user, patient=request.user, action="prescriptions_listed",
+                     object_type="prescription", object_id="", request=request)
+        return page.response({"status": "success", "medications": medications, "count": len(medications)})

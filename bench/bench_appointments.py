@@ -12,13 +12,12 @@ for a doctor whose department has 10 and 200 appointments (half pending, half th
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import sys
-import threading
 
-from common import bench_env, gunicorn_server, local_aws, prepare_database
+from common import bench_env, count_queries, gunicorn_server, local_aws, prepare_database, setup_django
+from race import race_posts, status_line, successes
 
 RACERS = 20
 CAPACITY = 3
@@ -48,52 +47,14 @@ def setup_race() -> dict:
 
 
 def race(url: str, race_data: dict) -> tuple[int, dict[int, int]]:
-    host, port = url.removeprefix("http://").split(":")
     body = json.dumps({
         "hospital_id": race_data["hospital_id"], "department_id": race_data["department_id"],
         "appointment_date": race_data["appointment_date"], "appointment_type": "consultation",
         "priority": "normal", "chief_complaint": "Persistent cough", "symptoms_data": [],
         "amount": 2000, "payment_method": "card", "payment_provider": "paystack", "duration": 30,
     })
-    barrier = threading.Barrier(len(race_data["tokens"]))
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def attempt(token: str) -> None:
-        conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        conn.connect()
-        barrier.wait(timeout=60)
-        conn.request("POST", "/api/payments/initialize/", body=body,
-                     headers={"Content-Type": "application/json", "Cookie": f"access_token={token}"})
-        response = conn.getresponse()
-        response.read()
-        conn.close()
-        with lock:
-            statuses.append(response.status)
-
-    threads = [threading.Thread(target=attempt, args=(t,)) for t in race_data["tokens"]]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    counts: dict[int, int] = {}
-    for status in statuses:
-        counts[status] = counts.get(status, 0) + 1
-    return sum(1 for s in statuses if 200 <= s < 300), counts
-
-
-def count_queries(token: str, path: str) -> int:
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client()
-    client.cookies["access_token"] = token
-    client.get(path)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(path)
-    assert response.status_code == 200, response.content[:300]
-    return len(ctx.captured_queries)
+    statuses = race_posts(url, "/api/payments/initialize/", [(token, body) for token in race_data["tokens"]])
+    return successes(statuses), statuses
 
 
 def query_figures() -> dict[str, int]:
@@ -125,10 +86,7 @@ def main() -> None:
     env = bench_env(PAYMENTS_ENABLED="false", LOG_LEVEL="WARNING")
     with local_aws(env):
         prepare_database(env)
-        os.environ.update(env)
-        import django
-
-        django.setup()
+        setup_django(env)
         race_data = setup_race()
         with gunicorn_server(env, workers=2) as (url, _):
             winners, statuses = race(url, race_data)
@@ -139,7 +97,7 @@ def main() -> None:
         print(f"last_place_race_winners: {winners}")
         print(f"last_place_race_appointments_created: {booked}")
         print(f"last_place_race_slot_in_use: {slot.in_use}/{slot.capacity}")
-        print(f"last_place_race_statuses: {' '.join(f'{k}x{v}' for k, v in sorted(statuses.items()))}")
+        print(f"last_place_race_statuses: {status_line(statuses)}")
         for name, value in query_figures().items():
             print(f"{name}: {value}")
 

@@ -12,7 +12,7 @@ import os
 import statistics
 import sys
 
-from common import bench_env, gunicorn_server, local_aws, manage, measure_rps, prepare_database
+from common import bench_env, count_queries, gunicorn_server, local_aws, manage, measure_rps, prepare_database
 
 
 def main() -> None:
@@ -45,17 +45,7 @@ def count_profile_queries(token: str) -> int:
     import django
 
     django.setup()
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client()
-    client.cookies["access_token"] = token
-    client.get("/api/profile/")
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get("/api/profile/")
-    assert response.status_code == 200, response.content
-    return len(ctx.captured_queries)
+    return count_queries(token, "/api/profile/")
 
 
 if __name__ == "__main__":

@@ -15,16 +15,21 @@ import sys
 import tempfile
 import time
 
-from common import PeakRss, bench_env, gunicorn_server, local_aws, prepare_database, rss_mb, worker_pids
+from common import (
+    PeakRss,
+    bench_env,
+    count_queries,
+    gunicorn_server,
+    local_aws,
+    prepare_database,
+    rss_mb,
+    setup_django,
+    worker_pids,
+)
+
+RECORD = "/api/patient/medical-record/"
 
 DOCUMENT_MB = 50
-
-
-def _setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    import django
-
-    django.setup()
 
 
 def _patient_with_entries(n: int):
@@ -93,25 +98,11 @@ def _get(url: str, path: str, headers: dict[str, str]) -> int:
     return total
 
 
-def _count_queries(cookie: str, token: str) -> int:
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client()
-    client.cookies["access_token"] = cookie
-    client.get("/api/patient/medical-record/", HTTP_X_MED_ACCESS_TOKEN=token)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get("/api/patient/medical-record/", HTTP_X_MED_ACCESS_TOKEN=token)
-    assert response.status_code == 200, response.content[:300]
-    return len(ctx.captured_queries)
-
-
 def main() -> None:
     env = bench_env(LOG_LEVEL="WARNING")
     with local_aws(env):
         prepare_database(env)
-        _setup_django(env)
+        setup_django(env)
         owner, owner_cookie, _ = _patient_with_entries(1)
         doc_id = _document(owner, DOCUMENT_MB)
         small_doc_id = _document(owner, 0.5)
@@ -131,8 +122,8 @@ def main() -> None:
             assert received == DOCUMENT_MB * 1024 * 1024, received
             growth = max(peak.peak.values()) - idle
         print(f"preview_50mb_rss_growth_mb: {growth:.1f}")
-        print(f"record_sql_queries_10: {_count_queries(small_cookie, small_token)}")
-        print(f"record_sql_queries_200: {_count_queries(big_cookie, big_token)}")
+        print(f"record_sql_queries_10: {count_queries(small_cookie, RECORD, HTTP_X_MED_ACCESS_TOKEN=small_token)}")
+        print(f"record_sql_queries_200: {count_queries(big_cookie, RECORD, HTTP_X_MED_ACCESS_TOKEN=big_token)}")
 
 
 if __name__ == "__main__":

@@ -16,16 +16,18 @@ import sys
 import time
 import uuid
 
-from common import PeakRss, bench_env, gunicorn_server, local_aws, prepare_database, rss_mb, worker_pids
+from common import (
+    PeakRss,
+    bench_env,
+    gunicorn_server,
+    local_aws,
+    prepare_database,
+    rss_mb,
+    setup_django,
+    worker_pids,
+)
 
 GUIDELINE_MB = 9
-
-
-def _setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    import django
-
-    django.setup()
 
 
 def _author_cookie() -> str:
@@ -99,7 +101,7 @@ def main() -> None:
     env = bench_env(LOG_LEVEL="WARNING")
     with local_aws(env):
         prepare_database(env)
-        _setup_django(env)
+        setup_django(env)
         cookie = _author_cookie()
         from django.db import connections
 

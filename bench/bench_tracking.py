@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 
-from common import bench_env, gunicorn_server, local_aws, prepare_database
+from common import bench_env, gunicorn_server, local_aws, prepare_database, setup_django
 
 ITEMS = 500
 READS = 100
@@ -103,10 +103,7 @@ def main() -> None:
     env = bench_env(LOG_LEVEL="WARNING")
     with local_aws(env):
         prepare_database(env)
-        os.environ.update(env)
-        import django
-
-        django.setup()
+        setup_django(env)
         _, token = setup_user()
         figures = sync_figures(token)
         with gunicorn_server(env, workers=2) as (url, _):

@@ -13,7 +13,7 @@ def main() -> int:
     failed = 0
     for script in sorted(HERE.glob("bench_*.py")):
         print(f"# {script.name}", flush=True)
-        done = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, timeout=900)
+        done = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, timeout=1800)
         if done.returncode != 0:
             print(f"# {script.name} failed with exit code {done.returncode}", flush=True)
             failed += 1

@@ -4,8 +4,10 @@ Everything can be overridden from the environment (the systemd unit sets the EC2
 
 - ``GUNICORN_BIND`` (127.0.0.1:8000; 0.0.0.0:8000 on EC2, the ALB target port)
 - ``WEB_CONCURRENCY`` workers (default 2 x CPUs + 1, at least 2)
-- ``GUNICORN_THREADS`` threads per worker (1 = sync workers; more = gthread, which also keeps
-  connections alive: set ``GUNICORN_KEEPALIVE`` above the ALB idle timeout of 60 s)
+- ``GUNICORN_THREADS`` threads per worker (1 = sync workers, the default, chosen by measurement:
+  see deploy/README.md; more = gthread, which also keeps connections alive: set
+  ``GUNICORN_KEEPALIVE`` above the ALB idle timeout of 60 s)
+- ``GUNICORN_MAX_REQUESTS`` (100,000) and ``GUNICORN_MAX_REQUESTS_JITTER`` (10,000): worker recycling
 - ``GUNICORN_TIMEOUT`` (30 s), ``GUNICORN_GRACEFUL_TIMEOUT`` (30 s; keep it below systemd's
   TimeoutStopSec and at or below the target group's deregistration delay)
 - ``GUNICORN_ACCESS_LOG`` ("-" writes one JSON line per request to stdout, or a file path; unset: off, the
@@ -37,10 +39,16 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
-# Recycle workers now and then (slow leaks), staggered so they do not all restart together.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
-preload_app = False  # Django (and its boto3 clients and log handlers) load in each worker after fork
+# Recycling is a safety net against a slow leak, not a routine: each recycle loads Django afresh
+# in the new worker (about a second of CPU), so at 2,000 requests the workers of a busy instance
+# restarted every few seconds and halved throughput. Measured worker RSS settles after warm-up
+# (bench/bench_load.py, bench/bench_soak.py), so a worker lives for about 100,000 requests; the
+# jitter keeps the workers from restarting together. 0 turns recycling off. See deploy/README.md.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 100_000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 10_000)
+# Django (and its boto3 clients and watchtower handlers, whose sender threads must not cross a
+# fork) loads in each worker after fork; with recycling rare, preloading would save little.
+preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
@@ -106,6 +114,18 @@ def _flush_telemetry() -> None:
         except Exception:  # exiting: never raise from a hook
             logging.getLogger("gunicorn.error").warning("metrics flush failed at worker exit", exc_info=True)
     logging.shutdown()  # flushes and closes every handler, watchtower's included
+
+
+def worker_abort(worker):
+    """A worker past ``timeout`` (the master's SIGABRT): log where each of its threads was, so the
+    request that hung names its cause (code locations only: no values, no request data)."""
+    import threading
+    import traceback
+
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        stack = "".join(traceback.format_stack(frame)[-12:])
+        worker.log.error("worker timeout: thread %s was at\n%s", names.get(ident, ident), stack)
 
 
 def worker_exit(server, worker):

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Hospital(models.Model):
@@ -39,6 +40,17 @@ class Department(models.Model):
     description = models.TextField(blank=True)
     department_type = models.CharField(max_length=64, blank=True, default="clinical")
     is_active = models.BooleanField(default=True)
+    # Where it is and how to reach it (the hospital-admin department pages).
+    floor_number = models.CharField(max_length=16, blank=True)
+    wing = models.CharField(max_length=16, blank=True)
+    extension_number = models.CharField(max_length=16, blank=True)
+    emergency_contact = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    is_24_hours = models.BooleanField(default=False)
+    operating_hours = models.JSONField(default=dict, blank=True)
+    minimum_staff_required = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]

@@ -58,6 +58,10 @@ def registrations_of(*, user: User) -> QuerySet[HospitalRegistration]:
     return HospitalRegistration.objects.select_related("hospital").filter(user=user).order_by("-created_at")
 
 
+def active_hospitals() -> QuerySet[Hospital]:
+    return Hospital.objects.filter(is_active=True)
+
+
 def hospital_list(*, q: str = "", state: str = "", city: str = "", limit: int = 50) -> QuerySet[Hospital]:
     qs = Hospital.objects.filter(is_active=True)
     if q:

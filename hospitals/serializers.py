@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from rest_framework import serializers
-
-from accounts.serializers import NewPasswordInput
-from hospitals.models import Department, Hospital, HospitalRegistration
+from accounts.serializers import NewPasswordInput, user_payload
+from hospitals.models import Department, Hospital, HospitalRegistration, StaffMember
+from phb.api import serializers
 
 
 def hospital_payload(hospital: Hospital, *, registration: HospitalRegistration | None = None) -> dict:
@@ -49,6 +48,32 @@ def registration_payload(registration: HospitalRegistration) -> dict:
         "status": registration.status,
         "created_at": registration.created_at.isoformat(),
         "decided_at": registration.decided_at.isoformat() if registration.decided_at else None,
+    }
+
+
+def admin_registration_payload(registration: HospitalRegistration) -> dict:
+    """A registration as the hospital admin's registrations page reads it: the patient under
+    ``user`` (identifiers masked as on the profile)."""
+    patient = registration.user
+    return {
+        **registration_payload(registration),
+        "user": user_payload(patient),
+        "patient_id": str(patient.id),
+        "patient_name": patient.full_name,
+        "patient_hpn": patient.hpn,
+        "approved_date": (registration.decided_at.isoformat()
+                          if registration.decided_at and registration.status == "approved" else None),
+    }
+
+
+def staff_hospital_payload(staff: StaffMember) -> dict:
+    """A staff member's hospital where a patient's primary hospital is read."""
+    return {
+        **hospital_payload(staff.hospital),
+        "status": "approved",
+        "registration_date": staff.user.date_joined.date().isoformat(),
+        "is_primary": True,
+        "affiliation": "staff",
     }
 
 

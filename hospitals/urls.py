@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hospitals import views
+from hospitals import department_views, views
 
 urlpatterns = [
     path("user/has-primary-hospital/", views.HasPrimaryHospitalView.as_view(), name="has-primary-hospital"),
@@ -9,6 +9,10 @@ urlpatterns = [
     path("hospitals/search/", views.HospitalSearchView.as_view(), name="hospital-search"),
     path("hospitals/register/", views.HospitalRegisterView.as_view(), name="hospital-register"),
     path("hospitals/registrations/", views.MyRegistrationsView.as_view(), name="hospital-registrations"),
+    path("hospitals/registrations/<uuid:registration_id>/approve/",
+         views.AdminRegistrationDecisionView.as_view(approve=True), name="hospital-registration-approve"),
+    path("hospitals/registrations/<uuid:registration_id>/reject/",
+         views.AdminRegistrationDecisionView.as_view(approve=False), name="hospital-registration-reject"),
     path("hospitals/admin/login/", views.AdminLoginView.as_view(), name="hospital-admin-login"),
     path("hospitals/admin/verify-2fa/", views.AdminVerifyView.as_view(), name="hospital-admin-verify"),
     path("hospitals/admin/reset-password/request/", views.AdminResetRequestView.as_view(),
@@ -24,6 +28,17 @@ urlpatterns = [
     path("hospitals/admin/registrations/<uuid:registration_id>/reject/",
          views.AdminRegistrationDecisionView.as_view(approve=False), name="hospital-admin-registration-reject"),
     path("departments/", views.PrimaryDepartmentsView.as_view(), name="departments"),
-    path("departments/<int:hospital_id>/", views.HospitalDepartmentsView.as_view(), name="hospital-departments"),
+    path("departments/<dbint:hospital_id>/", views.HospitalDepartmentsView.as_view(), name="hospital-departments"),
+    path("hospitals/departments/", department_views.DepartmentListView.as_view(), name="hospital-admin-departments"),
+    path("hospitals/departments/create/", department_views.DepartmentCreateView.as_view(),
+         name="hospital-admin-department-create"),
+    path("hospitals/departments/<dbint:department_id>/detail/", department_views.DepartmentDetailView.as_view(),
+         name="hospital-admin-department-detail"),
+    path("hospitals/departments/<dbint:department_id>/update/", department_views.DepartmentUpdateView.as_view(),
+         name="hospital-admin-department-update"),
+    path("doctors/department/<dbint:department_id>/", department_views.DepartmentDoctorsView.as_view(),
+         name="department-doctors"),
+    path("doctors/department/<dbint:department_id>", department_views.DepartmentDoctorsNoSlashView.as_view()),
+    path("patients/search/", department_views.PatientSearchView.as_view(), name="patient-search"),
     path("registry/my-info/", views.RegistryMyInfoView.as_view(), name="registry-my-info"),
 ]

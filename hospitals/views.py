@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import partial
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,7 +12,7 @@ from rest_framework.response import Response
 from accounts import services as account_services
 from accounts.models import CodePurpose
 from accounts.serializers import user_payload
-from accounts.throttles import throttle_login
+from accounts.throttles import password_attempt, throttle_code_check, throttle_email_action
 from accounts.views import new_password_errors, signed_in_response
 from hospitals import selectors, services
 from hospitals.models import HospitalRegistration, RegistrationStatus
@@ -22,11 +25,17 @@ from hospitals.serializers import (
     HospitalRegisterInput,
     NearbyInput,
     SearchInput,
+    admin_registration_payload,
     department_payload,
     hospital_payload,
     registration_payload,
+    staff_hospital_payload,
 )
+from phb.afterresponse import defer
+from phb.api import pagination
+from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.schema import JSON_ARRAY
 from phb.api.views import ApiView, PublicApiView, ScopedAPIView
 
 
@@ -37,14 +46,21 @@ def _valid(serializer_class, data) -> dict:
 
 
 def _primary_payload(user) -> dict:
+    """The caller's primary hospital: a patient's primary registration; for staff without one,
+    the hospital they work at (approved by construction)."""
     registration = selectors.primary_registration_of(user=user)
-    return {
-        "has_primary": registration is not None,
-        "primary_hospital": hospital_payload(registration.hospital, registration=registration) if registration else None,
-    }
+    if registration is not None:
+        return {"has_primary": True, "primary_hospital": hospital_payload(registration.hospital,
+                                                                          registration=registration)}
+    staff = selectors.staff_of(user=user)
+    if staff is not None:
+        return {"has_primary": True, "primary_hospital": staff_hospital_payload(staff)}
+    return {"has_primary": False, "primary_hospital": None}
 
 
 class HasPrimaryHospitalView(ApiView):
+    access = Access.OWN
+
     @extend_schema(responses={200: dict}, summary="H1 does the caller have a primary hospital")
     def get(self, request: Request) -> Response:
         return Response(_primary_payload(request.user))
@@ -53,13 +69,20 @@ class HasPrimaryHospitalView(ApiView):
 class HospitalListView(ApiView):
     """H3. Also carries ``has_primary``/``primary_hospital``, which the booking page reads here."""
 
-    @extend_schema(responses={200: dict}, summary="H3 hospitals")
+    access = Access.OWN
+
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict}, summary="H3 hospitals (paged)",
+                   description="By name. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        hospitals = [hospital_payload(h) for h in selectors.hospital_list(limit=200)]
-        return Response({"hospitals": hospitals, "message": f"{len(hospitals)} hospitals", **_primary_payload(request.user)})
+        page = pagination.paginate(request, selectors.active_hospitals(), spec=pagination.HOSPITALS)
+        hospitals = [hospital_payload(h) for h in page.items]
+        return page.response({"hospitals": hospitals, "message": f"{len(hospitals)} hospitals",
+                              **_primary_payload(request.user)})
 
 
 class HospitalNearbyView(ApiView):
+    access = Access.OWN
+
     @extend_schema(parameters=[NearbyInput], responses={200: dict}, summary="H2 hospitals near a point")
     def get(self, request: Request) -> Response:
         data = _valid(NearbyInput, request.query_params)
@@ -74,6 +97,8 @@ class HospitalNearbyView(ApiView):
 
 
 class HospitalSearchView(ApiView):
+    access = Access.OWN
+
     @extend_schema(parameters=[SearchInput], responses={200: dict}, summary="H4 search hospitals")
     def get(self, request: Request) -> Response:
         data = _valid(SearchInput, request.query_params)
@@ -82,6 +107,8 @@ class HospitalSearchView(ApiView):
 
 
 class HospitalRegisterView(ApiView):
+    access = Access.OWN
+
     @extend_schema(request=HospitalRegisterInput, responses={201: dict}, summary="H5 register with a hospital")
     def post(self, request: Request) -> Response:
         data = _valid(HospitalRegisterInput, request.data)
@@ -97,14 +124,25 @@ class HospitalRegisterView(ApiView):
 
 
 class MyRegistrationsView(ApiView):
-    @extend_schema(responses={200: dict}, summary="P2 the caller's hospital registrations")
+    """P2: the caller's own registrations. A hospital admin's registrations page reads this same
+    path (``?status=pending|approved``) for the registrations with the admin's hospital, as a
+    bare array; admins have no registrations of their own."""
+
+    access = Access.OWN | Access.STAFF
+
+    @extend_schema(responses={200: {"oneOf": [JSON_ARRAY, {"type": "object", "additionalProperties": {}}]}},
+                   summary="P2 the caller's hospital registrations (admins: their hospital's, as an array)")
     def get(self, request: Request) -> Response:
+        if selectors.admin_hospital_of(user=request.user) is not None:
+            return Response([admin_registration_payload(r) for r in _admin_registrations(request)])
         items = [registration_payload(r) for r in selectors.registrations_of(user=request.user)]
         return Response({"registrations": items, "count": len(items)})
 
 
 class PrimaryDepartmentsView(ApiView):
     """P1: departments of the caller's primary hospital (404 none, 403 not yet approved)."""
+
+    access = Access.OWN
 
     @extend_schema(responses={200: dict}, summary="P1 departments of my primary hospital", operation_id="departments_of_primary_hospital")
     def get(self, request: Request) -> Response:
@@ -122,31 +160,32 @@ class PrimaryDepartmentsView(ApiView):
 class HospitalDepartmentsView(ApiView):
     """D17: departments of any active hospital (referral targets)."""
 
+    access = Access.OWN | Access.STAFF
+
     @extend_schema(responses={200: dict}, summary="D17 departments of a hospital", operation_id="departments_of_hospital")
     def get(self, request: Request, hospital_id: int) -> Response:
         departments = [department_payload(d) for d in selectors.departments_of_hospital(hospital_id=hospital_id)]
         return Response({"status": "success", "departments": departments})
 
 
+def _admin_registrations(request: Request):
+    status = request.query_params.get("status", "")
+    if status and status not in RegistrationStatus.values:
+        raise ApiError(f"status must be one of {', '.join(RegistrationStatus.values)}.", code="invalid")
+    return selectors.registrations_for_admin(fetched_by=request.user, status=status)
+
+
 class AdminRegistrationListView(ApiView):
+    access = Access.STAFF
+
     @extend_schema(responses={200: dict}, summary="Hospital admin: registrations to review")
     def get(self, request: Request) -> Response:
-        status = request.query_params.get("status", "")
-        if status and status not in RegistrationStatus.values:
-            raise ApiError(f"status must be one of {', '.join(RegistrationStatus.values)}.", code="invalid")
-        items = selectors.registrations_for_admin(fetched_by=request.user, status=status)
-        return Response(
-            {
-                "registrations": [
-                    {**registration_payload(r), "patient_id": str(r.user_id), "patient_name": r.user.full_name,
-                     "patient_hpn": r.user.hpn}
-                    for r in items
-                ]
-            }
-        )
+        return Response({"registrations": [admin_registration_payload(r) for r in _admin_registrations(request)]})
 
 
 class AdminRegistrationDecisionView(ScopedAPIView):
+    access = Access.STAFF
+
     approve = True
 
     def scoped_queryset(self, user):
@@ -165,10 +204,11 @@ class AdminLoginView(PublicApiView):
     @extend_schema(request=AdminLoginInput, responses={200: dict}, summary="Hospital admin login (step 1)")
     def post(self, request: Request) -> Response:
         data = _valid(AdminLoginInput, request.data)
-        throttle_login(request, data["email"])
-        user = account_services.login_check_password(email=data["email"], password=data["password"])
-        if not selectors.administers_hospital_code(user=user, hospital_code=data["hospital_code"]):
-            raise ApiError("Invalid email, password or hospital code.", status_code=401, code="invalid_credentials")
+        with password_attempt(request, data["email"]):
+            user = account_services.login_check_password(email=data["email"], password=data["password"])
+            if not selectors.administers_hospital_code(user=user, hospital_code=data["hospital_code"]):
+                raise ApiError("Invalid email, password or hospital code.", status_code=401,
+                               code="invalid_credentials")
         account_services.code_send(user=user, purpose=CodePurpose.LOGIN)
         return Response({"status": "pending", "require_2fa": True, "require_otp": True,
                          "message": "We sent a verification code to your email."})
@@ -178,7 +218,7 @@ class AdminVerifyView(PublicApiView):
     @extend_schema(request=AdminVerifyInput, responses={200: dict}, summary="Hospital admin login (step 2)")
     def post(self, request: Request) -> Response:
         data = _valid(AdminVerifyInput, request.data)
-        throttle_login(request, data["email"])
+        throttle_code_check(request, data["email"])
         user = account_services.login_verify_code(email=data["email"], code=data["verification_code"])
         if selectors.admin_hospital_of(user=user) is None:
             raise ApiError("Invalid or expired code.", code="invalid_code")
@@ -193,9 +233,12 @@ class AdminResetRequestView(PublicApiView):
     @extend_schema(request=AdminResetRequestInput, responses={200: dict}, summary="Hospital admin password reset: request")
     def post(self, request: Request) -> Response:
         data = _valid(AdminResetRequestInput, request.data)
-        throttle_login(request, data["email"])
-        admin = selectors.admin_for_reset(email=data["email"], hospital_code=data["hospital_code"])
-        token = account_services.password_reset_code_start(user=admin)
+        throttle_email_action(request, data["email"], action="reset")
+        # The token is made here and the lookup runs after the answer is sent: the same reply, at
+        # the same cost, whether or not the details match an admin.
+        token = secrets.token_urlsafe(32)
+        defer(partial(_admin_reset_open, email=data["email"], hospital_code=data["hospital_code"], token=token),
+              name="admin_password_reset")
         return Response({"status": "success", "token": token,
                          "message": "If the details match a hospital administrator, we emailed a verification code."})
 
@@ -206,7 +249,7 @@ class AdminResetVerifyView(PublicApiView):
     @extend_schema(request=AdminResetVerifyInput, responses={200: dict}, summary="Hospital admin password reset: verify")
     def post(self, request: Request) -> Response:
         data = _valid(AdminResetVerifyInput, request.data)
-        throttle_login(request, data["email"])
+        throttle_code_check(request, data["email"])
         secondary = account_services.password_reset_code_verify(
             token=data["token"], email=data["email"], code=data["verification_code"]
         )
@@ -221,13 +264,18 @@ class AdminResetCompleteView(PublicApiView):
                    summary="Hospital admin password reset: complete")
     def post(self, request: Request) -> Response:
         data = _valid(AdminResetCompleteInput, request.data)
-        throttle_login(request, data["email"])
+        throttle_code_check(request, data["email"])
         with new_password_errors():
             account_services.password_reset_code_complete(
                 token=data["token"], secondary_token=data["secondary_token"], email=data["email"],
                 new_password=data["new_password"],
             )
         return Response({"status": "success", "message": "Password updated. You can sign in now."})
+
+
+def _admin_reset_open(*, email: str, hospital_code: str, token: str) -> None:
+    admin = selectors.admin_for_reset(email=email, hospital_code=hospital_code)
+    account_services.password_reset_code_start(user=admin, token=token)
 
 
 def _admin_profile(user) -> dict:
@@ -242,6 +290,8 @@ def _admin_profile(user) -> dict:
 
 
 class AdminProfileView(ApiView):
+    access = Access.STAFF
+
     @extend_schema(responses={200: dict}, summary="Hospital admin profile")
     def get(self, request: Request) -> Response:
         if selectors.admin_hospital_of(user=request.user) is None:
@@ -252,8 +302,12 @@ class AdminProfileView(ApiView):
 class RegistryMyInfoView(ApiView):
     """Professional details that decide the professional view in the frontend."""
 
+    access = Access.OWN
+
     @extend_schema(responses={200: dict}, summary="The caller's professional registration")
     def get(self, request: Request) -> Response:
+        if request.user.is_pharmacist:
+            return Response(_pharmacist_registration(request.user))
         staff = selectors.staff_of(user=request.user)
         if staff is None or not request.user.is_doctor:
             raise ApiError("You have no professional registration.", status_code=404, code="not_found")
@@ -265,3 +319,18 @@ class RegistryMyInfoView(ApiView):
             "hospital": hospital_payload(staff.hospital),
             "department": department_payload(staff.department) if staff.department else None,
         })
+
+
+def _pharmacist_registration(user) -> dict:
+    from pharmacies.models import Pharmacist
+
+    pharmacist = Pharmacist.objects.select_related("pharmacy").filter(user=user).first()
+    if pharmacist is None:
+        raise ApiError("You have no professional registration.", status_code=404, code="not_found")
+    return {
+        "professional_type": "pharmacist",
+        "license_number": pharmacist.registration_number,
+        "specialization": "Pharmacy",
+        "verified": pharmacist.verified,
+        "pharmacy": {"id": pharmacist.pharmacy_id, "name": pharmacist.pharmacy.name, "code": pharmacist.pharmacy.code},
+    }

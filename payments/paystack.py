@@ -26,12 +26,17 @@ from payments.gateway import (
     WebhookEvent,
     parse_signed_event,
 )
+from phb.netguard import check_outbound
 
 logger = logging.getLogger(__name__)
 
 _clients: dict[tuple[str, float, float], httpx.Client] = {}
 _clients_lock = threading.Lock()
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+def _guard(request: httpx.Request) -> None:
+    check_outbound("paystack")
 
 
 def _client_for(base_url: str, connect_timeout: float, read_timeout: float) -> httpx.Client:
@@ -47,6 +52,7 @@ def _client_for(base_url: str, connect_timeout: float, read_timeout: float) -> h
                     timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
                     limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
                     headers={"Accept": "application/json", "User-Agent": "phb-backend"},
+                    event_hooks={"request": [_guard]},
                 )
                 _clients[key] = client
     return client

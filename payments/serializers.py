@@ -4,37 +4,35 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
-
-from rest_framework import serializers
 
 from payments.models import Payment, PaymentStatus
 from payments.services import BookingRequest, from_minor
+from phb.api import serializers
+from phb.api.fields import TextOrIntegerField, check_calendar_range
+from phb.api.schema import documented
 
 
 class SymptomInput(serializers.Serializer):
-    body_part_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    body_part_id = TextOrIntegerField(max_length=64, required=False, allow_blank=True)
     body_part_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     symptom_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-
-    def to_internal_value(self, data: Any) -> dict:
-        if isinstance(data, dict) and isinstance(data.get("body_part_id"), int):
-            data = {**data, "body_part_id": str(data["body_part_id"])}
-        return super().to_internal_value(data)
 
 
 class InitializeInput(serializers.Serializer):
     """The whole booking (payment-first). ``amount`` is read and ignored: the server prices it."""
 
     amount = serializers.JSONField(required=False)
-    payment_method = serializers.CharField(required=False, default="card")
-    payment_provider = serializers.CharField(required=False, default="paystack")
+    payment_method = serializers.ChoiceField(choices=["card"], required=False, default="card", error_messages={
+        "invalid_choice": "Only card payments are available."})
+    payment_provider = serializers.ChoiceField(choices=["paystack"], required=False, default="paystack",
+                                               error_messages={"invalid_choice": "Only Paystack is available."})
     appointment_id = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
     hospital_id = serializers.IntegerField(min_value=1)
     department_id = serializers.IntegerField(min_value=1)
-    appointment_date = serializers.CharField(max_length=40)
+    appointment_date = documented(serializers.CharField, {"type": "string", "format": "date-time", "maxLength": 40})(
+        max_length=40)
     appointment_type = serializers.CharField(max_length=32, required=False, default="consultation")
     priority = serializers.ChoiceField(choices=["normal", "urgent", "emergency"], required=False, default="normal")
     chief_complaint = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
@@ -45,16 +43,6 @@ class InitializeInput(serializers.Serializer):
     duration = serializers.IntegerField(required=False, min_value=1, max_value=240)
     is_insurance_based = serializers.BooleanField(required=False, default=False)
     insurance_details = serializers.DictField(required=False, default=dict)
-
-    def validate_payment_method(self, value: str) -> str:
-        if value.strip().lower() != "card":
-            raise serializers.ValidationError("Only card payments are available.")
-        return "card"
-
-    def validate_payment_provider(self, value: str) -> str:
-        if value.strip().lower() != "paystack":
-            raise serializers.ValidationError("Only Paystack is available.")
-        return "paystack"
 
     def validate_appointment_date(self, value: str) -> datetime:
         return wall_clock(value)
@@ -99,6 +87,7 @@ def wall_clock(value: str) -> datetime:
         raise serializers.ValidationError("Use an ISO date-time such as 2025-01-31T09:30:00Z.") from exc
     if len(text) <= 10:
         raise serializers.ValidationError("A time is required as well as the date.")
+    check_calendar_range(parsed)
     return parsed.replace(tzinfo=None)
 
 

@@ -35,6 +35,7 @@ from accounts.models import User
 from appointments.booking import hold_confirm, hold_create, hold_release
 from appointments.models import Appointment
 from hospitals.models import Department
+from payments.checkout_retry import Reused, with_own_checkout
 from payments.gateway import GatewayError, RefundResult, Verification, WebhookEvent, get_gateway
 from payments.models import (
     COMPLETABLE_STATUSES,
@@ -142,7 +143,25 @@ def payments_enabled() -> bool:
 
 
 def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeOutcome:
-    """Hold the slot, price it on the server, then start the provider checkout (or waive)."""
+    """Hold the slot, price it on the server, then start the provider checkout (or waive).
+
+    Pressing Pay again for a time the patient already holds reopens or replaces her own
+    checkout (``payments.checkout_retry``): never a conflict with herself, never two holds."""
+    started = with_own_checkout(
+        patient=patient, department_id=booking.department_id, start_local=booking.start_local,
+        priority=booking.priority, appointment_type=booking.appointment_type, details=booking.details,
+        start_new=lambda: _hold_and_record(patient=patient, booking=booking),
+    )
+    if isinstance(started, Reused):
+        return InitializeOutcome(payment=started.payment)
+    if isinstance(started, InitializeOutcome):
+        return started
+    payment, hold, summary = started
+    return _open_checkout(patient=patient, payment=payment, hold=hold, summary=summary)
+
+
+def _hold_and_record(*, patient: User, booking: BookingRequest) -> InitializeOutcome | tuple[Payment, Any, dict]:
+    """Inside the caller's transaction: the hold and its payment row (or the waived booking)."""
     with transaction.atomic():
         hold = hold_create(
             patient=patient,
@@ -176,7 +195,11 @@ def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeO
         )
         record_event(payment, kind="initialized", source=EventSource.API, to_status=PaymentStatus.INITIALIZED,
                amount_minor=payment.amount_minor, currency=payment.currency)
+    return payment, hold, summary
 
+
+def _open_checkout(*, patient: User, payment: Payment, hold: Any, summary: dict) -> InitializeOutcome:
+    """Outside any transaction: ask the provider for the checkout and record its answer."""
     metadata = {
         "payment_id": str(payment.pk),
         "hold_id": str(hold.id),

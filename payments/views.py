@@ -13,6 +13,8 @@ from accounts.throttles import client_ip
 from payments import selectors, services
 from payments.gateway import BadSignature, get_gateway
 from payments.serializers import InitializeInput, history_item, money, verify_payload
+from phb.api import pagination
+from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.views import ApiView, PublicApiView, ScopedAPIView
 
@@ -38,6 +40,8 @@ class PaymentStatusView(PublicApiView):
 
 class PaymentInitializeView(ApiView):
     """Y2. Payment-first booking: the whole booking in, a checkout (or a waived booking) out."""
+
+    access = Access.OWN
 
     @extend_schema(request=InitializeInput, responses={200: dict, 400: dict, 409: dict, 502: dict},
                    summary="Y2 start paying for a booking")
@@ -93,6 +97,8 @@ class PaymentInitializeView(ApiView):
 class PaymentVerifyView(ScopedAPIView):
     """Y3. Only the payer's own payments; anyone else's reference is a 404."""
 
+    access = Access.OWN
+
     def scoped_queryset(self, user):
         return selectors.payment_list(fetched_by=user)
 
@@ -107,17 +113,23 @@ class PaymentVerifyView(ScopedAPIView):
 class PaymentHistoryView(ScopedAPIView):
     """Y4."""
 
+    access = Access.OWN
+
     def scoped_queryset(self, user):
         return selectors.payment_list(fetched_by=user)
 
-    @extend_schema(responses={200: dict}, summary="Y4 my payments")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict}, summary="Y4 my payments (paged)",
+                   description="Newest first. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        payments = [history_item(p) for p in self.scoped_queryset(request.user)[:200]]
-        return Response({"success": True, "payments": payments, "count": len(payments)})
+        page = pagination.paginate(request, self.scoped_queryset(request.user), spec=pagination.RECENT_FIRST)
+        payments = [history_item(p) for p in page.items]
+        return page.response({"success": True, "payments": payments, "count": len(payments)})
 
 
 class PaystackWebhookView(PublicApiView):
     """Paystack → us. The signature is checked over the raw bytes before anything parses them."""
+
+    json_body_is_object = False
 
     @extend_schema(request=None, responses={200: dict, 401: OpenApiResponse(description="bad signature")},
                    summary="Paystack webhook")

@@ -1,6 +1,7 @@
 """`make run`: everything the service needs on its embedded defaults, in the foreground.
 
-1. AWS: uses ``AWS_ENDPOINT_URL`` when set, else starts a moto server on loopback.
+1. AWS: uses ``AWS_ENDPOINT_URL`` when set, else starts a moto server on loopback. CloudWatch
+   logs and metrics are on either way unless the operator turns them off.
 2. Side services declared in ``SIDECARS`` (the local Paystack stand-in when no key is set).
 3. migrate, createcachetable, collectstatic, provision_aws, seed_demo (all idempotent).
 4. gunicorn with at least 2 workers on 127.0.0.1:$PORT. Ctrl-C stops everything started here.
@@ -25,6 +26,17 @@ Sidecar = Callable[[dict], "subprocess.Popen | None"]
 
 def _manage(env: dict, *args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, check=True)
+
+
+def cloudwatch_on_unless_told(env: dict) -> None:
+    """CloudWatch logs and metrics are on under ``make run`` whatever AWS it talks to (its own
+    moto server, an emulator the operator runs, or an account); the operator turns either off
+    by setting ``CLOUDWATCH_LOGS_ENABLED`` / ``CLOUDWATCH_METRICS_ENABLED`` to false."""
+    env.setdefault("CLOUDWATCH_LOGS_ENABLED", "true")
+    env.setdefault("CLOUDWATCH_METRICS_ENABLED", "true")
+    state = ", ".join(f"{name.split('_')[1].lower()} {'on' if env[name].strip().lower() in ('1', 'true', 'yes', 'on') else 'off'}"
+                      for name in ("CLOUDWATCH_LOGS_ENABLED", "CLOUDWATCH_METRICS_ENABLED"))
+    print(f"localrun: CloudWatch {state} at {env.get('AWS_ENDPOINT_URL') or 'AWS'}", flush=True)
 
 
 def main() -> int:
@@ -60,9 +72,8 @@ def main() -> int:
             moto, url = start_moto_server()
             children.append(moto)
             env["AWS_ENDPOINT_URL"] = url
-            env.setdefault("CLOUDWATCH_LOGS_ENABLED", "true")
-            env.setdefault("CLOUDWATCH_METRICS_ENABLED", "true")
             print(f"localrun: moto server (local AWS) at {url}", flush=True)
+        cloudwatch_on_unless_told(env)
 
         from phb.localsidecars import SIDECARS
 

@@ -34,6 +34,7 @@ AREA_LOG_GROUPS: dict[str, str] = {
     "appointments": "appointments",
     "tracking": "tracking",
     "phb.audit": "audit",
+    "phb.frontend": "frontend",  # the frontend's own error reports (POST /api/client-errors/)
 }
 ALL_LOG_GROUP_SUFFIXES = ["app", *AREA_LOG_GROUPS.values()]
 

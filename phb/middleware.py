@@ -81,6 +81,11 @@ def register_after_response(hook) -> None:
         _after_response_hooks.append(hook)
 
 
+def unregister_after_response(hook) -> None:
+    if hook in _after_response_hooks:
+        _after_response_hooks.remove(hook)
+
+
 def _route_of(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:

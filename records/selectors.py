@@ -88,15 +88,6 @@ def profile_of(*, patient: User) -> MedicalProfile | None:
     return MedicalProfile.objects.filter(patient=patient).first()
 
 
-def entries_of(*, patient: User) -> list[ClinicalEntry]:
-    """Every clinical entry of ``patient``, newest first, hospital names joined (one query)."""
-    return list(
-        ClinicalEntry.objects.select_related("hospital")
-        .filter(patient=patient)
-        .order_by("-occurred_on", "-created_at")
-    )
-
-
 # --- Documents -------------------------------------------------------------------------------
 def documents_of(*, fetched_by: User) -> QuerySet[PatientDocument]:
     """The caller's own documents that are not deleted."""
@@ -112,45 +103,77 @@ def consents_between(*, clinician: User, patient: User) -> QuerySet[AccessConsen
     return AccessConsent.objects.select_related("hospital").filter(clinician=clinician, patient=patient)
 
 
-def access_log_of_patient(*, fetched_by: User, limit: int = 200) -> tuple[list[AuditEvent], dict[str, User]]:
-    """Who touched the caller's record, newest first, with the actors (two queries)."""
-    events = list(AuditEvent.objects.filter(patient_id=fetched_by.pk).order_by("-occurred_at")[: max(1, limit)])
-    return events, _actors_of(events)
+def access_log_of_patient(*, fetched_by: User) -> QuerySet[AuditEvent]:
+    """Who touched the caller's record (page it newest first; ``actors_of`` a page names them)."""
+    return AuditEvent.objects.filter(patient_id=fetched_by.pk)
 
 
-def access_log_by_clinician(*, clinician: User, patient: User, limit: int = 200) -> list[AuditEvent]:
-    return list(
-        AuditEvent.objects.filter(patient_id=patient.pk, actor_id=clinician.pk).order_by("-occurred_at")[
-            : max(1, limit)
-        ]
-    )
+def access_log_by_clinician(*, clinician: User, patient: User) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(patient_id=patient.pk, actor_id=clinician.pk)
 
 
-def _actors_of(events: list[AuditEvent]) -> dict[str, User]:
+def actors_of(events: list[AuditEvent]) -> dict[str, User]:
     ids = {e.actor_id for e in events if e.actor_id}
     if not ids:
         return {}
     return {str(u.pk): u for u in User.objects.select_related("staff__hospital").filter(pk__in=ids)}
 
 
-def record_of(*, patient: User) -> tuple[MedicalProfile | None, list[tuple[ClinicalEntry, str]]]:
-    """Profile and entries with their notes decrypted: two queries for any number of entries.
+class EntryRow:
+    """A clinical entry read as column values (what the record's presenters read), without the
+    cost of a model instance per row."""
 
-    An entry whose notes cannot be decrypted is still listed, with empty notes, and logged.
-    """
+    __slots__ = ("id", "kind", "title", "occurred_on", "end_on", "status", "details", "provider_name",
+                 "hospital_id", "hospital", "created_at", "updated_at", "notes_encrypted")
+    COLUMNS = ("id", "kind", "title", "occurred_on", "end_on", "status", "details", "provider_name",
+               "hospital_id", "hospital__name", "created_at", "updated_at", "notes_encrypted")
+
+    class _Hospital:
+        __slots__ = ("name",)
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        for name in self.COLUMNS:
+            if name != "hospital__name":
+                setattr(self, name, row[name])
+        self.hospital = self._Hospital(row["hospital__name"]) if row["hospital_id"] is not None else None
+
+    @property
+    def pk(self) -> Any:
+        return self.id
+
+
+def entry_rows(*, patient: User) -> QuerySet:
+    """The entries of ``patient`` as column values (page them with ``RECORD_ENTRIES``'s ordering)."""
+    return ClinicalEntry.objects.filter(patient=patient).values(*EntryRow.COLUMNS)
+
+
+def with_notes(rows: list[dict[str, Any]]) -> list[tuple[EntryRow, str]]:
+    """Each row with its notes decrypted. An entry whose notes cannot be decrypted is still listed,
+    with empty notes, and logged."""
     import logging
 
-    from records.crypto import DecryptionError
+    from records.crypto import DecryptionError, decrypt_text
 
-    profile = profile_of(patient=patient)
-    out: list[tuple[ClinicalEntry, str]] = []
-    for entry in entries_of(patient=patient):
-        try:
-            notes = entry.notes
-        except DecryptionError:
-            logging.getLogger("records.selectors").error(
-                "clinical notes could not be decrypted", extra={"event": "notes_decrypt_failed", "entry": str(entry.pk)}
-            )
-            notes = ""
+    out: list[tuple[EntryRow, str]] = []
+    for row in rows:
+        entry = EntryRow(row)
+        notes = ""
+        if entry.notes_encrypted:
+            try:
+                notes = decrypt_text(entry.notes_encrypted, context=f"records.ClinicalEntry.notes:{entry.id}")
+            except DecryptionError:
+                logging.getLogger("records.selectors").error(
+                    "clinical notes could not be decrypted",
+                    extra={"event": "notes_decrypt_failed", "entry": str(entry.id)},
+                )
         out.append((entry, notes))
-    return profile, out
+    return out
+
+
+def record_of(*, patient: User) -> tuple[MedicalProfile | None, list[tuple[EntryRow, str]]]:
+    """Profile and every entry with its notes decrypted, newest first (the PDF export): two queries."""
+    rows = entry_rows(patient=patient).order_by("-occurred_on", "-created_at", "-id")
+    return profile_of(patient=patient), with_notes(list(rows))

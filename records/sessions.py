@@ -24,7 +24,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from django.conf import settings
 
-from phb.aws.clients import aws_resource
+from phb.aws.clients import dynamodb_table
 
 logger = logging.getLogger("records.sessions")
 
@@ -60,7 +60,7 @@ class MedSession:
 
 
 def _table():
-    return aws_resource("dynamodb").Table(settings.USER_SESSIONS_TABLE)
+    return dynamodb_table(settings.USER_SESSIONS_TABLE)
 
 
 def _hash(token: str) -> str:

@@ -14,14 +14,18 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.codes import code_pending
 from accounts.models import CodePurpose, User
-from phb import metrics
+from admissions.history import admissions_in_record
+from phb import filetypes, metrics
+from phb.api import pagination, serializers
+from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.parsers import JSONParser
 from phb.api.views import ApiView, ScopedAPIView
 from records import documents, presenters, selectors, services
 from records.audit import audit_record
@@ -50,6 +54,9 @@ class _OtpRequestInput(serializers.Serializer):
 class MedAccessCodeRequestView(ApiView):
     """M1: email a code that opens the caller's record (for a clinician with a pending
     access request: make sure the patient has a live code)."""
+
+    access = Access.OWN
+    parser_classes = [JSONParser]  # an empty body or a JSON object
 
     def post(self, request: Request) -> Response:
         data = _OtpRequestInput(data=request.data if isinstance(request.data, dict) else {})
@@ -97,6 +104,8 @@ def _token_body(granted: services.Granted, *, token_key: str) -> dict[str, Any]:
 class MedAccessCodeVerifyView(ApiView):
     """M2: trade a code for ``{med_access_token, expires_in}``."""
 
+    access = Access.OWN
+
     def post(self, request: Request) -> Response:
         data = _OtpVerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -114,7 +123,11 @@ class MedAccessCodeVerifyView(ApiView):
 class MedAccessEndView(ApiView):
     """End every medical-access session the caller holds (sign out of records everywhere)."""
 
+    access = Access.OWN
+    parser_classes = [JSONParser]
+
     def post(self, request: Request) -> Response:
+        _ = request.data  # no field is read, but a body other than JSON is a 415 like everywhere else
         removed = services.med_access_end(user=request.user, request=request)
         return Response({"status": "success", "ended_sessions": removed})
 
@@ -134,24 +147,38 @@ class MedicalRecordView(ApiView):
     (``?view=list`` for the list form); a clinician holding a consented session gets the
     patient's record object."""
 
+    access = Access.OWN
+
     def get(self, request: Request) -> Response:
         session = require_med_session(request)
         patient = _subject_of(request, session)
-        profile, entries = selectors.record_of(patient=patient)
+        page, profile, entries = _record_page(request, patient)
         audit_record(actor=request.user, patient=patient, action="read", object_type="medical_record",
                      object_id=str(patient.pk), request=request)
         _accessed()
         if session.kind == "clinician":
-            return Response(presenters.clinician_record(patient=patient, profile=profile, entries=entries))
+            body = presenters.clinician_record(patient=patient, profile=profile, entries=entries)
+            body["admissions"] = admissions_in_record(patient=patient)
+            return page.response(body)
         if request.query_params.get("view") == "list":
-            return Response({"status": "success", "records": [presenters.entry_list_item(e, n) for e, n in entries],
-                             "expires_in": session.expires_in})
+            return page.response({"status": "success",
+                                  "records": [presenters.entry_list_item(e, n) for e, n in entries],
+                                  "expires_in": session.expires_in})
         data = presenters.patient_profile_form(patient=patient, profile=profile, entries=entries)
-        return Response({"status": "success", "data": data, "expires_in": session.expires_in})
+        data["admissions"] = admissions_in_record(patient=patient)
+        return page.response({"status": "success", "data": data, "expires_in": session.expires_in})
+
+
+def _record_page(request: Request, patient: User):
+    """The profile and one page of entries (newest first), the page's headers leading to the next."""
+    page = pagination.paginate(request, selectors.entry_rows(patient=patient), spec=pagination.RECORD_ENTRIES)
+    return page, selectors.profile_of(patient=patient), selectors.with_notes(page.items)
 
 
 class MedicalRecordSummaryView(ApiView):
     """M4: the caller's encounters. Doctors' notes only with a valid medical-access token."""
+
+    access = Access.OWN
 
     def get(self, request: Request) -> Response:
         user: User = request.user
@@ -159,9 +186,11 @@ class MedicalRecordSummaryView(ApiView):
         if token_of(request):
             session = require_med_session(request)
             with_notes = session.kind == "patient"
-        entries = [e for e in selectors.entries_of(patient=user) if e.kind == EntryKind.ENCOUNTER]
+        page = pagination.paginate(
+            request, selectors.entry_rows(patient=user).filter(kind=EntryKind.ENCOUNTER), spec=pagination.RECORD_ENTRIES
+        )
         interactions = []
-        for entry in entries:
+        for entry, notes in selectors.with_notes(page.items):
             item = {
                 "id": str(entry.id),
                 "interaction_date": _iso(entry.occurred_on),
@@ -172,19 +201,18 @@ class MedicalRecordSummaryView(ApiView):
                 "interaction_type": (entry.details or {}).get("encounter_type", "") or entry.title,
             }
             if with_notes:
-                try:
-                    item["doctor_notes"] = entry.notes
-                except Exception:
-                    item["doctor_notes"] = ""
+                item["doctor_notes"] = notes
             interactions.append(item)
         audit_record(actor=user, patient=user, action="read", object_type="record_summary",
                      object_id=str(user.pk), request=request)
         _accessed()
-        return Response({"status": "success", "data": {"interactions": interactions}})
+        return page.response({"status": "success", "data": {"interactions": interactions}})
 
 
 class MedicalRecordExportView(ApiView):
     """The record as a PDF, behind the same gate as M3."""
+
+    access = Access.OWN
 
     def get(self, request: Request) -> HttpResponse:
         session = require_med_session(request)
@@ -204,13 +232,13 @@ class MedicalRecordExportView(ApiView):
 class AccessLogView(ApiView):
     """Who read or changed the caller's record."""
 
+    access = Access.OWN
+
     def get(self, request: Request) -> Response:
-        try:
-            limit = min(500, max(1, int(request.query_params.get("limit", 200))))
-        except ValueError:
-            limit = 200
-        events, actors = selectors.access_log_of_patient(fetched_by=request.user, limit=limit)
-        return Response({"status": "success", "access_logs": [_event(e, actors) for e in events]})
+        page = pagination.paginate(request, selectors.access_log_of_patient(fetched_by=request.user),
+                                   spec=pagination.AUDIT_EVENTS)
+        actors = selectors.actors_of(page.items)
+        return page.response({"status": "success", "access_logs": [_event(e, actors) for e in page.items]})
 
 
 def _event(event, actors: dict[str, User] | None = None) -> dict[str, Any]:
@@ -263,12 +291,17 @@ def _consent(consent: AccessConsent, *, for_patient: bool) -> dict[str, Any]:
 class PatientConsentsView(ApiView):
     """The caller's consents: who asked, who has access now, until when."""
 
+    access = Access.OWN
+
     def get(self, request: Request) -> Response:
-        consents = selectors.consents_of_patient(fetched_by=request.user).order_by("-requested_at")[:200]
-        return Response({"status": "success", "consents": [_consent(c, for_patient=True) for c in consents]})
+        page = pagination.paginate(request, selectors.consents_of_patient(fetched_by=request.user),
+                                   spec=pagination.CONSENTS)
+        return page.response({"status": "success", "consents": [_consent(c, for_patient=True) for c in page.items]})
 
 
 class PatientConsentRevokeView(ApiView):
+    access = Access.OWN
+
     def post(self, request: Request, consent_id) -> Response:
         consent = services.consent_revoke(patient=request.user, consent_id=consent_id, request=request)
         return Response({"status": "success", "message": "Access revoked.",
@@ -290,6 +323,8 @@ def _file(doc: PatientDocument) -> dict[str, Any]:
 
 
 class _DocumentsView(ScopedAPIView):
+    access = Access.OWN
+
     def scoped_queryset(self, user: Any):
         return selectors.documents_of(fetched_by=user)
 
@@ -298,15 +333,18 @@ class DocumentListView(_DocumentsView):
     """M7."""
 
     def get(self, request: Request) -> Response:
-        docs = list(self.scoped_queryset(request.user)[:500])
+        page = pagination.paginate(request, self.scoped_queryset(request.user), spec=pagination.DOCUMENTS)
         audit_record(actor=request.user, patient=request.user, action="list", object_type="document",
                      object_id="", request=request)
-        return Response({"success": True, "data": {"files": [_file(d) for d in docs]}})
+        return page.response({"success": True, "data": {"files": [_file(d) for d in page.items]}})
 
 
 class DocumentPreviewView(_DocumentsView):
     """M8: the bytes, streamed from S3 in chunks."""
 
+    @extend_schema(responses={(200, media): bytes for media in sorted(
+        {kind.content_type.split(";")[0] for kind in filetypes.ALL_TYPES})},
+        summary="M8 the document's bytes (in its own content type)")
     def get(self, request: Request, file_id) -> StreamingHttpResponse:
         doc: PatientDocument = self.get_scoped_object(request, pk=file_id)
         opened = documents.document_open(document=doc)
@@ -324,9 +362,18 @@ class DocumentPreviewView(_DocumentsView):
         return response
 
 
+class _DocumentUploadInput(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(), min_length=1,
+                                  max_length=settings.PATIENT_UPLOAD_MAX_FILES)
+
+
 class DocumentUploadView(ApiView):
     """M9: multipart, repeated field ``files``."""
 
+    access = Access.OWN
+
+    @extend_schema(request={"multipart/form-data": _DocumentUploadInput}, responses={201: dict},
+                   summary="M9 upload documents (201 when at least one was kept)")
     def post(self, request: Request) -> Response:
         limit = settings.PATIENT_UPLOAD_MAX_FILES * (settings.PATIENT_UPLOAD_MAX_BYTES + 64 * 1024)
         try:
@@ -372,6 +419,8 @@ class DocumentDeleteView(_DocumentsView):
 # --- M11–M18: clinicians -----------------------------------------------------------------------
 class _ClinicianPatientView(ApiView):
     """Resolves the patient for a clinician; anyone without a relationship gets a 404."""
+
+    access = Access.STAFF
 
     def patient_for(self, request: Request, patient_ref: Any, *, require_appointment: bool = False) -> User:
         user: User = request.user
@@ -427,6 +476,8 @@ class _AccessVerifyInput(serializers.Serializer):
 class LegacyAccessVerifyView(ApiView):
     """M12: ``{access_token, expires_in}`` for the doctor once the patient's code is entered."""
 
+    access = Access.STAFF
+
     def post(self, request: Request) -> Response:
         data = _AccessVerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -442,16 +493,18 @@ class LegacyAccessVerifyView(ApiView):
 
 
 def _read_for_clinician(request: Request, patient: User) -> Response:
-    profile, entries = selectors.record_of(patient=patient)
+    page, profile, entries = _record_page(request, patient)
     audit_record(actor=request.user, patient=patient, action="read", object_type="medical_record",
                  object_id=str(patient.pk), request=request)
     _accessed()
-    return Response(presenters.clinician_record(patient=patient, profile=profile, entries=entries))
+    return page.response(presenters.clinician_record(patient=patient, profile=profile, entries=entries))
 
 
 class LegacyRecordView(ApiView):
     """M13: ``GET /api/medical-records/{recordId}/`` (the record id is the patient's id) with
     the medical-access token of a consented clinician (or of the patient themself)."""
+
+    access = Access.OWN | Access.STAFF
 
     def get(self, request: Request, record_id) -> Response:
         session = require_med_session(request)
@@ -479,8 +532,9 @@ class ClinicianAccessLogsView(_ClinicianPatientView):
 
     def get(self, request: Request, patient_id) -> Response:
         patient = self.patient_for(request, patient_id)
-        events = selectors.access_log_by_clinician(clinician=request.user, patient=patient)
-        return Response({"access_logs": [_event(e) for e in events]})
+        page = pagination.paginate(request, selectors.access_log_by_clinician(clinician=request.user, patient=patient),
+                                   spec=pagination.AUDIT_EVENTS)
+        return page.response({"access_logs": [_event(e) for e in page.items]})
 
 
 class ClinicianConsentsView(_ClinicianPatientView):
@@ -488,8 +542,9 @@ class ClinicianConsentsView(_ClinicianPatientView):
 
     def get(self, request: Request, patient_id) -> Response:
         patient = self.patient_for(request, patient_id)
-        consents = selectors.consents_between(clinician=request.user, patient=patient).order_by("-requested_at")[:100]
-        return Response({"consents": [_consent(c, for_patient=False) for c in consents]})
+        page = pagination.paginate(request, selectors.consents_between(clinician=request.user, patient=patient),
+                                   spec=pagination.CONSENTS)
+        return page.response({"consents": [_consent(c, for_patient=False) for c in page.items]})
 
 
 class _ProfessionalRequestInput(serializers.Serializer):

@@ -7,7 +7,11 @@
 - medical imaging: SSE-KMS with its own key, object lock (which keeps versioning on), objects
   written as INTELLIGENT_TIERING, expiry after 2555 days, CORS for direct browser uploads, and
   cross-region replication to a backup bucket when ``MEDICAL_IMAGING_REPLICATION_ENABLED``;
-- static assets (the frontend build): versioned, SSE-S3, website hosting, public read.
+- static assets (the frontend build): versioned, SSE-S3, private: served by CloudFront;
+- with ``CLOUDFRONT_ENABLED``: two CloudFront distributions reaching their buckets through one
+  origin access control (the buckets stay private and grant reads to that distribution only):
+  static assets (index.html as root and for the single-page app's routes) and medical imaging,
+  which serves only URLs signed by a key group whose private key lives in Secrets Manager.
 
 Conditional bucket policies (deny plain HTTP, deny uploads without the right encryption) are
 attached only when ``AWS_ATTACH_BUCKET_POLICIES`` (real AWS): the emulator mis-applies conditions.
@@ -20,6 +24,7 @@ from typing import Any
 from django.conf import settings
 
 from phb.aws.clients import account_id
+from phb.aws.cloudfront import Distribution, OriginAccessControl, SigningKey
 from phb.aws.policies import deny_insecure_and_unencrypted
 from phb.aws.provisioning import Bucket, IamRole, KmsKey, Resource
 
@@ -63,21 +68,6 @@ def static_assets_tags() -> dict[str, str]:
 
 def object_lock() -> dict[str, Any]:
     return {"Mode": "GOVERNANCE", "Days": settings.STORAGE_RETENTION_DAYS}
-
-
-def _public_read_policy(bucket: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PublicReadForWebsite",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ],
-    }
 
 
 def _cors(methods: list[str], *, expose: list[str] | None = None) -> list[dict[str, Any]]:
@@ -198,17 +188,53 @@ def imaging_backup_bucket() -> Bucket:
 
 
 def static_assets_bucket() -> Bucket:
+    """Private: the frontend build is read by CloudFront through the origin access control."""
     name = settings.STATIC_ASSETS_BUCKET
     return Bucket(
         name=name,
         versioning=True,
         encryption="AES256",
-        block_public_access=False,
+        block_public_access=True,
         tags=static_assets_tags(),
-        website={"IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "error.html"}},
-        policy=_public_read_policy(name),
-        policy_unconditional=True,
     )
+
+
+# --- CloudFront ------------------------------------------------------------------------------
+def origin_access_control() -> OriginAccessControl:
+    return OriginAccessControl(name=f"{settings.CLOUDFRONT_NAME_PREFIX}-s3",
+                               description="CloudFront reads the private PHB buckets (SigV4)")
+
+
+def imaging_signing_key() -> SigningKey:
+    return SigningKey(name=f"{settings.CLOUDFRONT_NAME_PREFIX}-imaging",
+                      secret_name=settings.CLOUDFRONT_SIGNING_KEY_SECRET, tags=imaging_tags())
+
+
+def static_assets_distribution() -> Distribution:
+    return Distribution(
+        name=f"{settings.CLOUDFRONT_NAME_PREFIX}-static-assets",
+        bucket=settings.STATIC_ASSETS_BUCKET,
+        oac=origin_access_control(),
+        default_root_object="index.html",
+        spa_fallback="/index.html",
+        tags=static_assets_tags(),
+    )
+
+
+def imaging_distribution() -> Distribution:
+    """Signed URLs only; ``versionId`` reaches S3 so a URL reads the version that was checked."""
+    return Distribution(
+        name=f"{settings.CLOUDFRONT_NAME_PREFIX}-medical-imaging",
+        bucket=settings.MEDICAL_IMAGING_BUCKET,
+        oac=origin_access_control(),
+        signing_key=imaging_signing_key(),
+        forward_query=["versionId"],
+        tags=imaging_tags(),
+    )
+
+
+def cloudfront_resources() -> list[Resource]:
+    return [origin_access_control(), imaging_signing_key(), static_assets_distribution(), imaging_distribution()]
 
 
 # --- Keys ------------------------------------------------------------------------------------
@@ -315,4 +341,6 @@ def resources() -> list[Resource]:
     if settings.MEDICAL_IMAGING_REPLICATION_ENABLED:
         out += [imaging_backup_key(), replication_role(), imaging_backup_bucket()]
     out += [guidelines_bucket(), prescriptions_bucket(), imaging_bucket(), static_assets_bucket()]
+    if settings.CLOUDFRONT_ENABLED:
+        out += cloudfront_resources()
     return out

@@ -5,7 +5,8 @@
 2. :func:`imaging_study_complete` ``head_object``\\ s the key, checks size and type, reads the DICOM
    header (pydicom) for modality, study date and UIDs, and only then lists the study. Anything
    else is refused and every version of the object deleted.
-3. The patient and clinicians with access get 5-minute SigV4 signed GET URLs; every read audited.
+3. The patient and clinicians with access get 5-minute signed GET URLs (CloudFront signed URLs
+   with ``CLOUDFRONT_ENABLED``, S3 SigV4 presigned URLs otherwise); every read audited.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from accounts.models import Role, User
 from hospitals.selectors import staff_of
 from phb import metrics
 from phb.api.errors import ApiError, Conflict
-from storage import objects
+from storage import cdn, objects
 from storage.aws_resources import IMAGING_PREFIX
 from storage.dicom import DicomHeader, NotDicom, looks_like_dicom, read_header
 from storage.models import ImagingStudy, StudyStatus
@@ -200,19 +201,24 @@ def imaging_study_complete(*, clinician: User, study_id: Any, request: Any = Non
 
 
 def imaging_study_url(*, study: ImagingStudy, fetched_by: User, request: Any = None) -> dict[str, Any]:
-    """A 5-minute signed GET of the exact version that was checked (the caller was scoped by
+    """A short-lived signed GET of the exact version that was checked (the caller was scoped by
     ``selectors.imaging_study_get``); the read is audited."""
     if study.status != StudyStatus.AVAILABLE:
         raise Conflict("The study is not available yet.", code="study_not_available")
-    signed = objects.signed_get_url(
-        storage_name=objects.IMAGING,
-        key=study.key,
-        version_id=study.version_id,
-        file_name=f"study-{str(study.pk)[:8]}.dcm",
-        content_type=DICOM_CONTENT_TYPE,
-    )
+    if settings.CLOUDFRONT_ENABLED:
+        url, ttl = cdn.signed_url(key=study.key, version_id=study.version_id)
+        signed = objects.SignedUrl(url=url, expires_in=ttl, expires_at=timezone.now() + timedelta(seconds=ttl))
+    else:
+        signed = objects.signed_get_url(
+            storage_name=objects.IMAGING,
+            key=study.key,
+            version_id=study.version_id,
+            file_name=f"study-{str(study.pk)[:8]}.dcm",
+            content_type=DICOM_CONTENT_TYPE,
+        )
     _audit(actor=fetched_by, study=study, action="read", request=request)
-    return {"study_id": str(study.pk), "content_type": DICOM_CONTENT_TYPE, **signed.as_dict()}
+    return {"study_id": str(study.pk), "content_type": DICOM_CONTENT_TYPE, "via": "cloudfront"
+            if settings.CLOUDFRONT_ENABLED else "s3", **signed.as_dict()}
 
 
 def imaging_study_audit_read(*, study: ImagingStudy, fetched_by: User, request: Any = None) -> None:

@@ -53,7 +53,9 @@ def content_digest(prescription: Any) -> str:
 
 def _sheet(prescription: Any, *, code: str, revision: int) -> PrescriptionSheet:
     appointment = prescription.appointment
-    hospital = getattr(appointment, "hospital", None)
+    # A prescription issued on a repeat request has no appointment: the request names the hospital.
+    hospital = getattr(appointment, "hospital", None) or getattr(getattr(prescription, "request", None),
+                                                                 "hospital", None)
     department = getattr(appointment, "department", None)
     zone_name = getattr(hospital, "time_zone", "") or settings.DEFAULT_HOSPITAL_TIME_ZONE
     try:
@@ -86,29 +88,34 @@ def prescription_document_ensure(*, prescription: Any) -> PrescriptionDocument:
 
 
 def _ensure(prescription: Any) -> PrescriptionDocument:
+    """Render and upload with no transaction or lock held; record the version in a short one.
+
+    Two first renders racing both upload (two S3 versions of one key); the first to record wins
+    and the other finds the document already current."""
     digest = content_digest(prescription)
     found = PrescriptionDocument.objects.filter(prescription=prescription).first()
     if found is not None and found.content_digest == digest and found.current_version_id:
         return found
+    document, _ = PrescriptionDocument.objects.get_or_create(
+        prescription=prescription,
+        defaults={
+            "key": objects.new_key("prescriptions", prescription.patient_id, ".pdf"),
+            "verification_code": verification_code_for(prescription.pk),
+        },
+    )
+    revision = document.versions.count() + 1
+    pdf = render_prescription_pdf(_sheet(prescription, code=document.verification_code, revision=revision))
+    version_id = objects.put_version(
+        storage_name=objects.PRESCRIPTIONS,
+        key=document.key,
+        body=pdf,
+        content_type=PDF_CONTENT_TYPE,
+        metadata={"prescription-id": str(prescription.pk), "revision": str(revision)},
+    )
     with transaction.atomic():
-        document, _ = PrescriptionDocument.objects.select_for_update().get_or_create(
-            prescription=prescription,
-            defaults={
-                "key": objects.new_key("prescriptions", prescription.patient_id, ".pdf"),
-                "verification_code": verification_code_for(prescription.pk),
-            },
-        )
+        document = PrescriptionDocument.objects.select_for_update().get(pk=document.pk)
         if document.content_digest == digest and document.current_version_id:
             return document
-        revision = document.versions.count() + 1
-        pdf = render_prescription_pdf(_sheet(prescription, code=document.verification_code, revision=revision))
-        version_id = objects.put_version(
-            storage_name=objects.PRESCRIPTIONS,
-            key=document.key,
-            body=pdf,
-            content_type=PDF_CONTENT_TYPE,
-            metadata={"prescription-id": str(prescription.pk), "revision": str(revision)},
-        )
         document.current_version_id = version_id
         document.content_digest = digest
         document.size = len(pdf)

@@ -26,7 +26,6 @@ from storage.models import (
     StudyStatus,
 )
 
-ACCESS_LOG_LIMIT = 500
 MOST_ACCESSED = 5
 
 
@@ -183,7 +182,7 @@ def guideline_access_list(*, fetched_by: User, guideline_id: str = "") -> QueryS
         qs = GuidelineAccess.objects.filter(user=fetched_by)
     if guideline_id:
         qs = qs.filter(guideline__guideline_id=guideline_id)
-    return qs.select_related("guideline").order_by("-accessed_at", "-id")[:ACCESS_LOG_LIMIT]
+    return qs.select_related("guideline")
 
 
 def guideline_bookmark_list(*, fetched_by: User) -> QuerySet[GuidelineBookmark]:

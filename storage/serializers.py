@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from rest_framework import serializers
 
 from accounts.models import Role, User
+from phb.api import serializers
+from phb.api.fields import from_json
+from phb.api.schema import documented
 from storage.models import (
     TARGET_ROLES,
     ClinicalGuideline,
@@ -32,33 +34,47 @@ class CommaListField(serializers.ListField):
         return super().get_value(dictionary)
 
     def to_internal_value(self, data: Any) -> list:
-        if isinstance(data, str):
+        if isinstance(data, str) and not from_json(self):
             data = [data]
         if not isinstance(data, (list, tuple)):
             self.fail("not_a_list", input_type=type(data).__name__)
+        # As sent (the API description's maxItems and item maxLength), before splitting.
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        longest = getattr(self.child, "max_length", None)
+        for index, entry in enumerate(data):
+            if not isinstance(entry, str):
+                raise serializers.ValidationError({index: ["Not a valid string."]})
+            if longest is not None and len(entry) > longest and "," not in entry:
+                raise serializers.ValidationError({index: [f"Ensure this field has no more than {longest} characters."]})
         items: list[str] = []
         for entry in data:
-            parts = entry.split(",") if isinstance(entry, str) else [entry]
-            items.extend(str(p).strip() for p in parts if str(p).strip())
+            items.extend(part.strip() for part in entry.split(",") if part.strip())
         items = list(dict.fromkeys(items))
         if self.max_length is not None and len(items) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
         return self.run_child_validation(items)
 
 
+_DATE_OR_BLANK = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
+
+
 class GuidelineInput(serializers.Serializer):
     title = serializers.CharField(max_length=255)
     description = serializers.CharField(max_length=20000)
-    version = serializers.CharField(max_length=32, required=False)
+    # The form sends "" for an untouched optional field: the same as leaving it out.
+    version = serializers.CharField(max_length=32, required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=GuidelineCategory.choices)
     specialty = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    keywords = CommaListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
-    content_type = serializers.ChoiceField(choices=GuidelineContentType.choices, required=False)
+    # Empty entries (a form's empty keywords="") are dropped.
+    keywords = CommaListField(child=serializers.CharField(max_length=64, allow_blank=True), required=False,
+                              max_length=50)
+    content_type = serializers.ChoiceField(choices=GuidelineContentType.choices, required=False, allow_blank=True)
     text_content = serializers.CharField(required=False, allow_blank=True, max_length=500_000)
-    effective_date = serializers.DateField(required=False)
-    expiry_date = serializers.DateField(required=False, allow_null=True)
-    target_roles = CommaListField(child=serializers.ChoiceField(choices=TARGET_ROLES), required=False)
-    priority = serializers.ChoiceField(choices=GuidelinePriority.choices, required=False)
+    effective_date = documented(serializers.DateField, _DATE_OR_BLANK)(required=False)
+    expiry_date = documented(serializers.DateField, {**_DATE_OR_BLANK, "nullable": True})(required=False, allow_null=True)
+    target_roles = CommaListField(child=serializers.ChoiceField(choices=TARGET_ROLES, allow_blank=True), required=False)
+    priority = serializers.ChoiceField(choices=GuidelinePriority.choices, required=False, allow_blank=True)
 
     def to_internal_value(self, data: Any) -> dict:
         # Multipart sends an omitted optional date as "" sometimes: treat it as absent.
@@ -68,6 +84,12 @@ class GuidelineInput(serializers.Serializer):
                 if name in data and data.get(name) in ("", "null", "undefined"):
                     data.pop(name)
         return super().to_internal_value(data)
+
+
+class GuidelineUploadInput(GuidelineInput):
+    """G4's multipart form: the fields of :class:`GuidelineInput` and the file."""
+
+    file = serializers.FileField()
 
 
 class FileReplaceInput(serializers.Serializer):

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import renderers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from phb.api import pagination
+from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.parsers import JSONParser
+from phb.api.schema import JSON_ARRAY
 from phb.api.views import ApiView, ScopedAPIView
-from storage import imaging, objects, selectors, services
+from storage import imaging, objects, rows, selectors, services
+from storage.filetypes import GUIDELINE_TYPES
 from storage.models import GuidelineAccessAction
 from storage.prescription_documents import prescription_document_url
 from storage.serializers import (
     BookmarkInput,
     FileReplaceInput,
     GuidelineInput,
+    GuidelineUploadInput,
     ImagingStartInput,
     access_payload,
     bookmark_payload,
@@ -32,6 +40,8 @@ from storage.serializers import (
 
 # Room for the form fields next to the file in a multipart body.
 _MULTIPART_OVERHEAD = 1024 * 1024
+# A download answers in the file's own type (text guidelines as text/plain).
+GUIDELINE_FILE_MEDIA_TYPES = sorted({kind.content_type for kind in GUIDELINE_TYPES} | {"text/plain"})
 _LIST_FIELDS = ("keywords", "target_roles")
 
 
@@ -55,7 +65,9 @@ class BinaryRenderer(renderers.BaseRenderer):
 def _form_fields(data: Any) -> dict[str, Any]:
     """The non-file fields of a multipart (or JSON) body as a plain dict."""
     if not hasattr(data, "getlist"):
-        return {k: v for k, v in dict(data).items() if k != "file"}
+        if not isinstance(data, Mapping):
+            raise ValidationError({"non_field_errors": ["Send the guideline as a JSON object or a form."]})
+        return {k: v for k, v in data.items() if k != "file"}
     out: dict[str, Any] = {}
     for key in data.keys():
         if key == "file":
@@ -90,14 +102,19 @@ def _validated_guideline(request: Request, *, partial: bool = False) -> dict[str
 
 # --- Guidelines ---------------------------------------------------------------------------
 class GuidelineListView(ApiView):
-    """G1 list (bare array) and G3 create from JSON (a multipart body with a file works too)."""
+    """G1 list (bare array) and G3 create from JSON (a guideline with a file is G4, the upload);
+    any other body is a 415: a form cannot say the list its ``keywords`` are."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    access = Access.STAFF
 
-    @extend_schema(operation_id="clinical_guidelines_list", responses={200: dict}, summary="G1 guidelines (bare array)")
+    parser_classes = [JSONParser]
+
+    @extend_schema(operation_id="clinical_guidelines_list", parameters=pagination.PARAMETERS, responses={200: JSON_ARRAY},
+                   summary="G1 guidelines (bare array, paged)",
+                   description="Most recently updated first. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         found = selectors.guideline_list(fetched_by=request.user, filters=request.query_params)
-        return Response([guideline_payload(g, viewer=request.user, request=request) for g in found])
+        return _guideline_page(request, found)
 
     @extend_schema(request=GuidelineInput, responses={201: dict}, summary="G3 create a guideline from JSON")
     def post(self, request: Request) -> Response:
@@ -110,11 +127,14 @@ class GuidelineListView(ApiView):
 
 
 class GuidelineUploadView(ApiView):
-    """G4: multipart ``file`` plus the form fields (arrays comma-joined)."""
+    """G4: multipart ``file`` plus the form fields (arrays comma-joined); any other body is a 415."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    access = Access.STAFF
 
-    @extend_schema(request=GuidelineInput, responses={201: dict}, summary="G4 upload a guideline file (multipart)")
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=GuidelineUploadInput, responses={201: dict},
+                   summary="G4 upload a guideline file (multipart)")
     def post(self, request: Request) -> Response:
         _refuse_oversized(request, settings.CLINICAL_GUIDELINE_MAX_BYTES)
         upload = _uploaded_file(request)
@@ -128,6 +148,8 @@ class GuidelineUploadView(ApiView):
 
 class GuidelineDetailView(ApiView):
     """G2 read (logged as a view), G6 edit, G7 delete."""
+
+    access = Access.STAFF
 
     @extend_schema(operation_id="clinical_guideline_retrieve", responses={200: dict}, summary="G2 one guideline")
     def get(self, request: Request, guideline_id: str) -> Response:
@@ -162,6 +184,8 @@ class GuidelineDetailView(ApiView):
 class GuidelineFileView(ApiView):
     """G5: a new file for the guideline (a new S3 version; the old one stays in ``versions/``)."""
 
+    access = Access.STAFF
+
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request=FileReplaceInput, responses={200: dict}, summary="G5 replace the file (new S3 version)")
@@ -180,19 +204,25 @@ class GuidelineFileView(ApiView):
 class GuidelineVersionsView(ApiView):
     """Every file the guideline has had, newest first (authors and the hospital's admins)."""
 
-    @extend_schema(responses={200: dict}, summary="Earlier files of a guideline")
+    access = Access.STAFF
+
+    @extend_schema(responses={200: JSON_ARRAY}, summary="Earlier files of a guideline")
     def get(self, request: Request, guideline_id: str) -> Response:
         guideline = selectors.guideline_get(fetched_by=request.user, guideline_id=guideline_id)
         if not selectors.guideline_can_edit(user=request.user, guideline=guideline):
             raise ApiError("Only the author or the hospital's admin can see earlier files.", status_code=403,
                            code="permission_denied")
-        return Response([
+        page = pagination.paginate(request, selectors.guideline_versions(guideline=guideline),
+                                   spec=pagination.FILE_VERSIONS)
+        return page.response([
             file_version_payload(v, current_version_id=guideline.file_version_id, request=request)
-            for v in selectors.guideline_versions(guideline=guideline)
+            for v in page.items
         ])
 
 
 class GuidelineApproveView(ApiView):
+    access = Access.STAFF
+
     @extend_schema(request=None, responses={200: dict}, summary="G8 approve (hospital admin)")
     def post(self, request: Request, guideline_id: str) -> Response:
         guideline = selectors.guideline_get(fetched_by=request.user, guideline_id=guideline_id)
@@ -202,6 +232,8 @@ class GuidelineApproveView(ApiView):
 
 
 class GuidelinePublishView(ApiView):
+    access = Access.STAFF
+
     @extend_schema(request=None, responses={200: dict}, summary="G9 publish (hospital admin)")
     def post(self, request: Request, guideline_id: str) -> Response:
         guideline = selectors.guideline_get(fetched_by=request.user, guideline_id=guideline_id)
@@ -214,9 +246,12 @@ class GuidelineDownloadView(ApiView):
     """G10: the file's bytes, streamed from S3 in 64 KiB chunks, with its type and file name.
     ``?version_id=`` gives an earlier file (authors and the hospital's admins)."""
 
+    access = Access.STAFF
+
     renderer_classes = [renderers.JSONRenderer, BinaryRenderer]
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="G10 download the file")
+    @extend_schema(responses={(200, media): bytes for media in GUIDELINE_FILE_MEDIA_TYPES},
+                   summary="G10 download the file (in its own content type)")
     def get(self, request: Request, guideline_id: str) -> HttpResponse:
         guideline = selectors.guideline_get(fetched_by=request.user, guideline_id=guideline_id)
         version_id = request.query_params.get("version_id", "")
@@ -254,6 +289,8 @@ class GuidelineDownloadView(ApiView):
 class GuidelineBookmarkView(ApiView):
     """G11 add (with optional ``notes``), G12 remove."""
 
+    access = Access.STAFF
+
     @extend_schema(request=BookmarkInput, responses={201: dict}, summary="G11 bookmark")
     def post(self, request: Request, guideline_id: str) -> Response:
         guideline = selectors.guideline_get(fetched_by=request.user, guideline_id=guideline_id)
@@ -273,22 +310,34 @@ class GuidelineBookmarkView(ApiView):
 class MyBookmarksView(ApiView):
     """G13: the guidelines the caller bookmarked."""
 
-    @extend_schema(responses={200: dict}, summary="G13 my bookmarked guidelines")
+    access = Access.STAFF
+
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: JSON_ARRAY},
+                   summary="G13 my bookmarked guidelines (paged)", description=pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        found = selectors.guideline_bookmarked(fetched_by=request.user)
-        return Response([guideline_payload(g, viewer=request.user, request=request) for g in found])
+        return _guideline_page(request, selectors.guideline_bookmarked(fetched_by=request.user))
+
+
+def _guideline_page(request: Request, found) -> Response:
+    page = pagination.paginate(request, rows.guideline_rows(found), spec=pagination.GUIDELINES)
+    items = rows.GuidelineItems(viewer=request.user, request=request)
+    return page.response([items.item(r) for r in page.items])
 
 
 class GuidelineCategoriesView(ApiView):
     """G14."""
 
-    @extend_schema(responses={200: dict}, summary="G14 categories with counts")
+    access = Access.STAFF
+
+    @extend_schema(responses={200: JSON_ARRAY}, summary="G14 categories with counts")
     def get(self, request: Request) -> Response:
         return Response(selectors.guideline_categories(fetched_by=request.user))
 
 
 class GuidelineStatsView(ApiView):
     """G15."""
+
+    access = Access.STAFF
 
     @extend_schema(responses={200: dict}, summary="G15 statistics")
     def get(self, request: Request) -> Response:
@@ -298,24 +347,35 @@ class GuidelineStatsView(ApiView):
 class GuidelineAccessLogView(ApiView):
     """G16: a hospital admin sees accesses to their hospital's guidelines, others their own."""
 
-    @extend_schema(responses={200: dict}, summary="G16 access log")
+    access = Access.STAFF
+
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: JSON_ARRAY}, summary="G16 access log (paged)",
+                   description=pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         found = selectors.guideline_access_list(fetched_by=request.user,
                                                 guideline_id=request.query_params.get("guideline_id", ""))
-        return Response([access_payload(a) for a in found])
+        page = pagination.paginate(request, found, spec=pagination.GUIDELINE_ACCESSES)
+        return page.response([access_payload(a) for a in page.items])
 
 
 class GuidelineBookmarkListView(ApiView):
     """G17: a hospital admin sees bookmarks on their hospital's guidelines, others their own."""
 
-    @extend_schema(responses={200: dict}, summary="G17 bookmarks")
+    access = Access.STAFF
+
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: JSON_ARRAY}, summary="G17 bookmarks (paged)",
+                   description=pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        return Response([bookmark_payload(b) for b in selectors.guideline_bookmark_list(fetched_by=request.user)])
+        page = pagination.paginate(request, selectors.guideline_bookmark_list(fetched_by=request.user),
+                                   spec=pagination.BOOKMARKS)
+        return page.response([bookmark_payload(b) for b in page.items])
 
 
 # --- Prescription documents -------------------------------------------------------------------
 class PrescriptionDocumentView(ScopedAPIView):
     """A 5-minute signed URL of the prescription's PDF, for its patient and its prescriber."""
+
+    access = Access.OWN | Access.STAFF
 
     def scoped_queryset(self, user):
         return selectors.prescriptions_with_documents_for(fetched_by=user)
@@ -331,12 +391,15 @@ class PrescriptionDocumentView(ScopedAPIView):
 class ImagingStudyListView(ApiView):
     """GET: studies the caller may see (``?patient_id=`` for a clinician). POST: start an upload."""
 
-    @extend_schema(operation_id="imaging_studies_list", responses={200: dict}, summary="Imaging studies")
+    access = Access.OWN | Access.STAFF
+
+    @extend_schema(operation_id="imaging_studies_list", responses={200: JSON_ARRAY}, summary="Imaging studies")
     def get(self, request: Request) -> Response:
         patient_id = request.query_params.get("patient_id") or None
-        found = list(selectors.imaging_study_list(fetched_by=request.user, patient_id=patient_id).order_by("-created_at"))
-        imaging.imaging_list_audit(studies=found, fetched_by=request.user, request=request)
-        return Response([study_payload(s) for s in found])
+        page = pagination.paginate(request, selectors.imaging_study_list(fetched_by=request.user, patient_id=patient_id),
+                                   spec=pagination.RECENT_FIRST)
+        imaging.imaging_list_audit(studies=page.items, fetched_by=request.user, request=request)
+        return page.response([study_payload(s) for s in page.items])
 
     @extend_schema(request=ImagingStartInput, responses={201: dict}, summary="Start a DICOM upload (presigned POST)")
     def post(self, request: Request) -> Response:
@@ -352,6 +415,8 @@ class ImagingStudyListView(ApiView):
 
 
 class ImagingStudyDetailView(ApiView):
+    access = Access.OWN | Access.STAFF
+
     @extend_schema(operation_id="imaging_study_retrieve", responses={200: dict}, summary="One imaging study")
     def get(self, request: Request, study_id) -> Response:
         study = selectors.imaging_study_get(fetched_by=request.user, study_id=study_id)
@@ -360,6 +425,8 @@ class ImagingStudyDetailView(ApiView):
 
 
 class ImagingStudyCompleteView(ApiView):
+    access = Access.STAFF
+
     @extend_schema(request=None, responses={200: dict}, summary="Check the upload and list the study")
     def post(self, request: Request, study_id) -> Response:
         study = imaging.imaging_study_complete(clinician=request.user, study_id=study_id, request=request)
@@ -368,6 +435,8 @@ class ImagingStudyCompleteView(ApiView):
 
 class ImagingStudyDownloadView(ApiView):
     """A 5-minute SigV4 signed GET URL of the study's DICOM file."""
+
+    access = Access.OWN | Access.STAFF
 
     @extend_schema(responses={200: dict}, summary="Signed URL of the DICOM file (5 minutes)")
     def get(self, request: Request, study_id) -> Response:

@@ -52,3 +52,15 @@ def _fresh_shared_cache(settings):
         from django.core.cache import cache
 
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_network_call_inside_a_transaction():
+    """Fails any test during which an AWS, Paystack or email call was made inside a database
+    transaction (``phb.netguard``), even when the code under test swallowed the refusal."""
+    from phb.netguard import take_violations
+
+    take_violations()
+    yield
+    found = take_violations()
+    assert not found, f"network calls made inside a database transaction: {sorted(set(found))}"

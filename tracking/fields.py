@@ -1,4 +1,5 @@
-"""Input fields for tracking bodies: lenient in form (what the frontend really sends), strict in range."""
+"""Input fields for tracking bodies: the forms the frontend really sends (and the API description
+states), strict in range."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+
+from phb.api import serializers
+from phb.api.fields import FormBlankIsText, from_json
 
 EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 _TOKEN = re.compile(r"[a-z][a-z0-9_\-]{0,39}")
@@ -52,9 +55,12 @@ def plain(value: Any) -> Any:
     return value
 
 
-@extend_schema_field({"oneOf": [{"type": "integer", "description": "epoch milliseconds"},
-                               {"type": "string", "format": "date-time"}]})
-class EpochMsField(serializers.Field):
+@extend_schema_field({"oneOf": [{"type": "number", "minimum": 946_684_800_000,
+                                 "description": "epoch milliseconds, from 2000-01-01 to a day ahead of now"},
+                                {"type": "string", "pattern": "^[0-9]{10,16}(\\.[0-9]+)?$",
+                                 "description": "the same epoch milliseconds as text"},
+                                {"type": "string", "format": "date-time"}]})
+class EpochMsField(FormBlankIsText, serializers.Field):
     """An instant as epoch milliseconds (number or numeric string) or an ISO-8601 datetime.
 
     Accepted from 2000-01-01 to one day ahead of now; the internal value is int milliseconds.
@@ -91,8 +97,9 @@ class EpochMsField(serializers.Field):
         return value
 
 
-@extend_schema_field(OpenApiTypes.DATE)
-class LocalDateField(serializers.Field):
+@extend_schema_field({"type": "string", "format": "date", "pattern": "^2[0-9]{3}-",
+                      "description": "A date from 2000-01-01, at most a few days (per field) ahead of today."})
+class LocalDateField(FormBlankIsText, serializers.Field):
     """``YYYY-MM-DD``, or an ISO datetime read as a date in ``TRACKING_TIME_ZONE``.
 
     The browser's ``toISOString()`` of local midnight in Lagos is the previous day at 23:00Z;
@@ -125,9 +132,9 @@ class LocalDateField(serializers.Field):
         return value.isoformat() if isinstance(value, date) else value
 
 
-@extend_schema_field(OpenApiTypes.NUMBER)
-class RoundedDecimalField(serializers.Field):
-    """A number rounded to ``places`` decimals (floats accepted), kept as ``Decimal``."""
+class RoundedDecimalField(FormBlankIsText, serializers.Field):
+    """A number rounded to ``places`` decimals (floats accepted), kept as ``Decimal``. In a JSON body
+    it is a JSON number (the trackers send ``parseFloat``/``Number`` values), not text."""
 
     default_error_messages = {
         "invalid": "A number is required.",
@@ -142,7 +149,7 @@ class RoundedDecimalField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Decimal:
-        if isinstance(data, bool) or data is None or data == "":
+        if isinstance(data, bool) or data is None or data == "" or (isinstance(data, str) and from_json(self)):
             self.fail("invalid")
         try:
             value = Decimal(str(data).strip())
@@ -150,20 +157,24 @@ class RoundedDecimalField(serializers.Field):
             self.fail("invalid")
         if not value.is_finite():
             self.fail("invalid")
+        self._check_range(value)  # first: quantizing 1e30 to a few places is itself an error
         value = value.quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
+        self._check_range(value)
+        return value
+
+    def _check_range(self, value: Decimal) -> None:
         if value < self.min_value:
             self.fail("min_value", min_value=self.min_value)
         if value > self.max_value:
             self.fail("max_value", max_value=self.max_value)
-        return value
 
     def to_representation(self, value: Any) -> Any:
         return plain(value)
 
 
-@extend_schema_field(OpenApiTypes.INT)
 class WholeNumberField(RoundedDecimalField):
-    """An integer; a float such as a timer's 12.4 seconds is rounded rather than refused."""
+    """An integer; a float such as a timer's 12.4 seconds is rounded rather than refused (and the
+    API description says a number)."""
 
     def __init__(self, *, min_value: int, max_value: int, **kwargs: Any) -> None:
         super().__init__(places=0, min_value=min_value, max_value=max_value, **kwargs)
@@ -172,8 +183,24 @@ class WholeNumberField(RoundedDecimalField):
         return int(super().to_internal_value(data))
 
 
+class RoundedDecimalFieldSchema(OpenApiSerializerFieldExtension):
+    """A JSON number within the field's range (a value in range stays in range when rounded)."""
+
+    target_class = RoundedDecimalField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        field = self.target
+        schema: dict[str, Any] = {"type": "number", "minimum": plain(field.min_value), "maximum": plain(field.max_value)}
+        if field.places == 0:
+            schema["description"] = "Rounded to a whole number."
+        else:
+            schema["description"] = f"Rounded to {field.places} decimal place{'s' if field.places > 1 else ''}."
+        return schema
+
+
 @extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
-class ChoiceOrScaleField(serializers.Field):
+class ChoiceOrScaleField(FormBlankIsText, serializers.Field):
     """One of ``choices`` (case-insensitive) or, when ``scale`` is given, a whole number in it.
 
     The W19 form sends words outside the frontend's own TypeScript enums and its sliders send
@@ -224,7 +251,7 @@ class TokenListField(serializers.ListField):
 
 
 @extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"})
-class ClockTimeField(serializers.Field):
+class ClockTimeField(FormBlankIsText, serializers.Field):
     """``HH:MM`` (seconds dropped)."""
 
     default_error_messages = {"invalid": "Enter a time as HH:MM."}

@@ -18,8 +18,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from rest_framework import serializers
-
+from phb.api import serializers
 from tracking.dynamo import keys
 from tracking.fields import (
     ChoiceOrScaleField,
@@ -30,6 +29,7 @@ from tracking.fields import (
     TokenListField,
     WholeNumberField,
     iso_from_ms,
+    local_today,
     plain,
 )
 
@@ -344,8 +344,15 @@ class DailyLogs(_UpsertKind):
     decimal_fields = frozenset({"sleep_duration_hours", "water_intake_liters", "weight_kg", "basal_body_temperature"})
 
 
+# A fertility entry for a day still to come is a prediction (the calendar marks an expected
+# ovulation day); it may say only that, and reads back with ``is_prediction: true``.
+FERTILITY_PREDICTION_DAYS = 366
+FERTILITY_PREDICTION_FIELDS = frozenset({"date", "cycle_day", "ovulation_test_taken", "ovulation_test_result", "notes"})
+
+
 class FertilityInput(serializers.Serializer):
-    date = LocalDateField()
+    date = LocalDateField(allow_future_days=FERTILITY_PREDICTION_DAYS)
+    is_prediction = serializers.BooleanField(read_only=True)
     cycle_day = WholeNumberField(min_value=1, max_value=90, required=False, allow_null=True)
     basal_body_temperature = RoundedDecimalField(places=2, min_value=34, max_value=43, required=False, allow_null=True)
     temperature_time = ClockTimeField(required=False, allow_null=True)
@@ -367,10 +374,26 @@ class FertilityInput(serializers.Serializer):
     def validate_cervical_mucus(self, value: Any) -> Any:
         return "egg_white" if value == "egg-white" else value
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["is_prediction"] = attrs["date"] > local_today()
+        if attrs["is_prediction"]:
+            observed = sorted(name for name, value in attrs.items()
+                              if name not in FERTILITY_PREDICTION_FIELDS | {"is_prediction"} and value not in (None, [], ""))
+            if observed:
+                raise serializers.ValidationError({name: [
+                    "This day has not come yet: a future day takes only an expected ovulation "
+                    "(ovulation_test_taken, ovulation_test_result), cycle_day and notes."] for name in observed})
+        return attrs
+
 
 class Fertility(_UpsertKind):
     merge = True
     decimal_fields = frozenset({"basal_body_temperature"})
+
+    def payload(self, item: dict[str, Any]) -> dict[str, Any]:
+        out = super().payload(item)
+        out["is_prediction"] = bool(item.get("is_prediction"))
+        return out
 
 
 class PregnancyWeekInput(serializers.Serializer):
@@ -385,6 +408,16 @@ class PregnancyWeekInput(serializers.Serializer):
     exercise_performed = serializers.BooleanField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
     data_completeness_score = WholeNumberField(min_value=0, max_value=100, required=False, allow_null=True)
+
+    # The tracker's form starts these at 0 and sends 0 when left alone: not measured.
+    UNMEASURED_ZERO = ("current_weight_kg", "belly_circumference_cm")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {**data, **{name: None for name in self.UNMEASURED_ZERO
+                               if data.get(name) is not None and not isinstance(data.get(name), bool)
+                               and str(data.get(name)).strip() in ("0", "0.0", "0.00")}}
+        return super().to_internal_value(data)
 
 
 class PregnancyWeeks(_UpsertKind):

@@ -182,6 +182,9 @@ class TrackingOutbox(models.Model):
     last_error = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, null=True, blank=True, editable=False,
+                                   help_text="The drainer delivering this row now")
+    claimed_until = models.DateTimeField(null=True, blank=True, help_text="When an unfinished delivery's claim lapses")
 
     class Meta:
         ordering = ["id"]

@@ -4,15 +4,19 @@
   writes it first tries to deliver those (so nothing overtakes them); if that fails the new
   writes queue behind them. Otherwise it writes to DynamoDB and queues whatever could not be
   written (``TrackingWriteQueued`` metric, answered 202 ``queued: true``).
-- :func:`drain` delivers queued rows per user in ``id`` order. One drainer per user at a time:
-  the user's oldest pending row is locked ``FOR UPDATE SKIP LOCKED`` for the whole delivery (on
-  SQLite, whose transactions here take the write lock up front, drainers simply run one after
-  another). Delivery stops at a user's first row that cannot be delivered now.
+- :func:`drain` delivers queued rows per user in ``id`` order. One drainer per user at a time,
+  and no transaction or lock is held while DynamoDB answers: a short transaction locks the
+  user's oldest pending row (``FOR UPDATE SKIP LOCKED``), claims a batch (``claim_token`` and a
+  lease, ``claimed_until``) and commits; the rows are delivered; a second short transaction
+  records the outcome for the rows still under that claim. Another drainer finding a live
+  claim on the user's rows leaves the user alone. A drainer that dies mid-delivery leaves a
+  claim that lapses after ``TRACKING_OUTBOX_CLAIM_SECONDS`` (longer than any delivery can wait
+  on DynamoDB). Delivery stops at a user's first row that cannot be delivered now.
 - Exactly once: a row keeps the ``client_id`` and entity id fixed before its first attempt,
   so it always writes the same DynamoDB item (see ``tracking.writes``). A row is marked
-  delivered in the database transaction that holds the lock, after DynamoDB accepted (or
-  already had) the write; a crash in between leaves the row pending, and the next delivery
-  finds the item already there and reports ``duplicate``.
+  delivered after DynamoDB accepted (or already had) the write; a crash in between leaves the
+  row pending under a lapsing claim, and the next delivery finds the item already there and
+  reports ``duplicate``.
 - Automatic retries: ``python manage.py drain_outbox`` (run by a systemd timer), a drain of the
   caller's own rows before each tracking request, and a small background drain after successful
   tracking requests (at most once per ``TRACKING_OUTBOX_BACKGROUND_SECONDS`` per process).
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -111,10 +116,10 @@ def _deliver_rows(*, user_id: object, rows: list[TrackingOutbox], respect_breake
     return results + [OpResult(r.client_id, UNAVAILABLE) for r in rows[len(results):]]
 
 
-def drain_user(*, user_id: object, limit: int | None = None, respect_breaker: bool = True) -> DrainReport:
-    """Deliver one user's queued writes in order; stop at the first that cannot go now."""
-    report = DrainReport(users=1)
-    limit = limit or settings.TRACKING_OUTBOX_DRAIN_BATCH
+def _claim(*, user_id: object, limit: int, report: DrainReport) -> tuple[str, list[TrackingOutbox]] | None:
+    """Claim the user's oldest pending rows in one short transaction; None when another drainer has them."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
     with transaction.atomic():
         head = (
             TrackingOutbox.objects.select_for_update(skip_locked=True)
@@ -123,14 +128,31 @@ def drain_user(*, user_id: object, limit: int | None = None, respect_breaker: bo
             .first()
         )
         if head is None:
-            return report
+            return None
         rows = list(TrackingOutbox.objects.filter(user_id=user_id, state=OutboxState.PENDING).order_by("id")[:limit])
-        if not rows or rows[0].pk != head.pk:  # an older row is locked: another drainer owns this user
+        claimed = any(row.claimed_until is not None and row.claimed_until > now for row in rows)
+        if not rows or rows[0].pk != head.pk or claimed:  # another drainer owns this user now
             report.blocked_users.append(str(user_id))
-            return report
-        results = _deliver_rows(user_id=user_id, rows=rows, respect_breaker=respect_breaker)
-        now = timezone.now()
+            return None
+        lease = now + timedelta(seconds=settings.TRACKING_OUTBOX_CLAIM_SECONDS)
+        TrackingOutbox.objects.filter(pk__in=[row.pk for row in rows]).update(claim_token=token, claimed_until=lease)
+    return token, rows
+
+
+def _record(*, token: str, rows: list[TrackingOutbox], results: list[OpResult], report: DrainReport) -> None:
+    """Write the outcome of a claimed delivery (rows whose claim lapsed meanwhile are left alone)."""
+    now = timezone.now()
+    with transaction.atomic():
+        held = set(
+            TrackingOutbox.objects.select_for_update()
+            .filter(pk__in=[row.pk for row in rows], claim_token=token, state=OutboxState.PENDING)
+            .values_list("pk", flat=True)
+        )
+        changed = []
         for row, result in zip(rows, results, strict=True):
+            if row.pk not in held:
+                continue
+            row.claim_token, row.claimed_until = None, None
             if result.status in (CREATED, DUPLICATE):
                 row.state, row.outcome, row.delivered_at = OutboxState.DELIVERED, result.status, now
                 report.delivered += result.status == CREATED
@@ -143,7 +165,30 @@ def drain_user(*, user_id: object, limit: int | None = None, respect_breaker: bo
                 report.failed += 1
                 logger.error("outbox row refused", extra={"event": "tracking_outbox_failed", "outbox_id": row.pk,
                                                            "kind": row.kind})
-        TrackingOutbox.objects.bulk_update(rows, ["state", "outcome", "delivered_at", "attempts", "last_error"])
+            changed.append(row)
+        TrackingOutbox.objects.bulk_update(
+            changed, ["state", "outcome", "delivered_at", "attempts", "last_error", "claim_token", "claimed_until"]
+        )
+
+
+def drain_user(*, user_id: object, limit: int | None = None, respect_breaker: bool = True) -> DrainReport:
+    """Deliver one user's queued writes in order; stop at the first that cannot go now.
+
+    Claim, commit, call, record: no transaction or row lock is held while DynamoDB answers.
+    """
+    report = DrainReport(users=1)
+    claim = _claim(user_id=user_id, limit=limit or settings.TRACKING_OUTBOX_DRAIN_BATCH, report=report)
+    if claim is None:
+        return report
+    token, rows = claim
+    try:
+        results = _deliver_rows(user_id=user_id, rows=rows, respect_breaker=respect_breaker)
+    except BaseException:
+        TrackingOutbox.objects.filter(pk__in=[row.pk for row in rows], claim_token=token).update(
+            claim_token=None, claimed_until=None
+        )
+        raise
+    _record(token=token, rows=rows, results=results, report=report)
     if report.delivered or report.duplicates:
         metrics.record("TrackingOutboxDelivered", report.delivered + report.duplicates, area="Tracking")
         logger.info("outbox delivered", extra={"event": "tracking_outbox_delivered", "delivered": report.delivered,

@@ -8,6 +8,7 @@ returns counts, never users. Before reading, the caller's queued writes are deli
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from accounts.models import User
 from hospitals.selectors import admin_hospital_of
 from phb.api.errors import ApiError
 from tracking import outbox
+from tracking.birth_plan import birth_plan_document
 from tracking.dynamo import keys, store
 from tracking.dynamo.cursors import cursor_decode, cursor_encode
 from tracking.fields import local_today
@@ -48,6 +50,7 @@ from tracking.serializers import cycle_payload, goal_payload, profile_completion
 from tracking.verification import is_verified
 
 MAX_RANGE_DAYS = 400
+SPAN_GAP_DAYS = 7
 
 
 def _pk(user: User) -> str:
@@ -164,22 +167,42 @@ def cycle_get(*, fetched_by: User, cycle: MenstrualCycle) -> dict[str, Any]:
     return _with_days(user=fetched_by, cycles=[cycle])[0]
 
 
+def cycle_window(cycle: MenstrualCycle) -> tuple[date, date]:
+    """The days a cycle shows: start to end, or, while it is open, a bounded window from its start."""
+    start = cycle.cycle_start_date
+    if cycle.cycle_end_date is not None:
+        return start, max(start, cycle.cycle_end_date)
+    return start, start + timedelta(days=settings.TRACKING_OPEN_CYCLE_DAYS - 1)
+
+
+def _spans(windows: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The windows merged where they touch or nearly do (one Query per span; usually one)."""
+    merged: list[tuple[date, date]] = []
+    for low, high in sorted(windows):
+        if merged and low <= merged[-1][1] + timedelta(days=SPAN_GAP_DAYS):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
 def _with_days(*, user: User, cycles: list[MenstrualCycle]) -> list[dict[str, Any]]:
-    """The cycles with their tracker days: one Query over the span of the cycles shown."""
+    """The cycles with their tracker days, reading only the days of the cycles shown."""
+    if not cycles:
+        return []
+    outbox.catch_up(user_id=user.pk)
+    windows = [cycle_window(c) for c in cycles]
     days: list[dict[str, Any]] = []
-    if cycles:
-        outbox.catch_up(user_id=user.pk)
-        low = min(c.cycle_start_date for c in cycles).isoformat()
-        ends = [c.cycle_end_date for c in cycles]
-        high = "9999-12-31" if any(e is None for e in ends) else max(e for e in ends if e).isoformat()
+    for low, high in _spans(windows):
         items = store.query_all(store.tracking_table(), pk=_pk(user),
-                                between=(f"{keys.CYCLE_DAY}{low}", f"{keys.CYCLE_DAY}{high}"))
-        days = [CYCLE_DAYS.payload(i) for i in items]
+                                between=(f"{keys.CYCLE_DAY}{low.isoformat()}", f"{keys.CYCLE_DAY}{high.isoformat()}"))
+        days.extend(CYCLE_DAYS.payload(i) for i in items)
+    days.sort(key=lambda d: d["date"])
+    dates = [d["date"] for d in days]
     out = []
-    for cycle in cycles:
-        start, end = cycle.cycle_start_date.isoformat(), (cycle.cycle_end_date.isoformat() if cycle.cycle_end_date else None)
-        mine = [d for d in days if d["date"] >= start and (end is None or d["date"] <= end)]
-        out.append(cycle_payload(cycle, days=mine))
+    for cycle, (low, high) in zip(cycles, windows, strict=True):
+        first, last = bisect_left(dates, low.isoformat()), bisect_right(dates, high.isoformat())
+        out.append(cycle_payload(cycle, days=days[first:last]))
     return out
 
 
@@ -201,6 +224,14 @@ def due_date_get(*, fetched_by: User) -> dict[str, Any]:
         return {"due_date": None, "pregnancy_week": None, "pregnancy_day": None, "trimester": None,
                 "days_until_due": None}
     return progress(due_date=due, today=local_today()).as_dict()
+
+
+def current_pregnancy_week(*, fetched_by: User) -> int | None:
+    """The week a weekly entry made today belongs to (1–42), or None without a pregnancy."""
+    profile = profile_of(fetched_by=fetched_by)
+    if profile.estimated_due_date is None or profile.pregnancy_status != PregnancyStatus.PREGNANT:
+        return None
+    return max(1, progress(due_date=profile.estimated_due_date, today=local_today()).week)
 
 
 def pregnancy_record(*, fetched_by: User) -> dict[str, Any] | None:
@@ -264,20 +295,21 @@ def goals_of(*, fetched_by: User) -> QuerySet[HealthGoal]:
     return HealthGoal.objects.filter(user=fetched_by).order_by("-created_at")
 
 
-def goal_list(*, fetched_by: User, status: str | None = None) -> list[dict[str, Any]]:
+def goal_list(*, fetched_by: User, status: str | None = None) -> QuerySet[HealthGoal]:
+    """The caller's goals, optionally of one status (page them: ``phb.api.pagination``)."""
     qs = goals_of(fetched_by=fetched_by)
     if status:
         if status not in GoalStatus.values:
             raise ApiError(f"status must be one of: {', '.join(GoalStatus.values)}.", code="invalid")
         qs = qs.filter(status=status)
-    return [goal_payload(g) for g in qs[:200]]
+    return qs
 
 
 def birth_plan_get(*, fetched_by: User) -> dict[str, Any] | None:
     plan = BirthPlan.objects.filter(user=fetched_by).first()
     if plan is None:
         return None
-    return {**plan.document, "updated_at": plan.updated_at.isoformat()}
+    return {**birth_plan_document(plan.document), "updated_at": plan.updated_at.isoformat()}
 
 
 def planner_get(*, fetched_by: User) -> PregnancyPlanner:

@@ -6,9 +6,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from rest_framework import serializers
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 
+from phb.api import serializers
 from tracking.fields import LocalDateField, RoundedDecimalField, WholeNumberField, local_today, plain
+from tracking.kinds import PregnancyWeekInput
 from tracking.models import FlowIntensity, GoalStatus, HealthGoal, MenstrualCycle, PregnancyStatus, WomensHealthProfile
 from tracking.pregnancy import progress
 
@@ -101,17 +104,10 @@ class CycleInput(serializers.Serializer):
     cycle_start_date = LocalDateField(allow_future_days=1)
     cycle_end_date = LocalDateField(required=False, allow_null=True, allow_future_days=60)
     period_end_date = LocalDateField(required=False, allow_null=True, allow_future_days=15)
-    flow_intensity = serializers.CharField(default=FlowIntensity.MEDIUM, max_length=16)
+    flow_intensity = serializers.ChoiceField(choices=FlowIntensity.choices, default=FlowIntensity.MEDIUM)
     is_regular = serializers.BooleanField(default=True)
     is_current_cycle = serializers.BooleanField(default=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-    def validate_flow_intensity(self, value: str) -> str:
-        token = value.strip().lower().replace(" ", "_").replace("-", "_")
-        token = {"moderate": "medium", "medium_flow": "medium"}.get(token, token)
-        if token not in FlowIntensity.values:
-            raise serializers.ValidationError(f"Use one of: {', '.join(FlowIntensity.values)}.")
-        return token
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start = attrs["cycle_start_date"]
@@ -156,7 +152,7 @@ class GoalInput(serializers.Serializer):
     current_value = RoundedDecimalField(places=2, min_value=0, max_value=10**9, required=False)
     unit = serializers.CharField(required=False, allow_blank=True, max_length=32)
     frequency = serializers.CharField(required=False, allow_blank=True, max_length=32)
-    status = serializers.CharField(required=False, max_length=16, help_text="active, completed, paused or cancelled")
+    status = serializers.ChoiceField(choices=GoalStatus.choices, required=False)
     is_active = serializers.BooleanField(required=False)
     reminders_enabled = serializers.BooleanField(required=False)
     start_date = LocalDateField(required=False, allow_future_days=366)
@@ -167,11 +163,6 @@ class GoalInput(serializers.Serializer):
         if isinstance(data, dict) and "unit" not in data and "unit_of_measurement" in data:
             data = {**data, "unit": data["unit_of_measurement"]}
         return super().to_internal_value(data)
-
-    def validate_status(self, value: str) -> str:
-        if value not in GoalStatus.values:
-            raise serializers.ValidationError(f"Use one of: {', '.join(GoalStatus.values)}.")
-        return value
 
 
 class GoalUpdateInput(GoalInput):
@@ -220,3 +211,27 @@ class DueDateInput(serializers.Serializer):
         if found < local_today() - timedelta(days=60):
             raise serializers.ValidationError("A due date more than 60 days ago is not a current pregnancy.")
         return found
+
+
+# --- Offline sync ----------------------------------------------------------------------------------
+class SyncInput(serializers.Serializer):
+    """The sync body as described; ``services.sync_apply`` checks it (each item on its own: an item
+    that is not a valid entry is answered ``invalid`` in the results, not refused with the body)."""
+
+    items = serializers.ListField(
+        child=serializers.JSONField(), max_length=settings.TRACKING_SYNC_MAX_ITEMS,
+        help_text="Entries `{client_id, type, data}`; `data` is the body of that type's own endpoint.",
+    )
+
+
+# --- W12 weekly pregnancy entry: the body the endpoint takes --------------------------------------
+@extend_schema_field({"oneOf": [{"type": "number", "minimum": 1, "maximum": 42, "description": "Rounded to a whole number."},
+                                {"type": "integer", "enum": [0]}, {"type": "string", "enum": ["", "0"]}],
+                      "nullable": True,
+                      "description": "The week (1-42); 0, blank, null or absent: the profile's current week."})
+class PregnancyWeekOrCurrentField(WholeNumberField):
+    """Documents W12's ``pregnancy_week`` as the view reads it (it fills in the current week)."""
+
+
+class PregnancyWeekRequest(PregnancyWeekInput):
+    pregnancy_week = PregnancyWeekOrCurrentField(min_value=1, max_value=42, required=False, allow_null=True)

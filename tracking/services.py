@@ -14,10 +14,10 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
 from accounts.models import User
+from phb.api import serializers
 from phb.api.errors import ApiError, Conflict
 from tracking import outbox
 from tracking.birth_plan import birth_plan_clean

@@ -16,33 +16,28 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from phb.api import pagination
+from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.parsers import JSONParser
 from phb.api.views import ApiView, ScopedAPIView
 from tracking import outbox, selectors, services
-from tracking.birth_plan import ChecklistInput, FavoritesInput
-from tracking.dynamo import keys
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.kinds import (
-    CONTRACTIONS,
     CYCLE_DAYS,
     DAILY_LOGS,
     FERTILITY,
-    KICK_SESSIONS,
-    PREGNANCY_WEEKS,
-    ContractionInput,
     CycleDayInput,
     DailyLogInput,
     FertilityInput,
-    KickSessionInput,
-    PregnancyWeekInput,
     SearchInput,
 )
 from tracking.serializers import (
     CycleInput,
-    DueDateInput,
     GoalInput,
     GoalUpdateInput,
     ProfileInput,
+    SyncInput,
     cycle_payload,
     goal_payload,
 )
@@ -82,11 +77,16 @@ def _body(request: Request) -> dict[str, Any]:
     return request.data if isinstance(request.data, dict) else {}
 
 
-def _record(request: Request, kind: Any) -> Recorded:
+def _record(request: Request, kind: Any, body: dict[str, Any] | None = None) -> Recorded:
     """One write of ``kind`` from the request body (its optional ``client_id`` makes it idempotent)."""
-    body = _body(request)
+    body = _body(request) if body is None else body
     return services.entry_record(user=request.user, kind=kind.name, body=body,
                                  client_id=services.client_id_clean(body.get("client_id")))
+
+
+# A write of one entry: 201 a new one; 200 one that updated its date's entry (upserts) or repeated a
+# client_id already applied; 202 kept in the outbox while DynamoDB is unavailable.
+RECORDED_RESPONSES = {201: dict, 200: dict, 202: dict}
 
 
 def ok(status_code: int = 200, **payload: Any) -> Response:
@@ -122,16 +122,23 @@ class TrackingMixin:
         return response
 
 
+# The area's pages send JSON bodies only; a form body (where every value is text) is a 415.
 class WomensHealthView(TrackingMixin, ApiView):
+    access = Access.OWN
+    parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated, WomensHealthVerified]
 
 
 class WomensHealthScopedView(TrackingMixin, ScopedAPIView):
+    access = Access.OWN
+    parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated, WomensHealthVerified]
 
 
 # --- W1–W3 ---------------------------------------------------------------------------------------
 class VerificationView(ApiView):
+    access = Access.OWN
+
     @extend_schema(responses={200: dict}, summary="W1 verification status")
     def get(self, request: Request) -> Response:
         return ok(status=verification_status(user=request.user))
@@ -143,6 +150,8 @@ class VerificationView(ApiView):
 
 
 class VerificationVerifyView(ApiView):
+    access = Access.OWN
+
     @extend_schema(request=dict, responses={200: dict}, summary="W3 verify the code")
     def post(self, request: Request) -> Response:
         verified_at = verification_confirm(user=request.user, code=_body(request).get("otp"))
@@ -211,7 +220,7 @@ class CycleDayListView(WomensHealthView):
                                         end_date=request.query_params.get("end_date"))
         return ok(days=days, total_count=len(days))
 
-    @extend_schema(request=CycleDayInput, responses={201: dict}, summary="Record a cycle-tracker day (upsert per date)")
+    @extend_schema(request=CycleDayInput, responses=RECORDED_RESPONSES, summary="Record a cycle-tracker day (upsert per date)")
     def post(self, request: Request) -> Response:
         recorded = _record(request, CYCLE_DAYS)
         return recorded_response(recorded, key="day", message="Day saved.",
@@ -231,19 +240,6 @@ def _deleted(recorded: Recorded) -> Response:
     return ok(queued=False, message="Deleted.")
 
 
-# --- W11–W14, W18–W19 -----------------------------------------------------------------------------
-class PregnancyView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="W11 pregnancy record")
-    def get(self, request: Request) -> Response:
-        return ok(pregnancy_record=selectors.pregnancy_record(fetched_by=request.user))
-
-    @extend_schema(request=PregnancyWeekInput, responses={201: dict}, summary="W12 weekly pregnancy entry")
-    def post(self, request: Request) -> Response:
-        recorded = _record(request, PREGNANCY_WEEKS)
-        return recorded_response(recorded, key="entry", message="Weekly entry saved.",
-                                 created_status=200 if recorded.existed else 201)
-
-
 class FertilityView(WomensHealthView):
     @extend_schema(responses={200: dict}, summary="W13 fertility entries")
     def get(self, request: Request) -> Response:
@@ -251,7 +247,7 @@ class FertilityView(WomensHealthView):
                                         end_date=request.query_params.get("end_date"))
         return ok(fertility_data=data, total_count=len(data))
 
-    @extend_schema(request=FertilityInput, responses={201: dict}, summary="W14 record fertility signs (merged per date)")
+    @extend_schema(request=FertilityInput, responses=RECORDED_RESPONSES, summary="W14 record fertility signs (merged per date)")
     def post(self, request: Request) -> Response:
         recorded = _record(request, FERTILITY)
         return recorded_response(recorded, key="tracking", message="Fertility data saved.",
@@ -265,7 +261,7 @@ class DailyLogView(WomensHealthView):
                                         end_date=request.query_params.get("end_date"))
         return ok(logs=logs, total_count=len(logs))
 
-    @extend_schema(request=DailyLogInput, responses={201: dict}, summary="W19 daily log (upsert per date)")
+    @extend_schema(request=DailyLogInput, responses=RECORDED_RESPONSES, summary="W19 daily log (upsert per date)")
     def post(self, request: Request) -> Response:
         recorded = _record(request, DAILY_LOGS)
         if recorded.queued:
@@ -279,8 +275,13 @@ class DailyLogView(WomensHealthView):
 class GoalListView(WomensHealthView):
     @extend_schema(responses={200: dict}, summary="W15 goals", operation_id="womens_health_goals_list")
     def get(self, request: Request) -> Response:
-        goals = selectors.goal_list(fetched_by=request.user, status=request.query_params.get("status") or None)
-        return ok(goals=goals, total_count=len(goals))
+        found = selectors.goal_list(fetched_by=request.user, status=request.query_params.get("status") or None)
+        page = pagination.paginate(request, found, spec=pagination.RECENT_FIRST)
+        total = page.total if page.total is not None else found.count()
+        body = ok(goals=[goal_payload(g) for g in page.items], total_count=total)
+        for name, value in page.headers().items():
+            body[name] = value
+        return body
 
     @extend_schema(request=GoalInput, responses={201: dict}, summary="W16 create a goal")
     def post(self, request: Request) -> Response:
@@ -310,110 +311,11 @@ class GoalDetailView(WomensHealthScopedView):
         return ok(message="Goal deleted.")
 
 
-# --- Kick sessions and contractions ---------------------------------------------------------------
-class KickSessionListView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="Kick sessions, newest first, cursor paging")
-    def get(self, request: Request) -> Response:
-        sessions, cursor = selectors.kick_session_list(fetched_by=request.user,
-                                                       limit=request.query_params.get("limit"),
-                                                       cursor=request.query_params.get("cursor") or None)
-        return ok(kick_sessions=sessions, next_cursor=cursor, has_more=cursor is not None)
-
-    @extend_schema(request=KickSessionInput, responses={201: dict}, summary="Record a kick session")
-    def post(self, request: Request) -> Response:
-        recorded = _record(request, KICK_SESSIONS)
-        return recorded_response(recorded, key="kick_session", message="Kick session saved.")
-
-
-class KickSessionDetailView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="Delete a kick session")
-    def delete(self, request: Request, entry_id: str) -> Response:
-        if not keys.is_ulid(entry_id):
-            raise ApiError("Not found.", status_code=404, code="not_found")
-        return _deleted(services.entry_delete(user=request.user, kind=KICK_SESSIONS.name, entity_id=entry_id))
-
-
-class ContractionListView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="Contractions: oldest first in a page, pages walk back")
-    def get(self, request: Request) -> Response:
-        items, cursor, alert = selectors.contraction_list(fetched_by=request.user,
-                                                          limit=request.query_params.get("limit"),
-                                                          cursor=request.query_params.get("cursor") or None)
-        return ok(contractions=items, alert=alert, next_cursor=cursor, has_more=cursor is not None)
-
-    @extend_schema(request=ContractionInput, responses={201: dict}, summary="Record a contraction")
-    def post(self, request: Request) -> Response:
-        recorded, alert = services.contraction_record(
-            user=request.user, body=_body(request), client_id=services.client_id_clean(_body(request).get("client_id"))
-        )
-        return recorded_response(recorded, key="contraction", message="Contraction saved.", alert=alert)
-
-
-class ContractionDetailView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="Delete a contraction")
-    def delete(self, request: Request, entry_id: str) -> Response:
-        if not keys.is_ulid(entry_id):
-            raise ApiError("Not found.", status_code=404, code="not_found")
-        return _deleted(services.entry_delete(user=request.user, kind=CONTRACTIONS.name, entity_id=entry_id))
-
-
-# --- Due date and birth plan (PostgreSQL) -----------------------------------------------------------
-class DueDateView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="Due date and the pregnancy week")
-    def get(self, request: Request) -> Response:
-        return ok(**selectors.due_date_get(fetched_by=request.user))
-
-    @extend_schema(request=DueDateInput, responses={200: dict}, summary="Set or clear the due date")
-    def put(self, request: Request) -> Response:
-        data = _valid(DueDateInput, request.data)
-        services.due_date_set(user=request.user, due_date=data["due_date"])
-        return ok(message="Due date saved." if data["due_date"] else "Due date cleared.",
-                  **selectors.due_date_get(fetched_by=request.user))
-
-    @extend_schema(responses={200: dict}, summary="Clear the due date")
-    def delete(self, request: Request) -> Response:
-        services.due_date_set(user=request.user, due_date=None)
-        return ok(message="Due date cleared.", **selectors.due_date_get(fetched_by=request.user))
-
-
-class BirthPlanView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="The birth plan (null until saved)")
-    def get(self, request: Request) -> Response:
-        return ok(birth_plan=selectors.birth_plan_get(fetched_by=request.user))
-
-    @extend_schema(request=dict, responses={200: dict}, summary="Save the birth plan (8 sections)")
-    def put(self, request: Request) -> Response:
-        services.birth_plan_save(user=request.user, body=request.data)
-        return ok(birth_plan=selectors.birth_plan_get(fetched_by=request.user), message="Birth plan saved.")
-
-
-class BabyNameFavoritesView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="Favourite baby names (ids into the bundled list)")
-    def get(self, request: Request) -> Response:
-        return ok(favorites=selectors.planner_get(fetched_by=request.user).baby_name_favorites)
-
-    @extend_schema(request=FavoritesInput, responses={200: dict}, summary="Replace the favourite baby names")
-    def put(self, request: Request) -> Response:
-        data = _valid(FavoritesInput, request.data)
-        planner = services.planner_save(user=request.user, baby_name_favorites=data["favorites"])
-        return ok(favorites=planner.baby_name_favorites, message="Favourites saved.")
-
-
-class BabyShowerChecklistView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="The baby-shower checklist")
-    def get(self, request: Request) -> Response:
-        return ok(checklist=selectors.planner_get(fetched_by=request.user).baby_shower_checklist)
-
-    @extend_schema(request=ChecklistInput, responses={200: dict}, summary="Replace the baby-shower checklist")
-    def put(self, request: Request) -> Response:
-        data = _valid(ChecklistInput, request.data)
-        planner = services.planner_save(user=request.user, baby_shower_checklist=data["checklist"])
-        return ok(checklist=planner.baby_shower_checklist, message="Checklist saved.")
-
-
 # --- Offline sync ----------------------------------------------------------------------------------
 class SyncView(WomensHealthView):
-    @extend_schema(request=dict, responses={200: dict, 202: dict}, summary="Apply up to 500 offline entries")
+    @extend_schema(request=SyncInput, responses={200: dict, 202: dict}, summary="Apply up to 500 offline entries",
+                   description="Each item is checked on its own: one that is not a valid entry is answered in "
+                               "`results` with status `invalid`, and the others are applied.")
     def post(self, request: Request) -> Response:
         from django.conf import settings
 
@@ -426,12 +328,15 @@ class SyncView(WomensHealthView):
 
 # --- Search history (§7) ---------------------------------------------------------------------------
 class SearchHistoryView(TrackingMixin, ApiView):
+    access = Access.OWN
+
     @extend_schema(responses={200: dict}, summary="The caller's search terms, most recent first")
     def get(self, request: Request) -> Response:
         history = selectors.search_history_list(fetched_by=request.user, limit=request.query_params.get("limit"))
         return ok(history=history, total_count=len(history))
 
-    @extend_schema(request=SearchInput, responses={201: dict}, summary="Add a search term")
+    @extend_schema(request=SearchInput, responses={201: dict, 200: dict, 202: dict},
+                   summary="Add a search term (200: a blank term, not recorded; 202: queued)")
     def post(self, request: Request) -> Response:
         recorded = services.search_record(user=request.user, body=_body(request))
         if recorded is None:
@@ -449,6 +354,8 @@ class SearchHistoryView(TrackingMixin, ApiView):
 
 
 class SearchTrendingView(TrackingMixin, ApiView):
+    access = Access.OWN
+
     @extend_schema(responses={200: dict}, summary="Trending search terms (hospital administrators)")
     def get(self, request: Request) -> Response:
         return ok(**selectors.search_trending(fetched_by=request.user, days=request.query_params.get("days"),

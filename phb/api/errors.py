@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -58,6 +61,15 @@ def envelope(message: str, *, code: str, detail: Any = None, **extra: Any) -> di
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+        return Response(envelope(f"The request body is too large (at most {limit} KB).", code="request_too_large"),
+                        status=413)
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        what = "form fields" if isinstance(exc, TooManyFieldsSent) else "files"
+        return Response(envelope(f"Too many {what} in one request.", code="too_many_fields"), status=400)
+    if isinstance(exc, RecursionError):
+        return Response(envelope("The request is nested too deeply.", code="json_too_deep"), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -86,6 +98,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             response.data["retry_after"] = int(exc.wait)
         return response
 
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database connection broke (a failover, a restart, a killed backend) or the database
+        # is busy: the statement that failed did not commit. Django drops a broken connection at
+        # the end of the request and the next request opens a new one.
+        logger.warning("database unavailable", extra={"error_type": type(exc.__cause__ or exc).__name__})
+        return Response(envelope("The service is briefly unavailable; please try again.", code="database_unavailable"),
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
+
+    if isinstance(exc, DataError):
+        # The database refused a value the request carried (a NUL character, a number out of its
+        # column's range): the input was invalid, not the service. Logged without the value.
+        logger.warning("input refused by the database", extra={"error_type": type(exc.__cause__ or exc).__name__})
+        message = "A value in the request cannot be stored or searched for."
+        return Response(envelope(message, code="invalid_value"), status=status.HTTP_400_BAD_REQUEST)
+
     logger.exception("unhandled error in view", extra={"error_type": type(exc).__name__})
     return Response(envelope("Internal server error.", code="server_error"), status=500)
 
@@ -106,6 +133,8 @@ def json_error_response(status_code: int, message: str, code: str) -> JsonRespon
 
 
 def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return json_error_response(413, "The request body is too large.", "request_too_large")
     return json_error_response(400, "Bad request.", "bad_request")
 
 

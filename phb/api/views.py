@@ -10,28 +10,50 @@ The only way around the scope is a method whose name starts with ``dangerously_`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from phb.api.access import Access
 
-class ApiView(APIView):
-    """Authenticated by default; one error envelope (see ``phb.api.errors``)."""
+
+class _ObjectBodyMixin:
+    """A JSON body, when there is one, is an object: ``null``, ``[null, null]`` or ``5`` is a 400
+    before the view runs, not an AttributeError inside it. (Forms are objects by construction.)
+    A view that reads the raw bytes itself (a signed webhook) sets ``json_body_is_object = False``."""
+
+    json_body_is_object = True
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if (self.json_body_is_object and request.method in ("POST", "PUT", "PATCH", "DELETE")
+                and (request.content_type or "").split(";")[0].strip().lower() == "application/json"
+                and not isinstance(request.data, Mapping)):
+            raise ValidationError({"non_field_errors": ["The request body must be a JSON object."]})
+
+
+class ApiView(_ObjectBodyMixin, APIView):
+    """Authenticated by default; one error envelope (see ``phb.api.errors``).
+
+    Subclasses declare ``access`` (``phb.api.access``): ``Access.OWN``, ``Access.STAFF`` or both."""
 
     permission_classes = [IsAuthenticated]
+    access: Access | None = None
 
 
-class PublicApiView(APIView):
+class PublicApiView(_ObjectBodyMixin, APIView):
     """No authentication required (login, registration, webhooks, health)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    access = Access.PUBLIC
 
 
 class ScopedAPIView(ApiView):

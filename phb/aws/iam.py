@@ -128,6 +128,8 @@ KIND_ACTIONS: dict[str, list[str]] = {
         "kms:Decrypt",  # records' data keys; S3 SSE-KMS reads on the caller's behalf
         "kms:Encrypt",
         "kms:GenerateDataKey",  # records' data keys; S3 SSE-KMS writes on the caller's behalf
+        "kms:Sign",  # prescriptions' signing key (asymmetric)
+        "kms:GetPublicKey",
         # provision_aws --check
         "kms:DescribeKey",
         "kms:GetKeyRotationStatus",
@@ -137,7 +139,19 @@ KIND_ACTIONS: dict[str, list[str]] = {
     "cloudwatch-alarm": ["cloudwatch:DescribeAlarms"],  # check only
     "cloudwatch-dashboard": ["cloudwatch:GetDashboard"],  # check only
     "iam-role": ["iam:GetRole", "iam:GetRolePolicy"],  # check only (the S3 replication role)
+    # CLOUDFRONT_ENABLED: the imaging URL signer reads its private key; the rest is lookups.
+    "cloudfront-signing-key": ["secretsmanager:GetSecretValue"],
+    "cloudfront-oac": [],
+    "cloudfront-distribution": ["cloudfront:GetDistributionConfig"],  # check only
 }
+CLOUDFRONT_LOOKUP_ACTIONS = [
+    "cloudfront:GetKeyGroup",  # check only
+    "cloudfront:GetOriginAccessControl",  # check only
+    "cloudfront:ListDistributions",  # the imaging distribution's domain (unless configured)
+    "cloudfront:ListKeyGroups",  # check only
+    "cloudfront:ListOriginAccessControls",  # check only
+    "cloudfront:ListPublicKeys",  # the signing key's id (Key-Pair-Id)
+]
 # The CloudWatch agent on each instance (deploy/cloudwatch-agent.json) and its own log group.
 AGENT_LOG_ACTIONS = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
 # The release artifact fetched by the user-data (aws s3 cp).
@@ -164,6 +178,11 @@ WILDCARD_RESOURCES: dict[str, str] = {
         "in advance, so arn:aws:ec2:<region>:<account>:instance/* is limited by a condition to "
         "instances tagged with the stack"
     ),
+    **{action: ("CloudFront lists have no resource-level permission, and key groups and origin access "
+                "controls are found by name in them, so their ids are not known in advance; reads only")
+       for action in ("cloudfront:GetDistributionConfig", "cloudfront:GetKeyGroup", "cloudfront:GetOriginAccessControl", "cloudfront:ListDistributions",
+                      "cloudfront:ListKeyGroups", "cloudfront:ListOriginAccessControls",
+                      "cloudfront:ListPublicKeys")},
     "logs:DescribeLogGroups": (
         "DescribeLogGroups is authorised on every log group of the account and region "
         "(arn:aws:logs:<region>:<account>:log-group:*), not on a named one; names only, no log data"
@@ -328,6 +347,23 @@ def instance_statements(inputs: PolicyInputs) -> list[Statement]:
         if found:
             statements.append(Statement(sid, KIND_ACTIONS[kind], [arn(r) for r in found],
                                         reason="read by provision_aws --check"))
+    signing_keys = by_kind.get("cloudfront-signing-key", [])
+    if signing_keys:
+        statements.append(Statement(
+            "CloudFrontSigningKey", KIND_ACTIONS["cloudfront-signing-key"],
+            # Secrets Manager appends six random characters to a secret's ARN.
+            [_arn(inputs, "secretsmanager", f"secret:{k.secret_name}-??????") for k in signing_keys],
+            reason="the private key that signs imaging URLs"))
+    distributions = by_kind.get("cloudfront-distribution", [])
+    if distributions:
+        statements.append(Statement(
+            "CloudFrontDistributionRead", KIND_ACTIONS["cloudfront-distribution"],
+            [f"arn:aws:cloudfront::{inputs.account_id}:distribution/*"],
+            reason="read by provision_aws --check"))
+    if signing_keys or distributions:
+        statements.append(Statement(
+            "CloudFrontLookups", CLOUDFRONT_LOOKUP_ACTIONS, ["*"],
+            reason=WILDCARD_RESOURCES["cloudfront:ListDistributions"]))
     if inputs.releases_bucket:
         statements.append(Statement(
             "ReleaseArtifacts", RELEASE_ACTIONS, [f"arn:aws:s3:::{inputs.releases_bucket}/releases/*"],

@@ -31,7 +31,8 @@ from typing import Any
 API_AREA = "API"
 
 # Apps that own API views; a request to anything else is Service "other".
-KNOWN_SERVICES = ("accounts", "hospitals", "records", "appointments", "payments", "tracking", "storage", "phb")
+KNOWN_SERVICES = ("accounts", "hospitals", "records", "appointments", "payments", "tracking", "storage", "admissions",
+                  "phb")
 # Services that get their own 5xx-rate and p99-latency alarms.
 ALARMED_SERVICES = ("accounts", "hospitals", "records", "appointments", "payments", "tracking", "storage")
 # Areas whose code checks publish OTPVerificationFailure (login codes, medical-records and

@@ -46,11 +46,16 @@ INSTALLED_APPS = [
     "payments",
     "tracking",
     "storage",
+    "admissions",
+    "pharmacies",
+    "prescriptions",
 ]
 
 MIDDLEWARE = [
     "phb.middleware.CollapseSlashesMiddleware",
     "phb.middleware.RequestContextMiddleware",
+    "phb.limits.RequestLimitsMiddleware",
+    "phb.afterresponse.AfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -61,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "phb.middleware.JsonErrorPagesMiddleware",
+    "accounts.cookies.ResumedSessionCookieMiddleware",
 ]
 
 ROOT_URLCONF = "phb.urls"
@@ -136,10 +142,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTCookieAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "phb.api.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["phb.api.renderers.FastJSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "phb.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "phb.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -150,12 +156,23 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Public Health Bureau backend: accounts, hospitals, medical records, appointments, "
         "payments and women's health tracking. Browsers authenticate with httpOnly JWT cookies; "
-        "other clients may send the same access token as `Authorization: Bearer`."
+        "other clients may send the same access token as `Authorization: Bearer`. "
+        "Text never contains NUL characters (U+0000): a field with one is refused with a 400."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "GuidelineCategoryEnum": "storage.models.GuidelineCategory.choices",
+        "GuidelinePriorityEnum": "storage.models.GuidelinePriority.choices",
+        "BookingPriorityEnum": ["normal", "urgent", "emergency"],  # a booking and its recommendation
+        "HealthGoalStatusEnum": "tracking.models.GoalStatus.choices",
+        "BirthPlanSectionEnum": "tracking.birth_plan.SECTION_IDS",
+    },
+    # A consent the request must give: one shared component ("true" only).
+    "APPEND_COMPONENTS": {"schemas": {"RequiredConsent": {"type": "boolean", "enum": [True],
+                                                          "description": "Must be true."}}},
 }
 
 # --- JWT in cookies ---------------------------------------------------------------------
@@ -186,9 +203,18 @@ AUTH_COOKIE_DOMAIN = env.str("AUTH_COOKIE_DOMAIN", default="") or None
 OTP_PEPPER = env.str("OTP_PEPPER", default="dev-otp-pepper-change-me")
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=300)
 OTP_MAX_ATTEMPTS = 5
-# "count/seconds"; per account is strict, per IP generous (a hospital NATs its staff).
+# "count/seconds" (accounts.throttles). Password attempts per account-and-address are strict, per
+# address generous (a hospital NATs its staff); failures per account are a ceiling that stops
+# only addresses the account has not signed in from. Code checks and email actions count apart.
 LOGIN_RATE_PER_ACCOUNT = env.str("LOGIN_RATE_PER_ACCOUNT", default="10/900")
 LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="600/900")
+LOGIN_FAILURES_PER_ACCOUNT = env.str("LOGIN_FAILURES_PER_ACCOUNT", default="50/3600")
+LOGIN_KNOWN_ADDRESS_DAYS = env.int("LOGIN_KNOWN_ADDRESS_DAYS", default=30)
+CODE_CHECK_RATE_PER_ACCOUNT = env.str("CODE_CHECK_RATE_PER_ACCOUNT", default="15/900")
+CODE_CHECK_RATE_PER_IP = env.str("CODE_CHECK_RATE_PER_IP", default="600/900")
+EMAIL_ACTION_RATE_PER_ACCOUNT = env.str("EMAIL_ACTION_RATE_PER_ACCOUNT", default="5/900")
+EMAIL_ACTION_RATE_PER_IP = env.str("EMAIL_ACTION_RATE_PER_IP", default="100/900")
+REGISTRATION_RATE_PER_IP = env.str("REGISTRATION_RATE_PER_IP", default="100/3600")
 OTP_REQUEST_RATE_PER_ACCOUNT = env.str("OTP_REQUEST_RATE_PER_ACCOUNT", default="5/900")
 PASSWORD_RESET_TOKEN_TTL = timedelta(hours=1)
 # Number of reverse proxies (the ALB) in front of gunicorn whose X-Forwarded-For we trust.
@@ -209,7 +235,8 @@ CORS_ALLOW_HEADERS = (
     "x-med-access-token",
     "x-medical-record-token",
 )
-CORS_EXPOSE_HEADERS = ("x-request-id", "retry-after", "content-disposition")
+CORS_EXPOSE_HEADERS = ("x-request-id", "retry-after", "content-disposition",
+                       "link", "x-next-cursor", "x-total-count", "x-page-size")  # list paging (phb.api.pagination)
 
 # --- AWS ------------------------------------------------------------------------------
 # AWS_ENDPOINT_URL set: every client talks to that endpoint (the moto server in development
@@ -219,6 +246,12 @@ AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or None
 AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=2.0)
 AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=5.0)
 AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=3)
+# /readyz: answer within the deadline whatever hangs; reuse a check's result this long (phb.health).
+READYZ_DEADLINE_SECONDS = env.float("READYZ_DEADLINE_SECONDS", default=1.5)
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=5.0)
+READYZ_AWS_TIMEOUT = env.float("READYZ_AWS_TIMEOUT", default=1.0)
+# An AWS, Paystack or email call made inside a database transaction: "log", "raise" or "off" (phb.netguard).
+NETWORK_CALL_IN_TRANSACTION = env.str("NETWORK_CALL_IN_TRANSACTION", default="log")
 AWS_NAME_PREFIX = env.str("AWS_NAME_PREFIX", default="phb")
 # Bucket names are global: they carry the environment too.
 AWS_BUCKET_PREFIX = env.str("AWS_BUCKET_PREFIX", default=f"{AWS_NAME_PREFIX}-{PHB_ENVIRONMENT}")
@@ -240,6 +273,9 @@ CLOUDWATCH_LOGS_FAILURE_COOLDOWN_SECONDS = env.float("CLOUDWATCH_LOGS_FAILURE_CO
 
 # --- CloudWatch metrics ----------------------------------------------------------------
 CLOUDWATCH_METRICS_ENABLED = env.bool("CLOUDWATCH_METRICS_ENABLED", default=False)
+# POST /api/client-errors/ (the frontend's error reports): per-IP rate and largest body.
+CLIENT_ERRORS_RATE_PER_IP = env.str("CLIENT_ERRORS_RATE_PER_IP", default="30/300")
+CLIENT_ERRORS_MAX_BYTES = env.int("CLIENT_ERRORS_MAX_BYTES", default=16384)
 CLOUDWATCH_METRICS_NAMESPACE = env.str("CLOUDWATCH_METRICS_NAMESPACE", default="PHB")
 CLOUDWATCH_METRICS_FLUSH_SECONDS = env.float("CLOUDWATCH_METRICS_FLUSH_SECONDS", default=60.0)
 CLOUDWATCH_METRICS_MAX_SERIES = env.int("CLOUDWATCH_METRICS_MAX_SERIES", default=3000)
@@ -254,7 +290,7 @@ PAYMENTS_ENABLED = env.bool("PAYMENTS_ENABLED", default=True)
 PAYSTACK_BASE_URL = env.str("PAYSTACK_BASE_URL", default="https://api.paystack.co")
 PAYSTACK_SECRET_KEY = env.str("PAYSTACK_SECRET_KEY", default="")
 PAYSTACK_PUBLIC_KEY = env.str("PAYSTACK_PUBLIC_KEY", default="")
-PAYSTACK_CALLBACK_URL = env.str("PAYSTACK_CALLBACK_URL", default=f"{FRONTEND_URL}/account/appointments/payment-callback")
+PAYSTACK_CALLBACK_URL = env.str("PAYSTACK_CALLBACK_URL", default=f"{FRONTEND_URL}/account/appointments")
 PAYSTACK_CONNECT_TIMEOUT = env.float("PAYSTACK_CONNECT_TIMEOUT", default=3.0)
 PAYSTACK_READ_TIMEOUT = env.float("PAYSTACK_READ_TIMEOUT", default=10.0)
 PAYSTACK_MAX_RETRIES = env.int("PAYSTACK_MAX_RETRIES", default=2)  # reads only; see payments/paystack.py
@@ -303,7 +339,22 @@ BOOKING_OPENING_TIME = env.str("BOOKING_OPENING_TIME", default="09:00")
 BOOKING_CLOSING_TIME = env.str("BOOKING_CLOSING_TIME", default="17:00")
 BOOKING_MAX_DAYS_AHEAD = env.int("BOOKING_MAX_DAYS_AHEAD", default=180)
 BOOKING_CURRENCY = "NGN"
+
+# appointments/scheduler: doctor choice and recommendations by a PPO policy served with onnxruntime.
+SCHEDULER_ENABLED = env.bool("SCHEDULER_ENABLED", default=True)  # off: the heuristic answers
+SCHEDULER_MODEL_NAME = "appointment-scheduler"
+SCHEDULER_DEFAULT_VERSION = env.str("SCHEDULER_DEFAULT_VERSION", default="v1")  # shipped in the repository
+SCHEDULER_MODEL_CACHE_DIR = env.str("SCHEDULER_MODEL_CACHE_DIR", default=str(BASE_DIR / "var" / "scheduler-models"))
+SCHEDULER_INFERENCE_BUDGET_MS = env.float("SCHEDULER_INFERENCE_BUDGET_MS", default=50.0)
+SCHEDULER_EVENT_HASH_KEY = env.str("SCHEDULER_EVENT_HASH_KEY", default="")  # empty: derived from SECRET_KEY
+SCHEDULER_EVENTS_EXPORT_ENABLED = env.bool("SCHEDULER_EVENTS_EXPORT_ENABLED", default=True)
+ML_TRAINING_DATA_BUCKET = _bucket("ml-training-data")
+ML_MODELS_BUCKET = _bucket("ml-models")
+ML_KMS_ALIAS = f"alias/{AWS_NAME_PREFIX}-ml"
 PRESCRIPTION_VALID_DAYS = env.int("PRESCRIPTION_VALID_DAYS", default=30)
+
+# prescriptions/ (signed prescriptions) and pharmacies/
+PRESCRIPTION_SIGNING_KMS_ALIAS = f"alias/{AWS_NAME_PREFIX}-prescription-signing"
 
 # tracking/
 PREGNANCY_TRACKING_TABLE = _table("pregnancy-tracking")
@@ -312,9 +363,13 @@ WOMENS_HEALTH_VERIFICATION_DAYS = env.int("WOMENS_HEALTH_VERIFICATION_DAYS", def
 TRACKING_TIME_ZONE = env.str("TRACKING_TIME_ZONE", default=DEFAULT_HOSPITAL_TIME_ZONE)  # "today" for week maths
 TRACKING_SYNC_MAX_ITEMS = 500
 TRACKING_PAGE_MAX = 100
+TRACKING_OPEN_CYCLE_DAYS = env.int("TRACKING_OPEN_CYCLE_DAYS", default=90)  # days an open cycle shows
 TRACKING_BREAKER_SECONDS = env.float("TRACKING_BREAKER_SECONDS", default=10.0)  # skip DynamoDB after a failure
 TRACKING_OUTBOX_DRAIN_BATCH = env.int("TRACKING_OUTBOX_DRAIN_BATCH", default=200)
 TRACKING_OUTBOX_BACKGROUND_SECONDS = env.int("TRACKING_OUTBOX_BACKGROUND_SECONDS", default=60)
+# A drainer's claim on a user's queued rows lapses after this; a later drainer then delivers them again
+# (DynamoDB reports the items it already has as duplicates).
+TRACKING_OUTBOX_CLAIM_SECONDS = env.int("TRACKING_OUTBOX_CLAIM_SECONDS", default=300)
 SEARCH_HISTORY_MAX_TERMS = 50
 SEARCH_TRENDING_MIN_USERS = env.int("SEARCH_TRENDING_MIN_USERS", default=3)
 SEARCH_TRENDING_MAX_DAYS = 30
@@ -335,10 +390,25 @@ MEDICAL_IMAGING_REPLICATION_ROLE = f"{AWS_NAME_PREFIX}-medical-imaging-replicati
 STORAGE_CORS_ORIGINS = env.list("STORAGE_CORS_ORIGINS", default=CORS_ALLOWED_ORIGINS)
 STORAGE_RETENTION_DAYS = 2555  # seven years: object lock, noncurrent versions, scan expiry
 CLINICAL_GUIDELINE_MAX_BYTES = 10 * 1024 * 1024  # uploads must be smaller than this
+# Request bodies: JSON (and anything not multipart) up to DATA_UPLOAD_MAX_MEMORY_SIZE, multipart
+# uploads up to the largest any endpoint takes, JSON at most JSON_MAX_DEPTH levels (phb.limits).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+MULTIPART_BODY_MAX_BYTES = max(PATIENT_UPLOAD_MAX_FILES * (PATIENT_UPLOAD_MAX_BYTES + 64 * 1024),
+                               CLINICAL_GUIDELINE_MAX_BYTES + 1024 * 1024)
+JSON_MAX_DEPTH = 32
 MEDICAL_IMAGING_MAX_BYTES = env.int("MEDICAL_IMAGING_MAX_BYTES", default=1024 * 1024 * 1024)
 # Days without access before Intelligent-Tiering moves a scan to the asynchronous Archive Access
 # tier (90-730); 0 keeps scans in the millisecond-access tiers only.
 MEDICAL_IMAGING_ARCHIVE_AFTER_DAYS = env.int("MEDICAL_IMAGING_ARCHIVE_AFTER_DAYS", default=0)
+# CloudFront in front of the static assets and medical imaging buckets (docs/storage.md): on,
+# provision_aws declares both distributions and imaging downloads are CloudFront signed URLs.
+CLOUDFRONT_ENABLED = env.bool("CLOUDFRONT_ENABLED", default=False)
+CLOUDFRONT_SIGNED_URL_TTL = env.int("CLOUDFRONT_SIGNED_URL_TTL", default=300)
+CLOUDFRONT_SIGNING_KEY_SECRET = env.str(
+    "CLOUDFRONT_SIGNING_KEY_SECRET", default=f"{AWS_NAME_PREFIX}/{PHB_ENVIRONMENT}/cloudfront-imaging-signing-key")
+CLOUDFRONT_NAME_PREFIX = f"{AWS_NAME_PREFIX}-{PHB_ENVIRONMENT}"
+# The imaging distribution's domain (or an alias on it); empty: asked of CloudFront once per process.
+CLOUDFRONT_IMAGING_DOMAIN = env.str("CLOUDFRONT_IMAGING_DOMAIN", default="")
 
 # deploy/ (EC2: provision_compute, iam_policy, write_env_file; see deploy/README.md)
 DEPLOY_RELEASE = env.str("PHB_RELEASE", default="")
@@ -395,31 +465,31 @@ def _s3_options(bucket: str, **extra) -> dict:
 
 
 STORAGES = {
-    "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options(MEDICAL_RECORDS_BUCKET)},
+    "default": {"BACKEND": "phb.aws.storage.S3Storage", "OPTIONS": _s3_options(MEDICAL_RECORDS_BUCKET)},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
     "medical_records": {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "phb.aws.storage.S3Storage",
         "OPTIONS": _s3_options(
             MEDICAL_RECORDS_BUCKET,
             object_parameters={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": MEDICAL_RECORDS_KMS_ALIAS},
         ),
     },
     "clinical_guidelines": {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "phb.aws.storage.S3Storage",
         "OPTIONS": _s3_options(
             CLINICAL_GUIDELINES_BUCKET,
             object_parameters={"ServerSideEncryption": "AES256", "StorageClass": "STANDARD_IA"},
         ),
     },
     "prescriptions": {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "phb.aws.storage.S3Storage",
         "OPTIONS": _s3_options(
             PRESCRIPTIONS_BUCKET,
             object_parameters={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": PRESCRIPTIONS_KMS_ALIAS},
         ),
     },
     "medical_imaging": {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "phb.aws.storage.S3Storage",
         "OPTIONS": _s3_options(
             MEDICAL_IMAGING_BUCKET,
             object_parameters={

@@ -23,7 +23,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].pop("init_command", None)
 LOGIN_RATE_PER_ACCOUNT = "1000/60"
 LOGIN_RATE_PER_IP = "10000/60"
+LOGIN_FAILURES_PER_ACCOUNT = "1000/60"
+CODE_CHECK_RATE_PER_ACCOUNT = "1000/60"
+CODE_CHECK_RATE_PER_IP = "1000/60"
+EMAIL_ACTION_RATE_PER_ACCOUNT = "1000/60"
+EMAIL_ACTION_RATE_PER_IP = "1000/60"
+REGISTRATION_RATE_PER_IP = "1000/60"
 OTP_REQUEST_RATE_PER_ACCOUNT = "1000/60"
 PAYSTACK_SECRET_KEY = "sk_test_phb_local_standin"
+NETWORK_CALL_IN_TRANSACTION = "raise"
 WHITENOISE_AUTOREFRESH = True
 # With REDIS_URL (CI sets one) throttles run on Redis like production; use a database of its own.

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,6 +24,7 @@ from appointments.models import (
 )
 from phb.api.errors import ApiError
 from tests.appointments.helpers import book, expire, future_slot, hold, iso_z
+from tests.concurrency import race
 from tests.factories import DepartmentFactory, HospitalFactory, make_patient
 from tests.helpers import client_for
 
@@ -339,30 +339,15 @@ def test_twenty_threads_race_for_the_last_place():
     for p in _patients(hospital, 2):
         hold(p, department, start)  # two of three places taken
     racers = _patients(hospital, 20)
-    barrier = threading.Barrier(len(racers))
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
     def attempt(patient):
         try:
-            barrier.wait(timeout=30)
             hold(patient, department, start)
-            result = "won"
         except SlotUnavailable:
-            result = "full"
-        except Exception as exc:  # surfaced in the assertion below
-            result = f"error: {type(exc).__name__}: {exc}"
-        finally:
-            close_old_connections()
-            connection.close()
-        with lock:
-            outcomes.append(result)
+            return "full"
+        return "won"
 
-    threads = [threading.Thread(target=attempt, args=(p,)) for p in racers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = race(attempt, racers)
     assert sorted(set(outcomes)) == ["full", "won"], outcomes
     assert outcomes.count("won") == 1
     assert BookingHold.objects.filter(patient__in=racers, state=HoldState.HELD).count() == 1

@@ -215,7 +215,8 @@ def test_gunicorn_defaults_keep_make_run_working():
     assert config["workers"] >= 2 and config["worker_class"] == "sync"
     assert config["bind"] == ["127.0.0.1:8000"]
     assert config["accesslog"] is None and config["preload_app"] is False
-    assert (config["max_requests"], config["max_requests_jitter"]) == (2000, 200)
+    # Rare recycling: a worker lives ~100,000 requests (deploy/README.md, "Workers and recycling").
+    assert (config["max_requests"], config["max_requests_jitter"]) == (100_000, 10_000)
     assert config["logger_class"] == "JsonAccessLogger"
     assert config["hooks"] == ["post_fork", "worker_exit"]
 

@@ -21,6 +21,7 @@ from django.core.management import call_command
 
 from phb.aws.clients import count_aws_calls
 from phb.aws.iam import (
+    CLOUDFRONT_LOOKUP_ACTIONS,
     WILDCARD_RESOURCES,
     PolicyInputs,
     iam_actions,
@@ -78,8 +79,9 @@ def granted_actions(policy: dict) -> set[str]:
 # --- fixtures ---------------------------------------------------------------------------------------
 @pytest.fixture
 def full_settings(settings):
-    """Every optional part on: persistent data volume, EFS, releases from S3."""
+    """Every optional part on: persistent data volume, EFS, releases from S3, CloudFront."""
     settings.DEPLOY_DATA_VOLUME_ID = VOLUME_ID
+    settings.CLOUDFRONT_ENABLED = True
     settings.DEPLOY_RELEASE_SOURCE = ""
     return settings
 
@@ -162,6 +164,13 @@ def targets(call: Call, inputs: PolicyInputs, action: str) -> list[tuple[str, di
         return [("*", {})]
     if call.service == "sts":
         return []
+    if call.service == "cloudfront" and (op.startswith("List") or op in ("GetKeyGroup", "GetOriginAccessControl")):
+        return [("*", {})]
+    if call.service == "cloudfront":
+        return [(f"arn:aws:cloudfront::{account}:distribution/E2QWRUHEXAMPLE", {})]
+    if call.service == "secretsmanager":
+        return [(f"arn:aws:secretsmanager:{region}:{account}:secret:{k.secret_name}-AbCdEf", {})
+                for k in kinds["cloudfront-signing-key"]]
     raise AssertionError(f"{call}: no resource mapping for this service/operation; declare its permissions in "
                          "phb/aws/iam.py and map it here")
 
@@ -317,6 +326,7 @@ def test_provisioning_changes_are_not_allowed_to_the_instance(calls, policy):
 def test_resources_are_the_services_own_and_wildcards_are_listed(inputs, policy):
     own = {r.name for r in declared_resources()} | set(storages_buckets())
     own |= {inputs.agent_log_group, inputs.releases_bucket, inputs.parameter_path, *inputs.key_arns.values()}
+    own |= {r.secret_name for r in declared_resources() if r.kind == "cloudfront-signing-key"}
     for statement in policy["Statement"]:
         actions = _listify(statement["Action"])
         assert not any("*" in a for a in actions), statement
@@ -339,7 +349,8 @@ def test_resources_are_the_services_own_and_wildcards_are_listed(inputs, policy)
                     assert action in WILDCARD_RESOURCES, f"{action} on {resource} is not a listed exception"
                     assert WILDCARD_RESOURCES[action]
     wildcard_only = [s for s in policy["Statement"] if _listify(s["Resource"]) == ["*"]]
-    assert {a for s in wildcard_only for a in _listify(s["Action"])} == {"cloudwatch:PutMetricData", "ec2:DescribeTags"}
+    assert {a for s in wildcard_only for a in _listify(s["Action"])} == {
+        "cloudwatch:PutMetricData", "ec2:DescribeTags", *CLOUDFRONT_LOOKUP_ACTIONS}
     metrics = next(s for s in wildcard_only if s["Action"] == ["cloudwatch:PutMetricData"])
     assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": ["PHB/*"]}}
 
@@ -356,7 +367,11 @@ def test_optional_statements_follow_the_settings(settings):
 def test_policy_names_the_resources_provision_aws_declares(inputs, policy):
     text = json.dumps(policy)
     for resource in declared_resources():
+        if resource.kind in ("cloudfront-oac", "cloudfront-distribution"):
+            continue  # CloudFront names them by the ids it assigns: read through the lookups statement
         name = inputs.key_arns[resource.name] if resource.kind == "kms-key" else resource.name
+        if resource.kind == "cloudfront-signing-key":
+            name = resource.secret_name
         assert name in text, f"{resource.kind} {resource.name} is missing from the policy"
 
 
@@ -390,6 +405,7 @@ def test_efs_mount_uses_iam_authorisation():
 
 # --- dynamic: what really gets called ------------------------------------------------------------------
 def test_provision_aws_check_calls_only_allowed_read_actions(inputs, policy):
+    call_command("provision_aws", stdout=io.StringIO())  # the optional parts (CloudFront) exist too
     with count_aws_calls() as counted:
         call_command("provision_aws", "--check", stdout=io.StringIO())
     assert counted, "provision_aws --check made no AWS call"

@@ -84,7 +84,8 @@ def test_profile_always_has_role_and_patch_updates(patient):
     assert body["primaryHospital"]["status"] == "approved"
     response = client.patch(
         "/api/profile/",
-        {"city": "abuja", "date_of_birth": "", "otp_required_for_login": False, "role": "doctor", "secondary_languages": ""},
+        {"city": "abuja", "date_of_birth": "", "otp_required_for_login": False, "role": "doctor", "secondary_languages": "",
+         "current_password": PASSWORD},
         format="json",
     )
     assert response.status_code == 200, response.json()

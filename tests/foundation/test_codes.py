@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from accounts.codes import CodeRejected, code_issue, code_pending, code_verify
 from accounts.models import CodePurpose, OneTimeCode
+from tests.concurrency import race
 from tests.factories import UserFactory
 
 
@@ -115,30 +115,15 @@ def test_attempt_counter_is_atomic_across_threads():
         pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the whole database)")
     user = UserFactory()
     code = code_issue(user=user, purpose=CodePurpose.LOGIN)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(20)
 
-    def guess() -> None:
-        from django.db import connection as thread_connection
-
+    def guess(_) -> str:
         try:
-            barrier.wait()
-            try:
-                code_verify(user=user, purpose=CodePurpose.LOGIN, code=_wrong(code))
-                result = "accepted"
-            except CodeRejected as exc:
-                result = exc.reason
-            with lock:
-                outcomes.append(result)
-        finally:
-            thread_connection.close()
+            code_verify(user=user, purpose=CodePurpose.LOGIN, code=_wrong(code))
+        except CodeRejected as exc:
+            return exc.reason
+        return "accepted"
 
-    threads = [threading.Thread(target=guess) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(guess, range(20))
     assert OneTimeCode.objects.get(user=user).attempts == 5
     compared = [o for o in outcomes if o == "invalid"] + [o for o in outcomes if o == "locked"]
     assert len(compared) == 20

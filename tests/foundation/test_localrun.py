@@ -56,7 +56,10 @@ def test_make_run_serves_and_stops_cleanly(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PAYSTACK_"))}
-    env.update(PORT=str(port), PHB_VAR_DIR=str(tmp_path), DEMO_PASSWORD="Demo-pass-for-test-1")
+    env.update(PORT=str(port), PHB_VAR_DIR=str(tmp_path), DEMO_PASSWORD="Demo-pass-for-test-1",
+               # 40 registrations from one address: the registration throttle has tests of its own, and
+               # its counters in a shared Redis may hold an earlier run's registrations
+               REGISTRATION_RATE_PER_IP="1000/3600")
     process = subprocess.Popen([sys.executable, "-m", "phb.localrun"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -94,3 +97,51 @@ def test_make_run_serves_and_stops_cleanly(tmp_path):
         time.sleep(0.2)
     assert len(started) >= 4, "expected moto, gunicorn master and two workers"
     assert not _alive(started), "processes left behind after Ctrl-C"
+
+
+@pytest.mark.slow
+def test_make_run_ships_logs_and_metrics_to_the_aws_it_is_given(tmp_path):
+    """With ``AWS_ENDPOINT_URL`` naming an emulator the operator runs, CloudWatch logs and
+    metrics still reach it (they are off only when the operator says so)."""
+    import boto3
+
+    from phb.localaws import start_moto_server
+
+    moto, aws = start_moto_server()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PAYSTACK_", "CLOUDWATCH_"))}
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+    env.update(PORT=str(port), PHB_VAR_DIR=str(tmp_path), DEMO_PASSWORD="Demo-pass-for-test-1",
+               AWS_ENDPOINT_URL=aws, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_REGION="us-east-1", CLOUDWATCH_METRICS_FLUSH_SECONDS="1",
+               CLOUDWATCH_LOGS_SEND_INTERVAL_SECONDS="1")
+    process = subprocess.Popen([sys.executable, "-m", "phb.localrun"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_http(f"{base}/healthz", timeout=180)
+        except RuntimeError:
+            process.kill()
+            pytest.fail(process.stdout.read().decode()[-4000:])
+        assert httpx.get(f"{base}/api/profile/").status_code == 401
+        logs = boto3.client("logs", endpoint_url=aws, **credentials)
+        cloudwatch = boto3.client("cloudwatch", endpoint_url=aws, **credentials)
+        events, metric_names = [], set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (events and metric_names):
+            time.sleep(1)
+            events = logs.filter_log_events(logGroupName="/phb/app")["events"]
+            metric_names = {m["MetricName"] for m in cloudwatch.list_metrics()["Metrics"]}
+        assert events, "no log line reached CloudWatch"
+        assert any('"request"' in e["message"] or "request" in e["message"] for e in events)
+        assert metric_names, "no metric reached CloudWatch"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        moto.terminate()
+        moto.wait(timeout=10)

@@ -11,7 +11,7 @@ from tests.factories import PASSWORD, HospitalFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DEPARTMENTS = "/api/departments/<int:hospital_id>/"
+DEPARTMENTS = "/api/departments/<dbint:hospital_id>/"
 
 
 def _signed_in(http, user) -> None:
@@ -54,7 +54,7 @@ def test_latency_count_and_errors_per_route_template_and_service(cloudwatch, obs
     series = cloudwatch.series("API")
     routes = {d["Value"] for m in series for d in m["Dimensions"] if d["Name"] == "Route"}
     assert DEPARTMENTS in routes
-    assert not [r for r in routes if any(ch.isdigit() for ch in r.replace("<int:hospital_id>", ""))]
+    assert not [r for r in routes if any(ch.isdigit() for ch in r.replace("<dbint:hospital_id>", ""))]
     assert any(m["MetricName"] == "RequestCount" and not m["Dimensions"] for m in series)
 
 

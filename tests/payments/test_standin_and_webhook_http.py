@@ -40,6 +40,9 @@ def test_checkout_page_pays_sends_the_webhook_and_returns_to_the_callback(api_se
     assert paid.status_code == 303
     location = urlsplit(paid.headers["location"])
     assert paid.headers["location"].startswith(settings.PAYSTACK_CALLBACK_URL)
+    # The frontend's appointments list: its router has no payment-callback route, and any
+    # /account/appointments/<x> path is the detail page of an appointment called <x>.
+    assert location.path == "/account/appointments"
     assert parse_qs(location.query)["reference"] == [started["reference"]]
     assert standin.deliveries()[-1] == {"event": "charge.success", "reference": started["reference"], "status": 200}
     assert Payment.objects.get(reference=started["reference"]).status == PaymentStatus.COMPLETED

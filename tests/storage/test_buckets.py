@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -105,16 +103,17 @@ def test_medical_imaging_bucket(s3):
 
 
 def test_static_assets_bucket(s3):
+    """Private: CloudFront reads it through its origin access control (test_cloudfront)."""
     bucket = settings.STATIC_ASSETS_BUCKET
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     assert _encryption(s3, bucket)["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
-    website = s3.get_bucket_website(Bucket=bucket)
-    assert website["IndexDocument"] == {"Suffix": "index.html"} and website["ErrorDocument"] == {"Key": "error.html"}
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert block["BlockPublicPolicy"] is False and block["RestrictPublicBuckets"] is False
-    assert block["BlockPublicAcls"] is True  # public through the policy, never through ACLs
-    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
-    assert statement["Effect"] == "Allow" and statement["Principal"] == "*" and statement["Action"] == "s3:GetObject"
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                     "RestrictPublicBuckets": True}
+    with pytest.raises(ClientError):
+        s3.get_bucket_policy(Bucket=bucket)
+    with pytest.raises(ClientError):
+        s3.get_bucket_website(Bucket=bucket)
     assert _tags(s3, bucket)["DataType"] == "PublicAssets"
 
 

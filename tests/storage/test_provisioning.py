@@ -46,7 +46,10 @@ def _drift_bucket(resource: Bucket) -> None:
 
 def _drift_kms_key(resource) -> None:
     kms = aws_client("kms", region=resource.region)
-    kms.disable_key_rotation(KeyId=resource.key_id())
+    if resource.rotates:
+        kms.disable_key_rotation(KeyId=resource.key_id())
+    else:  # an asymmetric key has no rotation to switch off
+        kms.disable_key(KeyId=resource.key_id())
 
 
 def _drift_log_group(resource) -> None:
@@ -174,10 +177,8 @@ BUCKET_ASPECTS: list[tuple[str, Callable[[], Bucket], str, Callable]] = [
      lambda s3, b: s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration={"Rules": [
          {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/aws/s3"},
           "BucketKeyEnabled": True}]})),
-    ("website", storage_resources.static_assets_bucket, "website",
-     lambda s3, b: s3.delete_bucket_website(Bucket=b)),
-    ("public-read-policy", storage_resources.static_assets_bucket, "policy",
-     lambda s3, b: s3.delete_bucket_policy(Bucket=b)),
+    ("static-pab", storage_resources.static_assets_bucket, "public access block",
+     lambda s3, b: s3.delete_public_access_block(Bucket=b)),
 ]
 
 

@@ -247,6 +247,25 @@ def test_fertility_merges_per_date(api):
     assert listed["fertility_data"][0]["cycle_day"] == 14 and listed["fertility_data"][0]["ovulation_test_taken"] is True
 
 
+def test_a_future_ovulation_day_is_kept_as_a_prediction(api):
+    """The cycle calendar marks an expected ovulation day ahead (CycleCalendar.tsx handleMarkOvulation)."""
+    from tracking.fields import local_today
+
+    ahead = (local_today() + timedelta(days=10)).isoformat()
+    mark = api.post(f"{WH}/fertility/", {"date": ahead, "ovulation_test_taken": True,
+                                         "ovulation_test_result": "positive"}, format="json")
+    assert mark.status_code == 201, mark.json()
+    assert mark.json()["success"] is True and mark.json()["tracking"]["is_prediction"] is True
+    listed = api.get(f"{WH}/fertility/", {"start_date": ahead, "end_date": ahead}).json()["fertility_data"]
+    assert [(e["date"], e["is_prediction"], e["ovulation_test_result"]) for e in listed] == [(ahead, True, "positive")]
+    observed = api.post(f"{WH}/fertility/", {"date": ahead, "basal_body_temperature": 36.6}, format="json")
+    assert observed.status_code == 400 and "basal_body_temperature" in observed.json()["errors"]
+    too_far = (local_today() + timedelta(days=400)).isoformat()
+    assert api.post(f"{WH}/fertility/", {"date": too_far, "ovulation_test_taken": True}, format="json").status_code == 400
+    past = api.post(f"{WH}/fertility/", {"date": "2025-03-14", "ovulation_test_taken": True}, format="json").json()
+    assert past["tracking"]["is_prediction"] is False
+
+
 # --- Pregnancy W11/W12 ----------------------------------------------------------------------------
 def test_weekly_pregnancy_entries_and_record(api):
     assert api.get(f"{WH}/pregnancy/").json() == {"success": True, "pregnancy_record": None}
@@ -266,6 +285,34 @@ def test_weekly_pregnancy_entries_and_record(api):
     record = api.get(f"{WH}/pregnancy/").json()["pregnancy_record"]
     assert record["current_weight_kg"] == 69 and len(record["weekly_entries"]) == 1
     assert api.post(f"{WH}/pregnancy/", {**body, "pregnancy_week": 50}, format="json").status_code == 400
+
+
+# The tracker page (PregnancyTracker.tsx) sends the profile's ``pregnancy_week``, 0 when it has none.
+TRACKER_BODY = {"pregnancy_week": 0, "current_weight_kg": 0, "belly_circumference_cm": 0, "baby_kicks_count": 3,
+                "symptoms_experienced": ["fatigue"], "mood_rating": 6, "prenatal_vitamins_taken": True,
+                "exercise_minutes": 0, "exercise_performed": False, "notes": "", "data_completeness_score": 90}
+
+
+def test_tracker_week_zero_without_a_pregnancy_is_a_clear_409(api):
+    response = api.post(f"{WH}/pregnancy/", TRACKER_BODY, format="json")
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "not_pregnant" and "due date" in response.json()["message"]
+    assert api.get(f"{WH}/pregnancy/").json() == {"success": True, "pregnancy_record": None}
+
+
+def test_tracker_week_zero_files_under_the_profiles_current_week(api):
+    from tracking.fields import local_today
+
+    due = local_today() + timedelta(days=280 - 20 * 7 - 3)  # 20 weeks and 3 days along
+    assert api.put(f"{WH}/profile/", {"estimated_due_date": due.isoformat()}, format="json").status_code == 200
+    profile = api.get(f"{WH}/profile/").json()["profile"]
+    assert profile["pregnancy_status"] == "pregnant" and profile["pregnancy_week"] == 20
+    response = api.post(f"{WH}/pregnancy/", TRACKER_BODY, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["entry"]["pregnancy_week"] == 20
+    assert response.json()["entry"]["current_weight_kg"] is None, "the form's untouched 0 is not a weight"
+    record = api.get(f"{WH}/pregnancy/").json()["pregnancy_record"]
+    assert [e["pregnancy_week"] for e in record["weekly_entries"]] == [20]
 
 
 # --- Cycle days -------------------------------------------------------------------------------------

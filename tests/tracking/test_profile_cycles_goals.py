@@ -153,13 +153,36 @@ def test_birth_plan_put_get_and_validation(api):
     assert [s["id"] for s in plan["sections"]] == list(SECTION_IDS)
     assert plan["sections"][0]["options"][1]["customOption"] is True and plan["additionalNotes"] == "Dim lights"
 
-    missing = copy.deepcopy(_plan())
-    missing["sections"] = missing["sections"][:7]
-    response = api.put(f"{WH}/birth-plan/", missing, format="json")
-    assert response.status_code == 400 and "8 sections" in response.json()["message"]
     twice = copy.deepcopy(_plan())
     twice["sections"][1] = copy.deepcopy(twice["sections"][0])
-    assert api.put(f"{WH}/birth-plan/", twice, format="json").status_code == 400
+    response = api.put(f"{WH}/birth-plan/", twice, format="json")
+    assert response.status_code == 400 and "more than once: atmosphere" in response.json()["message"]
+
+
+def test_birth_plan_takes_any_subset_and_reads_the_rest_back_empty(api):
+    some = copy.deepcopy(_plan())
+    some["sections"] = [some["sections"][5], some["sections"][0]]  # c-section, atmosphere
+    saved = api.put(f"{WH}/birth-plan/", some, format="json")
+    assert saved.status_code == 200, saved.json()
+    plan = api.get(f"{WH}/birth-plan/").json()["birth_plan"]
+    assert [s["id"] for s in plan["sections"]] == list(SECTION_IDS)
+    by_id = {s["id"]: s for s in plan["sections"]}
+    assert by_id["atmosphere"]["options"][0]["selected"] is True and len(by_id["c-section"]["options"]) == 2
+    assert by_id["feeding"] == {"id": "feeding", "title": "Feeding Plans", "options": [], "customText": ""}
+    none = {**copy.deepcopy(_plan()), "sections": []}
+    assert api.put(f"{WH}/birth-plan/", none, format="json").status_code == 200
+    assert all(s["options"] == [] for s in api.get(f"{WH}/birth-plan/").json()["birth_plan"]["sections"])
+
+
+def test_birth_plan_names_unknown_and_repeated_sections(api):
+    plan = copy.deepcopy(_plan())
+    extra = copy.deepcopy(plan["sections"][0])
+    plan["sections"] += [{**extra, "id": "water-birth"}, {**extra, "id": "lotus"}, copy.deepcopy(plan["sections"][2])]
+    response = api.put(f"{WH}/birth-plan/", plan, format="json")
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert "water-birth, lotus" in message and "more than once: pain-management" in message
+    assert api.get(f"{WH}/birth-plan/").json()["birth_plan"] is None, "nothing saved"
 
 
 def test_goal_delete_and_due_date_delete(api):
@@ -192,3 +215,36 @@ def test_baby_name_favorites_and_shower_checklist(api, stranger):
     assert bad.status_code == 400
     assert client_for(stranger).get(f"{WH}/baby-shower-checklist/").json()["checklist"] == []
     assert client_for(None).get(f"{WH}/baby-names/favorites/").status_code == 401
+
+
+def test_cycle_days_read_only_for_the_cycles_shown(api, mother, settings):
+    """A page of cycles reads the days of those cycles; an open cycle shows a bounded window."""
+    from tracking.dynamo import store
+
+    settings.TRACKING_OPEN_CYCLE_DAYS = 40
+    for start in ("2024-01-01", "2024-02-01", "2024-03-01"):
+        api.post(f"{WH}/cycles/", {"cycle_start_date": start}, format="json")
+    from tracking.models import MenstrualCycle
+
+    MenstrualCycle.objects.filter(user=mother, cycle_start_date="2024-01-01").update(cycle_end_date="2024-01-31")
+    MenstrualCycle.objects.filter(user=mother, cycle_start_date="2024-02-01").update(cycle_end_date="2024-02-29")
+    for day in ("2024-01-05", "2024-02-03", "2024-03-02", "2024-04-09", "2024-04-10", "2024-09-01"):
+        assert api.post(f"{WH}/cycle-days/", {"date": day, "periodDay": True}, format="json").status_code in (200, 201)
+
+    spans = []
+    real = store.query_all
+
+    def counting(table, **kwargs):
+        spans.append(kwargs["between"])
+        return real(table, **kwargs)
+
+    store.query_all = counting
+    try:
+        newest = api.get(f"{WH}/cycles/", {"limit": 1}).json()
+        oldest = api.get(f"{WH}/cycles/", {"limit": 1, "offset": 2}).json()
+    finally:
+        store.query_all = real
+    # The open cycle (from 2024-03-01) shows 40 days: 2024-03-02 and 2024-04-09, not 04-10 or 09-01.
+    assert [d["date"] for d in newest["cycles"][0]["days"]] == ["2024-03-02", "2024-04-09"]
+    assert [d["date"] for d in oldest["cycles"][0]["days"]] == ["2024-01-05"]
+    assert spans == [("CDAY#2024-03-01", "CDAY#2024-04-09"), ("CDAY#2024-01-01", "CDAY#2024-01-31")]

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from phb.aws.clients import aws_resource
+from phb.aws.clients import aws_resource, dynamodb_table
 
 logger = logging.getLogger("tracking.dynamo")
 
@@ -97,11 +97,11 @@ def guard(*, respect_breaker: bool = True) -> Iterator[None]:
 
 
 def tracking_table() -> Any:
-    return aws_resource("dynamodb").Table(settings.PREGNANCY_TRACKING_TABLE)
+    return dynamodb_table(settings.PREGNANCY_TRACKING_TABLE)
 
 
 def search_table() -> Any:
-    return aws_resource("dynamodb").Table(settings.SEARCH_HISTORY_TABLE)
+    return dynamodb_table(settings.SEARCH_HISTORY_TABLE)
 
 
 def client() -> Any:

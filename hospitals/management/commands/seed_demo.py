@@ -12,7 +12,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Role, User
+from admissions.demo import seed_admissions
+from appointments.scheduler.demo import seed_rosters
+from hospitals.demo_data import seed_demo_data
 from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
+from pharmacies.demo import seed_pharmacies
 
 DEMO_HOSPITAL = "PHB Demo General Hospital"
 DEMO_DEPARTMENTS = [
@@ -70,7 +74,11 @@ class Command(BaseCommand):
             StaffMember.objects.update_or_create(
                 user=admin, defaults={"hospital": hospital, "position": "Hospital administrator", "verified": True}
             )
+            seed_pharmacies(hospital=hospital, patient=patient, password=password)
+        seed_admissions(hospital=hospital, departments=departments, patient=patient, admin=admin)
         self.stdout.write(f"seed_demo: {DEMO_HOSPITAL} with {len(departments)} departments and 3 demo accounts")
+        self.stdout.write(f"seed_demo: {seed_demo_data(hospital=hospital, password=password)}")
+        seed_rosters(hospital=hospital)
 
     @staticmethod
     def _user(email: str, name: str, role: str, password: str) -> User:

@@ -1,0 +1,27 @@
+"""One birth-date rule for registration and profile changes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.utils import timezone
+
+MIN_AGE_YEARS = 18
+MAX_AGE_YEARS = 130
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def birth_date_problem(born: date, *, today: date | None = None) -> str | None:
+    """Why ``born`` is not an acceptable date of birth for an account holder, or None."""
+    today = today or timezone.localdate()
+    if born > today:
+        return "Date of birth cannot be in the future."
+    age = age_on(born, today)
+    if age < MIN_AGE_YEARS:
+        return f"You must be at least {MIN_AGE_YEARS} years old to register."
+    if age > MAX_AGE_YEARS:
+        return "Enter a real date of birth."
+    return None

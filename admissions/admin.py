@@ -1,0 +1,77 @@
+from django.contrib import admin
+
+from admissions.models import Admission, Bed, BedAssignment, Ward
+
+
+class BedInline(admin.TabularInline):
+    model = Bed
+    extra = 0
+    fields = ("number", "status", "features")
+
+
+@admin.register(Ward)
+class WardAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "ward_type", "department", "hospital", "floor", "wing", "is_active")
+    list_filter = ("hospital", "department", "ward_type", "is_active")
+    search_fields = ("name", "code", "department__name", "hospital__name")
+    inlines = [BedInline]
+
+
+@admin.register(Bed)
+class BedAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "ward", "status", "status_changed_at")
+    list_filter = ("status", "ward__hospital", "ward__department", "ward__ward_type")
+    search_fields = ("number", "ward__code", "ward__name")
+    list_select_related = ("ward",)
+
+
+class BedAssignmentInline(admin.TabularInline):
+    model = BedAssignment
+    extra = 0
+    can_delete = False
+    fields = ("bed", "assigned_at", "released_at", "release_reason", "assigned_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Admission)
+class AdmissionAdmin(admin.ModelAdmin):
+    """Read-mostly: status, beds and times change only through the API's state machine (which
+    locks beds and writes the audit trail); here staff may correct the clinical text fields."""
+
+    list_display = ("admission_id", "hospital", "department", "status", "priority", "is_emergency",
+                    "is_readmission", "created_at", "admitted_at", "discharged_at")
+    list_filter = ("status", "priority", "admission_type", "is_emergency", "is_readmission", "hospital",
+                   "department")
+    search_fields = ("admission_id", "patient__hpn")
+    date_hierarchy = "created_at"
+    inlines = [BedAssignmentInline]
+    readonly_fields = ("admission_id", "hospital", "department", "patient", "temp_patient_details", "is_emergency",
+                       "attending_doctor", "created_by", "bed", "status", "admission_type", "requires_icu",
+                       "discharge_type", "is_readmission", "previous_admission", "created_at", "updated_at",
+                       "admitted_at", "discharged_at", "cancelled_at", "cancel_reason")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BedAssignment)
+class BedAssignmentAdmin(admin.ModelAdmin):
+    list_display = ("admission", "bed", "assigned_at", "released_at", "release_reason")
+    list_filter = ("release_reason", "bed__ward__hospital")
+    search_fields = ("admission__admission_id", "bed__ward__code", "bed__number")
+    readonly_fields = ("admission", "bed", "assigned_at", "released_at", "release_reason", "assigned_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,144 @@
+"""Taking and giving back beds: the concurrency-critical part of admissions.
+
+Rules every function here keeps:
+
+* a bed's status changes only while its row is locked (``SELECT ... FOR UPDATE``) inside the
+  caller's transaction, and is re-read after the lock is taken;
+* taking a bed opens a :class:`BedAssignment`; the partial unique constraints on that table make a
+  second open assignment of the same bed (or of the same admission) impossible even for code
+  that skipped the lock;
+* giving a bed back closes the open assignment found under a lock, so it happens exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.utils import timezone
+
+from accounts.models import User
+from admissions.models import ICU_WARD_TYPES, Admission, Bed, BedAssignment, BedStatus
+from hospitals.models import Department, Hospital
+from phb import metrics
+from phb.api.errors import ApiError, Conflict
+
+_UNAVAILABLE = {
+    BedStatus.OCCUPIED: "is occupied",
+    BedStatus.RESERVED: "is reserved",
+    BedStatus.CLEANING: "is being cleaned",
+    BedStatus.OUT_OF_SERVICE: "is out of service",
+}
+
+
+def _icu_filter(icu: bool) -> Q:
+    q = Q(ward__ward_type__in=list(ICU_WARD_TYPES))
+    return q if icu else ~q
+
+
+def bed_in_hospital(*, hospital: Hospital, ref: object) -> Bed:
+    """A bed of ``hospital`` named by id (an int) or by identifier (``<ward code>-<number>``); 400
+    otherwise.
+
+    The identifier match ignores case and spaces; a bare bed number is accepted when it is
+    unique in the hospital.
+    """
+    beds = Bed.objects.select_related("ward", "ward__department").filter(ward__hospital=hospital)
+    if isinstance(ref, int):  # ``bed_id``; a string is always an identifier or a bed number
+        found = beds.filter(pk=ref).first()
+        if found is not None:
+            return found
+        raise ApiError("There is no such bed in this hospital.", code="bed_not_found")
+    text = re.sub(r"\s+", "", str(ref or "")).upper()
+    if text:
+        for bed in beds.filter(number__iexact=text.rsplit("-", 1)[-1]):
+            if bed.identifier.upper().replace(" ", "") == text:
+                return bed
+        by_number = list(beds.filter(number__iexact=text)[:2])
+        if len(by_number) == 1:
+            return by_number[0]
+    raise ApiError(f"There is no bed '{str(ref)[:40]}' in this hospital.", code="bed_not_found")
+
+
+def lock_bed(bed: Bed) -> Bed:
+    """The bed's row, locked, re-read. Call inside a transaction."""
+    return Bed.objects.select_for_update(of=("self",)).select_related("ward", "ward__department").get(pk=bed.pk)
+
+
+def lock_free_bed(*, department: Department, icu: bool) -> Bed | None:
+    """Lock one available bed of the department's active wards (ICU or not), skipping beds other
+    transactions are taking right now. None when there is none."""
+    return (
+        Bed.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("ward", "ward__department")
+        .filter(_icu_filter(icu), ward__department=department, ward__is_active=True, status=BedStatus.AVAILABLE)
+        .order_by("ward__name", Length("number"), "number")
+        .first()
+    )
+
+
+def ensure_free(bed: Bed) -> None:
+    if bed.status != BedStatus.AVAILABLE:
+        metrics.record("BedConflict", area="Admissions", dimensions={"Reason": bed.status})
+        raise Conflict(f"Bed {bed.identifier} {_UNAVAILABLE.get(bed.status, 'is not available')}.",
+                       code="bed_unavailable", bed_status=bed.status)
+    if not bed.ward.is_active:
+        raise Conflict(f"Bed {bed.identifier} is in a closed ward.", code="bed_unavailable")
+
+
+def no_free_bed(*, department: Department, icu: bool) -> Conflict:
+    metrics.record("BedConflict", area="Admissions", dimensions={"Reason": "none_free"})
+    kind = "ICU" if icu else "general"
+    return Conflict(f"No {kind} bed is available in {department.name} right now. Create the admission as "
+                    "pending, or choose another department.", code="no_bed_available")
+
+
+def take(*, admission: Admission, bed: Bed, by: User | None, at: datetime | None = None) -> BedAssignment:
+    """Give a locked, available bed to the admission. Call inside a transaction."""
+    ensure_free(bed)
+    now = at or timezone.now()
+    try:
+        with transaction.atomic():
+            assignment = BedAssignment.objects.create(admission=admission, bed=bed, assigned_at=now, assigned_by=by)
+    except IntegrityError as exc:  # the constraint: something wrote around the lock
+        raise Conflict(f"Bed {bed.identifier} was just taken by another admission.", code="bed_unavailable") from exc
+    Bed.objects.filter(pk=bed.pk).update(status=BedStatus.OCCUPIED, status_changed_at=timezone.now())
+    bed.status = BedStatus.OCCUPIED
+    return assignment
+
+
+def give_back(*, admission: Admission, reason: str, at: datetime | None = None) -> Bed | None:
+    """Close the admission's open bed assignment and free its bed: exactly once. Returns the bed,
+    or None when the admission held no bed. Call inside a transaction."""
+    assignment = (
+        BedAssignment.objects.select_for_update().filter(admission=admission, released_at__isnull=True).first()
+    )
+    if assignment is None:
+        return None
+    bed = Bed.objects.select_for_update(of=("self",)).select_related("ward").get(pk=assignment.bed_id)
+    assignment.released_at = at or timezone.now()
+    assignment.release_reason = reason
+    assignment.save(update_fields=["released_at", "release_reason"])
+    if bed.status == BedStatus.OCCUPIED:
+        Bed.objects.filter(pk=bed.pk).update(status=BedStatus.AVAILABLE, status_changed_at=timezone.now())
+        bed.status = BedStatus.AVAILABLE
+    return bed
+
+
+def set_status(*, bed: Bed, status: str) -> Bed:
+    """Staff marking a bed available, reserved, cleaning or out of service (never occupied: only an
+    admission occupies a bed, and an occupied bed changes only through its admission)."""
+    if status not in BedStatus.values or status == BedStatus.OCCUPIED:
+        allowed = ", ".join(s for s in BedStatus.values if s != BedStatus.OCCUPIED)
+        raise ApiError(f"A bed's status can be set to {allowed}.", code="invalid_status")
+    with transaction.atomic():
+        locked = lock_bed(bed)
+        if locked.status == BedStatus.OCCUPIED:
+            raise Conflict(f"Bed {locked.identifier} is occupied: discharge or transfer the patient first.",
+                           code="bed_occupied")
+        Bed.objects.filter(pk=locked.pk).update(status=status, status_changed_at=timezone.now())
+        locked.status = status
+    return locked

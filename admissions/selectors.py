@@ -1,0 +1,218 @@
+"""Reads about admissions, wards and beds, always for a caller and inside her scope.
+
+Scope: staff (doctors and hospital admins) see their hospital's admissions; a patient sees her
+own. Anything else is an empty queryset, so a view turns it into a 404.
+
+Figures (department bed counts, the dashboard) are aggregates: a constant number of queries
+whatever the number of beds, wards or admissions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Prefetch, Q, QuerySet
+from django.db.models.functions import Length
+from django.utils import timezone
+
+from accounts.models import User
+from admissions.models import ICU_WARD_TYPES, Admission, AdmissionStatus, Bed, BedStatus, Ward
+from hospitals.models import Hospital, StaffMember
+
+LIST_DEFAULT_LIMIT = 500
+LIST_MAX_LIMIT = 1000
+
+
+def staff_hospital_of(*, user: User) -> Hospital | None:
+    """The hospital whose admissions ``user`` may see and act on (doctors and hospital admins)."""
+    if not user.is_authenticated or user.is_patient:
+        return None
+    staff = StaffMember.objects.select_related("hospital").filter(user=user, hospital__is_active=True).first()
+    return staff.hospital if staff else None
+
+
+def _base() -> QuerySet[Admission]:
+    return Admission.objects.select_related(
+        "hospital", "department", "patient", "attending_doctor__user", "bed__ward", "previous_admission"
+    )
+
+
+def admissions_for_staff(*, fetched_by: User) -> QuerySet[Admission]:
+    hospital = staff_hospital_of(user=fetched_by)
+    if hospital is None:
+        return Admission.objects.none()
+    return _base().filter(hospital=hospital)
+
+
+def admissions_visible_to(*, fetched_by: User) -> QuerySet[Admission]:
+    """Staff: the hospital's admissions. Patient: her own."""
+    if fetched_by.is_authenticated and fetched_by.is_patient:
+        return _base().filter(patient=fetched_by)
+    return admissions_for_staff(fetched_by=fetched_by)
+
+
+def local_today(hospital: Hospital | None) -> tuple[date, datetime]:
+    """Today in the hospital's time zone, and the instant that day began."""
+    tz = ZoneInfo(hospital.time_zone) if hospital is not None else timezone.get_current_timezone()
+    now = timezone.now().astimezone(tz)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return now.date(), start
+
+
+def admission_list(*, fetched_by: User, status: str = "", since: date | None = None,
+                   limit: int = LIST_DEFAULT_LIMIT) -> list[Admission]:
+    """Without filters: open admissions, plus those closed (discharged, transferred out,
+    cancelled) since the start of today, newest first, at most ``limit``.
+
+    That is what the admissions page and dashboard count as "currently admitted", "pending" and
+    "discharged today". ``status`` narrows to one status; ``since`` widens the closed ones to a day.
+    """
+    qs = admissions_visible_to(fetched_by=fetched_by)
+    if fetched_by.is_patient:
+        return list(qs.order_by("-created_at")[: max(1, min(limit, LIST_MAX_LIMIT))])
+    hospital = staff_hospital_of(user=fetched_by)
+    _, day_start = local_today(hospital)
+    if since is not None:
+        tz = ZoneInfo(hospital.time_zone) if hospital else timezone.get_current_timezone()
+        day_start = datetime.combine(since, datetime.min.time(), tzinfo=tz)
+    open_or_recent = (Q(status__in=[AdmissionStatus.PENDING, AdmissionStatus.ADMITTED])
+                      | Q(discharged_at__gte=day_start) | Q(cancelled_at__gte=day_start))
+    qs = qs.filter(open_or_recent)
+    if status:
+        qs = qs.filter(status=status)
+    return list(qs.order_by("-created_at")[: max(1, min(limit, LIST_MAX_LIMIT))])
+
+
+def admission_history(*, patient: User) -> list[Admission]:
+    """Every admission of the patient (up to 200), newest first (her medical record shows them).
+
+    Most records have none: a narrow query on the patient's index answers that, and only a
+    patient with stays pays for the seven-table join (whose planning alone costs milliseconds)."""
+    ids = list(Admission.objects.filter(patient=patient).order_by("-created_at").values_list("pk", flat=True)[:200])
+    if not ids:
+        return []
+    return list(_base().filter(pk__in=ids).order_by("-created_at"))
+
+
+def bed_history(*, admission: Admission) -> list[dict[str, Any]]:
+    return [
+        {"bed_identifier": a.bed.identifier, "ward_name": a.bed.ward.name,
+         "assigned_at": a.assigned_at.isoformat(),
+         "released_at": a.released_at.isoformat() if a.released_at else None,
+         "release_reason": a.release_reason}
+        for a in admission.bed_assignments.select_related("bed__ward").order_by("assigned_at")
+    ]
+
+
+# --- Bed figures ------------------------------------------------------------------------------
+_ICU = Q(ward__ward_type__in=list(ICU_WARD_TYPES))
+_IN_SERVICE = ~Q(status=BedStatus.OUT_OF_SERVICE)
+
+
+def _bed_counts() -> dict[str, Count]:
+    def c(*conditions: Q) -> Count:
+        q = Q()
+        for condition in conditions:
+            q &= condition
+        return Count("id", filter=q)
+
+    return {
+        "total": c(_IN_SERVICE),
+        "occupied": c(Q(status=BedStatus.OCCUPIED)),
+        "available": c(Q(status=BedStatus.AVAILABLE)),
+        "icu_total": c(_ICU, _IN_SERVICE),
+        "icu_occupied": c(_ICU, Q(status=BedStatus.OCCUPIED)),
+        "icu_available": c(_ICU, Q(status=BedStatus.AVAILABLE)),
+        "reserved": c(Q(status=BedStatus.RESERVED)),
+        "cleaning": c(Q(status=BedStatus.CLEANING)),
+        "out_of_service": c(Q(status=BedStatus.OUT_OF_SERVICE)),
+    }
+
+
+ZERO_BEDS = {key: 0 for key in ("total", "occupied", "available", "icu_total", "icu_occupied", "icu_available",
+                                "reserved", "cleaning", "out_of_service")}
+
+
+def occupancy_pct(occupied: int, capacity: int) -> float:
+    return round(100.0 * occupied / capacity, 1) if capacity else 0.0
+
+
+def with_rates(counts: dict[str, int]) -> dict[str, Any]:
+    return {**counts, "capacity": counts["total"], "utilization_rate": occupancy_pct(counts["occupied"], counts["total"])}
+
+
+def bed_counts_by_department(*, hospital_id: int, department_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """Department id -> bed counts (every bed, and the ICU/HDU ones among them; out-of-service
+    beds left out of the totals), in one query. Only active wards count."""
+    qs = Bed.objects.filter(ward__hospital_id=hospital_id, ward__is_active=True)
+    if department_ids is not None:
+        qs = qs.filter(ward__department_id__in=department_ids)
+    rows = qs.values("ward__department_id").annotate(**_bed_counts()).order_by()
+    return {row.pop("ward__department_id"): with_rates(row) for row in rows}
+
+
+def bed_counts_by_ward(*, hospital_id: int) -> list[dict[str, Any]]:
+    rows = (Bed.objects.filter(ward__hospital_id=hospital_id, ward__is_active=True)
+            .values("ward_id", "ward__name", "ward__code", "ward__ward_type", "ward__department_id",
+                    "ward__department__name")
+            .annotate(**_bed_counts()).order_by("ward__department__name", "ward__name"))
+    out = []
+    for row in rows:
+        counts = with_rates({k: row[k] for k in ZERO_BEDS})
+        out.append({"ward_id": row["ward_id"], "ward_name": row["ward__name"], "ward_code": row["ward__code"],
+                    "ward_type": row["ward__ward_type"], "department_id": row["ward__department_id"],
+                    "department_name": row["ward__department__name"], **counts})
+    return out
+
+
+def current_patients_by_department(*, hospital_id: int) -> dict[int, int]:
+    rows = (Admission.objects.filter(hospital_id=hospital_id, status=AdmissionStatus.ADMITTED)
+            .values("department_id").annotate(n=Count("id")).order_by())
+    return {row["department_id"]: row["n"] for row in rows}
+
+
+def wards_of(*, hospital: Hospital) -> QuerySet[Ward]:
+    beds = Prefetch("beds", queryset=Bed.objects.order_by(Length("number"), "number"))
+    return Ward.objects.filter(hospital=hospital).select_related("department").prefetch_related(beds)
+
+
+# --- The dashboard ----------------------------------------------------------------------------
+@dataclass
+class Dashboard:
+    today: date
+    counts: dict[str, int]
+    average_length_of_stay_days: float | None
+    wards: list[dict[str, Any]] = field(default_factory=list)
+
+
+def dashboard(*, fetched_by: User) -> Dashboard | None:
+    """Admissions today, occupancy by department and ward, average length of stay, pending
+    discharges: three queries, whatever the size of the hospital."""
+    hospital = staff_hospital_of(user=fetched_by)
+    if hospital is None:
+        return None
+    today, day_start = local_today(hospital)
+    admissions = Admission.objects.filter(hospital=hospital)
+    admitted = Q(status=AdmissionStatus.ADMITTED)
+    counts = admissions.aggregate(
+        admissions_today=Count("id", filter=Q(created_at__gte=day_start) & ~Q(status=AdmissionStatus.CANCELLED)),
+        emergency_today=Count("id", filter=Q(created_at__gte=day_start, is_emergency=True)),
+        currently_admitted=Count("id", filter=admitted),
+        pending_admissions=Count("id", filter=Q(status=AdmissionStatus.PENDING)),
+        pending_discharges=Count("id", filter=admitted & Q(expected_discharge_date__lte=today)),
+        discharged_today=Count("id", filter=Q(discharged_at__gte=day_start)),
+        readmissions_30_days=Count("id", filter=Q(is_readmission=True, created_at__gte=day_start - timedelta(days=30))),
+    )
+    stay = ExpressionWrapper(F("discharged_at") - F("admitted_at"), output_field=DurationField())
+    average = admissions.filter(discharged_at__gte=day_start - timedelta(days=30)).aggregate(avg=Avg(stay))["avg"]
+    if average is not None and not isinstance(average, timedelta):  # SQLite answers microseconds
+        average = timedelta(microseconds=float(average))
+    return Dashboard(
+        today=today,
+        counts=counts,
+        average_length_of_stay_days=round(average.total_seconds() / 86400, 1) if average is not None else None,
+        wards=bed_counts_by_ward(hospital_id=hospital.pk),
+    )

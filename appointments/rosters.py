@@ -1,0 +1,179 @@
+"""Doctor rosters: who sees patients in which department and slot, and how many per slot.
+
+A department with at least one active :class:`~appointments.models.RosterSession` takes the
+capacity of each 30-minute slot from its roster: the sum of ``patients_per_slot`` over the
+doctors rostered on that slot (weekly sessions, minus leave, plus extra sessions, minus doctors
+who switched themselves unavailable). A department without a roster keeps the per-department
+:class:`~appointments.models.SlotCapacity` behaviour.
+
+Times here are naive hospital wall-clock datetimes, as in :mod:`appointments.booking`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Count
+
+from appointments.models import (
+    LIVE_STATUSES,
+    Appointment,
+    RosterException,
+    RosterExceptionKind,
+    RosterSession,
+    StaffAvailability,
+)
+from hospitals.models import Department
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One doctor's places in one slot."""
+
+    doctor_id: uuid.UUID
+    patients_per_slot: int
+
+
+def has_roster(*, department: Department) -> bool:
+    return RosterSession.objects.filter(department=department, is_active=True).exists()
+
+
+def _covers(start: time | None, end: time | None, slot_start: time, slot_end: time) -> bool:
+    if start is None or end is None:
+        return True
+    return start <= slot_start and slot_end <= end
+
+
+def _slot_minutes() -> timedelta:
+    return timedelta(minutes=settings.BOOKING_SLOT_MINUTES)
+
+
+def seats_of_day(*, department: Department, day: date, starts: list[datetime]) -> dict[datetime, list[Seat]]:
+    """The doctors (and their places) of every slot start in ``starts`` (naive, all on ``day``).
+
+    Three queries whatever the number of slots.
+    """
+    sessions = list(
+        RosterSession.objects.filter(department=department, weekday=day.weekday(), is_active=True)
+        .order_by("start_time", "doctor_id")
+    )
+    exceptions = list(RosterException.objects.filter(date=day).filter(
+        doctor_id__in=[s.doctor_id for s in sessions] + list(
+            RosterException.objects.filter(date=day, kind=RosterExceptionKind.EXTRA, department=department)
+            .values_list("doctor_id", flat=True)
+        )
+    ))
+    doctors = {s.doctor_id for s in sessions} | {e.doctor_id for e in exceptions}
+    away = set(StaffAvailability.objects.filter(user_id__in=doctors, is_available=False).values_list("user_id", flat=True))
+    leave = [e for e in exceptions if e.kind == RosterExceptionKind.LEAVE]
+    extra = [e for e in exceptions if e.kind == RosterExceptionKind.EXTRA and e.department_id == department.pk]
+    out: dict[datetime, list[Seat]] = {}
+    for start in starts:
+        slot_start, slot_end = start.time(), (start + _slot_minutes()).time()
+        if slot_end == time(0):
+            slot_end = time(23, 59, 59)
+        seats: dict[uuid.UUID, int] = {}
+        for rows in (sessions, extra):
+            for row in rows:
+                if row.doctor_id in away or not _covers(row.start_time, row.end_time, slot_start, slot_end):
+                    continue
+                seats[row.doctor_id] = max(seats.get(row.doctor_id, 0), row.patients_per_slot)
+        for row in leave:
+            if row.doctor_id in seats and _overlaps(row.start_time, row.end_time, slot_start, slot_end):
+                del seats[row.doctor_id]
+        out[start] = [Seat(doctor_id=d, patients_per_slot=n) for d, n in sorted(seats.items(), key=lambda kv: str(kv[0]))]
+    return out
+
+
+def _overlaps(start: time | None, end: time | None, slot_start: time, slot_end: time) -> bool:
+    if start is None or end is None:
+        return True
+    return start < slot_end and slot_start < end
+
+
+def seats_at(*, department: Department, start_local: datetime) -> list[Seat]:
+    return seats_of_day(department=department, day=start_local.date(), starts=[start_local])[start_local]
+
+
+def capacity_at(*, department: Department, start_local: datetime) -> int | None:
+    """Roster capacity of one slot, or None when the department has no roster."""
+    if not has_roster(department=department):
+        return None
+    return sum(seat.patients_per_slot for seat in seats_at(department=department, start_local=start_local))
+
+
+def doctor_loads(*, doctor_ids: list[uuid.UUID], start: datetime, exclude_appointment: uuid.UUID | None = None
+                 ) -> dict[uuid.UUID, int]:
+    """Live appointments of each doctor in the slot starting at the aware ``start``."""
+    qs = Appointment.objects.filter(doctor_id__in=doctor_ids, start=start, status__in=LIVE_STATUSES)
+    if exclude_appointment is not None:
+        qs = qs.exclude(pk=exclude_appointment)
+    return dict(qs.values_list("doctor_id").annotate(n=Count("id")))
+
+
+def day_loads(*, doctor_ids: list[uuid.UUID], day_start: datetime, day_end: datetime) -> dict[uuid.UUID, int]:
+    qs = Appointment.objects.filter(doctor_id__in=doctor_ids, start__gte=day_start, start__lt=day_end,
+                                    status__in=LIVE_STATUSES)
+    return dict(qs.values_list("doctor_id").annotate(n=Count("id")))
+
+
+def free_seats(*, department: Department, start_local: datetime, start: datetime,
+               exclude_appointment: uuid.UUID | None = None) -> list[tuple[uuid.UUID, int]]:
+    """``(doctor_id, places left)`` of the doctors rostered on the slot who still have a place."""
+    seats = seats_at(department=department, start_local=start_local)
+    loads = doctor_loads(doctor_ids=[s.doctor_id for s in seats], start=start, exclude_appointment=exclude_appointment)
+    return [(s.doctor_id, s.patients_per_slot - loads.get(s.doctor_id, 0))
+            for s in seats if s.patients_per_slot - loads.get(s.doctor_id, 0) > 0]
+
+
+def pick_doctor(*, department: Department, start_local: datetime, start: datetime,
+                prefer: uuid.UUID | None = None, exclude_appointment: uuid.UUID | None = None) -> uuid.UUID | None:
+    """The doctor who takes a booking of this slot; the caller holds the slot's row lock.
+
+    ``prefer`` (the scheduler's choice, or the appointment's current doctor) wins when she still
+    has a place; otherwise the doctor with the fewest bookings that day. None when the department
+    has no roster or nobody rostered has a place left (the department queue then assigns one).
+    """
+    free = free_seats(department=department, start_local=start_local, start=start,
+                      exclude_appointment=exclude_appointment)
+    if not free:
+        return None
+    ids = [doctor_id for doctor_id, _ in free]
+    if prefer is not None and prefer in ids:
+        return prefer
+    day_start = start - timedelta(hours=start_local.hour, minutes=start_local.minute)
+    loads = day_loads(doctor_ids=ids, day_start=day_start, day_end=day_start + timedelta(days=1))
+    return min(ids, key=lambda d: (loads.get(d, 0), str(d)))
+
+
+def doctor_loads_in(*, doctor_ids: list[uuid.UUID], starts: list[datetime]) -> dict[tuple[uuid.UUID, datetime], int]:
+    """Live appointments per (doctor, aware slot start) over many slots: one query."""
+    if not doctor_ids or not starts:
+        return {}
+    rows = (Appointment.objects.filter(doctor_id__in=doctor_ids, start__in=starts, status__in=LIVE_STATUSES)
+            .values_list("doctor_id", "start").annotate(n=Count("id")))
+    return {(d, s): n for d, s, n in rows}
+
+
+def ensure_place_for(*, appointment: Appointment, doctor_id: uuid.UUID) -> None:
+    """Before ``doctor_id`` takes over ``appointment`` (accepting it from the department queue): in a
+    rostered department she must be rostered on its slot with a place left. Locks the slot row, as
+    booking does, so two take-overs cannot both use her last place. Call inside a transaction."""
+    from appointments.booking import hospital_zone
+    from appointments.models import Slot
+    from phb.api.errors import Conflict
+
+    department = appointment.department
+    if appointment.doctor_id == doctor_id or not has_roster(department=department):
+        return
+    if appointment.slot_id:
+        Slot.objects.select_for_update().filter(pk=appointment.slot_id).values_list("pk", flat=True).first()
+    start_local = appointment.start.astimezone(hospital_zone(department.hospital)).replace(tzinfo=None)
+    free = {d for d, _ in free_seats(department=department, start_local=start_local, start=appointment.start,
+                                     exclude_appointment=appointment.pk)}
+    if doctor_id not in free:
+        raise Conflict("You have no free place in your roster at this time; the appointment stays with its doctor.",
+                       code="doctor_slot_full")

@@ -1,0 +1,53 @@
+"""The last recommendation given to a patient for a department, remembered for an hour (cache).
+
+Booking reads it to give the recommended slot the recommended doctor and to count "recommendation
+taken". The cache is an optimisation: without it booking goes on with load balancing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+URGENCY_OF_PRIORITY = {"normal": 4, "urgent": 7, "emergency": 9}
+REMEMBER_SECONDS = 3600
+
+
+def urgency_of(priority: str) -> int:
+    from appointments.booking import normalize_priority
+
+    return URGENCY_OF_PRIORITY[normalize_priority(priority)]
+
+
+def _key(patient_id, department_id) -> str:
+    return f"scheduler:rec:{patient_id}:{department_id}"
+
+
+def remember(*, patient_id, department_id, start: datetime, doctor_id: uuid.UUID, version: str,
+             fallback: bool) -> None:
+    try:
+        cache.set(_key(patient_id, department_id),
+                  {"start": start.isoformat(), "doctor": str(doctor_id), "version": version, "fallback": fallback},
+                  REMEMBER_SECONDS)
+    except Exception:  # the recommendation is still answered
+        logger.warning("scheduler recommendation not remembered", extra={"event": "scheduler_memory_failed"})
+
+
+def remembered(*, patient_id, department_id) -> dict | None:
+    try:
+        return cache.get(_key(patient_id, department_id))
+    except Exception:
+        return None
+
+
+def preferred_doctor(*, hold) -> uuid.UUID | None:
+    """The recommended doctor when the patient booked the recommended slot, else None."""
+    data = remembered(patient_id=hold.patient_id, department_id=hold.department_id)
+    if not data or datetime.fromisoformat(data["start"]) != hold.start:
+        return None
+    return uuid.UUID(data["doctor"])

@@ -1,0 +1,299 @@
+"""Hospital staff as the roster page sees them, doctors' own availability, and roster changes.
+
+Selectors take the caller and scope inside: a hospital admin sees and changes the staff and
+rosters of her hospital; a doctor sees her hospital's staff and switches only her own
+availability; anybody else sees nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, User
+from appointments import booking, rosters
+from appointments.models import RosterException, RosterExceptionKind, RosterSession, StaffAvailability
+from hospitals.models import Department, Hospital, StaffMember
+from hospitals.selectors import admin_hospital_of, staff_of
+from phb.api.errors import ApiError
+
+NEXT_SLOT_DAYS = 14
+CREATABLE_ROLES = {"doctor": Role.DOCTOR}
+
+
+def _hospital_of(user: User) -> Hospital | None:
+    if not user.is_authenticated or user.is_patient:
+        return None
+    staff = staff_of(user=user)
+    return staff.hospital if staff else None
+
+
+def staff_list(*, fetched_by: User) -> QuerySet[StaffMember]:
+    hospital = _hospital_of(fetched_by)
+    if hospital is None:
+        return StaffMember.objects.none()
+    return (StaffMember.objects.select_related("user", "hospital", "department", "user__availability")
+            .filter(hospital=hospital, user__is_active=True).order_by("user__full_name", "pk"))
+
+
+def sessions_list(*, fetched_by: User) -> QuerySet[RosterSession]:
+    hospital = admin_hospital_of(user=fetched_by)
+    if hospital is None:
+        return RosterSession.objects.none()
+    return RosterSession.objects.select_related("department").filter(department__hospital=hospital)
+
+
+def exceptions_list(*, fetched_by: User) -> QuerySet[RosterException]:
+    hospital = admin_hospital_of(user=fetched_by)
+    if hospital is None:
+        return RosterException.objects.none()
+    return RosterException.objects.filter(doctor__staff__hospital=hospital)
+
+
+# --- What the roster page shows ---------------------------------------------------------------------
+def consultation_hours(*, sessions: list[RosterSession], weekday: int) -> tuple[str | None, str | None]:
+    today = [s for s in sessions if s.weekday == weekday and s.is_active]
+    if not today:
+        return None, None
+    return min(s.start_time for s in today).strftime("%H:%M:%S"), max(s.end_time for s in today).strftime("%H:%M:%S")
+
+
+def next_free_slots(*, department: Department, doctor_ids: list[uuid.UUID], now: datetime | None = None
+                    ) -> dict[uuid.UUID, datetime]:
+    """The first slot (hospital wall clock) in which each doctor still has a place, within two weeks."""
+    now = now or timezone.now()
+    zone = booking.hospital_zone(department.hospital)
+    local_now = now.astimezone(zone).replace(tzinfo=None)
+    wanted, found = set(doctor_ids), {}
+    for offset in range(NEXT_SLOT_DAYS):
+        if not wanted - set(found):
+            break
+        day = local_now.date() + timedelta(days=offset)
+        starts = [s for s in booking.slot_starts_of_day(day) if s > local_now]
+        if not starts:
+            continue
+        seats = rosters.seats_of_day(department=department, day=day, starts=starts)
+        aware = {s: booking.local_to_aware(s, zone) for s in starts}
+        loads = rosters.doctor_loads_in(doctor_ids=list(wanted - set(found)), starts=list(aware.values()))
+        for start in starts:
+            for seat in seats[start]:
+                if seat.doctor_id in wanted and seat.doctor_id not in found \
+                        and seat.patients_per_slot > loads.get((seat.doctor_id, aware[start]), 0):
+                    found[seat.doctor_id] = start
+    return found
+
+
+def staff_rows(*, members: list[StaffMember], now: datetime | None = None) -> list[dict]:
+    now = now or timezone.now()
+    doctors = [m.user_id for m in members if m.user.role == Role.DOCTOR]
+    sessions: dict[uuid.UUID, list[RosterSession]] = {}
+    for session in RosterSession.objects.filter(doctor_id__in=doctors, is_active=True):
+        sessions.setdefault(session.doctor_id, []).append(session)
+    next_slot: dict[uuid.UUID, datetime] = {}
+    by_department: dict[int, list[uuid.UUID]] = {}
+    for doctor_sessions in sessions.values():
+        for s in doctor_sessions:
+            by_department.setdefault(s.department_id, []).append(s.doctor_id)
+    for department in Department.objects.select_related("hospital").filter(pk__in=list(by_department)):
+        for doctor, start in next_free_slots(department=department, doctor_ids=sorted(set(by_department[department.pk]),
+                                                                                   key=str), now=now).items():
+            if doctor not in next_slot or start < next_slot[doctor]:
+                next_slot[doctor] = start
+    rows = []
+    for member in members:
+        user = member.user
+        availability = getattr(user, "availability", None)
+        available = availability.is_available if availability is not None else True
+        zone = booking.hospital_zone(member.hospital)
+        weekday = now.astimezone(zone).weekday()
+        start, end = consultation_hours(sessions=sessions.get(user.pk, []), weekday=weekday)
+        nxt = next_slot.get(user.pk)
+        rows.append({
+            "id": member.pk,
+            "user_id": str(user.pk),
+            "email": user.email,
+            "full_name": user.full_name,
+            "role": user.role,
+            "role_display": user.get_role_display(),
+            "department_id": member.department_id,
+            "department_name": member.department.name if member.department else None,
+            "is_available": available,
+            "availability_status": {
+                "is_available": available,
+                "consultation_hours_start": start,
+                "consultation_hours_end": end,
+                "next_available_slot": nxt.replace(tzinfo=zone).isoformat() if nxt and available else None,
+            },
+            "phone": user.phone or None,
+            "last_login": user.last_login.isoformat() if user.last_login else None,
+            "date_joined": user.date_joined.isoformat(),
+            "roster": [session_row(s) for s in sorted(sessions.get(user.pk, []), key=lambda s: (s.weekday, s.start_time))],
+        })
+    return rows
+
+
+def session_row(session: RosterSession) -> dict:
+    return {
+        "id": session.pk, "doctor_id": str(session.doctor_id), "department_id": session.department_id,
+        "weekday": session.weekday, "start_time": session.start_time.strftime("%H:%M:%S"),
+        "end_time": session.end_time.strftime("%H:%M:%S"), "patients_per_slot": session.patients_per_slot,
+        "is_active": session.is_active,
+    }
+
+
+def exception_row(row: RosterException) -> dict:
+    return {
+        "id": row.pk, "doctor_id": str(row.doctor_id), "kind": row.kind, "date": row.date.isoformat(),
+        "start_time": row.start_time.strftime("%H:%M:%S") if row.start_time else None,
+        "end_time": row.end_time.strftime("%H:%M:%S") if row.end_time else None,
+        "department_id": row.department_id, "patients_per_slot": row.patients_per_slot,
+    }
+
+
+# --- Services ---------------------------------------------------------------------------------------
+def availability_set(*, user: User, is_available: bool) -> StaffAvailability:
+    if not user.is_doctor:
+        raise ApiError("Only doctors have an availability to switch.", status_code=403, code="not_a_doctor")
+    row, _ = StaffAvailability.objects.update_or_create(user=user, defaults={"is_available": is_available})
+    return row
+
+
+def admin_hospital(user: User) -> Hospital:
+    hospital = admin_hospital_of(user=user)
+    if hospital is None:
+        raise ApiError("Only a hospital's administrator can manage its staff and rosters.", status_code=403,
+                       code="not_hospital_admin")
+    return hospital
+
+
+def _department(hospital: Hospital, department_id) -> Department:
+    try:
+        return Department.objects.get(pk=int(department_id), hospital=hospital, is_active=True)
+    except (Department.DoesNotExist, TypeError, ValueError) as exc:
+        raise ApiError("Department not found in your hospital.", status_code=404, code="department_not_found") from exc
+
+
+def _doctor(hospital: Hospital, doctor_id) -> User:
+    try:
+        key = uuid.UUID(str(doctor_id))
+    except ValueError:
+        key = None
+    qs = User.objects.filter(role=Role.DOCTOR, staff__hospital=hospital, is_active=True)
+    doctor = qs.filter(pk=key).first() if key else None
+    if doctor is None:
+        doctor = qs.filter(staff__pk=int(doctor_id)).first() if str(doctor_id).isdigit() else None
+    if doctor is None:
+        raise ApiError("Doctor not found in your hospital.", status_code=404, code="doctor_not_found")
+    return doctor
+
+
+def staff_create(*, created_by: User, data: dict) -> StaffMember:
+    hospital = admin_hospital(created_by)
+    role = CREATABLE_ROLES.get(str(data.get("role", "")).lower())
+    if role is None:
+        raise ApiError("Only doctors can be added here (role must be 'doctor').", code="unsupported_role")
+    email = str(data.get("email") or "").strip().lower()
+    if "@" not in email:
+        raise ApiError("A valid email is required.", code="invalid_email")
+    department = _department(hospital, data.get("department"))
+    password = str(data.get("password") or "")
+    name = " ".join(str(data.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+    if not name:
+        raise ApiError("first_name and last_name are required.", code="invalid_name")
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise ApiError(" ".join(exc.messages), code="invalid_password") from exc
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email, password, full_name=name[:200], role=role, phone=str(data.get("phone") or "")[:32],
+                gender=str(data.get("gender") or "")[:32], preferred_language=str(data.get("preferred_language") or "")[:64],
+                otp_required_for_login=True,
+            )
+            return StaffMember.objects.create(user=user, hospital=hospital, department=department, position="Doctor")
+    except IntegrityError as exc:
+        raise ApiError("An account with this email already exists.", status_code=409, code="email_taken") from exc
+
+
+def _clock(value, name: str) -> time:
+    try:
+        return time.fromisoformat(str(value))
+    except (TypeError, ValueError) as exc:
+        raise ApiError(f"{name} must be a time such as 09:00.", code="invalid_time") from exc
+
+
+def _on_grid(start: time, end: time) -> None:
+    if start >= end:
+        raise ApiError("start_time must be before end_time.", code="invalid_time")
+    for value in (start, end):
+        if value.second or value.minute % 30:
+            raise ApiError("Sessions start and end on the hour or half hour.", code="invalid_time")
+
+
+def _overlapping(doctor: User, weekday: int, start: time, end: time, exclude: int | None = None) -> bool:
+    qs = RosterSession.objects.filter(doctor=doctor, weekday=weekday, is_active=True, start_time__lt=end,
+                                      end_time__gt=start)
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    return qs.exists()
+
+
+def session_create(*, created_by: User, data: dict) -> RosterSession:
+    hospital = admin_hospital(created_by)
+    doctor = _doctor(hospital, data.get("doctor_id"))
+    department = _department(hospital, data.get("department_id"))
+    try:
+        weekday = int(data.get("weekday"))
+        per_slot = int(data.get("patients_per_slot", 1))
+    except (TypeError, ValueError) as exc:
+        raise ApiError("weekday (0 = Monday) and patients_per_slot must be numbers.", code="invalid_session") from exc
+    if not 0 <= weekday <= 6 or not 1 <= per_slot <= 20:
+        raise ApiError("weekday is 0 (Monday) to 6 and patients_per_slot 1 to 20.", code="invalid_session")
+    start, end = _clock(data.get("start_time"), "start_time"), _clock(data.get("end_time"), "end_time")
+    _on_grid(start, end)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True).first()
+        if _overlapping(doctor, weekday, start, end):
+            raise ApiError("This doctor already has a session at that time.", status_code=409, code="session_overlap")
+        return RosterSession.objects.create(doctor=doctor, department=department, weekday=weekday, start_time=start,
+                                            end_time=end, patients_per_slot=per_slot)
+
+
+def session_delete(*, session: RosterSession) -> None:
+    """Future bookings keep their doctor; the slots only lose the places of this session."""
+    session.delete()
+
+
+def exception_create(*, created_by: User, data: dict) -> RosterException:
+    hospital = admin_hospital(created_by)
+    doctor = _doctor(hospital, data.get("doctor_id"))
+    kind = str(data.get("kind", ""))
+    if kind not in RosterExceptionKind.values:
+        raise ApiError("kind must be 'leave' or 'extra'.", code="invalid_exception")
+    try:
+        day = datetime.fromisoformat(str(data.get("date"))).date()
+    except ValueError as exc:
+        raise ApiError("date must be a date such as 2025-01-31.", code="invalid_date") from exc
+    start = _clock(data["start_time"], "start_time") if data.get("start_time") else None
+    end = _clock(data["end_time"], "end_time") if data.get("end_time") else None
+    if (start is None) != (end is None):
+        raise ApiError("Give both start_time and end_time, or neither for the whole day.", code="invalid_time")
+    if start is not None:
+        _on_grid(start, end)
+    department = None
+    if kind == RosterExceptionKind.EXTRA:
+        if start is None:
+            raise ApiError("An extra session needs start_time and end_time.", code="invalid_time")
+        department = _department(hospital, data.get("department_id"))
+    per_slot = int(data.get("patients_per_slot", 1) or 1)
+    if not 1 <= per_slot <= 20:
+        raise ApiError("patients_per_slot is 1 to 20.", code="invalid_exception")
+    return RosterException.objects.create(doctor=doctor, kind=kind, date=day, start_time=start, end_time=end,
+                                          department=department, patients_per_slot=per_slot)

@@ -1,0 +1,166 @@
+"""Staff and rosters: the organisation's staff roster page, doctors' availability switch, and the
+hospital admin's weekly sessions and dated exceptions."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from appointments import staff
+from appointments.models import RosterException, RosterSession
+from phb.api import serializers
+from phb.api.access import Access
+from phb.api.errors import ApiError
+from phb.api.parsers import JSONParser
+from phb.api.schema import PASSWORD_SCHEMA, documented
+from phb.api.views import ScopedAPIView
+
+LIST_LIMIT = 500
+
+
+def _body(request: Request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ApiError("The request body must be a JSON object.", code="invalid_body")
+    return request.data
+
+
+class StaffCreateInput(serializers.Serializer):
+    """A new doctor (StaffRosterPage's form). What needs the database (the department, a unique
+    email, a password that is not a common one) is checked by ``staff.staff_create``."""
+
+    role = serializers.ChoiceField(choices=["doctor"])
+    email = documented(serializers.CharField, {"type": "string", "format": "email", "maxLength": 254})(
+        max_length=254)
+    first_name = documented(serializers.CharField, {"type": "string", "maxLength": 200, "pattern": "\\S"})(
+        max_length=200)
+    last_name = serializers.CharField(max_length=200, allow_blank=True)
+    password = documented(serializers.CharField, PASSWORD_SCHEMA)(max_length=256, trim_whitespace=False)
+    department = serializers.IntegerField(min_value=1, help_text="A department of the admin's hospital.")
+    # The form sends an empty phone as null.
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
+    gender = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    preferred_language = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class StaffView(ScopedAPIView):
+    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
+    access = Access.STAFF
+
+    def scoped_queryset(self, user) -> QuerySet:
+        return staff.staff_list(fetched_by=user)
+
+    @extend_schema(responses={200: dict}, summary="The hospital's staff with availability and roster",
+                   description="Hospital admins and doctors: the staff of their hospital. `availability_status` "
+                               "gives today's consultation hours (`HH:MM:SS`) and the next slot in which the "
+                               "doctor still has a place (hospital wall clock, ISO).")
+    def get(self, request: Request) -> Response:
+        if request.user.is_patient:
+            raise ApiError("Only hospital staff can see the staff list.", status_code=403, code="not_staff")
+        members = list(self.scoped_queryset(request.user)[:LIST_LIMIT])
+        rows = staff.staff_rows(members=members)
+        return Response({"status": "success", "total_staff": len(rows), "staff_members": rows})
+
+    @extend_schema(request=StaffCreateInput, responses={201: dict},
+                   summary="Add a doctor to the hospital (hospital admin)")
+    def post(self, request: Request) -> Response:
+        staff.admin_hospital(request.user)  # a 403 for anyone else before their body is read
+        serializer = StaffCreateInput(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        member = staff.staff_create(created_by=request.user, data=serializer.validated_data)
+        row = staff.staff_rows(members=[member])[0]
+        return Response({"status": "success", "message": "Staff member created. They sign in with the emailed code.",
+                         "staff_member": row}, status=201)
+
+
+class AvailabilityView(ScopedAPIView):
+    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
+    access = Access.STAFF
+
+    def scoped_queryset(self, user) -> QuerySet:
+        return staff.staff_list(fetched_by=user).filter(user=user)
+
+    @extend_schema(request={"application/json": {"type": "object", "required": ["is_available"],
+                                                 "properties": {"is_available": {"type": "boolean"}}}},
+                   responses={200: dict}, summary="A doctor switches her own availability",
+                   description="`{is_available: bool}`. An unavailable doctor takes no new bookings.")
+    def post(self, request: Request) -> Response:
+        value = _body(request).get("is_available")
+        if not isinstance(value, bool):
+            raise ApiError("is_available must be true or false.", code="invalid_availability")
+        staff.availability_set(user=request.user, is_available=value)
+        word = "available" if value else "unavailable"
+        return Response({"status": "success", "message": f"You are now {word} for new bookings.",
+                         "is_available": value})
+
+
+class SessionListView(ScopedAPIView):
+    access = Access.STAFF
+
+    def scoped_queryset(self, user) -> QuerySet[RosterSession]:
+        return staff.sessions_list(fetched_by=user)
+
+    @extend_schema(responses={200: dict}, summary="Weekly roster sessions of the hospital (hospital admin)")
+    def get(self, request: Request) -> Response:
+        qs = self.scoped_queryset(request.user)
+        for key in ("department_id", "doctor_id"):
+            if request.query_params.get(key):
+                try:
+                    qs = qs.filter(**{key: request.query_params[key]})
+                except (ValueError, TypeError) as exc:
+                    raise ApiError(f"{key} is not valid.", code="invalid_filter") from exc
+        try:
+            rows = [staff.session_row(s) for s in qs[:LIST_LIMIT]]
+        except Exception as exc:  # a malformed uuid reaches the database as a ValidationError
+            raise ApiError("doctor_id is not valid.", code="invalid_filter") from exc
+        return Response({"status": "success", "sessions": rows})
+
+    @extend_schema(request=dict, responses={201: dict}, summary="Add a weekly session",
+                   description="`{doctor_id, department_id, weekday (0 = Monday), start_time, end_time, "
+                               "patients_per_slot}`; times on the half hour.")
+    def post(self, request: Request) -> Response:
+        session = staff.session_create(created_by=request.user, data=_body(request))
+        return Response({"status": "success", "session": staff.session_row(session)}, status=201)
+
+
+class SessionDetailView(ScopedAPIView):
+    access = Access.STAFF
+
+    def scoped_queryset(self, user) -> QuerySet[RosterSession]:
+        return staff.sessions_list(fetched_by=user)
+
+    @extend_schema(responses={200: dict}, summary="Remove a weekly session")
+    def delete(self, request: Request, session_id: int) -> Response:
+        staff.session_delete(session=self.get_scoped_object(request, pk=session_id))
+        return Response({"status": "success", "message": "Session removed."})
+
+
+class ExceptionListView(ScopedAPIView):
+    access = Access.STAFF
+
+    def scoped_queryset(self, user) -> QuerySet[RosterException]:
+        return staff.exceptions_list(fetched_by=user)
+
+    @extend_schema(responses={200: dict}, summary="Leave and extra sessions (hospital admin)")
+    def get(self, request: Request) -> Response:
+        rows = [staff.exception_row(e) for e in self.scoped_queryset(request.user).order_by("-date")[:LIST_LIMIT]]
+        return Response({"status": "success", "exceptions": rows})
+
+    @extend_schema(request=dict, responses={201: dict}, summary="Add leave or an extra session",
+                   description="`{doctor_id, kind: leave|extra, date, start_time?, end_time?, department_id?}`.")
+    def post(self, request: Request) -> Response:
+        row = staff.exception_create(created_by=request.user, data=_body(request))
+        return Response({"status": "success", "exception": staff.exception_row(row)}, status=201)
+
+
+class ExceptionDetailView(ScopedAPIView):
+    access = Access.STAFF
+
+    def scoped_queryset(self, user) -> QuerySet[RosterException]:
+        return staff.exceptions_list(fetched_by=user)
+
+    @extend_schema(responses={200: dict}, summary="Remove leave or an extra session")
+    def delete(self, request: Request, exception_id: int) -> Response:
+        self.get_scoped_object(request, pk=exception_id).delete()
+        return Response({"status": "success", "message": "Roster exception removed."})

@@ -1,0 +1,244 @@
+"""Hospital-admin department pages (contract O2–O5), and the two look-ups the new-admission modal
+makes: the doctors of a department and patients by HPN."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from admissions.serializers import MAX_ID
+from hospitals import departments as dept
+from hospitals.models import Department
+from hospitals.selectors import admin_hospital_of
+from phb.api import serializers
+from phb.api.access import Access
+from phb.api.errors import ApiError
+from phb.api.parsers import JSONParser
+from phb.api.schema import JSON_ARRAY, documented
+from phb.api.views import ApiView, ScopedAPIView
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _not_found() -> ApiError:
+    return ApiError("Not found.", status_code=404, code="not_found")
+
+
+class _ListInput(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    department_type = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    is_active = serializers.ChoiceField(choices=["true", "false", "all"], allow_blank=True, required=False, default="")
+    hospital = serializers.IntegerField(required=False, allow_null=True, default=None, max_value=MAX_ID)
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=500)
+
+
+_CLOCK = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]"}
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+OPERATING_HOURS_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "properties": {day: {"type": "object", "required": ["start", "end"],
+                         "properties": {"start": _CLOCK, "end": _CLOCK}} for day in _DAYS},
+    "description": "Per weekday `{start: 'HH:MM', end: 'HH:MM'}`; the end after the start.",
+}
+
+
+class DepartmentInput(serializers.Serializer):
+    """The department form (``DepartmentFormData``). Bed numbers become beds."""
+
+    name = serializers.CharField(max_length=120)
+    code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    department_type = serializers.ChoiceField(choices=dept.DEPARTMENT_TYPES)
+    description = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    floor_number = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    wing = serializers.ChoiceField(choices=dept.WINGS, required=False, allow_blank=True)
+    extension_number = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    emergency_contact = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    is_24_hours = serializers.BooleanField(required=False)
+    operating_hours = documented(serializers.DictField, OPERATING_HOURS_SCHEMA)(required=False, allow_empty=True)
+    total_beds = serializers.IntegerField(min_value=0, max_value=2000, required=False, allow_null=True)
+    icu_beds = serializers.IntegerField(min_value=0, max_value=500, required=False, allow_null=True)
+    bed_capacity = serializers.IntegerField(min_value=0, max_value=2500, required=False, allow_null=True)
+    minimum_staff_required = serializers.IntegerField(min_value=1, max_value=10000, required=False)
+    is_active = serializers.BooleanField(required=False)
+    hospital = serializers.IntegerField(required=False, allow_null=True, max_value=MAX_ID)
+
+    def validate_operating_hours(self, value: dict) -> dict:
+        days = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+        for day, hours in value.items():
+            if day not in days or not isinstance(hours, dict) or not {"start", "end"} <= set(hours):
+                raise serializers.ValidationError("Give each day as {start: 'HH:MM', end: 'HH:MM'}.")
+            if str(hours["end"]) <= str(hours["start"]):
+                raise serializers.ValidationError(f"On {day} the closing time must be after the opening time.")
+        return value
+
+
+class DepartmentListView(ApiView):
+    """O2: the admin's departments, active or not, each with its bed, staff and patient figures."""
+
+    access = Access.STAFF
+
+    @extend_schema(parameters=[_ListInput], responses={200: dict}, summary="O2 hospital departments")
+    def get(self, request: Request) -> Response:
+        data = _valid(_ListInput, request.query_params)
+        hospital = admin_hospital_of(user=request.user)
+        if hospital is None or data["hospital"] not in (None, hospital.pk):
+            raise _not_found()
+        active = {"true": True, "false": False}.get(data["is_active"])
+        items = dept.department_list(fetched_by=request.user, search=data["search"],
+                                     department_type=data["department_type"], is_active=active)
+        total = len(items)
+        start = (data["page"] - 1) * data["limit"]
+        page = items[start:start + data["limit"]]
+        found = dept.figures(hospital_id=hospital.pk, department_ids=[d.pk for d in page])
+        return Response({"status": "success", "departments": [dept.department_payload(d, found) for d in page],
+                         "total": total, "page": data["page"], "limit": data["limit"]})
+
+
+class DepartmentCreateView(ApiView):
+    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
+    access = Access.STAFF
+
+    @extend_schema(request=DepartmentInput, responses={201: dict}, summary="O4 create a department")
+    def post(self, request: Request) -> Response:
+        hospital = admin_hospital_of(user=request.user)
+        if hospital is None:
+            raise _not_found()
+        data = _valid(DepartmentInput, request.data)
+        if data.get("hospital") not in (None, hospital.pk):
+            raise _not_found()
+        department = dept.department_create(hospital=hospital, data=data)
+        return Response({"status": "success", "message": f"Department {department.name} created.",
+                         "department": dept.payload_of_one(department)}, status=201)
+
+
+class _DepartmentView(ScopedAPIView):
+    access = Access.STAFF
+
+    def scoped_queryset(self, user):
+        return dept.departments_for_admin(fetched_by=user)
+
+    def department(self, request: Request, department_id: int) -> Department:
+        if department_id > MAX_ID:
+            raise _not_found()
+        return self.get_scoped_object(request, pk=department_id)
+
+
+class DepartmentDetailView(_DepartmentView):
+    """O3: one department with its staff, patients, bed status and stats."""
+
+    @extend_schema(responses={200: dict}, summary="O3 department detail")
+    def get(self, request: Request, department_id: int) -> Response:
+        department = self.department(request, department_id)
+        body = dept.payload_of_one(department)
+        staff = dept.staff_of_department(department=department)
+        return Response({
+            "status": "success",
+            "department": body,
+            "staff": staff,
+            "staff_count": len([s for s in staff if s["is_active"]]),
+            "patient_count": body["current_patient_count"],
+            "bed_status": {
+                "total": body["total_beds"], "occupied": body["occupied_beds"], "available": body["available_beds"],
+                "icu_total": body["icu_beds"], "icu_occupied": body["occupied_icu_beds"],
+                "icu_available": body["available_icu_beds"], "capacity": body["bed_capacity"],
+                "utilization_rate": body["bed_utilization_rate"],
+            },
+            "stats": {
+                "is_understaffed": body["is_understaffed"], "staff_utilization": body["staff_utilization_rate"],
+                "budget_utilization": 0, "is_clinical": body["is_clinical"], "is_support": body["is_support"],
+                "is_administrative": body["is_administrative"],
+                "is_available_for_appointments": body["is_available_for_appointments"],
+            },
+        })
+
+
+class DepartmentUpdateView(_DepartmentView):
+    """O5: partial edit; also deactivate and reactivate with ``{is_active}``."""
+    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
+
+    @extend_schema(request=DepartmentInput, responses={200: dict}, summary="O5 edit a department")
+    def patch(self, request: Request, department_id: int) -> Response:
+        department = self.department(request, department_id)
+        data = _valid(DepartmentInput, request.data, partial=True)
+        if data.get("hospital") not in (None, department.hospital_id):
+            raise _not_found()
+        updated = dept.department_update(department=department, data=data)
+        return Response({"status": "success", "message": f"Department {updated.name} updated.",
+                         "department": dept.payload_of_one(updated)})
+
+    put = patch
+
+
+def _split_name(full_name: str) -> tuple[str, str]:
+    parts = full_name.split()
+    if parts and parts[0].rstrip(".").lower() == "dr":
+        parts = parts[1:]
+    if not parts:
+        return "", ""
+    return parts[0], " ".join(parts[1:])
+
+
+class DepartmentDoctorsView(ApiView):
+    """The doctors of one department of the caller's hospital (the new-admission modal)."""
+
+    access = Access.STAFF
+
+    @extend_schema(responses={200: JSON_ARRAY}, summary="Doctors of a department")
+    def get(self, request: Request, department_id: int) -> Response:
+        doctors = None if department_id > MAX_ID else dept.doctors_of_department(fetched_by=request.user,
+                                                                                   department_id=department_id)
+        if doctors is None:
+            raise _not_found()
+        out = []
+        for d in doctors:
+            first, last = _split_name(d.user.full_name)
+            out.append({"id": d.pk, "user_id": str(d.user_id), "first_name": first, "last_name": last,
+                        "full_name": d.user.full_name, "specialization": d.specialization or d.position or "",
+                        "hospital": d.hospital_id, "department": d.department_id})
+        return Response(out)
+
+
+@extend_schema_view(get=extend_schema(exclude=True))
+class DepartmentDoctorsNoSlashView(DepartmentDoctorsView):
+    """The same, at the path the modal calls (no trailing slash)."""
+
+
+class _PatientSearchInput(serializers.Serializer):
+    hpn = serializers.RegexField(r"^[0-9 ]{3,20}$", error_messages={"invalid": "Give at least 3 digits of the HPN."})
+
+
+def _age(born: date | None) -> int | None:
+    if born is None:
+        return None
+    today = date.today()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+class PatientSearchView(ApiView):
+    """Patients of the caller's hospital by HPN prefix (the new-admission modal)."""
+
+    access = Access.STAFF
+
+    @extend_schema(parameters=[_PatientSearchInput], responses={200: JSON_ARRAY}, summary="Find a patient by HPN")
+    def get(self, request: Request) -> Response:
+        data = _valid(_PatientSearchInput, request.query_params)
+        found = dept.patients_matching(fetched_by=request.user, hpn=data["hpn"].replace(" ", ""))
+        if found is None:
+            raise _not_found()
+        out = []
+        for p in found:
+            first, last = _split_name(p.full_name)
+            out.append({"id": str(p.pk), "hpn": p.hpn, "first_name": first, "last_name": last,
+                        "full_name": p.full_name, "age": _age(p.date_of_birth),
+                        "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None,
+                        "gender": p.gender or None, "email": p.email})
+        return Response(out)

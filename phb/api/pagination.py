@@ -1,0 +1,207 @@
+"""Bounded lists: every list endpoint answers one page, and says where the next one is.
+
+Keyset ("cursor") pagination over a fixed ordering that ends in a unique column, so a page costs
+the same whatever the caller's history holds, and rows added or removed between two pages never
+shift or repeat the rest. The response body keeps the shape the frontend reads (a bare array, or
+its usual wrapper); the paging travels in headers:
+
+- ``Link: <https://.../api/appointments/?cursor=...>; rel="next"`` when there is a next page
+- ``X-Next-Cursor``: the same cursor alone (send it back as ``?cursor=``)
+- ``X-Total-Count``: rows in the whole list (counted up to :data:`COUNT_CAP`; absent beyond it)
+- ``X-Page-Size``: the page size used
+
+Query parameters: ``limit`` (page size, 1 to the list's maximum; larger values are clamped) and
+``cursor``. A cursor that was not issued by this endpoint is a 400.
+
+A list adopts it in one line::
+
+    page = paginate(request, queryset, spec=APPOINTMENTS)
+    return page.response([row(a) for a in page.items])
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from phb.api.errors import ApiError
+
+COUNT_CAP = 10_000
+PAGING_HEADERS = ("link", "x-next-cursor", "x-total-count", "x-page-size")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """How one list pages: its order (the last key unique) and its default and largest size."""
+
+    ordering: tuple[str, ...]
+    default: int
+    maximum: int
+    count: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.ordering or not 1 <= self.default <= self.maximum:
+            raise ValueError("a page spec needs an ordering and 1 <= default <= maximum")
+
+
+PARAMETERS = [
+    OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (clamped to the list's maximum)."),
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="The `X-Next-Cursor` of the previous page."),
+]
+DESCRIPTION = (
+    "Paged: the body is the first page; the `Link` (rel=next) and `X-Next-Cursor` headers give the next "
+    "one and `X-Total-Count` the number of rows."
+)
+
+
+# The lists' sizes (documented in README.md, "Lists and pagination").
+APPOINTMENTS = PageSpec(ordering=("-start", "-id"), default=100, maximum=500)
+DOCTOR_APPOINTMENTS = PageSpec(ordering=("start", "id"), default=100, maximum=500)
+PRESCRIPTIONS = PageSpec(ordering=("-issued_at", "-id"), default=100, maximum=500)
+RECORD_ENTRIES = PageSpec(ordering=("-occurred_on", "-created_at", "-id"), default=200, maximum=500)
+DOCUMENTS = PageSpec(ordering=("-created_at", "-id"), default=100, maximum=500)
+GUIDELINES = PageSpec(ordering=("-updated_at", "-id"), default=100, maximum=500)
+RECENT_FIRST = PageSpec(ordering=("-created_at", "-id"), default=100, maximum=500)
+AUDIT_EVENTS = PageSpec(ordering=("-occurred_at", "-id"), default=200, maximum=500)
+GUIDELINE_ACCESSES = PageSpec(ordering=("-accessed_at", "-id"), default=200, maximum=500)
+BOOKMARKS = PageSpec(ordering=("-bookmarked_at", "-id"), default=100, maximum=500)
+FILE_VERSIONS = PageSpec(ordering=("-uploaded_at", "-id"), default=100, maximum=500)
+HOSPITALS = PageSpec(ordering=("name", "id"), default=200, maximum=500)
+CONSENTS = PageSpec(ordering=("-requested_at", "-id"), default=100, maximum=500)
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    limit: int
+    next_cursor: str | None = None
+    total: int | None = None
+    request: Request | None = field(default=None, repr=False)
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
+
+    def headers(self) -> dict[str, str]:
+        headers = {"X-Page-Size": str(self.limit)}
+        if self.total is not None:
+            headers["X-Total-Count"] = str(self.total)
+        if self.next_cursor is not None:
+            headers["X-Next-Cursor"] = self.next_cursor
+            if self.request is not None:
+                query = self.request.query_params.copy()
+                query["cursor"] = self.next_cursor
+                url = self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
+                headers["Link"] = f'<{url}>; rel="next"'
+        return headers
+
+    def response(self, body: Any, *, status: int = 200) -> Response:
+        """``body`` (a bare array or the list's wrapper) with the paging headers."""
+        return Response(body, status=status, headers=self.headers())
+
+
+def page_size(request: Request, spec: PageSpec) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:  # ``?limit=`` is not a number (the API description says an integer)
+        return spec.default
+    try:
+        number = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise ApiError("limit must be a whole number.", code="invalid", limit=["A whole number is required."]) from exc
+    return max(1, min(number, spec.maximum))
+
+
+def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec) -> Page:
+    """One page of ``queryset`` in ``spec.ordering``, after the request's ``cursor`` if any."""
+    limit = page_size(request, spec)
+    ordered = queryset.order_by(*spec.ordering)
+    cursor = request.query_params.get("cursor")
+    if cursor:
+        ordered = ordered.filter(_after(spec.ordering, decode_cursor(cursor, length=len(spec.ordering))))
+    rows = list(ordered[: limit + 1])
+    items = rows[:limit]
+    more = len(rows) > limit
+    next_cursor = encode_cursor([_value(items[-1], name) for name in spec.ordering]) if more else None
+    total = None
+    if spec.count:
+        if not cursor and not more:
+            total = len(items)  # the whole list is this page: no count query
+        else:  # only the key column, so the count needs none of the page's joins
+            counted = queryset.values("pk").order_by()[:COUNT_CAP].count()
+            total = counted if counted < COUNT_CAP else None
+    return Page(items=items, limit=limit, next_cursor=next_cursor, total=total, request=request)
+
+
+# --- Keyset arithmetic ---------------------------------------------------------------------------
+def _after(ordering: tuple[str, ...], values: list[Any]) -> Q:
+    """Rows strictly after ``values`` in ``ordering`` (lexicographic, each key in its direction)."""
+    condition = Q(pk__in=[])
+    equal = Q()
+    for name, value in zip(ordering, values, strict=True):
+        column = name.lstrip("-")
+        op = "lt" if name.startswith("-") else "gt"
+        condition |= equal & Q(**{f"{column}__{op}": value})
+        equal &= Q(**{column: value})
+    return condition
+
+
+def _value(row: Any, name: str) -> Any:
+    column = name.lstrip("-")
+    return row[column] if isinstance(row, dict) else getattr(row, "pk" if column == "id" else column)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"d": value.isoformat()}
+    if isinstance(value, uuid.UUID):
+        return {"u": str(value)}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    return value
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        kind, text = next(iter(value.items()))
+        if kind == "dt":
+            return dt.datetime.fromisoformat(text)
+        if kind == "d":
+            return dt.date.fromisoformat(text)
+        if kind == "u":
+            return uuid.UUID(text)
+        if kind == "n":
+            return Decimal(text)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise ValueError("unexpected cursor value")
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([_plain(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, length: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not isinstance(values, list) or len(values) != length:
+            raise ValueError("wrong length")
+        return [_typed(v) for v in values]
+    except (ValueError, TypeError, UnicodeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise ApiError("cursor is not valid for this list.", code="invalid_cursor",
+                       cursor=["Use the cursor given by the previous page."]) from exc

@@ -1,0 +1,128 @@
+"""Verify a signed prescription and dispense it exactly once.
+
+Verification needs only the public key; it then looks up the item by (id, nonce) for its
+current state. Dispensing is one conditional UPDATE on the item's own row
+(``state = 'issued' AND expires_at > now``): under concurrent requests, from one pharmacy or
+several, exactly one UPDATE matches; every other caller gets the reason and nothing changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import NotFound
+
+from accounts.models import User
+from pharmacies.selectors import pharmacy_of
+from phb.api.errors import ApiError, Conflict
+from prescriptions import verification
+from prescriptions.models import ItemState, PharmacistAction, PrescriptionRequest, RequestStatus, SignedItem
+from prescriptions.presenters import verification_details
+from records.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Verification:
+    valid: bool
+    reason: str
+    code: str
+    item: SignedItem | None = None
+
+    def payload(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"valid": self.valid, "reason": self.reason, "code": self.code}
+        if self.item is not None:
+            body["details"] = verification_details(self.item)
+        return body
+
+
+def _find(prescription_id: Any, nonce: Any) -> SignedItem | None:
+    if not isinstance(nonce, str) or not nonce:
+        return None
+    try:
+        return (SignedItem.objects.select_related("prescription", "pharmacy", "dispensed_at_pharmacy")
+                .filter(prescription_id=str(prescription_id), nonce=nonce).first())
+    except (ValueError, DjangoValidationError):
+        return None
+
+
+def _escalated(item: SignedItem) -> bool:
+    return PrescriptionRequest.objects.filter(prescription_id=item.prescription_id, status=RequestStatus.APPROVED,
+                                              pharmacist_action=PharmacistAction.ESCALATED).exists()
+
+
+def refusal(item: SignedItem) -> tuple[str, str] | None:
+    """Why ``item`` cannot be dispensed now (code, reason), or None."""
+    if item.state == ItemState.DISPENSED:
+        where = f" at {item.dispensed_at_pharmacy.name}" if item.dispensed_at_pharmacy_id else ""
+        return "already_dispensed", f"Already dispensed{where} on {item.dispensed_at:%Y-%m-%d %H:%M} UTC."
+    if item.state == ItemState.CANCELLED or item.prescription.status == "cancelled":
+        return "cancelled", "This prescription was cancelled by the prescriber or the pharmacy."
+    if item.state == ItemState.PENDING:
+        return "not_signed", "This prescription is not signed yet."
+    if item.expires_at <= timezone.now():
+        return "expired", f"This prescription expired on {item.expires_at:%Y-%m-%d}."
+    if _escalated(item):
+        return "escalated", "A pharmacist escalated this prescription to the prescriber: it is on hold."
+    return None
+
+
+def verify(*, payload: Any, signature: Any, caller: User | None = None, request=None) -> Verification:
+    if not verification.verify(payload, signature):
+        return Verification(False, "The signature does not match: the prescription was altered or was not "
+                                   "issued by PHB.", "invalid_signature")
+    item = _find(payload.get("id"), payload.get("nonce"))
+    if item is None or item.payload != payload:
+        return Verification(False, "No prescription with this signature is on record.", "not_found")
+    audit_record(actor=caller if caller and caller.is_authenticated else None, patient=item.prescription.patient_id,
+                 action="prescription_verified", object_type="signed_item", object_id=str(item.pk), request=request)
+    refused = refusal(item)
+    if refused:
+        return Verification(False, refused[1], refused[0], item)
+    return Verification(True, "Signature verified: this prescription can be dispensed.", "valid", item)
+
+
+def dispense(*, pharmacist: User, prescription_id: Any, nonce: Any, pharmacy_code: str = "",
+             pharmacist_name: str = "", notes: str = "", payload: Any = None, signature: Any = None,
+             request=None) -> SignedItem:
+    pharmacy = pharmacy_of(user=pharmacist)
+    if pharmacy is None:
+        raise ApiError("Only a pharmacist of a registered pharmacy can dispense.", status_code=403,
+                       code="pharmacists_only")
+    if pharmacy_code and pharmacy_code.strip().upper() != pharmacy.code.upper():
+        raise ApiError("That pharmacy code is not your pharmacy's.", status_code=403, code="pharmacy_mismatch")
+    if payload is not None and not verification.verify(payload, signature):
+        raise ApiError("The signature does not match: the prescription was altered.", code="invalid_signature")
+    item = _find(prescription_id, nonce)
+    if item is None or (payload is not None and item.payload != payload):
+        raise NotFound("Prescription not found.")
+    refused = refusal(item)
+    if refused:
+        raise Conflict(refused[1], code=refused[0])
+    now = timezone.now()
+    with transaction.atomic():
+        won = SignedItem.objects.filter(pk=item.pk, state=ItemState.ISSUED, expires_at__gt=now).update(
+            state=ItemState.DISPENSED, dispensed_at=now, dispensed_by=pharmacist, dispensed_at_pharmacy=pharmacy,
+            pharmacist_name=(pharmacist_name or pharmacist.full_name or "")[:200],
+            verification_notes=(notes or "")[:500])
+        if won:
+            audit_record(actor=pharmacist, patient=item.prescription.patient_id, action="prescription_dispensed",
+                         object_type="signed_item", object_id=str(item.pk), request=request)
+            open_items = SignedItem.objects.filter(prescription_id=item.prescription_id,
+                                                   state__in=[ItemState.PENDING, ItemState.ISSUED]).exists()
+            if not open_items:
+                PrescriptionRequest.objects.filter(prescription_id=item.prescription_id,
+                                                   status=RequestStatus.APPROVED).update(
+                    status=RequestStatus.DISPENSED, updated_at=now)
+    item.refresh_from_db()
+    if not won:
+        refused = refusal(item) or ("not_dispensable", "This prescription cannot be dispensed now.")
+        raise Conflict(refused[1], code=refused[0])
+    logger.info("prescription dispensed", extra={"event": "prescription_dispensed", "item_id": str(item.pk)})
+    return item

@@ -1,0 +1,40 @@
+"""Emails to the patient about their prescription request, sent after commit.
+
+The message names no medication: an email may be read by others."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from phb.notify import send_email_after_commit
+from prescriptions.models import PrescriptionRequest
+
+
+def _send(request: PrescriptionRequest, *, subject: str, lines: list[str], kind: str) -> None:
+    patient = request.patient
+    if not patient.email:
+        return
+    greeting = f"Dear {patient.full_name}," if patient.full_name else "Hello,"
+    body = "\n\n".join([greeting, *lines, f"Reference: {request.reference}",
+                        f"See your prescriptions at {settings.FRONTEND_URL}/account/prescriptions", "PHB"])
+    send_email_after_commit(to=patient.email, subject=subject, body=body, kind=kind)
+
+
+def notify_approved(request: PrescriptionRequest) -> None:
+    where = (f"It has been sent to {request.pharmacy.name}." if request.pharmacy_id
+             else "Show the QR code of your prescription at any pharmacy.")
+    _send(request, subject="Your prescription request was approved",
+          lines=["Your prescription request was approved.", where], kind="prescription_approved")
+
+
+def notify_rejected(request: PrescriptionRequest) -> None:
+    lines = ["Your prescription request was not approved.", f"Reason: {request.rejection_reason}"]
+    if request.requires_follow_up:
+        lines.append("Please book an appointment so a clinician can review your medication.")
+    _send(request, subject="Your prescription request was not approved", lines=lines, kind="prescription_rejected")
+
+
+def notify_ready(request: PrescriptionRequest) -> None:
+    name = request.pharmacy.name if request.pharmacy_id else "your pharmacy"
+    _send(request, subject="Your prescription is ready to collect",
+          lines=[f"Your prescription is ready to collect at {name}."], kind="prescription_ready")

@@ -1,0 +1,110 @@
+"""Reads of prescription requests and signed items, always scoped to the caller.
+
+- a patient: their own requests and items;
+- a doctor: requests of patients whose primary hospital is the doctor's hospital;
+- a pharmacist: requests routed to their pharmacy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from appointments.models import Prescription
+from hospitals.selectors import staff_of
+from pharmacies.selectors import pharmacy_of
+from prescriptions.models import PrescriptionRequest, SignedItem
+
+_RELATED = ("patient", "pharmacy", "hospital", "approved_by", "rejected_by", "first_approved_by",
+            "pharmacist_reviewed_by")
+
+
+def requests_of_patient(*, fetched_by: User, status: str = "") -> QuerySet[PrescriptionRequest]:
+    qs = PrescriptionRequest.objects.select_related(*_RELATED).filter(patient=fetched_by)
+    return qs.filter(status=status) if status else qs
+
+
+def requests_for_prescriber(*, fetched_by: User, status: str = "") -> QuerySet[PrescriptionRequest]:
+    if not fetched_by.is_doctor:
+        return PrescriptionRequest.objects.none()
+    staff = staff_of(user=fetched_by)
+    if staff is None:
+        return PrescriptionRequest.objects.none()
+    qs = PrescriptionRequest.objects.select_related(*_RELATED).filter(hospital_id=staff.hospital_id)
+    return qs.filter(status=status) if status else qs
+
+
+def requests_for_pharmacy(*, fetched_by: User) -> QuerySet[PrescriptionRequest]:
+    pharmacy = pharmacy_of(user=fetched_by)
+    if pharmacy is None:
+        return PrescriptionRequest.objects.none()
+    return PrescriptionRequest.objects.select_related(*_RELATED).filter(pharmacy_id=pharmacy.pk)
+
+
+def items_of_patient(*, fetched_by: User) -> QuerySet[SignedItem]:
+    return SignedItem.objects.select_related("prescription", "prescription__prescriber", "pharmacy",
+                                             "dispensed_at_pharmacy").filter(prescription__patient=fetched_by)
+
+
+def item_of_patient(*, fetched_by: User, item_ref: str) -> SignedItem | None:
+    """The patient's item by medication id, item id or (single-medication) prescription id."""
+    qs = items_of_patient(fetched_by=fetched_by)
+    found = qs.filter(medication_id=item_ref).first()
+    if found is None:
+        try:
+            found = qs.filter(Q(pk=item_ref) | Q(prescription_id=item_ref)).order_by("created_at").first()
+        except (ValueError, DjangoValidationError):  # not a UUID
+            found = None
+    return found
+
+
+def items_by_medication(*, prescriptions: list[Prescription]) -> dict[tuple[str, str], SignedItem]:
+    """One query: the items of these prescriptions, keyed by (prescription id, medication id)."""
+    if not prescriptions:
+        return {}
+    items = SignedItem.objects.select_related("prescription", "pharmacy", "dispensed_at_pharmacy").filter(
+        prescription__in=[p.pk for p in prescriptions])
+    return {(str(i.prescription_id), i.medication_id): i for i in items}
+
+
+def triage_inputs(*, patient: User) -> tuple[list[str], list[str], dict[str, datetime]]:
+    """(allergies, current medication names, last issue time per lower-cased medication name)."""
+    from records.models import MedicalProfile
+
+    profile = MedicalProfile.objects.filter(patient=patient).only("allergies").first()
+    allergies = _allergy_names(profile.allergies if profile else [])
+    now = timezone.now()
+    current: list[str] = []
+    last_issued: dict[str, datetime] = {}
+    recent = Prescription.objects.filter(patient=patient).exclude(status="cancelled").order_by("-issued_at")[:100]
+    for prescription in recent:
+        for medication in prescription.medications or []:
+            name = str(medication.get("medication_name") or "").strip()
+            if not name:
+                continue
+            if prescription.expires_at > now:
+                current.append(name)
+            last_issued.setdefault(name.lower(), prescription.issued_at)
+    return allergies, current, last_issued
+
+
+def _allergy_names(entries) -> list[str]:
+    names = []
+    for entry in entries or []:
+        if isinstance(entry, dict):
+            entry = entry.get("name") or entry.get("allergen") or entry.get("substance") or ""
+        if entry:
+            names.append(str(entry))
+    return names
+
+
+def allergies_by_patient(*, patient_ids: list) -> dict[str, str]:
+    """One query: each patient's recorded allergies, joined for display (lists of requests)."""
+    from records.models import MedicalProfile
+
+    rows = MedicalProfile.objects.filter(patient_id__in=set(patient_ids)).values_list("patient_id", "allergies")
+    return {str(pid): ", ".join(_allergy_names(allergies)) for pid, allergies in rows}

@@ -1,0 +1,111 @@
+"""Paged lists: the first page is the body the frontend reads, the headers lead to the rest, and
+following them returns every row exactly once, even when rows are added between pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from phb.api.pagination import APPOINTMENTS, decode_cursor, encode_cursor
+from tests.appointments.helpers import bulk_appointments
+from tests.factories import make_doctor, make_hospital_admin, make_patient
+from tests.helpers import client_for
+
+pytestmark = pytest.mark.django_db
+
+LINK = re.compile(r'<(?P<url>[^>]+)>; rel="next"')
+
+
+def walk(client, url: str, *, key=None, max_pages: int = 50) -> tuple[list, list]:
+    """Every item reached by following ``Link`` from ``url``, and each page's response."""
+    items, responses = [], []
+    for _ in range(max_pages):
+        response = client.get(url)
+        assert response.status_code == 200, response.content[:300]
+        responses.append(response)
+        body = response.json()
+        items.extend(body if key is None else key(body))
+        link = response.headers.get("Link")
+        if not link:
+            return items, responses
+        url = LINK.match(link).group("url").removeprefix("http://testserver")
+    raise AssertionError("too many pages")
+
+
+def test_patient_list_pages_cover_every_appointment_once(department):
+    patient = make_patient(hospital=department.hospital)
+    bulk_appointments(patients=[patient], department=department, count=23, status="confirmed")
+    client = client_for(patient)
+
+    first = client.get("/api/appointments/")
+    assert len(first.json()) == 23 and "Link" not in first.headers
+    assert first.headers["X-Total-Count"] == "23" and first.headers["X-Page-Size"] == str(APPOINTMENTS.default)
+
+    items, responses = walk(client, "/api/appointments/?limit=5")
+    assert len(responses) == 5
+    assert [i["id"] for i in items] == [i["id"] for i in first.json()]  # same order, nothing lost or repeated
+    assert all(r.headers["X-Total-Count"] == "23" for r in responses)
+    assert responses[0].headers["X-Next-Cursor"] in responses[0].headers["Link"]
+
+
+def test_rows_added_between_pages_do_not_shift_the_rest(department):
+    patient = make_patient(hospital=department.hospital)
+    bulk_appointments(patients=[patient], department=department, count=10, status="confirmed")
+    client = client_for(patient)
+    first = client.get("/api/appointments/?limit=4")
+    seen = [i["id"] for i in first.json()]
+    # A newer appointment arrives (it sorts first, newest first): the next pages are unaffected.
+    bulk_appointments(patients=[patient], department=department, count=1, status="confirmed", offset=40)
+    rest, _ = walk(client, LINK.match(first.headers["Link"]).group("url").removeprefix("http://testserver"))
+    assert len(seen) + len(rest) == 10 and not set(seen) & {i["id"] for i in rest}
+
+
+def test_limit_is_clamped_and_bad_input_is_a_clear_400(department):
+    patient = make_patient(hospital=department.hospital)
+    bulk_appointments(patients=[patient], department=department, count=3, status="confirmed")
+    client = client_for(patient)
+    assert client.get("/api/appointments/?limit=100000").headers["X-Page-Size"] == str(APPOINTMENTS.maximum)
+    assert client.get("/api/appointments/?limit=0").headers["X-Page-Size"] == "1"
+    for query in ("limit=abc", "limit=", "cursor=not-a-cursor", "cursor=" + encode_cursor(["x"]), "cursor=%00"):
+        response = client.get(f"/api/appointments/?{query}")
+        assert response.status_code == 400, (query, response.status_code)
+        assert response.json()["message"], query
+
+
+def test_cursor_round_trip_keeps_types():
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    values = [dt.datetime(2030, 1, 1, 9, 30, tzinfo=dt.UTC), dt.date(2030, 1, 2), uuid.uuid4(), Decimal("1.50"), 7, "s"]
+    assert decode_cursor(encode_cursor(values), length=len(values)) == values
+
+
+def test_doctor_and_admin_lists_page_too(department):
+    doctor = make_doctor(department=department)
+    admin = make_hospital_admin(hospital=department.hospital)
+    patients = [make_patient(hospital=department.hospital) for _ in range(3)]
+    bulk_appointments(patients=patients, department=department, count=12, doctor=doctor, status="confirmed")
+
+    items, responses = walk(client_for(doctor), "/api/doctor-appointments/?limit=5")
+    assert len(items) == len({i["id"] for i in items}) == 12 and len(responses) == 3
+    starts = [i["appointment_date"] for i in items]
+    assert starts == sorted(starts)
+
+    items, responses = walk(client_for(admin), "/api/hospitals/appointments/?limit=5", key=lambda b: b["appointments"])
+    assert len({i["id"] for i in items}) == 12
+    assert all(r.json()["total_count"] == 12 for r in responses)
+
+    queue = client_for(doctor).get("/api/department-pending-appointments/?limit=5").json()
+    assert len(queue["my_appointments"]["all"]) == 5
+    assert queue["summary"]["total_my_appointments"] == 12 and queue["summary"]["confirmed_count"] == 12
+
+
+def test_other_patients_rows_never_appear_through_a_cursor(department):
+    owner, stranger = make_patient(hospital=department.hospital), make_patient(hospital=department.hospital)
+    bulk_appointments(patients=[owner], department=department, count=6, status="confirmed")
+    first = client_for(owner).get("/api/appointments/?limit=2")
+    cursor = first.headers["X-Next-Cursor"]
+    assert client_for(stranger).get(f"/api/appointments/?cursor={cursor}").json() == []
+    assert client_for(None).get(f"/api/appointments/?cursor={cursor}").status_code == 401

@@ -1,0 +1,87 @@
+"""What the doctor dashboard and the hospital-admin appointments table read, field by field
+(src/features/professional/appointmentsService.ts, src/pages/organization/AppointmentsPage.tsx)."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from appointments import booking
+from appointments.models import Appointment
+from appointments.selectors import day_bounds
+from tests.appointments.helpers import book, future_slot, local_today
+from tests.appointments.test_doctor_api import put_in
+from tests.factories import DepartmentFactory, make_patient
+from tests.helpers import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _earlier_today(appointment: Appointment) -> None:
+    """Move an appointment to a moment earlier today (hospital local day)."""
+    zone = booking.hospital_zone(appointment.hospital)
+    start_of_day, _ = day_bounds(local_today(appointment.hospital), zone)
+    when = start_of_day + (timezone.now() - start_of_day) / 2
+    Appointment.objects.filter(pk=appointment.pk).update(start=when, end=when + booking.slot_length())
+
+
+def test_doctor_dashboard_summary_has_the_fields_the_page_reads(doctor, department, hospital):
+    book(make_patient(hospital=hospital), department, future_slot(hospital, at="09:00"))
+    book(make_patient(hospital=hospital), department, future_slot(hospital, at="09:30"))
+    book(make_patient(hospital=hospital), DepartmentFactory(hospital=hospital), future_slot(hospital, at="09:00"))
+    confirmed = put_in("confirmed", book(make_patient(hospital=hospital), department,
+                                         future_slot(hospital, days=2, at="10:00")), doctor)
+    put_in("confirmed", book(make_patient(hospital=hospital), department,
+                             future_slot(hospital, days=3, at="10:00")), doctor)
+    started = put_in("in_progress", book(make_patient(hospital=hospital), department,
+                                         future_slot(hospital, at="11:00")), doctor)
+    _earlier_today(started)
+    put_in("completed", book(make_patient(hospital=hospital), department, future_slot(hospital, at="12:00")), doctor)
+    to_cancel = put_in("confirmed", book(make_patient(hospital=hospital), department,
+                                         future_slot(hospital, at="13:00")), doctor)
+    assert client_for(doctor).post(f"/api/appointments/{to_cancel.appointment_id}/cancel/",
+                                   {"cancellation_reason": "Clinic closed"}, format="json").status_code == 200
+
+    body = client_for(doctor).get("/api/department-pending-appointments/").json()
+    summary = body["summary"]
+    assert summary["pending_department_count"] == 2
+    assert summary["my_appointments_count"] == {
+        "confirmed": 2, "in_progress": 1, "completed": 1, "cancelled": 1, "no_show": 0, "rescheduled": 0, "total": 5,
+    }
+    assert summary["today_appointments"] == 1
+    assert summary["upcoming_appointments"] == 2
+    info = body["doctor_info"]
+    assert info["name"] == doctor.full_name and info["email"] == doctor.email
+    assert info["department"] == {"id": department.pk, "name": department.name}
+    assert info["hospital"] == {"id": hospital.pk, "name": hospital.name}
+    confirmed_row = next(a for a in body["my_appointments"]["confirmed"] if a["appointment_id"] == confirmed.appointment_id)
+    for key in ("patient_full_name", "formatted_date", "formatted_time", "formatted_appointment_type", "priority"):
+        assert confirmed_row[key], key
+
+
+def test_doctor_dashboard_summary_counts_more_than_one_page(doctor, department, hospital, settings):
+    """The counters are totals, not the length of a list the answer cut short."""
+    patients = [make_patient(hospital=hospital) for _ in range(3)]
+    for i in range(3):
+        book(patients[i], department, future_slot(hospital, at=f"1{i}:00"))
+    body = client_for(doctor).get("/api/department-pending-appointments/?limit=2").json()
+    assert len(body["pending_department_appointments"]) == 2
+    assert body["summary"]["pending_department_count"] == 3
+
+
+def test_a_new_doctor_sees_zeroes_not_missing_keys(doctor):
+    summary = client_for(doctor).get("/api/department-pending-appointments/").json()["summary"]
+    assert summary["pending_department_count"] == 0
+    assert summary["my_appointments_count"]["confirmed"] == 0 and summary["my_appointments_count"]["total"] == 0
+    assert summary["today_appointments"] == 0 and summary["upcoming_appointments"] == 0
+
+
+def test_hospital_admin_table_has_patient_and_doctor_full_names(patient, department, hospital, hospital_admin,
+                                                                doctor):
+    appointment = put_in("confirmed", book(patient, department, future_slot(hospital)), doctor)
+    unassigned = book(make_patient(hospital=hospital), department, future_slot(hospital, at="11:00"))
+    rows = {a["id"]: a for a in client_for(hospital_admin).get("/api/hospitals/appointments/").json()["appointments"]}
+    assert rows[str(appointment.id)]["patient_full_name"] == patient.full_name
+    assert doctor.full_name in rows[str(appointment.id)]["doctor_full_name"]
+    assert rows[str(unassigned.id)]["patient_full_name"]
+    assert rows[str(unassigned.id)]["doctor_full_name"] == ""

@@ -1,0 +1,79 @@
+"""What ``seed_demo`` gives each dashboard of the real frontend: a doctor wherever the booking
+page can route a patient, queues and counts on every doctor's dashboard, registrations for the
+hospital admin to approve, and a past visit for the demo patient."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from hospitals.models import Department, Hospital, StaffMember
+from tests.helpers import client_for
+
+pytestmark = pytest.mark.django_db
+
+# BookAppointment.tsx matchWithDepartment: the first department named for the first body part;
+# the first department of the list (ordered by name) otherwise.
+ROUTED = ("Neurology", "ENT", "Cardiology", "Gastroenterology", "Orthopedics")
+
+
+@pytest.fixture
+def demo():
+    call_command("seed_demo", stdout=io.StringIO())
+    return Hospital.objects.get(code="PHBDEMO")
+
+
+def _dashboard(email: str) -> dict:
+    response = client_for(User.objects.get(email=email)).get("/api/department-pending-appointments/")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_every_department_and_every_routed_one_has_a_doctor(demo, settings):
+    departments = list(Department.objects.filter(hospital=demo, is_active=True).order_by("name"))
+    staffed = set(StaffMember.objects.filter(hospital=demo, user__role="doctor").values_list("department__name",
+                                                                                              flat=True))
+    assert {d.name for d in departments} <= staffed
+    assert set(ROUTED) | {departments[0].name} <= staffed
+    for department in departments:
+        doctor = StaffMember.objects.filter(department=department, user__role="doctor").first().user
+        assert doctor.check_password(settings.DEMO_PASSWORD)
+
+
+def test_the_general_medicine_dashboard_has_something_in_every_counter(demo):
+    body = _dashboard("doctor@phb.test")
+    summary = body["summary"]
+    assert summary["pending_department_count"] == 3
+    assert summary["my_appointments_count"]["confirmed"] == 2 and summary["my_appointments_count"]["completed"] == 2
+    assert summary["today_appointments"] == 1 and summary["upcoming_appointments"] >= 1
+    assert len(body["pending_department_appointments"]) == 3
+    assert all(a["patient_full_name"] and a["chief_complaint"] for a in body["pending_department_appointments"])
+    assert body["doctor_info"]["department"]["name"] == "General Medicine"
+
+
+def test_every_specialist_sees_a_queue_and_a_confirmed_appointment(demo):
+    for staff in StaffMember.objects.filter(hospital=demo, user__role="doctor").exclude(
+            department__name="General Medicine").select_related("user"):
+        summary = _dashboard(staff.user.email)["summary"]
+        assert summary["pending_department_count"] >= 1, staff.department.name
+        assert summary["my_appointments_count"]["confirmed"] >= 1, staff.department.name
+
+
+def test_the_hospital_admin_has_registrations_to_approve_and_a_full_appointments_table(demo):
+    admin = client_for(User.objects.get(email="admin@phb.test"))
+    pending = admin.get("/api/hospitals/registrations/?status=pending").json()
+    assert len(pending) == 2 and all(r["user"]["email"].endswith("@phb.test") for r in pending)
+    assert len(admin.get("/api/hospitals/registrations/?status=approved").json()) >= 5
+    table = admin.get("/api/hospitals/appointments/").json()
+    assert table["total_count"] >= 15
+    assert {a["status"] for a in table["appointments"]} >= {"pending", "confirmed", "completed", "cancelled"}
+    assert all(a["patient_full_name"] for a in table["appointments"])
+
+
+def test_the_demo_patient_has_one_past_visit_and_nothing_ahead(demo):
+    appointments = client_for(User.objects.get(email="patient@phb.test")).get("/api/appointments/").json()
+    items = appointments if isinstance(appointments, list) else appointments.get("appointments", appointments)
+    assert [a["status"] for a in items] == ["completed"]

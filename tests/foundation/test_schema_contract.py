@@ -1,0 +1,103 @@
+"""What schema fuzzing (make fuzz, docs/fuzzing.md) found, kept fixed in the fast suite: the
+OpenAPI document says how to authenticate and what errors look like, and input shapes the schema
+rules out are 400s with the usual envelope, never 500s."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DataError, OperationalError
+from drf_spectacular.generators import SchemaGenerator
+
+from phb.api.errors import exception_handler
+from tests.helpers import client_for
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _operations(schema):
+    for path, item in schema["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield path, method, item[method]
+
+
+def test_cookie_and_bearer_are_alternatives_never_both_required(schema):
+    for path, method, operation in _operations(schema):
+        for requirement in operation.get("security", []):
+            assert len(requirement) <= 1, (method, path, requirement)
+    profile = schema["paths"]["/api/profile/"]["get"]["security"]
+    assert {"cookieAuth": []} in profile and {"bearerAuth": []} in profile
+
+
+def test_every_operation_documents_the_error_envelope(schema):
+    envelope = schema["components"]["schemas"]["ErrorEnvelope"]
+    assert set(envelope["required"]) == {"message", "error", "detail", "code"}
+    for path, method, operation in _operations(schema):
+        codes = set(operation["responses"])
+        assert {"400", "401", "403", "404", "429"} <= codes, (method, path, codes)
+        if method in ("post", "put", "patch"):
+            assert {"409", "413", "415"} <= codes, (method, path, codes)
+    for path, method in (("/api/profile/", "patch"), ("/api/appointments/", "get"), ("/api/login/", "post")):
+        ref = schema["paths"][path][method]["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith("/ErrorEnvelope"), (method, path)
+
+
+def test_bare_array_answers_are_documented_as_arrays(schema):
+    for path, operation_id in (("/api/appointments/", "get"), ("/api/imaging/studies/", "get"),
+                               ("/api/clinical-guidelines/", "get")):
+        body = schema["paths"][path][operation_id]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body["type"] == "array", path
+
+
+def test_request_rules_are_in_the_schema(schema):
+    components = schema["components"]["schemas"]
+    registration = components["RegisterInputRequest"]["properties"]
+    assert registration["consent_terms"]["$ref"].endswith("/RequiredConsent")
+    assert components["RequiredConsent"]["enum"] == [True]
+    assert registration["password"]["minLength"] == 8
+    payment = components["InitializeInputRequest"]["properties"]
+    assert payment["appointment_date"]["format"] == "date-time"
+    method_ref = payment["payment_method"]["allOf"][0]["$ref"].rsplit("/", 1)[1]
+    assert components[method_ref]["enum"] == ["card"]
+    upload = schema["paths"]["/api/secure/upload/"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    uploaded = components[upload["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert uploaded["required"] == ["files"] and uploaded["properties"]["files"]["minItems"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["null", "5", "[null, null]", '"text"'])
+@pytest.mark.parametrize(("method", "url"), [
+    ("post", "/api/patient/medical-record/request-otp/"),
+    ("patch", "/api/profile/"),
+    ("post", "/api/onboarding/update/"),
+])
+def test_a_json_body_that_is_not_an_object_is_a_400(patient, method, url, body):
+    response = getattr(client_for(patient), method)(url, data=body, content_type="application/json")
+    assert response.status_code == 400, (url, body, response.content[:200])
+    assert response.json()["message"] == "The request body must be a JSON object."
+
+
+@pytest.mark.django_db
+def test_password_reset_with_a_nul_character_is_a_400():
+    response = client_for(None).post("/api/password/reset/", {"email": "a\x00b@example.com"}, format="json")
+    assert response.status_code == 400 and response.json()["errors"]["email"]
+
+
+def test_values_the_database_refuses_are_400_and_broken_connections_503():
+    refused = exception_handler(DataError("integer out of range"), {})
+    assert refused.status_code == 400 and refused.data["code"] == "invalid_value" and refused.data["message"]
+    broken = exception_handler(OperationalError("terminating connection due to administrator command"), {})
+    assert broken.status_code == 503 and broken.data["code"] == "database_unavailable"
+    assert broken["Retry-After"] == "1"
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_upload_limit_is_a_413_with_a_message(patient):
+    body = '{"full_name": "' + "x" * (3 * 1024 * 1024) + '"}'
+    response = client_for(patient).patch("/api/profile/", data=body, content_type="application/json")
+    assert response.status_code == 413 and response.json()["message"]

@@ -1,0 +1,194 @@
+"""POST /api/ml/optimize-appointment, the slots' recommended mark, and the fallback to the heuristic."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from appointments import booking
+from appointments.models import SchedulerModelState, SchedulingEvent
+from appointments.scheduler import registry
+from tests.appointments.helpers import book, future_slot, hold, local_today
+from tests.factories import DepartmentFactory, make_patient
+from tests.helpers import client_for
+from tests.scheduler.helpers import roster
+
+pytestmark = pytest.mark.django_db
+URL = "/api/ml/optimize-appointment"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    registry.forget_cached_state()
+    yield
+    registry.forget_cached_state()
+
+
+def _ask(patient, department, **extra):
+    payload = {"hospital_id": department.hospital_id, "department_id": department.pk,
+               "preferred_dates": [(local_today(department.hospital) + timedelta(days=1)).isoformat()],
+               "priority": "normal", **extra}
+    return client_for(patient).post(URL, payload, format="json")
+
+
+def test_recommends_an_open_place_with_the_shipped_policy(hospital, department, patient):
+    doctors = roster(department, doctors=3)
+    response = _ask(patient, department)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["fallback"] is False and body["policy_version"] == "v1"
+    assert 0.0 <= body["confidence"] <= 1.0
+    assert body["recommended_doctor"]["id"] in {str(d.pk) for d in doctors}
+    assert body["recommended_time"].endswith(":00Z")
+    assert body["recommended"]["date"] == (local_today(hospital) + timedelta(days=1)).isoformat()
+    assert len(body["alternatives"]) == 3
+    assert len({body["recommended_time"], *[a["appointment_date"] for a in body["alternatives"]]}) == 4
+
+
+def test_never_recommends_a_full_slot(hospital, department, patient):
+    roster(department, doctors=1, start="09:00", end="10:00")
+    day = local_today(hospital) + timedelta(days=1)
+    book(make_patient(hospital=hospital), department, future_slot(hospital, at="09:00"))
+    response = _ask(patient, department, preferred_dates=[day.isoformat()], priority="emergency")
+    assert response.status_code == 200
+    assert response.json()["recommended_time"] == f"{day.isoformat()}T09:30:00Z"
+    book(make_patient(hospital=hospital), department, future_slot(hospital, at="09:30"))
+    response = _ask(patient, department, preferred_dates=[day.isoformat()])
+    assert response.status_code == 200  # the next day that has places
+    assert not response.json()["recommended_time"].startswith(day.isoformat())
+
+
+def test_preferred_times_narrow_the_choice(hospital, department, patient):
+    roster(department, doctors=2)
+    response = _ask(patient, department, preferred_times=["14:30"])
+    assert response.json()["recommended"]["time"] == "14:30"
+
+
+@pytest.mark.parametrize(("change", "status"), [
+    ({"department_id": 999999}, 404),
+    ({"preferred_dates": ["2001-01-01"]}, 400),
+    ({"preferred_dates": ["soon"]}, 400),
+    ({"preferred_times": ["25:99"]}, 400),
+    ({"priority": "whenever"}, 400),
+    ({"department_id": None}, 400),
+])
+def test_bad_input_gets_a_clear_error(department, patient, change, status):
+    roster(department, doctors=1)
+    response = _ask(patient, department, **change)
+    assert response.status_code == status and response.json()["message"]
+
+
+def test_department_without_roster_is_refused(department, patient):
+    response = _ask(patient, department)
+    assert response.status_code == 400 and "roster" in response.json()["message"]
+
+
+def test_department_of_another_hospital_is_refused(hospital, patient):
+    other = DepartmentFactory()
+    roster(other, doctors=1)
+    response = _ask(patient, other, hospital_id=hospital.pk)
+    assert response.status_code == 400 and response.json()["message"]
+
+
+def test_only_signed_in_patients_ask(department, doctor):
+    roster(department, doctors=1)
+    assert _ask(doctor, department).status_code == 403
+    assert _ask(None, department).status_code == 401
+
+
+@pytest.mark.parametrize("how", ["missing", "slow", "failing", "disabled"])
+def test_falls_back_to_the_heuristic(settings, monkeypatch, department, patient, how):
+    roster(department, doctors=2)
+    if how == "missing":
+        SchedulerModelState.objects.update_or_create(name=settings.SCHEDULER_MODEL_NAME,
+                                                     defaults={"active_version": "v-not-here"})
+    elif how == "slow":
+        settings.SCHEDULER_INFERENCE_BUDGET_MS = 0.0
+    elif how == "failing":
+        from appointments.scheduler.policy import OnnxPolicy
+
+        def broken(self, view):
+            raise RuntimeError("model exploded")
+        monkeypatch.setattr(OnnxPolicy, "probabilities", broken)
+    else:
+        settings.SCHEDULER_ENABLED = False
+    response = _ask(patient, department)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["fallback"] is True and body["confidence"] == 0.5
+    assert body["recommended"]["date"] == (local_today(department.hospital) + timedelta(days=1)).isoformat()
+
+
+def test_slots_mark_the_recommended_slot(hospital, department, patient):
+    roster(department, doctors=2)
+    day = local_today(hospital) + timedelta(days=1)
+    recommended = _ask(patient, department, preferred_dates=[day.isoformat()]).json()["recommended"]["time"]
+    slots = client_for(patient).get("/api/appointments/slots/", {"department": department.pk,
+                                                                 "date": day.isoformat()}).json()["slots"]
+    marked = [s["time"] for s in slots if s["recommended"]]
+    assert marked == [recommended]
+
+
+def test_booking_the_recommended_slot_gets_the_recommended_doctor(hospital, department, patient):
+    roster(department, doctors=3)
+    body = _ask(patient, department).json()
+    start = booking.wall_clock_from_iso(body["recommended_time"])
+    appointment = book(patient, department, start)
+    assert str(appointment.doctor_id) == body["recommended_doctor"]["id"]
+    event = SchedulingEvent.objects.get(appointment=appointment)
+    assert event.followed_recommendation is True and event.policy_version == "v1"
+
+
+def test_booking_another_slot_is_not_counted_as_following(hospital, department, patient):
+    roster(department, doctors=2)
+    _ask(patient, department)
+    appointment = book(patient, department, future_slot(hospital, days=3, at="16:30"))
+    assert SchedulingEvent.objects.get(appointment=appointment).followed_recommendation is False
+    other = make_patient(hospital=hospital)
+    second = booking.hold_confirm(hold_id=hold(other, department, future_slot(hospital, days=3, at="16:00")).id,
+                                  payment_reference=None)
+    assert SchedulingEvent.objects.get(appointment=second).followed_recommendation is None
+
+
+def test_serving_imports_neither_torch_nor_gymnasium():
+    code = ("import sys; import appointments.scheduler.policy, appointments.scheduler.features, "
+            "appointments.scheduler.simulator, appointments.scheduler.evaluate, appointments.scheduler.baselines; "
+            "bad = [m for m in ('torch', 'gymnasium', 'stable_baselines3', 'sb3_contrib') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_web_requirements_never_install_training_dependencies():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "requirements.txt").read_text().lower()
+    assert "-r " not in text
+    names = {line.split("==")[0].strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+    assert "onnxruntime" in names
+    assert not names & {"torch", "gymnasium", "stable-baselines3", "sb3-contrib", "onnx", "scipy", "matplotlib"}
+
+
+def test_the_demo_recommends_out_of_the_box():
+    import io
+
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from appointments.models import RosterSession
+    from hospitals.models import Department, StaffMember
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    doctors = StaffMember.objects.filter(user__role="doctor", hospital__code="PHBDEMO")
+    assert doctors.exists()
+    for member in doctors:
+        assert RosterSession.objects.filter(doctor=member.user).exists()
+    department = Department.objects.get(name="General Medicine", hospital__code="PHBDEMO")
+    patient = User.objects.get(email="patient@phb.test")
+    body = _ask(patient, department).json()
+    assert body["fallback"] is False and body["recommended_doctor"]["id"] in {str(m.user_id) for m in doctors}

@@ -1,0 +1,139 @@
+"""The staff roster page's endpoints, doctors' availability switch and the roster API."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Role, User
+from appointments.models import RosterException, RosterSession, StaffAvailability
+from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin
+from tests.helpers import assert_private, client_for
+from tests.scheduler.helpers import roster
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_list_shows_roster_hours_and_next_slot(hospital, department, hospital_admin):
+    doctor = roster(department, doctors=1, start="09:00", end="13:00")[0]
+    response = client_for(hospital_admin).get("/api/staff/")
+    assert response.status_code == 200
+    body = response.json()
+    row = next(r for r in body["staff_members"] if r["user_id"] == str(doctor.pk))
+    assert body["total_staff"] == len(body["staff_members"]) == 2
+    assert row["role"] == "doctor" and row["role_display"] == "Doctor"
+    assert row["department_name"] == department.name
+    status = row["availability_status"]
+    assert status["consultation_hours_start"] == "09:00:00" and status["consultation_hours_end"] == "13:00:00"
+    assert status["next_available_slot"] is not None and row["is_available"] is True
+    assert [s["weekday"] for s in row["roster"]] == list(range(7))
+    admin_row = next(r for r in body["staff_members"] if r["user_id"] == str(hospital_admin.pk))
+    assert admin_row["availability_status"]["consultation_hours_start"] is None
+
+
+def test_staff_list_is_scoped_to_the_callers_hospital(hospital, department, hospital_admin, patient):
+    roster(department, doctors=1)
+    elsewhere = make_hospital_admin(hospital=HospitalFactory())
+    seen = [r["user_id"] for r in client_for(elsewhere).get("/api/staff/").json()["staff_members"]]
+    assert seen == [str(elsewhere.pk)]
+    refused = client_for(patient).get("/api/staff/")
+    assert refused.status_code == 403 and "message" in refused.json()
+    assert client_for(None).get("/api/staff/").status_code == 401
+
+
+def test_admin_adds_a_doctor(hospital, department, hospital_admin):
+    payload = {"email": "new.doc@example.test", "password": "a-Long-pass-2931", "first_name": "Ada",
+               "last_name": "Obi", "phone": "08030000000", "role": "doctor", "department": department.pk}
+    response = client_for(hospital_admin).post("/api/staff/", payload, format="json")
+    assert response.status_code == 201, response.json()
+    user = User.objects.get(email="new.doc@example.test")
+    assert user.role == Role.DOCTOR and user.otp_required_for_login and user.staff.hospital == hospital
+    assert response.json()["staff_member"]["full_name"] == "Ada Obi"
+    again = client_for(hospital_admin).post("/api/staff/", payload, format="json")
+    assert again.status_code == 409 and "message" in again.json()
+
+
+@pytest.mark.parametrize("change", [{"role": "nurse"}, {"department": 999999}, {"password": "short"},
+                                    {"email": "nope"}, {"first_name": "", "last_name": ""}])
+def test_bad_staff_creation_gets_a_clear_error(department, hospital_admin, change):
+    payload = {"email": "x.doc@example.test", "password": "a-Long-pass-2931", "first_name": "A", "last_name": "B",
+               "role": "doctor", "department": department.pk, **change}
+    response = client_for(hospital_admin).post("/api/staff/", payload, format="json")
+    assert response.status_code in (400, 404) and response.json()["message"]
+    assert not User.objects.filter(email="x.doc@example.test").exists()
+
+
+def test_only_a_hospital_admin_adds_staff(department, doctor):
+    response = client_for(doctor).post("/api/staff/", {"email": "y@example.test", "role": "doctor"}, format="json")
+    assert response.status_code == 403
+
+
+def test_department_of_another_hospital_is_refused(hospital_admin):
+    other = DepartmentFactory(hospital=HospitalFactory())
+    payload = {"email": "z.doc@example.test", "password": "a-Long-pass-2931", "first_name": "A", "last_name": "B",
+               "role": "doctor", "department": other.pk}
+    assert client_for(hospital_admin).post("/api/staff/", payload, format="json").status_code == 404
+
+
+def test_doctor_switches_her_availability(department):
+    doctor = roster(department, doctors=1)[0]
+    client = client_for(doctor)
+    response = client.post("/api/staff/availability/", {"is_available": False}, format="json")
+    assert response.status_code == 200 and response.json()["is_available"] is False
+    assert StaffAvailability.objects.get(user=doctor).is_available is False
+    bad = client.post("/api/staff/availability/", {"is_available": "maybe"}, format="json")
+    assert bad.status_code == 400 and bad.json()["message"]
+
+
+def test_availability_is_for_doctors(patient, hospital_admin):
+    assert client_for(patient).post("/api/staff/availability/", {"is_available": True},
+                                    format="json").status_code == 403
+    assert client_for(None).post("/api/staff/availability/", {"is_available": True},
+                                 format="json").status_code == 401
+
+
+def test_admin_manages_sessions(department, hospital_admin):
+    doctor = make_doctor(department=department)
+    client = client_for(hospital_admin)
+    payload = {"doctor_id": str(doctor.pk), "department_id": department.pk, "weekday": 0, "start_time": "09:00",
+               "end_time": "12:00", "patients_per_slot": 2}
+    created = client.post("/api/staff/roster/sessions/", payload, format="json")
+    assert created.status_code == 201, created.json()
+    overlap = client.post("/api/staff/roster/sessions/", {**payload, "start_time": "11:00", "end_time": "13:00"},
+                          format="json")
+    assert overlap.status_code == 409
+    off_grid = client.post("/api/staff/roster/sessions/", {**payload, "weekday": 1, "start_time": "09:10"},
+                           format="json")
+    assert off_grid.status_code == 400 and off_grid.json()["message"]
+    listed = client.get("/api/staff/roster/sessions/", {"doctor_id": str(doctor.pk)}).json()["sessions"]
+    assert [s["patients_per_slot"] for s in listed] == [2]
+    session_id = created.json()["session"]["id"]
+    assert_private(f"/api/staff/roster/sessions/{session_id}/", method="delete",
+                   stranger=make_hospital_admin(hospital=HospitalFactory()))
+    assert client.delete(f"/api/staff/roster/sessions/{session_id}/").status_code == 200
+    assert not RosterSession.objects.filter(pk=session_id).exists()
+
+
+def test_admin_manages_exceptions(department, hospital_admin):
+    doctor = roster(department, doctors=1)[0]
+    client = client_for(hospital_admin)
+    leave = client.post("/api/staff/roster/exceptions/", {"doctor_id": str(doctor.pk), "kind": "leave",
+                                                           "date": "2031-03-03"}, format="json")
+    assert leave.status_code == 201, leave.json()
+    extra_without_times = client.post("/api/staff/roster/exceptions/", {
+        "doctor_id": str(doctor.pk), "kind": "extra", "date": "2031-03-04", "department_id": department.pk},
+        format="json")
+    assert extra_without_times.status_code == 400
+    row_id = leave.json()["exception"]["id"]
+    assert_private(f"/api/staff/roster/exceptions/{row_id}/", method="delete",
+                   stranger=make_hospital_admin(hospital=HospitalFactory()))
+    assert client.get("/api/staff/roster/exceptions/").json()["exceptions"][0]["kind"] == "leave"
+    assert client.delete(f"/api/staff/roster/exceptions/{row_id}/").status_code == 200
+    assert not RosterException.objects.exists()
+
+
+def test_roster_of_a_doctor_in_another_hospital_is_not_found(department, hospital_admin):
+    stranger_doctor = make_doctor(department=DepartmentFactory(hospital=HospitalFactory()))
+    response = client_for(hospital_admin).post("/api/staff/roster/sessions/", {
+        "doctor_id": str(stranger_doctor.pk), "department_id": department.pk, "weekday": 0, "start_time": "09:00",
+        "end_time": "10:00"}, format="json")
+    assert response.status_code == 404
