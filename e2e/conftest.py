@@ -157,6 +157,21 @@ class UI:
         """Statuses the API gave to ``method`` requests whose path contains ``path``."""
         return [status for status, verb, url in self.responses if verb == method and path in url]
 
+    def wait_for_alert(self, page: Page, text: str, *, timeout_ms: int = 15_000) -> str:
+        """Wait until the page has shown (and the suite has answered) an alert containing ``text``.
+
+        A page that alerts after a request must not be navigated away from before its alert is
+        answered: a navigation started under an open alert can wait for it until the timeout.
+        """
+        waited = 0
+        while waited <= timeout_ms:
+            shown = [line for line in self.console if line.startswith("[dialog] ") and text in line]
+            if shown:
+                return shown[-1]
+            page.wait_for_timeout(100)  # lets Playwright dispatch the dialog event to its handler
+            waited += 100
+        raise AssertionError(f"no alert containing {text!r} within {timeout_ms} ms")
+
     def assert_clean(self) -> None:
         assert not self.problems, "the browser saw:\n" + "\n".join(self.problems)
 

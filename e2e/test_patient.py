@@ -43,6 +43,9 @@ def test_patient_signs_in_opens_records_and_uploads_a_document(ui: UI, tmp_path:
     with page.expect_response(lambda r: "/api/secure/upload/" in r.url and r.request.method == "POST") as upload:
         page.locator("input[type=file]").set_input_files(str(document))
     assert upload.value.status in (200, 201), upload.value.status
+    # The page lists the document again, then alerts; only then is it safe to navigate.
+    ui.wait_for_alert(page, "Successfully uploaded 1 file(s)")
+    expect(page.get_by_text("blood-test-results.pdf").first).to_be_visible()
     page.goto("/account/health-records")
     expect(page.get_by_text("blood-test-results.pdf").first).to_be_visible()
     expect(page.get_by_text(re.compile(r"\b[1-9][0-9]* files?\b")).first).to_be_visible()

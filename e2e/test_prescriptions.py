@@ -80,11 +80,7 @@ def test_repeat_prescription_from_request_to_dispensing(ui: UI) -> None:
     doctor.locator('input[type="number"]').first.fill("56")
     doctor.get_by_placeholder("e.g., Take 1 tablet twice daily with food").fill("Take 1 tablet twice daily with food")
     doctor.get_by_role("button", name="Confirm Approval").click()
-    for _ in range(40):  # the modal answers with an alert (answered OK and logged by the suite)
-        if any("Prescription approved successfully!" in line for line in ui.console):
-            break
-        doctor.wait_for_timeout(500)
-    assert any("Prescription approved successfully!" in line for line in ui.console), ui.console[-10:]
+    ui.wait_for_alert(doctor, "Prescription approved successfully!", timeout_ms=20_000)
     doctor.get_by_role("button", name="Approved", exact=True).click()
     expect(doctor.locator("tr", has_text=reference)).to_be_visible()
 
