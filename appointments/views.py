@@ -113,9 +113,9 @@ class AppointmentListView(ScopedAPIView):
     def get(self, request: Request) -> Response:
         qs = self.scoped_queryset(request.user)
         if request.user.is_patient:
-            page = pagination.paginate(request, rows.patient_rows(qs), spec=pagination.APPOINTMENTS)
+            page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.PATIENT_COLUMNS)
             return page.response([rows.patient_item(r) for r in page.items])
-        page = pagination.paginate(request, rows.doctor_rows(qs), spec=pagination.APPOINTMENTS)
+        page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.DOCTOR_COLUMNS)
         return page.response([rows.doctor_item(r) for r in page.items])
 
     @extend_schema(
@@ -411,7 +411,7 @@ class DoctorAppointmentListView(ScopedAPIView):
             self.scoped_queryset(request.user), status=data.get("status", ""), priority=data.get("priority", ""),
             doctor_id=data.get("doctor_id"), start_from=start, start_before=end,
         )
-        page = pagination.paginate(request, rows.doctor_rows(qs), spec=pagination.DOCTOR_APPOINTMENTS)
+        page = pagination.paginate(request, qs, spec=pagination.DOCTOR_APPOINTMENTS, columns=rows.DOCTOR_COLUMNS)
         return page.response([rows.doctor_item(r) for r in page.items])
 
 

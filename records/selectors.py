@@ -145,9 +145,14 @@ class EntryRow:
         return self.id
 
 
+def entries_of(*, patient: User) -> QuerySet:
+    """The entries of ``patient``; page them with ``RECORD_ENTRIES`` and ``columns=EntryRow.COLUMNS``."""
+    return ClinicalEntry.objects.filter(patient=patient)
+
+
 def entry_rows(*, patient: User) -> QuerySet:
-    """The entries of ``patient`` as column values (page them with ``RECORD_ENTRIES``'s ordering)."""
-    return ClinicalEntry.objects.filter(patient=patient).values(*EntryRow.COLUMNS)
+    """The entries of ``patient`` as :class:`EntryRow` column values."""
+    return entries_of(patient=patient).values(*EntryRow.COLUMNS)
 
 
 def with_notes(rows: list[dict[str, Any]]) -> list[tuple[EntryRow, str]]:

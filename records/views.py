@@ -171,7 +171,8 @@ class MedicalRecordView(ApiView):
 
 def _record_page(request: Request, patient: User):
     """The profile and one page of entries (newest first), the page's headers leading to the next."""
-    page = pagination.paginate(request, selectors.entry_rows(patient=patient), spec=pagination.RECORD_ENTRIES)
+    page = pagination.paginate(request, selectors.entries_of(patient=patient), spec=pagination.RECORD_ENTRIES,
+                               columns=selectors.EntryRow.COLUMNS)
     return page, selectors.profile_of(patient=patient), selectors.with_notes(page.items)
 
 
@@ -187,7 +188,8 @@ class MedicalRecordSummaryView(ApiView):
             session = require_med_session(request)
             with_notes = session.kind == "patient"
         page = pagination.paginate(
-            request, selectors.entry_rows(patient=user).filter(kind=EntryKind.ENCOUNTER), spec=pagination.RECORD_ENTRIES
+            request, selectors.entries_of(patient=user).filter(kind=EntryKind.ENCOUNTER),
+            spec=pagination.RECORD_ENTRIES, columns=selectors.EntryRow.COLUMNS,
         )
         interactions = []
         for entry, notes in selectors.with_notes(page.items):

@@ -319,7 +319,7 @@ class MyBookmarksView(ApiView):
 
 
 def _guideline_page(request: Request, found) -> Response:
-    page = pagination.paginate(request, rows.guideline_rows(found), spec=pagination.GUIDELINES)
+    page = pagination.paginate(request, found, spec=pagination.GUIDELINES, columns=rows.COLUMNS)
     items = rows.GuidelineItems(viewer=request.user, request=request)
     return page.response([items.item(r) for r in page.items])
 

@@ -15,8 +15,8 @@ Query parameters: ``limit`` (page size, 1 to the list's maximum; larger values a
 
 A list adopts it in one line::
 
-    page = paginate(request, queryset, spec=APPOINTMENTS)
-    return page.response([row(a) for a in page.items])
+    page = paginate(request, queryset, spec=APPOINTMENTS, columns=COLUMNS)
+    return page.response([item(row) for row in page.items])
 """
 
 from __future__ import annotations
@@ -123,10 +123,14 @@ def page_size(request: Request, spec: PageSpec) -> int:
     return max(1, min(number, spec.maximum))
 
 
-def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec) -> Page:
-    """One page of ``queryset`` in ``spec.ordering``, after the request's ``cursor`` if any."""
+def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: tuple[str, ...] = ()) -> Page:
+    """One page of ``queryset`` in ``spec.ordering``, after the request's ``cursor`` if any.
+
+    With ``columns`` the page's items are those column values (``values(*columns)``, joins for
+    related names included) while the total is counted on ``queryset`` itself, without the joins.
+    """
     limit = page_size(request, spec)
-    ordered = queryset.order_by(*spec.ordering)
+    ordered = (queryset.values(*columns) if columns else queryset).order_by(*spec.ordering)
     cursor = request.query_params.get("cursor")
     if cursor:
         ordered = ordered.filter(_after(spec.ordering, decode_cursor(cursor, length=len(spec.ordering))))
@@ -138,7 +142,7 @@ def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec) -> Page:
     if spec.count:
         if not cursor and not more:
             total = len(items)  # the whole list is this page: no count query
-        else:  # only the key column, so the count needs none of the page's joins
+        else:  # on the rows alone: none of the page's columns or joins
             counted = queryset.values("pk").order_by()[:COUNT_CAP].count()
             total = counted if counted < COUNT_CAP else None
     return Page(items=items, limit=limit, next_cursor=next_cursor, total=total, request=request)

@@ -109,3 +109,53 @@ def test_other_patients_rows_never_appear_through_a_cursor(department):
     cursor = first.headers["X-Next-Cursor"]
     assert client_for(stranger).get(f"/api/appointments/?cursor={cursor}").json() == []
     assert client_for(None).get(f"/api/appointments/?cursor={cursor}").status_code == 401
+
+
+def _count_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+
+
+@pytest.mark.parametrize("who, url", [("patient", "/api/appointments/?limit=5"),
+                                      ("doctor", "/api/doctor-appointments/?limit=5")])
+def test_the_total_is_counted_without_the_pages_joins(department, who, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    doctor = make_doctor(department=department)
+    patient = make_patient(hospital=department.hospital)
+    bulk_appointments(patients=[patient], department=department, count=8, doctor=doctor, status="confirmed")
+    client = client_for(patient if who == "patient" else doctor)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.headers["X-Total-Count"] == "8" and len(response.json()) == 5
+    counts = _count_queries(captured.captured_queries)
+    assert len(counts) == 1, counts
+    assert "JOIN" not in counts[0].upper(), counts[0]
+
+
+def test_record_entries_are_counted_without_their_columns_joins(department):
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from phb.api.pagination import RECORD_ENTRIES, paginate
+    from records import selectors
+    from records.models import ClinicalEntry
+
+    patient = make_patient(hospital=department.hospital)
+    ClinicalEntry.objects.bulk_create([
+        ClinicalEntry(patient=patient, kind="diagnosis", title=f"Entry {i}", occurred_on=dt.date(2025, 1, 1 + i),
+                      hospital=department.hospital)
+        for i in range(6)
+    ])
+    request = Request(APIRequestFactory().get("/api/patient/medical-record/", {"limit": 4}))
+    with CaptureQueriesContext(connection) as captured:
+        page = paginate(request, selectors.entries_of(patient=patient), spec=RECORD_ENTRIES,
+                        columns=selectors.EntryRow.COLUMNS)
+    assert page.total == 6 and len(page.items) == 4
+    assert page.items[0]["hospital__name"] == department.hospital.name  # the page has its joined column
+    counts = _count_queries(captured.captured_queries)
+    assert len(counts) == 1 and "JOIN" not in counts[0].upper(), counts
