@@ -9,6 +9,8 @@ docs/scheduling.md): ``scheduler_urgent_wait_ratio_vs_first_available`` (<= 0.5)
 (>= 0.5), ``scheduler_beats_heuristic`` (1: higher mean reward with a 95 % paired interval above
 zero), ``scheduler_utilisation_delta_vs_first_available`` (percentage points, >= -2) and
 ``scheduler_inference_p99_ms`` (features + ONNX run of one decision, < 5).
+``scheduler_urgent_wait_ratio_floor_vs_first_available`` is the least urgent-wait ratio any policy
+could reach on the same episodes (every request known in advance, nobody else taking a place).
 
 ``SCHEDULER_BENCH_EPISODES`` (default 200) and ``SCHEDULER_BENCH_VERSION`` (default: the shipped
 version) change what is measured. Measured, never asserted.
@@ -67,6 +69,9 @@ def main() -> None:
             print(f"scheduler_{name}_{figure}: {result[name][figure]:.4g}")
     h = result["headline"]
     print(f"scheduler_urgent_wait_ratio_vs_first_available: {h['urgent_wait_ratio_vs_first_available']:.3f}")
+    print(f"scheduler_urgent_floor_mean_wait_urgent_h: {result['urgent_floor']['mean_wait_urgent_h']:.4g}")
+    print(f"scheduler_urgent_wait_ratio_floor_vs_first_available: "
+          f"{h['urgent_wait_ratio_floor_vs_first_available']:.3f}")
     print(f"scheduler_mean_wait_ratio_vs_first_available: {h['mean_wait_ratio_vs_first_available']:.3f}")
     print(f"scheduler_reward_gap_closed_vs_hindsight: {h['reward_gap_closed_vs_hindsight']:.3f}")
     low, high = h["reward_diff_vs_heuristic_ci"]

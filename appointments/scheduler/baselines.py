@@ -9,9 +9,13 @@
   patients' own no-show and cancellation draws), solved exactly as an assignment problem
   (``scipy.optimize.linear_sum_assignment``). Relaxations only add reward (a patient who would
   cancel may take no place at all; any open time may be chosen, not only the first eight), so
-  its mean reward is an upper bound.
+  its mean reward is an upper bound;
+- :func:`urgent_wait_floor`: the least total wait of the urgent patients (urgency >= 8) that any
+  policy could give them, with every request of the episode known in advance and nobody else
+  taking a place they need: the lower end of ``urgent_wait_ratio_vs_first_available``.
 
-All take ``(view, mask, sim)`` and return an action index, except :func:`hindsight`.
+All take ``(view, mask, sim)`` and return an action index, except :func:`hindsight` and
+:func:`urgent_wait_floor`.
 """
 
 from __future__ import annotations
@@ -63,6 +67,17 @@ def random_policy(rng: np.random.Generator):
     return act
 
 
+def _free_places(sim) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Every free place of the starting calendar as (doctor, slot), one entry per place, and their slots.
+
+    Prefilled places never come free, and a place a cancelled booking gives back was free at the
+    start: whatever a policy does, the bookings that are kept take distinct places of this list.
+    """
+    doctors, slots = np.nonzero(sim.free > 0)
+    places = [(int(d), int(s)) for d, s in zip(doctors, slots, strict=True) for _ in range(int(sim.free[d, s]))]
+    return places, np.asarray([s for _, s in places], dtype=int)
+
+
 def hindsight(sim, seed: int) -> dict:
     """The exact best assignment of the episode ``seed`` with all its requests known in advance."""
     from scipy.optimize import linear_sum_assignment
@@ -72,13 +87,11 @@ def hindsight(sim, seed: int) -> dict:
     sim.reset(seed)
     patients = sim.patients
     params = sim.params
-    doctors, slots = np.nonzero(sim.free > 0)
-    places = [(d, s) for d, s in zip(doctors, slots, strict=True) for _ in range(int(sim.free[d, s]))]
+    places, place_slots = _free_places(sim)
     n, m = len(patients), len(places)
     big = 1e9
     cost = np.full((n, m + 2 * n), big)
     outcomes: dict[tuple[int, int], tuple[float, float, bool, bool]] = {}
-    place_slots = np.asarray([s for _, s in places], dtype=int)
     for i, patient in enumerate(patients):
         best_cancel = None
         for k in np.flatnonzero(SLOT_HOURS[place_slots] >= patient.earliest) if m else []:
@@ -113,3 +126,37 @@ def hindsight(sim, seed: int) -> dict:
             result["turned_away"] += 1
             result["reward"] += REWARD_TURNED_AWAY
     return result
+
+
+def urgent_wait_floor(sim, seed: int) -> list[float]:
+    """The waits (hours) of the urgent patients of episode ``seed`` that make their total the least any
+    policy could reach: every request known in advance, the other patients taking no place at all,
+    and a patient who would cancel at a place holding none.
+
+    A policy's kept bookings take distinct free places of the starting calendar (see
+    :func:`_free_places`), and a booking that is cancelled needs no place of its own; so on every
+    episode where nobody urgent is turned away, no policy's urgent waits sum to less than these.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    from appointments.scheduler.simulator import SLOT_HOURS
+
+    sim.reset(seed)
+    urgent = [p for p in sim.patients if p.urgency >= URGENT]
+    places, place_slots = _free_places(sim)
+    n, m = len(urgent), len(places)
+    if not n:
+        return []
+    big = 1e9
+    cost = np.full((n, m + n), big)
+    for i, patient in enumerate(urgent):
+        reachable = np.flatnonzero(SLOT_HOURS[place_slots] >= patient.earliest)
+        waits = SLOT_HOURS[place_slots[reachable]] - patient.earliest
+        cost[i, reachable] = waits
+        leads = SLOT_HOURS[place_slots[reachable]] - patient.arrival
+        cancels = [w for w, lead in zip(waits, leads, strict=True)
+                   if patient.u_cancel < cancel_probability(sim.params, lead_hours=float(lead))]
+        if cancels:
+            cost[i, m + i] = min(cancels)
+    rows, cols = linear_sum_assignment(cost)
+    return [float(cost[i, k]) for i, k in zip(rows, cols, strict=True) if cost[i, k] < big]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from appointments.scheduler.baselines import first_available, heuristic, hindsight
+from appointments.scheduler.baselines import first_available, heuristic, hindsight, urgent_wait_floor
 from appointments.scheduler.params import QUICK_HOURS, SLOTS_PER_DAY, URGENT, SimulatorParams
 from appointments.scheduler.simulator import UTILISATION_DAYS, BookingSimulator
 
@@ -92,6 +92,13 @@ def run_hindsight(seeds: Iterable[int], params: SimulatorParams | None = None) -
     return _summary(rows)
 
 
+def run_urgent_floor(seeds: Iterable[int], params: SimulatorParams | None = None) -> dict:
+    """The least mean wait of urgent patients any policy could reach on these episodes."""
+    sim = BookingSimulator(params)
+    waits = [w for seed in seeds for w in urgent_wait_floor(sim, seed)]
+    return {"mean_wait_urgent_h": float(np.mean(waits)) if waits else 0.0, "urgent_patients": len(waits)}
+
+
 def paired_interval(a: list[float], b: list[float]) -> tuple[float, float, float]:
     """Mean of ``a - b`` over paired episodes with its 95 % normal interval."""
     diff = np.asarray(a) - np.asarray(b)
@@ -111,6 +118,7 @@ def compare(policy: Callable, *, episodes: int, params: SimulatorParams | None =
     }
     if with_hindsight:
         out["hindsight"] = run_hindsight(seeds, params)
+        out["urgent_floor"] = run_urgent_floor(seeds, params)
     ppo, fa, heur = out["ppo"], out["first_available"], out["heuristic"]
     diff, low, high = paired_interval(ppo["rewards"], heur["rewards"])
     headline = {
@@ -125,6 +133,9 @@ def compare(policy: Callable, *, episodes: int, params: SimulatorParams | None =
     if with_hindsight:
         gap = out["hindsight"]["mean_reward"] - fa["mean_reward"]
         headline["reward_gap_closed_vs_hindsight"] = (ppo["mean_reward"] - fa["mean_reward"]) / gap if gap else float("nan")
+        floor = out["urgent_floor"]["mean_wait_urgent_h"]
+        headline["urgent_wait_ratio_floor_vs_first_available"] = floor / fa["mean_wait_urgent_h"] \
+            if fa["mean_wait_urgent_h"] else float("nan")
     out["headline"] = headline
     for block in out.values():
         block.pop("rewards", None) if isinstance(block, dict) else None

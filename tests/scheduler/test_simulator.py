@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from appointments.scheduler.baselines import first_available, heuristic, hindsight, random_policy
+from appointments.scheduler.baselines import (
+    first_available,
+    heuristic,
+    hindsight,
+    random_policy,
+    urgent_wait_floor,
+)
 from appointments.scheduler.features import N_ACTIONS, OBS_SIZE
 from appointments.scheduler.params import (
     MAX_DOCTORS,
@@ -129,6 +135,44 @@ def test_hindsight_is_an_upper_bound_on_every_episode():
         bound = hindsight(sim, seed)["reward"]
         for policy in (first_available, heuristic):
             assert BookingSimulator().run(policy, seed).reward <= bound + 1e-6
+
+
+def _urgent_first(view, mask, sim=None) -> int:
+    """Urgent patients take the earliest place, everybody else the latest one offered."""
+    allowed = np.flatnonzero(mask)
+    return int(allowed[0] if view.urgency >= URGENT else allowed[-1])
+
+
+def test_urgent_wait_floor_is_below_every_policy_on_every_episode():
+    sim = BookingSimulator()
+    compared = 0
+    for seed in range(200, 215):
+        floor = urgent_wait_floor(sim, seed)
+        urgent_patients = [p for p in sim.patients if p.urgency >= URGENT]
+        assert len(floor) == len(urgent_patients)
+        for policy in (first_available, heuristic, _urgent_first, random_policy(np.random.default_rng(seed))):
+            log = BookingSimulator().run(policy, seed)
+            if any(sim.patients[i].urgency >= URGENT for i in log.turned_away):
+                continue
+            waits = [b.wait_hours for b in log.bookings if b.urgency >= URGENT]
+            assert sum(waits) >= sum(floor) - 1e-6
+            compared += 1
+    assert compared >= 50
+
+
+def test_urgent_wait_floor_accounts_for_urgent_patients_competing_for_a_place():
+    """Each urgent patient's own earliest open place is a lower bound of her floor wait; on some
+    episodes two of them want the same place, and the floor is above the sum of those."""
+    sim = BookingSimulator()
+    above = 0
+    for seed in range(300, 340):
+        floor = sum(urgent_wait_floor(sim, seed))
+        open_slots = sim.free.sum(axis=0) > 0
+        own = sum(float(SLOT_HOURS[np.flatnonzero(open_slots & (SLOT_HOURS >= p.earliest))[0]] - p.earliest)
+                  for p in sim.patients if p.urgency >= URGENT)
+        assert floor >= own - 1e-6
+        above += floor > own + 1e-6
+    assert above >= 1
 
 
 def test_params_round_trip_and_defaults(tmp_path):
