@@ -6,10 +6,10 @@
   earliest time; others leave the last place of the next 24 hours to urgent patients when there
   are later places; among doctors, the least loaded;
 - :func:`hindsight`: every request of the episode known in advance (times, urgencies and the
-  patients' own no-show and cancellation draws), solved exactly as an assignment problem
-  (``scipy.optimize.linear_sum_assignment``). Relaxations only add reward (a patient who would
-  cancel may take no place at all; any open time may be chosen, not only the first eight), so
-  its mean reward is an upper bound;
+  patients' own no-show and cancellation draws), solved exactly as an assignment of patients to
+  open times with each time's places held until a cancellation gives them back
+  (``scipy.optimize.milp``). Its only freedoms beyond a policy's (any open time, not only the
+  first eight; turning away at will) add reward, so its reward is an upper bound;
 - :func:`urgent_wait_floor`: the least total wait of the urgent patients (urgency >= 8) that any
   policy could give them, with every request of the episode known in advance and nobody else
   taking a place they need: the lower end of ``urgent_wait_ratio_vs_first_available``.
@@ -19,6 +19,9 @@ All take ``(view, mask, sim)`` and return an action index, except :func:`hindsig
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -78,54 +81,113 @@ def _free_places(sim) -> tuple[list[tuple[int, int]], np.ndarray]:
     return places, np.asarray([s for _, s in places], dtype=int)
 
 
-def hindsight(sim, seed: int) -> dict:
-    """The exact best assignment of the episode ``seed`` with all its requests known in advance."""
-    from scipy.optimize import linear_sum_assignment
+@dataclass(frozen=True)
+class _Choice:
+    """Booking patient ``patient`` at ``slot``, as it would turn out (the patient's own draws known)."""
 
+    patient: int
+    slot: int
+    reward: float
+    wait: float
+    no_show: bool
+    cancelled: bool
+    released: float  # when a cancelled booking gives its place back (inf: never)
+
+
+def _choices(sim) -> list[_Choice]:
     from appointments.scheduler.simulator import SLOT_HOURS
+
+    open_slots = np.flatnonzero(sim.free.sum(axis=0) > 0)
+    out = []
+    for i, patient in enumerate(sim.patients):
+        for slot in open_slots[SLOT_HOURS[open_slots] >= patient.earliest]:
+            wait = float(SLOT_HOURS[slot] - patient.earliest)
+            lead = float(SLOT_HOURS[slot] - patient.arrival)
+            cancelled = patient.u_cancel < cancel_probability(sim.params, lead_hours=lead)
+            no_show = (not cancelled) and patient.u_no_show < no_show_probability(
+                sim.params, lead_hours=lead, urgency=patient.urgency)
+            out.append(_Choice(i, int(slot), booking_reward(wait_hours=wait, urgency=patient.urgency, no_show=no_show),
+                               wait, no_show, cancelled,
+                               patient.arrival + patient.u_cancel_time * lead if cancelled else math.inf))
+    return out
+
+
+def hindsight(sim, seed: int) -> dict:
+    """The best the episode ``seed`` allows with all its requests known in advance, solved exactly.
+
+    Every request's time, urgency and own no-show and cancellation draws are known. A mixed-integer
+    program (``scipy.optimize.milp``, HiGHS) books each patient at one open time or turns her away;
+    at each request's arrival, the bookings holding a time (made by then, and not yet given back
+    by a cancellation) never exceed its free places. That is the simulator's rule. The only
+    freedoms a policy lacks are choosing any open time, not only the first eight, and turning
+    someone away who could be booked. So the optimum is an upper bound on every policy's reward,
+    episode by episode.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
 
     sim.reset(seed)
     patients = sim.patients
-    params = sim.params
-    places, place_slots = _free_places(sim)
-    n, m = len(patients), len(places)
-    big = 1e9
-    cost = np.full((n, m + 2 * n), big)
-    outcomes: dict[tuple[int, int], tuple[float, float, bool, bool]] = {}
-    for i, patient in enumerate(patients):
-        best_cancel = None
-        for k in np.flatnonzero(SLOT_HOURS[place_slots] >= patient.earliest) if m else []:
-            slot = place_slots[k]
-            wait = float(SLOT_HOURS[slot] - patient.earliest)
-            lead = float(SLOT_HOURS[slot] - patient.arrival)
-            cancelled = patient.u_cancel < cancel_probability(params, lead_hours=lead)
-            no_show = (not cancelled) and patient.u_no_show < no_show_probability(
-                params, lead_hours=lead, urgency=patient.urgency)
-            reward = booking_reward(wait_hours=wait, urgency=patient.urgency, no_show=no_show)
-            if cancelled:
-                if best_cancel is None or reward > best_cancel[0]:
-                    best_cancel = (reward, wait, slot)
-                continue
-            cost[i, k] = -reward
-            outcomes[(i, int(k))] = (reward, wait, no_show, False)
-        cost[i, m + i] = -REWARD_TURNED_AWAY
-        if best_cancel is not None:
-            cost[i, m + n + i] = -best_cancel[0]
-            outcomes[(i, m + n + i)] = (best_cancel[0], best_cancel[1], False, True)
-    rows, cols = linear_sum_assignment(cost)
-    result = {"reward": 0.0, "bookings": [], "turned_away": 0}
-    for i, k in zip(rows, cols, strict=True):
-        if (i, int(k)) in outcomes:
-            reward, wait, no_show, cancelled = outcomes[(i, int(k))]
-            doctor = int(places[k][0]) if k < m else -1
-            slot = int(places[k][1]) if k < m else -1
-            result["bookings"].append({"urgency": patients[i].urgency, "wait": wait, "no_show": no_show,
-                                       "cancelled": cancelled, "doctor": doctor, "slot": slot})
-            result["reward"] += reward
+    capacity = sim.free.sum(axis=0)
+    choices = _choices(sim)
+    n, v = len(patients), len(choices)
+    arrival = np.asarray([p.arrival for p in patients])
+    who = np.asarray([c.patient for c in choices], dtype=int)
+    released = np.asarray([c.released for c in choices])
+    # Columns: one per choice, then one "turned away" per patient. Rows: each patient once, then
+    # (time, arrival) rows where more bookings could hold the time than it has free places.
+    rows = [*who, *range(n)]
+    cols = [*range(v + n)]
+    lower, upper = [1.0] * n, [1.0] * n
+    by_slot: dict[int, list[int]] = {}
+    for index, choice in enumerate(choices):
+        by_slot.setdefault(choice.slot, []).append(index)
+    for slot, indexes in by_slot.items():
+        at_slot = np.asarray(indexes)
+        if len(at_slot) <= capacity[slot]:
+            continue
+        for t in np.unique(arrival[who[at_slot]]):
+            holding = at_slot[(arrival[who[at_slot]] <= t) & (released[at_slot] > t)]
+            if len(holding) > capacity[slot]:
+                rows += [len(lower)] * len(holding)
+                cols += holding.tolist()
+                lower.append(0.0)
+                upper.append(float(capacity[slot]))
+    matrix = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(lower), v + n)).tocsr()
+    objective = -np.asarray([c.reward for c in choices] + [REWARD_TURNED_AWAY] * n)
+    solution = milp(objective, constraints=LinearConstraint(matrix, lower, upper), integrality=np.ones(v + n),
+                    bounds=Bounds(0, 1))
+    if not solution.success:
+        raise RuntimeError(f"hindsight for episode {seed}: {solution.message}")
+    chosen = sorted((choices[k] for k in np.flatnonzero(solution.x[:v] > 0.5)), key=lambda c: arrival[c.patient])
+    doctors = _doctors_for(sim, chosen)
+    turned_away = int((solution.x[v:] > 0.5).sum())
+    return {
+        "reward": sum(c.reward for c in chosen) + REWARD_TURNED_AWAY * turned_away,
+        "bookings": [{"patient": c.patient, "urgency": patients[c.patient].urgency, "wait": c.wait, "no_show": c.no_show,
+                      "cancelled": c.cancelled, "doctor": d, "slot": c.slot} for c, d in zip(chosen, doctors, strict=True)],
+        "turned_away": turned_away,
+    }
+
+
+def _doctors_for(sim, chosen: list[_Choice]) -> list[int]:
+    """A doctor for each booking of the hindsight solution (in arrival order): the first doctor of
+    that time whose place is free at the request, which always exists when no time holds more
+    bookings than places."""
+    held_until: dict[tuple[int, int], list[float]] = {}
+    out = []
+    for choice in chosen:
+        at = sim.patients[choice.patient].arrival
+        for doctor in np.flatnonzero(sim.free[:, choice.slot] > 0):
+            places = held_until.setdefault((int(doctor), choice.slot), [-math.inf] * int(sim.free[doctor, choice.slot]))
+            free = [k for k, until in enumerate(places) if until <= at]
+            if free:
+                places[free[0]] = choice.released
+                out.append(int(doctor))
+                break
         else:
-            result["turned_away"] += 1
-            result["reward"] += REWARD_TURNED_AWAY
-    return result
+            raise RuntimeError("hindsight solution overbooks a time")
+    return out
 
 
 def urgent_wait_floor(sim, seed: int) -> list[float]:
