@@ -76,6 +76,7 @@ def main() -> int:
         return 0
     with fresh_database(database, suffix="load") as url, deployed_service(url) as (base, callers, master, logs):
         pid = master.pid
+        port = int(base.rsplit(":", 1)[1])
         plan = endpoints(callers)
         if os.environ.get("LOAD_SERVE_SECONDS"):  # keep the seeded service up to look at it by hand
             import json
@@ -92,11 +93,11 @@ def main() -> int:
         boots_before = worker_boots(logs)
         bare, runs = [], {name: [] for name, _, _ in plan}
         for _ in range(ROUNDS):
-            quiesce(pid)  # the previous round's slowest endpoint may still be answering
+            quiesce(pid, port=port)  # the previous round's slowest endpoint may still be answering
             bare.append(wrk(base, [("/bench/constant/", {})], seconds=SECONDS, master_pid=pid))
             for name, path, headers in plan:
                 settle(0.5)
-                quiesce(pid)
+                quiesce(pid, port=port)
                 runs[name].append(wrk(base, [(path, headers)], seconds=SECONDS, master_pid=pid))
         bare_rps = statistics.mean(r.rps for r in bare)
         print(f"bare_rps: {bare_rps:.0f}")

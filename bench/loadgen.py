@@ -296,16 +296,38 @@ def settle(seconds: float = 1.0) -> None:
     time.sleep(seconds)
 
 
-def quiesce(master_pid: int, *, idle_ms_per_second: float = 50.0, timeout: float = 20.0) -> float:
-    """Wait until the workers are idle: requests of a slow endpoint that were already sent keep
-    the workers busy after wrk stops, and the next measurement would queue behind them. Idle is
-    less than ``idle_ms_per_second`` of worker CPU over a quarter of a second. Returns the wait."""
+def open_connections(port: int) -> int:
+    """Connections to ``port`` on this machine that the server has not closed yet (established, or
+    closed by the client and waiting for the server): requests queued or being answered. The sync
+    workers close every connection after its response."""
+    waiting = {"01", "08"}  # ESTABLISHED, CLOSE_WAIT
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in waiting:
+                count += 1
+    return count
+
+
+def quiesce(master_pid: int, *, port: int | None = None, idle_ms_per_second: float = 50.0,
+            timeout: float = 30.0) -> float:
+    """Wait until the service is idle: requests of a slow endpoint that were already sent keep the
+    workers busy after wrk stops, and the next measurement would queue behind them. Idle is less
+    than ``idle_ms_per_second`` of worker CPU over a quarter of a second and, given the service's
+    ``port``, no connection still open to it: a worker waiting on the emulator uses no CPU but
+    still holds its request. Returns the wait."""
     started = time.monotonic()
     before = workers_cpu_seconds(master_pid)
     while time.monotonic() - started < timeout:
         time.sleep(0.25)
         now = workers_cpu_seconds(master_pid)
-        if (now - before) * 1000 < idle_ms_per_second * 0.25:
+        cpu_idle = (now - before) * 1000 < idle_ms_per_second * 0.25
+        if cpu_idle and (port is None or open_connections(port) == 0):
             break
         before = now
     return time.monotonic() - started
