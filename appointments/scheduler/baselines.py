@@ -31,9 +31,7 @@ from appointments.scheduler.params import (
     MAX_DOCTORS,
     REWARD_TURNED_AWAY,
     URGENT,
-    booking_reward,
     cancel_probability,
-    no_show_probability,
 )
 
 RESERVE_HOURS = 24.0
@@ -95,19 +93,14 @@ class _Choice:
 
 
 def _choices(sim) -> list[_Choice]:
-    from appointments.scheduler.simulator import SLOT_HOURS
+    from appointments.scheduler.simulator import SLOT_HOURS, booking_outcome
 
     open_slots = np.flatnonzero(sim.free.sum(axis=0) > 0)
     out = []
     for i, patient in enumerate(sim.patients):
         for slot in open_slots[SLOT_HOURS[open_slots] >= patient.earliest]:
-            wait = float(SLOT_HOURS[slot] - patient.earliest)
-            lead = float(SLOT_HOURS[slot] - patient.arrival)
-            cancelled = patient.u_cancel < cancel_probability(sim.params, lead_hours=lead)
-            no_show = (not cancelled) and patient.u_no_show < no_show_probability(
-                sim.params, lead_hours=lead, urgency=patient.urgency)
-            out.append(_Choice(i, int(slot), booking_reward(wait_hours=wait, urgency=patient.urgency, no_show=no_show),
-                               wait, no_show, cancelled,
+            wait, lead, cancelled, no_show, reward = booking_outcome(sim.params, patient, int(slot))
+            out.append(_Choice(i, int(slot), reward, wait, no_show, cancelled,
                                patient.arrival + patient.u_cancel_time * lead if cancelled else math.inf))
     return out
 

@@ -57,6 +57,17 @@ class Patient:
     u_cancel_time: float
 
 
+def booking_outcome(params: SimulatorParams, patient: Patient, slot: int) -> tuple[float, float, bool, bool, float]:
+    """How booking ``patient`` at ``slot`` turns out, from her own draws: (wait hours, lead hours,
+    cancelled, no-show, the seed's reward)."""
+    wait = float(SLOT_HOURS[slot] - patient.earliest)
+    lead = float(SLOT_HOURS[slot] - patient.arrival)
+    cancelled = patient.u_cancel < cancel_probability(params, lead_hours=lead)
+    no_show = (not cancelled) and patient.u_no_show < no_show_probability(params, lead_hours=lead,
+                                                                          urgency=patient.urgency)
+    return wait, lead, cancelled, no_show, booking_reward(wait_hours=wait, urgency=patient.urgency, no_show=no_show)
+
+
 @dataclass
 class Booking:
     patient: int
@@ -189,13 +200,7 @@ class BookingSimulator:
 
     def _book(self, slot: int, doctor: int) -> float:
         patient = self.patient
-        p = self.params
-        wait = float(SLOT_HOURS[slot] - patient.earliest)
-        lead = float(SLOT_HOURS[slot] - patient.arrival)
-        cancelled = patient.u_cancel < cancel_probability(p, lead_hours=lead)
-        no_show = (not cancelled) and patient.u_no_show < no_show_probability(p, lead_hours=lead,
-                                                                              urgency=patient.urgency)
-        reward = booking_reward(wait_hours=wait, urgency=patient.urgency, no_show=no_show)
+        wait, lead, cancelled, no_show, reward = booking_outcome(self.params, patient, slot)
         self.free[doctor, slot] -= 1
         if cancelled:
             at = patient.arrival + patient.u_cancel_time * lead
