@@ -26,11 +26,16 @@ def new_hpn() -> str:
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+    def create_user(self, email: str, password: str | None = None, *, password_hash: str | None = None,
+                    **extra) -> User:
+        """``password_hash`` (from ``make_password``) lets a caller hash before opening a transaction."""
         if not email:
             raise ValueError("email is required")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
-        user.set_password(password)
+        if password_hash is not None:
+            user.password = password_hash
+        else:
+            user.set_password(password)
         user.save(using=self._db)
         return user
 

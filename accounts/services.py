@@ -59,11 +59,12 @@ def user_register(*, data: dict[str, Any]) -> User:
         )
         if data.get(k) not in (None, "")
     }
+    password_hash = make_password(data["password"])  # hashing is slow: never inside the transaction
     try:
         with transaction.atomic():
             user = User.objects.create_user(
                 email=data["email"],
-                password=data["password"],
+                password_hash=password_hash,
                 role=Role.PATIENT,
                 consent_terms_at=now,
                 consent_hipaa_at=now,
@@ -127,8 +128,9 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
         raise ApiError("Your current password is incorrect.", code="wrong_password",
                        current_password=["Your current password is incorrect."])
     password_validation.validate_password(new_password, user)
+    password_hash = make_password(new_password)
     with transaction.atomic():
-        user.set_password(new_password)
+        user.password = password_hash
         user.save(update_fields=["password"])
         sessions_end(user=user)
         _security_notice(user=user, what="Your password was changed and every other session was signed out.")
@@ -173,6 +175,7 @@ def _reset_spend(*, found: PasswordResetToken, new_password: str, message: str) 
     if found.used_at is not None or found.expires_at <= now:
         raise ApiError(message, code="invalid_token")
     password_validation.validate_password(new_password, found.user)
+    password_hash = make_password(new_password)
     with transaction.atomic():
         spent = PasswordResetToken.objects.filter(pk=found.pk, used_at__isnull=True, expires_at__gt=now).update(
             used_at=now
@@ -180,7 +183,7 @@ def _reset_spend(*, found: PasswordResetToken, new_password: str, message: str) 
         if not spent:
             raise ApiError(message, code="invalid_token")
         user = found.user
-        user.set_password(new_password)
+        user.password = password_hash
         user.save(update_fields=["password"])
         sessions_end(user=user)
     return user

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time, timedelta
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -210,10 +211,11 @@ def staff_create(*, created_by: User, data: dict) -> StaffMember:
         validate_password(password)
     except ValidationError as exc:
         raise ApiError(" ".join(exc.messages), code="invalid_password") from exc
+    password_hash = make_password(password)  # hashing is slow: never inside the transaction
     try:
         with transaction.atomic():
             user = User.objects.create_user(
-                email, password, full_name=name[:200], role=role, phone=str(data.get("phone") or "")[:32],
+                email, password_hash=password_hash, full_name=name[:200], role=role, phone=str(data.get("phone") or "")[:32],
                 gender=str(data.get("gender") or "")[:32], preferred_language=str(data.get("preferred_language") or "")[:64],
                 otp_required_for_login=True,
             )

@@ -87,7 +87,11 @@ def test_dynamodb_fault_queues_writes_fast_and_recovers_by_itself(api_server, se
         assert response.status_code == 202, response.text
         assert response.json()["queued"] is True and took < BOUND, took
         queued_id = response.json()["kick_session"]["id"]
-        assert profile.status_code == 200 and profile_took < 1.0, profile_took
+        assert profile.status_code == 200, profile.text
+        if not api_server.shared_connection:
+            # On the in-memory SQLite test database the live server runs one request at a time
+            # (tests/payments/conftest.py), so only PostgreSQL can show the neighbour not waiting.
+            assert profile_took < 1.0, profile_took
 
         # The breaker is open: the next write and read do not wait on DynamoDB at all.
         second, second_took = timed(lambda: http.post(f"{WH}/kick-sessions/", json=kick(3, 9)))
