@@ -97,6 +97,7 @@ class BookingSimulator:
     def reset(self, seed: int) -> None:
         rng = np.random.default_rng(seed)
         p = self.params
+        self.seed = seed  # which episode: a policy may seed its own random stream from it
         self.weekday = int(rng.integers(0, 5))
         self.capacity = np.zeros((MAX_DOCTORS, N_SLOTS), dtype=np.int16)
         for d in range(self.n_doctors):
