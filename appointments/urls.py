@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments import staff_views, views
+from appointments import doctor_views, staff_views, views
 from appointments.scheduler import views as scheduler_views
 
 A = "appointments/<str:ref>/"
@@ -15,22 +15,22 @@ urlpatterns = [
     path(A + "cancel/", views.CancelView.as_view(), name="appointment-cancel"),
     path(A + "reschedule/", views.RescheduleView.as_view(), name="appointment-reschedule"),
     # Doctor (D1–D16).
-    path("department-pending-appointments/", views.DepartmentQueueView.as_view(), name="department-queue"),
-    path("doctor-appointments/", views.DoctorAppointmentListView.as_view(), name="doctor-appointment-list"),
-    path("doctor-appointments/<str:ref>/", views.DoctorAppointmentDetailView.as_view(),
+    path("department-pending-appointments/", doctor_views.DepartmentQueueView.as_view(), name="department-queue"),
+    path("doctor-appointments/", doctor_views.DoctorAppointmentListView.as_view(), name="doctor-appointment-list"),
+    path("doctor-appointments/<str:ref>/", doctor_views.DoctorAppointmentDetailView.as_view(),
          name="doctor-appointment-detail"),
-    path("doctor-appointments/<str:ref>/status/", views.DoctorStatusView.as_view(), name="doctor-appointment-status"),
-    path(A + "accept/", views.AcceptView.as_view(), name="appointment-accept"),
-    path(A + "start-consultation/", views.StartView.as_view(), name="appointment-start"),
-    path(A + "complete-consultation/", views.CompleteView.as_view(), name="appointment-complete"),
-    path(A + "add-notes/", views.AddNotesView.as_view(), name="appointment-add-notes"),
-    path(A + "no-show/", views.NoShowView.as_view(), name="appointment-no-show"),
-    path(A + "prescriptions/", views.PrescriptionCreateView.as_view(), name="appointment-prescriptions"),
-    path(A + "prescriptions/view/", views.PrescriptionViewView.as_view(), name="appointment-prescriptions-view"),
-    path(A + "notes/", views.NotesView.as_view(), name="appointment-notes"),
-    path(A + "notes/edit/", views.NotesEditView.as_view(), name="appointment-notes-edit"),
-    path(A + "notes/delete/", views.NotesDeleteView.as_view(), name="appointment-notes-delete"),
-    path(A + "refer/", views.ReferView.as_view(), name="appointment-refer"),
+    path("doctor-appointments/<str:ref>/status/", doctor_views.DoctorStatusView.as_view(), name="doctor-appointment-status"),
+    path(A + "accept/", doctor_views.AcceptView.as_view(), name="appointment-accept"),
+    path(A + "start-consultation/", doctor_views.StartView.as_view(), name="appointment-start"),
+    path(A + "complete-consultation/", doctor_views.CompleteView.as_view(), name="appointment-complete"),
+    path(A + "add-notes/", doctor_views.AddNotesView.as_view(), name="appointment-add-notes"),
+    path(A + "no-show/", doctor_views.NoShowView.as_view(), name="appointment-no-show"),
+    path(A + "prescriptions/", doctor_views.PrescriptionCreateView.as_view(), name="appointment-prescriptions"),
+    path(A + "prescriptions/view/", doctor_views.PrescriptionViewView.as_view(), name="appointment-prescriptions-view"),
+    path(A + "notes/", doctor_views.NotesView.as_view(), name="appointment-notes"),
+    path(A + "notes/edit/", doctor_views.NotesEditView.as_view(), name="appointment-notes-edit"),
+    path(A + "notes/delete/", doctor_views.NotesDeleteView.as_view(), name="appointment-notes-delete"),
+    path(A + "refer/", doctor_views.ReferView.as_view(), name="appointment-refer"),
     # Hospital admin (O1).
     path("hospitals/appointments/", views.HospitalAppointmentsView.as_view(), name="hospital-appointments"),
     # The patient's prescriptions (contract §6.3).

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views
+from records import clinician_views, document_views, views
 
 urlpatterns = [
     # M1–M4 and the patient's own controls
@@ -17,27 +17,27 @@ urlpatterns = [
     path("patient/medical-record/consents/<uuid:consent_id>/revoke/", views.PatientConsentRevokeView.as_view(),
          name="medical-record-consent-revoke"),
     # M7–M10
-    path("secure/files/", views.DocumentListView.as_view(), name="secure-files"),
-    path("secure/files/<uuid:file_id>/preview/", views.DocumentPreviewView.as_view(), name="secure-file-preview"),
-    path("secure/files/<uuid:file_id>/delete/", views.DocumentDeleteView.as_view(), name="secure-file-delete"),
-    path("secure/upload/", views.DocumentUploadView.as_view(), name="secure-upload"),
+    path("secure/files/", document_views.DocumentListView.as_view(), name="secure-files"),
+    path("secure/files/<uuid:file_id>/preview/", document_views.DocumentPreviewView.as_view(), name="secure-file-preview"),
+    path("secure/files/<uuid:file_id>/delete/", document_views.DocumentDeleteView.as_view(), name="secure-file-delete"),
+    path("secure/upload/", document_views.DocumentUploadView.as_view(), name="secure-upload"),
     # M11–M13
-    path("medical-records/request-access/", views.LegacyAccessRequestView.as_view(),
+    path("medical-records/request-access/", clinician_views.LegacyAccessRequestView.as_view(),
          name="medical-records-request-access"),
-    path("medical-records/verify-access/", views.LegacyAccessVerifyView.as_view(),
+    path("medical-records/verify-access/", clinician_views.LegacyAccessVerifyView.as_view(),
          name="medical-records-verify-access"),
-    path("medical-records/<uuid:record_id>/", views.LegacyRecordView.as_view(), name="medical-records-detail"),
+    path("medical-records/<uuid:record_id>/", clinician_views.LegacyRecordView.as_view(), name="medical-records-detail"),
     # M14–M18
     path("professional/patient/<uuid:patient_id>/medical-access/<str:appointment_id>/",
-         views.MedicalAccessStatusView.as_view(), name="professional-medical-access"),
-    path("professional/patient/<uuid:patient_id>/access-logs/", views.ClinicianAccessLogsView.as_view(),
+         clinician_views.MedicalAccessStatusView.as_view(), name="professional-medical-access"),
+    path("professional/patient/<uuid:patient_id>/access-logs/", clinician_views.ClinicianAccessLogsView.as_view(),
          name="professional-access-logs"),
-    path("professional/patient/<uuid:patient_id>/consents/", views.ClinicianConsentsView.as_view(),
+    path("professional/patient/<uuid:patient_id>/consents/", clinician_views.ClinicianConsentsView.as_view(),
          name="professional-consents"),
-    path("professional/patient/<uuid:patient_id>/request-access/", views.ClinicianAccessRequestView.as_view(),
+    path("professional/patient/<uuid:patient_id>/request-access/", clinician_views.ClinicianAccessRequestView.as_view(),
          name="professional-request-access"),
-    path("professional/patients/<uuid:patient_id>/medical-records/", views.ClinicianPatientRecordView.as_view(),
+    path("professional/patients/<uuid:patient_id>/medical-records/", clinician_views.ClinicianPatientRecordView.as_view(),
          name="professional-patient-records"),
-    path("professional/patients/<uuid:patient_id>/medical-profile/", views.ClinicianPatientProfileView.as_view(),
+    path("professional/patients/<uuid:patient_id>/medical-profile/", clinician_views.ClinicianPatientProfileView.as_view(),
          name="professional-patient-profile"),
 ]
