@@ -1,4 +1,5 @@
-"""The one booking service: fees, slots, holds, and moving an appointment between slots.
+"""The one booking service: holds, confirming them, and moving an appointment between slots
+(the fee comes from ``fees``, the slot grid and its capacity from ``slot_grid``).
 
 Every path that takes or gives back a place in a slot goes through this module. Lock order is
 always: the patient's user row, then slot rows (by primary key), then holds. The slot row is
@@ -14,66 +15,37 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from appointments import rosters
+from appointments.fees import fee_for, normalize_priority
 from appointments.models import (
     LIVE_STATUSES,
     Appointment,
     AppointmentStatus,
     BookingHold,
-    DepartmentFee,
     HoldState,
     PaymentStatus,
-    Priority,
     Slot,
-    SlotCapacity,
 )
 from appointments.notifications import notify_booked
 from appointments.scheduler import events as scheduling_events
 from appointments.scheduler.memory import preferred_doctor
+from appointments.slot_grid import slot_capacity, validate_start, wall_clock_of
 from hospitals.models import Department, Hospital
 from hospitals.selectors import is_approved_patient
 from phb import metrics
 from phb.api.errors import ApiError, Conflict
-from phb.api.fields import EARLIEST_DATE, LATEST_DATE, OUT_OF_RANGE
 
 logger = logging.getLogger(__name__)
 
 METRIC_AREA = "Appointments"
-
-# Fee table of the frontend (NGN): routine 2000, soon 3500, urgent 5000; specialist departments
-# at least 7500, urgent specialist 10000. Priorities: routine=normal, soon=urgent, urgent=emergency.
-DEFAULT_FEES = {
-    Priority.NORMAL: Decimal("2000"),
-    Priority.URGENT: Decimal("3500"),
-    Priority.EMERGENCY: Decimal("5000"),
-}
-SPECIALIST_MINIMUM_FEE = Decimal("7500")
-SPECIALIST_EMERGENCY_FEE = Decimal("10000")
-SPECIALIST_KEYWORDS = (
-    "cardiology",
-    "neurology",
-    "orthopedics",
-    "oncology",
-    "gastroenterology",
-    "pulmonology",
-    "endocrinology",
-    "nephrology",
-    "rheumatology",
-    "dermatology",
-)
-PRIORITY_ALIASES = {"routine": Priority.NORMAL, "soon": Priority.URGENT, "normal": Priority.NORMAL,
-                    "urgent": Priority.URGENT, "emergency": Priority.EMERGENCY}
 
 DETAIL_FIELDS = (
     "chief_complaint",
@@ -91,204 +63,6 @@ class SlotUnavailable(Conflict):
 
     def __init__(self, message: str = "This time slot is fully booked. Please choose another time.", **extra) -> None:
         super().__init__(message, code="slot_unavailable", **extra)
-
-
-# --- Fees ----------------------------------------------------------------------------------
-def normalize_priority(value: str | None) -> str:
-    priority = PRIORITY_ALIASES.get((value or "normal").strip().lower())
-    if priority is None:
-        raise ApiError("priority must be one of normal, urgent, emergency.", code="invalid_priority")
-    return str(priority)
-
-
-def is_specialist(department: Department) -> bool:
-    name = department.name.lower()
-    return any(keyword in name for keyword in SPECIALIST_KEYWORDS)
-
-
-def default_fee(*, department: Department, priority: str) -> Decimal:
-    base = DEFAULT_FEES[Priority(priority)]
-    if not is_specialist(department):
-        return base
-    if priority == Priority.EMERGENCY:
-        return SPECIALIST_EMERGENCY_FEE
-    return max(base, SPECIALIST_MINIMUM_FEE)
-
-
-def fee_for(*, department: Department, priority: str) -> Decimal:
-    """The fee in NGN for ``department`` and ``priority``: an admin-set row, else the default table."""
-    priority = normalize_priority(priority)
-    row = DepartmentFee.objects.filter(department=department, priority=priority).only("amount").first()
-    if row is not None:
-        return row.amount
-    return default_fee(department=department, priority=priority)
-
-
-# --- Time and slots --------------------------------------------------------------------------
-def hospital_zone(hospital: Hospital) -> ZoneInfo:
-    try:
-        return ZoneInfo(hospital.time_zone or settings.DEFAULT_HOSPITAL_TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.DEFAULT_HOSPITAL_TIME_ZONE)
-
-
-def _clock(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
-def opening_time() -> time:
-    return _clock(settings.BOOKING_OPENING_TIME)
-
-
-def closing_time() -> time:
-    return _clock(settings.BOOKING_CLOSING_TIME)
-
-
-def slot_length() -> timedelta:
-    return timedelta(minutes=settings.BOOKING_SLOT_MINUTES)
-
-
-def slot_starts_of_day(day: date) -> list[datetime]:
-    """Naive wall-clock starts of every slot of ``day``: 09:00, 09:30, ... 16:30 by default."""
-    start = datetime.combine(day, opening_time())
-    last = datetime.combine(day, closing_time()) - slot_length()
-    out = []
-    while start <= last:
-        out.append(start)
-        start += slot_length()
-    return out
-
-
-def wall_clock_from_iso(value: str) -> datetime:
-    """Parse the frontend's ``YYYY-MM-DDTHH:MM:SSZ`` as a naive local wall-clock time.
-
-    The frontend labels local wall-clock time with ``Z`` (it is not UTC), so any offset or ``Z``
-    is dropped, not converted.
-    """
-    text = (value or "").strip()
-    if not text:
-        raise ApiError("appointment_date is required.", code="invalid_date")
-    if text.endswith(("Z", "z")):
-        text = text[:-1]
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ApiError("appointment_date must be an ISO date-time such as 2025-01-31T09:30:00Z.",
-                       code="invalid_date") from exc
-    if not EARLIEST_DATE <= parsed.date() <= LATEST_DATE:
-        raise ApiError(f"appointment_date: {OUT_OF_RANGE}", code="invalid_date", appointment_date=[OUT_OF_RANGE])
-    return parsed.replace(tzinfo=None)
-
-
-def local_to_aware(start_local: datetime, zone: ZoneInfo) -> datetime:
-    if timezone.is_aware(start_local):
-        start_local = start_local.replace(tzinfo=None)
-    return start_local.replace(tzinfo=zone)
-
-
-def capacity_for(*, department: Department, day: date, rows: list[SlotCapacity] | None = None) -> int:
-    """Per-slot capacity for ``department`` on ``day``: weekday row, else every-day row, else the default."""
-    if rows is None:
-        rows = list(SlotCapacity.objects.filter(department=department))
-    by_weekday = {row.weekday: row.capacity for row in rows}
-    if day.weekday() in by_weekday:
-        return by_weekday[day.weekday()]
-    if None in by_weekday:
-        return by_weekday[None]
-    return settings.BOOKING_DEFAULT_SLOT_CAPACITY
-
-
-def slot_capacity(*, department: Department, start_local: datetime) -> int:
-    """Places in the slot starting at ``start_local``: the roster's sum, else the department's capacity."""
-    roster = rosters.capacity_at(department=department, start_local=start_local)
-    return capacity_for(department=department, day=start_local.date()) if roster is None else roster
-
-
-def _local(start: datetime, hospital: Hospital) -> datetime:
-    return start.astimezone(hospital_zone(hospital)).replace(tzinfo=None)
-
-
-def validate_start(*, start_local: datetime, hospital: Hospital, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """Refuse a start that is off the slot grid, outside opening hours, in the past or too far ahead.
-
-    Returns the aware (start, end).
-    """
-    if timezone.is_aware(start_local):
-        start_local = start_local.replace(tzinfo=None)
-    if start_local.second or start_local.microsecond or start_local.minute % settings.BOOKING_SLOT_MINUTES:
-        raise ApiError(
-            f"Appointments start on the hour or half hour (slots are {settings.BOOKING_SLOT_MINUTES} minutes).",
-            code="invalid_slot",
-        )
-    opens = datetime.combine(start_local.date(), opening_time())
-    closes = datetime.combine(start_local.date(), closing_time())
-    if start_local < opens or start_local + slot_length() > closes:
-        raise ApiError(
-            f"The hospital books appointments between {settings.BOOKING_OPENING_TIME} and "
-            f"{settings.BOOKING_CLOSING_TIME} local time.",
-            code="outside_opening_hours",
-        )
-    zone = hospital_zone(hospital)
-    start = local_to_aware(start_local, zone)
-    now = now or timezone.now()
-    if start <= now:
-        raise ApiError("This time is in the past. Please choose a later slot.", code="slot_in_past")
-    if start > now + timedelta(days=settings.BOOKING_MAX_DAYS_AHEAD):
-        raise ApiError(
-            f"Appointments can be booked at most {settings.BOOKING_MAX_DAYS_AHEAD} days ahead.",
-            code="too_far_ahead",
-        )
-    return start, start + slot_length()
-
-
-@dataclass(frozen=True)
-class SlotView:
-    start: datetime
-    end: datetime
-    capacity: int
-    remaining: int
-    past: bool
-
-
-def slots_of_day(*, department: Department, day: date, now: datetime | None = None) -> list[SlotView]:
-    """Every slot of ``day`` with its remaining capacity (live holds and booked appointments count)."""
-    now = now or timezone.now()
-    zone = hospital_zone(department.hospital)
-    local_starts = slot_starts_of_day(day)
-    if not local_starts:
-        return []
-    starts = [local_to_aware(s, zone) for s in local_starts]
-    if rosters.has_roster(department=department):
-        seats = rosters.seats_of_day(department=department, day=day, starts=local_starts)
-        capacities = [sum(seat.patients_per_slot for seat in seats[s]) for s in local_starts]
-    else:
-        capacities = [capacity_for(department=department, day=day)] * len(starts)
-    rows = {
-        slot.start: slot
-        for slot in Slot.objects.filter(department=department, start__gte=starts[0], start__lte=starts[-1])
-    }
-    stale = dict(
-        BookingHold.objects.filter(
-            slot__in=[s.pk for s in rows.values()], state=HoldState.HELD, expires_at__lte=now
-        )
-        .values_list("slot_id")
-        .annotate(n=Count("id"))
-    ) if rows else {}
-    out = []
-    for start, capacity in zip(starts, capacities, strict=True):
-        row = rows.get(start)
-        used = (row.in_use - stale.get(row.pk, 0)) if row else 0
-        out.append(
-            SlotView(
-                start=start,
-                end=start + slot_length(),
-                capacity=capacity,
-                remaining=max(0, capacity - used),
-                past=start <= now,
-            )
-        )
-    return out
 
 
 # --- Locks -----------------------------------------------------------------------------------
@@ -427,7 +201,7 @@ def hold_create(
                 status_code=403,
                 code="not_registered",
             )
-        capacity = slot_capacity(department=department, start_local=_local(start, hospital))
+        capacity = slot_capacity(department=department, start_local=wall_clock_of(start, hospital))
         if capacity <= 0:
             raise ApiError("This department takes no appointments at that time.", code="department_closed")
         fee = fee_for(department=department, priority=priority)
@@ -472,7 +246,7 @@ def hold_confirm(*, hold_id, payment_reference: str | None) -> Appointment:
     if hold.state == HoldState.CONFIRMED and hold.appointment_id:
         return Appointment.objects.get(pk=hold.appointment_id)
     now = timezone.now()
-    decision = scheduling_events.decision_context(hold=hold, day=_local(hold.start, hold.hospital).date(), now=now)
+    decision = scheduling_events.decision_context(hold=hold, day=wall_clock_of(hold.start, hold.hospital).date(), now=now)
     try:
         with transaction.atomic():
             _lock_patient(hold.patient)
@@ -481,7 +255,7 @@ def hold_confirm(*, hold_id, payment_reference: str | None) -> Appointment:
             if hold.state == HoldState.CONFIRMED and hold.appointment_id:
                 return Appointment.objects.get(pk=hold.appointment_id)
             _ensure_patient_free(patient=hold.patient, start=hold.start, end=hold.end, now=now, exclude_hold=hold.pk)
-            start_local = _local(hold.start, hold.hospital)
+            start_local = wall_clock_of(hold.start, hold.hospital)
             if hold.state != HoldState.HELD:
                 capacity = slot_capacity(department=hold.department, start_local=start_local)
                 _take_place(slot, capacity=capacity, now=now)
@@ -594,7 +368,7 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
     hospital = appointment.hospital
     department = appointment.department
     start, end = validate_start(start_local=start_local, hospital=hospital, now=now)
-    capacity = slot_capacity(department=department, start_local=_local(start, hospital))
+    capacity = slot_capacity(department=department, start_local=wall_clock_of(start, hospital))
     if capacity <= 0:
         raise ApiError("This department takes no appointments at that time.", code="department_closed")
     with transaction.atomic():
@@ -622,7 +396,7 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
             Slot.objects.filter(pk=current.slot_id, in_use__gt=0).update(in_use=F("in_use") - 1)
         current.previous_start = current.start
         current.doctor_id = rosters.pick_doctor(
-            department=department, start_local=_local(start, hospital), start=start,
+            department=department, start_local=wall_clock_of(start, hospital), start=start,
             prefer=current.doctor_id, exclude_appointment=current.pk,
         ) or (None if rosters.has_roster(department=department) else current.doctor_id)
         current.start, current.end, current.slot_id = start, end, new_slot_id
@@ -637,4 +411,3 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
             raise Conflict("You already have an appointment at this time.", code="overlapping_appointment") from exc
     logger.info("appointment moved", extra={"event": "appointment_moved", "appointment_id": str(appointment.pk)})
     return current
-

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from appointments import booking
+from appointments import fees, slot_grid
 from appointments.models import OCCUPYING_STATUSES, Appointment, AppointmentStatus, PaymentStatus, Slot
 from hospitals.models import Department, Hospital
 
@@ -48,7 +48,7 @@ class Planned:
 
 def _today_time(now_local: datetime) -> time:
     """The next slot today that is at least 15 minutes away, or opening time if none is left."""
-    slots = booking.slot_starts_of_day(now_local.date())
+    slots = slot_grid.slot_starts_of_day(now_local.date())
     upcoming = [s for s in slots if s > now_local.replace(tzinfo=None) + timedelta(minutes=15)]
     return (upcoming[0] if upcoming else slots[0]).time()
 
@@ -89,8 +89,8 @@ def _plan(*, hospital: Hospital, doctors: dict[int, User], patients: list[User],
 
 
 def _take_place(*, department: Department, start: datetime, end: datetime) -> Slot | None:
-    capacity = booking.capacity_for(department=department, day=start.astimezone(
-        booking.hospital_zone(department.hospital)).date())
+    capacity = slot_grid.capacity_for(department=department, day=start.astimezone(
+        slot_grid.hospital_zone(department.hospital)).date())
     Slot.objects.bulk_create([Slot(department=department, start=start, end=end, capacity=capacity, in_use=0)],
                              ignore_conflicts=True)
     slot = Slot.objects.select_for_update().get(department=department, start=start)
@@ -101,8 +101,8 @@ def _take_place(*, department: Department, start: datetime, end: datetime) -> Sl
 
 
 def _create(item: Planned, *, zone, now: datetime) -> bool:
-    start = booking.local_to_aware(datetime.combine(item.day, item.at), zone)
-    end = start + booking.slot_length()
+    start = slot_grid.local_to_aware(datetime.combine(item.day, item.at), zone)
+    end = start + slot_grid.slot_length()
     if Appointment.objects.filter(patient=item.patient, department=item.department, start=start).exists():
         return False
     complaint, part_id, part_name, symptom = COMPLAINTS.get(
@@ -128,7 +128,7 @@ def _create(item: Planned, *, zone, now: datetime) -> bool:
                 chief_complaint=complaint,
                 symptoms_data=[{"body_part_id": part_id, "body_part_name": part_name, "symptom_name": symptom,
                                 "description": complaint}],
-                fee_amount=booking.fee_for(department=item.department, priority="normal"),
+                fee_amount=fees.fee_for(department=item.department, priority="normal"),
                 payment_status=PaymentStatus.WAIVED, **fields,
             )
     except IntegrityError:  # the patient already has something at that time
@@ -138,7 +138,7 @@ def _create(item: Planned, *, zone, now: datetime) -> bool:
 
 def seed_appointments(*, hospital: Hospital, doctors: dict[int, User], patients: list[User]) -> int:
     """Create today's demo appointments that are not there yet; returns how many were created."""
-    zone = booking.hospital_zone(hospital)
+    zone = slot_grid.hospital_zone(hospital)
     now = timezone.now()
     now_local = now.astimezone(zone)
     plan = _plan(hospital=hospital, doctors=doctors, patients=patients, today=now_local.date(), now_local=now_local)

@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appointments import booking, rows, selectors, services
+from appointments import rows, selectors, services, slot_grid
 from appointments.models import Appointment, AppointmentStatus
 from appointments.serializers import (
     WALL_CLOCK_HELP,
@@ -61,7 +61,7 @@ class DepartmentQueueView(ApiView):
         staff = staff_of(user=user) if user.is_doctor else None
         if staff is None:
             raise ApiError("Only doctors have a department queue.", status_code=403, code="not_a_doctor")
-        zone = booking.hospital_zone(staff.hospital)
+        zone = slot_grid.hospital_zone(staff.hospital)
         start, end = local_day_range(data.get("start_date"), data.get("end_date"), zone)
         scope = selectors.appointments_for_doctor(fetched_by=user)
         # Each list is the first ``limit`` rows (earliest first); the summary counts every row.
@@ -127,7 +127,7 @@ class DoctorAppointmentListView(ScopedAPIView):
     def get(self, request: Request) -> Response:
         data = valid_input(QueueInput, request.query_params)
         staff = staff_of(user=request.user)
-        zone = booking.hospital_zone(staff.hospital) if staff else booking.hospital_zone(DefaultHospital())
+        zone = slot_grid.hospital_zone(staff.hospital) if staff else slot_grid.hospital_zone(DefaultHospital())
         start, end = local_day_range(data.get("start_date"), data.get("end_date"), zone)
         qs = selectors.appointment_filter(
             self.scoped_queryset(request.user), status=data.get("status", ""), priority=data.get("priority", ""),

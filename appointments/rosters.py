@@ -6,7 +6,7 @@ doctors rostered on that slot (weekly sessions, minus leave, plus extra sessions
 who switched themselves unavailable). A department without a roster keeps the per-department
 :class:`~appointments.models.SlotCapacity` behaviour.
 
-Times here are naive hospital wall-clock datetimes, as in :mod:`appointments.booking`.
+Times here are naive hospital wall-clock datetimes, as in :mod:`appointments.slot_grid`.
 """
 
 from __future__ import annotations
@@ -162,8 +162,8 @@ def ensure_place_for(*, appointment: Appointment, doctor_id: uuid.UUID) -> None:
     """Before ``doctor_id`` takes over ``appointment`` (accepting it from the department queue): in a
     rostered department she must be rostered on its slot with a place left. Locks the slot row, as
     booking does, so two take-overs cannot both use her last place. Call inside a transaction."""
-    from appointments.booking import hospital_zone
     from appointments.models import Slot
+    from appointments.slot_grid import hospital_zone
     from phb.api.errors import Conflict
 
     department = appointment.department

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from appointments import booking
+from appointments import slot_grid
 from appointments.models import Appointment, AppointmentStatus, Prescription, Priority
 from phb.api import serializers
 from phb.api.fields import CalendarDateField
@@ -27,7 +27,7 @@ class WallClockField(serializers.CharField):
     def to_internal_value(self, data: Any) -> datetime:
         text = super().to_internal_value(data)
         try:
-            return booking.wall_clock_from_iso(text)
+            return slot_grid.wall_clock_from_iso(text)
         except Exception as exc:
             raise serializers.ValidationError(
                 "Use an ISO date-time such as 2025-03-04T09:30:00Z (hospital local time)."
@@ -173,7 +173,7 @@ class QueueInput(serializers.Serializer):
 
 # --- Outputs -------------------------------------------------------------------------------------
 def _zone(appointment: Appointment) -> ZoneInfo:
-    return booking.hospital_zone(appointment.hospital)
+    return slot_grid.hospital_zone(appointment.hospital)
 
 
 def _money(value: Decimal) -> str:

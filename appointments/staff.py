@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
-from appointments import booking, rosters
+from appointments import rosters, slot_grid
 from appointments.models import RosterException, RosterExceptionKind, RosterSession, StaffAvailability
 from hospitals.models import Department, Hospital, StaffMember
 from hospitals.selectors import admin_hospital_of, staff_of
@@ -69,18 +69,18 @@ def next_free_slots(*, department: Department, doctor_ids: list[uuid.UUID], now:
                     ) -> dict[uuid.UUID, datetime]:
     """The first slot (hospital wall clock) in which each doctor still has a place, within two weeks."""
     now = now or timezone.now()
-    zone = booking.hospital_zone(department.hospital)
+    zone = slot_grid.hospital_zone(department.hospital)
     local_now = now.astimezone(zone).replace(tzinfo=None)
     wanted, found = set(doctor_ids), {}
     for offset in range(NEXT_SLOT_DAYS):
         if not wanted - set(found):
             break
         day = local_now.date() + timedelta(days=offset)
-        starts = [s for s in booking.slot_starts_of_day(day) if s > local_now]
+        starts = [s for s in slot_grid.slot_starts_of_day(day) if s > local_now]
         if not starts:
             continue
         seats = rosters.seats_of_day(department=department, day=day, starts=starts)
-        aware = {s: booking.local_to_aware(s, zone) for s in starts}
+        aware = {s: slot_grid.local_to_aware(s, zone) for s in starts}
         loads = rosters.doctor_loads_in(doctor_ids=list(wanted - set(found)), starts=list(aware.values()))
         for start in starts:
             for seat in seats[start]:
@@ -111,7 +111,7 @@ def staff_rows(*, members: list[StaffMember], now: datetime | None = None) -> li
         user = member.user
         availability = getattr(user, "availability", None)
         available = availability.is_available if availability is not None else True
-        zone = booking.hospital_zone(member.hospital)
+        zone = slot_grid.hospital_zone(member.hospital)
         weekday = now.astimezone(zone).weekday()
         start, end = consultation_hours(sessions=sessions.get(user.pk, []), weekday=weekday)
         nxt = next_slot.get(user.pk)

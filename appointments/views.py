@@ -15,7 +15,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appointments import booking, rows, selectors, services
+from appointments import booking, rows, selectors, services, slot_grid
 from appointments.models import LIVE_STATUSES, Appointment
 from appointments.scheduler.recommend import recommended_start_of_day
 from appointments.serializers import (
@@ -146,16 +146,16 @@ class CheckConflictView(ApiView):
             if department is None:
                 raise ApiError("Department not found.", status_code=404, code="department_not_found")
         if department is not None:
-            zone = booking.hospital_zone(department.hospital)
+            zone = slot_grid.hospital_zone(department.hospital)
         else:
             registration = primary_registration_of(user=request.user)
-            zone = booking.hospital_zone(registration.hospital) if registration else booking.hospital_zone(
+            zone = slot_grid.hospital_zone(registration.hospital) if registration else slot_grid.hospital_zone(
                 DefaultHospital())
         hours, minutes = (int(x) for x in data["time"].split(":"))
         qs = selectors.appointments_of_patient(fetched_by=request.user).filter(status__in=LIVE_STATUSES)
         if data["time"] != "00:00":
             start = datetime.combine(data["date"], time(hours, minutes)).replace(tzinfo=zone)
-            qs = qs.filter(start__lt=start + booking.slot_length(), end__gt=start)
+            qs = qs.filter(start__lt=start + slot_grid.slot_length(), end__gt=start)
         else:
             day_start, day_end = selectors.day_bounds(data["date"], zone)
             qs = qs.filter(start__gte=day_start, start__lt=day_end)
@@ -205,8 +205,8 @@ class SlotsView(ApiView):
         )
         if department is None:
             raise ApiError("Department not found.", status_code=404, code="department_not_found")
-        zone = booking.hospital_zone(department.hospital)
-        slots = booking.slots_of_day(department=department, day=data["date"])
+        zone = slot_grid.hospital_zone(department.hospital)
+        slots = slot_grid.slots_of_day(department=department, day=data["date"])
         recommended = recommended_start_of_day(patient=request.user, department=department, day=data["date"])
         return Response(
             {
@@ -285,7 +285,7 @@ class HospitalAppointmentsView(ApiView):
         if hospital is None:
             raise ApiError("Only hospital administrators can list the hospital's appointments.", status_code=403,
                            code="not_hospital_admin")
-        zone = booking.hospital_zone(hospital)
+        zone = slot_grid.hospital_zone(hospital)
         start, end = local_day_range(data.get("date_from"), data.get("date_to"), zone)
         qs = selectors.appointment_filter(
             selectors.appointments_for_hospital_admin(fetched_by=request.user),

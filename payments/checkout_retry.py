@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from appointments import booking as booking_rules
+from appointments import fees, slot_grid
 from appointments.booking import hold_release
 from appointments.models import BookingHold, HoldState
 from hospitals.models import Department
@@ -66,8 +67,8 @@ def _requested_start(*, department_id, start_local: datetime) -> tuple[datetime,
         return None
     if department is None:
         return None
-    start = booking_rules.local_to_aware(start_local, booking_rules.hospital_zone(department.hospital))
-    return start, start + booking_rules.slot_length()
+    start = slot_grid.local_to_aware(start_local, slot_grid.hospital_zone(department.hospital))
+    return start, start + slot_grid.slot_length()
 
 
 def _own_live_hold(*, patient: User, start: datetime, end: datetime, now: datetime) -> BookingHold | None:
@@ -94,7 +95,7 @@ def _payment_of(hold: BookingHold, *, patient: User) -> tuple[bool, Payment | No
 
 def _same_booking(hold: BookingHold, *, department_id, start: datetime, priority: str, appointment_type: str) -> bool:
     try:
-        normalized = booking_rules.normalize_priority(priority)
+        normalized = fees.normalize_priority(priority)
     except Exception:  # an invalid priority is refused when the new hold is created
         return False
     return (

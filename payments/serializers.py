@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from payments.checkout import BookingRequest
 from payments.models import Payment, PaymentStatus
-from payments.services import BookingRequest, from_minor
+from payments.services import from_minor
 from phb.api import serializers
 from phb.api.fields import TextOrIntegerField, check_calendar_range
 from phb.api.schema import documented

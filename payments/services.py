@@ -1,10 +1,10 @@
 """Payment-first booking: initialize, verify, complete exactly once, refund.
 
 Flow
-- :func:`payment_initialize` takes the slot hold (appointments) and writes the payment in one
+- :func:`payments.checkout.payment_initialize` takes the slot hold (appointments) and writes the payment in one
   transaction, then asks the provider for a checkout. With payments off or a zero fee it confirms
   the booking at once (``waived``).
-- :func:`payment_verify` (the patient's verify call) and :func:`webhook_handle` (``charge.success``)
+- :func:`payment_verify` (the patient's verify call) and :func:`payments.webhooks.webhook_handle` (``charge.success``)
   both ask the provider for the transaction and go through :func:`payment_apply_verification`.
   Value is given only when the provider says ``success`` **and** the amount and currency are the
   server's own; the completion path locks the payment row and updates it conditionally, so any
@@ -20,23 +20,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import User
-from appointments.booking import hold_confirm, hold_create, hold_release
-from appointments.models import Appointment
-from hospitals.models import Department
-from payments.checkout_retry import Reused, with_own_checkout
-from payments.gateway import GatewayError, RefundResult, Verification, WebhookEvent, get_gateway
+from appointments.booking import hold_confirm, hold_release
+from payments.gateway import GatewayError, RefundResult, Verification, get_gateway
 from payments.models import (
     COMPLETABLE_STATUSES,
     SETTLED_STATUSES,
@@ -89,159 +83,8 @@ def record_event(payment: Payment, *, kind: str, source: str, from_status: str =
     )
 
 
-def _failure_metric(reason: str) -> None:
+def failure_metric(reason: str) -> None:
     metrics.record("PaymentFailure", area=METRIC_AREA, dimensions={"Reason": reason})
-
-
-# --- initialize ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BookingRequest:
-    hospital_id: int
-    department_id: int
-    start_local: datetime  # naive, the hospital's wall clock
-    priority: str
-    appointment_type: str
-    details: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class InitializeOutcome:
-    payment: Payment
-    appointment: Appointment | None = None
-
-    @property
-    def waived(self) -> bool:
-        return self.payment.status == PaymentStatus.WAIVED
-
-
-def _booking_summary(hold: Any) -> dict[str, Any]:
-    """What the payment history shows about the booking: nothing clinical."""
-    department = Department.objects.select_related("hospital").only(
-        "name", "hospital__name", "hospital__time_zone"
-    ).get(pk=hold.department_id)
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        zone = ZoneInfo(department.hospital.time_zone or settings.DEFAULT_HOSPITAL_TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(settings.DEFAULT_HOSPITAL_TIME_ZONE)
-    local = hold.start.astimezone(zone)
-    return {
-        "type": hold.appointment_type,
-        "date": local.strftime("%Y-%m-%d"),
-        "time": local.strftime("%H:%M"),
-        "department": department.name,
-        "department_id": hold.department_id,
-        "hospital": department.hospital.name,
-        "hospital_id": hold.hospital_id,
-        "priority": hold.priority,
-    }
-
-
-def payments_enabled() -> bool:
-    return bool(settings.PAYMENTS_ENABLED)
-
-
-def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeOutcome:
-    """Hold the slot, price it on the server, then start the provider checkout (or waive).
-
-    Pressing Pay again for a time the patient already holds reopens or replaces her own
-    checkout (``payments.checkout_retry``): never a conflict with herself, never two holds."""
-    started = with_own_checkout(
-        patient=patient, department_id=booking.department_id, start_local=booking.start_local,
-        priority=booking.priority, appointment_type=booking.appointment_type, details=booking.details,
-        start_new=lambda: _hold_and_record(patient=patient, booking=booking),
-    )
-    if isinstance(started, Reused):
-        return InitializeOutcome(payment=started.payment)
-    if isinstance(started, InitializeOutcome):
-        return started
-    payment, hold, summary = started
-    return _open_checkout(patient=patient, payment=payment, hold=hold, summary=summary)
-
-
-def _hold_and_record(*, patient: User, booking: BookingRequest) -> InitializeOutcome | tuple[Payment, Any, dict]:
-    """Inside the caller's transaction: the hold and its payment row (or the waived booking)."""
-    with transaction.atomic():
-        hold = hold_create(
-            patient=patient,
-            hospital_id=booking.hospital_id,
-            department_id=booking.department_id,
-            start_local=booking.start_local,
-            priority=booking.priority,
-            appointment_type=booking.appointment_type,
-            details=booking.details,
-        )
-        fee = Decimal(hold.fee_amount)
-        summary = _booking_summary(hold)
-        if not payments_enabled() or fee <= 0:
-            appointment = hold_confirm(hold_id=hold.id, payment_reference=None)
-            reason = "Payments are turned off: the appointment is free." if not payments_enabled() else \
-                "This appointment has no fee."
-            payment = Payment.objects.create(
-                patient=patient, provider=Provider.NONE, status=PaymentStatus.WAIVED, status_reason=reason,
-                amount=Decimal("0"), amount_minor=0, currency=hold.currency, hold_id=hold.id,
-                hold_expires_at=hold.expires_at, appointment=appointment, booking_summary=summary,
-                completed_at=timezone.now(),
-            )
-            record_event(payment, kind="waived", source=EventSource.API, to_status=PaymentStatus.WAIVED, message=reason)
-            logger.info("booking confirmed without payment",
-                        extra={"event": "payment_waived", "payment_id": str(payment.pk)})
-            return InitializeOutcome(payment=payment, appointment=appointment)
-        payment = Payment.objects.create(
-            patient=patient, provider=Provider.PAYSTACK, status=PaymentStatus.INITIALIZED,
-            amount=fee, amount_minor=to_minor(fee), currency=hold.currency, hold_id=hold.id,
-            hold_expires_at=hold.expires_at, booking_summary=summary,
-        )
-        record_event(payment, kind="initialized", source=EventSource.API, to_status=PaymentStatus.INITIALIZED,
-               amount_minor=payment.amount_minor, currency=payment.currency)
-    return payment, hold, summary
-
-
-def _open_checkout(*, patient: User, payment: Payment, hold: Any, summary: dict) -> InitializeOutcome:
-    """Outside any transaction: ask the provider for the checkout and record its answer."""
-    metadata = {
-        "payment_id": str(payment.pk),
-        "hold_id": str(hold.id),
-        "booking": {key: summary[key] for key in ("type", "date", "time", "department_id", "hospital_id", "priority")},
-        "custom_fields": [
-            {"display_name": "Appointment type", "variable_name": "appointment_type", "value": summary["type"]},
-            {"display_name": "Department", "variable_name": "department", "value": summary["department"]},
-            {"display_name": "Date", "variable_name": "appointment_date", "value": summary["date"]},
-            {"display_name": "Time", "variable_name": "appointment_time", "value": summary["time"]},
-        ],
-    }
-    try:
-        checkout = get_gateway().initialize(
-            email=patient.email, amount=payment.amount_minor, currency=payment.currency,
-            reference=payment.reference, callback_url=settings.PAYSTACK_CALLBACK_URL, metadata=metadata,
-        )
-    except GatewayError as exc:
-        hold_release(hold_id=hold.id)
-        with transaction.atomic():
-            Payment.objects.filter(pk=payment.pk).update(
-                status=PaymentStatus.FAILED, status_reason=f"The payment provider refused or failed: {exc.message}"[:255],
-                updated_at=timezone.now(),
-            )
-            record_event(payment, kind="initialize_failed", source=EventSource.API, from_status=PaymentStatus.INITIALIZED,
-                   to_status=PaymentStatus.FAILED, message=exc.message)
-        _failure_metric("provider_error")
-        logger.warning("payment initialize failed at the provider",
-                       extra={"event": "payment_initialize_failed", "payment_id": str(payment.pk),
-                              "provider_status": exc.status_code, "provider_code": exc.provider_code})
-        raise PaymentProviderError() from exc
-
-    with transaction.atomic():
-        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.INITIALIZED).update(
-            status=PaymentStatus.PENDING, access_code=checkout.access_code,
-            authorization_url=checkout.authorization_url[:500], updated_at=timezone.now(),
-        )
-        record_event(payment, kind="checkout_created", source=EventSource.API, from_status=PaymentStatus.INITIALIZED,
-               to_status=PaymentStatus.PENDING)
-    payment.refresh_from_db()
-    logger.info("payment initialized", extra={"event": "payment_initialized", "payment_id": str(payment.pk),
-                                               "reference": payment.reference})
-    return InitializeOutcome(payment=payment)
 
 
 # --- verify and complete ---------------------------------------------------------------------------
@@ -249,7 +92,7 @@ def _open_checkout(*, patient: User, payment: Payment, hold: Any, summary: dict)
 REFUND_CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
-def _needs_refund_request(payment: Payment) -> bool:
+def needs_refund_request(payment: Payment) -> bool:
     if payment.status != PaymentStatus.REFUND_PENDING or payment.refund_provider_id:
         return False
     claimed = payment.refund_requested_at
@@ -260,7 +103,7 @@ def payment_verify(*, payment: Payment, source: str = EventSource.VERIFY) -> Pay
     """Ask the provider about ``payment`` and apply the answer. Settled payments are answered from
     the database without a provider call."""
     if payment.status in SETTLED_STATUSES:
-        if _needs_refund_request(payment):
+        if needs_refund_request(payment):
             return payment_request_refund(payment_id=payment.pk, source=source)
         return payment
     if not payment.access_code:
@@ -306,7 +149,7 @@ def _set_unpaid_status(*, payment_id: uuid.UUID, status: str, verification: Veri
                to_status=status, provider_status=verification.status, amount_minor=verification.amount,
                currency=verification.currency, message=reason)
     if metric_reason and previous != status:
-        _failure_metric(metric_reason)
+        failure_metric(metric_reason)
     return payment
 
 
@@ -350,7 +193,7 @@ def _complete_or_refund(*, payment_id: uuid.UUID, verification: Verification, so
             transaction.on_commit(lambda: hold_release(hold_id=hold_id) if hold_id else None)
             refund_needed = True
             notify = ("Your PHB payment will be refunded", reason)
-            _failure_metric("currency_mismatch" if v.currency != payment.currency else "amount_mismatch")
+            failure_metric("currency_mismatch" if v.currency != payment.currency else "amount_mismatch")
         else:
             try:
                 with transaction.atomic():
@@ -371,7 +214,7 @@ def _complete_or_refund(*, payment_id: uuid.UUID, verification: Verification, so
                        currency=v.currency, message=why)
                 refund_needed = True
                 notify = ("Your PHB payment will be refunded", reason)
-                _failure_metric(getattr(exc, "code", "confirm_refused")[:32])
+                failure_metric(getattr(exc, "code", "confirm_refused")[:32])
             else:
                 now = timezone.now()
                 changed = Payment.objects.filter(pk=payment.pk, status=previous).update(
@@ -436,7 +279,7 @@ def payment_request_refund(*, payment_id: uuid.UUID, source: str) -> Payment:
         Payment.objects.filter(pk=payment_id, refund_provider_id="").update(refund_requested_at=None)
         record_event(payment, kind="refund_request_failed", source=source, provider_status=exc.provider_code,
                amount_minor=payment.refund_amount_minor, currency=payment.currency, message=exc.message)
-        _failure_metric("refund_request_failed")
+        failure_metric("refund_request_failed")
         logger.warning("refund request failed at the provider",
                        extra={"event": "refund_request_failed", "payment_id": str(payment_id),
                               "provider_status": exc.status_code, "provider_code": exc.provider_code})
@@ -511,67 +354,5 @@ def payment_apply_refund(*, payment_id: uuid.UUID, refund: RefundResult, source:
                    provider_status=refund.status[:32], amount_minor=refund.amount or None,
                    currency=refund.currency)
     if target == PaymentStatus.REFUND_FAILED:
-        _failure_metric("refund_failed")
+        failure_metric("refund_failed")
     return payment
-
-
-# --- webhooks ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class WebhookOutcome:
-    result: str  # processed | duplicate | ignored
-    provider_calls: int = 0
-
-
-def _dedupe_key(event: WebhookEvent) -> str:
-    key = f"{event.event}:{event.reference}"
-    if event.event.startswith("refund.") and event.data.get("id") is not None:
-        key = f"{key}:{event.data.get('id')}"
-    return key[:160]
-
-
-def _mark_handled(payment: Payment, event: WebhookEvent, key: str) -> None:
-    try:
-        with transaction.atomic():
-            record_event(payment, kind="webhook_handled", source=EventSource.WEBHOOK, provider_status=event.event[:32],
-                   dedupe_key=key)
-    except IntegrityError:
-        pass  # a concurrent delivery of the same event got there first
-
-
-def webhook_handle(*, event: WebhookEvent) -> WebhookOutcome:
-    """Act on a signature-checked provider event. Redeliveries are answered from the database."""
-    if not event.reference or not (event.event == "charge.success" or event.event.startswith("refund.")):
-        logger.info("webhook ignored", extra={"event": "webhook_ignored", "webhook_event": event.event[:48]})
-        return WebhookOutcome("ignored")
-    payment = Payment.objects.filter(reference=event.reference).first()
-    if payment is None:
-        logger.info("webhook for an unknown reference", extra={"event": "webhook_unknown_reference",
-                                                                "webhook_event": event.event[:48]})
-        return WebhookOutcome("ignored")
-    key = _dedupe_key(event)
-    if PaymentEvent.objects.filter(dedupe_key=key).exists():
-        logger.info("duplicate webhook", extra={"event": "webhook_duplicate", "payment_id": str(payment.pk)})
-        return WebhookOutcome("duplicate")
-
-    if event.event.startswith("refund."):
-        # Like charges, refunds are never taken from the payload: ask the provider about it.
-        refund = payment_fetch_refund(payment=payment, refund_id=str(event.data.get("id") or ""))
-        if refund is None:
-            logger.warning("refund webhook for a refund that is not this payment's",
-                           extra={"event": "webhook_refund_unmatched", "payment_id": str(payment.pk)})
-        else:
-            payment_apply_refund(payment_id=payment.pk, refund=refund, source=EventSource.WEBHOOK,
-                                 kind=event.event)
-        _mark_handled(payment, event, key)
-        return WebhookOutcome("processed", provider_calls=1)
-
-    # charge.success: never trust the payload; re-verify with the provider before giving value.
-    if payment.status in SETTLED_STATUSES and not _needs_refund_request(payment):
-        _mark_handled(payment, event, key)
-        return WebhookOutcome("duplicate")
-    payment = payment_verify(payment=payment, source=EventSource.WEBHOOK)
-    if payment.status in SETTLED_STATUSES:
-        # Only a settled outcome closes the event: if the provider did not (yet) confirm the charge,
-        # the next delivery verifies again.
-        _mark_handled(payment, event, key)
-    return WebhookOutcome("processed", provider_calls=1)

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.throttles import client_ip
-from payments import selectors, services
+from payments import checkout, selectors, services, webhooks
 from payments.gateway import BadSignature, get_gateway
 from payments.serializers import InitializeInput, history_item, money, verify_payload
 from phb.api import pagination
@@ -26,7 +26,7 @@ class PaymentStatusView(PublicApiView):
 
     @extend_schema(responses={200: dict}, summary="Y1 are payments on")
     def get(self, request: Request) -> Response:
-        enabled = services.payments_enabled()
+        enabled = checkout.payments_enabled()
         return Response(
             {
                 "payments_enabled": enabled,
@@ -55,13 +55,13 @@ class PaymentInitializeView(ApiView):
             )
         serializer = InitializeInput(data=data)
         serializer.is_valid(raise_exception=True)
-        outcome = services.payment_initialize(patient=request.user, booking=serializer.booking())
+        outcome = checkout.payment_initialize(patient=request.user, booking=serializer.booking())
         payment = outcome.payment
         if outcome.waived:
             return Response(
                 {
                     "success": True,
-                    "payments_enabled": services.payments_enabled(),
+                    "payments_enabled": checkout.payments_enabled(),
                     "payment_status": "waived",
                     "status": "waived",
                     "id": str(payment.pk),
@@ -147,7 +147,7 @@ class PaystackWebhookView(PublicApiView):
             raise ApiError("Invalid signature.", status_code=401, code="invalid_signature")
         except ValueError:
             raise ApiError("Invalid webhook body.", code="invalid_body")
-        outcome = services.webhook_handle(event=event)
+        outcome = webhooks.webhook_handle(event=event)
         logger.info("webhook handled", extra={"event": "webhook_handled", "webhook_event": event.event[:48],
                                                "result": outcome.result})
         return Response({"status": "ok", "result": outcome.result})

@@ -73,8 +73,8 @@ def record_booking(*, appointment: Appointment, hold: BookingHold, open_starts: 
 def decision_context(*, hold: BookingHold, day, now: datetime) -> dict:
     """What the event of a confirmed hold records besides the booking itself (read before any lock):
     the slots open that day, the urgency, and whether the patient took the recommendation."""
-    from appointments.booking import slots_of_day
     from appointments.scheduler.memory import remembered, urgency_of
+    from appointments.slot_grid import slots_of_day
 
     open_starts = [v.start for v in slots_of_day(department=hold.department, day=day, now=now)
                    if v.remaining > 0 and not v.past]

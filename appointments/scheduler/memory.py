@@ -19,7 +19,7 @@ REMEMBER_SECONDS = 3600
 
 
 def urgency_of(priority: str) -> int:
-    from appointments.booking import normalize_priority
+    from appointments.fees import normalize_priority
 
     return URGENCY_OF_PRIORITY[normalize_priority(priority)]
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
-from appointments import booking, rosters
+from appointments import booking, rosters, slot_grid
 from appointments.aws_resources import METRIC_AREA
 from appointments.scheduler.baselines import heuristic
 from appointments.scheduler.features import DecisionView, action_mask
@@ -98,20 +98,20 @@ class _Calendar:
 
 
 def _calendar(*, department: Department, earliest: datetime, days: list[date], now: datetime) -> _Calendar:
-    zone = booking.hospital_zone(department.hospital)
+    zone = slot_grid.hospital_zone(department.hospital)
     out = _Calendar()
     seen: dict[uuid.UUID, int] = {}
     for day in days:
         if len(out.starts) >= CANDIDATES and day > earliest.date() + timedelta(days=3):
             break  # enough candidates and the next 72 hours seen
-        local_starts = [s for s in booking.slot_starts_of_day(day) if s >= earliest]
+        local_starts = [s for s in slot_grid.slot_starts_of_day(day) if s >= earliest]
         if not local_starts:
             continue
         seats = rosters.seats_of_day(department=department, day=day, starts=local_starts)
-        remaining = {v.start: v.remaining for v in booking.slots_of_day(department=department, day=day, now=now)
+        remaining = {v.start: v.remaining for v in slot_grid.slots_of_day(department=department, day=day, now=now)
                      if not v.past}
         doctor_ids = sorted({s.doctor_id for seat_list in seats.values() for s in seat_list}, key=str)
-        aware = [booking.local_to_aware(s, zone) for s in local_starts]
+        aware = [slot_grid.local_to_aware(s, zone) for s in local_starts]
         loads = rosters.doctor_loads_in(doctor_ids=doctor_ids, starts=aware)
         for local, start in zip(local_starts, aware, strict=True):
             left = remaining.get(start, 0)
@@ -151,9 +151,9 @@ def _view(*, calendar: _Calendar, urgency: int, asap: bool, requested: datetime,
     rostered[: len(calendar.doctors)] = True
     load = np.zeros(MAX_DOCTORS, dtype=np.int64)
     if picked:
-        zone = booking.hospital_zone(department.hospital)
+        zone = slot_grid.hospital_zone(department.hospital)
         day = calendar.starts[picked[0]].date()
-        day_start = booking.local_to_aware(datetime.combine(day, time(0)), zone)
+        day_start = slot_grid.local_to_aware(datetime.combine(day, time(0)), zone)
         loads = rosters.day_loads(doctor_ids=calendar.doctors, day_start=day_start,
                                   day_end=day_start + timedelta(days=1))
         for doctor, i in index.items():
@@ -205,7 +205,7 @@ def recommend(*, patient: User, hospital_id, department_id, preferred_dates=None
     hospital, department = booking._resolve_target(hospital_id=hospital_id, department_id=department_id)
     urgency = urgency_of(priority)
     now = now or timezone.now()
-    zone = booking.hospital_zone(hospital)
+    zone = slot_grid.hospital_zone(hospital)
     requested = now.astimezone(zone).replace(tzinfo=None)
     dates = _parse_dates(preferred_dates, requested.date())
     times = _parse_times(preferred_times)
@@ -257,7 +257,7 @@ def recommend(*, patient: User, hospital_id, department_id, preferred_dates=None
                             confidence=round(confidence, 3), policy_version=version or "heuristic",
                             fallback=probabilities is None, fallback_reason=reason)
     remember(patient_id=patient.pk, department_id=department.pk,
-             start=booking.local_to_aware(result.chosen.start_local, zone), doctor_id=result.chosen.doctor_id,
+             start=slot_grid.local_to_aware(result.chosen.start_local, zone), doctor_id=result.chosen.doctor_id,
              version=result.policy_version, fallback=result.fallback)
     return result
 
@@ -273,4 +273,4 @@ def recommended_start_of_day(*, patient: User, department: Department, day: date
         return None
     if result.chosen.start_local.date() != day:
         return None
-    return booking.local_to_aware(result.chosen.start_local, booking.hospital_zone(department.hospital))
+    return slot_grid.local_to_aware(result.chosen.start_local, slot_grid.hospital_zone(department.hospital))

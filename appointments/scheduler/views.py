@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appointments import booking
+from appointments import slot_grid
 from appointments.scheduler.recommend import Option, recommend
 from phb.api import serializers
 from phb.api.access import Access
@@ -17,7 +17,7 @@ from phb.api.views import ApiView
 
 
 def option_payload(option: Option, zone) -> dict:
-    aware = booking.local_to_aware(option.start_local, zone)
+    aware = slot_grid.local_to_aware(option.start_local, zone)
     return {
         "doctor_id": str(option.doctor_id),
         "doctor_name": option.doctor_name,
@@ -67,7 +67,7 @@ class OptimizeAppointmentView(ApiView):
             preferred_dates=[day.isoformat() for day in data.get("preferred_dates", [])],
             preferred_times=data.get("preferred_times"), priority=data["priority"],
         )
-        zone = booking.hospital_zone(result.department.hospital)
+        zone = slot_grid.hospital_zone(result.department.hospital)
         chosen = option_payload(result.chosen, zone)
         return Response({
             "status": "success",

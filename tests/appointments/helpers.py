@@ -7,12 +7,12 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import F
 from django.utils import timezone
 
-from appointments import booking
+from appointments import booking, slot_grid
 from appointments.models import Appointment, BookingHold
 
 
 def local_today(hospital) -> date:
-    return timezone.now().astimezone(booking.hospital_zone(hospital)).date()
+    return timezone.now().astimezone(slot_grid.hospital_zone(hospital)).date()
 
 
 def future_slot(hospital, *, days: int = 1, at: str = "10:00") -> datetime:
@@ -52,17 +52,17 @@ def move_to_past(appointment: Appointment, *, hours: int = 1) -> None:
 def bulk_appointments(*, patients, department, count: int, doctor=None, status: str = "pending",
                       offset: int = 0) -> list[Appointment]:
     """``count`` appointments spread over future slots (one per patient per slot), written in one go."""
-    zone = booking.hospital_zone(department.hospital)
+    zone = slot_grid.hospital_zone(department.hospital)
     starts = [
-        booking.local_to_aware(s, zone)
+        slot_grid.local_to_aware(s, zone)
         for day in range(1, 60)
-        for s in booking.slot_starts_of_day(local_today(department.hospital) + timedelta(days=day))
+        for s in slot_grid.slot_starts_of_day(local_today(department.hospital) + timedelta(days=day))
     ]
     rows = []
     for i in range(count):
         start = starts[offset + i]
         rows.append(Appointment(
             patient=patients[i % len(patients)], hospital=department.hospital, department=department, doctor=doctor,
-            start=start, end=start + booking.slot_length(), status=status, chief_complaint="Routine check",
+            start=start, end=start + slot_grid.slot_length(), status=status, chief_complaint="Routine check",
         ))
     return Appointment.objects.bulk_create(rows)

@@ -10,8 +10,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from appointments import booking
-from appointments.booking import SlotUnavailable, fee_for, hold_confirm, hold_create, hold_release
+from appointments import booking, slot_grid
+from appointments.booking import SlotUnavailable, hold_confirm, hold_create, hold_release
+from appointments.fees import fee_for
 from appointments.models import (
     Appointment,
     AppointmentStatus,
@@ -102,7 +103,7 @@ def test_direct_booking_needs_payment_when_payments_on(settings, patient, depart
 # --- Time zone -------------------------------------------------------------------------------------
 def test_wall_clock_z_is_hospital_local_time(patient, department):
     start_local = future_slot(department.hospital, at="09:00")
-    parsed = booking.wall_clock_from_iso(iso_z(start_local))
+    parsed = slot_grid.wall_clock_from_iso(iso_z(start_local))
     assert parsed == start_local and parsed.tzinfo is None
     h = hold(patient, department, parsed)
     # Africa/Lagos is UTC+1 all year: 09:00 local is 08:00 UTC.
@@ -116,7 +117,7 @@ def test_other_time_zone_hospital(db):
     patient = make_patient(hospital=hospital)
     start_local = future_slot(hospital, days=3, at="09:00")
     h = hold(patient, department, start_local)
-    assert h.start.astimezone(booking.hospital_zone(hospital)).replace(tzinfo=None) == start_local
+    assert h.start.astimezone(slot_grid.hospital_zone(hospital)).replace(tzinfo=None) == start_local
 
 
 # --- Refusals --------------------------------------------------------------------------------------
@@ -310,7 +311,7 @@ def test_slots_endpoint(patient, hospital, department):
 
 
 def test_slots_of_today_mark_past(patient, hospital, department):
-    today = timezone.now().astimezone(booking.hospital_zone(hospital)).date()
+    today = timezone.now().astimezone(slot_grid.hospital_zone(hospital)).date()
     body = client_for(patient).get("/api/appointments/slots/", {"department": department.pk,
                                                                  "date": today.isoformat()}).json()
     now = timezone.now()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from appointments import booking
+from appointments import slot_grid
 from appointments.models import Appointment
 from appointments.selectors import day_bounds
 from tests.appointments.helpers import book, future_slot, local_today
@@ -19,10 +19,10 @@ pytestmark = pytest.mark.django_db
 
 def _earlier_today(appointment: Appointment) -> None:
     """Move an appointment to a moment earlier today (hospital local day)."""
-    zone = booking.hospital_zone(appointment.hospital)
+    zone = slot_grid.hospital_zone(appointment.hospital)
     start_of_day, _ = day_bounds(local_today(appointment.hospital), zone)
     when = start_of_day + (timezone.now() - start_of_day) / 2
-    Appointment.objects.filter(pk=appointment.pk).update(start=when, end=when + booking.slot_length())
+    Appointment.objects.filter(pk=appointment.pk).update(start=when, end=when + slot_grid.slot_length())
 
 
 def test_doctor_dashboard_summary_has_the_fields_the_page_reads(doctor, department, hospital):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from appointments import booking
+from appointments import booking, slot_grid
 from appointments.models import SchedulerModelState, SchedulingEvent
 from appointments.scheduler import registry
 from tests.appointments.helpers import book, future_slot, hold, local_today
@@ -135,7 +135,7 @@ def test_slots_mark_the_recommended_slot(hospital, department, patient):
 def test_booking_the_recommended_slot_gets_the_recommended_doctor(hospital, department, patient):
     roster(department, doctors=3)
     body = _ask(patient, department).json()
-    start = booking.wall_clock_from_iso(body["recommended_time"])
+    start = slot_grid.wall_clock_from_iso(body["recommended_time"])
     appointment = book(patient, department, start)
     assert str(appointment.doctor_id) == body["recommended_doctor"]["id"]
     event = SchedulingEvent.objects.get(appointment=appointment)

@@ -7,7 +7,7 @@ from datetime import time
 import pytest
 from django.db import connection
 
-from appointments import booking, rosters
+from appointments import booking, rosters, slot_grid
 from appointments.booking import SlotUnavailable
 from appointments.models import (
     Appointment,
@@ -28,9 +28,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _capacity(department, start_local) -> int:
-    slots = booking.slots_of_day(department=department, day=start_local.date())
-    zone = booking.hospital_zone(department.hospital)
-    return next(s.capacity for s in slots if s.start == booking.local_to_aware(start_local, zone))
+    slots = slot_grid.slots_of_day(department=department, day=start_local.date())
+    zone = slot_grid.hospital_zone(department.hospital)
+    return next(s.capacity for s in slots if s.start == slot_grid.local_to_aware(start_local, zone))
 
 
 def test_department_capacity_is_the_sum_of_its_rostered_doctors(department):

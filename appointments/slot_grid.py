@@ -1,0 +1,194 @@
+"""Time and slots: the hospital's clock, the day's grid of slots, each slot's capacity (rostered
+doctors, else the department's setting) and the check of a requested start time.
+
+Times: the frontend sends a local wall-clock time labelled ``Z``. Functions here take
+``start_local``, a naive datetime on the hospital's wall clock, and return aware datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+
+from appointments import rosters
+from appointments.models import (
+    BookingHold,
+    HoldState,
+    Slot,
+    SlotCapacity,
+)
+from hospitals.models import Department, Hospital
+from phb.api.errors import ApiError
+from phb.api.fields import EARLIEST_DATE, LATEST_DATE, OUT_OF_RANGE
+
+
+# --- Time and slots --------------------------------------------------------------------------
+def hospital_zone(hospital: Hospital) -> ZoneInfo:
+    try:
+        return ZoneInfo(hospital.time_zone or settings.DEFAULT_HOSPITAL_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.DEFAULT_HOSPITAL_TIME_ZONE)
+
+
+def _clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def opening_time() -> time:
+    return _clock(settings.BOOKING_OPENING_TIME)
+
+
+def closing_time() -> time:
+    return _clock(settings.BOOKING_CLOSING_TIME)
+
+
+def slot_length() -> timedelta:
+    return timedelta(minutes=settings.BOOKING_SLOT_MINUTES)
+
+
+def slot_starts_of_day(day: date) -> list[datetime]:
+    """Naive wall-clock starts of every slot of ``day``: 09:00, 09:30, ... 16:30 by default."""
+    start = datetime.combine(day, opening_time())
+    last = datetime.combine(day, closing_time()) - slot_length()
+    out = []
+    while start <= last:
+        out.append(start)
+        start += slot_length()
+    return out
+
+
+def wall_clock_from_iso(value: str) -> datetime:
+    """Parse the frontend's ``YYYY-MM-DDTHH:MM:SSZ`` as a naive local wall-clock time.
+
+    The frontend labels local wall-clock time with ``Z`` (it is not UTC), so any offset or ``Z``
+    is dropped, not converted.
+    """
+    text = (value or "").strip()
+    if not text:
+        raise ApiError("appointment_date is required.", code="invalid_date")
+    if text.endswith(("Z", "z")):
+        text = text[:-1]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ApiError("appointment_date must be an ISO date-time such as 2025-01-31T09:30:00Z.",
+                       code="invalid_date") from exc
+    if not EARLIEST_DATE <= parsed.date() <= LATEST_DATE:
+        raise ApiError(f"appointment_date: {OUT_OF_RANGE}", code="invalid_date", appointment_date=[OUT_OF_RANGE])
+    return parsed.replace(tzinfo=None)
+
+
+def local_to_aware(start_local: datetime, zone: ZoneInfo) -> datetime:
+    if timezone.is_aware(start_local):
+        start_local = start_local.replace(tzinfo=None)
+    return start_local.replace(tzinfo=zone)
+
+
+def capacity_for(*, department: Department, day: date, rows: list[SlotCapacity] | None = None) -> int:
+    """Per-slot capacity for ``department`` on ``day``: weekday row, else every-day row, else the default."""
+    if rows is None:
+        rows = list(SlotCapacity.objects.filter(department=department))
+    by_weekday = {row.weekday: row.capacity for row in rows}
+    if day.weekday() in by_weekday:
+        return by_weekday[day.weekday()]
+    if None in by_weekday:
+        return by_weekday[None]
+    return settings.BOOKING_DEFAULT_SLOT_CAPACITY
+
+
+def slot_capacity(*, department: Department, start_local: datetime) -> int:
+    """Places in the slot starting at ``start_local``: the roster's sum, else the department's capacity."""
+    roster = rosters.capacity_at(department=department, start_local=start_local)
+    return capacity_for(department=department, day=start_local.date()) if roster is None else roster
+
+
+def wall_clock_of(start: datetime, hospital: Hospital) -> datetime:
+    return start.astimezone(hospital_zone(hospital)).replace(tzinfo=None)
+
+
+def validate_start(*, start_local: datetime, hospital: Hospital, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """Refuse a start that is off the slot grid, outside opening hours, in the past or too far ahead.
+
+    Returns the aware (start, end).
+    """
+    if timezone.is_aware(start_local):
+        start_local = start_local.replace(tzinfo=None)
+    if start_local.second or start_local.microsecond or start_local.minute % settings.BOOKING_SLOT_MINUTES:
+        raise ApiError(
+            f"Appointments start on the hour or half hour (slots are {settings.BOOKING_SLOT_MINUTES} minutes).",
+            code="invalid_slot",
+        )
+    opens = datetime.combine(start_local.date(), opening_time())
+    closes = datetime.combine(start_local.date(), closing_time())
+    if start_local < opens or start_local + slot_length() > closes:
+        raise ApiError(
+            f"The hospital books appointments between {settings.BOOKING_OPENING_TIME} and "
+            f"{settings.BOOKING_CLOSING_TIME} local time.",
+            code="outside_opening_hours",
+        )
+    zone = hospital_zone(hospital)
+    start = local_to_aware(start_local, zone)
+    now = now or timezone.now()
+    if start <= now:
+        raise ApiError("This time is in the past. Please choose a later slot.", code="slot_in_past")
+    if start > now + timedelta(days=settings.BOOKING_MAX_DAYS_AHEAD):
+        raise ApiError(
+            f"Appointments can be booked at most {settings.BOOKING_MAX_DAYS_AHEAD} days ahead.",
+            code="too_far_ahead",
+        )
+    return start, start + slot_length()
+
+
+@dataclass(frozen=True)
+class SlotView:
+    start: datetime
+    end: datetime
+    capacity: int
+    remaining: int
+    past: bool
+
+
+def slots_of_day(*, department: Department, day: date, now: datetime | None = None) -> list[SlotView]:
+    """Every slot of ``day`` with its remaining capacity (live holds and booked appointments count)."""
+    now = now or timezone.now()
+    zone = hospital_zone(department.hospital)
+    local_starts = slot_starts_of_day(day)
+    if not local_starts:
+        return []
+    starts = [local_to_aware(s, zone) for s in local_starts]
+    if rosters.has_roster(department=department):
+        seats = rosters.seats_of_day(department=department, day=day, starts=local_starts)
+        capacities = [sum(seat.patients_per_slot for seat in seats[s]) for s in local_starts]
+    else:
+        capacities = [capacity_for(department=department, day=day)] * len(starts)
+    rows = {
+        slot.start: slot
+        for slot in Slot.objects.filter(department=department, start__gte=starts[0], start__lte=starts[-1])
+    }
+    stale = dict(
+        BookingHold.objects.filter(
+            slot__in=[s.pk for s in rows.values()], state=HoldState.HELD, expires_at__lte=now
+        )
+        .values_list("slot_id")
+        .annotate(n=Count("id"))
+    ) if rows else {}
+    out = []
+    for start, capacity in zip(starts, capacities, strict=True):
+        row = rows.get(start)
+        used = (row.in_use - stale.get(row.pk, 0)) if row else 0
+        out.append(
+            SlotView(
+                start=start,
+                end=start + slot_length(),
+                capacity=capacity,
+                remaining=max(0, capacity - used),
+                past=start <= now,
+            )
+        )
+    return out
