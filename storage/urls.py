@@ -1,6 +1,6 @@
 from django.urls import path
 
-from storage import views
+from storage import imaging_views, views
 
 G = "clinical-guidelines/<str:guideline_id>/"
 
@@ -24,10 +24,10 @@ urlpatterns = [
     path("prescriptions/<uuid:prescription_id>/document/", views.PrescriptionDocumentView.as_view(),
          name="prescription-document"),
     # Medical imaging
-    path("imaging/studies/", views.ImagingStudyListView.as_view(), name="imaging-studies"),
-    path("imaging/studies/<uuid:study_id>/", views.ImagingStudyDetailView.as_view(), name="imaging-study"),
-    path("imaging/studies/<uuid:study_id>/complete/", views.ImagingStudyCompleteView.as_view(),
+    path("imaging/studies/", imaging_views.ImagingStudyListView.as_view(), name="imaging-studies"),
+    path("imaging/studies/<uuid:study_id>/", imaging_views.ImagingStudyDetailView.as_view(), name="imaging-study"),
+    path("imaging/studies/<uuid:study_id>/complete/", imaging_views.ImagingStudyCompleteView.as_view(),
          name="imaging-study-complete"),
-    path("imaging/studies/<uuid:study_id>/download/", views.ImagingStudyDownloadView.as_view(),
+    path("imaging/studies/<uuid:study_id>/download/", imaging_views.ImagingStudyDownloadView.as_view(),
          name="imaging-study-download"),
 ]
