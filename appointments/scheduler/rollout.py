@@ -39,13 +39,12 @@ import numpy as np
 from appointments.scheduler.baselines import first_available
 from appointments.scheduler.evaluate import held_out_seeds, paired_interval, run_hindsight, run_policy
 from appointments.scheduler.params import (
-    CANDIDATES,
     MAX_DOCTORS,
     REWARD_TURNED_AWAY,
     URGENT,
     SimulatorParams,
 )
-from appointments.scheduler.simulator import SLOT_HOURS, BookingSimulator, Patient, booking_outcome
+from appointments.scheduler.simulator import SLOT_HOURS, BookingSimulator, Patient, booking_outcome, open_slots
 
 STREAM = 0x5C4ED  # keeps the policy's random stream apart from the simulator's own for the same seed
 TIE = 1e-9  # a later time must beat an earlier one by more than this
@@ -72,11 +71,6 @@ def known_state(sim: BookingSimulator) -> KnownState:
     return KnownState(free=sim.free.sum(axis=0).astype(np.int64), now=float(sim.now), arrival=patient.arrival,
                       urgency=patient.urgency, earliest=patient.earliest, asap=patient.asap,
                       weekday=int(sim.weekday), episode=int(sim.seed), decision=int(sim.index))
-
-
-def open_slots(*, free: np.ndarray, earliest: float) -> np.ndarray:
-    """The first ``CANDIDATES`` open slots at or after ``earliest``, as :meth:`BookingSimulator.candidates`."""
-    return np.flatnonzero((free > 0) & (SLOT_HOURS >= earliest))[:CANDIDATES]
 
 
 def sample_arrivals(*, params: SimulatorParams, weekday: int, after: float,

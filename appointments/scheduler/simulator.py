@@ -46,6 +46,12 @@ def slot_hours() -> np.ndarray:
 SLOT_HOURS = slot_hours()
 
 
+def open_slots(*, free: np.ndarray, earliest: float) -> np.ndarray:
+    """The first ``CANDIDATES`` slots with a free place (``free``: places per slot, all doctors
+    together) at or after ``earliest``: the times a request is offered."""
+    return np.flatnonzero((free > 0) & (SLOT_HOURS >= earliest))[:CANDIDATES]
+
+
 @dataclass
 class Patient:
     arrival: float  # hours from the episode's midnight
@@ -147,8 +153,7 @@ class BookingSimulator:
     # --- the decision now --------------------------------------------------------------------
     def candidates(self) -> np.ndarray:
         """Slot indexes of the first ``CANDIDATES`` open times at or after the earliest acceptable time."""
-        open_slots = np.flatnonzero((self.free.sum(axis=0) > 0) & (SLOT_HOURS >= self.patient.earliest))
-        return open_slots[:CANDIDATES]
+        return open_slots(free=self.free.sum(axis=0), earliest=self.patient.earliest)
 
     def view(self) -> DecisionView:
         patient = self.patient

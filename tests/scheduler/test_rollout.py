@@ -15,11 +15,10 @@ from appointments.scheduler.params import MAX_DOCTORS, URGENT, SimulatorParams
 from appointments.scheduler.rollout import (
     first_available_return,
     known_state,
-    open_slots,
     rollout_policy,
     sample_arrivals,
 )
-from appointments.scheduler.simulator import SLOT_HOURS, BookingSimulator, Patient
+from appointments.scheduler.simulator import SLOT_HOURS, BookingSimulator, Patient, open_slots
 
 SEEDS = (1_000_000, 1_000_001, 41, 77)
 
