@@ -43,7 +43,7 @@ class SlotsInput(serializers.Serializer):
 class ConflictInput(serializers.Serializer):
     department = serializers.IntegerField(min_value=1, required=False)
     date = CalendarDateField()
-    time = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", required=False, default="00:00")
+    time = serializers.RegexField(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", required=False, default="00:00")
 
 
 class BookInput(serializers.Serializer):

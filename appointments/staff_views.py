@@ -14,7 +14,7 @@ from phb.api import serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.parsers import JSONParser
-from phb.api.schema import PASSWORD_SCHEMA, documented
+from phb.api.schema import PASSWORD_SCHEMA, VISIBLE_TEXT_PATTERN, documented
 from phb.api.views import ScopedAPIView
 
 LIST_LIMIT = 500
@@ -33,7 +33,7 @@ class StaffCreateInput(serializers.Serializer):
     role = serializers.ChoiceField(choices=["doctor"])
     email = documented(serializers.CharField, {"type": "string", "format": "email", "maxLength": 254})(
         max_length=254)
-    first_name = documented(serializers.CharField, {"type": "string", "maxLength": 200, "pattern": "\\S"})(
+    first_name = documented(serializers.CharField, {"type": "string", "maxLength": 200, "pattern": VISIBLE_TEXT_PATTERN})(
         max_length=200)
     last_name = serializers.CharField(max_length=200, allow_blank=True)
     password = documented(serializers.CharField, PASSWORD_SCHEMA)(max_length=256, trim_whitespace=False)

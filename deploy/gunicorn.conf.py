@@ -35,7 +35,15 @@ def _int(name: str, default: int) -> int:
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = _int("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count() * 2 + 1))
 threads = _int("GUNICORN_THREADS", 1)
-worker_class = "gthread" if threads > 1 else "sync"
+# gunicorn's sync and gthread workers, answering the requests gunicorn itself refuses (a request
+# line over limit_request_line, headers over their limits, bytes that are not HTTP) in the API's
+# JSON error envelope, and logging no request line (phb/workers.py).
+worker_class = "phb.workers.ThreadWorker" if threads > 1 else "phb.workers.SyncWorker"
+# gunicorn's defaults, stated: a longer request line is a 414, a longer header line or more
+# headers a 431 (both documented on every operation of the API description).
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)

@@ -213,7 +213,9 @@ class DepartmentDoctorsNoSlashView(DepartmentDoctorsView):
 
 
 class _PatientSearchInput(serializers.Serializer):
-    hpn = serializers.RegexField(r"^[0-9 ]{3,20}$", error_messages={"invalid": "Give at least 3 digits of the HPN."})
+    # 3 to 20 digits, spaces anywhere (the HPN is shown as "123 456 7890").
+    hpn = serializers.RegexField(r"^ *(?:[0-9] *){3,20}$", max_length=64,
+                                 error_messages={"invalid": "Give 3 to 20 digits of the HPN (spaces allowed)."})
 
 
 def _age(born: date | None) -> int | None:

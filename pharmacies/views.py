@@ -14,6 +14,7 @@ from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.fields import JS_SAFE_INTEGER, TextOrIntegerField
 from phb.api.parsers import JSONParser
+from phb.api.schema import VISIBLE_TEXT_PATTERN
 from phb.api.views import ApiView
 from records.audit import audit_record
 
@@ -121,10 +122,10 @@ class NominatedPharmacyView(ApiView):
     @extend_schema(request={"application/json": {
         "type": "object",
         "properties": {
-            "pharmacy_id": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 32, "pattern": "\\S"},
+            "pharmacy_id": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 32, "pattern": VISIBLE_TEXT_PATTERN},
                                       {"type": "integer", "minimum": -JS_SAFE_INTEGER, "maximum": JS_SAFE_INTEGER}],
                             "description": "The directory's `id` (a number) or `pharmacy_id`."},
-            "practice_page_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S",
+            "practice_page_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": VISIBLE_TEXT_PATTERN,
                                  "description": "Not in this directory: a 404."},
             "nomination_type": {"type": "string", "enum": [c for c, _ in NominationType.choices]},
             "notes": {"type": "string", "maxLength": 500},

@@ -10,6 +10,8 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from phb.api.schema import VISIBLE_TEXT_PATTERN
+
 # Dates the service reasons about: far enough either way for any real record or booking, and far
 # from ``date.max``, where adding a slot length or converting a time zone would overflow.
 EARLIEST_DATE = date(1900, 1, 1)
@@ -78,7 +80,12 @@ class EmailField(_Strict, serializers.EmailField):
 
 
 class RegexField(_Strict, serializers.RegexField):
-    pass
+    """The regular expression (also the API description's pattern) says exactly what is accepted:
+    nothing is trimmed before it is matched."""
+
+    def __init__(self, regex: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(regex, **kwargs)
 
 
 class SlugField(_Strict, serializers.SlugField):
@@ -202,6 +209,8 @@ class TextOrIntegerFieldSchema(OpenApiSerializerFieldExtension):
             text["minLength"] = field.min_length
         elif not field.allow_blank:
             text["minLength"] = 1
+        if not field.allow_blank and field.trim_whitespace:
+            text["pattern"] = VISIBLE_TEXT_PATTERN
         number = {"type": "integer", "minimum": -JS_SAFE_INTEGER, "maximum": JS_SAFE_INTEGER}
         return {"oneOf": [text, number]}
 

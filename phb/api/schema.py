@@ -7,9 +7,10 @@ instead of warning that no serializer could be guessed.
 Every operation also documents the errors the service answers everywhere, all in the one JSON
 envelope of ``phb.api.errors``: 400 (input refused), 401 (no or a bad token, on public
 operations too when a bad ``Authorization`` header is sent), 403 (role or origin refused),
-404 (absent or outside the caller's scope), 429 (throttled), for writes 409 (in conflict with
-the current state) and, for operations with a body, 413 (body too large) and 415 (content type
-not accepted). The cookie and the Bearer header are alternatives, not both required.
+404 (absent or outside the caller's scope), 429 (throttled), 414 and 431 (a request line or
+headers over the server's limits, refused by gunicorn before the application: phb/workers.py),
+for writes 409 (in conflict with the current state) and, for operations with a body, 413 (body
+too large) and 415 (content type not accepted). The cookie and the Bearer header are alternatives, not both required.
 """
 
 from __future__ import annotations
@@ -43,14 +44,54 @@ ERROR_DESCRIPTIONS = {
     "404": "Absent, or outside the caller's scope.",
     "409": "In conflict with the current state (already done, taken, or not allowed now).",
     "413": "Request body too large.",
+    "414": "Request line (path and query string) too long: refused before it is parsed, valid or not.",
     "415": "Content type not accepted.",
     "429": "Throttled; `Retry-After` says when to try again.",
+    "431": "Request headers too large: refused before they are parsed.",
 }
-ERROR_CODES = ("400", "401", "403", "404", "429")
+ERROR_CODES = ("400", "401", "403", "404", "414", "429", "431")
 BODY_ERROR_CODES = ("413", "415")
 
 
+# The characters Python's ``str.strip()`` removes, which is what a DRF ``CharField`` trims before
+# it refuses a blank value (``tests/foundation/test_schema_contract.py`` checks the list against
+# ``str.isspace``). Spelled out: ``\s`` differs between Python's, ECMA 262's and Rust's regexes.
+STRIPPED_CHARACTERS = ("\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f\\x20\\x85\\xa0\\u1680\\u2000-\\u200a"
+                       "\\u2028\\u2029\\u202f\\u205f\\u3000")
+# A text with at least one character that is not trimmed away. As a lookahead, not a bare
+# character class: Schemathesis folds a field's length bounds into a bare class as a quantifier
+# over the whole text (``^[^...]{1,254}$``), which would rule out every inner space.
+VISIBLE_TEXT_PATTERN = f"(?=[^{STRIPPED_CHARACTERS}])"
+
+
+def _states_visible_text(field: serializers.Field, schema: dict) -> dict:
+    """``schema`` with the visible-text pattern when ``field`` trims and refuses blank text: such
+    a value of only spaces is refused, so the API description says so."""
+    if (isinstance(field, serializers.CharField) and field.trim_whitespace and not field.allow_blank
+            and schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema)):
+        return {**schema, "pattern": VISIBLE_TEXT_PATTERN}
+    return schema
+
+
 class AutoSchema(SpectacularAutoSchema):
+    def _map_basic_serializer(self, serializer, direction):
+        """Request text fields that trim and refuse blank text state it (``_states_visible_text``),
+        as do the text items of a list."""
+        result = super()._map_basic_serializer(serializer, direction)
+        properties = result.get("properties", {})
+        if direction != "request":
+            return result
+        for field in serializer.fields.values():
+            schema = properties.get(field.field_name)
+            if not isinstance(schema, dict):
+                continue
+            schema = _states_visible_text(field, schema)
+            child = getattr(field, "child", None)
+            if child is not None and isinstance(schema.get("items"), dict):
+                schema = {**schema, "items": _states_visible_text(child, schema["items"])}
+            properties[field.field_name] = schema
+        return result
+
     def _get_serializer(self):
         view = self.view
         if isinstance(view, GenericAPIView) or hasattr(view, "get_serializer") or hasattr(view, "serializer_class"):

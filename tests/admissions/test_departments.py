@@ -164,6 +164,12 @@ def test_patient_search_by_hpn(hospital_admin, patient, department):
     assert set(rows[0]) >= {"id", "hpn", "first_name", "last_name", "age", "date_of_birth", "gender", "email"}
     assert client.get(f"/api/patients/search/?hpn={stranger_patient.hpn}").json() == []
     assert client.get("/api/patients/search/?hpn=ab").status_code == 400
+    # What the API description's pattern allows is what is accepted: 3 to 20 digits, spaces anywhere.
+    for refused in ("01 ", " 1 2 ", "\t123", "1" * 21):
+        answer = client.get("/api/patients/search/", {"hpn": refused})
+        assert answer.status_code == 400 and answer.json()["message"].startswith("hpn: "), refused
+    spaced = " " + " ".join(patient.hpn.replace(" ", "")[:6]) + " "
+    assert patient.hpn in [r["hpn"] for r in client.get("/api/patients/search/", {"hpn": spaced}).json()]
     assert client_for(patient).get(f"/api/patients/search/?hpn={patient.hpn}").status_code == 404
     assert client_for(None).get(f"/api/patients/search/?hpn={patient.hpn}").status_code == 401
     # the id it returns is what the admission modal sends as ``patient``

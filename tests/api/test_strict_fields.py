@@ -170,12 +170,13 @@ def test_the_schema_states_the_json_types():
     from drf_spectacular.openapi import AutoSchema
 
     from phb.api.fields import JS_SAFE_INTEGER, TextOrIntegerField
+    from phb.api.schema import VISIBLE_TEXT_PATTERN
 
     mapped = AutoSchema()._map_serializer_field
     assert mapped(serializers.DecimalField(max_digits=5, decimal_places=1), "request")["type"] == "number"
     assert mapped(serializers.IntegerField(), "request")["type"] == "integer"
     assert mapped(TextOrIntegerField(max_length=64), "request")["oneOf"] == [
-        {"type": "string", "maxLength": 64, "minLength": 1},
+        {"type": "string", "maxLength": 64, "minLength": 1, "pattern": VISIBLE_TEXT_PATTERN},
         {"type": "integer", "minimum": -JS_SAFE_INTEGER, "maximum": JS_SAFE_INTEGER},
     ]
 

@@ -212,7 +212,7 @@ def _gunicorn_config(env: dict[str, str]) -> dict:
 
 def test_gunicorn_defaults_keep_make_run_working():
     config = _gunicorn_config({})
-    assert config["workers"] >= 2 and config["worker_class"] == "sync"
+    assert config["workers"] >= 2 and config["worker_class"] == "phb.workers.SyncWorker"
     assert config["bind"] == ["127.0.0.1:8000"]
     assert config["accesslog"] is None and config["preload_app"] is False
     # Rare recycling: a worker lives ~100,000 requests (deploy/README.md, "Workers and recycling").
@@ -226,7 +226,7 @@ def test_gunicorn_on_ec2_settings():
         "GUNICORN_BIND": "0.0.0.0:8000", "WEB_CONCURRENCY": "9", "GUNICORN_THREADS": "4",
         "GUNICORN_KEEPALIVE": "75", "GUNICORN_ACCESS_LOG": "-", "FORWARDED_ALLOW_IPS": "10.0.0.0/16",
     })
-    assert config["workers"] == 9 and config["worker_class"] == "gthread"
+    assert config["workers"] == 9 and config["worker_class"] == "phb.workers.ThreadWorker"
     assert config["keepalive"] == 75 and config["accesslog"] == "-"
     assert config["forwarded_allow_ips"] == ["10.0.0.0/16"]
     assert config["timeout"] == 30 and config["graceful_timeout"] == 30

@@ -39,7 +39,7 @@ def test_every_operation_documents_the_error_envelope(schema):
     assert set(envelope["required"]) == {"message", "error", "detail", "code"}
     for path, method, operation in _operations(schema):
         codes = set(operation["responses"])
-        assert {"400", "401", "403", "404", "429"} <= codes, (method, path, codes)
+        assert {"400", "401", "403", "404", "414", "429", "431"} <= codes, (method, path, codes)
         if method in ("post", "put", "patch"):
             assert {"409", "413", "415"} <= codes, (method, path, codes)
     for path, method in (("/api/profile/", "patch"), ("/api/appointments/", "get"), ("/api/login/", "post")):
@@ -101,3 +101,40 @@ def test_a_body_over_the_upload_limit_is_a_413_with_a_message(patient):
     body = '{"full_name": "' + "x" * (3 * 1024 * 1024) + '"}'
     response = client_for(patient).patch("/api/profile/", data=body, content_type="application/json")
     assert response.status_code == 413 and response.json()["message"]
+
+
+def test_the_visible_text_pattern_refuses_exactly_what_a_char_field_trims_away():
+    import re
+    import sys
+
+    import jsonschema_rs
+
+    from phb.api.schema import VISIBLE_TEXT_PATTERN
+
+    python = re.compile(VISIBLE_TEXT_PATTERN)
+    ecma = jsonschema_rs.validator_for({"type": "string", "pattern": VISIBLE_TEXT_PATTERN})
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates are not text
+        char = chr(code)
+        visible = not char.isspace()
+        assert bool(python.search(char)) is visible, hex(code)
+        if code < 0x10000 or not code % 97:
+            assert ecma.is_valid(char) is visible, hex(code)
+
+
+def test_text_that_is_trimmed_and_required_says_so_in_the_description(schema, patient):
+    from phb.api.schema import VISIBLE_TEXT_PATTERN
+
+    email = schema["components"]["schemas"]["EmailInputRequest"]["properties"]["email"]
+    assert email["pattern"] == VISIBLE_TEXT_PATTERN and email["minLength"] == 1
+    # A value the pattern refuses is refused, with the field named; one it allows is taken.
+    client = client_for(None)
+    for blank in (" ", " \x1e", "\u3000\t"):
+        refused = client.post("/api/resend-otp/", {"email": blank}, format="json")
+        assert refused.status_code == 400 and refused.json()["message"].startswith("email: "), blank
+    assert client.post("/api/resend-otp/", {"email": "\ufeff"}, format="json").status_code != 400
+    # Fields that allow blank, passwords (never trimmed) and patterned fields keep their own schema.
+    registration = schema["components"]["schemas"]["RegisterInputRequest"]["properties"]
+    assert "pattern" not in registration.get("gender", {})
+    assert registration["password"]["pattern"] == "\\D"
