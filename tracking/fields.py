@@ -18,8 +18,8 @@ from phb.api import serializers
 from phb.api.fields import FormBlankIsText, from_json
 
 EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
-_TOKEN = re.compile(r"[a-z][a-z0-9_\-]{0,39}")
-_HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d)?")
+_TOKEN_TEXT = r"^[A-Za-z][A-Za-z0-9 _\-]{0,39}$"
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?")
 
 
 def local_zone() -> ZoneInfo:
@@ -231,35 +231,36 @@ class ChoiceOrScaleField(FormBlankIsText, serializers.Field):
 
 
 class TokenListField(serializers.ListField):
-    """A short list of lower-case tokens (symptom names); duplicates dropped, order kept."""
+    """A short list of symptom names stored as lower-case tokens (``"Back pain"`` is
+    ``back_pain``); duplicates dropped, order kept. Each item's pattern (also the API
+    description's) is the whole rule."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 40)
         kwargs.setdefault("required", False)
-        super().__init__(child=serializers.CharField(max_length=40), **kwargs)
+        child = serializers.RegexField(_TOKEN_TEXT, max_length=40, error_messages={
+            "invalid": "Enter a name: a letter, then letters, digits, spaces, _ or - (at most 40)."})
+        super().__init__(child=child, **kwargs)
 
     def to_internal_value(self, data: Any) -> list[str]:
-        values = super().to_internal_value(data)
         out: list[str] = []
-        for value in values:
-            token = value.strip().lower().replace(" ", "_")
-            if not _TOKEN.fullmatch(token):
-                raise serializers.ValidationError(f"“{value[:40]}” is not a valid entry.")
+        for value in super().to_internal_value(data):
+            token = value.lower().replace(" ", "_")
             if token not in out:
                 out.append(token)
         return out
 
 
-@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"})
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"})
 class ClockTimeField(FormBlankIsText, serializers.Field):
-    """``HH:MM`` (seconds dropped)."""
+    """``HH:MM`` or ``HH:MM:SS`` (seconds dropped)."""
 
     default_error_messages = {"invalid": "Enter a time as HH:MM."}
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str) or not _HHMM.fullmatch(data.strip()):
+        if not isinstance(data, str) or not _HHMM.fullmatch(data):
             self.fail("invalid")
-        return data.strip()[:5]
+        return data[:5]
 
     def to_representation(self, value: Any) -> Any:
         return value
