@@ -76,8 +76,8 @@ class EpochMsField(FormBlankIsText, serializers.Field):
             self.fail("invalid")
         if isinstance(data, (int, float, Decimal)):
             ms = int(data)
-        elif isinstance(data, str) and re.fullmatch(r"\d{10,16}(\.\d+)?", data.strip()):
-            ms = int(Decimal(data.strip()))
+        elif isinstance(data, str) and re.fullmatch(r"[0-9]{10,16}(\.[0-9]+)?", data):
+            ms = int(Decimal(data))
         elif isinstance(data, str):
             text = data.strip().replace("Z", "+00:00").replace("z", "+00:00")
             try:

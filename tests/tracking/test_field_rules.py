@@ -10,12 +10,13 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from phb.api import serializers
-from tracking.fields import ClockTimeField, TokenListField
+from tracking.fields import ClockTimeField, EpochMsField, TokenListField
 
 
 class _Entry(serializers.Serializer):
     symptoms = TokenListField()
     bedtime = ClockTimeField(required=False)
+    started = EpochMsField(required=False)
 
 
 def _read(**data):
@@ -61,3 +62,10 @@ def test_the_description_states_the_same_rules():
         assert pattern.search(name) and _taken(symptoms=[name])
     for name in (" back_pain", "1st", "é"):
         assert not pattern.search(name) and not _taken(symptoms=[name])
+
+
+def test_epoch_milliseconds_as_text_are_ascii_digits_only():
+    assert _read(symptoms=[], started="1733221234567")["started"] == 1733221234567
+    assert _read(symptoms=[], started=1733221234567)["started"] == 1733221234567
+    for sent in (" 1733221234567", "\u0661" * 13, "1733221234567 "):
+        assert not _taken(symptoms=[], started=sent), sent
