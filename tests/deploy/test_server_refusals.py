@@ -5,20 +5,14 @@ status and the kind of error, never the request line (it carries the query strin
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from phb.localaws import free_port
 from phb.workers import refusal_of
+from tests.deploy.gunicorn_process import gunicorn_running
 
-ROOT = Path(__file__).resolve().parents[2]
 MARKER = "patientsurname"
 
 
@@ -30,22 +24,9 @@ def _ok_app(environ, start_response):  # noqa: ARG001 - the WSGI signature
 
 @pytest.fixture(params=["1", "2"], ids=["sync", "gthread"])
 def server(request, tmp_path):
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GUNICORN_ERROR_LOG": "-", "GUNICORN_THREADS": request.param}
     err = tmp_path / "gunicorn.err"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tests.deploy.test_server_refusals:_ok_app", "--config",
-         str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err.open("wb"),
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while "Booting worker" not in err.read_text(errors="replace") and time.monotonic() < deadline:
-            time.sleep(0.1)
+    with gunicorn_running("tests.deploy.test_server_refusals:_ok_app", err, GUNICORN_THREADS=request.param) as port:
         yield port, err, request.param
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def _exchange(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 
-from phb.localaws import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.deploy.gunicorn_process import gunicorn_running
 
 
 def test_a_timed_out_worker_logs_the_stack_it_was_stuck_in(tmp_path):
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GUNICORN_TIMEOUT": "2", "GUNICORN_ERROR_LOG": "-"}
     err = tmp_path / "gunicorn.err"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tests.deploy.hanging_app:application", "--config",
-         str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err.open("wb"),
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while "Booting worker" not in err.read_text(errors="replace") and time.monotonic() < deadline:
-            time.sleep(0.1)
+    with gunicorn_running("tests.deploy.hanging_app:application", err, GUNICORN_TIMEOUT="2") as port:
         try:
             httpx.get(f"http://127.0.0.1:{port}/", timeout=15)
         except httpx.HTTPError:
@@ -36,9 +19,6 @@ def test_a_timed_out_worker_logs_the_stack_it_was_stuck_in(tmp_path):
         deadline = time.monotonic() + 15
         while "wait_forever" not in err.read_text(errors="replace") and time.monotonic() < deadline:
             time.sleep(0.2)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
     output = err.read_text(errors="replace")
     assert "WORKER TIMEOUT" in output
     assert "worker timeout: thread MainThread was at" in output, output[-3000:]
