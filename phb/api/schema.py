@@ -10,7 +10,8 @@ operations too when a bad ``Authorization`` header is sent), 403 (role or origin
 404 (absent or outside the caller's scope), 429 (throttled), 414 and 431 (a request line or
 headers over the server's limits, refused by gunicorn before the application: phb/workers.py),
 for writes 409 (in conflict with the current state) and, for operations with a body, 413 (body
-too large) and 415 (content type not accepted). The cookie and the Bearer header are alternatives, not both required.
+too large) and 415 (content type not accepted). The cookie and the Bearer header are
+alternatives, not both required.
 """
 
 from __future__ import annotations
@@ -78,9 +79,9 @@ class AutoSchema(SpectacularAutoSchema):
         """Request text fields that trim and refuse blank text state it (``_states_visible_text``),
         as do the text items of a list."""
         result = super()._map_basic_serializer(serializer, direction)
-        properties = result.get("properties", {})
         if direction != "request":
             return result
+        properties = result.get("properties", {})
         for field in serializer.fields.values():
             schema = properties.get(field.field_name)
             if not isinstance(schema, dict):
