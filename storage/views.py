@@ -146,9 +146,12 @@ class GuidelineUploadView(ApiView):
 
 
 class GuidelineDetailView(ApiView):
-    """G2 read (logged as a view), G6 edit, G7 delete."""
+    """G2 read (logged as a view), G6 edit from JSON (as G3: a form cannot say the list its
+    ``keywords`` are; any other body is a 415), G7 delete."""
 
     access = Access.STAFF
+
+    parser_classes = [JSONParser]
 
     @extend_schema(operation_id="clinical_guideline_retrieve", responses={200: dict}, summary="G2 one guideline")
     def get(self, request: Request, guideline_id: str) -> Response:
@@ -286,14 +289,16 @@ class GuidelineDownloadView(ApiView):
 
 
 class GuidelineBookmarkView(ApiView):
-    """G11 add (with optional ``notes``), G12 remove."""
+    """G11 add (no body, or a JSON object with optional ``notes``), G12 remove."""
 
     access = Access.STAFF
+
+    parser_classes = [JSONParser]
 
     @extend_schema(request=BookmarkInput, responses={201: dict}, summary="G11 bookmark")
     def post(self, request: Request, guideline_id: str) -> Response:
         guideline = selectors.guideline_get(fetched_by=request.user, guideline_id=guideline_id)
-        serializer = BookmarkInput(data=request.data if isinstance(request.data, dict) else {})
+        serializer = BookmarkInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         bookmark = services.guideline_bookmark_add(user=request.user, guideline=guideline,
                                                    notes=serializer.validated_data.get("notes", ""), request=request)

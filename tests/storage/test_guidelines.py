@@ -238,6 +238,13 @@ def test_bookmarks_categories_stats_and_access_log(doctor, hospital_admin, patie
     assert bookmark["guideline_id"] == gid and bookmark["is_active"] is True and bookmark["notes"] == "read before shift"
     assert set(bookmark) >= {"id", "user", "guideline", "bookmarked_at", "notes", "is_active"}
     assert client.post(f"{BASE}{gid}/bookmark/").status_code == 201  # idempotent
+    # What the bookmark button sends: the JSON content type and no body at all.
+    assert client.post(f"{BASE}{gid}/bookmark/", content_type="application/json").status_code == 201
+    # A body that is not a JSON object is refused, and a form is not taken (no write either way).
+    refused = client.post(f"{BASE}{gid}/bookmark/", "false", content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["message"]
+    assert client.post(f"{BASE}{gid}/bookmark/", {"notes": "x"}, format="multipart").status_code == 415
+    assert client_for(doctor).put(f"{BASE}{gid}/", {"keywords": "false"}, format="multipart").status_code == 415
     mine = client.get(f"{BASE}my_bookmarks/").json()
     assert [g["guideline_id"] for g in mine] == [gid]
     assert mine[0]["is_bookmarked"] is True and mine[0]["user_notes"] == "read before shift"
