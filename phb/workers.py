@@ -20,13 +20,15 @@ from gunicorn.http import errors as http_errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers import gthread, sync
 
+from phb.api.errors import envelope
+
+_SERVER_ERROR = (500, "Internal Server Error", "server_error", "Something went wrong on our side.")
 # (exception, status, reason, code, message); the first match wins, so subclasses come first.
 _REFUSALS: tuple[tuple[type[BaseException], int, str, str, str], ...] = (
     # A header the application tried to send is the application's fault, not the client's.
-    (http_errors.InvalidResponseHeader, 500, "Internal Server Error", "server_error", "Something went wrong on our side."),
-    (http_errors.InvalidResponseHeaderName, 500, "Internal Server Error", "server_error",
-     "Something went wrong on our side."),
-    (http_errors.ConfigurationProblem, 500, "Internal Server Error", "server_error", "Something went wrong on our side."),
+    (http_errors.InvalidResponseHeader, *_SERVER_ERROR),
+    (http_errors.InvalidResponseHeaderName, *_SERVER_ERROR),
+    (http_errors.ConfigurationProblem, *_SERVER_ERROR),
     (http_errors.LimitRequestLine, 414, "URI Too Long", "uri_too_long",
      "The request line (path and query string) is too long."),
     (http_errors.LimitRequestHeaders, 431, "Request Header Fields Too Large", "headers_too_large",
@@ -39,7 +41,6 @@ _REFUSALS: tuple[tuple[type[BaseException], int, str, str, str], ...] = (
      "This expectation is not supported."),
     (http_errors.ParseException, 400, "Bad Request", "bad_request", "The request is not valid HTTP."),
 )
-_SERVER_ERROR = (500, "Internal Server Error", "server_error", "Something went wrong on our side.")
 
 
 def refusal_of(exc: BaseException) -> tuple[int, str, str, str]:
@@ -51,7 +52,7 @@ def refusal_of(exc: BaseException) -> tuple[int, str, str, str]:
 
 
 def json_error_response(*, status: int, reason: str, code: str, message: str) -> bytes:
-    body = json.dumps({"message": message, "error": message, "detail": message, "code": code}).encode()
+    body = json.dumps(envelope(message, code=code)).encode()
     head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
     return head.encode("latin-1") + body
