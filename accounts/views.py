@@ -43,7 +43,6 @@ from hospitals.selectors import primary_registration_of
 from phb.afterresponse import defer
 from phb.api.access import Access
 from phb.api.errors import ApiError
-from phb.api.parsers import JSONParser
 from phb.api.views import ApiView, PublicApiView
 
 
@@ -181,7 +180,6 @@ def _token_owner(request: Request) -> User | None:
 
 
 class RegisterView(PublicApiView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say a list or null
 
     @extend_schema(request=RegisterInput, responses={201: dict}, summary="A6 registration")
     def post(self, request: Request) -> Response:
@@ -195,7 +193,6 @@ class RegisterView(PublicApiView):
 
 
 class ProfileView(ApiView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.OWN
 
     @extend_schema(responses={200: dict}, summary="A7 the caller's profile (always with role)")
@@ -221,7 +218,6 @@ class RoleView(ApiView):
 
 class OnboardingView(ApiView):
     access = Access.OWN
-    parser_classes = [JSONParser]
 
     @extend_schema(request=OnboardingInput, responses={200: dict}, summary="A10 onboarding done")
     def post(self, request: Request) -> Response:

@@ -31,7 +31,6 @@ from admissions.serializers import (
 )
 from phb.api.access import Access
 from phb.api.errors import ApiError
-from phb.api.parsers import JSONParser
 from phb.api.schema import JSON_ARRAY
 from phb.api.views import ApiView, ScopedAPIView
 
@@ -61,7 +60,6 @@ def _lookup(admission_ref: str) -> dict[str, Any]:
 
 class AdmissionListView(ApiView):
     """``GET``: a bare array (the page reads an array or ``results``). ``POST``: a registered patient."""
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
 
     access = Access.OWN | Access.STAFF
 
@@ -100,7 +98,6 @@ def _created(admission: Admission) -> Response:
 
 
 class EmergencyAdmissionView(ApiView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.STAFF
 
     @extend_schema(request=EmergencyAdmissionInput, responses={201: dict},

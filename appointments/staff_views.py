@@ -13,7 +13,6 @@ from appointments.models import RosterException, RosterSession
 from phb.api import serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
-from phb.api.parsers import JSONParser
 from phb.api.schema import PASSWORD_SCHEMA, VISIBLE_TEXT_PATTERN, documented
 from phb.api.views import ScopedAPIView
 
@@ -45,7 +44,6 @@ class StaffCreateInput(serializers.Serializer):
 
 
 class StaffView(ScopedAPIView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.STAFF
 
     def scoped_queryset(self, user) -> QuerySet:
@@ -75,7 +73,6 @@ class StaffView(ScopedAPIView):
 
 
 class AvailabilityView(ScopedAPIView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.STAFF
 
     def scoped_queryset(self, user) -> QuerySet:

@@ -16,7 +16,6 @@ from hospitals.selectors import admin_hospital_of
 from phb.api import serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
-from phb.api.parsers import JSONParser
 from phb.api.schema import JSON_ARRAY, documented
 from phb.api.views import ApiView, ScopedAPIView
 
@@ -104,7 +103,6 @@ class DepartmentListView(ApiView):
 
 
 class DepartmentCreateView(ApiView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.STAFF
 
     @extend_schema(request=DepartmentInput, responses={201: dict}, summary="O4 create a department")
@@ -163,7 +161,6 @@ class DepartmentDetailView(_DepartmentView):
 
 class DepartmentUpdateView(_DepartmentView):
     """O5: partial edit; also deactivate and reactivate with ``{is_active}``."""
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
 
     @extend_schema(request=DepartmentInput, responses={200: dict}, summary="O5 edit a department")
     def patch(self, request: Request, department_id: int) -> Response:

@@ -13,7 +13,6 @@ from phb.api import serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.fields import JS_SAFE_INTEGER, TextOrIntegerField
-from phb.api.parsers import JSONParser
 from phb.api.schema import VISIBLE_TEXT_PATTERN
 from phb.api.views import ApiView
 from records.audit import audit_record
@@ -107,7 +106,6 @@ class PharmacyDetailView(ApiView):
 
 
 class NominatedPharmacyView(ApiView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.OWN
 
     @extend_schema(responses={200: dict}, summary="The caller's current nomination")

@@ -13,7 +13,6 @@ from accounts.throttles import client_ip, hit
 from appointments.serializers import medication_payload
 from pharmacies.presenters import pharmacy_summary
 from phb.api.access import Access
-from phb.api.parsers import JSONParser
 from phb.api.views import ApiView
 from prescriptions import dispensing, requests, selectors, signing
 from prescriptions.inputs import DispenseInput, RequestInput, StatusQuery, UpdateStatusInput, VerifyInput, valid
@@ -26,7 +25,6 @@ VERIFY_RATE = "120/60"  # per client IP: verification answers say whether a toke
 
 
 class PrescriptionRequestsView(ApiView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.OWN
 
     @extend_schema(parameters=[StatusQuery], responses={200: dict}, summary="The patient's prescription requests")

@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from phb.api.access import Access
 from phb.api.errors import ApiError
-from phb.api.parsers import JSONParser
 from phb.api.views import ApiView
 from prescriptions import approval, selectors
 from prescriptions.inputs import ApproveInput, RejectInput, StatusQuery, valid
@@ -71,7 +70,6 @@ class ProviderRequestDetailView(ApiView):
 
 
 class ProviderApproveView(ApiView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.STAFF
 
     @extend_schema(request=ApproveInput, responses={200: dict}, summary="Approve (issue, sign, route)")

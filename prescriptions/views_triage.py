@@ -12,7 +12,6 @@ from rest_framework.response import Response
 
 from phb.api.access import Access
 from phb.api.errors import ApiError
-from phb.api.parsers import JSONParser
 from phb.api.views import ApiView
 from prescriptions import selectors, triage
 from prescriptions.inputs import EscalateInput, PharmacistApproveInput, PharmacistRejectInput, TriageQuery, valid
@@ -69,7 +68,6 @@ def _answer(rx: PrescriptionRequest, message: str) -> Response:
 
 
 class TriageApproveView(ApiView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.STAFF
 
     @extend_schema(request=PharmacistApproveInput, responses={200: dict}, summary="Pharmacist approves")

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -86,6 +87,7 @@ class DocumentUploadView(ApiView):
     """M9: multipart, repeated field ``files``."""
 
     access = Access.OWN
+    parser_classes = [MultiPartParser]
 
     @extend_schema(request={"multipart/form-data": _DocumentUploadInput}, responses={201: dict},
                    summary="M9 upload documents (201 when at least one was kept)")

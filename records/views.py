@@ -24,7 +24,6 @@ from phb import metrics
 from phb.api import pagination, serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
-from phb.api.parsers import JSONParser
 from phb.api.views import ApiView
 from records import presenters, selectors, services
 from records.audit import audit_record
@@ -53,7 +52,6 @@ class MedAccessCodeRequestView(ApiView):
     access request: make sure the patient has a live code)."""
 
     access = Access.OWN
-    parser_classes = [JSONParser]  # an empty body or a JSON object
 
     def post(self, request: Request) -> Response:
         data = _OtpRequestInput(data=request.data if isinstance(request.data, dict) else {})
@@ -121,7 +119,6 @@ class MedAccessEndView(ApiView):
     """End every medical-access session the caller holds (sign out of records everywhere)."""
 
     access = Access.OWN
-    parser_classes = [JSONParser]
 
     def post(self, request: Request) -> Response:
         _ = request.data  # no field is read, but a body other than JSON is a 415 like everywhere else

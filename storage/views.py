@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
-from phb.api.parsers import JSONParser
 from phb.api.schema import JSON_ARRAY
 from phb.api.views import ApiView, ScopedAPIView
 from storage import objects, rows, selectors, services
@@ -106,8 +105,6 @@ class GuidelineListView(ApiView):
 
     access = Access.STAFF
 
-    parser_classes = [JSONParser]
-
     @extend_schema(operation_id="clinical_guidelines_list", parameters=pagination.PARAMETERS, responses={200: JSON_ARRAY},
                    summary="G1 guidelines (bare array, paged)",
                    description="Most recently updated first. " + pagination.DESCRIPTION)
@@ -150,8 +147,6 @@ class GuidelineDetailView(ApiView):
     ``keywords`` are; any other body is a 415), G7 delete."""
 
     access = Access.STAFF
-
-    parser_classes = [JSONParser]
 
     @extend_schema(operation_id="clinical_guideline_retrieve", responses={200: dict}, summary="G2 one guideline")
     def get(self, request: Request, guideline_id: str) -> Response:
@@ -292,8 +287,6 @@ class GuidelineBookmarkView(ApiView):
     """G11 add (no body, or a JSON object with optional ``notes``), G12 remove."""
 
     access = Access.STAFF
-
-    parser_classes = [JSONParser]
 
     @extend_schema(request=BookmarkInput, responses={201: dict}, summary="G11 bookmark")
     def post(self, request: Request, guideline_id: str) -> Response:

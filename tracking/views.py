@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
-from phb.api.parsers import JSONParser
 from phb.api.views import ApiView, ScopedAPIView
 from tracking import outbox, selectors, services
 from tracking.dynamo.store import TrackingUnavailable
@@ -125,13 +124,11 @@ class TrackingMixin:
 # The area's pages send JSON bodies only; a form body (where every value is text) is a 415.
 class WomensHealthView(TrackingMixin, ApiView):
     access = Access.OWN
-    parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated, WomensHealthVerified]
 
 
 class WomensHealthScopedView(TrackingMixin, ScopedAPIView):
     access = Access.OWN
-    parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated, WomensHealthVerified]
 
 

@@ -12,7 +12,6 @@ from phb.api import serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.fields import CalendarDateField
-from phb.api.parsers import JSONParser
 from phb.api.views import ApiView
 
 
@@ -40,7 +39,6 @@ class OptimizeInput(serializers.Serializer):
 
 
 class OptimizeAppointmentView(ApiView):
-    parser_classes = [JSONParser]  # the frontend sends JSON; a form cannot say null or a list
     access = Access.OWN
 
     @extend_schema(

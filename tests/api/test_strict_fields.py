@@ -229,22 +229,51 @@ def test_every_input_module_uses_the_strict_fields():
 
 def test_a_view_refuses_a_wrong_typed_json_body():
     """Through DRF's request parsing: JSON is strict, the same values as a form are text."""
-    from rest_framework.decorators import api_view, authentication_classes, permission_classes
+    from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
+    from rest_framework.parsers import MultiPartParser
     from rest_framework.response import Response
 
-    @api_view(["POST"])
-    @authentication_classes([])
-    @permission_classes([])
-    def view(request):
+    def count(request):
         serializer = Everything(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response({"count": serializer.validated_data.get("count")})
+
+    def unauthenticated(function):
+        return api_view(["POST"])(authentication_classes([])(permission_classes([])(function)))
+
+    view = unauthenticated(lambda request: count(request))
+    upload_view = unauthenticated(parser_classes([MultiPartParser])(lambda request: count(request)))
 
     factory = APIRequestFactory()
     refused = view(factory.post("/x", {"count": "5"}, format="json"))
     assert refused.status_code == 400 and refused.data["message"].startswith("count: ")
     assert view(factory.post("/x", {"count": 5}, format="json")).data == {"count": 5}
-    assert view(factory.post("/x", {"count": "5"}, format="multipart")).data == {"count": 5}
+    form = view(factory.post("/x", {"count": "5"}, format="multipart"))
+    assert form.status_code == 415 and form.data["code"] == "unsupported_media_type"  # JSON unless a view says
+    assert upload_view(factory.post("/x", {"count": "5"}, format="multipart")).data == {"count": 5}
+
+
+def test_only_the_upload_views_take_forms():
+    """Every other view takes JSON alone: a form would read "false" or "null" as text."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from rest_framework.parsers import FormParser, MultiPartParser
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "cls"):
+                yield pattern.callback.cls
+
+    taking_forms = {
+        f"{cls.__module__}.{cls.__name__}" for cls in views(get_resolver().url_patterns)
+        if any(issubclass(type(parser), (MultiPartParser, FormParser)) for parser in cls().get_parsers())
+    }
+    assert taking_forms == {
+        "records.document_views.DocumentUploadView",
+        "storage.views.GuidelineUploadView",
+        "storage.views.GuidelineFileView",
+    }
 
 
 def test_tracking_numbers_are_json_numbers_and_whole_numbers_are_rounded():
