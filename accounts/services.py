@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -32,8 +33,12 @@ CODE_EMAIL_SUBJECTS = {
     CodePurpose.WOMENS_HEALTH: "Your PHB women's health verification code",
     CodePurpose.ADMIN_PASSWORD_RESET: "Your PHB password reset code",
 }
-# A constant hash so unknown emails cost the same as known ones.
-_DUMMY_PASSWORD_HASH = make_password("not-a-real-password-but-same-cost")
+
+
+@cache
+def _dummy_password_hash() -> str:
+    """A constant hash so unknown emails cost the same as known ones (made on first use, not at import)."""
+    return make_password("not-a-real-password-but-same-cost")
 
 
 def code_send(*, user: User, purpose: CodePurpose, subject: str = "", note: str = "") -> None:
@@ -81,7 +86,7 @@ def login_check_password(*, email: str, password: str) -> User:
     """The user for these credentials, or an ApiError that does not say which part was wrong."""
     user = User.objects.filter(email=(email or "").strip().lower()).first()
     if user is None:
-        check_password(password or "", _DUMMY_PASSWORD_HASH)
+        check_password(password or "", _dummy_password_hash())
         raise ApiError("Invalid email or password.", status_code=401, code="invalid_credentials")
     if not user.check_password(password or "") or not user.is_active:
         raise ApiError("Invalid email or password.", status_code=401, code="invalid_credentials")
