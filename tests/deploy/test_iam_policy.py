@@ -228,7 +228,7 @@ def test_static_analysis_finds_known_calls(calls):
         ("logs", "DescribeLogGroups", "provisioning"),  # through a paginator in LogGroup.ensure
         ("dynamodb", "DescribeTable", "provisioning"),  # also a waiter's operation
         ("s3", "PutBucketEncryption", "provisioning"),
-        ("autoscaling", "CreateAutoScalingGroup", "operator"),  # phb/aws/compute.py
+        ("autoscaling", "CreateAutoScalingGroup", "operator"),  # phb/aws/compute/instances.py
         ("autoscaling", "StartInstanceRefresh", "operator"),  # a plain function of an operator module
     ]:
         assert expected in found, expected
