@@ -121,6 +121,7 @@ def compare(policy: Callable, *, episodes: int, params: SimulatorParams | None =
         out["urgent_floor"] = run_urgent_floor(seeds, params)
     ppo, fa, heur = out["ppo"], out["first_available"], out["heuristic"]
     diff, low, high = paired_interval(ppo["rewards"], heur["rewards"])
+    fa_diff, fa_low, fa_high = paired_interval(ppo["rewards"], fa["rewards"])
     headline = {
         "urgent_wait_ratio_vs_first_available": ppo["mean_wait_urgent_h"] / fa["mean_wait_urgent_h"]
         if fa["mean_wait_urgent_h"] else float("nan"),
@@ -128,6 +129,8 @@ def compare(policy: Callable, *, episodes: int, params: SimulatorParams | None =
         "beats_heuristic": int(low > 0),
         "reward_diff_vs_heuristic": diff,
         "reward_diff_vs_heuristic_ci": [low, high],
+        "reward_diff_vs_first_available": fa_diff,
+        "reward_diff_vs_first_available_ci": [fa_low, fa_high],
         "utilisation_delta_vs_first_available_pp": 100.0 * (ppo["utilisation"] - fa["utilisation"]),
     }
     if with_hindsight:

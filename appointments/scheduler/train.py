@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from sb3_contrib import MaskablePPO
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 from appointments.scheduler.baselines import first_available
 from appointments.scheduler.env import SchedulingEnv
@@ -68,6 +68,17 @@ class CurveCallback(BaseCallback):
         return True
 
 
+class StopAfter(BaseCallback):
+    """Ends training once ``seconds`` of wall-clock time have passed (the steps reached go in the manifest)."""
+
+    def __init__(self, *, seconds: float) -> None:
+        super().__init__()
+        self.deadline = time.monotonic() + seconds
+
+    def _on_step(self) -> bool:
+        return time.monotonic() < self.deadline
+
+
 def teacher(view: DecisionView, mask: np.ndarray, sim=None) -> int:
     """The earliest open time with the least-loaded doctor: first-available's waits, balanced doctors."""
     from appointments.scheduler.baselines import _least_loaded
@@ -103,7 +114,7 @@ def warm_start(model: MaskablePPO, *, params: SimulatorParams, episodes: int, ep
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=generator)
         for i in range(0, len(x), 256):
-            idx = order[i:i + 256]
+            idx = order[i:i + 256].to(policy.device)
             latent_pi, _ = policy.mlp_extractor(policy.extract_features(x[idx]))
             logits = policy.action_net(latent_pi).masked_fill(~m[idx], -1e8)
             loss = torch.nn.functional.cross_entropy(logits, y[idx])
@@ -122,7 +133,8 @@ def _sha256(path: Path) -> str:
 
 def train(*, out: str | Path, version: str | None = None, hyperparams: dict | None = None,
           params: SimulatorParams | None = None, total_timesteps: int | None = None,
-          heldout_episodes: int | None = None, with_hindsight: bool = True, plot: bool = True) -> dict:
+          heldout_episodes: int | None = None, with_hindsight: bool = True, plot: bool = True,
+          max_seconds: float | None = None) -> dict:
     hp = dict(hyperparams or load_hyperparams())
     params = params or SimulatorParams()
     torch.set_num_threads(int(hp.get("torch_threads", 1)))
@@ -131,7 +143,8 @@ def train(*, out: str | Path, version: str | None = None, hyperparams: dict | No
     folder = Path(out) / version
     folder.mkdir(parents=True, exist_ok=True)
     seed = int(hp["seed"])
-    env = DummyVecEnv([
+    vec_env = SubprocVecEnv if hp.get("vec_env", "dummy") == "subproc" else DummyVecEnv
+    env = vec_env([
         (lambda i=i: SchedulingEnv(params, reward_scale=hp["reward_scale"], seed_offset=seed * 1000 + i))
         for i in range(int(hp["n_envs"]))
     ])
@@ -147,9 +160,13 @@ def train(*, out: str | Path, version: str | None = None, hyperparams: dict | No
     if int(hp.get("bc_episodes", 0)):
         warm_start(model, params=params, episodes=int(hp["bc_episodes"]), epochs=int(hp.get("bc_epochs", 5)),
                    seed=seed)
-    model.learn(total_timesteps=steps, callback=CurveCallback(
-        every=int(hp["eval_every_steps"]), episodes=int(hp["curve_episodes"]), params=params, rows=rows))
+    callbacks: list[BaseCallback] = [CurveCallback(
+        every=int(hp["eval_every_steps"]), episodes=int(hp["curve_episodes"]), params=params, rows=rows)]
+    if max_seconds:
+        callbacks.append(StopAfter(seconds=max_seconds - (time.monotonic() - started)))
+    model.learn(total_timesteps=steps, callback=CallbackList(callbacks))
     train_seconds = time.monotonic() - started
+    env.close()
     onnx_path = export(model, folder / "policy.onnx")
     policy = OnnxPolicy(onnx_path)
     evaluation = compare(policy, episodes=int(heldout_episodes or hp["heldout_episodes"]), params=params,
@@ -165,7 +182,9 @@ def train(*, out: str | Path, version: str | None = None, hyperparams: dict | No
         "onnx_sha256": _sha256(onnx_path),
         "hyperparameters": hp,
         "total_timesteps": steps,
+        "trained_timesteps": int(model.num_timesteps),
         "train_seconds": round(train_seconds, 1),
+        "device": str(model.device),
         "simulator_params_sha256": hashlib.sha256(params.to_json().encode()).hexdigest(),
         "training_data": params.fitted_from or {"source": "simulator defaults"},
         "evaluation": evaluation,
@@ -206,11 +225,16 @@ def main() -> None:
     parser.add_argument("--hyperparams", default=str(HYPERPARAMS))
     parser.add_argument("--sim-params", default=None, help="JSON from manage.py fit_scheduling_simulator")
     parser.add_argument("--timesteps", type=int)
+    parser.add_argument("--max-seconds", type=float, help="stop training after this much wall-clock time")
+    parser.add_argument("--no-hindsight", action="store_true",
+                        help="leave the hindsight bound and the urgent-wait floor out of the held-out evaluation")
     args = parser.parse_args()
     result = train(out=args.out, version=args.version, hyperparams=load_hyperparams(args.hyperparams),
-                   params=SimulatorParams.load(args.sim_params), total_timesteps=args.timesteps)
+                   params=SimulatorParams.load(args.sim_params), total_timesteps=args.timesteps,
+                   with_hindsight=not args.no_hindsight, max_seconds=args.max_seconds)
     result.pop("model")
     print(json.dumps({"version": result["version"], "train_seconds": result["train_seconds"],
+                      "trained_timesteps": result["trained_timesteps"], "device": result["device"],
                       "headline": result["evaluation"]["headline"]}, indent=2))
 
 

@@ -70,3 +70,19 @@ def test_training_writes_manifest_and_learning_curve(trained):
     lines = (folder / "learning_curve.csv").read_text().splitlines()
     assert lines[0].startswith("timesteps,mean_reward") and len(lines) >= 3
     assert (folder / "learning_curve.png").stat().st_size > 1000
+
+
+def test_training_in_subprocess_envs_stops_at_its_wall_clock_budget(tmp_path):
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    steps = 10_000_000
+    hp = {**load_hyperparams(), **SHORT, "vec_env": "subproc", "bc_episodes": 0, "eval_every_steps": 10**9}
+    result = train(out=tmp_path, version="vbudget", hyperparams=hp, total_timesteps=steps, heldout_episodes=2,
+                   with_hindsight=False, plot=False, max_seconds=8)
+    assert isinstance(result["model"].get_env(), SubprocVecEnv)
+    assert 0 < result["trained_timesteps"] < steps
+    manifest = json.loads((tmp_path / "vbudget" / "manifest.json").read_text())
+    assert manifest["trained_timesteps"] == result["trained_timesteps"]
+    assert manifest["device"] == "cpu" and manifest["train_seconds"] < 60
+    assert {"reward_diff_vs_first_available", "reward_diff_vs_first_available_ci"} <= set(
+        manifest["evaluation"]["headline"])
