@@ -223,7 +223,7 @@ def test_static_analysis_finds_known_calls(calls):
         ("ssm", "GetParametersByPath", "runtime"),  # write_env_file, through a paginator
         ("s3", "GetObject", "runtime"),  # the user-data's embedded `aws s3 cp` (shell in YAML)
         ("ec2", "AttachVolume", "runtime"),  # deploy/bin/phb-volumes (shell)
-        ("cloudwatch", "PutMetricData", "runtime"),  # phb/metrics.py
+        ("cloudwatch", "PutMetricData", "runtime"),  # phb/metrics/recorder.py
         ("sts", "GetCallerIdentity", "runtime"),  # /readyz
         ("logs", "DescribeLogGroups", "provisioning"),  # through a paginator in LogGroup.ensure
         ("dynamodb", "DescribeTable", "provisioning"),  # also a waiter's operation

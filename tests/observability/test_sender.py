@@ -19,6 +19,7 @@ from django.conf import settings
 from phb import metrics
 from phb.aws.clients import count_aws_calls, reset_clients
 from phb.localaws import free_port, wait_for_http
+from phb.metrics import recorder
 from tests.factories import UserFactory
 from tests.helpers import client_for
 
@@ -86,7 +87,7 @@ def test_exit_flush_sends_on_a_freshly_booted_machine(cloudwatch, monkeypatch):
     """``time.monotonic()`` counts from boot: a worker exiting in its first minutes has never failed
     a send, so its exit flush must not be taken for one following a recent failure."""
     metrics.record("BookingCompleted", area="Appointments")
-    monkeypatch.setattr(metrics.time, "monotonic", lambda: 5.0)
+    monkeypatch.setattr(recorder.time, "monotonic", lambda: 5.0)
     metrics.shutdown()
     assert cloudwatch.rollup("Appointments", "BookingCompleted") == 1
 

@@ -1,151 +1,22 @@
-"""A local Paystack stand-in: the same HTTP API, in memory, for development and tests.
-
-Speaks ``POST /transaction/initialize``, ``GET /transaction/verify/:reference`` and ``POST /refund``, ``GET /refund/:id``
-with Bearer secret-key authentication and Paystack's response envelopes. A test checkout page
-(``/checkout/:access_code``) marks a transaction paid (or failed, or paid with another amount or
-currency) and sends the signed ``charge.success`` webhook to the configured URL; refunds are
-answered ``pending`` and followed by signed ``refund.pending`` / ``refund.processed`` webhooks.
-
-Control endpoints for tests and benchmarks (no authentication, loopback only):
-``GET /_standin/health``, ``GET /_standin/stats`` (calls per operation), ``POST /_standin/reset``,
-``POST /_standin/config`` ``{"webhook_url", "refund_webhook_delay", "refund_outcome"}``,
-``POST /_standin/faults`` ``{"operation", "status", "count", "delay"}`` (the next ``count`` calls of
-that operation answer ``status`` or wait ``delay`` seconds first),
-``GET /_standin/transactions/:reference``, ``POST /_standin/transactions/:reference/webhook``
-(deliver the current ``charge.*`` event again; answers the receiver's status).
-
-Run: ``python -m payments.standin --port 8765 --webhook-url http://127.0.0.1:8000/api/payments/webhook/``
-with the secret key in ``PAYSTACK_STANDIN_SECRET_KEY``. Imports nothing from Django.
-"""
+"""The HTTP handler: control endpoints, the Paystack API and the test checkout page."""
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
-import os
 import re
 import secrets
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from payments.gateway import sign
+from payments.standin.state import StandinState, _now, _transaction_data
+from payments.standin.webhooks import deliver_webhook
 
 _REFERENCE = re.compile(r"[A-Za-z0-9.\-=]{1,100}")
 _CURRENCIES = {"NGN", "GHS", "ZAR", "USD", "KES"}
-# A test card, as Paystack reports it. The backend must never store or log these fields.
-_TEST_AUTHORIZATION = {
-    "authorization_code": "AUTH_standin",
-    "bin": "408408",
-    "last4": "4081",
-    "exp_month": "12",
-    "exp_year": "2030",
-    "channel": "card",
-    "card_type": "visa",
-    "bank": "TEST BANK",
-    "country_code": "NG",
-    "brand": "visa",
-    "reusable": True,
-    "signature": "SIG_standin",
-}
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-class StandinState:
-    def __init__(self, *, secret_key: str, webhook_url: str = "", public_url: str = "") -> None:
-        self.lock = threading.Lock()
-        self.secret_key = secret_key
-        self.webhook_url = webhook_url
-        self.public_url = public_url
-        self.refund_webhook_delay = 0.2
-        self.refund_outcome = "processed"
-        self.transactions: dict[str, dict[str, Any]] = {}
-        self.by_access_code: dict[str, str] = {}
-        self.by_id: dict[int, str] = {}
-        self.refunds: dict[int, dict[str, Any]] = {}
-        self.stats: dict[str, int] = {}
-        self.faults: dict[str, dict[str, Any]] = {}
-        self.deliveries: list[dict[str, Any]] = []
-        self._next_id = int(time.time()) * 10
-
-    def next_id(self) -> int:
-        self._next_id += 1
-        return self._next_id
-
-    def count(self, operation: str) -> None:
-        with self.lock:
-            self.stats[operation] = self.stats.get(operation, 0) + 1
-
-    def take_fault(self, operation: str) -> dict[str, Any] | None:
-        with self.lock:
-            fault = self.faults.get(operation)
-            if not fault or fault["count"] <= 0:
-                return None
-            fault["count"] -= 1
-            return dict(fault)
-
-    def reset(self) -> None:
-        with self.lock:
-            self.stats.clear()
-            self.faults.clear()
-            self.deliveries.clear()
-
-
-def _transaction_data(tx: dict[str, Any]) -> dict[str, Any]:
-    data = {
-        "id": tx["id"],
-        "domain": "test",
-        "status": tx["status"],
-        "reference": tx["reference"],
-        "amount": tx["paid_amount"] if tx["paid_amount"] is not None else tx["amount"],
-        "message": None,
-        "gateway_response": tx["gateway_response"],
-        "paid_at": tx["paid_at"],
-        "created_at": tx["created_at"],
-        "channel": "card",
-        "currency": tx["paid_currency"] or tx["currency"],
-        "metadata": tx["metadata"],
-        "fees": 0,
-        "customer": {"email": tx["email"], "customer_code": "CUS_standin"},
-        "requested_amount": tx["amount"],
-    }
-    if tx["status"] == "success":
-        data["authorization"] = dict(_TEST_AUTHORIZATION)
-    return data
-
-
-def deliver_webhook(state: StandinState, event: str, data: dict[str, Any]) -> int | None:
-    """POST a signed event to the configured webhook URL; returns the receiver's status code."""
-    url = state.webhook_url
-    if not url:
-        return None
-    body = json.dumps({"event": event, "data": data}, separators=(",", ":")).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST",
-        headers={"Content-Type": "application/json", "x-paystack-signature": sign(body, state.secret_key)},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, OSError):
-        status = 0
-    with state.lock:
-        state.deliveries.append({"event": event, "reference": data.get("reference") or data.get("transaction_reference"),
-                                 "status": status})
-    return status
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -461,82 +332,3 @@ class Handler(BaseHTTPRequestHandler):
             location = f"{callback}{joiner}{urlencode({'trxref': tx['reference'], 'reference': tx['reference']})}"
             return self._send(303, b"", "text/plain", {"Location": location})
         return self._send(200, f"<p>Transaction {html.escape(tx['status'])}.</p>".encode(), "text/html; charset=utf-8")
-
-
-class StandinServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], state: StandinState) -> None:
-        super().__init__(address, Handler)
-        self.state = state
-
-
-def serve(*, host: str, port: int, secret_key: str, webhook_url: str = "") -> None:
-    state = StandinState(secret_key=secret_key, webhook_url=webhook_url)
-    server = StandinServer((host, port), state)
-    state.public_url = f"http://{host}:{server.server_address[1]}"
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.server_close()
-
-
-def start_standin_process(*, port: int, secret_key: str, webhook_url: str, env: dict[str, str] | None = None,
-                          quiet: bool = True) -> tuple[subprocess.Popen, str]:
-    """Start the stand-in as a subprocess on loopback and wait until it answers."""
-    from phb.localaws import wait_for_http
-
-    child_env = dict(env if env is not None else os.environ)
-    child_env["PAYSTACK_STANDIN_SECRET_KEY"] = secret_key  # not on the command line (visible in ps)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "payments.standin", "--host", "127.0.0.1", "--port", str(port),
-         "--webhook-url", webhook_url],
-        env=child_env, cwd=root, start_new_session=True,
-        stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.DEVNULL if quiet else None,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/_standin/health", timeout=20)
-    except RuntimeError:
-        process.kill()
-        raise
-    return process, url
-
-
-def sidecar(env: dict) -> subprocess.Popen | None:
-    """``make run``: without a Paystack secret key, serve payments from the local stand-in."""
-    if env.get("PAYSTACK_SECRET_KEY"):
-        return None
-    from phb.localaws import free_port
-
-    secret_key = f"sk_test_local_{secrets.token_hex(16)}"
-    webhook_url = f"http://127.0.0.1:{env.get('PORT', '8000')}/api/payments/webhook/"
-    process, url = start_standin_process(port=free_port(), secret_key=secret_key, webhook_url=webhook_url,
-                                         env=env, quiet=False)
-    env["PAYSTACK_BASE_URL"] = url
-    env["PAYSTACK_SECRET_KEY"] = secret_key
-    env.setdefault("PAYSTACK_PUBLIC_KEY", "pk_test_local_standin")
-    print(f"localrun: Paystack stand-in at {url} (test checkout pages; webhooks to {webhook_url})", flush=True)
-    return process
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--webhook-url", default="")
-    args = parser.parse_args(argv)
-    secret_key = os.environ.get("PAYSTACK_STANDIN_SECRET_KEY", "")
-    if not secret_key:
-        print("PAYSTACK_STANDIN_SECRET_KEY must be set", file=sys.stderr)
-        return 2
-    serve(host=args.host, port=args.port, secret_key=secret_key, webhook_url=args.webhook_url)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
