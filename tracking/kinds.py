@@ -289,6 +289,8 @@ class CycleDayInput(serializers.Serializer):
 
 class CycleDays(_UpsertKind):
     decimal_fields = frozenset({"temperature"})
+    # What :meth:`payload` reads: the days are fetched with this projection and nothing else.
+    payload_attributes = ("sk", "periodDay", "cervicalMucus", "temperature", "notes")
 
     def payload(self, item: dict[str, Any]) -> dict[str, Any]:
         return {

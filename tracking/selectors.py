@@ -120,11 +120,12 @@ def date_range(start: Any, end: Any, *, default_days: int) -> tuple[date, date]:
     return start_date, end_date
 
 
-def _by_date(*, user: User, prefix: str, start: date, end: date, descending: bool = False) -> list[dict[str, Any]]:
+def _by_date(*, user: User, prefix: str, start: date, end: date, descending: bool = False,
+             projection: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     outbox.catch_up(user_id=user.pk)
     return store.query_all(store.tracking_table(), pk=_pk(user),
                            between=(f"{prefix}{start.isoformat()}", f"{prefix}{end.isoformat()}"),
-                           descending=descending)
+                           descending=descending, projection=list(projection) or None)
 
 
 def daily_log_list(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> list[dict]:
@@ -139,7 +140,8 @@ def fertility_list(*, fetched_by: User, start_date: Any = None, end_date: Any = 
 
 def cycle_day_list(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> list[dict]:
     start, end = date_range(start_date, end_date, default_days=90)
-    return [CYCLE_DAYS.payload(i) for i in _by_date(user=fetched_by, prefix=keys.CYCLE_DAY, start=start, end=end)]
+    return [CYCLE_DAYS.payload(i) for i in _by_date(user=fetched_by, prefix=keys.CYCLE_DAY, start=start, end=end,
+                                                    projection=CYCLE_DAYS.payload_attributes)]
 
 
 def _recent(*, user: User, prefix: str, limit: int) -> list[dict[str, Any]]:
@@ -195,7 +197,8 @@ def _with_days(*, user: User, cycles: list[MenstrualCycle]) -> list[dict[str, An
     days: list[dict[str, Any]] = []
     for low, high in _spans(windows):
         items = store.query_all(store.tracking_table(), pk=_pk(user),
-                                between=(f"{keys.CYCLE_DAY}{low.isoformat()}", f"{keys.CYCLE_DAY}{high.isoformat()}"))
+                                between=(f"{keys.CYCLE_DAY}{low.isoformat()}", f"{keys.CYCLE_DAY}{high.isoformat()}"),
+                                projection=list(CYCLE_DAYS.payload_attributes))
         days.extend(CYCLE_DAYS.payload(i) for i in items)
     days.sort(key=lambda d: d["date"])
     dates = [d["date"] for d in days]

@@ -248,3 +248,37 @@ def test_cycle_days_read_only_for_the_cycles_shown(api, mother, settings):
     assert [d["date"] for d in newest["cycles"][0]["days"]] == ["2024-03-02", "2024-04-09"]
     assert [d["date"] for d in oldest["cycles"][0]["days"]] == ["2024-01-05"]
     assert spans == [("CDAY#2024-03-01", "CDAY#2024-04-09"), ("CDAY#2024-01-01", "CDAY#2024-01-31")]
+
+
+def test_cycle_days_are_read_with_only_the_attributes_they_show(api, mother):
+    """The days' Query projects what the payload reads; the answer is the same as from whole items."""
+    from tracking.dynamo import keys, store
+    from tracking.kinds import CYCLE_DAYS
+
+    api.post(f"{WH}/cycles/", {"cycle_start_date": "2024-03-01"}, format="json")
+    day = {"date": "2024-03-02", "periodDay": True, "cervicalMucus": "creamy", "temperature": 36.55,
+           "notes": "cramps"}
+    assert api.post(f"{WH}/cycle-days/", day, format="json").status_code in (200, 201)
+    full = store.query_all(store.tracking_table(), pk=keys.user_pk(mother.pk), prefix=keys.CYCLE_DAY)
+    assert len(full) == 1 and {"created_at", "updated_at", "ts"} <= set(full[0])
+    shown = {"date": "2024-03-02", "periodDay": True, "cervicalMucus": "creamy", "temperature": 36.55,
+             "notes": "cramps"}
+    assert CYCLE_DAYS.payload({k: v for k, v in full[0].items() if k in CYCLE_DAYS.payload_attributes}) \
+        == CYCLE_DAYS.payload(full[0]) == shown
+
+    projections = []
+
+    def record(params, **_):
+        projections.append(params.get("ProjectionExpression") and sorted(
+            params["ExpressionAttributeNames"][name] for name in params["ProjectionExpression"].split(", ")))
+
+    events = store.client().meta.events
+    events.register("provide-client-params.dynamodb.Query", record)
+    try:
+        cycles = api.get(f"{WH}/cycles/").json()["cycles"]
+        days = api.get(f"{WH}/cycle-days/", {"start_date": "2024-03-01", "end_date": "2024-03-31"}).json()
+    finally:
+        events.unregister("provide-client-params.dynamodb.Query", record)
+    assert cycles[0]["days"] == [shown]
+    assert [d for d in (days.get("days") if isinstance(days, dict) else days)] == [shown]
+    assert projections == [sorted(CYCLE_DAYS.payload_attributes)] * 2
