@@ -7,7 +7,8 @@ currency) and sends the signed ``charge.success`` webhook to the configured URL;
 answered ``pending`` and followed by signed ``refund.pending`` / ``refund.processed`` webhooks.
 
 Control endpoints for tests and benchmarks (no authentication, loopback only):
-``GET /_standin/health``, ``GET /_standin/stats`` (calls per operation), ``POST /_standin/reset``,
+``GET /_standin/health``, ``GET /_standin/stats`` (calls per operation, deliveries, and ``pending``: background deliveries
+not yet finished), ``POST /_standin/reset`` (also cancels the background deliveries still to come),
 ``POST /_standin/config`` ``{"webhook_url", "refund_webhook_delay", "refund_outcome"}``,
 ``POST /_standin/faults`` ``{"operation", "status", "count", "delay"}`` (the next ``count`` calls of
 that operation answer ``status`` or wait ``delay`` seconds first),

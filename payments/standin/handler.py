@@ -86,7 +86,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, {"status": "ok"})
         if path == "/_standin/stats":
             with self.state.lock:
-                return self._json(200, {"calls": dict(self.state.stats), "deliveries": list(self.state.deliveries)})
+                return self._json(200, {"calls": dict(self.state.stats), "deliveries": list(self.state.deliveries),
+                                        "pending": self.state.pending})
         if path.startswith("/_standin/transactions/"):
             reference = path.removeprefix("/_standin/transactions/").strip("/")
             tx = self.state.transactions.get(reference)
@@ -229,7 +230,7 @@ class Handler(BaseHTTPRequestHandler):
                       "currency": tx["paid_currency"] or tx["currency"], "status": "pending", "createdAt": _now()}
             self.state.refunds[refund_id] = refund
             delay, outcome = self.state.refund_webhook_delay, self.state.refund_outcome
-        threading.Thread(target=self._settle_refund, args=(refund_id, delay, outcome), daemon=True).start()
+        self.state.background(self._settle_refund, refund_id, delay, outcome)
         return self._json(200, {
             "status": True,
             "message": "Refund has been queued for processing",
@@ -252,7 +253,7 @@ class Handler(BaseHTTPRequestHandler):
                     "createdAt": refund["createdAt"]}
         return self._json(200, {"status": True, "message": "Refund retrieved", "data": data})
 
-    def _settle_refund(self, refund_id: int, delay: float, outcome: str) -> None:
+    def _settle_refund(self, refund_id: int, delay: float, outcome: str, *, cancelled: threading.Event) -> None:
         state = self.state
         refund = state.refunds[refund_id]
         tx = state.transactions[refund["transaction"]]
@@ -262,14 +263,16 @@ class Handler(BaseHTTPRequestHandler):
                     "refund_reference": f"RF{refund_id}", "amount": refund["amount"], "currency": refund["currency"],
                     "domain": "test", "customer": {"email": tx["email"]}}
 
-        time.sleep(delay / 2)
-        deliver_webhook(state, "refund.pending", data("pending"))
-        time.sleep(delay / 2)
+        if cancelled.wait(delay / 2):
+            return
+        deliver_webhook(state, "refund.pending", data("pending"), cancelled=cancelled)
+        if cancelled.wait(delay / 2):
+            return
         with state.lock:
             refund["status"] = outcome
             if outcome == "failed":
                 tx["refunded"] -= refund["amount"]
-        deliver_webhook(state, f"refund.{outcome}", data(outcome))
+        deliver_webhook(state, f"refund.{outcome}", data(outcome), cancelled=cancelled)
 
     # --- test checkout ---------------------------------------------------------------------
     def _checkout_page(self, access_code: str) -> None:
@@ -323,7 +326,7 @@ class Handler(BaseHTTPRequestHandler):
         if event and mode == "sync":
             delivered = deliver_webhook(self.state, event, data)
         elif event and mode == "async":
-            threading.Thread(target=deliver_webhook, args=(self.state, event, data), daemon=True).start()
+            self.state.background(deliver_webhook, self.state, event, data)
         if form.get("respond") == "json" or "application/json" in self.headers.get("Accept", ""):
             return self._json(200, {"reference": tx["reference"], "status": tx["status"], "webhook_status": delivered})
         callback = tx["callback_url"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,11 +44,31 @@ class StandinState:
         self.stats: dict[str, int] = {}
         self.faults: dict[str, dict[str, Any]] = {}
         self.deliveries: list[dict[str, Any]] = []
+        self.pending = 0  # background deliveries (refund settlements, async webhooks) not yet finished
+        self._cancel = threading.Event()  # set by reset(): background work started before it stops
         self._next_id = int(time.time()) * 10
 
     def next_id(self) -> int:
         self._next_id += 1
         return self._next_id
+
+    def background(self, target: Callable[..., Any], *args: Any) -> None:
+        """Run ``target(*args, cancelled=event)`` in a daemon thread, counted in :attr:`pending`
+        until it returns. ``event`` is set by the next :meth:`reset`: work started before a reset
+        waits on it instead of sleeping and delivers nothing after it."""
+        with self.lock:
+            self.pending += 1
+            cancelled = self._cancel
+
+        def run() -> None:
+            try:
+                if not cancelled.is_set():
+                    target(*args, cancelled=cancelled)
+            finally:
+                with self.lock:
+                    self.pending -= 1
+
+        threading.Thread(target=run, daemon=True).start()
 
     def count(self, operation: str) -> None:
         with self.lock:
@@ -63,6 +84,8 @@ class StandinState:
 
     def reset(self) -> None:
         with self.lock:
+            self._cancel.set()
+            self._cancel = threading.Event()
             self.stats.clear()
             self.faults.clear()
             self.deliveries.clear()

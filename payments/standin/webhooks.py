@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -11,10 +12,12 @@ from payments.gateway import sign
 from payments.standin.state import StandinState
 
 
-def deliver_webhook(state: StandinState, event: str, data: dict[str, Any]) -> int | None:
-    """POST a signed event to the configured webhook URL; returns the receiver's status code."""
+def deliver_webhook(state: StandinState, event: str, data: dict[str, Any], *,
+                    cancelled: threading.Event | None = None) -> int | None:
+    """POST a signed event to the configured webhook URL; returns the receiver's status code.
+    Nothing is sent once ``cancelled`` is set (the stand-in was reset since the work began)."""
     url = state.webhook_url
-    if not url:
+    if not url or (cancelled is not None and cancelled.is_set()):
         return None
     body = json.dumps({"event": event, "data": data}, separators=(",", ":")).encode()
     request = urllib.request.Request(

@@ -10,6 +10,7 @@ at a time and the same tests check the idempotency and dedupe paths instead of l
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -104,6 +105,15 @@ class Standin:
     def redeliver(self, reference: str) -> int:
         return self.http.post(f"/_standin/transactions/{reference}/webhook").json()["delivered_status"]
 
+    def drain(self, timeout: float = 15.0) -> None:
+        """Cancel the deliveries still to come and wait for those already sending, so that none
+        reaches the API after its test ended."""
+        self.http.post("/_standin/reset")
+        deadline = time.monotonic() + timeout
+        while self.http.get("/_standin/stats").json()["pending"]:
+            assert time.monotonic() < deadline, "the stand-in still has deliveries in flight"
+            time.sleep(0.05)
+
     def pay(self, payment_url: str, *, outcome: str = "success", amount: int | None = None,
             currency: str | None = None, webhook: str = "none") -> dict:
         """Submit the test checkout page (as the patient's browser would)."""
@@ -135,6 +145,7 @@ def standin(standin_process, api_server, settings, transactional_db):
     client.http.post("/_standin/config", json={"webhook_url": f"{api_server.url}/api/payments/webhook/",
                                                "refund_webhook_delay": 0.2, "refund_outcome": "processed"})
     yield client
+    client.drain()
     client.http.close()
 
 
