@@ -313,6 +313,22 @@ def admin_appointment_payload(appointment: Appointment) -> dict:
     }
 
 
+def symptoms_text(symptoms: list) -> str:
+    """The reported symptoms as one line of text, e.g. "Chest - Chest pain (since Monday); Head - Headache"."""
+    parts = []
+    for item in symptoms or []:
+        if not isinstance(item, dict):
+            continue
+        name = str(item.get("symptom_name") or "").strip()
+        if not name:
+            continue
+        place = str(item.get("body_part_name") or "").strip()
+        text = f"{place} - {name}" if place else name
+        description = str(item.get("description") or "").strip()
+        parts.append(f"{text} ({description})" if description else text)
+    return "; ".join(parts)
+
+
 def summary_payload(appointment: Appointment) -> dict:
     """M6."""
     base = appointment_payload(appointment)
@@ -333,7 +349,8 @@ def summary_payload(appointment: Appointment) -> dict:
         "patient_details": {
             "name": appointment.patient.full_name,
             "chief_complaint": appointment.chief_complaint,
-            "symptoms": appointment.symptoms_data,
+            "symptoms": symptoms_text(appointment.symptoms_data),
+            "symptoms_data": appointment.symptoms_data,
             "medical_history": appointment.medical_history,
             "allergies": appointment.allergies,
             "current_medications": appointment.current_medications,

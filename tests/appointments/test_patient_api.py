@@ -60,6 +60,25 @@ def test_summary_shape(patient, appointment):
     assert body["payment_info"]["payment_status"] == "paid"
 
 
+def test_summary_symptoms_are_text(patient, other_patient, department):
+    """The GP record page prints ``patient_details.symptoms`` as text; a list of objects breaks the page."""
+    symptoms = [
+        {"body_part_id": "chest", "body_part_name": "Chest", "symptom_name": "Chest pain", "description": "Since Monday"},
+        {"body_part_id": "head", "body_part_name": "Head", "symptom_name": "Headache", "description": ""},
+    ]
+    appointment = book(patient, department, future_slot(department.hospital, at="09:00"), symptoms_data=symptoms)
+    url = f"/api/appointments/{appointment.appointment_id}/summary/"
+    details = client_for(patient).get(url).json()["patient_details"]
+    assert details["symptoms"] == "Chest - Chest pain (Since Monday); Head - Headache"
+    assert details["symptoms_data"] == symptoms
+    assert_private(url, owner=patient, stranger=other_patient, owner_status=200)
+
+
+def test_summary_symptoms_empty_when_none_reported(patient, appointment):
+    details = client_for(patient).get(f"/api/appointments/{appointment.appointment_id}/summary/").json()
+    assert details["patient_details"]["symptoms"] == ""
+
+
 def test_check_conflict(patient, appointment, department):
     client = client_for(patient)
     local_day = future_slot(department.hospital).date()
