@@ -10,8 +10,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+class HospitalType(models.TextChoices):
+    PUBLIC = "public", "Public"
+    PRIVATE = "private", "Private"
+    SPECIALIST = "specialist", "Specialist"
+    TEACHING = "teaching", "Teaching"
+    CLINIC = "clinic", "Clinic"
+    RESEARCH = "research", "Research"
+
+
 class Hospital(models.Model):
     name = models.CharField(max_length=200)
+    hospital_type = models.CharField(max_length=16, choices=HospitalType.choices, default=HospitalType.PUBLIC)
     code = models.CharField(max_length=32, unique=True, help_text="Used by hospital admins to sign in")
     address = models.CharField(max_length=255, blank=True)
     city = models.CharField(max_length=64, blank=True, db_index=True)

@@ -9,6 +9,7 @@ def hospital_payload(hospital: Hospital, *, registration: HospitalRegistration |
     body = {
         "id": hospital.id,
         "name": hospital.name,
+        "hospital_type": hospital.hospital_type,
         "code": hospital.code,
         "address": hospital.address,
         "city": hospital.city,

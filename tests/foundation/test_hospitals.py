@@ -139,3 +139,19 @@ def test_hospital_admin_login_always_two_factor(django_capture_on_commit_callbac
     assert step2.status_code == 200
     assert step2.json()["user_data"]["hospital"]["id"] == hospital.id
     assert client.get("/api/hospitals/admin/profile/").json()["role"] == "hospital_admin"
+
+
+@pytest.mark.django_db
+def test_hospital_admin_finds_her_hospital_with_its_type_in_the_list():
+    """The organisation profile page finds the admin's hospital in H3 by id and prints its type."""
+    hospital = HospitalFactory(hospital_type="teaching")
+    HospitalFactory()
+    admin = make_hospital_admin(hospital=hospital)
+    client = client_for(admin)
+    hospital_id = client.get("/api/hospitals/admin/profile/").json()["hospital"]["id"]
+    listed = {h["id"]: h for h in client.get("/api/hospitals/").json()["hospitals"]}
+    assert listed[hospital_id]["hospital_type"] == "teaching"
+    assert all(isinstance(h["hospital_type"], str) and h["hospital_type"] for h in listed.values())
+    found = client_for(UserFactory()).get("/api/hospitals/search/?q=" + hospital.name).json()["hospitals"]
+    assert [h["hospital_type"] for h in found] == ["teaching"]
+    assert client_for(None).get("/api/hospitals/").status_code == 401
