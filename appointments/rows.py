@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db.models import QuerySet
 
+from appointments.models import AppointmentStatus
+
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
@@ -53,6 +55,14 @@ def _doctor_name(name: str) -> str:
 @lru_cache(maxsize=64)
 def _type_label(value: str) -> str:
     return value.replace("_", " ").title()
+
+
+def status_label(value: str) -> str:
+    """``in_progress`` -> "In progress": the label a page shows for a status."""
+    try:
+        return AppointmentStatus(value).label
+    except ValueError:
+        return value.replace("_", " ").capitalize()
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -96,6 +106,7 @@ def patient_item(row: dict[str, Any]) -> dict[str, Any]:
         "appointment_type": row["appointment_type"],
         "formatted_appointment_type": _type_label(row["appointment_type"]),
         "status": row["status"],
+        "status_display": status_label(row["status"]),
         "priority": row["priority"],
         "doctor_id": str(doctor_id) if doctor_id else None,
         "doctor_full_name": doctor_name,

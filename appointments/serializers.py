@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from appointments import slot_grid
+from appointments import rows, slot_grid
 from appointments.models import Appointment, AppointmentStatus, Prescription, Priority
 from phb.api import serializers
 from phb.api.fields import CalendarDateField
@@ -213,6 +213,7 @@ def appointment_payload(appointment: Appointment) -> dict:
         "appointment_type": appointment.appointment_type,
         "formatted_appointment_type": type_label,
         "status": appointment.status,
+        "status_display": rows.status_label(appointment.status),
         "priority": appointment.priority,
         "doctor_id": str(appointment.doctor_id) if appointment.doctor_id else None,
         "doctor_full_name": doctor_name,

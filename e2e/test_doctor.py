@@ -64,7 +64,7 @@ def test_doctor_accepts_starts_prescribes_and_completes(ui: UI) -> None:
         has_text="3:00 PM")
     mine.get_by_role("button", name="Start Consultation").click()
     expect(page).to_have_url(re.compile(r"/professional/appointments/APT-\w+$"))
-    expect(page.get_by_text("in_progress").first).to_be_visible()
+    expect(page.get_by_text("In progress", exact=True).first).to_be_visible()
 
     # Prescribe.
     page.get_by_role("button", name="Add Prescriptions").first.click()

@@ -11,7 +11,7 @@ from appointments.models import Appointment
 from appointments.selectors import day_bounds
 from tests.appointments.helpers import book, future_slot, local_today
 from tests.appointments.test_doctor_api import put_in
-from tests.factories import DepartmentFactory, make_patient
+from tests.factories import DepartmentFactory, make_doctor, make_patient
 from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +85,28 @@ def test_hospital_admin_table_has_patient_and_doctor_full_names(patient, departm
     assert doctor.full_name in rows[str(appointment.id)]["doctor_full_name"]
     assert rows[str(unassigned.id)]["patient_full_name"]
     assert rows[str(unassigned.id)]["doctor_full_name"] == ""
+
+
+def test_appointment_rows_carry_the_status_label_the_patient_table_prints(doctor, department, hospital, patient):
+    """/professional/patients prints ``status_display`` of the dashboard's ``my_appointments.all`` rows."""
+    confirmed = put_in("confirmed", book(patient, department, future_slot(hospital, days=2, at="10:00")), doctor)
+    started = put_in("in_progress", book(make_patient(hospital=hospital), department,
+                                         future_slot(hospital, at="11:00")), doctor)
+    book(make_patient(hospital=hospital), department, future_slot(hospital, at="12:00"))
+
+    body = client_for(doctor).get("/api/department-pending-appointments/").json()
+    labels = {a["appointment_id"]: a["status_display"] for a in body["my_appointments"]["all"]}
+    assert labels == {confirmed.appointment_id: "Confirmed", started.appointment_id: "In progress"}
+    assert [a["status_display"] for a in body["pending_department_appointments"]] == ["Pending"]
+
+    detail = client_for(doctor).get(f"/api/doctor-appointments/{started.appointment_id}/")
+    assert detail.status_code == 200 and detail.json()["status_display"] == "In progress"
+    mine = client_for(patient).get("/api/appointments/").json()
+    assert [a["status_display"] for a in mine] == ["Confirmed"]
+    assert client_for(patient).get(f"/api/appointments/{confirmed.appointment_id}/").json()["status_display"] == \
+        "Confirmed"
+
+    stranger = make_doctor(department=DepartmentFactory())
+    assert client_for(stranger).get(f"/api/doctor-appointments/{started.appointment_id}/").status_code == 404
+    assert client_for(None).get(f"/api/doctor-appointments/{started.appointment_id}/").status_code == 401
+    assert client_for(None).get("/api/department-pending-appointments/").status_code == 401
