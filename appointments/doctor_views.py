@@ -29,6 +29,7 @@ from appointments.serializers import (
     appointment_detail_payload,
     appointment_payload,
     doctor_appointment_payload,
+    doctor_detail_nested,
     medication_payload,
 )
 from appointments.view_base import (
@@ -145,6 +146,7 @@ class DoctorAppointmentDetailView(DoctorAppointmentView):
         body = {**appointment_detail_payload(appointment, prescriptions), **doctor_appointment_payload(appointment)}
         body["prescriptions"] = [medication_payload(p, m, appointment=appointment)
                                  for p in prescriptions for m in p.medications]
+        body.update(doctor_detail_nested(body))
         return Response(body)
 
 

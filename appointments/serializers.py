@@ -292,6 +292,18 @@ def doctor_appointment_payload(appointment: Appointment) -> dict:
     }
 
 
+def doctor_detail_nested(payload: dict) -> dict:
+    """D3 also gives the appointment and the patient nested (what the reschedule page reads)."""
+    return {
+        "appointment_details": {
+            key: payload[key]
+            for key in ("appointment_id", "appointment_date", "formatted_date", "formatted_time",
+                        "formatted_date_time", "hospital_name", "department_name", "status")
+        },
+        "patient_details": {"name": payload["patient_name"], "chief_complaint": payload["chief_complaint"]},
+    }
+
+
 def admin_appointment_payload(appointment: Appointment) -> dict:
     """O1 item."""
     local = appointment.start.astimezone(_zone(appointment))

@@ -337,3 +337,24 @@ def test_assigned_doctor_keeps_access_after_moving_department(appointment, docto
     staff.department = DepartmentFactory(hospital=hospital)
     staff.save()
     assert client_for(doctor).get(f"/api/doctor-appointments/{appointment.id}/").status_code == 200
+
+
+def test_doctor_detail_nests_the_appointment_and_patient_for_the_reschedule_page(appointment, doctor, patient,
+                                                                                department):
+    """/professional/appointments/reschedule/:id reads ``appointment_details`` and ``patient_details.name``."""
+    put_in("confirmed", appointment, doctor)
+    url = f"/api/doctor-appointments/{appointment.appointment_id}/"
+    body = client_for(doctor).get(url).json()
+    nested = body["appointment_details"]
+    assert nested["appointment_id"] == appointment.appointment_id
+    assert nested["appointment_date"] == body["appointment_date"]
+    assert nested["formatted_date"] == body["formatted_date"] and nested["formatted_time"] == "10:00 AM"
+    assert nested["hospital_name"] == department.hospital.name
+    assert nested["department_name"] == department.name
+    assert body["patient_details"]["name"] == patient.full_name
+    assert body["patient_name"] == patient.full_name  # the flat fields the detail page reads stay
+
+    stranger = make_doctor(department=DepartmentFactory(hospital=HospitalFactory()))
+    assert client_for(stranger).get(url).status_code == 404
+    assert client_for(None).get(url).status_code == 401
+    assert client_for(patient).get(url).status_code == 404
