@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import FilteredRelation, Q, QuerySet
 
-from accounts.models import User
+from accounts.models import Role, User
 from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
 from phb.db import PrecompiledLookup
 
@@ -140,6 +140,21 @@ def registrations_for_admin(*, fetched_by: User, status: str = "") -> QuerySet[H
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at")
+
+
+def admins_of_hospital(*, fetched_by: User, search: str = "", status: str = "") -> QuerySet[StaffMember]:
+    """The hospital admins of the hospital ``fetched_by`` administers (none for anyone else)."""
+    hospital = admin_hospital_of(user=fetched_by)
+    if hospital is None:
+        return StaffMember.objects.none()
+    qs = StaffMember.objects.select_related("user", "department").filter(
+        hospital=hospital, user__role=Role.HOSPITAL_ADMIN)
+    if search:
+        qs = qs.filter(Q(user__full_name__icontains=search) | Q(user__email__icontains=search)
+                       | Q(position__icontains=search))
+    if status:
+        qs = qs.filter(user__is_active=status == "active")
+    return qs.order_by("user__full_name", "user__email", "pk")
 
 
 def is_approved_patient(*, user: User, hospital_id: int) -> bool:

@@ -67,6 +67,28 @@ def admin_registration_payload(registration: HospitalRegistration) -> dict:
     }
 
 
+def admin_user_payload(staff: StaffMember) -> dict:
+    """One hospital admin as the organisation's user management page reads it."""
+    user = staff.user
+    department = staff.department
+    return {
+        "id": staff.pk,
+        "user_id": str(user.pk),
+        "email": user.email,
+        "full_name": user.full_name,
+        "role": user.role,
+        "status": "active" if user.is_active else "inactive",
+        "department": ({"id": department.id, "name": department.name, "type": department.department_type,
+                        "code": department.code} if department else None),
+        "position": staff.position,
+        "phone": user.phone,
+        "last_login": user.last_login.isoformat() if user.last_login else None,
+        "joined_date": user.date_joined.isoformat() if user.date_joined else None,
+        "is_general_admin": department is None,
+        "is_department_head": False,
+    }
+
+
 def staff_hospital_payload(staff: StaffMember) -> dict:
     """A staff member's hospital where a patient's primary hospital is read."""
     return {
@@ -94,6 +116,11 @@ class SearchInput(serializers.Serializer):
     state = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     city = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class AdminUsersInput(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    status = serializers.ChoiceField(choices=["", "active", "inactive"], required=False, default="")
 
 
 class AdminLoginInput(serializers.Serializer):

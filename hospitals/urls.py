@@ -22,6 +22,7 @@ urlpatterns = [
     path("hospitals/admin/reset-password/complete/", views.AdminResetCompleteView.as_view(),
          name="hospital-admin-reset-complete"),
     path("hospitals/admin/profile/", views.AdminProfileView.as_view(), name="hospital-admin-profile"),
+    path("hospitals/admin/users/", views.AdminUserListView.as_view(), name="hospital-admin-users"),
     path("hospitals/admin/registrations/", views.AdminRegistrationListView.as_view(), name="hospital-admin-registrations"),
     path("hospitals/admin/registrations/<uuid:registration_id>/approve/",
          views.AdminRegistrationDecisionView.as_view(approve=True), name="hospital-admin-registration-approve"),

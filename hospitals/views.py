@@ -21,11 +21,13 @@ from hospitals.serializers import (
     AdminResetCompleteInput,
     AdminResetRequestInput,
     AdminResetVerifyInput,
+    AdminUsersInput,
     AdminVerifyInput,
     HospitalRegisterInput,
     NearbyInput,
     SearchInput,
     admin_registration_payload,
+    admin_user_payload,
     department_payload,
     hospital_payload,
     registration_payload,
@@ -297,6 +299,27 @@ class AdminProfileView(ApiView):
         if selectors.admin_hospital_of(user=request.user) is None:
             raise ApiError("Not found.", status_code=404, code="not_found")
         return Response(_admin_profile(request.user))
+
+
+class AdminUserListView(ApiView):
+    access = Access.STAFF
+
+    @extend_schema(parameters=[AdminUsersInput], responses={200: dict},
+                   summary="Hospital admin: the admins of the hospital",
+                   description="`?search=` (name, email or position) and `?status=active|inactive`.")
+    def get(self, request: Request) -> Response:
+        if selectors.admin_hospital_of(user=request.user) is None:
+            raise ApiError("Not found.", status_code=404, code="not_found")
+        data = _valid(AdminUsersInput, request.query_params)
+        users = [admin_user_payload(s) for s in selectors.admins_of_hospital(fetched_by=request.user, **data)]
+        return Response({
+            "users": users,
+            "summary": {
+                "total_admins": len(users),
+                "general_admins": sum(1 for u in users if u["is_general_admin"]),
+                "department_heads": sum(1 for u in users if u["is_department_head"]),
+            },
+        })
 
 
 class RegistryMyInfoView(ApiView):

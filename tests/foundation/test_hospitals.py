@@ -155,3 +155,36 @@ def test_hospital_admin_finds_her_hospital_with_its_type_in_the_list():
     found = client_for(UserFactory()).get("/api/hospitals/search/?q=" + hospital.name).json()["hospitals"]
     assert [h["hospital_type"] for h in found] == ["teaching"]
     assert client_for(None).get("/api/hospitals/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_hospital_admin_lists_the_admins_of_her_hospital_only():
+    """/organization/settings/users reads ``users`` and ``summary`` from the admin users list."""
+    hospital = HospitalFactory()
+    admin = make_hospital_admin(hospital=hospital, full_name="Ada Admin", email="ada@example.test")
+    colleague = make_hospital_admin(hospital=hospital, full_name="Bola Admin", email="bola@example.test")
+    type(colleague).objects.filter(pk=colleague.pk).update(is_active=False)
+    DepartmentFactory(hospital=hospital)
+    elsewhere = make_hospital_admin(hospital=HospitalFactory(), full_name="Other Admin")
+    UserFactory()
+
+    client = client_for(admin)
+    body = client.get("/api/hospitals/admin/users/").json()
+    assert [u["email"] for u in body["users"]] == ["ada@example.test", "bola@example.test"]
+    first = body["users"][0]
+    assert first["full_name"] == "Ada Admin" and first["role"] == "hospital_admin" and first["status"] == "active"
+    assert first["is_general_admin"] is True and first["department"] is None
+    assert body["users"][1]["status"] == "inactive"
+    assert body["summary"] == {"total_admins": 2, "general_admins": 2, "department_heads": 0}
+    assert [u["full_name"] for u in client.get("/api/hospitals/admin/users/?search=bola").json()["users"]] == \
+        ["Bola Admin"]
+    assert [u["full_name"] for u in client.get("/api/hospitals/admin/users/?status=active").json()["users"]] == \
+        ["Ada Admin"]
+    assert client.get("/api/hospitals/admin/users/?status=gone").status_code == 400
+
+    others = client_for(elsewhere).get("/api/hospitals/admin/users/").json()["users"]
+    assert [u["full_name"] for u in others] == ["Other Admin"]
+    patient = client_for(UserFactory()).get("/api/hospitals/admin/users/")
+    assert patient.status_code == 404 and patient.json()["message"]
+    anonymous = client_for(None).get("/api/hospitals/admin/users/")
+    assert anonymous.status_code == 401 and anonymous.json()["message"]
