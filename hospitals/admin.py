@@ -11,7 +11,7 @@ class DepartmentInline(admin.TabularInline):
 @admin.register(Hospital)
 class HospitalAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "code", "city", "state", "auto_approve_registrations", "is_active")
-    list_filter = ("is_active", "auto_approve_registrations", "state", "country")
+    list_filter = ("is_active", "hospital_type", "auto_approve_registrations", "state", "country")
     search_fields = ("name", "code", "city", "state")
     inlines = [DepartmentInline]
 

@@ -154,7 +154,7 @@ def admins_of_hospital(*, fetched_by: User, search: str = "", status: str = "") 
                        | Q(position__icontains=search))
     if status:
         qs = qs.filter(user__is_active=status == "active")
-    return qs.order_by("user__full_name", "user__email", "pk")
+    return qs
 
 
 def is_approved_patient(*, user: User, hospital_id: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import partial
 
+from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -304,21 +305,19 @@ class AdminProfileView(ApiView):
 class AdminUserListView(ApiView):
     access = Access.STAFF
 
-    @extend_schema(parameters=[AdminUsersInput], responses={200: dict},
+    @extend_schema(parameters=[AdminUsersInput, *pagination.PARAMETERS], responses={200: dict},
                    summary="Hospital admin: the admins of the hospital",
                    description="`?search=` (name, email or position) and `?status=active|inactive`.")
     def get(self, request: Request) -> Response:
         if selectors.admin_hospital_of(user=request.user) is None:
             raise ApiError("Not found.", status_code=404, code="not_found")
         data = _valid(AdminUsersInput, request.query_params)
-        users = [admin_user_payload(s) for s in selectors.admins_of_hospital(fetched_by=request.user, **data)]
-        return Response({
-            "users": users,
-            "summary": {
-                "total_admins": len(users),
-                "general_admins": sum(1 for u in users if u["is_general_admin"]),
-                "department_heads": sum(1 for u in users if u["is_department_head"]),
-            },
+        admins = selectors.admins_of_hospital(fetched_by=request.user, **data)
+        page = pagination.paginate(request, admins, spec=pagination.HOSPITAL_ADMINS)
+        counts = admins.aggregate(total=Count("pk"), general=Count("pk", filter=Q(department__isnull=True)))
+        return page.response({
+            "users": [admin_user_payload(s) for s in page.items],
+            "summary": {"total_admins": counts["total"], "general_admins": counts["general"], "department_heads": 0},
         })
 
 

@@ -79,6 +79,7 @@ GUIDELINE_ACCESSES = PageSpec(ordering=("-accessed_at", "-id"), default=200, max
 BOOKMARKS = PageSpec(ordering=("-bookmarked_at", "-id"), default=100, maximum=500)
 FILE_VERSIONS = PageSpec(ordering=("-uploaded_at", "-id"), default=100, maximum=500)
 HOSPITALS = PageSpec(ordering=("name", "id"), default=200, maximum=500)
+HOSPITAL_ADMINS = PageSpec(ordering=("id",), default=200, maximum=500)
 CONSENTS = PageSpec(ordering=("-requested_at", "-id"), default=100, maximum=500)
 
 

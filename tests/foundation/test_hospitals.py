@@ -188,3 +188,9 @@ def test_hospital_admin_lists_the_admins_of_her_hospital_only():
     assert patient.status_code == 404 and patient.json()["message"]
     anonymous = client_for(None).get("/api/hospitals/admin/users/")
     assert anonymous.status_code == 401 and anonymous.json()["message"]
+
+    paged = client.get("/api/hospitals/admin/users/?limit=1")
+    assert [u["email"] for u in paged.json()["users"]] == ["ada@example.test"]
+    assert paged.json()["summary"]["total_admins"] == 2 and paged["X-Total-Count"] == "2"
+    rest = client.get(f"/api/hospitals/admin/users/?limit=1&cursor={paged['X-Next-Cursor']}").json()
+    assert [u["email"] for u in rest["users"]] == ["bola@example.test"]
