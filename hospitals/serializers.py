@@ -120,7 +120,7 @@ class SearchInput(serializers.Serializer):
 
 class AdminUsersInput(serializers.Serializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
-    status = serializers.ChoiceField(choices=["", "active", "inactive"], required=False, default="")
+    status = serializers.ChoiceField(choices=["active", "inactive"], required=False)
 
 
 class AdminLoginInput(serializers.Serializer):

@@ -181,6 +181,7 @@ def test_hospital_admin_lists_the_admins_of_her_hospital_only():
     assert [u["full_name"] for u in client.get("/api/hospitals/admin/users/?status=active").json()["users"]] == \
         ["Ada Admin"]
     assert client.get("/api/hospitals/admin/users/?status=gone").status_code == 400
+    assert client.get("/api/hospitals/admin/users/?status=").status_code == 400
 
     others = client_for(elsewhere).get("/api/hospitals/admin/users/").json()["users"]
     assert [u["full_name"] for u in others] == ["Other Admin"]
