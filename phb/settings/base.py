@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from boto3.s3.transfer import TransferConfig
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PHB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -91,8 +92,12 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------
 # PostgreSQL (psycopg 3) when DATABASE_URL is set; otherwise an SQLite file tuned so that
-# several gunicorn workers can share it (WAL, immediate transactions, busy timeout).
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'phb.sqlite3'}")}
+# several gunicorn workers can share it (WAL, immediate transactions, busy timeout). An empty
+# DATABASE_URL counts as unset; one whose scheme names no database backend stops the start.
+DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="")
+                                          or f"sqlite:///{VAR_DIR / 'phb.sqlite3'}")}
+if DATABASES["default"].get("ENGINE") not in set(environ.Env.DB_SCHEMES.values()):
+    raise ImproperlyConfigured("DATABASE_URL names no database backend Django knows (postgres://… or sqlite:///…)")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {

@@ -49,3 +49,22 @@ def test_email_url_file_form_writes_into_the_named_directory(tmp_path):
     assert done.returncode == 0, done.stderr
     files = list(tmp_path.iterdir())
     assert files and "someone@example.test" in files[0].read_text()
+
+
+def _check(database_url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "phb.settings.dev", "DATABASE_URL": database_url}
+    code = "import django; django.setup(); from django.db import connection; print(connection.vendor)"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_an_empty_database_url_means_the_local_sqlite_file():
+    done = _check("")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "sqlite"
+
+
+def test_a_database_url_without_a_known_backend_stops_the_start_with_a_clear_reason():
+    done = _check("db.internal:5432/phb")
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr and "DATABASE_URL names no database backend" in done.stderr
