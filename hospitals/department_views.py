@@ -3,6 +3,7 @@ makes: the doctors of a department and patients by HPN."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -39,14 +40,21 @@ class _ListInput(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=500)
 
 
-_CLOCK = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]"}
+_CLOCK_PATTERN = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?"
+_CLOCK_RE = re.compile(_CLOCK_PATTERN)
+_CLOCK = {"type": "string", "pattern": f"^{_CLOCK_PATTERN}$"}
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 OPERATING_HOURS_SCHEMA = {
     "type": "object", "additionalProperties": False,
-    "properties": {day: {"type": "object", "required": ["start", "end"],
+    "properties": {day: {"type": "object", "required": ["start", "end"], "additionalProperties": False,
                          "properties": {"start": _CLOCK, "end": _CLOCK}} for day in _DAYS},
-    "description": "Per weekday `{start: 'HH:MM', end: 'HH:MM'}`; the end after the start.",
+    "description": "Per weekday `{start: 'HH:MM', end: 'HH:MM'}` (seconds are dropped); the end after the start.",
 }
+
+
+def _clock(value: object) -> str | None:
+    """``HH:MM`` of an ``HH:MM`` or ``HH:MM:SS`` string; None for anything else."""
+    return value[:5] if isinstance(value, str) and _CLOCK_RE.fullmatch(value) else None
 
 
 class DepartmentInput(serializers.Serializer):
@@ -71,13 +79,17 @@ class DepartmentInput(serializers.Serializer):
     hospital = serializers.IntegerField(required=False, allow_null=True, max_value=MAX_ID)
 
     def validate_operating_hours(self, value: dict) -> dict:
-        days = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+        cleaned: dict[str, dict[str, str]] = {}
         for day, hours in value.items():
-            if day not in days or not isinstance(hours, dict) or not {"start", "end"} <= set(hours):
+            if day not in _DAYS or not isinstance(hours, dict) or set(hours) != {"start", "end"}:
                 raise serializers.ValidationError("Give each day as {start: 'HH:MM', end: 'HH:MM'}.")
-            if str(hours["end"]) <= str(hours["start"]):
+            start, end = _clock(hours["start"]), _clock(hours["end"])
+            if start is None or end is None:
+                raise serializers.ValidationError(f"On {day} give the opening and closing times as HH:MM.")
+            if end <= start:
                 raise serializers.ValidationError(f"On {day} the closing time must be after the opening time.")
-        return value
+            cleaned[day] = {"start": start, "end": end}
+        return cleaned
 
 
 class DepartmentListView(ApiView):

@@ -90,6 +90,38 @@ def test_create_turns_bed_numbers_into_beds(hospital_admin, hospital):
     assert hours.status_code == 400 and "closing time" in hours.json()["message"]
 
 
+@pytest.mark.parametrize("hours", [
+    {"friday": {"start": "08:00", "end": [{"x": 1}]}},       # not a string (its text once sorted after the start)
+    {"friday": {"start": "08:00", "end": "17:00\u000bzz"}},   # a clock followed by other text
+    {"friday": {"start": "08:00", "end": "17:00\n"}},
+    {"friday": {"start": 800, "end": 1700}},
+    {"friday": {"start": "24:00", "end": "25:00"}},
+    {"friday": {"start": "08:00", "end": "17:00", "note": "late on Fridays"}},  # would be stored and never shown
+    {"funday": {"start": "08:00", "end": "17:00"}},
+    {"friday": ["08:00", "17:00"]},
+])
+def test_operating_hours_take_only_clock_times(hospital_admin, hospital, hours):
+    client = client_for(hospital_admin)
+    answer = client.post("/api/hospitals/departments/create/", {**FORM, "is_24_hours": True, "operating_hours": hours},
+                         format="json")
+    assert answer.status_code == 400, answer.content
+    assert "operating_hours" in answer.json()["message"]
+    assert not Department.objects.filter(code=FORM["code"]).exists()
+
+
+def test_operating_hours_keep_hours_and_minutes(hospital_admin, hospital):
+    client = client_for(hospital_admin)
+    hours = {"monday": {"start": "08:00:00", "end": "17:30:59"}, "tuesday": {"start": "00:00", "end": "23:59"}}
+    created = client.post("/api/hospitals/departments/create/", {**FORM, "operating_hours": hours}, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["department"]["operating_hours"] == {"monday": {"start": "08:00", "end": "17:30"},
+                                                               "tuesday": {"start": "00:00", "end": "23:59"}}
+    same = client.post("/api/hospitals/departments/create/", {
+        **FORM, "name": "Z", "code": "Z", "operating_hours": {"monday": {"start": "08:00:10", "end": "08:00:50"}}},
+        format="json")
+    assert same.status_code == 400 and "closing time" in same.json()["message"]
+
+
 def test_update_beds_deactivate_and_reactivate(hospital_admin, hospital):
     client = client_for(hospital_admin)
     created = client.post("/api/hospitals/departments/create/", FORM, format="json").json()["department"]
