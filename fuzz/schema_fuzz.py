@@ -41,6 +41,7 @@ ROLES = {
     "patient": "patient@phb.test",
     "doctor": "doctor@phb.test",
     "hospital_admin": "admin@phb.test",
+    "pharmacist": "pharmacist@phb.test",
 }
 CHECKS = [
     "not_a_server_error",
