@@ -53,7 +53,7 @@ def _staff_hospital(request: Request, hospital_ref: int | None = None):
 
 
 def _lookup(admission_ref: str) -> dict[str, Any]:
-    if admission_ref.isdigit() and int(admission_ref) <= MAX_ID:
+    if admission_ref.isascii() and admission_ref.isdigit() and int(admission_ref) <= MAX_ID:
         return {"pk": int(admission_ref)}
     return {"admission_id": admission_ref.upper()[:24]}
 

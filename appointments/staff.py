@@ -188,7 +188,8 @@ def _doctor(hospital: Hospital, doctor_id) -> User:
     qs = User.objects.filter(role=Role.DOCTOR, staff__hospital=hospital, is_active=True)
     doctor = qs.filter(pk=key).first() if key else None
     if doctor is None:
-        doctor = qs.filter(staff__pk=int(doctor_id)).first() if str(doctor_id).isdigit() else None
+        text = str(doctor_id)
+        doctor = qs.filter(staff__pk=int(text)).first() if text.isascii() and text.isdigit() else None
     if doctor is None:
         raise ApiError("Doctor not found in your hospital.", status_code=404, code="doctor_not_found")
     return doctor

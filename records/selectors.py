@@ -77,7 +77,7 @@ def patient_lookup(*, clinician: User, patient_ref: object) -> User:
         found = qs.filter(pk=uuid.UUID(text)).first()
     except ValueError:
         digits = text.replace(" ", "").replace("-", "")
-        found = qs.filter(hpn=digits).first() if digits.isdigit() else None
+        found = qs.filter(hpn=digits).first() if digits.isascii() and digits.isdigit() else None
     if found is None or found.pk == getattr(clinician, "pk", None):
         raise ApiError("Patient not found.", status_code=404, code="not_found")
     return found

@@ -222,7 +222,7 @@ class ChoiceOrScaleField(FormBlankIsText, serializers.Field):
             text = data.strip().lower().replace(" ", "_")
             if text in self.choices:
                 return text
-            if self.scale and text.isdigit() and self.scale[0] <= int(text) <= self.scale[1]:
+            if self.scale and text.isascii() and text.isdigit() and self.scale[0] <= int(text) <= self.scale[1]:
                 return int(text)
         self.fail("invalid", value=str(data)[:40], choices=", ".join(sorted(self.choices)))
 
