@@ -145,7 +145,7 @@ class ChecklistItemInput(serializers.Serializer):
 
 
 class ChecklistInput(serializers.Serializer):
-    checklist = ChecklistItemInput(many=True, max_length=300)
+    checklist = ChecklistItemInput(many=True, max_length=300, help_text="The whole checklist; each item's `id` unique in it.")
 
     def validate_checklist(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ids = [i["id"] for i in items]
