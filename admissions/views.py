@@ -33,6 +33,7 @@ from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.schema import JSON_ARRAY
 from phb.api.views import ApiView, ScopedAPIView
+from phb.numbers import whole_number
 
 
 def _valid(serializer_class, data) -> dict:
@@ -53,8 +54,9 @@ def _staff_hospital(request: Request, hospital_ref: int | None = None):
 
 
 def _lookup(admission_ref: str) -> dict[str, Any]:
-    if admission_ref.isascii() and admission_ref.isdigit() and int(admission_ref) <= MAX_ID:
-        return {"pk": int(admission_ref)}
+    number = whole_number(admission_ref)
+    if number is not None and number <= MAX_ID:
+        return {"pk": number}
     return {"admission_id": admission_ref.upper()[:24]}
 
 

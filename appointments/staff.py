@@ -23,6 +23,7 @@ from appointments.models import RosterException, RosterExceptionKind, RosterSess
 from hospitals.models import Department, Hospital, StaffMember
 from hospitals.selectors import admin_hospital_of, staff_of
 from phb.api.errors import ApiError
+from phb.numbers import whole_number
 
 NEXT_SLOT_DAYS = 14
 CREATABLE_ROLES = {"doctor": Role.DOCTOR}
@@ -188,8 +189,8 @@ def _doctor(hospital: Hospital, doctor_id) -> User:
     qs = User.objects.filter(role=Role.DOCTOR, staff__hospital=hospital, is_active=True)
     doctor = qs.filter(pk=key).first() if key else None
     if doctor is None:
-        text = str(doctor_id)
-        doctor = qs.filter(staff__pk=int(text)).first() if text.isascii() and text.isdigit() else None
+        number = whole_number(str(doctor_id))
+        doctor = qs.filter(staff__pk=number).first() if number is not None else None
     if doctor is None:
         raise ApiError("Doctor not found in your hospital.", status_code=404, code="doctor_not_found")
     return doctor

@@ -27,6 +27,7 @@ from payments.gateway import (
     parse_signed_event,
 )
 from phb.netguard import check_outbound
+from phb.numbers import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class PaystackGateway:
         return _refund_result(data, default_amount=amount)
 
     def fetch_refund(self, *, refund_id: str) -> RefundResult:
-        if not (refund_id.isascii() and refund_id.isdigit()):
+        if whole_number(refund_id) is None:
             raise GatewayError("Unknown refund.", operation="fetch_refund", retryable=False)
         data = self._call("GET", f"/refund/{refund_id}", operation="fetch_refund", idempotent=True)
         return _refund_result(data, default_amount=None)
@@ -184,8 +185,9 @@ class PaystackGateway:
 
     def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
         delay = self.backoff * (2 ** (attempt - 1))
-        if retry_after and retry_after.isascii() and retry_after.isdigit():
-            delay = max(delay, min(float(retry_after), 2.0))
+        seconds = whole_number(retry_after)
+        if seconds is not None:
+            delay = max(delay, min(float(seconds), 2.0))
         time.sleep(min(delay, 2.0))
 
     @staticmethod

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from phb.api.errors import ApiError
+from phb.numbers import whole_number
 from records.models import (
     AccessConsent,
     AuditEvent,
@@ -77,7 +78,7 @@ def patient_lookup(*, clinician: User, patient_ref: object) -> User:
         found = qs.filter(pk=uuid.UUID(text)).first()
     except ValueError:
         digits = text.replace(" ", "").replace("-", "")
-        found = qs.filter(hpn=digits).first() if digits.isascii() and digits.isdigit() else None
+        found = qs.filter(hpn=digits).first() if whole_number(digits, max_digits=32) is not None else None
     if found is None or found.pk == getattr(clinician, "pk", None):
         raise ApiError("Patient not found.", status_code=404, code="not_found")
     return found

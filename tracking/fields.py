@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from phb.api import serializers
 from phb.api.fields import FormBlankIsText, from_json
+from phb.numbers import whole_number
 
 EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 _TOKEN_TEXT = r"^[A-Za-z][A-Za-z0-9 _\-]{0,39}$"
@@ -222,8 +223,9 @@ class ChoiceOrScaleField(FormBlankIsText, serializers.Field):
             text = data.strip().lower().replace(" ", "_")
             if text in self.choices:
                 return text
-            if self.scale and text.isascii() and text.isdigit() and self.scale[0] <= int(text) <= self.scale[1]:
-                return int(text)
+            number = whole_number(text, max_digits=3)
+            if self.scale and number is not None and self.scale[0] <= number <= self.scale[1]:
+                return number
         self.fail("invalid", value=str(data)[:40], choices=", ".join(sorted(self.choices)))
 
     def to_representation(self, value: Any) -> Any:

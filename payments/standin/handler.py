@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from payments.standin.state import StandinState, _now, _transaction_data
 from payments.standin.webhooks import deliver_webhook
+from phb.numbers import whole_number
 
 _REFERENCE = re.compile(r"[A-Za-z0-9.\-=]{1,100}")
 _CURRENCIES = {"NGN", "GHS", "ZAR", "USD", "KES"}
@@ -211,7 +212,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self._authorized() or self._apply_fault("refund"):
             return None
         key = str(payload.get("transaction") or "")
-        reference = key if key in self.state.transactions else self.state.by_id.get(int(key) if key.isascii() and key.isdigit() else -1)
+        reference = key if key in self.state.transactions else self.state.by_id.get(whole_number(key) or -1)
         tx = self.state.transactions.get(reference or "")
         if tx is None:
             return self._fail(404, "Transaction not found", "transaction_not_found")
@@ -243,7 +244,7 @@ class Handler(BaseHTTPRequestHandler):
         self.state.count("fetch_refund")
         if not self._authorized() or self._apply_fault("fetch_refund"):
             return None
-        refund = self.state.refunds.get(int(refund_id)) if refund_id.isascii() and refund_id.isdigit() else None
+        refund = self.state.refunds.get(whole_number(refund_id) or -1)
         if refund is None:
             return self._fail(404, "Refund not found", "not_found")
         with self.state.lock:
@@ -313,7 +314,8 @@ class Handler(BaseHTTPRequestHandler):
                 tx["gateway_response"] = "Successful"
                 tx["paid_at"] = _now()
                 amount = form.get("amount", "")
-                tx["paid_amount"] = int(amount) if amount.strip().isascii() and amount.strip().isdigit() else tx["amount"]
+                paid = whole_number(amount.strip())
+                tx["paid_amount"] = tx["amount"] if paid is None else paid
                 tx["paid_currency"] = (form.get("currency") or tx["currency"]).upper()
                 event = "charge.success"
             else:

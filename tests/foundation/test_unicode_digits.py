@@ -13,6 +13,7 @@ import pytest
 from rest_framework import serializers
 
 from payments.paystack import PaystackGateway
+from phb.numbers import whole_number
 from tests.factories import make_doctor
 from tests.helpers import client_for
 from tracking.fields import ChoiceOrScaleField
@@ -57,3 +58,19 @@ def test_a_gateway_retry_after_in_non_ascii_digits_is_ignored():
     gateway._sleep(1, "³")
     gateway._sleep(1, "١")
     assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("12", 12), ("0", 0), ("9" * 18, int("9" * 18)),
+    ("9" * 19, None), ("5" * 5000, None),  # int() itself refuses more than 4,300 digits
+    ("", None), (" 12", None), ("12 ", None), ("-1", None), ("+1", None), ("1_000", None), ("1.0", None),
+    ("³", None), ("١٢", None), ("１", None), (None, None), (12, None),
+])
+def test_whole_number_takes_ascii_digits_only(text, number):
+    assert whole_number(text) == number
+
+
+@pytest.mark.django_db
+def test_an_admission_ref_longer_than_int_reads_is_not_found(hospital_admin):
+    answer = client_for(hospital_admin).post(f"/api/admissions/{'7' * 4000}/admit/", {}, format="json")
+    assert answer.status_code in (404, 414) and answer.json()["message"]
