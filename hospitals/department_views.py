@@ -3,7 +3,6 @@ makes: the doctors of a department and patients by HPN."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -17,6 +16,7 @@ from hospitals.selectors import admin_hospital_of
 from phb.api import serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.fields import CLOCK_SCHEMA, clock_hhmm
 from phb.api.schema import JSON_ARRAY, documented
 from phb.api.views import ApiView, ScopedAPIView
 
@@ -40,21 +40,13 @@ class _ListInput(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=500)
 
 
-_CLOCK_PATTERN = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?"
-_CLOCK_RE = re.compile(_CLOCK_PATTERN)
-_CLOCK = {"type": "string", "pattern": f"^{_CLOCK_PATTERN}$"}
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 OPERATING_HOURS_SCHEMA = {
     "type": "object", "additionalProperties": False,
     "properties": {day: {"type": "object", "required": ["start", "end"], "additionalProperties": False,
-                         "properties": {"start": _CLOCK, "end": _CLOCK}} for day in _DAYS},
+                         "properties": {"start": CLOCK_SCHEMA, "end": CLOCK_SCHEMA}} for day in _DAYS},
     "description": "Per weekday `{start: 'HH:MM', end: 'HH:MM'}` (seconds are dropped); the end after the start.",
 }
-
-
-def _clock(value: object) -> str | None:
-    """``HH:MM`` of an ``HH:MM`` or ``HH:MM:SS`` string; None for anything else."""
-    return value[:5] if isinstance(value, str) and _CLOCK_RE.fullmatch(value) else None
 
 
 class DepartmentInput(serializers.Serializer):
@@ -83,7 +75,7 @@ class DepartmentInput(serializers.Serializer):
         for day, hours in value.items():
             if day not in _DAYS or not isinstance(hours, dict) or set(hours) != {"start", "end"}:
                 raise serializers.ValidationError("Give each day as {start: 'HH:MM', end: 'HH:MM'}.")
-            start, end = _clock(hours["start"]), _clock(hours["end"])
+            start, end = clock_hhmm(hours["start"]), clock_hhmm(hours["end"])
             if start is None or end is None:
                 raise serializers.ValidationError(f"On {day} give the opening and closing times as HH:MM.")
             if end <= start:

@@ -15,12 +15,11 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 
 from phb.api import serializers
-from phb.api.fields import FormBlankIsText, from_json
+from phb.api.fields import CLOCK_SCHEMA, FormBlankIsText, clock_hhmm, from_json
 from phb.numbers import whole_number
 
 EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 _TOKEN_TEXT = r"^[A-Za-z][A-Za-z0-9 _\-]{0,39}$"
-_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?")
 
 
 def local_zone() -> ZoneInfo:
@@ -253,16 +252,17 @@ class TokenListField(serializers.ListField):
         return out
 
 
-@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"})
+@extend_schema_field(CLOCK_SCHEMA)
 class ClockTimeField(FormBlankIsText, serializers.Field):
     """``HH:MM`` or ``HH:MM:SS`` (seconds dropped)."""
 
     default_error_messages = {"invalid": "Enter a time as HH:MM."}
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str) or not _HHMM.fullmatch(data):
+        clock = clock_hhmm(data)
+        if clock is None:
             self.fail("invalid")
-        return data[:5]
+        return clock
 
     def to_representation(self, value: Any) -> Any:
         return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,17 @@ from phb.api.schema import VISIBLE_TEXT_PATTERN
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2200, 12, 31)
 OUT_OF_RANGE = f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+
+
+# A wall-clock time as the frontend's time inputs send it: ``HH:MM``, or ``HH:MM:SS``.
+CLOCK_PATTERN = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?"
+CLOCK_SCHEMA = {"type": "string", "pattern": f"^{CLOCK_PATTERN}$"}
+_CLOCK = re.compile(CLOCK_PATTERN)
+
+
+def clock_hhmm(value: object) -> str | None:
+    """``HH:MM`` of an ``HH:MM`` or ``HH:MM:SS`` string (seconds dropped); None for anything else."""
+    return value[:5] if isinstance(value, str) and _CLOCK.fullmatch(value) else None
 
 
 def check_calendar_range(value: date | datetime) -> None:
