@@ -142,11 +142,11 @@ def registrations_for_admin(*, fetched_by: User, status: str = "") -> QuerySet[H
     return qs.order_by("-created_at")
 
 
-def admins_of_hospital(*, fetched_by: User, search: str = "", status: str = "") -> QuerySet[StaffMember]:
-    """The hospital admins of the hospital ``fetched_by`` administers (none for anyone else)."""
+def admins_of_hospital(*, fetched_by: User, search: str = "", status: str = "") -> QuerySet[StaffMember] | None:
+    """The hospital admins of the hospital ``fetched_by`` administers; None for anyone else."""
     hospital = admin_hospital_of(user=fetched_by)
     if hospital is None:
-        return StaffMember.objects.none()
+        return None
     qs = StaffMember.objects.select_related("user", "department").filter(
         hospital=hospital, user__role=Role.HOSPITAL_ADMIN)
     if search:

@@ -309,10 +309,10 @@ class AdminUserListView(ApiView):
                    summary="Hospital admin: the admins of the hospital",
                    description="`?search=` (name, email or position) and `?status=active|inactive`.")
     def get(self, request: Request) -> Response:
-        if selectors.admin_hospital_of(user=request.user) is None:
-            raise ApiError("Not found.", status_code=404, code="not_found")
         data = _valid(AdminUsersInput, request.query_params)
         admins = selectors.admins_of_hospital(fetched_by=request.user, **data)
+        if admins is None:
+            raise ApiError("Not found.", status_code=404, code="not_found")
         page = pagination.paginate(request, admins, spec=pagination.HOSPITAL_ADMINS)
         counts = admins.aggregate(total=Count("pk"), general=Count("pk", filter=Q(department__isnull=True)))
         return page.response({
