@@ -80,6 +80,11 @@ class _Strict(FormBlankIsText):
     def to_internal_value(self, data: Any) -> Any:
         if from_json(self) and not self.json_value_ok(data):  # type: ignore[arg-type]
             self.refuse(data)
+        # The API description's ``maxLength`` is of the text as sent: DRF would check it only after
+        # trimming, and so take longer text whose extra characters are leading or trailing spaces.
+        max_length = getattr(self, "max_length", None)
+        if max_length is not None and isinstance(data, str) and len(data) > max_length:
+            self.fail("max_length", max_length=max_length)  # type: ignore[attr-defined]
         return super().to_internal_value(data)  # type: ignore[misc]
 
 

@@ -290,3 +290,25 @@ def test_tracking_numbers_are_json_numbers_and_whole_numbers_are_rounded():
         refused = Entry(data=body)
         assert not refused.is_valid() and set(refused.errors) == set(body), body
     assert Entry(data=QueryDict("weight_kg=70.2&kicks=12")).is_valid()
+
+
+class Bounded(serializers.Serializer):
+    name = serializers.CharField(max_length=5, required=False)
+    email = serializers.EmailField(max_length=12, required=False)
+
+
+@pytest.mark.parametrize("body", [
+    {"name": "abcde "}, {"name": "\u0085abcde"}, {"name": " abc  "}, {"email": " a@example.ng"},
+])
+def test_max_length_is_of_the_text_as_sent_not_as_trimmed(body):
+    """The API description says ``maxLength`` of the JSON string; trimming comes after."""
+    serializer = Bounded(data=body)
+    assert not serializer.is_valid()
+    field = next(iter(body))
+    assert "no more than" in str(serializer.errors[field][0])
+
+
+def test_text_within_its_length_is_still_trimmed():
+    serializer = Bounded(data={"name": " abc ", "email": "a@example.ng"})
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.validated_data == {"name": "abc", "email": "a@example.ng"}
