@@ -23,6 +23,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.cookies import RESUMED_ACCESS_ATTR, TOKEN_VERSION_CLAIM
+from accounts.verified_tokens import verified_tokens
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SAFE_METHODS = {"GET", "HEAD"}
@@ -41,6 +42,11 @@ def origin_allowed(request) -> bool:
 
 class JWTCookieAuthentication(JWTAuthentication):
     www_authenticate_realm = "api"
+
+    def get_validated_token(self, raw_token: bytes):
+        """Verified in full the first time this process sees the token, then expiry only
+        (``accounts.verified_tokens``); the user is still read and checked on every request."""
+        return verified_tokens.get(raw_token, verify=super().get_validated_token)
 
     def get_user(self, validated_token):
         """The user, loaded with their primary hospital registration in the same query."""

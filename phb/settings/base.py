@@ -198,6 +198,8 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
+# Access tokens each process has verified, reused until they expire (accounts.verified_tokens).
+AUTH_VERIFIED_TOKEN_CACHE_SIZE = env.int("AUTH_VERIFIED_TOKEN_CACHE_SIZE", default=2048)
 AUTH_COOKIE_ACCESS = "access_token"
 AUTH_COOKIE_REFRESH = "refresh_token"
 AUTH_COOKIE_SECURE = env.bool("AUTH_COOKIE_SECURE", default=False)
