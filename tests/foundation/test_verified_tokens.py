@@ -37,23 +37,15 @@ def _decodes():
     return mock.patch.object(TokenBackend, "decode", autospec=True, side_effect=TokenBackend.decode)
 
 
-def test_a_token_is_verified_in_full_once_then_reused():
+@pytest.mark.parametrize(("size", "decodes", "kept"), [(2048, 1, 1), (0, 3, 0)], ids=["kept", "turned-off"])
+def test_a_token_is_verified_in_full_once_then_reused(settings, size, decodes, kept):
+    settings.AUTH_VERIFIED_TOKEN_CACHE_SIZE = size
     raw = str(issue_tokens(user=UserFactory()).access_token)
     with _decodes() as decode:
         for _ in range(3):
             assert _client(raw).get("/api/profile/").status_code == 200
-    assert decode.call_count == 1
-    assert len(verified_tokens) == 1
-
-
-def test_turned_off_every_request_verifies(settings):
-    settings.AUTH_VERIFIED_TOKEN_CACHE_SIZE = 0
-    raw = str(issue_tokens(user=UserFactory()).access_token)
-    with _decodes() as decode:
-        for _ in range(3):
-            assert _client(raw).get("/api/profile/").status_code == 200
-    assert decode.call_count == 3
-    assert len(verified_tokens) == 0
+    assert decode.call_count == decodes
+    assert len(verified_tokens) == kept
 
 
 def test_a_remembered_token_is_refused_once_it_expires():
