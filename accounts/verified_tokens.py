@@ -37,29 +37,28 @@ class VerifiedTokens:
         size = settings.AUTH_VERIFIED_TOKEN_CACHE_SIZE
         if size <= 0:
             return verify(raw)
-        key = raw
         with self._lock:
-            known = self._tokens.get(key)
+            known = self._tokens.get(raw)
             if known is not None:
-                self._tokens.move_to_end(key)
+                self._tokens.move_to_end(raw)
         if known is not None:
             token = _own_copy(known)
             try:
                 token.check_exp()
                 return token
             except TokenError:
-                self.forget(key)
+                self.forget(raw)
         token = verify(raw)  # raises for anything not valid now
         with self._lock:
-            self._tokens[key] = token
-            self._tokens.move_to_end(key)
+            self._tokens[raw] = token
+            self._tokens.move_to_end(raw)
             while len(self._tokens) > size:
                 self._tokens.popitem(last=False)
         return _own_copy(token)
 
-    def forget(self, key: bytes) -> None:
+    def forget(self, raw: bytes) -> None:
         with self._lock:
-            self._tokens.pop(key, None)
+            self._tokens.pop(raw, None)
 
     def clear(self) -> None:
         with self._lock:
