@@ -168,15 +168,22 @@ class DepartmentUpdateView(_DepartmentView):
 
     @extend_schema(request=DepartmentInput, responses={200: dict}, summary="O5 edit a department")
     def patch(self, request: Request, department_id: int) -> Response:
+        return self._update(request, department_id, partial=True)
+
+    @extend_schema(request=DepartmentInput, responses={200: dict}, summary="Edit a department with the whole form",
+                   description="The form's required fields (`name`, `department_type`) must be given; "
+                               "the others keep their values when left out. `PATCH` takes any of them.")
+    def put(self, request: Request, department_id: int) -> Response:
+        return self._update(request, department_id, partial=False)
+
+    def _update(self, request: Request, department_id: int, *, partial: bool) -> Response:
         department = self.department(request, department_id)
-        data = _valid(DepartmentInput, request.data, partial=True)
+        data = _valid(DepartmentInput, request.data, partial=partial)
         if data.get("hospital") not in (None, department.hospital_id):
             raise _not_found()
         updated = dept.department_update(department=department, data=data)
         return Response({"status": "success", "message": f"Department {updated.name} updated.",
                          "department": dept.payload_of_one(updated)})
-
-    put = patch
 
 
 def _split_name(full_name: str) -> tuple[str, str]:

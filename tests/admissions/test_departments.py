@@ -222,3 +222,18 @@ def test_edit_modal_body_of_an_older_department_saves(hospital_admin, department
                          {**form, "department_type": current["department_type"], "floor_number": "3"}, format="json")
     assert saved.status_code == 200, saved.json()
     assert saved.json()["department"]["floor_number"] == "3"
+
+
+def test_put_takes_the_whole_form_and_patch_any_part(hospital_admin):
+    """PUT is described with the form's required fields; PATCH (what the frontend sends) with none."""
+    client = client_for(hospital_admin)
+    created = client.post("/api/hospitals/departments/create/", FORM, format="json").json()["department"]
+    url = f"/api/hospitals/departments/{created['id']}/update/"
+    partial = client.put(url, {"name": "Renamed"}, format="json")
+    assert partial.status_code == 400 and "department_type" in partial.json()
+    assert Department.objects.get(pk=created["id"]).name == FORM["name"]
+    whole = client.put(url, {"name": "Renamed", "department_type": FORM["department_type"]}, format="json")
+    assert whole.status_code == 200, whole.json()
+    after = whole.json()["department"]
+    assert after["name"] == "Renamed" and after["total_beds"] == created["total_beds"]
+    assert client.patch(url, {"name": "Renamed again"}, format="json").status_code == 200
