@@ -212,7 +212,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self._authorized() or self._apply_fault("refund"):
             return None
         key = str(payload.get("transaction") or "")
-        reference = key if key in self.state.transactions else self.state.by_id.get(whole_number(key) or -1)
+        reference = key if key in self.state.transactions else self.state.by_id.get(whole_number(key))
         tx = self.state.transactions.get(reference or "")
         if tx is None:
             return self._fail(404, "Transaction not found", "transaction_not_found")
@@ -244,7 +244,7 @@ class Handler(BaseHTTPRequestHandler):
         self.state.count("fetch_refund")
         if not self._authorized() or self._apply_fault("fetch_refund"):
             return None
-        refund = self.state.refunds.get(whole_number(refund_id) or -1)
+        refund = self.state.refunds.get(whole_number(refund_id))
         if refund is None:
             return self._fail(404, "Refund not found", "not_found")
         with self.state.lock:
