@@ -110,7 +110,8 @@ class AdmissionTransferInput(serializers.Serializer):
 
 
 class AdmissionDischargeInput(serializers.Serializer):
-    discharge_summary = _text(10000)
+    discharge_summary = _text(10000, help_text="Required unless a summary was saved on the admission before "
+                                               "(PATCH); with neither, the answer is 409 `summary_required`.")
     followup_instructions = serializers.CharField(max_length=10000, required=False, allow_blank=True, default=None,
                                                   allow_null=True)
     discharge_destination = _text(120)

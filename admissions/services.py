@@ -237,7 +237,10 @@ def admission_discharge(*, actor: User, admission: Admission, discharge_summary:
         state.ensure_transition(locked.status, target)
         summary = (discharge_summary or locked.discharge_summary).strip()
         if not summary:
-            raise ApiError("A discharge summary is required.", code="summary_required")
+            # The body may leave the summary out when one was saved on the admission (the edit form):
+            # without either, the admission is not in a state to be discharged.
+            raise Conflict("A discharge summary is required: send discharge_summary, or save one on the "
+                           "admission first.", code="summary_required")
         when = _check_time(discharged_at, not_before=locked.admitted_at, what="discharge")
         beds.give_back(admission=locked, reason="discharge", at=when)
         locked.status = target

@@ -99,7 +99,10 @@ def test_pending_then_admit_then_discharge_as_the_detail_modal_does(hospital_adm
     assert again.status_code == 409 and "already admitted" in again.json()["message"]
     refused = client.post(f"/api/admissions/{ref}/discharge/", {"discharge_summary": "", "discharge_destination": "Home"},
                           format="json")
-    assert refused.status_code == 400 and "summary" in refused.json()["message"]
+    assert refused.status_code == 409 and "summary" in refused.json()["message"]
+    assert refused.json()["code"] == "summary_required"
+    assert client.post(f"/api/admissions/{ref}/discharge/", {}, format="json").status_code == 409
+    assert client.get(f"/api/admissions/{ref}/").json()["status"] == "admitted"
     done = client.post(f"/api/admissions/{ref}/discharge/", {
         "discharge_summary": "Recovered", "followup_instructions": "GP in 2 weeks", "discharge_destination": "Home"},
         format="json")
@@ -113,6 +116,21 @@ def test_pending_then_admit_then_discharge_as_the_detail_modal_does(hospital_adm
     assert twice.status_code == 409 and "already discharged" in twice.json()["message"]
     assert BedAssignment.objects.filter(admission__admission_id=ref).count() == 1
     assert BedAssignment.objects.get(admission__admission_id=ref).released_at is not None
+
+
+def test_a_summary_saved_by_the_edit_form_lets_a_discharge_leave_it_out(hospital_admin, patient, department,
+                                                                        general_ward):
+    client = client_for(hospital_admin)
+    ref = client.post("/api/admissions/", regular_body(patient=patient, department=department),
+                      format="json").json()["admission_id"]
+    saved = client.patch(f"/api/admissions/{ref}/", {"discharge_summary": "Recovered on oral antibiotics"},
+                         format="json")
+    assert saved.status_code == 200, saved.json()
+    done = client.post(f"/api/admissions/{ref}/discharge/", {}, format="json")
+    assert done.status_code == 200, done.json()
+    assert done.json()["status"] == "discharged"
+    assert done.json()["discharge_summary"] == "Recovered on oral antibiotics"
+    assert Bed.objects.get(ward=general_ward, number="1").status == BedStatus.AVAILABLE
 
 
 def test_patch_edits_fields_and_moves_bed(hospital_admin, patient, department, general_ward, icu_ward):
