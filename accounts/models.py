@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from phb.jsonfield import JSONField
+
 
 class Role(models.TextChoices):
     PATIENT = "patient", "Patient"
@@ -60,11 +62,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     state = models.CharField(max_length=64, blank=True)
     city = models.CharField(max_length=64, blank=True)
     preferred_language = models.CharField(max_length=64, blank=True)
-    secondary_languages = models.JSONField(default=list, blank=True)
+    secondary_languages = JSONField(default=list, blank=True)
     custom_language = models.CharField(max_length=64, blank=True)
     nin = models.CharField("national identification number", max_length=32, blank=True)
     ssn = models.CharField(max_length=32, blank=True)
-    contact_preferences = models.JSONField(default=dict, blank=True)
+    contact_preferences = JSONField(default=dict, blank=True)
     has_completed_onboarding = models.BooleanField(default=False)
     email_verified = models.BooleanField(default=False)
     otp_required_for_login = models.BooleanField(default=True)

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hospitals.models import Department, Hospital, StaffMember
+from phb.jsonfield import JSONField
 
 
 class WardType(models.TextChoices):
@@ -80,7 +81,7 @@ class Bed(models.Model):
     ward = models.ForeignKey(Ward, on_delete=models.CASCADE, related_name="beds")
     number = models.CharField(max_length=16)
     status = models.CharField(max_length=16, choices=BedStatus.choices, default=BedStatus.AVAILABLE, db_index=True)
-    features = models.JSONField(default=list, blank=True)
+    features = JSONField(default=list, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -142,7 +143,7 @@ class Admission(models.Model):
     # minimum identity taken at the door, until the person is linked to a patient account.
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="admissions")
-    temp_patient_details = models.JSONField(default=dict, blank=True)
+    temp_patient_details = JSONField(default=dict, blank=True)
     is_emergency = models.BooleanField(default=False)
     attending_doctor = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL,
                                          related_name="admissions")

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from hospitals.models import Department, Hospital
+from phb.jsonfield import JSONField
 
 APPOINTMENT_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -154,7 +155,7 @@ class BookingHold(models.Model):
     end = models.DateTimeField()
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
     appointment_type = models.CharField(max_length=32, default="consultation")
-    details = models.JSONField(default=dict, blank=True)
+    details = JSONField(default=dict, blank=True)
     fee_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="NGN")
     state = models.CharField(max_length=16, choices=HoldState.choices, default=HoldState.HELD)
@@ -196,12 +197,12 @@ class Appointment(models.Model):
 
     # What the patient told us when booking.
     chief_complaint = models.TextField(blank=True)
-    symptoms_data = models.JSONField(default=list, blank=True)
+    symptoms_data = JSONField(default=list, blank=True)
     medical_history = models.TextField(blank=True)
     allergies = models.TextField(blank=True)
     current_medications = models.TextField(blank=True)
     is_insurance_based = models.BooleanField(default=False)
-    insurance_details = models.JSONField(default=dict, blank=True)
+    insurance_details = JSONField(default=dict, blank=True)
 
     # Money: always computed on the server.
     fee_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -212,7 +213,7 @@ class Appointment(models.Model):
     # Clinical notes and outcome.
     general_notes = models.TextField(blank=True)
     doctor_notes = models.TextField(blank=True)
-    medical_summary = models.JSONField(default=dict, blank=True)
+    medical_summary = JSONField(default=dict, blank=True)
 
     # Lifecycle.
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -290,7 +291,7 @@ class Prescription(models.Model):
     prescriber = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="issued_prescriptions"
     )
-    medications = models.JSONField(default=list)
+    medications = JSONField(default=list)
     notes = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     issued_at = models.DateTimeField()
@@ -413,7 +414,7 @@ class SchedulingEvent(models.Model):
     requested_at = models.DateTimeField(db_index=True)
     slot_start = models.DateTimeField()
     lead_minutes = models.IntegerField()
-    open_slots = models.JSONField(default=list, blank=True, help_text="Minutes from request to each open slot")
+    open_slots = JSONField(default=list, blank=True, help_text="Minutes from request to each open slot")
     policy_version = models.CharField(max_length=64, blank=True)
     followed_recommendation = models.BooleanField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=SchedulingOutcome.choices, default=SchedulingOutcome.PENDING)
@@ -435,7 +436,7 @@ class SchedulerModelState(models.Model):
     name = models.CharField(max_length=64, unique=True, default="appointment-scheduler")
     active_version = models.CharField(max_length=64)
     previous_version = models.CharField(max_length=64, blank=True)
-    evaluation = models.JSONField(default=dict, blank=True)
+    evaluation = JSONField(default=dict, blank=True)
     promoted_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from phb.jsonfield import JSONField
+
 
 class HospitalType(models.TextChoices):
     PUBLIC = "public", "Public"
@@ -57,7 +59,7 @@ class Department(models.Model):
     emergency_contact = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
     is_24_hours = models.BooleanField(default=False)
-    operating_hours = models.JSONField(default=dict, blank=True)
+    operating_hours = JSONField(default=dict, blank=True)
     minimum_staff_required = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from phb.jsonfield import JSONField
+
 
 def new_reference() -> str:
     """A unique provider reference (Paystack allows letters, digits, ``-``, ``.`` and ``=``)."""
@@ -76,7 +78,7 @@ class Payment(models.Model):
     appointment = models.ForeignKey(
         "appointments.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
     )
-    booking_summary = models.JSONField(
+    booking_summary = JSONField(
         default=dict, blank=True,
         help_text="Non-clinical description of the booking: type, date, time, department, hospital",
     )

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from phb.jsonfield import JSONField
+
 
 class Pharmacy(models.Model):
     """A pharmacy of the directory. ``code`` is the PHB pharmacy code printed on its premises."""
@@ -25,8 +27,8 @@ class Pharmacy(models.Model):
     website = models.URLField(blank=True)
     electronic_prescriptions_enabled = models.BooleanField(default=True)
     # {"monday": {"open": "08:00", "close": "18:00"}, "sunday": {"closed": true}, ...}, local time
-    opening_hours = models.JSONField(default=dict, blank=True)
-    services_offered = models.JSONField(default=list, blank=True)
+    opening_hours = JSONField(default=dict, blank=True)
+    services_offered = JSONField(default=list, blank=True)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     time_zone = models.CharField(max_length=64, default=settings.DEFAULT_HOSPITAL_TIME_ZONE)

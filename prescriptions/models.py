@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from phb.jsonfield import JSONField
+
 
 def new_reference() -> str:
     return "REQ-" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
@@ -64,13 +66,13 @@ class PrescriptionRequest(models.Model):
     urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.ROUTINE)
     status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.REQUESTED,
                               db_index=True)
-    medications = models.JSONField(default=list)
+    medications = JSONField(default=list)
     additional_notes = models.TextField(blank=True)
     controlled_count = models.PositiveSmallIntegerField(default=0)
     # triage, computed by ``prescriptions.rules`` when the request is made and again when approved
     triage_category = models.CharField(max_length=24, blank=True, db_index=True)
     triage_score = models.PositiveSmallIntegerField(default=0)
-    triage_flags = models.JSONField(default=list, blank=True)
+    triage_flags = JSONField(default=list, blank=True)
     triage_assigned_at = models.DateTimeField(null=True, blank=True)
     # prescriber decisions
     first_approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -79,7 +81,7 @@ class PrescriptionRequest(models.Model):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_medications = models.JSONField(default=list, blank=True)
+    approved_medications = JSONField(default=list, blank=True)
     clinical_notes = models.TextField(blank=True)
     rejected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
@@ -130,7 +132,7 @@ class SignedItem(models.Model):
     pharmacy = models.ForeignKey("pharmacies.Pharmacy", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="routed_items")
     controlled = models.BooleanField(default=False)
-    payload = models.JSONField(default=dict)
+    payload = JSONField(default=dict)
     signature = models.TextField(blank=True)
     key_id = models.CharField(max_length=255, blank=True)
     state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.PENDING, db_index=True)

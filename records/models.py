@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from phb.jsonfield import JSONField
+
 
 class MedicalProfile(models.Model):
     """Profile facts of one patient's record. The HPN lives on the user."""
@@ -27,8 +29,8 @@ class MedicalProfile(models.Model):
     genotype = models.CharField(max_length=8, blank=True)
     height_cm = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
-    allergies = models.JSONField(default=list, blank=True)
-    chronic_conditions = models.JSONField(default=list, blank=True)
+    allergies = JSONField(default=list, blank=True)
+    chronic_conditions = JSONField(default=list, blank=True)
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_phone = models.CharField(max_length=32, blank=True)
     last_visit_date = models.DateField(null=True, blank=True)
@@ -63,7 +65,7 @@ class ClinicalEntry(models.Model):
     occurred_on = models.DateField()
     end_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, blank=True)
-    details = models.JSONField(default=dict, blank=True)
+    details = JSONField(default=dict, blank=True)
     provider_name = models.CharField(max_length=200, blank=True)
     hospital = models.ForeignKey(
         "hospitals.Hospital", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

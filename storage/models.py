@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from phb.jsonfield import JSONField
+
 
 # --- Clinical guidelines ------------------------------------------------------------------
 class GuidelineCategory(models.TextChoices):
@@ -81,12 +83,12 @@ class ClinicalGuideline(models.Model):
     version = models.CharField(max_length=32, default="1.0")
     category = models.CharField(max_length=32, choices=GuidelineCategory.choices, db_index=True)
     specialty = models.CharField(max_length=120, blank=True)
-    keywords = models.JSONField(default=list, blank=True)
+    keywords = JSONField(default=list, blank=True)
     content_type = models.CharField(max_length=8, choices=GuidelineContentType.choices, default=GuidelineContentType.PDF)
     text_content = models.TextField(blank=True)
     effective_date = models.DateField(default=timezone.localdate)
     expiry_date = models.DateField(null=True, blank=True)
-    target_roles = models.JSONField(default=default_target_roles, blank=True)
+    target_roles = JSONField(default=default_target_roles, blank=True)
     priority = models.CharField(max_length=8, choices=GuidelinePriority.choices, default=GuidelinePriority.MEDIUM)
     approval_status = models.CharField(
         max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING_REVIEW

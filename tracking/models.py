@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from phb.jsonfield import JSONField
+
 
 class PregnancyStatus(models.TextChoices):
     NOT_PREGNANT = "not_pregnant", "Not pregnant"
@@ -43,9 +45,9 @@ class WomensHealthProfile(models.Model):
     height_cm = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     contraception_method = models.CharField(max_length=64, blank=True)
-    health_conditions = models.JSONField(default=list, blank=True)
-    medications = models.JSONField(default=list, blank=True)
-    allergies = models.JSONField(default=list, blank=True)
+    health_conditions = JSONField(default=list, blank=True)
+    medications = JSONField(default=list, blank=True)
+    allergies = JSONField(default=list, blank=True)
     fertility_tracking_enabled = models.BooleanField(default=True)
     pregnancy_tracking_enabled = models.BooleanField(default=False)
     period_reminders = models.BooleanField(default=True)
@@ -134,7 +136,7 @@ class HealthGoal(models.Model):
 class BirthPlan(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="birth_plan")
-    document = models.JSONField(default=dict)
+    document = JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -148,8 +150,8 @@ class PregnancyPlanner(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pregnancy_planner")
-    baby_name_favorites = models.JSONField(default=list, blank=True)
-    baby_shower_checklist = models.JSONField(default=list, blank=True)
+    baby_name_favorites = JSONField(default=list, blank=True)
+    baby_shower_checklist = JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -175,7 +177,7 @@ class TrackingOutbox(models.Model):
     client_id = models.CharField(max_length=80)
     kind = models.CharField(max_length=32)
     entity_id = models.CharField(max_length=80, blank=True)
-    payload = models.JSONField(default=dict)
+    payload = JSONField(default=dict)
     state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING)
     outcome = models.CharField(max_length=16, blank=True)
     attempts = models.PositiveIntegerField(default=0)
