@@ -33,7 +33,7 @@ from appointments import rows  # noqa: E402
 from appointments.models import Appointment  # noqa: E402
 from appointments.serializers import appointment_payload  # noqa: E402
 from hospitals.models import Department, Hospital  # noqa: E402
-from phb.api.renderers import FastJSONRenderer  # noqa: E402
+from phb.api.renderers import FastJSONRenderer, dumps  # noqa: E402
 
 ROWS = 1000
 
@@ -95,7 +95,7 @@ def cpu_us_per_row(fn, repeat: int = 5) -> float:
 
 def main() -> None:
     instances, values = data()
-    assert [rows.patient_item(v) for v in values] == [appointment_payload(a) for a in instances]
+    assert dumps([rows.patient_item(v) for v in values]) == dumps([appointment_payload(a) for a in instances])
     columns = list(values[0])
     tuples = [tuple(v[c] for c in columns) for v in values]
     before = cpu_us_per_row(lambda: JSONRenderer().render([appointment_payload(a) for a in orm_rows(instances)]))

@@ -2,8 +2,10 @@
 
 The list selects the columns its items need (``values()``, the organisation and people's names
 joined, the caller's bookmark annotated) and resolves the download URL's prefix once per request.
-The items are byte-for-byte what :func:`storage.serializers.guideline_payload` gives for the same
-guideline (``tests/storage/test_guideline_rows.py`` compares them).
+Timestamps are written in C (:func:`phb.api.timestamps.iso`) and user ids stay ``UUID`` objects,
+which the JSON renderer writes as ``str()`` does. The items render byte-for-byte as
+:func:`storage.serializers.guideline_payload` does for the same guideline
+(``tests/storage/test_guideline_rows.py`` compares them).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
+from phb.api.timestamps import iso
 
 COLUMNS = (
     "id", "guideline_id", "title", "description", "version", "organization_id", "organization__name",
@@ -31,10 +34,6 @@ _MARK = "GUIDELINE-ID-MARK"
 def guideline_rows(queryset: QuerySet) -> QuerySet:
     """``queryset`` (from ``storage.selectors.guideline_list``, annotated) as :data:`COLUMNS` rows."""
     return queryset.values(*COLUMNS)
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if value is not None else None
 
 
 class GuidelineItems:
@@ -63,7 +62,7 @@ class GuidelineItems:
             "version": row["version"],
             "organization": row["organization_id"],
             "organization_name": row["organization__name"],
-            "created_by": str(creator_id) if creator_id else None,
+            "created_by": creator_id,
             "created_by_name": row["created_by__full_name"] if creator_id is not None else "",
             # Staff see a colleague's work address; patients do not.
             "created_by_email": row["created_by__email"] if creator_id is not None and self._staff else "",
@@ -72,17 +71,17 @@ class GuidelineItems:
             "keywords": list(row["keywords"] or []),
             "content_type": row["content_type"],
             "text_content": row["text_content"],
-            "effective_date": _iso(effective_date),
-            "expiry_date": _iso(expiry),
+            "effective_date": iso(effective_date),
+            "expiry_date": iso(expiry),
             "is_active": row["is_active"],
             "is_published": row["is_published"],
             "approval_status": row["approval_status"],
-            "approved_by": str(approver_id) if approver_id else None,
+            "approved_by": approver_id,
             "approved_by_name": row["approved_by__full_name"] if approver_id else None,
-            "approved_at": _iso(row["approved_at"]),
-            "published_at": _iso(row["published_at"]),
-            "created_at": _iso(row["created_at"]),
-            "updated_at": _iso(row["updated_at"]),
+            "approved_at": iso(row["approved_at"]),
+            "published_at": iso(row["published_at"]),
+            "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"]),
             "access_count": row["access_count"],
             "download_count": row["download_count"],
             "target_roles": list(row["target_roles"] or []),

@@ -1,0 +1,23 @@
+"""``isoformat()`` for the list items, written in C.
+
+A list row carries several timestamps, and ``datetime.isoformat()`` of an aware value costs about
+1 µs (the offset goes through Python-level formatting). orjson writes the same text, RFC 3339, in
+a fifth of that, except for UTC offsets with seconds (local mean time before about 1970), which
+keep ``isoformat()``. Timestamps read from the database are in UTC and skip that check.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import orjson
+
+
+def iso(value: date | datetime | None) -> str | None:
+    """``value.isoformat()``, or None for None."""
+    if value is None:
+        return None
+    zone = getattr(value, "tzinfo", None)
+    if type(value) is datetime and zone is not None and (zone is UTC or not value.utcoffset().seconds % 60):
+        return orjson.dumps(value)[1:-1].decode()
+    return value.isoformat()
