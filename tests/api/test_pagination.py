@@ -159,3 +159,19 @@ def test_record_entries_are_counted_without_their_columns_joins(department):
     assert page.items[0]["hospital__name"] == department.hospital.name  # the page has its joined column
     counts = _count_queries(captured.captured_queries)
     assert len(counts) == 1 and "JOIN" not in counts[0].upper(), counts
+
+
+def test_the_total_stops_at_the_cap(department, monkeypatch):
+    """Up to the cap the header gives the number of rows; at the cap it is left out."""
+    from phb.api import pagination
+
+    patient = make_patient(hospital=department.hospital)
+    bulk_appointments(patients=[patient], department=department, count=7, status="confirmed")
+    client = client_for(patient)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 8)
+    response = client.get("/api/appointments/?limit=3")
+    assert response.status_code == 200 and response.headers["X-Total-Count"] == "7"
+    monkeypatch.setattr(pagination, "COUNT_CAP", 7)
+    response = client.get("/api/appointments/?limit=3")
+    assert response.status_code == 200 and "X-Total-Count" not in response.headers
+    assert len(response.json()) == 3 and response.headers["X-Next-Cursor"]
