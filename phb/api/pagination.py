@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -154,9 +155,12 @@ def capped_count(queryset: QuerySet) -> int:
     """Rows of ``queryset``, counted up to :data:`COUNT_CAP`, on the rows alone (none of a page's
     columns or joins). The capped subquery is compiled by the ORM and wrapped in a plain
     ``COUNT(*)``: the query ``.count()`` of that slice sends, for half the CPU."""
-    sql, params = queryset.values("pk").order_by()[:COUNT_CAP].query.sql_with_params()
+    try:
+        sql, params = queryset.values("pk").order_by()[:COUNT_CAP].query.sql_with_params()
+    except EmptyResultSet:  # ``.none()``, ``__in=[]``: nothing to ask the database
+        return 0
     with connections[queryset.db].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)  # noqa: S608 (the ORM's SQL, values as parameters)
         return cursor.fetchone()[0]
 
 

@@ -175,3 +175,17 @@ def test_the_total_stops_at_the_cap(department, monkeypatch):
     response = client.get("/api/appointments/?limit=3")
     assert response.status_code == 200 and "X-Total-Count" not in response.headers
     assert len(response.json()) == 3 and response.headers["X-Next-Cursor"]
+
+
+
+def test_an_empty_scope_with_a_cursor_counts_nothing():
+    """A caller whose scope is empty by construction (a hospital admin with no hospital) following a
+    cursor: an empty page with a total of 0, not an error."""
+    from accounts.models import Role
+    from tests.factories import UserFactory
+
+    admin = UserFactory(role=Role.HOSPITAL_ADMIN)  # no staff record: administers no hospital
+    cursor = encode_cursor(["2030-01-01T00:00:00+00:00", "00000000-0000-0000-0000-000000000000"])
+    response = client_for(admin).get(f"/api/appointments/?cursor={cursor}")
+    assert response.status_code == 200, response.content[:300]
+    assert response.json() == [] and response.headers["X-Total-Count"] == "0"
