@@ -117,7 +117,7 @@ def post_worker_init(worker):
     """The application is loaded (and, for Django, its URLs with every view module): move all that
     startup built into the permanent generation. Full garbage collections then walk only what
     requests create, not the ~220,000 objects of the loaded service (in process, a full collection
-    went from about 150 ms to about 12 ms, and the collector's share of CPU fell by a quarter)."""
+    went from about 150 ms to about 12 ms, and the collector's total time fell by a quarter)."""
     import gc
 
     urls = sys.modules.get("django.urls")
