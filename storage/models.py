@@ -116,6 +116,10 @@ class ClinicalGuideline(models.Model):
         indexes = [
             models.Index(fields=["is_active", "is_published", "approval_status"], name="guideline_visibility"),
             models.Index(fields=["organization", "approval_status"], name="guideline_org_status"),
+            # The list's order (``pagination.GUIDELINES``), whole and by category: a page reads its
+            # rows in index order and stops, whatever the number of guidelines.
+            models.Index(fields=["-updated_at", "-id"], name="guideline_recent"),
+            models.Index(fields=["category", "-updated_at", "-id"], name="guideline_category_recent"),
         ]
 
     def __str__(self) -> str:
