@@ -61,15 +61,12 @@ def _type_label(value: str) -> str:
     return value.replace("_", " ").title()
 
 
+_STATUS_LABELS: dict[str, str] = {str(choice.value): str(choice.label) for choice in AppointmentStatus}
+
+
 def status_label(value: str) -> str:
     """``in_progress`` -> "In progress": the label a page shows for a status."""
-    label = _STATUS_LABELS.get(value)
-    if label is None:
-        label = value.replace("_", " ").capitalize()
-    return label
-
-
-_STATUS_LABELS: dict[str, str] = {str(choice.value): str(choice.label) for choice in AppointmentStatus}
+    return _STATUS_LABELS.get(value) or value.replace("_", " ").capitalize()
 
 
 def patient_rows(queryset: QuerySet) -> QuerySet:
