@@ -3,16 +3,13 @@ modal), one for staff and a smaller one for the patient herself (no staff notes,
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.utils import timezone
 
 from admissions.models import Admission, AdmissionStatus
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+from phb.api.timestamps import iso
 
 
 def _age(born: date | None) -> int | None:
@@ -92,10 +89,10 @@ def admission_for_staff(admission: Admission) -> dict[str, Any]:
         "reason_for_admission": admission.reason_for_admission,
         "diagnosis": admission.diagnosis,
         "additional_notes": admission.staff_notes,
-        "admission_date": _iso(admission.admitted_at or admission.created_at),
-        "admitted_at": _iso(admission.admitted_at),
-        "expected_discharge_date": _iso(admission.expected_discharge_date),
-        "actual_discharge_date": _iso(admission.discharged_at),
+        "admission_date": iso(admission.admitted_at or admission.created_at),
+        "admitted_at": iso(admission.admitted_at),
+        "expected_discharge_date": iso(admission.expected_discharge_date),
+        "actual_discharge_date": iso(admission.discharged_at),
         "discharge_type": admission.discharge_type or None,
         "discharge_destination": admission.discharge_destination or None,
         "discharge_summary": admission.discharge_summary,
@@ -103,10 +100,10 @@ def admission_for_staff(admission: Admission) -> dict[str, Any]:
         "length_of_stay_days": length_of_stay_days(admission),
         "is_readmission": admission.is_readmission,
         "previous_admission_id": admission.previous_admission.admission_id if admission.previous_admission_id else None,
-        "cancelled_at": _iso(admission.cancelled_at),
+        "cancelled_at": iso(admission.cancelled_at),
         "cancel_reason": admission.cancel_reason or None,
-        "created_at": _iso(admission.created_at),
-        "updated_at": _iso(admission.updated_at),
+        "created_at": iso(admission.created_at),
+        "updated_at": iso(admission.updated_at),
     }
 
 
@@ -126,14 +123,14 @@ def admission_for_patient(admission: Admission) -> dict[str, Any]:
         "priority": admission.priority,
         "reason_for_admission": admission.reason_for_admission,
         "diagnosis": admission.diagnosis,
-        "admission_date": _iso(admission.admitted_at or admission.created_at),
-        "expected_discharge_date": _iso(admission.expected_discharge_date),
-        "actual_discharge_date": _iso(admission.discharged_at),
+        "admission_date": iso(admission.admitted_at or admission.created_at),
+        "expected_discharge_date": iso(admission.expected_discharge_date),
+        "actual_discharge_date": iso(admission.discharged_at),
         "discharge_type": admission.discharge_type or None,
         "discharge_destination": admission.discharge_destination or None,
         "discharge_summary": admission.discharge_summary if admission.discharged_at else "",
         "followup_instructions": admission.followup_instructions if admission.discharged_at else "",
         "length_of_stay_days": length_of_stay_days(admission),
         "is_readmission": admission.is_readmission,
-        "created_at": _iso(admission.created_at),
+        "created_at": iso(admission.created_at),
     }

@@ -13,6 +13,7 @@ from appointments import rows, slot_grid
 from appointments.models import Appointment, AppointmentStatus, Prescription, Priority
 from phb.api import serializers
 from phb.api.fields import CalendarDateField
+from phb.api.timestamps import iso
 
 WALL_CLOCK_HELP = (
     "Local wall-clock time at the hospital, in the hospital's time zone (Africa/Lagos by default). "
@@ -187,10 +188,6 @@ def _doctor_name(appointment: Appointment) -> str:
     return name if name.lower().startswith("dr") else f"Dr. {name}"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def appointment_payload(appointment: Appointment) -> dict:
     """One appointment as the patient screens read it (P3/M5 list items and P4 detail)."""
     zone = _zone(appointment)
@@ -232,8 +229,8 @@ def appointment_payload(appointment: Appointment) -> dict:
         "payment_status": appointment.payment_status,
         "reschedule_count": appointment.reschedule_count,
         "cancellation_reason": appointment.cancellation_reason,
-        "created_at": _iso(appointment.created_at),
-        "updated_at": _iso(appointment.updated_at),
+        "created_at": iso(appointment.created_at),
+        "updated_at": iso(appointment.updated_at),
     }
 
 
@@ -264,7 +261,7 @@ def referral_payload(appointment: Appointment) -> dict | None:
         "referred_to_hospital": appointment.referred_to_hospital_id,
         "referred_to_department": appointment.referred_to_department_id,
         "referral_reason": appointment.referral_reason,
-        "referred_at": _iso(appointment.referred_at),
+        "referred_at": iso(appointment.referred_at),
     }
 
 
@@ -286,9 +283,9 @@ def doctor_appointment_payload(appointment: Appointment) -> dict:
         "doctor_notes": appointment.doctor_notes,
         "medical_summary": appointment.medical_summary,
         "referral": referral_payload(appointment),
-        "accepted_at": _iso(appointment.accepted_at),
-        "started_at": _iso(appointment.started_at),
-        "completed_at": _iso(appointment.completed_at),
+        "accepted_at": iso(appointment.accepted_at),
+        "started_at": iso(appointment.started_at),
+        "completed_at": iso(appointment.completed_at),
     }
 
 
@@ -321,8 +318,8 @@ def admin_appointment_payload(appointment: Appointment) -> dict:
         "appointment_time": local.strftime("%H:%M"),
         "status": appointment.status,
         "priority": appointment.priority,
-        "created_at": _iso(appointment.created_at),
-        "updated_at": _iso(appointment.updated_at),
+        "created_at": iso(appointment.created_at),
+        "updated_at": iso(appointment.updated_at),
     }
 
 
@@ -384,8 +381,8 @@ def summary_payload(appointment: Appointment) -> dict:
         },
         "additional_info": {
             "notes": appointment.general_notes,
-            "created_at": _iso(appointment.created_at),
-            "updated_at": _iso(appointment.updated_at),
+            "created_at": iso(appointment.created_at),
+            "updated_at": iso(appointment.updated_at),
         },
     }
 
@@ -413,9 +410,9 @@ def medication_payload(prescription: Prescription, medication: dict, *, appointm
         "duration": medication.get("duration", ""),
         "patient_instructions": medication.get("patient_instructions", ""),
         "indication": medication.get("indication", ""),
-        "created_at": _iso(prescription.issued_at),
-        "updated_at": _iso(prescription.issued_at),
-        "expires_at": _iso(prescription.expires_at),
+        "created_at": iso(prescription.issued_at),
+        "updated_at": iso(prescription.issued_at),
+        "expires_at": iso(prescription.expires_at),
         "prescriber_name": prescriber_name,
         "doctor_name": prescriber_name,
         "appointment_id": appointment.appointment_id if appointment else None,
@@ -428,8 +425,8 @@ def prescription_payload(prescription: Prescription) -> dict:
     return {
         "id": str(prescription.id),
         "appointment_id": prescription.appointment.appointment_id if prescription.appointment_id else None,
-        "issued_at": _iso(prescription.issued_at),
-        "expires_at": _iso(prescription.expires_at),
+        "issued_at": iso(prescription.issued_at),
+        "expires_at": iso(prescription.expires_at),
         "status": prescription.status,
         "medications": [medication_payload(prescription, m) for m in prescription.medications],
     }

@@ -11,6 +11,7 @@ from payments.services import from_minor
 from phb.api import serializers
 from phb.api.fields import TextOrIntegerField, check_calendar_range
 from phb.api.schema import documented
+from phb.api.timestamps import iso
 
 
 class SymptomInput(serializers.Serializer):
@@ -96,10 +97,6 @@ def money(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
-
-
 MESSAGES = {
     PaymentStatus.INITIALIZED: "The payment has not started yet.",
     PaymentStatus.PENDING: "The payment has not been completed yet.",
@@ -130,14 +127,14 @@ def verify_payload(payment: Payment) -> dict:
         "status": payment.status,
         "amount": money(payment.amount),
         "currency": payment.currency,
-        "completed_at": _iso(payment.completed_at),
+        "completed_at": iso(payment.completed_at),
         "appointment_id": payment.appointment.appointment_id if payment.appointment_id else None,
         "message": message,
         "verification_data": {
             "provider": payment.provider,
             "paid_amount": money(from_minor(paid_minor)) if paid_minor is not None else None,
             "paid_currency": payment.paid_currency or None,
-            "paid_at": _iso(payment.paid_at),
+            "paid_at": iso(payment.paid_at),
             "channel": payment.channel or None,
             "refund_reason": payment.refund_reason or None,
         },
@@ -158,9 +155,9 @@ def history_item(payment: Payment) -> dict:
         "status_reason": payment.status_reason,
         "payment_method": "card" if payment.provider != "none" else "none",
         "payment_provider": payment.provider,
-        "created_at": _iso(payment.created_at),
-        "completed_at": _iso(payment.completed_at),
-        "refunded_at": _iso(payment.refunded_at),
+        "created_at": iso(payment.created_at),
+        "completed_at": iso(payment.completed_at),
+        "refunded_at": iso(payment.refunded_at),
         "appointment_id": payment.appointment.appointment_id if payment.appointment_id else None,
         "appointment_data": {
             "type": summary.get("type"),

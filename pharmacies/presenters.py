@@ -8,12 +8,9 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from pharmacies.models import Nomination, Pharmacy
+from phb.api.timestamps import iso_z
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def is_open(pharmacy: Pharmacy, *, now: datetime | None = None) -> bool:
@@ -65,8 +62,8 @@ def pharmacy_payload(pharmacy: Pharmacy, *, distance_km: float | None = None) ->
         "is_open": is_open(pharmacy),
         "distance": round(distance_km, 2) if distance_km is not None else None,
         "full_address": ", ".join(p for p in parts if p),
-        "created_at": _iso(pharmacy.created_at),
-        "updated_at": _iso(pharmacy.updated_at),
+        "created_at": iso_z(pharmacy.created_at),
+        "updated_at": iso_z(pharmacy.updated_at),
         "source": "admin_pharmacy",
         "pharmacy_id": pharmacy.pk,
     }
@@ -81,8 +78,8 @@ def nomination_payload(nomination: Nomination) -> dict:
         "pharmacy": pharmacy_payload(nomination.pharmacy),
         "nomination_type": nomination.nomination_type,
         "is_current": nomination.is_current,
-        "nominated_at": _iso(nomination.nominated_at),
-        "ended_at": _iso(nomination.ended_at),
+        "nominated_at": iso_z(nomination.nominated_at),
+        "ended_at": iso_z(nomination.ended_at),
         "notes": nomination.notes,
     }
 
@@ -94,6 +91,6 @@ def nomination_history_item(nomination: Nomination) -> dict:
         "pharmacy_code": nomination.pharmacy.code,
         "nomination_type": nomination.nomination_type,
         "is_current": nomination.is_current,
-        "nominated_at": _iso(nomination.nominated_at),
-        "ended_at": _iso(nomination.ended_at),
+        "nominated_at": iso_z(nomination.nominated_at),
+        "ended_at": iso_z(nomination.ended_at),
     }

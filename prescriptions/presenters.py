@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from django.utils import timezone
 
 from pharmacies.presenters import pharmacy_summary
+from phb.api.timestamps import iso_z
 from prescriptions import rules
 from prescriptions.models import ItemState, PrescriptionRequest, SignedItem
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def _age(born: date | None) -> int | None:
@@ -38,9 +35,9 @@ def request_payload(request: PrescriptionRequest) -> dict:
         "status": request.status,
         "request_type": request.request_type,
         "urgency": request.urgency,
-        "request_date": _iso(request.created_at),
-        "approval_date": _iso(request.approved_at),
-        "rejection_date": _iso(request.rejected_at),
+        "request_date": iso_z(request.created_at),
+        "approval_date": iso_z(request.approved_at),
+        "rejection_date": iso_z(request.rejected_at),
         "rejection_reason": request.rejection_reason or None,
         "medications": request.medications,
         "additional_notes": request.additional_notes,
@@ -53,7 +50,7 @@ def request_payload(request: PrescriptionRequest) -> dict:
 def _review(request: PrescriptionRequest) -> dict:
     return {
         "pharmacist_reviewed": bool(request.pharmacist_action),
-        "review_date": _iso(request.pharmacist_reviewed_at),
+        "review_date": iso_z(request.pharmacist_reviewed_at),
         "review_action": request.pharmacist_action or None,
         "pharmacist_notes": request.pharmacist_notes or None,
     }
@@ -110,7 +107,7 @@ def triage_info(request: PrescriptionRequest) -> dict:
         "score": request.triage_score,
         "reason": "; ".join(f["reason"] for f in flags) if flags else "No clinical flags: routine processing.",
         "flags": flags,
-        "assigned_at": _iso(request.triage_assigned_at),
+        "assigned_at": iso_z(request.triage_assigned_at),
     }
 
 
@@ -118,9 +115,9 @@ def triage_list_item(request: PrescriptionRequest, *, allergies: str | None = No
     """``PharmacistPrescriptionRequest``."""
     return {
         **prescriber_list_item(request, allergies=allergies),
-        "assigned_at": _iso(request.triage_assigned_at),
+        "assigned_at": iso_z(request.triage_assigned_at),
         "pharmacist_reviewed": bool(request.pharmacist_action),
-        "pharmacist_review_date": _iso(request.pharmacist_reviewed_at),
+        "pharmacist_review_date": iso_z(request.pharmacist_reviewed_at),
         "pharmacist_review_action": request.pharmacist_action or None,
     }
 
@@ -171,7 +168,7 @@ def signed_fields(item: SignedItem | None) -> dict:
         "nonce": item.nonce if data else None,
         "signature": item.signature if data else None,
         "dispensed": item.state == ItemState.DISPENSED,
-        "dispensed_at": _iso(item.dispensed_at),
+        "dispensed_at": iso_z(item.dispensed_at),
         "nominated_pharmacy": pharmacy_summary(item.pharmacy),
     }
 
@@ -191,7 +188,7 @@ def verification_details(item: SignedItem) -> dict:
         "dispensed": item.state == ItemState.DISPENSED,
         "nominated_pharmacy": item.pharmacy.name if item.pharmacy_id else None,
         "expiry_date": payload.get("expiry"),
-        "dispensed_at": _iso(item.dispensed_at),
+        "dispensed_at": iso_z(item.dispensed_at),
         "dispensed_by": item.dispensed_at_pharmacy.name if item.dispensed_at_pharmacy_id else None,
     }
 

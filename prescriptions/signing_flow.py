@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from appointments.models import Prescription
 from pharmacies.models import Pharmacy
+from phb.api.timestamps import iso_z
 from prescriptions import rules, signing
 from prescriptions.models import ItemState, SignedItem
 
@@ -27,10 +28,6 @@ logger = logging.getLogger(__name__)
 
 PAYLOAD_TYPE = "phb.prescription.v1"
 CLAIM_SECONDS = 120  # a claim older than this (a crashed worker) may be taken over
-
-
-def _iso(value) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def _routed_pharmacy(prescription: Prescription) -> Pharmacy | None:
@@ -58,8 +55,8 @@ def payload_for(*, prescription: Prescription, medication: dict, nonce: str, pha
         "dosage": str(medication.get("dosage") or ""),
         "frequency": str(medication.get("frequency") or ""),
         "pharmacy": {"code": pharmacy.code, "name": pharmacy.name} if pharmacy else None,
-        "issued": _iso(prescription.issued_at),
-        "expiry": _iso(expires_at),
+        "issued": iso_z(prescription.issued_at),
+        "expiry": iso_z(expires_at),
     }
 
 

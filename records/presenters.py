@@ -6,13 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
+from phb.api.timestamps import iso
 from records.models import ClinicalEntry, EntryKind, MedicalProfile
 
 KIND_LABELS = dict(EntryKind.choices)
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _joined(values: Any) -> str:
@@ -31,7 +28,7 @@ def entry_list_item(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
     """The list form the records page reads: ``{id, date, title, type, provider, description, attachments}``."""
     return {
         "id": str(entry.id),
-        "date": _iso(entry.occurred_on),
+        "date": iso(entry.occurred_on),
         "title": entry.title,
         "type": KIND_LABELS.get(entry.kind, entry.kind),
         "kind": entry.kind,
@@ -41,40 +38,40 @@ def entry_list_item(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
         "description": notes,
         "details": entry.details,
         "attachments": [],
-        "created_at": _iso(entry.created_at),
-        "updated_at": _iso(entry.updated_at),
+        "created_at": iso(entry.created_at),
+        "updated_at": iso(entry.updated_at),
     }
 
 
 def _diagnosis(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    return {"id": str(entry.id), "name": entry.title, "date": _iso(entry.occurred_on),
-            "diagnosis_date": _iso(entry.occurred_on), "doctor": entry.provider_name,
+    return {"id": str(entry.id), "name": entry.title, "date": iso(entry.occurred_on),
+            "diagnosis_date": iso(entry.occurred_on), "doctor": entry.provider_name,
             "status": entry.status or "active", "notes": notes}
 
 
 def _treatment(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    return {"id": str(entry.id), "name": entry.title, "date": _iso(entry.occurred_on),
+    return {"id": str(entry.id), "name": entry.title, "date": iso(entry.occurred_on),
             "provider": entry.provider_name, "details": notes, "status": entry.status}
 
 
 def _medication(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
     d = entry.details or {}
     return {"id": str(entry.id), "name": entry.title, "dosage": d.get("dosage", ""),
-            "frequency": d.get("frequency", ""), "start_date": _iso(entry.occurred_on),
-            "end_date": _iso(entry.end_on), "prescribed_by": entry.provider_name,
+            "frequency": d.get("frequency", ""), "start_date": iso(entry.occurred_on),
+            "end_date": iso(entry.end_on), "prescribed_by": entry.provider_name,
             "status": entry.status or "active", "notes": notes}
 
 
 def _lab(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
     d = entry.details or {}
-    return {"id": str(entry.id), "test_name": entry.title, "test_date": _iso(entry.occurred_on),
+    return {"id": str(entry.id), "test_name": entry.title, "test_date": iso(entry.occurred_on),
             "result": d.get("result", ""), "unit": d.get("unit", ""),
             "reference_range": d.get("reference_range", ""), "status": entry.status or "normal",
             "notes": notes}
 
 
 def _generic(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    return {"id": str(entry.id), "name": entry.title, "date": _iso(entry.occurred_on),
+    return {"id": str(entry.id), "name": entry.title, "date": iso(entry.occurred_on),
             "provider": entry.provider_name, "status": entry.status, "details": entry.details, "notes": notes}
 
 
@@ -114,8 +111,8 @@ def patient_profile_form(
         "chronic_condition_list": _list(profile.chronic_conditions) if profile else [],
         "emergency_contact_name": profile.emergency_contact_name if profile else None,
         "emergency_contact_phone": profile.emergency_contact_phone if profile else None,
-        "last_visit_date": _iso(profile.last_visit_date) if profile else None,
-        "updated_at": _iso(profile.updated_at) if profile else None,
+        "last_visit_date": iso(profile.last_visit_date) if profile else None,
+        "updated_at": iso(profile.updated_at) if profile else None,
     }
     data.update(sections(entries))
     data["records"] = [entry_list_item(e, n) for e, n in entries]
@@ -136,7 +133,7 @@ def clinician_record(
         "patient_id": str(patient.pk),
         "patient_name": patient.full_name,
         "hpn": patient.hpn,
-        "date_of_birth": _iso(patient.date_of_birth),
+        "date_of_birth": iso(patient.date_of_birth),
         "gender": patient.gender,
         "blood_type": profile.blood_type if profile else None,
         "height": str(profile.height_cm) if profile and profile.height_cm is not None else None,
@@ -153,11 +150,11 @@ def clinician_record(
         "chronic_conditions": _list(profile.chronic_conditions) if profile else [],
         "emergency_contact_name": profile.emergency_contact_name if profile else None,
         "emergency_contact_phone": profile.emergency_contact_phone if profile else None,
-        "last_visit_date": _iso(profile.last_visit_date) if profile else None,
+        "last_visit_date": iso(profile.last_visit_date) if profile else None,
         "notes": "",
         "records": [entry_list_item(e, n) for e, n in entries],
-        "created_at": _iso(created),
-        "updated_at": _iso(updated),
+        "created_at": iso(created),
+        "updated_at": iso(updated),
     }
 
 

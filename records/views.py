@@ -24,6 +24,7 @@ from phb import metrics
 from phb.api import pagination, serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.timestamps import iso
 from phb.api.views import ApiView
 from records import presenters, selectors, services
 from records.audit import audit_record
@@ -36,10 +37,6 @@ AREA = "MedicalRecords"
 
 def record_accessed() -> None:
     metrics.record("MedicalRecordAccess", area=AREA)
-
-
-def iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 # --- M1, M2: the patient's gate (a clinician uses the same screens to enter a patient's code) ---

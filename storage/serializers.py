@@ -10,6 +10,7 @@ from accounts.models import Role, User
 from phb.api import serializers
 from phb.api.fields import from_json
 from phb.api.schema import documented
+from phb.api.timestamps import iso
 from storage.models import (
     TARGET_ROLES,
     ClinicalGuideline,
@@ -108,10 +109,6 @@ class ImagingStartInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 
-def _iso(value: Any) -> Any:
-    return value.isoformat() if value is not None else None
-
-
 def _user_name(user: User | None) -> str:
     return user.full_name if user is not None else ""
 
@@ -144,17 +141,17 @@ def guideline_payload(guideline: ClinicalGuideline, *, viewer: User, request: An
         "keywords": list(guideline.keywords or []),
         "content_type": guideline.content_type,
         "text_content": guideline.text_content,
-        "effective_date": _iso(guideline.effective_date),
-        "expiry_date": _iso(guideline.expiry_date),
+        "effective_date": iso(guideline.effective_date),
+        "expiry_date": iso(guideline.expiry_date),
         "is_active": guideline.is_active,
         "is_published": guideline.is_published,
         "approval_status": guideline.approval_status,
         "approved_by": str(guideline.approved_by_id) if guideline.approved_by_id else None,
         "approved_by_name": _user_name(guideline.approved_by) if guideline.approved_by_id else None,
-        "approved_at": _iso(guideline.approved_at),
-        "published_at": _iso(guideline.published_at),
-        "created_at": _iso(guideline.created_at),
-        "updated_at": _iso(guideline.updated_at),
+        "approved_at": iso(guideline.approved_at),
+        "published_at": iso(guideline.published_at),
+        "created_at": iso(guideline.created_at),
+        "updated_at": iso(guideline.updated_at),
         "access_count": guideline.access_count,
         "download_count": guideline.download_count,
         "target_roles": list(guideline.target_roles or []),
@@ -184,7 +181,7 @@ def file_version_payload(version: GuidelineFileVersion, *, current_version_id: s
         "sha256": version.sha256,
         "uploaded_by": str(version.uploaded_by_id) if version.uploaded_by_id else None,
         "uploaded_by_name": _user_name(version.uploaded_by) if version.uploaded_by_id else "",
-        "uploaded_at": _iso(version.uploaded_at),
+        "uploaded_at": iso(version.uploaded_at),
         "is_current": version.version_id == current_version_id,
         "download_url": request.build_absolute_uri(path) if request is not None else path,
     }
@@ -196,7 +193,7 @@ def bookmark_payload(bookmark: GuidelineBookmark) -> dict[str, Any]:
         "user": str(bookmark.user_id),
         "guideline": bookmark.guideline_id,
         "guideline_id": bookmark.guideline.guideline_id,
-        "bookmarked_at": _iso(bookmark.bookmarked_at),
+        "bookmarked_at": iso(bookmark.bookmarked_at),
         "notes": bookmark.notes,
         "is_active": bookmark.is_active,
     }
@@ -209,7 +206,7 @@ def access_payload(access: GuidelineAccess) -> dict[str, Any]:
         "guideline_id": access.guideline.guideline_id,
         "user": str(access.user_id) if access.user_id else None,
         "action": access.action,
-        "accessed_at": _iso(access.accessed_at),
+        "accessed_at": iso(access.accessed_at),
         "ip_address": access.ip_address or "",
         "user_agent": access.user_agent,
     }
@@ -225,12 +222,12 @@ def study_payload(study: ImagingStudy) -> dict[str, Any]:
         "description": study.description,
         "size": study.expected_size,
         "modality": study.modality,
-        "study_date": _iso(study.study_date),
+        "study_date": iso(study.study_date),
         "study_instance_uid": study.study_instance_uid,
         "series_instance_uid": study.series_instance_uid,
         "sop_instance_uid": study.sop_instance_uid,
         "sop_class_uid": study.sop_class_uid,
         "body_part": study.body_part,
-        "created_at": _iso(study.created_at),
-        "completed_at": _iso(study.completed_at),
+        "created_at": iso(study.created_at),
+        "completed_at": iso(study.completed_at),
     }

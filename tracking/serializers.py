@@ -10,14 +10,11 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 
 from phb.api import serializers
+from phb.api.timestamps import iso
 from tracking.fields import LocalDateField, RoundedDecimalField, WholeNumberField, local_today, plain
 from tracking.kinds import PregnancyWeekInput
 from tracking.models import FlowIntensity, GoalStatus, HealthGoal, MenstrualCycle, PregnancyStatus, WomensHealthProfile
 from tracking.pregnancy import progress
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if value is not None else None
 
 
 # --- Profile (W5–W7) -----------------------------------------------------------------------------
@@ -74,12 +71,12 @@ def profile_payload(profile: WomensHealthProfile, *, latest_cycle_start: date | 
         "average_cycle_length": profile.average_cycle_length,
         "average_period_duration": profile.average_period_duration,
         "cycle_regularity": profile.cycle_regularity,
-        "last_menstrual_period": _iso(profile.last_menstrual_period),
+        "last_menstrual_period": iso(profile.last_menstrual_period),
         "pregnancy_status": profile.pregnancy_status,
         "current_pregnancy_week": week,
         "pregnancy_week": week,
-        "estimated_due_date": _iso(profile.estimated_due_date),
-        "estimated_next_period": _iso(next_period),
+        "estimated_due_date": iso(profile.estimated_due_date),
+        "estimated_next_period": iso(next_period),
         "current_cycle_day": cycle_day,
         "height_cm": plain(profile.height_cm),
         "weight_kg": plain(profile.weight_kg),
@@ -92,10 +89,10 @@ def profile_payload(profile: WomensHealthProfile, *, latest_cycle_start: date | 
         "period_reminders": profile.period_reminders,
         "ovulation_reminders": profile.ovulation_reminders,
         "is_verified": verified,
-        "verification_date": _iso(profile.verified_at),
+        "verification_date": iso(profile.verified_at),
         "profile_completion": profile_completion(profile),
-        "created_at": _iso(profile.created_at) if not profile._state.adding else None,
-        "updated_at": _iso(profile.updated_at) if not profile._state.adding else None,
+        "created_at": iso(profile.created_at) if not profile._state.adding else None,
+        "updated_at": iso(profile.updated_at) if not profile._state.adding else None,
     }
 
 
@@ -125,20 +122,20 @@ def cycle_payload(cycle: MenstrualCycle, *, days: list[dict[str, Any]]) -> dict[
         period_length = period_days or None
     return {
         "id": str(cycle.pk),
-        "cycle_start_date": _iso(cycle.cycle_start_date),
-        "cycle_end_date": _iso(cycle.cycle_end_date),
-        "period_end_date": _iso(cycle.period_end_date),
+        "cycle_start_date": iso(cycle.cycle_start_date),
+        "cycle_end_date": iso(cycle.cycle_end_date),
+        "period_end_date": iso(cycle.period_end_date),
         "cycle_length": (cycle.cycle_end_date - cycle.cycle_start_date).days + 1 if cycle.cycle_end_date else None,
         "period_length": period_length,
         "flow_intensity": cycle.flow_intensity,
         "is_regular": cycle.is_regular,
         "is_current_cycle": cycle.is_current_cycle,
         "notes": cycle.notes,
-        "created_at": _iso(cycle.created_at),
-        "updated_at": _iso(cycle.updated_at),
+        "created_at": iso(cycle.created_at),
+        "updated_at": iso(cycle.updated_at),
         # The cycle tracker's localStorage shape, so it can switch storage without reshaping.
-        "startDate": _iso(cycle.cycle_start_date),
-        "endDate": _iso(cycle.cycle_end_date),
+        "startDate": iso(cycle.cycle_start_date),
+        "endDate": iso(cycle.cycle_end_date),
         "days": days,
     }
 
@@ -191,12 +188,12 @@ def goal_payload(goal: HealthGoal) -> dict[str, Any]:
         "is_completed": goal.status == GoalStatus.COMPLETED,
         "reminders_enabled": goal.reminders_enabled,
         "progress_percentage": percent,
-        "start_date": _iso(goal.start_date),
-        "target_date": _iso(goal.target_date),
+        "start_date": iso(goal.start_date),
+        "target_date": iso(goal.target_date),
         "notes": goal.notes,
-        "completed_at": _iso(goal.completed_at),
-        "created_at": _iso(goal.created_at),
-        "updated_at": _iso(goal.updated_at),
+        "completed_at": iso(goal.completed_at),
+        "created_at": iso(goal.created_at),
+        "updated_at": iso(goal.updated_at),
     }
 
 

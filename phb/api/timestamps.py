@@ -21,3 +21,11 @@ def iso(value: date | datetime | None) -> str | None:
     if type(value) is datetime and zone is not None and (zone is UTC or not value.utcoffset().seconds % 60):
         return orjson.dumps(value)[1:-1].decode()
     return value.isoformat()
+
+
+def iso_z(value: date | datetime | None) -> str | None:
+    """``iso(value)`` with a zero UTC offset written ``Z`` (the prescription and pharmacy screens' form)."""
+    text = iso(value)
+    if text is not None and text.endswith("+00:00"):
+        return text[:-6] + "Z"
+    return text
