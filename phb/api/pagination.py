@@ -166,7 +166,12 @@ def capped_count(queryset: QuerySet) -> int:
 
 # --- Keyset arithmetic ---------------------------------------------------------------------------
 def _after(ordering: tuple[str, ...], values: list[Any]) -> Q:
-    """Rows strictly after ``values`` in ``ordering`` (lexicographic, each key in its direction)."""
+    """Rows strictly after ``values`` in ``ordering`` (lexicographic, each key in its direction).
+
+    The first key's bound is also stated on its own (``created_at <= x`` beside ``created_at < x OR
+    (created_at = x AND id < y)``, which implies it): PostgreSQL starts an index scan from a plain
+    bound, not from the disjunction, so a later page reads its own rows instead of every earlier
+    page's again."""
     condition = Q(pk__in=[])
     equal = Q()
     for name, value in zip(ordering, values, strict=True):
@@ -174,6 +179,9 @@ def _after(ordering: tuple[str, ...], values: list[Any]) -> Q:
         op = "lt" if name.startswith("-") else "gt"
         condition |= equal & Q(**{f"{column}__{op}": value})
         equal &= Q(**{column: value})
+    first, value = ordering[0], values[0]
+    if len(ordering) > 1 and value is not None:
+        condition &= Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": value})
     return condition
 
 

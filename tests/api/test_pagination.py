@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from phb.api.pagination import APPOINTMENTS, decode_cursor, encode_cursor
+from phb.api.pagination import APPOINTMENTS, DOCTOR_APPOINTMENTS, decode_cursor, encode_cursor
 from tests.appointments.helpers import bulk_appointments
 from tests.factories import make_doctor, make_hospital_admin, make_patient
 from tests.helpers import client_for
@@ -189,3 +189,30 @@ def test_an_empty_scope_with_a_cursor_counts_nothing():
     response = client_for(admin).get(f"/api/appointments/?cursor={cursor}")
     assert response.status_code == 200, response.content[:300]
     assert response.json() == [] and response.headers["X-Total-Count"] == "0"
+
+
+@pytest.mark.parametrize("spec", [APPOINTMENTS, DOCTOR_APPOINTMENTS])
+def test_pages_walk_through_ties_on_the_first_key_in_either_direction(department, spec):
+    """Several rows share a start: each page resumes inside the group it stopped in, whichever way
+    the list is ordered, and the pages together are the whole list in order."""
+    from appointments.models import Appointment
+    from phb.api.pagination import _after
+
+    patients = [make_patient(hospital=department.hospital) for _ in range(3)]
+    made = bulk_appointments(patients=patients, department=department, count=12, status="confirmed")
+    for n, appointment in enumerate(made):  # four groups of three patients' appointments at one start
+        Appointment.objects.filter(pk=appointment.pk).update(start=made[(n // 3) * 3].start)
+    listed = Appointment.objects.filter(department=department)
+    everything = list(listed.order_by(*spec.ordering).values_list("start", "id"))
+    assert len({start for start, _ in everything}) == 4
+    walked, after = [], None
+    while True:
+        page = listed.order_by(*spec.ordering)
+        if after is not None:
+            page = page.filter(_after(spec.ordering, list(after)))
+        rows = list(page.values_list("start", "id")[:2])
+        if not rows:
+            break
+        walked += rows
+        after = rows[-1]
+    assert walked == everything and len(everything) == 12
