@@ -269,7 +269,10 @@ class ImagingStudy(models.Model):
         verbose_name_plural = "imaging studies"
         indexes = [
             models.Index(fields=["patient", "status", "-created_at"], name="imaging_patient_status"),
-            models.Index(fields=["uploaded_by", "-created_at"], name="imaging_uploader"),
+            # The list's order (``pagination.RECENT_FIRST``): a patient's studies and a clinician's
+            # own uploads are read in index order, the page's rows and no more.
+            models.Index(fields=["patient", "-created_at", "-id"], name="imaging_patient_recent"),
+            models.Index(fields=["uploaded_by", "-created_at", "-id"], name="imaging_uploader_recent"),
         ]
 
     def __str__(self) -> str:

@@ -127,7 +127,11 @@ class HealthGoal(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "status", "-created_at"])]
+        indexes = [
+            models.Index(fields=["user", "status", "-created_at"]),
+            # The list's order (``pagination.RECENT_FIRST``): a page is read in index order.
+            models.Index(fields=["user", "-created_at", "-id"], name="goal_user_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"Goal {self.pk}"
