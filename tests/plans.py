@@ -8,16 +8,6 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 
-from phb.api import pagination
-
-
-def page_query(queryset: QuerySet, spec: pagination.PageSpec, *, after: list | None = None) -> QuerySet:
-    """The query ``pagination.paginate`` sends for a page (the one after ``after`` if given)."""
-    ordered = queryset.order_by(*spec.ordering)
-    if after is not None:
-        ordered = ordered.filter(pagination._after(spec.ordering, after))
-    return ordered[: spec.default + 1]
-
 
 def explain(query: QuerySet) -> dict[str, Any]:
     """The plan's root node, with sorting disabled: a plan without an ordered index would still sort."""

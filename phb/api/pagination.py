@@ -133,11 +133,9 @@ def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: t
     related names included) while the total is counted on ``queryset`` itself, without the joins.
     """
     limit = page_size(request, spec)
-    ordered = (queryset.values(*columns) if columns else queryset).order_by(*spec.ordering)
     cursor = request.query_params.get("cursor")
-    if cursor:
-        ordered = ordered.filter(_after(spec.ordering, decode_cursor(cursor, length=len(spec.ordering))))
-    rows = list(ordered[: limit + 1])
+    after = decode_cursor(cursor, length=len(spec.ordering)) if cursor else None
+    rows = list(page_query(queryset, spec=spec, limit=limit, columns=columns, after=after))
     items = rows[:limit]
     more = len(rows) > limit
     next_cursor = encode_cursor([_value(items[-1], name) for name in spec.ordering]) if more else None
@@ -149,6 +147,16 @@ def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: t
             counted = capped_count(queryset)
             total = counted if counted < COUNT_CAP else None
     return Page(items=items, limit=limit, next_cursor=next_cursor, total=total, request=request)
+
+
+def page_query(queryset: QuerySet, *, spec: PageSpec, limit: int, columns: tuple[str, ...] = (),
+               after: list[Any] | None = None) -> QuerySet:
+    """The query of one page: ``limit`` + 1 rows (the extra one says another page follows) in
+    ``spec.ordering``, after the cursor's values ``after`` if given, as ``columns`` values if given."""
+    ordered = (queryset.values(*columns) if columns else queryset).order_by(*spec.ordering)
+    if after is not None:
+        ordered = ordered.filter(_after(spec.ordering, after))
+    return ordered[: limit + 1]
 
 
 def capped_count(queryset: QuerySet) -> int:

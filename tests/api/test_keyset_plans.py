@@ -9,10 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from appointments import rows
 from appointments import selectors as appointment_selectors
 from phb.api import pagination
 from records import selectors as record_selectors
-from tests.plans import explain, index_conditions, page_query
+from tests.plans import explain, index_conditions
 
 pytestmark = [
     pytest.mark.django_db,
@@ -22,7 +23,9 @@ pytestmark = [
 
 def test_a_later_page_of_appointments_starts_at_the_cursor(patient):
     queryset = appointment_selectors.appointments_of_patient(fetched_by=patient)
-    plan = explain(page_query(queryset, pagination.APPOINTMENTS, after=[timezone.now(), uuid.uuid4()]))
+    spec, after = pagination.APPOINTMENTS, [timezone.now(), uuid.uuid4()]
+    plan = explain(pagination.page_query(queryset, spec=spec, limit=spec.default, columns=rows.PATIENT_COLUMNS,
+                                         after=after))
     conditions = index_conditions(plan)
     assert any("patient_id" in c and "start" in c for c in conditions), conditions
 
@@ -30,6 +33,8 @@ def test_a_later_page_of_appointments_starts_at_the_cursor(patient):
 def test_a_later_page_of_the_medical_record_starts_at_the_cursor(patient):
     queryset = record_selectors.entries_of(patient=patient)
     after = [timezone.localdate(), timezone.now(), uuid.uuid4()]
-    plan = explain(page_query(queryset, pagination.RECORD_ENTRIES, after=after))
+    spec = pagination.RECORD_ENTRIES
+    plan = explain(pagination.page_query(queryset, spec=spec, limit=spec.default,
+                                         columns=record_selectors.EntryRow.COLUMNS, after=after))
     conditions = index_conditions(plan)
     assert any("patient_id" in c and "occurred_on" in c for c in conditions), conditions

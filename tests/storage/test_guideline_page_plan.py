@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from phb.api import pagination
 from storage import rows, selectors
-from tests.plans import assert_read_in_index_order, explain, page_query
+from tests.plans import assert_read_in_index_order, explain
 
 pytestmark = [
     pytest.mark.django_db,
@@ -21,6 +21,7 @@ pytestmark = [
 @pytest.mark.parametrize("next_page", [False, True])
 def test_the_page_is_read_in_index_order(doctor, filters, next_page):
     after = [timezone.now(), 10**9] if next_page else None
-    queryset = rows.guideline_rows(selectors.guideline_list(fetched_by=doctor, filters=filters))
-    plan = explain(page_query(queryset, pagination.GUIDELINES, after=after))
+    queryset = selectors.guideline_list(fetched_by=doctor, filters=filters)
+    spec = pagination.GUIDELINES
+    plan = explain(pagination.page_query(queryset, spec=spec, limit=spec.default, columns=rows.COLUMNS, after=after))
     assert_read_in_index_order(plan, bounded_by="updated_at" if next_page else None)

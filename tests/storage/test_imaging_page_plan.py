@@ -14,7 +14,7 @@ from django.utils import timezone
 from phb.api import pagination
 from storage import selectors
 from storage.models import ImagingStudy, StudyStatus
-from tests.plans import assert_read_in_index_order, explain, page_query
+from tests.plans import assert_read_in_index_order, explain
 from tests.storage.conftest import grant_access
 
 pytestmark = [
@@ -51,5 +51,5 @@ def test_the_page_is_read_in_index_order(studies, doctor, patient, caller, next_
     else:
         queryset = selectors.imaging_study_list(fetched_by=doctor, patient_id=str(patient.pk))
     after = [timezone.now(), uuid.uuid4()] if next_page else None
-    plan = explain(page_query(queryset, SPEC, after=after))
+    plan = explain(pagination.page_query(queryset, spec=SPEC, limit=SPEC.default, after=after))
     assert_read_in_index_order(plan, bounded_by="created_at" if next_page else None)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from phb.api import pagination
-from tests.plans import assert_read_in_index_order, explain, page_query
+from tests.plans import assert_read_in_index_order, explain
 from tracking import selectors
 
 pytestmark = [
@@ -25,5 +25,6 @@ SPEC = pagination.RECENT_FIRST  # the spec GoalListView pages with
 @pytest.mark.parametrize("next_page", [False, True])
 def test_the_page_is_read_in_index_order(patient, status, next_page):
     after = [timezone.now(), uuid.uuid4()] if next_page else None
-    plan = explain(page_query(selectors.goal_list(fetched_by=patient, status=status), SPEC, after=after))
+    queryset = selectors.goal_list(fetched_by=patient, status=status)
+    plan = explain(pagination.page_query(queryset, spec=SPEC, limit=SPEC.default, after=after))
     assert_read_in_index_order(plan, bounded_by="created_at" if next_page else None)
