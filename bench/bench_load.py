@@ -12,7 +12,9 @@ gunicorn with ``deploy/gunicorn.conf.py`` and its default worker count, on loopb
 
 The lists are measured at several sizes of the caller's history: ``appointments`` (10 rows),
 ``appointments_200`` (``?limit=200``: 200 rows in one page), ``..._1000_rows`` (1,000 appointments,
-the default page), the medical record at 10/200/1,000 entries, guidelines at 50 and 1,000 (one
+the default page), ``..._1000_rows_page_10`` (the same caller, ``?limit=10``: the page of the
+10-row caller with a history of 1,000 behind it), the medical record at 10/200/1,000 entries (and
+1,000 with ``?limit=10``), guidelines at 50 and 1,000 (one
 hospital, ``?category=``), cycles at 10 days and at 200 cycles with 1,000 days. Then
 ``worker_rss_growth_mb_50k_requests``: the largest growth of one worker's RSS over 50,000 requests
 of the mix, after a warm-up. Targets are in ``bench/README.md``.
@@ -56,9 +58,11 @@ def endpoints(callers: dict) -> list[tuple[str, str, dict[str, str]]]:
         ("appointments", "/api/appointments/", c("appointments_10")),
         ("appointments_200", "/api/appointments/?limit=200", c("appointments_200")),
         ("appointments_1000_rows", "/api/appointments/", c("appointments_1000")),
+        ("appointments_1000_rows_page_10", "/api/appointments/?limit=10", c("appointments_1000")),
         ("medical_record", "/api/patient/medical-record/", c("medical_record_10")),
         ("medical_record_200", "/api/patient/medical-record/", c("medical_record_200")),
         ("medical_record_1000_rows", "/api/patient/medical-record/", c("medical_record_1000")),
+        ("medical_record_1000_rows_page_10", "/api/patient/medical-record/?limit=10", c("medical_record_1000")),
         ("guidelines_50", "/api/clinical-guidelines/?category=surgery", c("guidelines")),
         ("guidelines_1000_rows", "/api/clinical-guidelines/?category=prevention", c("guidelines")),
         ("cycles_10_days", "/api/womens-health/cycles/", c("cycles_10")),
@@ -125,6 +129,11 @@ def main() -> int:
         print(f"appointments_cpu_ms_per_request_1000_rows: {cpu('appointments_1000_rows'):.2f}")
         print(f"appointments_cpu_us_per_row: {1000 * (cpu('appointments_200') - cpu('appointments')) / 190:.1f}")
         print(f"medical_record_cpu_ms_per_request_1000_rows: {cpu('medical_record_1000_rows'):.2f}")
+        # What the history itself costs: the 1,000-row caller's page of 10 against the 10-row caller's
+        # whole list (the default pages differ in size: 100 and 10 appointments, 200 and 10 entries).
+        print(f"appointments_1000_rows_page_10_cpu_ratio: {cpu('appointments_1000_rows_page_10') / cpu('appointments'):.2f}")
+        print("medical_record_1000_rows_page_10_cpu_ratio: "
+              f"{cpu('medical_record_1000_rows_page_10') / cpu('medical_record'):.2f}")
         print(f"guidelines_cpu_ms_per_request_1000_rows: {cpu('guidelines_1000_rows'):.2f}")
         cycles_p50 = statistics.mean(r.p50_ms for r in runs["cycles"])
         cycles_10_p50 = statistics.mean(r.p50_ms for r in runs["cycles_10_days"])
