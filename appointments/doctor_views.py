@@ -134,7 +134,8 @@ class DoctorAppointmentListView(ScopedAPIView):
             self.scoped_queryset(request.user), status=data.get("status", ""), priority=data.get("priority", ""),
             doctor_id=data.get("doctor_id"), start_from=start, start_before=end,
         )
-        page = pagination.paginate(request, qs, spec=pagination.DOCTOR_APPOINTMENTS, columns=rows.DOCTOR_COLUMNS)
+        page = pagination.paginate(request, qs, spec=pagination.DOCTOR_APPOINTMENTS, columns=rows.DOCTOR_COLUMNS,
+                                   partition=selectors.doctor_partition(fetched_by=request.user, staff=staff))
         return page.response([rows.doctor_item(r) for r in page.items])
 
 

@@ -44,7 +44,7 @@ from appointments.view_base import (
     valid_input,
 )
 from hospitals.models import Department
-from hospitals.selectors import admin_hospital_of, primary_registration_of
+from hospitals.selectors import admin_hospital_of, primary_registration_of, staff_of
 from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
@@ -70,7 +70,11 @@ class AppointmentListView(ScopedAPIView):
         if request.user.is_patient:
             page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.PATIENT_COLUMNS)
             return page.response([rows.patient_item(r) for r in page.items])
-        page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.DOCTOR_COLUMNS)
+        partition = ()
+        if request.user.is_doctor:  # their own appointments and their department's, each read in index order
+            partition = selectors.doctor_partition(fetched_by=request.user, staff=staff_of(user=request.user))
+        page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.DOCTOR_COLUMNS,
+                                   partition=partition)
         return page.response([rows.doctor_item(r) for r in page.items])
 
     @extend_schema(

@@ -126,16 +126,18 @@ def page_size(request: Request, spec: PageSpec) -> int:
     return max(1, min(number, spec.maximum))
 
 
-def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: tuple[str, ...] = ()) -> Page:
+def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: tuple[str, ...] = (),
+             partition: tuple[Q, ...] = ()) -> Page:
     """One page of ``queryset`` in ``spec.ordering``, after the request's ``cursor`` if any.
 
     With ``columns`` the page's items are those column values (``values(*columns)``, joins for
     related names included) while the total is counted on ``queryset`` itself, without the joins.
+    ``partition``: see :func:`page_query`.
     """
     limit = page_size(request, spec)
     cursor = request.query_params.get("cursor")
     after = decode_cursor(cursor, length=len(spec.ordering)) if cursor else None
-    rows = list(page_query(queryset, spec=spec, limit=limit, columns=columns, after=after))
+    rows = list(page_query(queryset, spec=spec, limit=limit, columns=columns, after=after, partition=partition))
     items = rows[:limit]
     more = len(rows) > limit
     next_cursor = encode_cursor([_value(items[-1], name) for name in spec.ordering]) if more else None
@@ -150,9 +152,24 @@ def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: t
 
 
 def page_query(queryset: QuerySet, *, spec: PageSpec, limit: int, columns: tuple[str, ...] = (),
-               after: list[Any] | None = None) -> QuerySet:
+               after: list[Any] | None = None, partition: tuple[Q, ...] = ()) -> QuerySet:
     """The query of one page: ``limit`` + 1 rows (the extra one says another page follows) in
-    ``spec.ordering``, after the cursor's values ``after`` if given, as ``columns`` values if given."""
+    ``spec.ordering``, after the cursor's values ``after`` if given, as ``columns`` values if given.
+
+    ``partition``: conditions that split ``queryset`` into disjoint parts, each of which an index
+    reads in the list's order (where ``queryset`` is an OR of such scopes, which no one index
+    holds in order). Each part's page is read on its own and the pages are merged (``UNION ALL``,
+    then sorted: at most ``limit`` + 1 rows of each part). Needs ``columns`` (a union is read as
+    values), the ordering's columns among them. A database that cannot order and limit each part
+    of a union (SQLite) reads ``queryset`` whole, as without ``partition``."""
+    if partition and not columns:
+        raise ValueError("a partitioned page is read as columns")
+    if partition and connections[queryset.db].features.supports_slicing_ordering_in_compound:
+        parts = [page_query(queryset.filter(part), spec=spec, limit=limit, columns=columns, after=after)
+                 for part in partition]
+        if len(parts) == 1:
+            return parts[0]
+        return parts[0].union(*parts[1:], all=True).order_by(*spec.ordering)[: limit + 1]
     ordered = (queryset.values(*columns) if columns else queryset).order_by(*spec.ordering)
     if after is not None:
         ordered = ordered.filter(_after(spec.ordering, after))

@@ -214,3 +214,56 @@ def test_pages_walk_through_ties_on_the_first_key_in_either_direction(department
         walked += rows
         after = list(rows[-1])
     assert walked == everything and len(everything) == 12
+
+
+@pytest.mark.parametrize("spec", [APPOINTMENTS, DOCTOR_APPOINTMENTS])
+def test_a_partitioned_list_pages_as_the_whole_one(department, spec):
+    """A page read part by part and merged (``partition``) is the list's page: walking them gives
+    every row once, in the list's order, with rows of several parts tied on the first key."""
+    from django.db.models import Q
+
+    from appointments.models import Appointment
+    from phb.api.pagination import page_query
+
+    patients = [make_patient(hospital=department.hospital) for _ in range(3)]
+    made = bulk_appointments(patients=patients, department=department, count=12, status="confirmed")
+    for n, appointment in enumerate(made):  # four groups of three patients' appointments at one start
+        Appointment.objects.filter(pk=appointment.pk).update(start=made[(n // 3) * 3].start)
+    listed = Appointment.objects.filter(department=department)
+    partition = (Q(patient=patients[0]), ~Q(patient=patients[0]))
+    everything = list(listed.order_by(*spec.ordering).values_list("start", "id"))
+    walked, after = [], None
+    while True:
+        rows = [(r["start"], r["id"]) for r in page_query(listed, spec=spec, limit=2, columns=("start", "id"),
+                                                          after=after, partition=partition)][:2]
+        if not rows:
+            break
+        walked += rows
+        after = list(rows[-1])
+    assert walked == everything and len(everything) == 12
+
+
+def test_the_doctors_lists_page_through_their_own_and_their_departments_appointments(department):
+    """A doctor's lists hold the appointments assigned to them (in their department or another)
+    and the rest of their department's, each once, in the list's order, page after page."""
+    from django.db.models import Q
+
+    from appointments.models import Appointment
+    from tests.factories import DepartmentFactory
+
+    doctor = make_doctor(department=department)
+    elsewhere = DepartmentFactory(hospital=department.hospital)
+    patients = [make_patient(hospital=department.hospital) for _ in range(3)]
+    bulk_appointments(patients=patients, department=department, count=6, doctor=doctor, status="confirmed")
+    bulk_appointments(patients=patients, department=department, count=6, offset=6)
+    bulk_appointments(patients=patients, department=elsewhere, count=5, doctor=doctor, status="confirmed", offset=12)
+    bulk_appointments(patients=patients, department=elsewhere, count=4, offset=17)
+    expected = set(Appointment.objects.filter(Q(doctor=doctor) | Q(department=department)).values_list("id", flat=True))
+    assert len(expected) == 17
+    client = client_for(doctor)
+    for url, newest_first in (("/api/doctor-appointments/?limit=4", False), ("/api/appointments/?limit=4", True)):
+        items, responses = walk(client, url)
+        assert len(items) == 17 and {i["id"] for i in items} == {str(pk) for pk in expected}, url
+        assert len(responses) == 5 and all(r.headers["X-Total-Count"] == "17" for r in responses), url
+        starts = [i["appointment_date"] for i in items]
+        assert starts == sorted(starts, reverse=newest_first), url
