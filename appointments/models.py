@@ -248,9 +248,16 @@ class Appointment(models.Model):
     class Meta:
         ordering = ["-start"]
         indexes = [
-            models.Index(fields=["patient", "start"]),
-            models.Index(fields=["department", "status", "start"]),
-            models.Index(fields=["hospital", "start"]),
+            # The patient's list (``pagination.APPOINTMENTS``, the index read backwards).
+            models.Index(fields=["patient", "start", "id"], name="appointment_patient_start"),
+            # The hospital admin's lists (``APPOINTMENTS``), whole, by date or by status.
+            models.Index(fields=["hospital", "start", "id"], name="appointment_hospital_start"),
+            # A doctor's lists: their department's part; a hospital admin's list by department.
+            models.Index(fields=["department", "start", "id"], name="appointment_department_start"),
+            # The same of one status: the doctor's list filtered by it, their department queue's pending.
+            models.Index(fields=["department", "status", "start", "id"], name="appointment_department_status"),
+            # A doctor's lists: the part assigned to them; an admin's list by doctor.
+            models.Index(fields=["doctor", "start", "id"], name="appointment_doctor_start"),
             models.Index(fields=["doctor", "status"]),
         ]
         constraints = [
@@ -299,7 +306,8 @@ class Prescription(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
-        indexes = [models.Index(fields=["patient", "issued_at"])]
+        # The patient's prescriptions (``pagination.PRESCRIPTIONS``), in the list's order.
+        indexes = [models.Index(fields=["patient", "-issued_at", "-id"], name="prescription_patient_recent")]
 
     def __str__(self) -> str:
         return f"prescription {self.pk}"

@@ -40,6 +40,8 @@ class Hospital(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The hospital list (``pagination.HOSPITALS``), in its order.
+        indexes = [models.Index(fields=["name", "id"], name="hospital_name")]
 
     def __str__(self) -> str:
         return self.name
@@ -113,6 +115,10 @@ class StaffMember(models.Model):
     license_number = models.CharField(max_length=64, blank=True)
     specialization = models.CharField(max_length=120, blank=True)
     verified = models.BooleanField(default=False)
+
+    class Meta:
+        # A hospital's admins (``pagination.HOSPITAL_ADMINS``), in the list's order.
+        indexes = [models.Index(fields=["hospital", "id"], name="staff_hospital")]
 
     def __str__(self) -> str:
         return f"staff {self.user_id}"

@@ -106,7 +106,8 @@ class Payment(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["patient", "created_at"]),
+            # The payment history (``pagination.RECENT_FIRST``), in its order.
+            models.Index(fields=["patient", "-created_at", "-id"], name="payment_patient_recent"),
             models.Index(fields=["status", "created_at"]),
         ]
         constraints = [

@@ -84,8 +84,11 @@ class ClinicalEntry(models.Model):
     class Meta:
         ordering = ["-occurred_on", "-created_at"]
         indexes = [
-            models.Index(fields=["patient", "-occurred_on"], name="records_entry_patient_date"),
-            models.Index(fields=["patient", "kind"], name="records_entry_patient_kind"),
+            # The medical record (``pagination.RECORD_ENTRIES``), in its order.
+            models.Index(fields=["patient", "-occurred_on", "-created_at", "-id"], name="records_entry_patient_recent"),
+            # The record summary (the encounters alone), in the record's order.
+            models.Index(fields=["patient", "kind", "-occurred_on", "-created_at", "-id"],
+                         name="records_entry_kind_recent"),
         ]
 
     def __str__(self) -> str:
@@ -144,7 +147,10 @@ class AccessConsent(models.Model):
         ordering = ["-requested_at"]
         indexes = [
             models.Index(fields=["clinician", "patient", "status"], name="records_consent_lookup"),
-            models.Index(fields=["patient", "-requested_at"], name="records_consent_patient"),
+            # The patient's consents (``pagination.CONSENTS``), in the list's order.
+            models.Index(fields=["patient", "-requested_at", "-id"], name="records_consent_patient_recent"),
+            # A clinician's consents with one patient, in the list's order.
+            models.Index(fields=["clinician", "patient", "-requested_at", "-id"], name="records_consent_pair_recent"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -189,7 +195,8 @@ class PatientDocument(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["patient", "-created_at"], name="records_doc_patient")]
+        # The documents list (``pagination.DOCUMENTS``), in its order.
+        indexes = [models.Index(fields=["patient", "-created_at", "-id"], name="records_doc_patient_recent")]
 
     def __str__(self) -> str:
         return f"document {self.pk}"
@@ -228,7 +235,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["patient_id", "-occurred_at"], name="records_audit_patient")]
+        indexes = [
+            # The patient's access log (``pagination.AUDIT_EVENTS``), in its order.
+            models.Index(fields=["patient_id", "-occurred_at", "-id"], name="records_audit_patient_recent"),
+            # A clinician's access log of one patient, in its order.
+            models.Index(fields=["patient_id", "actor_id", "-occurred_at", "-id"], name="records_audit_patient_actor"),
+        ]
         constraints = [models.CheckConstraint(condition=~Q(action=""), name="records_audit_action_set")]
 
     def __str__(self) -> str:

@@ -145,6 +145,8 @@ class GuidelineFileVersion(models.Model):
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]
+        # The versions list of a guideline (``pagination.FILE_VERSIONS``), in its order.
+        indexes = [models.Index(fields=["guideline", "-uploaded_at", "-id"], name="guideline_version_recent")]
         constraints = [
             models.UniqueConstraint(fields=["guideline", "version_id"], name="guideline_file_version_unique")
         ]
@@ -162,6 +164,12 @@ class GuidelineBookmark(models.Model):
 
     class Meta:
         ordering = ["-bookmarked_at"]
+        indexes = [
+            # The caller's bookmarks (``pagination.BOOKMARKS``), in the list's order.
+            models.Index(fields=["user", "-bookmarked_at", "-id"], name="guideline_bookmark_user"),
+            # A hospital admin's bookmarks: every bookmark in order, the hospital's guidelines' kept.
+            models.Index(fields=["-bookmarked_at", "-id"], name="guideline_bookmark_recent"),
+        ]
         constraints = [models.UniqueConstraint(fields=["user", "guideline"], name="guideline_bookmark_unique")]
 
     def __str__(self) -> str:
@@ -182,13 +190,20 @@ class GuidelineAccess(models.Model):
     guideline = models.ForeignKey(ClinicalGuideline, on_delete=models.CASCADE, related_name="accesses")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(max_length=16, choices=GuidelineAccessAction.choices)
-    accessed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    accessed_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-accessed_at", "-id"]
-        indexes = [models.Index(fields=["guideline", "-accessed_at"], name="guideline_access_recent")]
+        indexes = [
+            # The access log (``pagination.GUIDELINE_ACCESSES``) of a user's own accesses.
+            models.Index(fields=["user", "-accessed_at", "-id"], name="guideline_access_user"),
+            # The access log of one guideline (``?guideline_id=``).
+            models.Index(fields=["guideline", "-accessed_at", "-id"], name="guideline_access_guideline"),
+            # A hospital admin's access log: every access in order, the hospital's guidelines' kept.
+            models.Index(fields=["-accessed_at", "-id"], name="guideline_access_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.pk}"
@@ -268,7 +283,8 @@ class ImagingStudy(models.Model):
         ordering = ["-created_at"]
         verbose_name_plural = "imaging studies"
         indexes = [
-            models.Index(fields=["patient", "status", "-created_at"], name="imaging_patient_status"),
+            # The patient's own list (their available studies), in the list's order.
+            models.Index(fields=["patient", "status", "-created_at", "-id"], name="imaging_patient_status_recent"),
             # The list's order (``pagination.RECENT_FIRST``): a patient's studies and a clinician's
             # own uploads are read in index order, the page's rows and no more.
             models.Index(fields=["patient", "-created_at", "-id"], name="imaging_patient_recent"),

@@ -181,7 +181,10 @@ def guideline_access_list(*, fetched_by: User, guideline_id: str = "") -> QueryS
     else:
         qs = GuidelineAccess.objects.filter(user=fetched_by)
     if guideline_id:
-        qs = qs.filter(guideline__guideline_id=guideline_id)
+        # The guideline's key found first (one row, by its unique code), so one guideline's log is
+        # read from its index in the list's order rather than found among every access.
+        found = ClinicalGuideline.objects.filter(guideline_id=guideline_id).order_by().values("pk")
+        qs = qs.filter(guideline=Subquery(found))
     return qs.select_related("guideline")
 
 

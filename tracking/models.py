@@ -128,9 +128,10 @@ class HealthGoal(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["user", "status", "-created_at"]),
             # The list's order (``pagination.RECENT_FIRST``): a page is read in index order.
             models.Index(fields=["user", "-created_at", "-id"], name="goal_user_recent"),
+            # The list filtered by status (``?status=``), in the same order.
+            models.Index(fields=["user", "status", "-created_at", "-id"], name="goal_user_status_recent"),
         ]
 
     def __str__(self) -> str:
