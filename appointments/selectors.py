@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import operator
 import uuid
 from datetime import date, datetime
+from functools import reduce
 
 from django.db.models import Q, QuerySet
 
@@ -15,12 +17,18 @@ from hospitals.selectors import admin_hospital_of, staff_of
 _RELATED = ("patient", "hospital", "department", "doctor")
 
 
+def _doctor_scope_pieces(staff: StaffMember | None, user: User) -> tuple[Q, ...]:
+    """Appointments a doctor may act on, whose union is the scope: those assigned to them, and
+    their hospital department's (where they have one)."""
+    own = Q(doctor=user)
+    if staff is None or staff.department_id is None:
+        return (own,)
+    return (own, Q(hospital_id=staff.hospital_id, department_id=staff.department_id))
+
+
 def _doctor_scope_q(staff: StaffMember | None, user: User) -> Q:
     """Appointments a doctor may act on: their hospital and department, or assigned to them."""
-    q = Q(doctor=user)
-    if staff is not None and staff.department_id is not None:
-        q |= Q(hospital_id=staff.hospital_id, department_id=staff.department_id)
-    return q
+    return reduce(operator.or_, _doctor_scope_pieces(staff, user))
 
 
 def clinician_has_appointment_with(*, clinician: User, patient: User) -> bool:
@@ -49,14 +57,16 @@ def appointments_for_doctor(*, fetched_by: User) -> QuerySet[Appointment]:
 
 
 def doctor_partition(*, fetched_by: User, staff: StaffMember | None) -> tuple[Q, ...]:
-    """``appointments_for_doctor`` in disjoint parts, each of which an index reads in a list's order:
-    the appointments assigned to the doctor, and the rest of their department's (for
-    ``pagination.paginate``'s ``partition``: no one index holds the two in order). Empty for a
-    doctor without a department, whose scope is their own appointments alone."""
-    if not fetched_by.is_doctor or staff is None or staff.department_id is None:
+    """``appointments_for_doctor`` in disjoint parts, each of which an index reads in a list's order
+    (for ``pagination.paginate``'s ``partition``: no one index holds their union in order): each
+    piece of the scope less the pieces before it. Empty where the scope is one piece (a doctor
+    without a department)."""
+    if not fetched_by.is_doctor:
         return ()
-    department = Q(hospital_id=staff.hospital_id, department_id=staff.department_id)
-    return (Q(doctor=fetched_by), department & ~Q(doctor=fetched_by))
+    pieces = _doctor_scope_pieces(staff, fetched_by)
+    if len(pieces) == 1:
+        return ()
+    return tuple(piece & ~reduce(operator.or_, pieces[:i]) if i else piece for i, piece in enumerate(pieces))
 
 
 def appointments_for_hospital_admin(*, fetched_by: User) -> QuerySet[Appointment]:
