@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import select
-import tempfile
 import time
 from collections.abc import Iterator
 
@@ -11,6 +10,7 @@ import pytest
 from django.db import connection, connections
 
 from phb.pgbackend.base import DatabaseWrapper
+from tests.pgtrace import sent_to_server
 
 pytestmark = [
     pytest.mark.django_db,
@@ -25,22 +25,6 @@ def wrapper() -> Iterator[DatabaseWrapper]:
     own.ensure_connection()
     yield own
     own.close()
-
-
-def _sent_to_server(wrapper: DatabaseWrapper, action) -> list[str]:  # noqa: ANN001 (a callable)
-    """The statements this connection sent while ``action`` ran, read from libpq's protocol trace."""
-    with tempfile.TemporaryFile() as trace:
-        pgconn = wrapper.connection.pgconn
-        pgconn.trace(trace.fileno())
-        try:
-            action()
-        finally:
-            pgconn.untrace()
-        trace.seek(0)
-        lines = trace.read().decode().splitlines()
-    # A line: timestamp, F (from the client) or B (from the server), length, message, fields.
-    sent = [line.split("\t") for line in lines if line.split("\t")[1:2] == ["F"]]
-    return [fields[4].strip().strip('"') if fields[3] == "Query" else fields[3] for fields in sent]
 
 
 def _wait_until_readable(wrapper: DatabaseWrapper) -> None:
@@ -58,10 +42,10 @@ def test_the_settings_use_this_backend():
 
 def test_an_idle_healthy_connection_is_usable_without_a_round_trip(wrapper):
     results = []
-    assert _sent_to_server(wrapper, lambda: results.append(wrapper.is_usable())) == []
+    assert sent_to_server(wrapper, lambda: results.append(wrapper.is_usable())) == []
     assert results == [True]
     # The trace records a real query (so the empty trace above means nothing was sent).
-    assert _sent_to_server(wrapper, lambda: wrapper.connection.execute("SELECT 1")) == ["SELECT 1"]
+    assert sent_to_server(wrapper, lambda: wrapper.connection.execute("SELECT 1")) == ["SELECT 1"]
 
 
 def test_the_check_at_a_requests_first_query_sends_only_the_query(wrapper):
@@ -71,7 +55,7 @@ def test_the_check_at_a_requests_first_query_sends_only_the_query(wrapper):
         with wrapper.cursor() as cursor:
             cursor.execute("SELECT 42")
 
-    assert _sent_to_server(wrapper, first_query) == ["SELECT 42"]
+    assert sent_to_server(wrapper, first_query) == ["SELECT 42"]
     assert wrapper.health_check_done
 
 
@@ -101,7 +85,7 @@ def test_a_connection_with_data_waiting_asks_the_server(wrapper):
         other.close()
     _wait_until_readable(wrapper)
     results = []
-    assert _sent_to_server(wrapper, lambda: results.append(wrapper.is_usable())) == ["SELECT 1"]
+    assert sent_to_server(wrapper, lambda: results.append(wrapper.is_usable())) == ["SELECT 1"]
     assert results == [True]
 
 
