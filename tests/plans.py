@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from django.db import connection
-from psycopg import ClientCursor
 from django.db.models import Model, Q, QuerySet
+from psycopg import ClientCursor
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
