@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, FilteredRelation, Q, QuerySet, Subquery, Sum
 from rest_framework.exceptions import NotFound
 
 from accounts.models import Role, User
@@ -56,9 +56,12 @@ def guideline_scope(*, fetched_by: User) -> QuerySet[ClinicalGuideline]:
 
 
 def _annotated(qs: QuerySet[ClinicalGuideline], *, user: User) -> QuerySet[ClinicalGuideline]:
-    mine = GuidelineBookmark.objects.filter(user=user, guideline=OuterRef("pk"), is_active=True)
+    """With the caller's bookmark joined (at most one: a user bookmarks a guideline once)."""
     return qs.select_related("organization", "created_by", "approved_by").annotate(
-        is_bookmarked=Exists(mine), user_notes=Subquery(mine.values("notes")[:1])
+        viewer_bookmark=FilteredRelation("bookmarks", condition=Q(bookmarks__user=user, bookmarks__is_active=True)),
+    ).annotate(
+        is_bookmarked=ExpressionWrapper(Q(viewer_bookmark__id__isnull=False), output_field=BooleanField()),
+        user_notes=F("viewer_bookmark__notes"),
     )
 
 

@@ -271,3 +271,23 @@ def test_bookmarks_categories_stats_and_access_log(doctor, hospital_admin, patie
     assert set(log[0]) >= {"id", "guideline", "user", "action", "accessed_at", "ip_address", "user_agent"}
     assert client_for(other_admin).get("/api/guideline-access/").json() == []
     assert len(client.get("/api/guideline-access/").json()) == 2  # a user sees their own accesses
+
+
+def test_the_list_marks_only_the_callers_own_live_bookmark(doctor, hospital_admin, patient):
+    gid = upload(client_for(doctor), make_pdf()).json()["guideline_id"]
+    publish(hospital_admin, gid)
+    reader, colleague = client_for(patient), client_for(hospital_admin)
+    assert reader.post(f"{BASE}{gid}/bookmark/", {"notes": "mine"}, format="json").status_code == 201
+    assert colleague.post(f"{BASE}{gid}/bookmark/", {"notes": "theirs"}, format="json").status_code == 201
+
+    def listed(client):
+        found = [g for g in client.get(BASE).json() if g["guideline_id"] == gid]
+        assert len(found) == 1, found  # one row however many users bookmarked it
+        return found[0]["is_bookmarked"], found[0]["user_notes"]
+
+    assert listed(reader) == (True, "mine")
+    assert listed(colleague) == (True, "theirs")
+    assert listed(client_for(doctor)) == (False, None)
+    assert reader.delete(f"{BASE}{gid}/bookmark/").status_code == 204
+    assert listed(reader) == (False, None)
+    assert listed(colleague) == (True, "theirs")
