@@ -73,6 +73,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     token_version = models.PositiveIntegerField(
         default=0, editable=False, help_text="Raised to end every session at once (logout, password change or reset)"
     )
+    record_sessions_version = models.PositiveIntegerField(
+        default=0, editable=False,
+        help_text="Raised whenever medical-access sessions of this holder end early (records.sessions)",
+    )
     consent_terms_at = models.DateTimeField(null=True, blank=True)
     consent_hipaa_at = models.DateTimeField(null=True, blank=True)
     consent_data_processing_at = models.DateTimeField(null=True, blank=True)

@@ -17,8 +17,6 @@ so logout and password changes end a token at once), and nothing is shared betwe
 from __future__ import annotations
 
 import copy
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 from django.conf import settings
@@ -26,21 +24,18 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
+from phb.lru import BoundedLRU
+
 
 class VerifiedTokens:
     def __init__(self) -> None:
-        self._tokens: OrderedDict[bytes, Token] = OrderedDict()
-        self._lock = threading.Lock()
+        self._tokens: BoundedLRU[bytes, Token] = BoundedLRU(size=lambda: settings.AUTH_VERIFIED_TOKEN_CACHE_SIZE)
 
     def get(self, raw: bytes, *, verify: Callable[[bytes], Token]) -> Token:
         """The verified token for ``raw``: from the table while it has not expired, else ``verify(raw)``."""
-        size = settings.AUTH_VERIFIED_TOKEN_CACHE_SIZE
-        if size <= 0:
+        if not self._tokens.enabled:
             return verify(raw)
-        with self._lock:
-            known = self._tokens.get(raw)
-            if known is not None:
-                self._tokens.move_to_end(raw)
+        known = self._tokens.get(raw)
         if known is not None:
             token = _own_copy(known)
             try:
@@ -49,20 +44,14 @@ class VerifiedTokens:
             except TokenError:
                 self.forget(raw)
         token = verify(raw)  # raises for anything not valid now
-        with self._lock:
-            self._tokens[raw] = token
-            self._tokens.move_to_end(raw)
-            while len(self._tokens) > size:
-                self._tokens.popitem(last=False)
+        self._tokens.put(raw, token)
         return _own_copy(token)
 
     def forget(self, raw: bytes) -> None:
-        with self._lock:
-            self._tokens.pop(raw, None)
+        self._tokens.forget(raw)
 
     def clear(self) -> None:
-        with self._lock:
-            self._tokens.clear()
+        self._tokens.clear()
 
     def __len__(self) -> int:
         return len(self._tokens)

@@ -9,6 +9,14 @@ SHA-256 is stored, as the sort key under the holder's partition::
 
 Because the key includes the holder, a token presented by anyone else is simply not found.
 TTL deletion lags (and the emulator never deletes), so ``expiresAt`` is checked on every read.
+
+Each process keeps the sessions it has read (a bounded table, ``MED_ACCESS_SESSION_CACHE_SIZE``;
+0 keeps none), so a record page's later requests skip the ``GetItem``. A kept session is used
+only while its holder's ``record_sessions_version`` is the one read with the request that found
+it in DynamoDB. Every early end of a session (the holder ending access, a patient revoking a
+clinician's consent, pruning) deletes the items first and then raises that version, and every
+request reads the holder's account row afresh (authentication), so every process stops using
+the session on its next request. Expiry is checked against ``expiresAt`` either way.
 """
 
 from __future__ import annotations
@@ -23,8 +31,10 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from django.conf import settings
+from django.db.models import F
 
 from phb.aws.clients import dynamodb_table
+from phb.lru import BoundedLRU
 
 logger = logging.getLogger("records.sessions")
 
@@ -57,6 +67,23 @@ class MedSession:
     @property
     def expires_in(self) -> int:
         return max(0, self.expires_at - int(time.time()))
+
+
+# (holder id, token hash) -> the session as read, and the holder's record_sessions_version then.
+_kept: BoundedLRU[tuple[str, str], tuple[MedSession, int]] = BoundedLRU(
+    size=lambda: settings.MED_ACCESS_SESSION_CACHE_SIZE
+)
+
+
+def forget_kept_sessions() -> None:
+    _kept.clear()
+
+
+def _ended_early(holder_id: str) -> None:
+    """After deleting sessions: every process drops the ones it keeps for this holder (see above)."""
+    from accounts.models import User
+
+    User.objects.filter(pk=holder_id).update(record_sessions_version=F("record_sessions_version") + 1)
 
 
 def _table():
@@ -122,9 +149,12 @@ def _prune(*, holder_id: str, subject_id: str, now: int) -> int:
                   key=lambda i: int(i.get("createdAt", 0)), reverse=True)
     stale = [i for i in items if int(i.get("expiresAt", 0)) <= now] + live[settings.MED_ACCESS_MAX_SESSIONS:]
     if stale:
-        with table.batch_writer() as batch:
-            for item in stale:
-                batch.delete_item(Key={"userId": holder_id, "sessionId": item["sessionId"]})
+        try:
+            with table.batch_writer() as batch:
+                for item in stale:
+                    batch.delete_item(Key={"userId": holder_id, "sessionId": item["sessionId"]})
+        finally:  # even after a partial failure: some may be gone
+            _ended_early(holder_id)
         logger.info("medical access sessions pruned", extra={"event": "med_sessions_pruned", "count": len(stale)})
     return len(stale)
 
@@ -139,21 +169,33 @@ def session_check(*, holder: Any, token: str | None) -> MedSession:
         raise MedAccessError(MedAccessError.REQUIRED, "Medical records require additional verification.")
     if not looks_like_token(token):
         raise MedAccessError(MedAccessError.INVALID, "Invalid medical records access token. Please verify again.")
+    key = (str(holder.pk), _hash(token))
+    # The version as loaded with ``holder`` (by the request's authentication), before DynamoDB is read.
+    version = getattr(holder, "record_sessions_version", None)
+    kept = _kept.get(key) if version is not None else None
+    if kept is not None and kept[1] == version:
+        return _live(kept[0])
     found = _table().get_item(
-        Key={"userId": str(holder.pk), "sessionId": SESSION_PREFIX + _hash(token)}, ConsistentRead=True
+        Key={"userId": key[0], "sessionId": SESSION_PREFIX + key[1]}, ConsistentRead=True
     ).get("Item")
     if found is None:
         raise MedAccessError(MedAccessError.INVALID, "Invalid medical records access token. Please verify again.")
-    expires_at = int(found.get("expiresAt", 0))
-    if expires_at <= int(time.time()):
-        raise MedAccessError(MedAccessError.EXPIRED, "Your medical records access has expired. Please verify again.")
-    return MedSession(
+    session = MedSession(
         holder_id=str(found["userId"]),
         subject_id=str(found["subjectId"]),
         kind=str(found.get("kind", "")),
         consent_id=str(found["consentId"]) if found.get("consentId") else None,
-        expires_at=expires_at,
+        expires_at=int(found.get("expiresAt", 0)),
     )
+    if version is not None:
+        _kept.put(key, (session, version))
+    return _live(session)
+
+
+def _live(session: MedSession) -> MedSession:
+    if session.expires_at <= int(time.time()):
+        raise MedAccessError(MedAccessError.EXPIRED, "Your medical records access has expired. Please verify again.")
+    return session
 
 
 def sessions_revoke(*, holder: Any, consent_id: Any = None, kind: str | None = None) -> int:
@@ -174,17 +216,23 @@ def sessions_revoke(*, holder: Any, consent_id: Any = None, kind: str | None = N
     if condition is not None:
         query["FilterExpression"] = condition
     removed = 0
-    while True:
-        page = table.query(**query)
-        items = page.get("Items", [])
-        if items:
-            with table.batch_writer() as batch:
-                for item in items:
-                    batch.delete_item(Key={"userId": item["userId"], "sessionId": item["sessionId"]})
-            removed += len(items)
-        if "LastEvaluatedKey" not in page:
-            break
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    deleting = False
+    try:
+        while True:
+            page = table.query(**query)
+            items = page.get("Items", [])
+            if items:
+                deleting = True
+                with table.batch_writer() as batch:
+                    for item in items:
+                        batch.delete_item(Key={"userId": item["userId"], "sessionId": item["sessionId"]})
+                removed += len(items)
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    finally:  # even after a partial failure: some may be gone
+        if deleting:
+            _ended_early(str(getattr(holder, "pk", holder)))
     if removed:
         logger.info("medical access sessions revoked", extra={"event": "med_sessions_revoked", "count": removed})
     return removed

@@ -341,6 +341,7 @@ MEDICAL_RECORDS_BUCKET = _bucket("medical-records")
 MEDICAL_RECORDS_KMS_ALIAS = f"alias/{AWS_NAME_PREFIX}-medical-records"
 MED_ACCESS_TOKEN_TTL_SECONDS = env.int("MED_ACCESS_TOKEN_TTL_SECONDS", default=900)
 MED_ACCESS_MAX_SESSIONS = env.int("MED_ACCESS_MAX_SESSIONS", default=5)  # live per holder and record
+MED_ACCESS_SESSION_CACHE_SIZE = env.int("MED_ACCESS_SESSION_CACHE_SIZE", default=2048)  # per process; 0 keeps none
 CLINICIAN_ACCESS_TTL_SECONDS = env.int("CLINICIAN_ACCESS_TTL_SECONDS", default=3600)
 USER_SESSIONS_TABLE = _table("user-sessions")
 PATIENT_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
