@@ -9,6 +9,11 @@ gunicorn with ``deploy/gunicorn.conf.py`` and its default worker count, on loopb
 - ``<name>_rps_ratio``: requests/s ÷ the bare view's in the same run
 - ``<name>_p99_ms``: the 99th percentile latency under that load
 - ``<name>_cpu_ms_per_request``: worker CPU (user + system, from /proc) per request
+- ``<name>_postgres_cpu_ms_per_request``, ``<name>_emulator_cpu_ms_per_request``,
+  ``<name>_machine_cpu_ms_per_request``: the CPU the same run cost PostgreSQL's processes, the
+  local emulator (moto, which also takes the CloudWatch logs and metrics) and the whole machine
+  (wrk included), per request. Once every core is busy, requests/s can be no more than the
+  number of cores ÷ the machine's CPU per request.
 
 The lists are measured at several sizes of the caller's history: ``appointments`` (10 rows),
 ``appointments_200`` (``?limit=200``: 200 rows in one page), ``..._1000_rows`` (1,000 appointments,
@@ -29,6 +34,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 
 from loadgen import (  # noqa: E402
+    cpu_meters,
     deployed_service,
     fresh_database,
     postgres_url,
@@ -70,6 +76,12 @@ def endpoints(callers: dict) -> list[tuple[str, str, dict[str, str]]]:
     ]
 
 
+def print_other_cpu(name: str, runs: list, meters: dict) -> None:
+    for meter in meters:
+        values = [r.other_cpu_ms_per_request(meter) for r in runs]
+        print(f"{name}_{meter}_cpu_ms_per_request: {statistics.mean(values):.2f}")
+
+
 def main() -> int:
     if not wrk_available():
         print("# bench_load: wrk is not installed (.ci/install-system-deps installs it); skipped")
@@ -81,6 +93,7 @@ def main() -> int:
     with fresh_database(database, suffix="load") as url, deployed_service(url) as (base, callers, master, logs):
         pid = master.pid
         port = int(base.rsplit(":", 1)[1])
+        meters = cpu_meters(database_url=url)
         plan = endpoints(callers)
         if os.environ.get("LOAD_SERVE_SECONDS"):  # keep the seeded service up to look at it by hand
             import json
@@ -98,11 +111,11 @@ def main() -> int:
         bare, runs = [], {name: [] for name, _, _ in plan}
         for _ in range(ROUNDS):
             quiesce(pid, port=port)  # the previous round's slowest endpoint may still be answering
-            bare.append(wrk(base, [("/bench/constant/", {})], seconds=SECONDS, master_pid=pid))
+            bare.append(wrk(base, [("/bench/constant/", {})], seconds=SECONDS, master_pid=pid, meters=meters))
             for name, path, headers in plan:
                 settle(0.5)
                 quiesce(pid, port=port)
-                runs[name].append(wrk(base, [(path, headers)], seconds=SECONDS, master_pid=pid))
+                runs[name].append(wrk(base, [(path, headers)], seconds=SECONDS, master_pid=pid, meters=meters))
         bare_rps = statistics.mean(r.rps for r in bare)
         print(f"bare_rps: {bare_rps:.0f}")
         print(f"bare_p99_ms: {max(r.p99_ms for r in bare):.1f}")
@@ -110,12 +123,14 @@ def main() -> int:
             print(f"bare_p99_ms_round_{number}: {run.p99_ms:.1f}")
             print(f"bare_tcp_retransmits_round_{number}: {run.tcp_retransmits}")
         print(f"bare_cpu_ms_per_request: {statistics.mean(r.cpu_ms_per_request for r in bare):.2f}")
+        print_other_cpu("bare", bare, meters)
         for name, measured in runs.items():
             rps = statistics.mean(r.rps for r in measured)
             print(f"{name}_rps: {rps:.0f}")
             print(f"{name}_rps_ratio: {rps / bare_rps:.3f}")
             print(f"{name}_p99_ms: {max(r.p99_ms for r in measured):.1f}")
             print(f"{name}_cpu_ms_per_request: {statistics.mean(r.cpu_ms_per_request for r in measured):.2f}")
+            print_other_cpu(name, measured, meters)
             print(f"{name}_errors: {sum(r.errors for r in measured)}")
 
         def cpu(name: str) -> float:

@@ -58,7 +58,9 @@ def local_aws(env: dict[str, str]) -> Iterator[str]:
 
 def manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT,
-                          check=True, capture_output=True, text=True)
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {args[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
     return done.stdout
 
 

@@ -1,6 +1,7 @@
 """The load benchmarks' machinery: the service as deployed (production settings, PostgreSQL, Redis,
 CloudWatch on against the local emulator, gunicorn with ``deploy/gunicorn.conf.py``), driven by
-wrk on loopback, with the workers' CPU time and memory read from ``/proc``.
+wrk on loopback, with the workers' CPU time and memory read from ``/proc``, and where the rest of
+the machine's CPU went (PostgreSQL, the emulator, everything) read the same way.
 
 Every wrk run is bounded by its duration (and optionally a request count); every server is stopped
 on the way out.
@@ -16,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -155,6 +156,61 @@ def workers_cpu_seconds(master_pid: int) -> float:
     return total / CLOCK_TICKS
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process, its live children and every child it has reaped."""
+    fields = _stat(pid)
+    total = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+    for child in worker_pids(pid):
+        try:
+            f = _stat(child)
+        except FileNotFoundError:
+            continue
+        total += int(f[11]) + int(f[12])
+    return total / CLOCK_TICKS
+
+
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine, all cores (``/proc/stat``: everything but idle and iowait)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / CLOCK_TICKS
+
+
+def postmaster_pid(database_url: str) -> int | None:
+    """The PostgreSQL server's main process (the parent of this connection's backend), if it is local."""
+    import psycopg
+
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            return int(_stat(backend)[1])  # while the backend is still there
+    except (OSError, psycopg.Error, IndexError, ValueError):
+        return None
+
+
+def emulator_pid() -> int | None:
+    """The moto server this process started (``common.local_aws``), if there is one."""
+    for pid in worker_pids(os.getpid()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"moto.server" in argv:
+            return pid
+    return None
+
+
+def cpu_meters(*, database_url: str) -> dict[str, Callable[[], float]]:
+    """Counters of CPU seconds besides the workers': ``postgres``, ``emulator`` (where found), ``machine``."""
+    meters: dict[str, Callable[[], float]] = {}
+    for name, pid in (("postgres", postmaster_pid(database_url)), ("emulator", emulator_pid())):
+        if pid is not None:
+            meters[name] = lambda pid=pid: tree_cpu_seconds(pid)
+    meters["machine"] = machine_cpu_seconds
+    return meters
+
+
 def workers_rss(master_pid: int) -> dict[int, float]:
     out = {}
     for pid in worker_pids(master_pid):
@@ -198,10 +254,16 @@ class Run:
     errors: int
     cpu_seconds: float
     tcp_retransmits: int = 0  # segments the kernel retransmitted during the run (all of loopback)
+    other_cpu_seconds: dict[str, float] = field(default_factory=dict)  # by meter (``cpu_meters``)
 
     @property
     def cpu_ms_per_request(self) -> float:
         return 1000 * self.cpu_seconds / max(1, self.requests)
+
+    def other_cpu_ms_per_request(self, meter: str) -> float | None:
+        if meter not in self.other_cpu_seconds:
+            return None
+        return 1000 * self.other_cpu_seconds[meter] / max(1, self.requests)
 
 
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -238,10 +300,12 @@ def write_script(requests: list[tuple[str, dict[str, str]]]) -> Path:
 
 
 def wrk(url: str, requests: list[tuple[str, dict[str, str]]], *, seconds: float, master_pid: int,
-        connections: int = CONNECTIONS) -> Run:
+        connections: int = CONNECTIONS, meters: dict[str, Callable[[], float]] | None = None) -> Run:
     """One bounded wrk run; fails loudly on wrk errors. The script is removed afterwards."""
     script = write_script(requests)
+    meters = meters or {}
     try:
+        others_before = {name: read() for name, read in meters.items()}
         cpu_before = workers_cpu_seconds(master_pid)
         retransmits_before = tcp_retransmits()
         done = subprocess.run(
@@ -250,6 +314,7 @@ def wrk(url: str, requests: list[tuple[str, dict[str, str]]], *, seconds: float,
             capture_output=True, text=True, timeout=seconds + 60,
         )
         cpu_after = workers_cpu_seconds(master_pid)
+        others = {name: read() - others_before[name] for name, read in meters.items()}
         retransmits = tcp_retransmits() - retransmits_before
     finally:
         script.unlink(missing_ok=True)
@@ -267,7 +332,7 @@ def wrk(url: str, requests: list[tuple[str, dict[str, str]]], *, seconds: float,
     errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(int(x) for x in sockets.groups()) if sockets else 0)
     return Run(requests=requests_done, seconds=elapsed, rps=requests_done / elapsed if elapsed else 0.0,
                p50_ms=_ms(percentiles["50"]), p99_ms=_ms(percentiles["99"]), errors=errors,
-               cpu_seconds=cpu_after - cpu_before, tcp_retransmits=retransmits)
+               cpu_seconds=cpu_after - cpu_before, tcp_retransmits=retransmits, other_cpu_seconds=others)
 
 
 def wrk_count(url: str, requests: list[tuple[str, dict[str, str]]], *, count: int, rate: float, master_pid: int,
