@@ -38,6 +38,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from phb.api import page_sql
 from phb.api.errors import ApiError
 
 COUNT_CAP = 10_000
@@ -137,7 +138,7 @@ def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: t
     limit = page_size(request, spec)
     cursor = request.query_params.get("cursor")
     after = decode_cursor(cursor, length=len(spec.ordering)) if cursor else None
-    rows = list(page_query(queryset, spec=spec, limit=limit, columns=columns, after=after, partition=partition))
+    rows = _rows(queryset, spec=spec, limit=limit, columns=columns, after=after, partition=partition)
     items = rows[:limit]
     more = len(rows) > limit
     next_cursor = encode_cursor([_value(items[-1], name) for name in spec.ordering]) if more else None
@@ -149,6 +150,18 @@ def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: t
             counted = capped_count(queryset)
             total = counted if counted < COUNT_CAP else None
     return Page(items=items, limit=limit, next_cursor=next_cursor, total=total, request=request)
+
+
+def _rows(queryset: QuerySet, *, spec: PageSpec, limit: int, columns: tuple[str, ...],
+          after: list[Any] | None, partition: tuple[Q, ...]) -> list[Any]:
+    """The page's rows: :func:`page_query`'s, from SQL kept per shape where it can be (``page_sql``)."""
+    def build() -> QuerySet:
+        return page_query(queryset, spec=spec, limit=limit, columns=columns, after=after, partition=partition)
+
+    if not columns or partition:
+        return list(build())
+    filtered = queryset.filter(_after(spec.ordering, after)) if after is not None else queryset
+    return page_sql.page_rows(filtered, columns=columns, ordering=spec.ordering, size=limit + 1, build=build)
 
 
 def page_query(queryset: QuerySet, *, spec: PageSpec, limit: int, columns: tuple[str, ...] = (),
@@ -180,10 +193,17 @@ def capped_count(queryset: QuerySet) -> int:
     """Rows of ``queryset``, counted up to :data:`COUNT_CAP`, on the rows alone (none of a page's
     columns or joins). The capped subquery is compiled by the ORM and wrapped in a plain
     ``COUNT(*)``: the query ``.count()`` of that slice sends, for half the CPU."""
-    try:
-        sql, params = queryset.values("pk").order_by()[:COUNT_CAP].query.sql_with_params()
-    except EmptyResultSet:  # ``.none()``, ``__in=[]``: nothing to ask the database
-        return 0
+    def build() -> QuerySet:
+        return queryset.values("pk").order_by()[:COUNT_CAP]
+
+    found, params = page_sql.kept(queryset, shape=("capped ids", COUNT_CAP), build=build)
+    if found is not None:
+        sql = found.sql
+    else:
+        try:
+            sql, params = build().query.sql_with_params()
+        except EmptyResultSet:  # ``.none()``, ``__in=[]``: nothing to ask the database
+            return 0
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)  # noqa: S608 (the ORM's SQL, values as parameters)
         return cursor.fetchone()[0]

@@ -118,6 +118,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # Persistent connections per worker (SQLite too: opening one runs the PRAGMAs above).
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# List pages: SQL kept per shape and connection, so a page compiles only its WHERE clause (phb.api.page_sql).
+DB_PAGE_SQL_CACHE_SIZE = env.int("DB_PAGE_SQL_CACHE_SIZE", default=256)
 
 # --- Cache (throttles and short-lived counters shared by every worker) ------------------
 REDIS_URL = env.str("REDIS_URL", default="")
