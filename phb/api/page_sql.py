@@ -112,7 +112,7 @@ def kept(filtered: QuerySet, *, shape: tuple, build: Callable[[], QuerySet]) -> 
     if found is None:
         found = _compile(build(), params=params)
         kept_by_shape.put(key, found)
-    return (None, ()) if found == _NOT_KEPT else (found, params)
+    return (None, ()) if found is _NOT_KEPT else (found, params)
 
 
 def page_rows(filtered: QuerySet, *, columns: tuple[str, ...], ordering: tuple[str, ...], size: int,
