@@ -298,7 +298,7 @@ class HospitalAppointmentsView(ApiView):
         )
         page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS)
         items = [admin_appointment_payload(a) for a in page.items]
-        total = page.total if page.total is not None else qs.count()
+        total = pagination.total_of(page, qs)
         return page.response({"status": "success", "appointments": items, "total_count": total})
 
 

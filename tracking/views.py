@@ -274,7 +274,7 @@ class GoalListView(WomensHealthView):
     def get(self, request: Request) -> Response:
         found = selectors.goal_list(fetched_by=request.user, status=request.query_params.get("status") or None)
         page = pagination.paginate(request, found, spec=pagination.RECENT_FIRST)
-        total = page.total if page.total is not None else found.count()
+        total = pagination.total_of(page, found)
         body = ok(goals=[goal_payload(g) for g in page.items], total_count=total)
         for name, value in page.headers().items():
             body[name] = value

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FieldError, ValidationError
 from django.db import connections
 from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -83,7 +83,17 @@ BOOKMARKS = PageSpec(ordering=("-bookmarked_at", "-id"), default=100, maximum=50
 FILE_VERSIONS = PageSpec(ordering=("-uploaded_at", "-id"), default=100, maximum=500)
 HOSPITALS = PageSpec(ordering=("name", "id"), default=200, maximum=500)
 HOSPITAL_ADMINS = PageSpec(ordering=("id",), default=200, maximum=500)
+HOSPITAL_REGISTRATIONS = PageSpec(ordering=("-created_at", "-id"), default=500, maximum=500)
+HOSPITAL_SEARCH = PageSpec(ordering=("name", "id"), default=50, maximum=200)
+HOSPITALS_NEARBY = PageSpec(ordering=("distance", "id"), default=100, maximum=500)
 CONSENTS = PageSpec(ordering=("-requested_at", "-id"), default=100, maximum=500)
+ADMISSION_WARDS = PageSpec(ordering=("department_id", "name", "id"), default=50, maximum=100)
+PRESCRIPTION_REQUESTS = PageSpec(ordering=("-created_at", "-id"), default=200, maximum=500)
+NOMINATIONS = PageSpec(ordering=("-nominated_at", "-id"), default=100, maximum=500)
+PHARMACIES = PageSpec(ordering=("name", "id"), default=100, maximum=500)
+PHARMACIES_BY_DISTANCE = PageSpec(ordering=("distance_km", "id"), default=100, maximum=500)
+PHARMACIES_NEARBY = PageSpec(ordering=("distance_km", "id"), default=20, maximum=100)
+NOMINATABLE_PHARMACIES = PageSpec(ordering=("own_city", "name", "id"), default=100, maximum=500)
 
 
 @dataclass
@@ -137,7 +147,7 @@ def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: t
     """
     limit = page_size(request, spec)
     cursor = request.query_params.get("cursor")
-    after = decode_cursor(cursor, length=len(spec.ordering)) if cursor else None
+    after = fitted_cursor(queryset, spec.ordering, decode_cursor(cursor, length=len(spec.ordering))) if cursor else None
     rows = _rows(queryset, spec=spec, limit=limit, columns=columns, after=after, partition=partition)
     items = rows[:limit]
     more = len(rows) > limit
@@ -150,6 +160,12 @@ def paginate(request: Request, queryset: QuerySet, *, spec: PageSpec, columns: t
             counted = capped_count(queryset)
             total = counted if counted < COUNT_CAP else None
     return Page(items=items, limit=limit, next_cursor=next_cursor, total=total, request=request)
+
+
+def total_of(page: Page, queryset: QuerySet) -> int:
+    """Rows of the whole list ``page`` is a page of: its counted total, or past :data:`COUNT_CAP`
+    a full count (for the bodies that state a total, such as ``total_count``)."""
+    return page.total if page.total is not None else queryset.count()
 
 
 def _rows(queryset: QuerySet, *, spec: PageSpec, limit: int, columns: tuple[str, ...],
@@ -268,6 +284,26 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def fitted_cursor(queryset: QuerySet, ordering: tuple[str, ...], values: list[Any]) -> list[Any]:
+    """The cursor's ``values`` as the ordering's columns of ``queryset`` take them. A value a column
+    cannot take (another list's cursor of the same length, or one written by hand) is a 400, like
+    any cursor the list did not issue, rather than an error in the database."""
+    query = queryset.query.clone()  # resolving a related name adds its join: not to ``queryset``
+    fitted = []
+    for name, value in zip(ordering, values, strict=True):
+        try:
+            column = query.resolve_ref(name.lstrip("-")).output_field
+            fitted.append(None if value is None else column.to_python(value))
+        except (ValidationError, ValueError, TypeError, FieldError) as exc:
+            raise _invalid_cursor() from exc
+    return fitted
+
+
+def _invalid_cursor() -> ApiError:
+    return ApiError("cursor is not valid for this list.", code="invalid_cursor",
+                    cursor=["Use the cursor given by the previous page."])
+
+
 def decode_cursor(cursor: str, *, length: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -276,5 +312,4 @@ def decode_cursor(cursor: str, *, length: int) -> list[Any]:
             raise ValueError("wrong length")
         return [_typed(v) for v in values]
     except (ValueError, TypeError, UnicodeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise ApiError("cursor is not valid for this list.", code="invalid_cursor",
-                       cursor=["Use the cursor given by the previous page."]) from exc
+        raise _invalid_cursor() from exc

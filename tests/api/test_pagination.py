@@ -3,7 +3,8 @@ following them returns every row exactly once, even when rows are added between 
 
 from __future__ import annotations
 
-import re
+import base64
+import json
 
 import pytest
 
@@ -11,26 +12,11 @@ from phb.api.pagination import APPOINTMENTS, DOCTOR_APPOINTMENTS, decode_cursor,
 from tests.appointments.helpers import bulk_appointments
 from tests.factories import make_doctor, make_hospital_admin, make_patient
 from tests.helpers import client_for
+from tests.pages import LINK, walk
 
 pytestmark = pytest.mark.django_db
 
-LINK = re.compile(r'<(?P<url>[^>]+)>; rel="next"')
 
-
-def walk(client, url: str, *, key=None, max_pages: int = 50) -> tuple[list, list]:
-    """Every item reached by following ``Link`` from ``url``, and each page's response."""
-    items, responses = [], []
-    for _ in range(max_pages):
-        response = client.get(url)
-        assert response.status_code == 200, response.content[:300]
-        responses.append(response)
-        body = response.json()
-        items.extend(body if key is None else key(body))
-        link = response.headers.get("Link")
-        if not link:
-            return items, responses
-        url = LINK.match(link).group("url").removeprefix("http://testserver")
-    raise AssertionError("too many pages")
 
 
 def test_patient_list_pages_cover_every_appointment_once(department):
@@ -71,6 +57,22 @@ def test_limit_is_clamped_and_bad_input_is_a_clear_400(department):
         response = client.get(f"/api/appointments/?{query}")
         assert response.status_code == 400, (query, response.status_code)
         assert response.json()["message"], query
+
+
+@pytest.mark.parametrize("values", [
+    ["x", "y"],  # text for a time and an id
+    [{"u": "5b7c0d9e-2f0e-4c41-9d43-0f6a3d2b8f11"}, 7],  # a uuid for a time
+    [{"dt": "2026-01-01T00:00:00+00:00"}, [1, 2]],  # a list for an id
+    [{"n": "1.5"}, {"dt": "2026-01-01T00:00:00+00:00"}],  # another list's cursor: a number and a time
+])
+def test_a_cursor_whose_values_do_not_fit_the_columns_is_a_400(department, values):
+    patient = make_patient(hospital=department.hospital)
+    bulk_appointments(patients=[patient], department=department, count=3, status="confirmed")
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    for url in ("/api/appointments/", "/api/payments/history/", "/api/prescriptions/", "/api/prescriptions/requests/"):
+        response = client_for(patient).get(f"{url}?cursor={cursor}")
+        assert response.status_code == 400, (url, values, response.status_code)
+        assert response.json()["message"] == "cursor is not valid for this list.", url
 
 
 def test_cursor_round_trip_keeps_types():
