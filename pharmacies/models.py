@@ -42,7 +42,11 @@ class Pharmacy(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "pharmacies"
-        indexes = [models.Index(fields=["latitude", "longitude"], name="pharmacy_lat_lon")]
+        indexes = [
+            models.Index(fields=["latitude", "longitude"], name="pharmacy_lat_lon"),
+            # The directory by name (``pagination.PHARMACIES``), in the list's order.
+            models.Index(fields=["name", "id"], name="pharmacy_name"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
                                    name="pharmacy_latitude_range"),
@@ -87,6 +91,8 @@ class Nomination(models.Model):
 
     class Meta:
         ordering = ["-nominated_at"]
+        # The patient's nomination history (``pagination.NOMINATIONS``), in the list's order.
+        indexes = [models.Index(fields=["patient", "-nominated_at", "-id"], name="nomination_patient_history")]
         constraints = [
             models.UniqueConstraint(fields=["patient"], condition=Q(is_current=True),
                                     name="pharmacy_one_current_nomination"),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from rest_framework.exceptions import NotFound
 
 from accounts.models import User
-from pharmacies.geo import bounding_box, haversine_km
 from pharmacies.models import Nomination, Pharmacist, Pharmacy
-
-MAX_RESULTS = 100
+from phb.geo import bounding_box, distance_km
 
 
 def directory() -> QuerySet[Pharmacy]:
@@ -31,19 +29,16 @@ def pharmacy_search(*, search: str = "", city: str = "", state: str = "",
     return qs.order_by("name", "id")
 
 
-def pharmacies_near(*, latitude: float, longitude: float, radius_km: float, limit: int,
-                    base: QuerySet[Pharmacy] | None = None) -> list[tuple[Pharmacy, float]]:
-    """Pharmacies within ``radius_km``, nearest first: one query (the bounding box), then
-    exact distances in Python over the candidates."""
+def pharmacies_near(*, latitude: float, longitude: float, radius_km: float,
+                    base: QuerySet[Pharmacy] | None = None) -> QuerySet[Pharmacy]:
+    """Pharmacies of ``base`` (the directory) within ``radius_km``, each with ``distance_km``,
+    nearest first (ties by id). The bounding box narrows the rows on the ``latitude``/``longitude``
+    index; the database measures the candidates and keeps those within the radius, so a page of
+    them (``pagination.PHARMACIES_NEARBY``, ``PHARMACIES_BY_DISTANCE``) is cut there."""
     box = bounding_box(latitude, longitude, radius_km)
     candidates = (base if base is not None else directory()).filter(box.q())
-    found = []
-    for pharmacy in candidates:
-        distance = haversine_km(latitude, longitude, pharmacy.latitude, pharmacy.longitude)
-        if distance <= radius_km:
-            found.append((pharmacy, distance))
-    found.sort(key=lambda pair: (pair[1], pair[0].pk))
-    return found[:limit]
+    return (candidates.annotate(distance_km=distance_km(latitude, longitude))
+            .filter(distance_km__lte=radius_km).order_by("distance_km", "id"))
 
 
 def pharmacy_detail(*, pharmacy_id: object) -> Pharmacy:
@@ -53,8 +48,13 @@ def pharmacy_detail(*, pharmacy_id: object) -> Pharmacy:
         raise NotFound("Pharmacy not found.") from None
 
 
-def nominatable(*, search: str = "", city: str = "", state: str = "") -> QuerySet[Pharmacy]:
-    return pharmacy_search(search=search, city=city, state=state, electronic_prescriptions=True)
+def nominatable(*, search: str = "", city: str = "", state: str = "", own_city: str = "") -> QuerySet[Pharmacy]:
+    """Pharmacies taking electronic prescriptions, those in ``own_city`` (the caller's, any case)
+    first, then by name: ``own_city`` is 0 for them and 1 for the others (0 for all without one)."""
+    first = (Case(When(city__iexact=own_city, then=Value(0)), default=Value(1), output_field=IntegerField())
+             if own_city else Value(0, output_field=IntegerField()))
+    return (pharmacy_search(search=search, city=city, state=state, electronic_prescriptions=True)
+            .annotate(own_city=first).order_by("own_city", "name", "id"))
 
 
 def current_nomination(*, patient: User) -> Nomination | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,7 +10,7 @@ from rest_framework.response import Response
 from pharmacies import selectors, services
 from pharmacies.models import NominationType
 from pharmacies.presenters import nomination_history_item, nomination_payload, pharmacy_payload
-from phb.api import serializers
+from phb.api import pagination, serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.fields import JS_SAFE_INTEGER, TextOrIntegerField
@@ -29,7 +30,6 @@ class DirectoryQuery(serializers.Serializer):
     latitude = serializers.FloatField(required=False, min_value=-90, max_value=90)
     longitude = serializers.FloatField(required=False, min_value=-180, max_value=180)
     radius = serializers.FloatField(required=False, min_value=0.1, max_value=MAX_RADIUS_KM, default=DEFAULT_RADIUS_KM)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=selectors.MAX_RESULTS, default=20)
 
     def validate(self, attrs):
         if ("latitude" in attrs) != ("longitude" in attrs):
@@ -56,21 +56,35 @@ def _query(request: Request, serializer_class=DirectoryQuery) -> dict:
     return serializer.validated_data
 
 
+def _paged(request: Request, queryset: QuerySet, spec: pagination.PageSpec) -> tuple[pagination.Page, int]:
+    """One page of ``queryset`` and the number of rows of the whole list (the body's ``count``)."""
+    page = pagination.paginate(request, queryset, spec=spec)
+    return page, pagination.total_of(page, queryset)
+
+
+def _listed(page: pagination.Page) -> list[dict]:
+    return [pharmacy_payload(p, distance_km=getattr(p, "distance_km", None)) for p in page.items]
+
+
 class PharmacyListView(ApiView):
     access = Access.OWN
 
-    @extend_schema(parameters=[DirectoryQuery], responses={200: dict}, summary="Pharmacy directory")
+    @extend_schema(parameters=[DirectoryQuery, *pagination.PARAMETERS], responses={200: dict},
+                   summary="Pharmacy directory (paged)",
+                   description="By name; with `latitude`/`longitude`, those within `radius` km, nearest first "
+                               "(`distance` in km). `count` is the number of matches of the whole list. "
+                               + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         q = _query(request)
         qs = selectors.pharmacy_search(search=q["search"], city=q["city"], state=q["state"],
                                        electronic_prescriptions=q["electronic_prescriptions"])
         if "latitude" in q:
-            pairs = selectors.pharmacies_near(latitude=q["latitude"], longitude=q["longitude"],
-                                              radius_km=q["radius"], limit=selectors.MAX_RESULTS, base=qs)
-            items = [pharmacy_payload(p, distance_km=d) for p, d in pairs]
+            qs = selectors.pharmacies_near(latitude=q["latitude"], longitude=q["longitude"], radius_km=q["radius"],
+                                           base=qs)
+            page, total = _paged(request, qs, pagination.PHARMACIES_BY_DISTANCE)
         else:
-            items = [pharmacy_payload(p) for p in qs[: selectors.MAX_RESULTS]]
-        return Response({"success": True, "count": len(items), "pharmacies": items})
+            page, total = _paged(request, qs, pagination.PHARMACIES)
+        return page.response({"success": True, "count": total, "pharmacies": _listed(page)})
 
 
 class NearbyQuery(DirectoryQuery):
@@ -81,13 +95,16 @@ class NearbyQuery(DirectoryQuery):
 class PharmacyNearbyView(ApiView):
     access = Access.OWN
 
-    @extend_schema(parameters=[NearbyQuery], responses={200: dict}, summary="Pharmacies by distance")
+    @extend_schema(parameters=[NearbyQuery, *pagination.PARAMETERS], responses={200: dict},
+                   summary="Pharmacies by distance (paged)",
+                   description="Those within `radius` km, nearest first, 20 a page by default (`limit` up to "
+                               "100). `count` is the number within the radius. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         q = _query(request, NearbyQuery)
-        pairs = selectors.pharmacies_near(latitude=q["latitude"], longitude=q["longitude"],
-                                          radius_km=q["radius"], limit=q["limit"])
-        items = [pharmacy_payload(p, distance_km=d) for p, d in pairs]
-        return Response({"success": True, "count": len(items), "pharmacies": items, "radius_km": q["radius"]})
+        qs = selectors.pharmacies_near(latitude=q["latitude"], longitude=q["longitude"], radius_km=q["radius"])
+        page, total = _paged(request, qs, pagination.PHARMACIES_NEARBY)
+        return page.response({"success": True, "count": total, "pharmacies": _listed(page),
+                              "radius_km": q["radius"]})
 
 
 class PharmacyDetailView(ApiView):
@@ -99,7 +116,7 @@ class PharmacyDetailView(ApiView):
         pharmacy = selectors.pharmacy_detail(pharmacy_id=pharmacy_id)
         distance = None
         if "latitude" in q and pharmacy.latitude is not None:
-            from pharmacies.geo import haversine_km
+            from phb.geo import haversine_km
 
             distance = haversine_km(q["latitude"], q["longitude"], pharmacy.latitude, pharmacy.longitude)
         return Response({"success": True, "pharmacy": pharmacy_payload(pharmacy, distance_km=distance)})
@@ -154,23 +171,26 @@ class NominatedPharmacyView(ApiView):
 class NominationHistoryView(ApiView):
     access = Access.OWN
 
-    @extend_schema(responses={200: dict}, summary="The caller's nominations, newest first")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict},
+                   summary="The caller's nominations, newest first (paged)",
+                   description="`count` is the number of the caller's nominations. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        items = [nomination_history_item(n) for n in selectors.nominations_of(fetched_by=request.user)[:100]]
-        return Response({"success": True, "count": len(items), "nominations": items})
+        page, total = _paged(request, selectors.nominations_of(fetched_by=request.user), pagination.NOMINATIONS)
+        return page.response({"success": True, "count": total,
+                              "nominations": [nomination_history_item(n) for n in page.items]})
 
 
 class NominatablePharmaciesView(ApiView):
     access = Access.OWN
 
-    @extend_schema(parameters=[DirectoryQuery], responses={200: dict},
-                   summary="Pharmacies a patient may nominate (electronic prescriptions on), own city first")
+    @extend_schema(parameters=[DirectoryQuery, *pagination.PARAMETERS], responses={200: dict},
+                   summary="Pharmacies a patient may nominate (electronic prescriptions on), own city first (paged)",
+                   description="Those in the caller's city first, then by name. `count` is the number of matches "
+                               "of the whole list. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         q = _query(request)
         user = request.user
-        qs = selectors.nominatable(search=q["search"], city=q["city"], state=q["state"])
-        items = list(qs[: selectors.MAX_RESULTS])
-        if user.city:
-            items.sort(key=lambda p: p.city.lower() != user.city.lower())
-        return Response({"success": True, "count": len(items), "pharmacies": [pharmacy_payload(p) for p in items],
-                         "user_location": {"city": user.city or None, "state": user.state or None}})
+        qs = selectors.nominatable(search=q["search"], city=q["city"], state=q["state"], own_city=user.city or "")
+        page, total = _paged(request, qs, pagination.NOMINATABLE_PHARMACIES)
+        return page.response({"success": True, "count": total, "pharmacies": _listed(page),
+                              "user_location": {"city": user.city or None, "state": user.state or None}})

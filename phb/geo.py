@@ -3,7 +3,7 @@
 The box is exact for a spherical cap (Matuschek's formula): ``lat ± r/R`` and
 ``lon ± asin(sin(r/R) / cos(lat))``. Across the antimeridian it becomes two longitude ranges;
 when the cap reaches a pole every longitude is a candidate. Candidates are then measured with
-the haversine formula in Python, so the box only has to be a superset.
+the haversine formula in SQL (:func:`distance_km`), so the box only has to be a superset.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F, FloatField, Q, Value
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import ASin, Cast, Cos, Least, Radians, Sin, Sqrt
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -21,6 +23,19 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def distance_km(latitude: float, longitude: float, *, lat: str = "latitude",
+                lon: str = "longitude") -> CombinedExpression:
+    """The haversine distance in km from (latitude, longitude) to each row's ``lat``/``lon``, as
+    an SQL expression (the formula of :func:`haversine_km`), so the database orders and cuts by it.
+    The columns may be floats or decimals."""
+    row_lat = Radians(Cast(F(lat), FloatField()))
+    half_lat = Sin((row_lat - Value(math.radians(latitude))) / Value(2.0))
+    half_lon = Sin((Radians(Cast(F(lon), FloatField())) - Value(math.radians(longitude))) / Value(2.0))
+    a = half_lat * half_lat + Value(math.cos(math.radians(latitude))) * Cos(row_lat) * half_lon * half_lon
+    return Value(2 * EARTH_RADIUS_KM, output_field=FloatField()) * ASin(Least(Value(1.0), Sqrt(a)),
+                                                                       output_field=FloatField())
 
 
 @dataclass(frozen=True)

@@ -103,9 +103,14 @@ class PrescriptionRequest(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["hospital", "status", "-created_at"], name="rx_request_hospital_queue"),
+            # A prescriber's list of the hospital's requests (``pagination.PRESCRIPTION_REQUESTS``) of one
+            # status, in the list's order; its pending counts.
+            models.Index(fields=["hospital", "status", "-created_at", "-id"], name="rx_request_hospital_queue"),
+            # The same list of every status.
+            models.Index(fields=["hospital", "-created_at", "-id"], name="rx_request_hospital"),
             models.Index(fields=["pharmacy", "status", "-created_at"], name="rx_request_pharmacy_queue"),
-            models.Index(fields=["patient", "-created_at"], name="rx_request_patient"),
+            # The patient's requests (``PRESCRIPTION_REQUESTS``), in the list's order.
+            models.Index(fields=["patient", "-created_at", "-id"], name="rx_request_patient"),
         ]
 
     def __str__(self) -> str:

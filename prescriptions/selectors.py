@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from appointments.models import Prescription
 from hospitals.selectors import staff_of
 from pharmacies.selectors import pharmacy_of
-from prescriptions.models import PrescriptionRequest, SignedItem
+from prescriptions.models import PrescriptionRequest, RequestStatus, SignedItem, Urgency
 
 _RELATED = ("patient", "pharmacy", "hospital", "approved_by", "rejected_by", "first_approved_by",
             "pharmacist_reviewed_by")
@@ -36,6 +36,13 @@ def requests_for_prescriber(*, fetched_by: User, status: str = "") -> QuerySet[P
         return PrescriptionRequest.objects.none()
     qs = PrescriptionRequest.objects.select_related(*_RELATED).filter(hospital_id=staff.hospital_id)
     return qs.filter(status=status) if status else qs
+
+
+def pending_counts(*, fetched_by: User) -> dict[str, int]:
+    """One query: the prescriber's hospital's requests awaiting a decision (``pending``), and the
+    urgent ones of them (``urgent``)."""
+    pending = requests_for_prescriber(fetched_by=fetched_by, status=RequestStatus.REQUESTED)
+    return pending.aggregate(pending=Count("pk"), urgent=Count("pk", filter=Q(urgency=Urgency.URGENT)))
 
 
 def requests_for_pharmacy(*, fetched_by: User) -> QuerySet[PrescriptionRequest]:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.throttles import client_ip, hit
 from appointments.serializers import medication_payload
 from pharmacies.presenters import pharmacy_summary
+from phb.api import pagination
 from phb.api.access import Access
 from phb.api.views import ApiView
 from prescriptions import dispensing, requests, selectors, signing
@@ -20,21 +21,25 @@ from prescriptions.models import SignedItem
 from prescriptions.presenters import item_status, request_payload, signed_fields
 from records.audit import audit_record
 
-LIST_LIMIT = 200
 VERIFY_RATE = "120/60"  # per client IP: verification answers say whether a token exists
 
 
 class PrescriptionRequestsView(ApiView):
     access = Access.OWN
 
-    @extend_schema(parameters=[StatusQuery], responses={200: dict}, summary="The patient's prescription requests")
+    @extend_schema(parameters=[StatusQuery, *pagination.PARAMETERS], responses={200: dict},
+                   summary="The patient's prescription requests (paged)",
+                   description="Newest first; `total_count` counts every request of the list (of `status` when "
+                               "given). " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         q = valid(StatusQuery, request.query_params)
         qs = selectors.requests_of_patient(fetched_by=request.user, status=q["status"])
-        items = [request_payload(r) for r in qs[:LIST_LIMIT]]
+        page = pagination.paginate(request, qs, spec=pagination.PRESCRIPTION_REQUESTS)
+        total = pagination.total_of(page, qs)
+        items = [request_payload(r) for r in page.items]
         audit_record(actor=request.user, patient=request.user, action="prescription_requests_listed",
                      object_type="prescription_request", object_id="", request=request)
-        return Response({"status": "success", "requests": items, "total_count": qs.count()})
+        return page.response({"status": "success", "requests": items, "total_count": total})
 
     @extend_schema(request=RequestInput, responses={201: dict}, summary="Request a prescription")
     def post(self, request: Request) -> Response:

@@ -8,16 +8,15 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.views import ApiView
 from prescriptions import approval, selectors
 from prescriptions.inputs import ApproveInput, RejectInput, StatusQuery, valid
-from prescriptions.models import PrescriptionRequest, RequestStatus
+from prescriptions.models import PrescriptionRequest
 from prescriptions.presenters import prescriber_detail, prescriber_list_item
 from records.audit import audit_record
-
-LIST_LIMIT = 200
 
 MESSAGES = {
     "issued": "Prescription approved, signed and sent.",
@@ -34,19 +33,24 @@ def _doctor_only(request: Request) -> None:
 class ProviderRequestsView(ApiView):
     access = Access.STAFF
 
-    @extend_schema(parameters=[StatusQuery], responses={200: dict}, summary="Requests of the doctor's hospital")
+    @extend_schema(parameters=[StatusQuery, *pagination.PARAMETERS], responses={200: dict},
+                   summary="Requests of the doctor's hospital (paged)",
+                   description="Newest first. `total_count` counts every request of the list (of `status` when "
+                               "given); `pending_count` and `urgent_count` the hospital's requests awaiting a "
+                               "decision, and the urgent ones of them. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         _doctor_only(request)
         q = valid(StatusQuery, request.query_params)
         qs = selectors.requests_for_prescriber(fetched_by=request.user, status=q["status"])
-        page = list(qs[:LIST_LIMIT])
-        allergies = selectors.allergies_by_patient(patient_ids=[r.patient_id for r in page])
-        items = [prescriber_list_item(r, allergies=allergies.get(str(r.patient_id))) for r in page]
-        pending = selectors.requests_for_prescriber(fetched_by=request.user, status=RequestStatus.REQUESTED)
+        page = pagination.paginate(request, qs, spec=pagination.PRESCRIPTION_REQUESTS)
+        total = pagination.total_of(page, qs)
+        allergies = selectors.allergies_by_patient(patient_ids=[r.patient_id for r in page.items])
+        items = [prescriber_list_item(r, allergies=allergies.get(str(r.patient_id))) for r in page.items]
+        pending = selectors.pending_counts(fetched_by=request.user)
         audit_record(actor=request.user, patient=None, action="prescription_requests_listed",
                      object_type="prescription_request", object_id="", request=request)
-        return Response({"status": "success", "requests": items, "total_count": qs.count(),
-                         "pending_count": pending.count(), "urgent_count": pending.filter(urgency="urgent").count()})
+        return page.response({"status": "success", "requests": items, "total_count": total,
+                              "pending_count": pending["pending"], "urgent_count": pending["urgent"]})
 
 
 def _scoped(request: Request, request_id) -> PrescriptionRequest:

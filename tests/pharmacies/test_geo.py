@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from pharmacies.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
+from phb.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
 
 
 def test_haversine_known_distances():
