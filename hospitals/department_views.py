@@ -98,9 +98,9 @@ class DepartmentListView(ApiView):
         active = {"true": True, "false": False}.get(data["is_active"])
         items = dept.department_list(fetched_by=request.user, search=data["search"],
                                      department_type=data["department_type"], is_active=active)
-        total = len(items)
+        total = items.count()
         start = (data["page"] - 1) * data["limit"]
-        page = items[start:start + data["limit"]]
+        page = list(items[start:start + data["limit"]])
         found = dept.figures(hospital_id=hospital.pk, department_ids=[d.pk for d in page])
         return Response({"status": "success", "departments": [dept.department_payload(d, found) for d in page],
                          "total": total, "page": data["page"], "limit": data["limit"]})
@@ -135,18 +135,20 @@ class _DepartmentView(ScopedAPIView):
 
 
 class DepartmentDetailView(_DepartmentView):
-    """O3: one department with its staff, patients, bed status and stats."""
+    """O3: one department with its active staff (the first ``DEPARTMENT_STAFF_MAX`` by name;
+    ``staff_count`` counts them all), patients, bed status and stats."""
 
-    @extend_schema(responses={200: dict}, summary="O3 department detail")
+    @extend_schema(responses={200: dict}, summary="O3 department detail",
+                   description=f"`staff`: the department's active staff by name, at most {dept.DEPARTMENT_STAFF_MAX}; "
+                               "`staff_count`: all of them.")
     def get(self, request: Request, department_id: int) -> Response:
         department = self.department(request, department_id)
         body = dept.payload_of_one(department)
-        staff = dept.staff_of_department(department=department)
         return Response({
             "status": "success",
             "department": body,
-            "staff": staff,
-            "staff_count": len([s for s in staff if s["is_active"]]),
+            "staff": dept.staff_of_department(department=department),
+            "staff_count": body["current_staff_count"],
             "patient_count": body["current_patient_count"],
             "bed_status": {
                 "total": body["total_beds"], "occupied": body["occupied_beds"], "available": body["available_beds"],

@@ -29,6 +29,9 @@ ADMINISTRATIVE_TYPES = frozenset({"admin", "records", "it", "human_resources", "
 DEPARTMENT_TYPES = sorted(CLINICAL_TYPES | SUPPORT_TYPES | ADMINISTRATIVE_TYPES | {"custom"})
 WINGS = ("north", "south", "east", "west", "central")
 
+# Staff listed in a department's detail (O3); its ``staff_count`` counts them all.
+DEPARTMENT_STAFF_MAX = 200
+
 # Editable on the department form (the bed numbers are handled apart: they become beds).
 FORM_FIELDS = ("name", "code", "department_type", "description", "floor_number", "wing", "extension_number",
                "emergency_contact", "email", "is_24_hours", "operating_hours", "minimum_staff_required", "is_active")
@@ -45,7 +48,7 @@ def departments_for_admin(*, fetched_by: User) -> QuerySet[Department]:
 
 
 def department_list(*, fetched_by: User, search: str = "", department_type: str = "",
-                    is_active: bool | None = None) -> list[Department]:
+                    is_active: bool | None = None) -> QuerySet[Department]:
     qs = departments_for_admin(fetched_by=fetched_by)
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(code__icontains=search))
@@ -53,7 +56,7 @@ def department_list(*, fetched_by: User, search: str = "", department_type: str 
         qs = qs.filter(department_type=department_type)
     if is_active is not None:
         qs = qs.filter(is_active=is_active)
-    return list(qs.order_by("name"))
+    return qs.order_by("name", "id")
 
 
 def figures(*, hospital_id: int, department_ids: list[int]) -> dict[str, dict[int, Any]]:
@@ -135,8 +138,11 @@ def payload_of_one(department: Department) -> dict[str, Any]:
     return department_payload(department, figures(hospital_id=department.hospital_id, department_ids=[department.pk]))
 
 
-def staff_of_department(*, department: Department) -> list[dict[str, Any]]:
-    rows = StaffMember.objects.select_related("user").filter(department=department).order_by("user__full_name")
+def staff_of_department(*, department: Department, limit: int = DEPARTMENT_STAFF_MAX) -> list[dict[str, Any]]:
+    """The department's first ``limit`` active staff by name: those its ``current_staff_count`` counts."""
+    rows = (StaffMember.objects.select_related("user")
+            .filter(hospital_id=department.hospital_id, department=department, user__is_active=True)
+            .order_by("user__full_name", "id")[:limit])
     return [{"id": s.pk, "user_id": str(s.user_id), "name": s.user.full_name, "email": s.user.email,
              "role": s.user.role, "position": s.position, "is_active": s.user.is_active} for s in rows]
 

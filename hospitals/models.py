@@ -99,7 +99,12 @@ class HospitalRegistration(models.Model):
             models.UniqueConstraint(fields=["user", "hospital"], name="registration_unique_user_hospital"),
             models.UniqueConstraint(fields=["user"], condition=Q(is_primary=True), name="registration_one_primary"),
         ]
-        indexes = [models.Index(fields=["hospital", "status"])]
+        indexes = [
+            # A hospital admin's registrations (``pagination.HOSPITAL_REGISTRATIONS``), of one status and whole,
+            # in the list's order.
+            models.Index(fields=["hospital", "status", "created_at", "id"], name="registration_hospital_status"),
+            models.Index(fields=["hospital", "created_at", "id"], name="registration_hospital"),
+        ]
 
     def __str__(self) -> str:
         return f"registration {self.pk}"

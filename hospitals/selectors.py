@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import uuid
-from decimal import Decimal
 
 from django.db.models import FilteredRelation, Q, QuerySet
 
 from accounts.models import Role, User
 from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
 from phb.db import PrecompiledLookup
+from phb.geo import bounding_box, distance_km
 
 
 def users_with_primary_registration() -> QuerySet[User]:
@@ -62,7 +61,8 @@ def active_hospitals() -> QuerySet[Hospital]:
     return Hospital.objects.filter(is_active=True)
 
 
-def hospital_list(*, q: str = "", state: str = "", city: str = "", limit: int = 50) -> QuerySet[Hospital]:
+def hospital_list(*, q: str = "", state: str = "", city: str = "") -> QuerySet[Hospital]:
+    """Active hospitals matching the search (name, city or state containing ``q``, or the code), by name."""
     qs = Hospital.objects.filter(is_active=True)
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(city__icontains=q) | Q(state__icontains=q) | Q(code__iexact=q))
@@ -70,34 +70,19 @@ def hospital_list(*, q: str = "", state: str = "", city: str = "", limit: int = 
         qs = qs.filter(state__iexact=state)
     if city:
         qs = qs.filter(city__iexact=city)
-    return qs.order_by("name")[: max(1, min(limit, 200))]
+    return qs.order_by("name", "id")
 
 
-def hospitals_near(*, latitude: float, longitude: float, radius_km: float) -> list[tuple[Hospital, float]]:
-    """Hospitals within ``radius_km`` (haversine), nearest first. A bounding box narrows the query."""
-    lat_delta = radius_km / 111.0
-    lon_delta = radius_km / max(1e-6, 111.0 * math.cos(math.radians(latitude)))
-    candidates = Hospital.objects.filter(
-        is_active=True,
-        latitude__gte=Decimal(str(latitude - lat_delta)),
-        latitude__lte=Decimal(str(latitude + lat_delta)),
-        longitude__gte=Decimal(str(longitude - lon_delta)),
-        longitude__lte=Decimal(str(longitude + lon_delta)),
+def hospitals_near(*, latitude: float, longitude: float, radius_km: float) -> QuerySet[Hospital]:
+    """Active hospitals within ``radius_km`` of the point, nearest first, each with ``distance`` (km,
+    haversine). The database computes the distance: a bounding box narrows the rows, the distance
+    keeps those inside the radius and orders them, so a page of them is cut there."""
+    return (
+        Hospital.objects.filter(bounding_box(latitude, longitude, radius_km).q(), is_active=True)
+        .annotate(distance=distance_km(latitude, longitude))
+        .filter(distance__lte=radius_km)
+        .order_by("distance", "id")
     )
-    out = []
-    for hospital in candidates:
-        distance = _haversine_km(latitude, longitude, float(hospital.latitude), float(hospital.longitude))
-        if distance <= radius_km:
-            out.append((hospital, round(distance, 2)))
-    return sorted(out, key=lambda pair: pair[1])
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = 6371.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 def departments_of_hospital(*, hospital_id: int) -> QuerySet[Department]:
@@ -139,7 +124,7 @@ def registrations_for_admin(*, fetched_by: User, status: str = "") -> QuerySet[H
     qs = HospitalRegistration.objects.select_related("user", "hospital").filter(hospital=hospital)
     if status:
         qs = qs.filter(status=status)
-    return qs.order_by("-created_at")
+    return qs.order_by("-created_at", "-id")
 
 
 def admins_of_hospital(*, fetched_by: User, search: str = "", status: str = "") -> QuerySet[StaffMember] | None:

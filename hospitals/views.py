@@ -86,14 +86,19 @@ class HospitalListView(ApiView):
 class HospitalNearbyView(ApiView):
     access = Access.OWN
 
-    @extend_schema(parameters=[NearbyInput], responses={200: dict}, summary="H2 hospitals near a point")
+    @extend_schema(parameters=[NearbyInput, *pagination.PARAMETERS], responses={200: dict},
+                   summary="H2 hospitals near a point (paged)",
+                   description="Nearest first (then by id); `message` counts every hospital within the radius. "
+                               + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         data = _valid(NearbyInput, request.query_params)
         found = selectors.hospitals_near(latitude=data["latitude"], longitude=data["longitude"], radius_km=data["radius"])
-        return Response(
+        page = pagination.paginate(request, found, spec=pagination.HOSPITALS_NEARBY)
+        total = pagination.total_of(page, found)
+        return page.response(
             {
-                "hospitals": [{**hospital_payload(h), "distance_km": d} for h, d in found],
-                "message": f"{len(found)} hospitals within {data['radius']:g} km",
+                "hospitals": [{**hospital_payload(h), "distance_km": round(h.distance, 2)} for h in page.items],
+                "message": f"{total} hospitals within {data['radius']:g} km",
                 "location": {"latitude": data["latitude"], "longitude": data["longitude"], "radius_km": data["radius"]},
             }
         )
@@ -102,11 +107,16 @@ class HospitalNearbyView(ApiView):
 class HospitalSearchView(ApiView):
     access = Access.OWN
 
-    @extend_schema(parameters=[SearchInput], responses={200: dict}, summary="H4 search hospitals")
+    @extend_schema(parameters=[SearchInput, *pagination.PARAMETERS], responses={200: dict},
+                   summary="H4 search hospitals (paged)",
+                   description="By name; `total` counts every match. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         data = _valid(SearchInput, request.query_params)
-        hospitals = [hospital_payload(h) for h in selectors.hospital_list(**data)]
-        return Response({"hospitals": hospitals, "total": len(hospitals), "message": f"{len(hospitals)} found"})
+        found = selectors.hospital_list(q=data["q"], state=data["state"], city=data["city"])
+        page = pagination.paginate(request, found, spec=pagination.HOSPITAL_SEARCH)
+        total = pagination.total_of(page, found)
+        hospitals = [hospital_payload(h) for h in page.items]
+        return page.response({"hospitals": hospitals, "total": total, "message": f"{total} found"})
 
 
 class HospitalRegisterView(ApiView):
@@ -133,11 +143,14 @@ class MyRegistrationsView(ApiView):
 
     access = Access.OWN | Access.STAFF
 
-    @extend_schema(responses={200: {"oneOf": [JSON_ARRAY, {"type": "object", "additionalProperties": {}}]}},
-                   summary="P2 the caller's hospital registrations (admins: their hospital's, as an array)")
+    @extend_schema(parameters=pagination.PARAMETERS,
+                   responses={200: {"oneOf": [JSON_ARRAY, {"type": "object", "additionalProperties": {}}]}},
+                   summary="P2 the caller's hospital registrations (admins: their hospital's, as an array, paged)",
+                   description="A hospital admin's: newest first, `?status=`. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         if selectors.admin_hospital_of(user=request.user) is not None:
-            return Response([admin_registration_payload(r) for r in _admin_registrations(request)])
+            page = _admin_registrations_page(request)
+            return page.response([admin_registration_payload(r) for r in page.items])
         items = [registration_payload(r) for r in selectors.registrations_of(user=request.user)]
         return Response({"registrations": items, "count": len(items)})
 
@@ -171,19 +184,24 @@ class HospitalDepartmentsView(ApiView):
         return Response({"status": "success", "departments": departments})
 
 
-def _admin_registrations(request: Request):
+def _admin_registrations_page(request: Request) -> pagination.Page:
+    """One page of the registrations with the caller's hospital (``?status=``), newest first."""
     status = request.query_params.get("status", "")
     if status and status not in RegistrationStatus.values:
         raise ApiError(f"status must be one of {', '.join(RegistrationStatus.values)}.", code="invalid")
-    return selectors.registrations_for_admin(fetched_by=request.user, status=status)
+    found = selectors.registrations_for_admin(fetched_by=request.user, status=status)
+    return pagination.paginate(request, found, spec=pagination.HOSPITAL_REGISTRATIONS)
 
 
 class AdminRegistrationListView(ApiView):
     access = Access.STAFF
 
-    @extend_schema(responses={200: dict}, summary="Hospital admin: registrations to review")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict},
+                   summary="Hospital admin: registrations to review (paged)",
+                   description="Newest first, `?status=`. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        return Response({"registrations": [admin_registration_payload(r) for r in _admin_registrations(request)]})
+        page = _admin_registrations_page(request)
+        return page.response({"registrations": [admin_registration_payload(r) for r in page.items]})
 
 
 class AdminRegistrationDecisionView(ScopedAPIView):
