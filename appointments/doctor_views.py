@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appointments import rows, selectors, services, slot_grid
+from appointments import doctor_queue, rows, selectors, services, slot_grid
 from appointments.models import Appointment, AppointmentStatus
 from appointments.serializers import (
     WALL_CLOCK_HELP,
@@ -53,9 +53,15 @@ from phb.api.views import ApiView, ScopedAPIView
 class DepartmentQueueView(ApiView):
     access = Access.STAFF
 
-    @extend_schema(parameters=[QueueInput], responses={200: dict},
-                   summary="D1 department queue and my appointments",
-                   description="`start_date`/`end_date` are the hospital's local calendar days.")
+    @extend_schema(parameters=[QueueInput, *pagination.PARAMETERS], responses={200: dict},
+                   summary="D1 department queue and my appointments (both lists paged)",
+                   description="`start_date`/`end_date` are the hospital's local calendar days. Each list "
+                               "(`pending_department_appointments`, `my_appointments.all`) holds up to `limit` "
+                               "rows: from the start of today forward, then earlier ones most recent first; "
+                               "a page lists its rows earliest first. `my_appointments`' status groups are "
+                               "those of `all`. One `X-Next-Cursor` (and `Link` rel=next) continues both "
+                               "lists; a list with no more rows is `[]` on later pages. The `summary` counts "
+                               "every row, on every page.")
     def get(self, request: Request) -> Response:
         data = valid_input(QueueInput, request.query_params)
         user = request.user
@@ -65,32 +71,33 @@ class DepartmentQueueView(ApiView):
         zone = slot_grid.hospital_zone(staff.hospital)
         start, end = local_day_range(data.get("start_date"), data.get("end_date"), zone)
         scope = selectors.appointments_for_doctor(fetched_by=user)
-        # Each list is the first ``limit`` rows (earliest first); the summary counts every row.
         limit = pagination.page_size(request, pagination.DOCTOR_APPOINTMENTS)
-        pending, pending_total = [], 0
+        pending_qs = None
         if staff.department_id is not None:
             pending_qs = selectors.appointment_filter(
                 scope.filter(department_id=staff.department_id, hospital_id=staff.hospital_id,
                              status=AppointmentStatus.PENDING),
                 priority=data.get("priority", ""), start_from=start, start_before=end,
             )
-            pending = [rows.doctor_item(r) for r in rows.doctor_rows(pending_qs.order_by("start", "id")[:limit])]
-            pending_total = pending_qs.order_by().count()
         mine_qs = selectors.appointment_filter(
             scope.filter(doctor_id=data.get("doctor_id") or user.pk),
             status=data.get("status", ""), priority=data.get("priority", ""), start_from=start, start_before=end,
         )
-        mine = [rows.doctor_item(r) for r in rows.doctor_rows(mine_qs.order_by("start", "id")[:limit])]
+        page = doctor_queue.queue_page(pending=pending_qs, mine=mine_qs,
+                                       cursor=request.query_params.get("cursor"), zone=zone, limit=limit)
+        mine = page.mine
+        pending_total = pending_qs.order_by().count() if pending_qs is not None else 0
         keys = selectors.DASHBOARD_STATUSES
         groups = {key: [a for a in mine if a["status"] == key] for key in keys}
         by_status = dict(mine_qs.order_by().values_list("status").annotate(n=Count("id")))
         counts = {key: by_status.get(key, 0) for key in keys}
         mine_total = sum(by_status.values())
         department = staff.department
-        return Response(
+        paging = pagination.Page(items=mine, limit=limit, next_cursor=page.next_cursor, request=request)
+        return paging.response(
             {
                 "status": "success",
-                "pending_department_appointments": pending,
+                "pending_department_appointments": page.pending,
                 "my_appointments": {**groups, "all": mine},
                 "doctor_info": {
                     "id": str(user.pk),
@@ -112,7 +119,6 @@ class DepartmentQueueView(ApiView):
                     "total_my_appointments": mine_total,
                 },
             },
-            headers={"X-Page-Size": str(limit)},
         )
 
 

@@ -14,7 +14,8 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, IntegerField, QuerySet
+from django.db.models.functions import Cast, ExtractHour, ExtractMinute, ExtractSecond
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -23,10 +24,18 @@ from appointments.models import RosterException, RosterExceptionKind, RosterSess
 from hospitals.models import Department, Hospital, StaffMember
 from hospitals.selectors import admin_hospital_of, staff_of
 from phb.api.errors import ApiError
+from phb.api.pagination import PageSpec
 from phb.numbers import whole_number
 
 NEXT_SLOT_DAYS = 14
 CREATABLE_ROLES = {"doctor": Role.DOCTOR}
+
+# The lists' pages (README.md, "Lists and pagination"). The orderings name the annotations of the
+# selectors below: ``name_key`` (the member's full name), ``start_second`` (a session's start time
+# in seconds after midnight, which a cursor can carry).
+STAFF = PageSpec(ordering=("name_key", "id"), default=500, maximum=500)
+ROSTER_SESSIONS = PageSpec(ordering=("department_id", "weekday", "start_second", "id"), default=500, maximum=500)
+ROSTER_EXCEPTIONS = PageSpec(ordering=("-date", "-id"), default=500, maximum=500)
 
 
 def _hospital_of(user: User) -> Hospital | None:
@@ -37,18 +46,23 @@ def _hospital_of(user: User) -> Hospital | None:
 
 
 def staff_list(*, fetched_by: User) -> QuerySet[StaffMember]:
+    """The active staff of the caller's hospital by full name (``name_key``), then id."""
     hospital = _hospital_of(fetched_by)
+    members = (StaffMember.objects.select_related("user", "hospital", "department", "user__availability")
+               .annotate(name_key=F("user__full_name")).order_by("name_key", "pk"))
     if hospital is None:
-        return StaffMember.objects.none()
-    return (StaffMember.objects.select_related("user", "hospital", "department", "user__availability")
-            .filter(hospital=hospital, user__is_active=True).order_by("user__full_name", "pk"))
+        return members.none()
+    return members.filter(hospital=hospital, user__is_active=True)
 
 
 def sessions_list(*, fetched_by: User) -> QuerySet[RosterSession]:
+    """The weekly sessions of the hospital the caller administers, with ``start_second``."""
     hospital = admin_hospital_of(user=fetched_by)
+    second = ExtractHour("start_time") * 3600 + ExtractMinute("start_time") * 60 + ExtractSecond("start_time")
+    sessions = RosterSession.objects.select_related("department").annotate(start_second=Cast(second, IntegerField()))
     if hospital is None:
-        return RosterSession.objects.none()
-    return RosterSession.objects.select_related("department").filter(department__hospital=hospital)
+        return sessions.none()
+    return sessions.filter(department__hospital=hospital)
 
 
 def exceptions_list(*, fetched_by: User) -> QuerySet[RosterException]:

@@ -3,20 +3,27 @@ hospital admin's weekly sessions and dated exceptions."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from appointments import staff
 from appointments.models import RosterException, RosterSession
-from phb.api import serializers
+from phb.api import pagination, serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.schema import PASSWORD_SCHEMA, VISIBLE_TEXT_PATTERN, documented
 from phb.api.views import ScopedAPIView
+from phb.numbers import whole_number
 
-LIST_LIMIT = 500
+_SESSION_FILTERS = [
+    OpenApiParameter("department_id", OpenApiTypes.INT, description="Only this department's sessions."),
+    OpenApiParameter("doctor_id", OpenApiTypes.UUID, description="Only this doctor's sessions."),
+]
 
 
 def _body(request: Request) -> dict:
@@ -49,16 +56,20 @@ class StaffView(ScopedAPIView):
     def scoped_queryset(self, user) -> QuerySet:
         return staff.staff_list(fetched_by=user)
 
-    @extend_schema(responses={200: dict}, summary="The hospital's staff with availability and roster",
-                   description="Hospital admins and doctors: the staff of their hospital. `availability_status` "
-                               "gives today's consultation hours (`HH:MM:SS`) and the next slot in which the "
-                               "doctor still has a place (hospital wall clock, ISO).")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict},
+                   summary="The hospital's staff with availability and roster (paged)",
+                   description="Hospital admins and doctors: the staff of their hospital, by full name. "
+                               "`availability_status` gives today's consultation hours (`HH:MM:SS`) and the next "
+                               "slot in which the doctor still has a place (hospital wall clock, ISO). "
+                               "`total_staff` counts the whole list. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         if request.user.is_patient:
             raise ApiError("Only hospital staff can see the staff list.", status_code=403, code="not_staff")
-        members = list(self.scoped_queryset(request.user)[:LIST_LIMIT])
-        rows = staff.staff_rows(members=members)
-        return Response({"status": "success", "total_staff": len(rows), "staff_members": rows})
+        members = self.scoped_queryset(request.user)
+        page = pagination.paginate(request, members, spec=staff.STAFF)
+        rows = staff.staff_rows(members=page.items)
+        total = pagination.total_of(page, members)
+        return page.response({"status": "success", "total_staff": total, "staff_members": rows})
 
     @extend_schema(request=StaffCreateInput, responses={201: dict},
                    summary="Add a doctor to the hospital (hospital admin)")
@@ -98,20 +109,24 @@ class SessionListView(ScopedAPIView):
     def scoped_queryset(self, user) -> QuerySet[RosterSession]:
         return staff.sessions_list(fetched_by=user)
 
-    @extend_schema(responses={200: dict}, summary="Weekly roster sessions of the hospital (hospital admin)")
+    @extend_schema(parameters=[*_SESSION_FILTERS, *pagination.PARAMETERS], responses={200: dict},
+                   summary="Weekly roster sessions of the hospital (hospital admin, paged)",
+                   description="By department, weekday (0 = Monday) and start time. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         qs = self.scoped_queryset(request.user)
-        for key in ("department_id", "doctor_id"):
-            if request.query_params.get(key):
-                try:
-                    qs = qs.filter(**{key: request.query_params[key]})
-                except (ValueError, TypeError) as exc:
-                    raise ApiError(f"{key} is not valid.", code="invalid_filter") from exc
-        try:
-            rows = [staff.session_row(s) for s in qs[:LIST_LIMIT]]
-        except Exception as exc:  # a malformed uuid reaches the database as a ValidationError
-            raise ApiError("doctor_id is not valid.", code="invalid_filter") from exc
-        return Response({"status": "success", "sessions": rows})
+        department_id, doctor_id = request.query_params.get("department_id"), request.query_params.get("doctor_id")
+        if department_id:
+            number = whole_number(department_id)
+            if number is None:
+                raise ApiError("department_id is not valid.", code="invalid_filter")
+            qs = qs.filter(department_id=number)
+        if doctor_id:
+            try:
+                qs = qs.filter(doctor_id=uuid.UUID(doctor_id))
+            except ValueError as exc:
+                raise ApiError("doctor_id is not valid.", code="invalid_filter") from exc
+        page = pagination.paginate(request, qs, spec=staff.ROSTER_SESSIONS)
+        return page.response({"status": "success", "sessions": [staff.session_row(s) for s in page.items]})
 
     @extend_schema(request=dict, responses={201: dict}, summary="Add a weekly session",
                    description="`{doctor_id, department_id, weekday (0 = Monday), start_time, end_time, "
@@ -139,10 +154,12 @@ class ExceptionListView(ScopedAPIView):
     def scoped_queryset(self, user) -> QuerySet[RosterException]:
         return staff.exceptions_list(fetched_by=user)
 
-    @extend_schema(responses={200: dict}, summary="Leave and extra sessions (hospital admin)")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict},
+                   summary="Leave and extra sessions (hospital admin, paged)",
+                   description="Latest date first. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        rows = [staff.exception_row(e) for e in self.scoped_queryset(request.user).order_by("-date")[:LIST_LIMIT]]
-        return Response({"status": "success", "exceptions": rows})
+        page = pagination.paginate(request, self.scoped_queryset(request.user), spec=staff.ROSTER_EXCEPTIONS)
+        return page.response({"status": "success", "exceptions": [staff.exception_row(e) for e in page.items]})
 
     @extend_schema(request=dict, responses={201: dict}, summary="Add leave or an extra session",
                    description="`{doctor_id, kind: leave|extra, date, start_time?, end_time?, department_id?}`.")
