@@ -12,7 +12,7 @@ import re
 from django.db import transaction
 from django.db.models import Q
 
-from admissions.models import ICU_WARD_TYPES, Bed, BedStatus, Ward, WardType
+from admissions.models import ICU_WARD_TYPES, WARD_MAX_BEDS, Bed, BedStatus, Ward, WardType
 from hospitals.models import Department
 from phb.api.errors import Conflict
 
@@ -56,6 +56,9 @@ def _set_kind(department: Department, *, icu: bool, wanted: int) -> None:
     if wanted > have:
         ward = _ward(department, icu=icu)
         numbers = set(ward.beds.values_list("number", flat=True))
+        if len(numbers) + wanted - have > WARD_MAX_BEDS:
+            raise Conflict(f"{ward.name} holds {len(numbers)} beds and a ward holds at most {WARD_MAX_BEDS}: "
+                           f"it cannot take {wanted - have} more.", code="ward_full")
         new, n = [], 1
         while len(new) < wanted - have:
             number = str(n)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -77,6 +78,12 @@ class BedFeature(models.TextChoices):
     COT = "cot", "Cot"
 
 
+# The most beds one ward holds (its beds, in any status). ``admissions.capacity`` and
+# :meth:`Bed.clean` (the admin site) refuse a bed beyond it; the wards list carries a ward's beds
+# whole because of it.
+WARD_MAX_BEDS = 2500
+
+
 class Bed(models.Model):
     ward = models.ForeignKey(Ward, on_delete=models.CASCADE, related_name="beds")
     number = models.CharField(max_length=16)
@@ -91,6 +98,13 @@ class Bed(models.Model):
 
     def __str__(self) -> str:
         return self.identifier
+
+    def clean(self) -> None:
+        """A new bed in a ward that already holds :data:`WARD_MAX_BEDS` is refused."""
+        if not self._state.adding or self.ward_id is None:
+            return
+        if Bed.objects.filter(ward_id=self.ward_id).count() >= WARD_MAX_BEDS:
+            raise ValidationError(f"A ward holds at most {WARD_MAX_BEDS} beds.")
 
     @property
     def identifier(self) -> str:
@@ -176,7 +190,11 @@ class Admission(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["hospital", "status"], name="admission_hospital_status"),
+            # The admissions list (staff), one part per status: a status of the hospital (pending,
+            # admitted: either index), and the discharged, transferred or cancelled ones since a day,
+            # by the time they closed, without walking the hospital's past.
+            models.Index(fields=["hospital", "status", "discharged_at"], name="admission_hosp_discharged"),
+            models.Index(fields=["hospital", "status", "cancelled_at"], name="admission_hosp_cancelled"),
             models.Index(fields=["hospital", "-created_at"], name="admission_hospital_created"),
             models.Index(fields=["patient", "-created_at"], name="admission_patient_created"),
         ]

@@ -11,19 +11,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Prefetch, Q, QuerySet
+from django.db import connections
+from django.db.models import (
+    Avg,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Length
 from django.utils import timezone
 
 from accounts.models import User
-from admissions.models import ICU_WARD_TYPES, Admission, AdmissionStatus, Bed, BedStatus, Ward
+from admissions.models import ICU_WARD_TYPES, WARD_MAX_BEDS, Admission, AdmissionStatus, Bed, BedStatus, Ward
 from hospitals.models import Hospital, StaffMember
-
-LIST_DEFAULT_LIMIT = 500
-LIST_MAX_LIMIT = 1000
+from phb.api.pagination import COUNT_CAP, PageSpec, capped_count
 
 
 def staff_hospital_of(*, user: User) -> Hospital | None:
@@ -62,39 +74,103 @@ def local_today(hospital: Hospital | None) -> tuple[date, datetime]:
     return now.date(), start
 
 
-def admission_list(*, fetched_by: User, status: str = "", since: date | None = None,
-                   limit: int = LIST_DEFAULT_LIMIT) -> list[Admission]:
-    """Without filters: open admissions, plus those closed (discharged, transferred out,
-    cancelled) since the start of today, newest first, at most ``limit``.
+# The admissions list, newest first: 500 a page by default (the admissions page computes its
+# figures from the first page), at most 1000. Its total is counted by the list (``AdmissionList.total``).
+# A patient's are read in order from her index. The staff's are ordered by ``listed_at``, the
+# creation time as an expression no index is read in the order of: each part of the list is read
+# from its status index and sorted, never by walking the hospital's admissions newest first in
+# search of today's discharges (what a prepared statement's generic plan would otherwise do).
+PATIENT_PAGE = PageSpec(ordering=("-created_at", "-id"), default=500, maximum=1000, count=False)
+STAFF_PAGE = PageSpec(ordering=("-listed_at", "-id"), default=500, maximum=1000, count=False)
+_LISTED_AT = ExpressionWrapper(F("created_at") + Value(timedelta(0)), output_field=DateTimeField())
+
+# What a closed admission is listed by: the time it closed.
+_CLOSED_AT = {AdmissionStatus.DISCHARGED: "discharged_at", AdmissionStatus.TRANSFERRED: "discharged_at",
+              AdmissionStatus.CANCELLED: "cancelled_at"}
+
+
+@dataclass(frozen=True)
+class AdmissionList:
+    """One caller's admissions list, for ``pagination.paginate``: ``rows`` paged by ``spec`` as
+    ``columns`` (the ids, and the order's values), ``parts`` the disjoint parts it reads one by one."""
+
+    rows: QuerySet[Admission]
+    spec: PageSpec
+    columns: tuple[str, ...]
+    parts: tuple[Q, ...] = ()
+
+    def total(self) -> int | None:
+        """Rows of the whole list, counted part by part (each on its index) up to
+        ``pagination.COUNT_CAP``; None beyond it."""
+        counted = sum(capped_count(self.rows.filter(part)) for part in self.parts or (Q(),))
+        return counted if counted < COUNT_CAP else None
+
+
+def admission_list(*, fetched_by: User, status: str = "", since: date | None = None) -> AdmissionList:
+    """Staff: open admissions, plus those closed (discharged, transferred out, cancelled) since the
+    start of today. Patient: all her own. Anyone else: nothing.
 
     That is what the admissions page and dashboard count as "currently admitted", "pending" and
     "discharged today". ``status`` narrows to one status; ``since`` widens the closed ones to a day.
+    Each status is a part read from the hospital's index of that status (the closed ones from the
+    time they closed), so a page costs what the open and recently closed admissions hold, never
+    the hospital's past. ``paginate`` reads each part on its own where the database can (PostgreSQL):
+    there ``rows`` are the hospital's and the parts choose; elsewhere it reads ``rows`` whole, so
+    there they hold the parts' condition themselves.
     """
-    qs = admissions_visible_to(fetched_by=fetched_by)
-    if fetched_by.is_patient:
-        return list(qs.order_by("-created_at")[: max(1, min(limit, LIST_MAX_LIMIT))])
+    if fetched_by.is_authenticated and fetched_by.is_patient:
+        return AdmissionList(rows=Admission.objects.filter(patient=fetched_by), spec=PATIENT_PAGE,
+                             columns=("id", "created_at"))
+    columns = ("id", "listed_at")
     hospital = staff_hospital_of(user=fetched_by)
+    if hospital is None:
+        return AdmissionList(rows=Admission.objects.annotate(listed_at=_LISTED_AT).none(), spec=STAFF_PAGE,
+                             columns=columns)
     _, day_start = local_today(hospital)
     if since is not None:
-        tz = ZoneInfo(hospital.time_zone) if hospital else timezone.get_current_timezone()
-        day_start = datetime.combine(since, datetime.min.time(), tzinfo=tz)
-    open_or_recent = (Q(status__in=[AdmissionStatus.PENDING, AdmissionStatus.ADMITTED])
-                      | Q(discharged_at__gte=day_start) | Q(cancelled_at__gte=day_start))
-    qs = qs.filter(open_or_recent)
-    if status:
-        qs = qs.filter(status=status)
-    return list(qs.order_by("-created_at")[: max(1, min(limit, LIST_MAX_LIMIT))])
+        day_start = datetime.combine(since, datetime.min.time(), tzinfo=ZoneInfo(hospital.time_zone))
+    by_status = {AdmissionStatus.PENDING: Q(status=AdmissionStatus.PENDING),
+                 AdmissionStatus.ADMITTED: Q(status=AdmissionStatus.ADMITTED)}
+    by_status |= {closed: Q(status=closed, **{f"{column}__gte": day_start}) for closed, column in _CLOSED_AT.items()}
+    parts = tuple(part for name, part in by_status.items() if not status or name == status)
+    rows = Admission.objects.filter(hospital=hospital).annotate(listed_at=_LISTED_AT)
+    if not connections[rows.db].features.supports_slicing_ordering_in_compound:
+        return AdmissionList(rows=rows.filter(reduce(or_, parts)), spec=STAFF_PAGE, columns=columns)
+    return AdmissionList(rows=rows, spec=STAFF_PAGE, columns=columns, parts=parts)
 
 
-def admission_history(*, patient: User) -> list[Admission]:
-    """Every admission of the patient (up to 200), newest first (her medical record shows them).
+def admissions_by_id(ids: list[int]) -> list[Admission]:
+    """The admissions of ``ids`` in that order, each with what the list shows of it (one query)."""
+    found = _base().in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
+
+
+# The stays a medical record lists: the newest ones, up to this many (see ``admissions.history``).
+RECORD_ADMISSIONS_MAX = 200
+
+
+@dataclass
+class History:
+    admissions: list[Admission]
+    total: int  # every stay of the patient (more than ``admissions`` holds when it reached the maximum)
+
+
+def admission_history(*, patient: User) -> History:
+    """The patient's newest admissions (up to :data:`RECORD_ADMISSIONS_MAX`), newest first, and how
+    many she has in all (counted only when there are more than that).
 
     Most records have none: a narrow query on the patient's index answers that, and only a
     patient with stays pays for the seven-table join (whose planning alone costs milliseconds)."""
-    ids = list(Admission.objects.filter(patient=patient).order_by("-created_at").values_list("pk", flat=True)[:200])
+    own = Admission.objects.filter(patient=patient)
+    ids = list(own.order_by("-created_at", "-id").values_list("pk", flat=True)[: RECORD_ADMISSIONS_MAX + 1])
     if not ids:
-        return []
-    return list(_base().filter(pk__in=ids).order_by("-created_at"))
+        return History(admissions=[], total=0)
+    total = len(ids)
+    if total > RECORD_ADMISSIONS_MAX:
+        ids = ids[:RECORD_ADMISSIONS_MAX]
+        counted = capped_count(own)
+        total = counted if counted < COUNT_CAP else own.count()
+    return History(admissions=list(_base().filter(pk__in=ids).order_by("-created_at", "-id")), total=total)
 
 
 def bed_history(*, admission: Admission) -> list[dict[str, Any]]:
@@ -175,7 +251,12 @@ def current_patients_by_department(*, hospital_id: int) -> dict[int, int]:
 
 
 def wards_of(*, hospital: Hospital) -> QuerySet[Ward]:
-    beds = Prefetch("beds", queryset=Bed.objects.order_by(Length("number"), "number"))
+    """The hospital's wards (unordered: the view pages them, ``pagination.ADMISSION_WARDS``), each
+    with its beds in number order, at most :data:`WARD_MAX_BEDS` + 1 of them read per ward (one
+    more than a ward may hold, so that a ward over the limit is seen, never cut silently), as
+    ``listed_beds``."""
+    beds = Prefetch("beds", queryset=Bed.objects.order_by(Length("number"), "number", "id")[: WARD_MAX_BEDS + 1],
+                    to_attr="listed_beds")
     return Ward.objects.filter(hospital=hospital).select_related("department").prefetch_related(beds)
 
 

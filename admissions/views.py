@@ -6,6 +6,7 @@ reads her own (list and detail, the patient shape). Anything else is a 404.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 
 from admissions import beds, presenters, selectors, services
 from admissions.audit import audit_admission, audit_admission_list
-from admissions.models import Admission, Bed
+from admissions.models import WARD_MAX_BEDS, Admission, Bed
 from admissions.serializers import (
     MAX_ID,
     AdmissionAdmitInput,
@@ -29,11 +30,14 @@ from admissions.serializers import (
     AdmissionTransferInput,
     EmergencyAdmissionInput,
 )
+from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.schema import JSON_ARRAY
 from phb.api.views import ApiView, ScopedAPIView
 from phb.numbers import whole_number
+
+logger = logging.getLogger(__name__)
 
 
 def _valid(serializer_class, data) -> dict:
@@ -61,21 +65,27 @@ def _lookup(admission_ref: str) -> dict[str, Any]:
 
 
 class AdmissionListView(ApiView):
-    """``GET``: a bare array (the page reads an array or ``results``). ``POST``: a registered patient."""
+    """``GET``: a bare array, newest first, paged (the page reads an array or ``results``).
+    ``POST``: a registered patient."""
 
     access = Access.OWN | Access.STAFF
 
-    @extend_schema(parameters=[AdmissionListInput], responses={200: JSON_ARRAY}, summary="Admissions: list",
-                   operation_id="admissions_list")
+    @extend_schema(parameters=[AdmissionListInput, pagination.PARAMETERS[1]], responses={200: JSON_ARRAY},
+                   summary="Admissions: list (bare array, paged)", operation_id="admissions_list",
+                   description="Newest first; `limit` 1 to 1000, 500 by default. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         data = _valid(AdmissionListInput, request.query_params)
-        items = selectors.admission_list(fetched_by=request.user, status=data["status"], since=data["since"],
-                                         limit=data["limit"])
-        if not items and not request.user.is_patient and selectors.staff_hospital_of(user=request.user) is None:
+        found = selectors.admission_list(fetched_by=request.user, status=data["status"], since=data["since"])
+        page = pagination.paginate(request, found.rows, spec=found.spec, columns=found.columns, partition=found.parts)
+        if not page.items and not request.user.is_patient and selectors.staff_hospital_of(user=request.user) is None:
             raise _not_found()
-        audit_admission_list(actor=request.user, admissions=items, request=request)
+        # The whole list is this page (no cursor, no next one): its rows are the total, uncounted.
+        whole = not page.has_more and not request.query_params.get("cursor")
+        page.total = len(page.items) if whole else found.total()
+        admissions = selectors.admissions_by_id([row["id"] for row in page.items])
+        audit_admission_list(actor=request.user, admissions=admissions, request=request)
         shape = presenters.admission_for_patient if request.user.is_patient else presenters.admission_for_staff
-        return Response([shape(a) for a in items])
+        return page.response([shape(a) for a in admissions])
 
     @extend_schema(request=AdmissionCreateInput, responses={201: dict}, summary="Admissions: admit a registered patient")
     def post(self, request: Request) -> Response:
@@ -248,22 +258,30 @@ class DashboardView(ApiView):
 
 
 def _ward(ward) -> dict[str, Any]:
+    beds = ward.listed_beds
+    if len(beds) > WARD_MAX_BEDS:
+        logger.warning("ward over its bed limit", extra={"event": "ward_over_bed_limit", "ward_id": ward.pk,
+                                                         "limit": WARD_MAX_BEDS})
     return {
         "id": ward.pk, "name": ward.name, "code": ward.code, "ward_type": ward.ward_type, "floor": ward.floor,
         "wing": ward.wing, "is_active": ward.is_active, "is_icu": ward.is_icu,
         "department": ward.department_id, "department_name": ward.department.name,
         "beds": [{"id": b.pk, "number": b.number, "bed_identifier": f"{ward.code}-{b.number}", "status": b.status,
-                  "features": b.features} for b in ward.beds.all()],
+                  "features": b.features} for b in beds[:WARD_MAX_BEDS]],
     }
 
 
 class WardListView(ApiView):
     access = Access.STAFF
 
-    @extend_schema(responses={200: JSON_ARRAY}, summary="Admissions: wards and their beds")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: JSON_ARRAY},
+                   summary="Admissions: wards and their beds (bare array, paged)",
+                   description=f"By department, then name; 50 wards by default, at most 100. Each ward carries all "
+                               f"its beds (a ward holds at most {WARD_MAX_BEDS}). " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         hospital = _staff_hospital(request)
-        return Response([_ward(w) for w in selectors.wards_of(hospital=hospital)])
+        page = pagination.paginate(request, selectors.wards_of(hospital=hospital), spec=pagination.ADMISSION_WARDS)
+        return page.response([_ward(w) for w in page.items])
 
 
 class BedStatusView(ScopedAPIView):

@@ -149,14 +149,14 @@ class MedicalRecordView(ApiView):
         record_accessed()
         if session.kind == "clinician":
             body = presenters.clinician_record(patient=patient, profile=profile, entries=entries)
-            body["admissions"] = admissions_in_record(patient=patient)
+            body.update(admissions_in_record(patient=patient))
             return page.response(body)
         if request.query_params.get("view") == "list":
             return page.response({"status": "success",
                                   "records": [presenters.entry_list_item(e, n) for e, n in entries],
                                   "expires_in": session.expires_in})
         data = presenters.patient_profile_form(patient=patient, profile=profile, entries=entries)
-        data["admissions"] = admissions_in_record(patient=patient)
+        data.update(admissions_in_record(patient=patient))
         return page.response({"status": "success", "data": data, "expires_in": session.expires_in})
 
 
