@@ -1,7 +1,7 @@
 """Guideline list items built from column values.
 
 The list selects the columns its items need (``values()``, the organisation and people's names
-joined, the caller's bookmark annotated) and resolves the download URL's prefix once per request.
+joined; the caller's bookmarks of the page read beside it) and resolves the download URL's prefix once per request.
 Timestamps are written in C (:func:`phb.api.timestamps.iso`) and user ids stay ``UUID`` objects,
 which the JSON renderer writes as ``str()`` does. The items render byte-for-byte as
 :func:`storage.serializers.guideline_payload` does for the same guideline
@@ -26,7 +26,7 @@ COLUMNS = (
     "content_type", "text_content", "effective_date", "expiry_date", "is_active", "is_published",
     "approval_status", "approved_by_id", "approved_by__full_name", "approved_at", "published_at", "created_at",
     "updated_at", "access_count", "download_count", "target_roles", "priority", "file_key", "file_name",
-    "file_size", "file_content_type", "file_version_id", "is_bookmarked", "user_notes",
+    "file_size", "file_content_type", "file_version_id",
 )
 _MARK = "GUIDELINE-ID-MARK"
 
@@ -39,7 +39,8 @@ def guideline_rows(queryset: QuerySet) -> QuerySet:
 class GuidelineItems:
     """Builds the items of one response: what is the same for every row is worked out once."""
 
-    def __init__(self, *, viewer: User, request: Any = None) -> None:
+    def __init__(self, *, viewer: User, request: Any = None, bookmarks: dict[int, str] | None = None) -> None:
+        self._bookmarks = bookmarks or {}  # the viewer's notes by guideline id (``selectors.bookmark_notes``)
         path = reverse("guideline-download", kwargs={"guideline_id": _MARK})
         template = request.build_absolute_uri(path) if request is not None else path
         self._before, _, self._after = template.partition(_MARK)
@@ -95,6 +96,6 @@ class GuidelineItems:
             "is_expired": expired,
             "is_effective": effective,
             "is_accessible": row["is_active"] and row["is_published"] and effective,
-            "is_bookmarked": bool(row["is_bookmarked"]),
-            "user_notes": row["user_notes"] or None,
+            "is_bookmarked": row["id"] in self._bookmarks,
+            "user_notes": self._bookmarks.get(row["id"]) or None,
         }

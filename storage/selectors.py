@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotFound
 from accounts.models import Role, User
 from hospitals.models import Hospital
 from hospitals.selectors import admin_hospital_of, staff_of
+from phb.api import page_sql
 from storage.models import (
     ApprovalStatus,
     ClinicalGuideline,
@@ -55,8 +56,9 @@ def guideline_scope(*, fetched_by: User) -> QuerySet[ClinicalGuideline]:
     return ClinicalGuideline.objects.filter(is_active=True).filter(visible)
 
 
-def _annotated(qs: QuerySet[ClinicalGuideline], *, user: User) -> QuerySet[ClinicalGuideline]:
-    """With the caller's bookmark joined (at most one: a user bookmarks a guideline once)."""
+def with_viewer_bookmark(qs: QuerySet[ClinicalGuideline], *, user: User) -> QuerySet[ClinicalGuideline]:
+    """With the caller's bookmark joined (at most one: a user bookmarks a guideline once), as
+    ``is_bookmarked`` and ``user_notes``: what one guideline's payload shows."""
     return qs.select_related("organization", "created_by", "approved_by").annotate(
         viewer_bookmark=FilteredRelation("bookmarks", condition=Q(bookmarks__user=user, bookmarks__is_active=True)),
     ).annotate(
@@ -75,7 +77,9 @@ def _truthy(value: str) -> bool | None:
 
 
 def guideline_list(*, fetched_by: User, filters: dict[str, str] | None = None) -> QuerySet[ClinicalGuideline]:
-    """G1 with its filters: category, specialty, approval_status, priority, is_published, search."""
+    """G1 with its filters: category, specialty, approval_status, priority, is_published, search;
+    recently updated first. The guidelines' own rows: the caller's bookmarks of a page are
+    :func:`bookmark_notes`."""
     filters = filters or {}
     qs = guideline_scope(fetched_by=fetched_by)
     for name in ("category", "approval_status", "priority"):
@@ -92,11 +96,23 @@ def guideline_list(*, fetched_by: User, filters: dict[str, str] | None = None) -
             Q(title__icontains=term) | Q(description__icontains=term) | Q(specialty__icontains=term)
             | Q(keywords__icontains=term) | Q(guideline_id__iexact=term)
         )
-    return _annotated(qs, user=fetched_by).order_by("-updated_at", "-id")
+    return qs.order_by("-updated_at", "-id")
+
+
+def bookmark_notes(*, user: User, guideline_ids: list[int]) -> dict[int, str]:
+    """The caller's notes on those of ``guideline_ids`` she bookmarked (each bookmarked one is a
+    key). One query on her bookmarks' index, its SQL kept per number of ids (``phb.api.page_sql``)."""
+    if not guideline_ids:
+        return {}
+    marks = GuidelineBookmark.objects.filter(user=user, is_active=True, guideline_id__in=guideline_ids)
+    columns, ordering, size = ("guideline_id", "notes"), ("guideline_id",), len(guideline_ids)
+    found = page_sql.page_rows(marks, columns=columns, ordering=ordering, size=size,
+                               build=lambda: marks.values(*columns).order_by(*ordering)[:size])
+    return {row["guideline_id"]: row["notes"] for row in found}
 
 
 def guideline_get(*, fetched_by: User, guideline_id: str) -> ClinicalGuideline:
-    found = _annotated(guideline_scope(fetched_by=fetched_by), user=fetched_by).filter(
+    found = with_viewer_bookmark(guideline_scope(fetched_by=fetched_by), user=fetched_by).filter(
         guideline_id=guideline_id
     ).first()
     if found is None:
@@ -129,11 +145,12 @@ def guideline_file_version(*, guideline: ClinicalGuideline, version_id: str) -> 
 
 
 def guideline_bookmarked(*, fetched_by: User) -> QuerySet[ClinicalGuideline]:
-    """G13: guidelines the caller bookmarked and may still see."""
+    """G13: guidelines the caller bookmarked and may still see, recently updated first (their
+    notes: :func:`bookmark_notes`)."""
     qs = guideline_scope(fetched_by=fetched_by).filter(
         bookmarks__user=fetched_by, bookmarks__is_active=True
     )
-    return _annotated(qs, user=fetched_by).order_by("-updated_at", "-id")
+    return qs.order_by("-updated_at", "-id")
 
 
 def guideline_categories(*, fetched_by: User) -> list[dict[str, Any]]:

@@ -317,7 +317,8 @@ class MyBookmarksView(ApiView):
 
 def _guideline_page(request: Request, found) -> Response:
     page = pagination.paginate(request, found, spec=pagination.GUIDELINES, columns=rows.COLUMNS)
-    items = rows.GuidelineItems(viewer=request.user, request=request)
+    marks = selectors.bookmark_notes(user=request.user, guideline_ids=[r["id"] for r in page.items])
+    items = rows.GuidelineItems(viewer=request.user, request=request, bookmarks=marks)
     return page.response([items.item(r) for r in page.items])
 
 

@@ -92,3 +92,23 @@ def test_kept_counts_are_each_callers(histories, patient, other_patient):
         assert pagination.capped_count(selectors.appointments_of_patient(fetched_by=patient)) == 5
         assert pagination.capped_count(selectors.appointments_of_patient(fetched_by=other_patient)) == 3
     assert _kept() == 1
+
+
+def test_the_guideline_page_and_the_callers_bookmarks_are_kept(hospital, doctor, hospital_admin):
+    from storage import rows as guideline_rows
+    from storage import selectors as guidelines
+    from storage.models import ClinicalGuideline, GuidelineBookmark
+
+    found = [ClinicalGuideline.objects.create(organization=hospital, created_by=doctor, title=f"G{n}",
+                                              category="prevention", approval_status="approved", is_published=True)
+             for n in range(4)]
+    GuidelineBookmark.objects.create(guideline=found[-1], user=doctor, notes="read")
+    spec, marks = pagination.GUIDELINES, {}
+    for user in (doctor, hospital_admin, doctor):
+        scope = guidelines.guideline_list(fetched_by=user, filters={"category": "prevention"})
+        page = pagination._rows(scope, spec=spec, limit=2, columns=guideline_rows.COLUMNS, after=None, partition=())
+        assert page == list(pagination.page_query(scope, spec=spec, limit=2, columns=guideline_rows.COLUMNS))
+        marks[user] = guidelines.bookmark_notes(user=user, guideline_ids=[row["id"] for row in page])
+    assert marks == {doctor: {found[-1].pk: "read"}, hospital_admin: {}}
+    kept = page_sql._kept_for("default")
+    assert len(kept) == 3 and all(value is not page_sql._NOT_KEPT for value in kept._entries.values())

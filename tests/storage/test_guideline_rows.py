@@ -33,8 +33,12 @@ def test_rows_render_as_instance_payloads(hospital, doctor, hospital_admin, pati
     request = RequestFactory().get("/api/clinical-guidelines/")
     for viewer in (doctor, patient, hospital_admin):
         found = selectors.guideline_list(fetched_by=viewer)
-        items = rows.GuidelineItems(viewer=viewer, request=request)
-        expected = [guideline_payload(g, viewer=viewer, request=request) for g in found]
-        got = [items.item(r) for r in rows.guideline_rows(found)]
+        listed = list(rows.guideline_rows(found))
+        marks = selectors.bookmark_notes(user=viewer, guideline_ids=[r["id"] for r in listed])
+        items = rows.GuidelineItems(viewer=viewer, request=request, bookmarks=marks)
+        expected = [guideline_payload(g, viewer=viewer, request=request)
+                    for g in selectors.with_viewer_bookmark(found, user=viewer)]
+        got = [items.item(r) for r in listed]
         assert dumps(got) == dumps(expected)
         assert got
+        assert any(item["is_bookmarked"] for item in got) == (viewer == doctor)
