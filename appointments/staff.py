@@ -14,8 +14,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, IntegerField, QuerySet
-from django.db.models.functions import Cast, ExtractHour, ExtractMinute, ExtractSecond
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -30,11 +29,10 @@ from phb.numbers import whole_number
 NEXT_SLOT_DAYS = 14
 CREATABLE_ROLES = {"doctor": Role.DOCTOR}
 
-# The lists' pages (README.md, "Lists and pagination"). The orderings name the annotations of the
-# selectors below: ``name_key`` (the member's full name), ``start_second`` (a session's start time
-# in seconds after midnight, which a cursor can carry).
+# The lists' pages (README.md, "Lists and pagination"). The staff's ordering names the annotation
+# of the selector below: ``name_key`` (the member's full name).
 STAFF = PageSpec(ordering=("name_key", "id"), default=500, maximum=500)
-ROSTER_SESSIONS = PageSpec(ordering=("department_id", "weekday", "start_second", "id"), default=500, maximum=500)
+ROSTER_SESSIONS = PageSpec(ordering=("department_id", "weekday", "start_time", "id"), default=500, maximum=500)
 ROSTER_EXCEPTIONS = PageSpec(ordering=("-date", "-id"), default=500, maximum=500)
 
 
@@ -56,10 +54,9 @@ def staff_list(*, fetched_by: User) -> QuerySet[StaffMember]:
 
 
 def sessions_list(*, fetched_by: User) -> QuerySet[RosterSession]:
-    """The weekly sessions of the hospital the caller administers, with ``start_second``."""
+    """The weekly sessions of the hospital the caller administers."""
     hospital = admin_hospital_of(user=fetched_by)
-    second = ExtractHour("start_time") * 3600 + ExtractMinute("start_time") * 60 + ExtractSecond("start_time")
-    sessions = RosterSession.objects.select_related("department").annotate(start_second=Cast(second, IntegerField()))
+    sessions = RosterSession.objects.select_related("department")
     if hospital is None:
         return sessions.none()
     return sessions.filter(department__hospital=hospital)

@@ -256,6 +256,8 @@ def _plain(value: Any) -> Any:
         return {"dt": value.isoformat()}
     if isinstance(value, dt.date):
         return {"d": value.isoformat()}
+    if isinstance(value, dt.time):
+        return {"t": value.isoformat()}
     if isinstance(value, uuid.UUID):
         return {"u": str(value)}
     if isinstance(value, Decimal):
@@ -270,6 +272,8 @@ def _typed(value: Any) -> Any:
             return dt.datetime.fromisoformat(text)
         if kind == "d":
             return dt.date.fromisoformat(text)
+        if kind == "t":
+            return dt.time.fromisoformat(text)
         if kind == "u":
             return uuid.UUID(text)
         if kind == "n":

@@ -80,7 +80,8 @@ def test_cursor_round_trip_keeps_types():
     import uuid
     from decimal import Decimal
 
-    values = [dt.datetime(2030, 1, 1, 9, 30, tzinfo=dt.UTC), dt.date(2030, 1, 2), uuid.uuid4(), Decimal("1.50"), 7, "s"]
+    values = [dt.datetime(2030, 1, 1, 9, 30, tzinfo=dt.UTC), dt.date(2030, 1, 2), dt.time(9, 30), uuid.uuid4(),
+              Decimal("1.50"), 7, "s"]
     assert decode_cursor(encode_cursor(values), length=len(values)) == values
 
 
