@@ -115,12 +115,12 @@ class SessionListView(ScopedAPIView):
     def get(self, request: Request) -> Response:
         qs = self.scoped_queryset(request.user)
         department_id, doctor_id = request.query_params.get("department_id"), request.query_params.get("doctor_id")
-        if department_id:
+        if department_id is not None:  # given, even empty: a department's id
             number = whole_number(department_id)
             if number is None:
                 raise ApiError("department_id is not valid.", code="invalid_filter")
             qs = qs.filter(department_id=number)
-        if doctor_id:
+        if doctor_id is not None:
             try:
                 qs = qs.filter(doctor_id=uuid.UUID(doctor_id))
             except ValueError as exc:

@@ -115,7 +115,6 @@ class SearchInput(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     state = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     city = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 
 
 class AdminUsersInput(serializers.Serializer):

@@ -151,7 +151,8 @@ class MyRegistrationsView(ApiView):
         if selectors.admin_hospital_of(user=request.user) is not None:
             page = _admin_registrations_page(request)
             return page.response([admin_registration_payload(r) for r in page.items])
-        items = [registration_payload(r) for r in selectors.registrations_of(user=request.user)]
+        pagination.page_size(request, pagination.HOSPITAL_REGISTRATIONS)  # a `limit` that is not a number is a 400
+        items = [registration_payload(r) for r in selectors.registrations_of(user=request.user)]  # one per hospital
         return Response({"registrations": items, "count": len(items)})
 
 

@@ -125,6 +125,8 @@ class DocumentUploadView(ApiView):
 class DocumentDeleteView(_DocumentsView):
     """M10."""
 
+    @extend_schema(responses={200: dict}, summary="M10 delete one of the caller's documents",
+                   description="`{success, message}`.")
     def delete(self, request: Request, file_id) -> Response:
         doc: PatientDocument = self.get_scoped_object(request, pk=file_id)
         documents.document_delete(document=doc, actor=request.user, request=request)

@@ -135,6 +135,8 @@ def test_session_filters_hold_on_every_page(hospital, department, hospital_admin
     ({"department_id": "abc"}, "department_id is not valid."),
     ({"department_id": "١٢"}, "department_id is not valid."),
     ({"doctor_id": "not-a-uuid"}, "doctor_id is not valid."),
+    ({"doctor_id": ""}, "doctor_id is not valid."),
+    ({"department_id": ""}, "department_id is not valid."),
     ({"cursor": "not-a-cursor"}, None),
 ])
 def test_a_bad_session_filter_or_cursor_is_a_400(hospital_admin, query, message):

@@ -98,6 +98,7 @@ def test_registration_cursors_reach_no_one_elses_rows(hospital, hospital_admin, 
     own = client_for(patient).get(f"{path}?cursor={cursor}").json()
     assert [r["id"] for r in own["registrations"]] == [str(patient.hospital_registrations.get().pk)]
     assert own["count"] == 1
+    assert client_for(patient).get(f"{path}?limit=abc").status_code == 400  # as on every paged list
     assert client_for(None).get(f"{path}?cursor={cursor}").status_code == 401
     assert client_for(patient).get(f"/api/hospitals/admin/registrations/?cursor={cursor}").json() == {
         "registrations": []}
@@ -185,7 +186,8 @@ def test_hospital_search_pages_with_the_true_total(db):
     assert [h["name"] for h in items] == sorted(h["name"] for h in items)
     assert len(responses) == 3
     assert all(r.json()["total"] == 8 and r.headers["X-Total-Count"] == "8" for r in responses)
-    assert client.get("/api/hospitals/search/?q=lagos&limit=500").status_code == 400  # the documented maximum, 200
+    assert client.get("/api/hospitals/search/?q=lagos&limit=500").headers["X-Page-Size"] == "200"  # clamped
+    assert client.get("/api/hospitals/search/?q=lagos&limit=0").headers["X-Page-Size"] == "1"
     _bad_cursors_are_400(client, "/api/hospitals/search/?q=lagos")
     cursor = responses[0].headers["X-Next-Cursor"]
     assert client_for(None).get(f"/api/hospitals/search/?q=lagos&cursor={cursor}").status_code == 401
