@@ -35,7 +35,7 @@ from django.utils import timezone
 from accounts.models import User
 from admissions.models import ICU_WARD_TYPES, WARD_MAX_BEDS, Admission, AdmissionStatus, Bed, BedStatus, Ward
 from hospitals.models import Hospital, StaffMember
-from phb.api.pagination import COUNT_CAP, PageSpec, capped_count
+from phb.api.pagination import COUNT_CAP, PageSpec, capped_count, whole_count
 
 
 def staff_hospital_of(*, user: User) -> Hospital | None:
@@ -168,8 +168,7 @@ def admission_history(*, patient: User) -> History:
     total = len(ids)
     if total > RECORD_ADMISSIONS_MAX:
         ids = ids[:RECORD_ADMISSIONS_MAX]
-        counted = capped_count(own)
-        total = counted if counted < COUNT_CAP else own.count()
+        total = whole_count(own)
     return History(admissions=list(_base().filter(pk__in=ids).order_by("-created_at", "-id")), total=total)
 
 

@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from appointments import rows, selectors
 from phb.api import pagination
-from phb.api.errors import ApiError
 
 UPCOMING = pagination.DOCTOR_APPOINTMENTS
 EARLIER = pagination.PageSpec(ordering=("-start", "-id"), default=UPCOMING.default, maximum=UPCOMING.maximum)
@@ -74,11 +73,6 @@ def encode(cursor: QueueCursor) -> str:
                                      *_position_values(cursor.mine)])
 
 
-def _invalid() -> ApiError:
-    return ApiError("cursor is not valid for this list.", code="invalid_cursor",
-                    cursor=["Use the cursor given by the previous page."])
-
-
 def _aware(value: Any) -> bool:
     return isinstance(value, datetime) and value.tzinfo is not None
 
@@ -88,14 +82,14 @@ def _position(part: Any, start: Any, key: Any) -> Position | None:
         return None
     if part in (FORWARD, BACKWARD) and _aware(start) and isinstance(key, uuid.UUID):
         return Position(part=part, start=start, id=key)
-    raise _invalid()
+    raise pagination.invalid_cursor()
 
 
 def decode(text: str) -> QueueCursor:
     """The cursor of a previous D1 page; a 400 for anything else."""
     today, *values = pagination.decode_cursor(text, length=7)
     if not _aware(today):
-        raise _invalid()
+        raise pagination.invalid_cursor()
     return QueueCursor(today=today, pending=_position(*values[:3]), mine=_position(*values[3:]))
 
 

@@ -16,6 +16,7 @@ from phb.api.errors import ApiError
 from phb.api.fields import JS_SAFE_INTEGER, TextOrIntegerField
 from phb.api.schema import VISIBLE_TEXT_PATTERN
 from phb.api.views import ApiView
+from phb.geo import haversine_km
 from records.audit import audit_record
 
 DEFAULT_RADIUS_KM = 10.0
@@ -116,8 +117,6 @@ class PharmacyDetailView(ApiView):
         pharmacy = selectors.pharmacy_detail(pharmacy_id=pharmacy_id)
         distance = None
         if "latitude" in q and pharmacy.latitude is not None:
-            from phb.geo import haversine_km
-
             distance = haversine_km(q["latitude"], q["longitude"], pharmacy.latitude, pharmacy.longitude)
         return Response({"success": True, "pharmacy": pharmacy_payload(pharmacy, distance_km=distance)})
 

@@ -168,6 +168,12 @@ def total_of(page: Page, queryset: QuerySet) -> int:
     return page.total if page.total is not None else queryset.count()
 
 
+def whole_count(queryset: QuerySet) -> int:
+    """Rows of ``queryset``: the capped count, and a full one only past :data:`COUNT_CAP`."""
+    counted = capped_count(queryset)
+    return counted if counted < COUNT_CAP else queryset.count()
+
+
 def _rows(queryset: QuerySet, *, spec: PageSpec, limit: int, columns: tuple[str, ...],
           after: list[Any] | None, partition: tuple[Q, ...]) -> list[Any]:
     """The page's rows: :func:`page_query`'s, from SQL kept per shape where it can be (``page_sql``)."""
@@ -299,11 +305,12 @@ def fitted_cursor(queryset: QuerySet, ordering: tuple[str, ...], values: list[An
             column = query.resolve_ref(name.lstrip("-")).output_field
             fitted.append(None if value is None else column.to_python(value))
         except (ValidationError, ValueError, TypeError, FieldError) as exc:
-            raise _invalid_cursor() from exc
+            raise invalid_cursor() from exc
     return fitted
 
 
-def _invalid_cursor() -> ApiError:
+def invalid_cursor() -> ApiError:
+    """The 400 of a cursor the list did not issue."""
     return ApiError("cursor is not valid for this list.", code="invalid_cursor",
                     cursor=["Use the cursor given by the previous page."])
 
@@ -316,4 +323,4 @@ def decode_cursor(cursor: str, *, length: int) -> list[Any]:
             raise ValueError("wrong length")
         return [_typed(v) for v in values]
     except (ValueError, TypeError, UnicodeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise _invalid_cursor() from exc
+        raise invalid_cursor() from exc
