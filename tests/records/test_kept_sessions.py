@@ -83,11 +83,27 @@ def test_a_pruned_session_is_not_used_from_the_table(open_record, patient):
     assert _read(client, second).status_code == 200
 
 
-def test_a_kept_session_expires_on_time_without_asking_dynamodb(open_record, patient, get_items):
-    with override_settings(MED_ACCESS_TOKEN_TTL_SECONDS=1):
+class _Clock:
+    """The sessions module's clock, stopped: a slow machine cannot spend a short TTL between two reads."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+    def time_ns(self) -> int:
+        return int(self.now * 1_000_000_000)
+
+
+def test_a_kept_session_expires_on_time_without_asking_dynamodb(open_record, patient, get_items, monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(sessions, "time", clock)
+    with override_settings(MED_ACCESS_TOKEN_TTL_SECONDS=60):
         client, token = open_record(patient)
+    clock.now += 59
     assert _read(client, token).status_code == 200
-    time.sleep(1.2)
+    clock.now += 1
     expired = _read(client, token)
     assert expired.status_code == 403
     assert expired.json()["code"] == "MED_ACCESS_EXPIRED"
