@@ -1,6 +1,7 @@
 """The staff admissions list reads a page, and counts its total, from the open and recently closed
-admissions only: years of closed admissions of the hospital are never walked, whether PostgreSQL
-plans the query for its values or keeps a generic plan of a prepared statement."""
+admissions only, and the dashboard its figures: years of closed admissions of the hospital are
+never walked, whether PostgreSQL plans the query for its values or keeps a generic plan of a
+prepared statement."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from admissions import selectors
 from admissions.models import Admission, AdmissionStatus
 from phb.api import pagination
 from tests.factories import DepartmentFactory, HospitalFactory, make_hospital_admin
+from tests.helpers import client_for
 from tests.plans import _numbered, analyze
 
 pytestmark = [
@@ -71,7 +73,10 @@ def history(department):
 
 def _plans(query: QuerySet) -> list[dict[str, Any]]:
     """The executed plan of ``query`` planned for its values, and as a prepared statement's generic plan."""
-    sql, params = query.query.sql_with_params()
+    return _sql_plans(*query.query.sql_with_params())
+
+
+def _sql_plans(sql: str, params: Any) -> list[dict[str, Any]]:
     plans = []
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
@@ -84,6 +89,21 @@ def _plans(query: QuerySet) -> list[dict[str, Any]]:
         cursor.execute("DEALLOCATE phb_plan")
         cursor.execute("SET LOCAL plan_cache_mode = auto")
     return plans
+
+
+def _served_plan(sql: str, params: Any) -> dict[str, Any]:
+    """The executed plan PostgreSQL chooses for ``sql`` as the service runs it: a prepared statement
+    (``DB_PREPARED_STATEMENTS``) executed often enough for the server to weigh its generic plan
+    against the custom plans it made so far."""
+    arguments = ClientCursor(connection.connection).mogrify(", ".join(["%s"] * len(params)), params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"PREPARE phb_plan AS {_numbered(sql)}")
+        for _ in range(8):
+            cursor.execute(f"EXECUTE phb_plan ({arguments})")
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE phb_plan ({arguments})")
+        plan = cursor.fetchone()[0][0]["Plan"]
+        cursor.execute("DEALLOCATE phb_plan")
+    return plan
 
 
 def _admission_indexes() -> set[str]:
@@ -152,3 +172,68 @@ def test_the_list_and_its_total_are_right(history, hospital):
     expected = list(Admission.objects.filter(shown, hospital=hospital).order_by("-created_at", "-id")
                     .values_list("id", flat=True))
     assert seen == expected and len(seen) == OPEN + CLOSED_TODAY
+
+
+def _current(hospital) -> QuerySet:
+    """The admissions the dashboard's figures can count: open, or created or closed in its window."""
+    _, day_start = selectors.local_today(hospital)
+    return Admission.objects.filter(
+        Q(status__in=[AdmissionStatus.PENDING, AdmissionStatus.ADMITTED])
+        | Q(created_at__gte=day_start - selectors.DASHBOARD_WINDOW) | Q(discharged_at__gte=day_start)
+        | Q(cancelled_at__gte=day_start), hospital=hospital)
+
+
+def test_the_dashboard_never_walks_the_hospitals_past(history, hospital):
+    """Every query of the dashboard that reads admissions, as the endpoint sends it, planned for its
+    values and as the prepared statement the service makes of it, reads about as many rows as the
+    hospital's current work holds.
+
+    Not under a forced generic plan, as the pages above: a count has no ``LIMIT`` that could make a
+    walk of the hospital look cheap, so the generic plan is estimated at the whole walk's cost and
+    the server keeps planning for the values (``_served_plan`` shows the plan it settles on)."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    client = client_for(make_hospital_admin(hospital=hospital))
+    with connection.execute_wrapper(record):
+        assert client.get("/api/admissions/dashboard/").status_code == 200
+    reads = [(sql, params) for sql, params in sent if f'"{Admission._meta.db_table}"' in sql]
+    assert reads, "the dashboard reads admissions"
+    current = _current(hospital).count()
+    assert current * 10 < HISTORY
+    indexes = _admission_indexes()
+    for sql, params in reads:
+        for plan in (_sql_plans(sql, params)[0], _served_plan(sql, params)):
+            # An index entry per part of the condition a row meets, and the row itself.
+            assert rows_read(plan, indexes) <= 3 * current, (sql, _shown(plan))
+
+
+def test_the_dashboard_counts_every_admission_of_its_figures(history, hospital):
+    """The figures, counted over every admission of the hospital in Python, are the dashboard's."""
+    today, day_start = selectors.local_today(hospital)
+    window = day_start - selectors.DASHBOARD_WINDOW
+    every = list(Admission.objects.filter(hospital=hospital))
+    Admission.objects.filter(pk__in=[a.pk for a in every[::7]]).update(is_readmission=True, is_emergency=True)
+    every = list(Admission.objects.filter(hospital=hospital))
+    admitted = [a for a in every if a.status == AdmissionStatus.ADMITTED]
+    Admission.objects.filter(pk__in=[a.pk for a in admitted[::2]]).update(expected_discharge_date=today)
+    every = list(Admission.objects.filter(hospital=hospital))
+    figures = selectors.dashboard(fetched_by=make_hospital_admin(hospital=hospital))
+    expected = {
+        "admissions_today": sum(a.created_at >= day_start and a.status != AdmissionStatus.CANCELLED for a in every),
+        "emergency_today": sum(a.created_at >= day_start and a.is_emergency for a in every),
+        "currently_admitted": sum(a.status == AdmissionStatus.ADMITTED for a in every),
+        "pending_admissions": sum(a.status == AdmissionStatus.PENDING for a in every),
+        "pending_discharges": sum(a.status == AdmissionStatus.ADMITTED and a.expected_discharge_date is not None
+                                  and a.expected_discharge_date <= today for a in every),
+        "discharged_today": sum(a.discharged_at is not None and a.discharged_at >= day_start for a in every),
+        "readmissions_30_days": sum(a.is_readmission and a.created_at >= window for a in every),
+    }
+    assert figures.counts == expected
+    assert min(expected.values()) > 0
+    stays = [(a.discharged_at - a.admitted_at).total_seconds() for a in every
+             if a.discharged_at is not None and a.discharged_at >= window]
+    assert stays and figures.average_length_of_stay_days == round(sum(stays) / len(stays) / 86400, 1)
