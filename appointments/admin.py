@@ -101,10 +101,10 @@ class RosterSessionAdmin(admin.ModelAdmin):
 class RosterExceptionAdmin(admin.ModelAdmin):
     """Leave and extra sessions on a date."""
 
-    list_display = ("id", "doctor", "kind", "date", "start_time", "end_time", "department")
-    list_filter = ("kind", "date", "department__hospital")
+    list_display = ("id", "doctor", "kind", "date", "start_time", "end_time", "department", "hospital")
+    list_filter = ("kind", "date", "hospital")
     search_fields = ("department__name", "doctor__id")
-    raw_id_fields = ("doctor", "department")
+    raw_id_fields = ("doctor", "department", "hospital")
     date_hierarchy = "date"
 
 

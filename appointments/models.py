@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from hospitals.models import Department, Hospital
+from hospitals.models import Department, Hospital, StaffMember
 from phb.jsonfield import JSONField
 
 APPOINTMENT_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -362,11 +362,19 @@ class RosterException(models.Model):
         help_text="Required for an extra session",
     )
     patients_per_slot = models.PositiveSmallIntegerField(default=1)
+    hospital = models.ForeignKey(
+        Hospital, null=True, blank=True, on_delete=models.CASCADE, related_name="roster_exceptions",
+        help_text="The hospital whose roster it changes: the department's, or the doctor's when it was recorded",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["date", "start_time"]
-        indexes = [models.Index(fields=["date", "kind"])]
+        indexes = [
+            models.Index(fields=["date", "kind"]),
+            # The hospital admin's list, latest date first (``appointments.staff.ROSTER_EXCEPTIONS``).
+            models.Index(fields=["hospital", "-date", "-id"], name="roster_exception_hospital_date"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="leave") | (Q(department__isnull=False) & Q(start_time__isnull=False)
@@ -381,6 +389,18 @@ class RosterException(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.hospital_id is None:
+            self.hospital_id = recorded_hospital_id(doctor_id=self.doctor_id, department_id=self.department_id)
+        super().save(*args, **kwargs)
+
+
+def recorded_hospital_id(*, doctor_id, department_id: int | None) -> int | None:  # noqa: ANN001 (the user key)
+    """The hospital a roster exception belongs to: its department's, otherwise the doctor's."""
+    if department_id is not None:
+        return Department.objects.filter(pk=department_id).values_list("hospital_id", flat=True).first()
+    return StaffMember.objects.filter(user_id=doctor_id).values_list("hospital_id", flat=True).first()
 
 
 class StaffAvailability(models.Model):

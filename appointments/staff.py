@@ -63,10 +63,11 @@ def sessions_list(*, fetched_by: User) -> QuerySet[RosterSession]:
 
 
 def exceptions_list(*, fetched_by: User) -> QuerySet[RosterException]:
+    """The roster exceptions recorded for the hospital the caller administers (its own index)."""
     hospital = admin_hospital_of(user=fetched_by)
     if hospital is None:
         return RosterException.objects.none()
-    return RosterException.objects.filter(doctor__staff__hospital=hospital)
+    return RosterException.objects.filter(hospital=hospital)
 
 
 # --- What the roster page shows ---------------------------------------------------------------------
@@ -311,4 +312,4 @@ def exception_create(*, created_by: User, data: dict) -> RosterException:
     if not 1 <= per_slot <= 20:
         raise ApiError("patients_per_slot is 1 to 20.", code="invalid_exception")
     return RosterException.objects.create(doctor=doctor, kind=kind, date=day, start_time=start, end_time=end,
-                                          department=department, patients_per_slot=per_slot)
+                                          department=department, patients_per_slot=per_slot, hospital=hospital)

@@ -16,6 +16,7 @@ from hospitals.models import StaffMember
 from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin
 from tests.helpers import client_for
 from tests.pages import walk
+from tests.plans import analyze, assert_read_in_index_order, page_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +212,63 @@ def test_a_staff_list_cursor_is_refused_by_the_other_lists(department, hospital_
         answer = client.get(url, {"cursor": cursor})
         assert answer.status_code == 400 and answer.json()["message"], url
 
+
+
+def test_an_exception_belongs_to_the_hospital_that_recorded_it(department, hospital_admin, doctor):
+    """Recorded through the API, the hospital is the admin's; recorded elsewhere (the Django admin, the
+    demo), the department's for an extra session, otherwise the doctor's."""
+    client = client_for(hospital_admin)
+    created = client.post(EXCEPTIONS_URL, {"doctor_id": str(doctor.pk), "kind": "leave", "date": "2031-04-02"},
+                          format="json")
+    assert created.status_code == 201, created.content
+    leave = RosterException.objects.get(pk=created.json()["exception"]["id"])
+    assert leave.hospital_id == department.hospital_id
+    elsewhere = DepartmentFactory(hospital=HospitalFactory())
+    extra = RosterException.objects.create(doctor=doctor, kind="extra", date=date(2031, 4, 3), start_time=time(9),
+                                           end_time=time(10), department=elsewhere)
+    assert extra.hospital_id == elsewhere.hospital_id
+    assert RosterException.objects.create(doctor=doctor, kind="leave", date=date(2031, 4, 4)).hospital_id \
+        == department.hospital_id
+    listed = {e["id"] for e in client.get(EXCEPTIONS_URL).json()["exceptions"]}
+    assert leave.pk in listed and extra.pk not in listed
+    theirs = make_hospital_admin(hospital=elsewhere.hospital)
+    assert [e["id"] for e in client_for(theirs).get(EXCEPTIONS_URL).json()["exceptions"]] == [extra.pk]
+    assert client_for(theirs).delete(f"{EXCEPTIONS_URL}{leave.pk}/").status_code == 404
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL query plans")
+@pytest.mark.parametrize("next_page", [False, True])
+def test_an_exception_page_is_read_from_the_hospitals_index(department, hospital_admin, doctor, next_page):
+    """Years of exceptions here and at other hospitals: a page starts and stops on the hospital (and,
+    for a later page, on the cursor's date), with no sort of the hospital's whole history."""
+    start = date(2020, 1, 1)
+    doctors = [doctor] + [make_doctor(department=DepartmentFactory(hospital=HospitalFactory())) for _ in range(6)]
+    rows = [RosterException(doctor=d, hospital_id=StaffMember.objects.get(user=d).hospital_id, kind="leave",
+                            date=start + timedelta(days=day))
+            for d in doctors for day in range(0, 4000, 3)]
+    RosterException.objects.bulk_create(rows)
+    analyze(RosterException)
+    spec = staff.ROSTER_EXCEPTIONS
+    plan = page_plan(staff.exceptions_list(fetched_by=hospital_admin), spec=spec, next_page=next_page)
+    assert_read_in_index_order(plan, bounded_by="date" if next_page else None, scoped_by="hospital_id")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_records_the_hospital_of_every_exception():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("appointments", "0004_list_order_indexes")], [("appointments", "0005_roster_exception_hospital")]
+    here, there = DepartmentFactory(), DepartmentFactory(hospital=HospitalFactory())
+    doctor = make_doctor(department=here)
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate(before)
+        old = executor.loader.project_state(before).apps.get_model("appointments", "RosterException")
+        leave = old.objects.create(doctor_id=doctor.pk, kind="leave", date=date(2031, 5, 1))
+        extra = old.objects.create(doctor_id=doctor.pk, kind="extra", date=date(2031, 5, 2), start_time=time(9),
+                                   end_time=time(10), department_id=there.pk, patients_per_slot=1)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+    found = dict(RosterException.objects.values_list("pk", "hospital_id"))
+    assert found == {leave.pk: here.hospital_id, extra.pk: there.hospital_id}
