@@ -102,7 +102,9 @@ def normalize_summary(value: Any) -> dict:
 
 def appointment_complete(*, appointment: Appointment, doctor: User, medical_summary: Any,
                          notes: str = "") -> Appointment:
-    """D7 / D4 completed: requires a non-empty medical summary."""
+    """D7 / D4 completed: requires a non-empty medical summary (asked for only where the
+    consultation can be completed: otherwise the refusal says why it cannot)."""
+    state.ensure_transition(appointment.status, S.COMPLETED)
     summary = normalize_summary(medical_summary)
     changes: dict[str, Any] = {"medical_summary": summary, "completed_at": timezone.now()}
     if notes:
@@ -130,6 +132,7 @@ def appointment_no_show(*, appointment: Appointment, doctor: User, notes: str = 
 def appointment_cancel(*, appointment: Appointment, cancelled_by: User, reason: str) -> Appointment:
     """Patient or doctor cancels. Gives back the place, emails the patient, and after commit
     sends ``appointment_cancelled`` (payments refunds according to its policy)."""
+    state.ensure_transition(appointment.status, S.CANCELLED)
     reason = (reason or "").strip()
     if not reason:
         raise ApiError("A cancellation reason is required.", code="reason_required")

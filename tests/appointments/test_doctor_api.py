@@ -151,6 +151,30 @@ def test_complete_requires_summary(appointment, doctor):
     assert appointment.medical_summary == {"notes": "Resolved with rest"}
 
 
+@pytest.mark.parametrize("status", [S.PENDING, S.CONFIRMED, S.COMPLETED, S.CANCELLED])
+def test_completing_without_a_summary_where_it_cannot_be_completed_says_why(appointment, doctor, status):
+    """The state is the reason, not the missing summary: sending one would not help."""
+    put_in(status, appointment, doctor)
+    client = client_for(doctor)
+    for response in (client.post(_url(appointment, "complete-consultation/"), {}, format="json"),
+                     client.patch(f"/api/doctor-appointments/{appointment.id}/status/", {"status": "completed"},
+                                  format="json")):
+        assert response.status_code == 409, response.json()
+        assert response.json()["code"] == "invalid_transition" and response.json()["message"]
+    assert Appointment.objects.get(pk=appointment.pk).status == status
+
+
+@pytest.mark.parametrize("status", [S.COMPLETED, S.CANCELLED])
+def test_cancelling_without_a_reason_where_it_cannot_be_cancelled_says_why(appointment, doctor, status):
+    """Through D4, where the reason may come from ``reason`` or ``notes``; the cancel endpoints'
+    bodies require ``cancellation_reason`` (a 400 for a body without it, as for any malformed body)."""
+    put_in(status, appointment, doctor)
+    response = client_for(doctor).patch(f"/api/doctor-appointments/{appointment.id}/status/",
+                                        {"status": "cancelled"}, format="json")
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "invalid_transition"
+
+
 def test_no_show_refused_before_time(appointment, doctor):
     put_in(S.CONFIRMED, appointment, doctor)
     response = client_for(doctor).post(_url(appointment, "no-show/"), {}, format="json")
