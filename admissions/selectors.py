@@ -35,6 +35,7 @@ from django.utils import timezone
 from accounts.models import User
 from admissions.models import ICU_WARD_TYPES, WARD_MAX_BEDS, Admission, AdmissionStatus, Bed, BedStatus, Ward
 from hospitals.models import Hospital, StaffMember
+from phb.api import page_sql
 from phb.api.pagination import COUNT_CAP, PageSpec, capped_count, whole_count
 
 
@@ -162,7 +163,9 @@ def admission_history(*, patient: User) -> History:
     Most records have none: a narrow query on the patient's index answers that, and only a
     patient with stays pays for the seven-table join (whose planning alone costs milliseconds)."""
     own = Admission.objects.filter(patient=patient)
-    ids = list(own.order_by("-created_at", "-id").values_list("pk", flat=True)[: RECORD_ADMISSIONS_MAX + 1])
+    newest, size = ("-created_at", "-id"), RECORD_ADMISSIONS_MAX + 1
+    ids = [row["id"] for row in page_sql.page_rows(  # read on every record request: its SQL kept per shape
+        own, columns=("id",), ordering=newest, size=size, build=lambda: own.order_by(*newest).values("id")[:size])]
     if not ids:
         return History(admissions=[], total=0)
     total = len(ids)

@@ -15,7 +15,6 @@ encryption context names the purpose; KMS refuses to unwrap a key under any othe
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import threading
 import time
@@ -49,7 +48,9 @@ class _DataKey:
 
 _lock = threading.Lock()
 _current: tuple[int, _DataKey] | None = None  # (pid, key): a key never crosses a fork
-_unwrapped: OrderedDict[bytes, tuple[bytes, float]] = OrderedDict()
+# Wrapped key -> (its cipher, when it was unwrapped): a record's entries mostly share a few keys,
+# so each is unwrapped, and its cipher set up, once and not once per entry.
+_unwrapped: OrderedDict[bytes, tuple[AESGCM, float]] = OrderedDict()
 
 
 def _ttl() -> float:
@@ -75,21 +76,22 @@ def _encryption_key() -> _DataKey:
     return key
 
 
-def _remember(wrapped: bytes, plaintext: bytes, now: float) -> None:
-    ident = hashlib.sha256(wrapped).digest()
-    _unwrapped[ident] = (plaintext, now)
-    _unwrapped.move_to_end(ident)
+def _remember(wrapped: bytes, plaintext: bytes, now: float) -> AESGCM:
+    cipher = AESGCM(plaintext)
+    _unwrapped[wrapped] = (cipher, now)
+    _unwrapped.move_to_end(wrapped)
     while len(_unwrapped) > _MAX_CACHED_KEYS:
         _unwrapped.popitem(last=False)
+    return cipher
 
 
-def _unwrap(wrapped: bytes) -> bytes:
-    ident = hashlib.sha256(wrapped).digest()
+def _unwrap(wrapped: bytes) -> AESGCM:
+    """The cipher of the data key ``wrapped``: from memory, or unwrapped by KMS."""
     now = time.monotonic()
     with _lock:
-        found = _unwrapped.get(ident)
+        found = _unwrapped.get(wrapped)
         if found is not None and now - found[1] < _ttl():
-            _unwrapped.move_to_end(ident)
+            _unwrapped.move_to_end(wrapped)
             return found[0]
     try:
         plaintext = aws_client("kms").decrypt(CiphertextBlob=wrapped, EncryptionContext=_ENCRYPTION_CONTEXT)[
@@ -98,8 +100,7 @@ def _unwrap(wrapped: bytes) -> bytes:
     except Exception as exc:  # botocore ClientError and transport errors alike
         raise DecryptionError("The data key could not be unwrapped.") from exc
     with _lock:
-        _remember(wrapped, plaintext, now)
-    return plaintext
+        return _remember(wrapped, plaintext, now)
 
 
 def _aad(context: str) -> bytes:
@@ -126,9 +127,9 @@ def decrypt_text(token: str, *, context: str) -> str:
         raise DecryptionError("Malformed ciphertext.") from exc
     if len(wrapped) != size or len(nonce) != 12 or len(sealed) < 16:
         raise DecryptionError("Malformed ciphertext.")
-    key = _unwrap(wrapped)
+    cipher = _unwrap(wrapped)
     try:
-        return AESGCM(key).decrypt(nonce, sealed, _aad(context)).decode("utf-8")
+        return cipher.decrypt(nonce, sealed, _aad(context)).decode("utf-8")
     except InvalidTag as exc:
         raise DecryptionError("Ciphertext does not match its row or was altered.") from exc
 

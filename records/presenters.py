@@ -1,5 +1,6 @@
 """Response shapes of the medical record, built from already-fetched rows (no queries here
-beyond what the caller passed in)."""
+beyond what the caller passed in). Entry ids stay ``UUID`` objects, which the JSON renderer
+writes as ``str()`` does."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _list(values: Any) -> list[str]:
 def entry_list_item(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
     """The list form the records page reads: ``{id, date, title, type, provider, description, attachments}``."""
     return {
-        "id": str(entry.id),
+        "id": entry.id,
         "date": iso(entry.occurred_on),
         "title": entry.title,
         "type": KIND_LABELS.get(entry.kind, entry.kind),
@@ -44,19 +45,19 @@ def entry_list_item(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
 
 
 def _diagnosis(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    return {"id": str(entry.id), "name": entry.title, "date": iso(entry.occurred_on),
+    return {"id": entry.id, "name": entry.title, "date": iso(entry.occurred_on),
             "diagnosis_date": iso(entry.occurred_on), "doctor": entry.provider_name,
             "status": entry.status or "active", "notes": notes}
 
 
 def _treatment(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    return {"id": str(entry.id), "name": entry.title, "date": iso(entry.occurred_on),
+    return {"id": entry.id, "name": entry.title, "date": iso(entry.occurred_on),
             "provider": entry.provider_name, "details": notes, "status": entry.status}
 
 
 def _medication(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
     d = entry.details or {}
-    return {"id": str(entry.id), "name": entry.title, "dosage": d.get("dosage", ""),
+    return {"id": entry.id, "name": entry.title, "dosage": d.get("dosage", ""),
             "frequency": d.get("frequency", ""), "start_date": iso(entry.occurred_on),
             "end_date": iso(entry.end_on), "prescribed_by": entry.provider_name,
             "status": entry.status or "active", "notes": notes}
@@ -64,14 +65,14 @@ def _medication(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
 
 def _lab(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
     d = entry.details or {}
-    return {"id": str(entry.id), "test_name": entry.title, "test_date": iso(entry.occurred_on),
+    return {"id": entry.id, "test_name": entry.title, "test_date": iso(entry.occurred_on),
             "result": d.get("result", ""), "unit": d.get("unit", ""),
             "reference_range": d.get("reference_range", ""), "status": entry.status or "normal",
             "notes": notes}
 
 
 def _generic(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    return {"id": str(entry.id), "name": entry.title, "date": iso(entry.occurred_on),
+    return {"id": entry.id, "name": entry.title, "date": iso(entry.occurred_on),
             "provider": entry.provider_name, "status": entry.status, "details": entry.details, "notes": notes}
 
 
@@ -90,7 +91,7 @@ _SECTION = {
 def sections(entries: list[tuple[ClinicalEntry, str]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in _SECTION.values()}
     for entry, notes in entries:
-        name, build = _SECTION[EntryKind(entry.kind)]
+        name, build = _SECTION[entry.kind]  # a kind's value finds its member (``TextChoices`` are strings)
         out[name].append(build(entry, notes))
     return out
 

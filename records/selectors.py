@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from phb.api.errors import ApiError
+from phb.db import PrecompiledLookup
 from phb.numbers import whole_number
 from records.models import (
     AccessConsent,
@@ -85,8 +86,13 @@ def patient_lookup(*, clinician: User, patient_ref: object) -> User:
 
 
 # --- The record ------------------------------------------------------------------------------
+# Read on every record request: compiled once per connection (``phb.db``).
+_profile_of_patient = PrecompiledLookup(lambda patient_id: MedicalProfile.objects.filter(patient_id=patient_id),
+                                        key_field="patient", sentinel=uuid.UUID(int=0))
+
+
 def profile_of(*, patient: User) -> MedicalProfile | None:
-    return MedicalProfile.objects.filter(patient=patient).first()
+    return _profile_of_patient.get(patient.pk)
 
 
 # --- Documents -------------------------------------------------------------------------------
@@ -136,9 +142,11 @@ class EntryRow:
             self.name = name
 
     def __init__(self, row: dict[str, Any]) -> None:
-        for name in self.COLUMNS:
-            if name != "hospital__name":
-                setattr(self, name, row[name])
+        self.id, self.kind, self.title = row["id"], row["kind"], row["title"]
+        self.occurred_on, self.end_on, self.status = row["occurred_on"], row["end_on"], row["status"]
+        self.details, self.provider_name, self.hospital_id = row["details"], row["provider_name"], row["hospital_id"]
+        self.created_at, self.updated_at = row["created_at"], row["updated_at"]
+        self.notes_encrypted = row["notes_encrypted"]
         self.hospital = self._Hospital(row["hospital__name"]) if row["hospital_id"] is not None else None
 
     @property
