@@ -15,6 +15,7 @@ encryption context names the purpose; KMS refuses to unwrap a key under any othe
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import threading
 import time
@@ -28,6 +29,7 @@ from django.conf import settings
 from phb.aws.clients import aws_client
 
 PREFIX = "kms1:"
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _ENCRYPTION_CONTEXT = {"application": "phb", "purpose": "medical-records"}
 _AAD_PREFIX = b"phb-records|v1|"
 _MAX_MESSAGES_PER_KEY = 100_000
@@ -120,7 +122,7 @@ def decrypt_text(token: str, *, context: str) -> str:
     if not token.startswith(PREFIX):
         raise DecryptionError("Unknown ciphertext format.")
     try:
-        blob = base64.urlsafe_b64decode(token[len(PREFIX):].encode("ascii"))
+        blob = binascii.a2b_base64(token[len(PREFIX):].encode("ascii").translate(_URLSAFE))  # urlsafe_b64decode
         size = int.from_bytes(blob[:2], "big")
         wrapped, nonce, sealed = blob[2 : 2 + size], blob[2 + size : 14 + size], blob[14 + size :]
     except (ValueError, IndexError) as exc:
