@@ -396,7 +396,7 @@ class RosterException(models.Model):
         super().save(*args, **kwargs)
 
 
-def recorded_hospital_id(*, doctor_id, department_id: int | None) -> int | None:  # noqa: ANN001 (the user key)
+def recorded_hospital_id(*, doctor_id: object, department_id: int | None) -> int | None:
     """The hospital a roster exception belongs to: its department's, otherwise the doctor's."""
     if department_id is not None:
         return Department.objects.filter(pk=department_id).values_list("hospital_id", flat=True).first()

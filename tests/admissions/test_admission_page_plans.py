@@ -215,9 +215,14 @@ def test_the_dashboard_counts_every_admission_of_its_figures(history, hospital):
     """The figures, counted over every admission of the hospital in Python, are the dashboard's."""
     today, day_start = selectors.local_today(hospital)
     window = day_start - selectors.DASHBOARD_WINDOW
-    every = list(Admission.objects.filter(hospital=hospital))
+    department = Admission.objects.filter(hospital=hospital).first().department
+    Admission.objects.bulk_create([  # two admissions of this moment, whenever the test runs
+        _admission(department, status=AdmissionStatus.PENDING, created_at=timezone.now()),
+        _admission(department, status=AdmissionStatus.DISCHARGED, created_at=timezone.now(),
+                   closed_at=timezone.now())])
+    every = list(Admission.objects.filter(hospital=hospital).order_by("-created_at", "pk"))
     Admission.objects.filter(pk__in=[a.pk for a in every[::7]]).update(is_readmission=True, is_emergency=True)
-    every = list(Admission.objects.filter(hospital=hospital))
+    every = list(Admission.objects.filter(hospital=hospital).order_by("pk"))
     admitted = [a for a in every if a.status == AdmissionStatus.ADMITTED]
     Admission.objects.filter(pk__in=[a.pk for a in admitted[::2]]).update(expected_discharge_date=today)
     every = list(Admission.objects.filter(hospital=hospital))
