@@ -25,6 +25,12 @@ def _numbered(sql: str) -> str:
     return re.sub(r"%s|%%", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)
 
 
+def execute_arguments(params: Any) -> str:
+    """``params`` as ``EXECUTE`` takes them: written values (the server binds no parameters of a
+    utility statement)."""
+    return ClientCursor(connection.connection).mogrify(", ".join(["%s"] * len(params)), params)
+
+
 def explain(query: QuerySet) -> dict[str, Any]:
     """The plan's root node, with sorting disabled: a plan without an ordered index would still sort.
 
@@ -38,8 +44,7 @@ def explain(query: QuerySet) -> dict[str, Any]:
         plan = _root(cursor.fetchone()[0])
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute(f"PREPARE phb_plan AS {_numbered(sql)}")
-        # EXECUTE takes its arguments as written values: the server binds no parameters of a utility statement.
-        arguments = ClientCursor(connection.connection).mogrify(", ".join(["%s"] * len(params)), params)
+        arguments = execute_arguments(params)
         cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE phb_plan ({arguments})" if params else
                        "EXPLAIN (FORMAT JSON) EXECUTE phb_plan")
         plan["Generic Plan"] = _root(cursor.fetchone()[0])

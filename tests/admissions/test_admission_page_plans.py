@@ -13,7 +13,6 @@ import pytest
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from psycopg import ClientCursor
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
@@ -22,7 +21,7 @@ from admissions.models import Admission, AdmissionStatus
 from phb.api import pagination
 from tests.factories import DepartmentFactory, HospitalFactory, make_hospital_admin
 from tests.helpers import client_for
-from tests.plans import _numbered, analyze
+from tests.plans import _numbered, analyze, execute_arguments
 
 pytestmark = [
     pytest.mark.django_db,
@@ -76,14 +75,19 @@ def _plans(query: QuerySet) -> list[dict[str, Any]]:
     return _sql_plans(*query.query.sql_with_params())
 
 
-def _sql_plans(sql: str, params: Any) -> list[dict[str, Any]]:
-    plans = []
+def _analyzed(sql: str, params: Any) -> dict[str, Any]:
+    """The executed plan of ``sql`` planned for its values."""
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
-        plans.append(cursor.fetchone()[0][0]["Plan"])
+        return cursor.fetchone()[0][0]["Plan"]
+
+
+def _sql_plans(sql: str, params: Any) -> list[dict[str, Any]]:
+    plans = [_analyzed(sql, params)]
+    with connection.cursor() as cursor:
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute(f"PREPARE phb_plan AS {_numbered(sql)}")
-        arguments = ClientCursor(connection.connection).mogrify(", ".join(["%s"] * len(params)), params)
+        arguments = execute_arguments(params)
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE phb_plan ({arguments})")
         plans.append(cursor.fetchone()[0][0]["Plan"])
         cursor.execute("DEALLOCATE phb_plan")
@@ -95,7 +99,7 @@ def _served_plan(sql: str, params: Any) -> dict[str, Any]:
     """The executed plan PostgreSQL chooses for ``sql`` as the service runs it: a prepared statement
     (``DB_PREPARED_STATEMENTS``) executed often enough for the server to weigh its generic plan
     against the custom plans it made so far."""
-    arguments = ClientCursor(connection.connection).mogrify(", ".join(["%s"] * len(params)), params)
+    arguments = execute_arguments(params)
     with connection.cursor() as cursor:
         cursor.execute(f"PREPARE phb_plan AS {_numbered(sql)}")
         for _ in range(8):
@@ -206,7 +210,7 @@ def test_the_dashboard_never_walks_the_hospitals_past(history, hospital):
     assert current * 10 < HISTORY
     indexes = _admission_indexes()
     for sql, params in reads:
-        for plan in (_sql_plans(sql, params)[0], _served_plan(sql, params)):
+        for plan in (_analyzed(sql, params), _served_plan(sql, params)):
             # An index entry per part of the condition a row meets, and the row itself.
             assert rows_read(plan, indexes) <= 3 * current, (sql, _shown(plan))
 
