@@ -13,7 +13,7 @@ from admissions.serializers import MAX_ID
 from hospitals import departments as dept
 from hospitals.models import Department
 from hospitals.selectors import admin_hospital_of
-from phb.api import serializers
+from phb.api import pagination, serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.fields import CLOCK_SCHEMA, clock_hhmm
@@ -202,19 +202,21 @@ class DepartmentDoctorsView(ApiView):
 
     access = Access.STAFF
 
-    @extend_schema(responses={200: JSON_ARRAY}, summary="Doctors of a department")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: JSON_ARRAY},
+                   summary="Doctors of a department (paged)", description="By full name. " + pagination.DESCRIPTION)
     def get(self, request: Request, department_id: int) -> Response:
         doctors = None if department_id > MAX_ID else dept.doctors_of_department(fetched_by=request.user,
                                                                                    department_id=department_id)
         if doctors is None:
             raise _not_found()
+        page = pagination.paginate(request, doctors, spec=pagination.DEPARTMENT_DOCTORS)
         out = []
-        for d in doctors:
+        for d in page.items:
             first, last = _split_name(d.user.full_name)
             out.append({"id": d.pk, "user_id": str(d.user_id), "first_name": first, "last_name": last,
                         "full_name": d.user.full_name, "specialization": d.specialization or d.position or "",
                         "hospital": d.hospital_id, "department": d.department_id})
-        return Response(out)
+        return page.response(out)
 
 
 @extend_schema_view(get=extend_schema(exclude=True))

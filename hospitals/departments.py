@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Role, User
 from hospitals.models import Department, Hospital, StaffMember
@@ -225,14 +225,15 @@ def department_update(*, department: Department, data: dict[str, Any]) -> Depart
     return department
 
 
-def doctors_of_department(*, fetched_by: User, department_id: int) -> list[StaffMember] | None:
-    """The active doctors of a department of the caller's own hospital (None: not her hospital's)."""
+def doctors_of_department(*, fetched_by: User, department_id: int) -> QuerySet[StaffMember] | None:
+    """The active doctors of a department of the caller's own hospital by full name (``name_key``),
+    then id (None: not her hospital's)."""
     staff = StaffMember.objects.filter(user=fetched_by).first() if not fetched_by.is_patient else None
     if staff is None or not Department.objects.filter(pk=department_id, hospital_id=staff.hospital_id).exists():
         return None
-    return list(StaffMember.objects.select_related("user")
-                .filter(department_id=department_id, user__role=Role.DOCTOR, user__is_active=True)
-                .order_by("user__full_name"))
+    return (StaffMember.objects.select_related("user")
+            .filter(department_id=department_id, user__role=Role.DOCTOR, user__is_active=True)
+            .annotate(name_key=F("user__full_name")).order_by("name_key", "pk"))
 
 
 def patients_matching(*, fetched_by: User, hpn: str, limit: int = 20) -> list[User] | None:

@@ -86,7 +86,9 @@ def hospitals_near(*, latitude: float, longitude: float, radius_km: float) -> Qu
 
 
 def departments_of_hospital(*, hospital_id: int) -> QuerySet[Department]:
-    return Department.objects.filter(hospital_id=hospital_id, is_active=True, hospital__is_active=True).order_by("name")
+    """The active departments of an active hospital, by name (``pagination.DEPARTMENTS``)."""
+    return Department.objects.filter(hospital_id=hospital_id, is_active=True, hospital__is_active=True).order_by(
+        "name", "id")
 
 
 def staff_of(*, user: User) -> StaffMember | None:

@@ -161,7 +161,9 @@ class PrimaryDepartmentsView(ApiView):
 
     access = Access.OWN
 
-    @extend_schema(responses={200: dict}, summary="P1 departments of my primary hospital", operation_id="departments_of_primary_hospital")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict},
+                   summary="P1 departments of my primary hospital (paged)", operation_id="departments_of_primary_hospital",
+                   description="By name. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         registration = selectors.primary_registration_of(user=request.user)
         if registration is None:
@@ -170,8 +172,9 @@ class PrimaryDepartmentsView(ApiView):
         if registration.status != RegistrationStatus.APPROVED:
             raise ApiError("You are not registered with this hospital yet (registration pending approval).",
                            status_code=403, code="registration_not_approved")
-        departments = [department_payload(d) for d in selectors.departments_of_hospital(hospital_id=registration.hospital_id)]
-        return Response({"status": "success", "departments": departments, "hospital": hospital_payload(registration.hospital)})
+        page = _departments_page(request, hospital_id=registration.hospital_id)
+        return page.response({"status": "success", "departments": [department_payload(d) for d in page.items],
+                              "hospital": hospital_payload(registration.hospital)})
 
 
 class HospitalDepartmentsView(ApiView):
@@ -179,10 +182,18 @@ class HospitalDepartmentsView(ApiView):
 
     access = Access.OWN | Access.STAFF
 
-    @extend_schema(responses={200: dict}, summary="D17 departments of a hospital", operation_id="departments_of_hospital")
+    @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict},
+                   summary="D17 departments of a hospital (paged)", operation_id="departments_of_hospital",
+                   description="By name. " + pagination.DESCRIPTION)
     def get(self, request: Request, hospital_id: int) -> Response:
-        departments = [department_payload(d) for d in selectors.departments_of_hospital(hospital_id=hospital_id)]
-        return Response({"status": "success", "departments": departments})
+        page = _departments_page(request, hospital_id=hospital_id)
+        return page.response({"status": "success", "departments": [department_payload(d) for d in page.items]})
+
+
+def _departments_page(request: Request, *, hospital_id: int) -> pagination.Page:
+    """One page of a hospital's active departments, by name."""
+    return pagination.paginate(request, selectors.departments_of_hospital(hospital_id=hospital_id),
+                               spec=pagination.DEPARTMENTS)
 
 
 def _admin_registrations_page(request: Request) -> pagination.Page:

@@ -85,6 +85,10 @@ HOSPITALS = PageSpec(ordering=("name", "id"), default=200, maximum=500)
 HOSPITAL_ADMINS = PageSpec(ordering=("id",), default=200, maximum=500)
 HOSPITAL_REGISTRATIONS = PageSpec(ordering=("-created_at", "-id"), default=500, maximum=500)
 HOSPITAL_SEARCH = PageSpec(ordering=("name", "id"), default=50, maximum=200)
+# A hospital's departments (P1, D17): the booking page reads the first page as the whole list.
+DEPARTMENTS = PageSpec(ordering=("name", "id"), default=500, maximum=500)
+# A department's doctors (the new-admission modal), by full name: ``name_key`` is the selector's.
+DEPARTMENT_DOCTORS = PageSpec(ordering=("name_key", "id"), default=200, maximum=500)
 HOSPITALS_NEARBY = PageSpec(ordering=("distance", "id"), default=100, maximum=500)
 CONSENTS = PageSpec(ordering=("-requested_at", "-id"), default=100, maximum=500)
 ADMISSION_WARDS = PageSpec(ordering=("department_id", "name", "id"), default=50, maximum=100)

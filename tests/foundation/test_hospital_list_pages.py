@@ -17,7 +17,14 @@ from accounts.models import Role, User
 from hospitals import departments as dept
 from hospitals.models import Department, HospitalRegistration, RegistrationStatus, StaffMember
 from phb.api import pagination
-from tests.factories import DepartmentFactory, HospitalFactory, RegistrationFactory, UserFactory, make_hospital_admin
+from tests.factories import (
+    DepartmentFactory,
+    HospitalFactory,
+    RegistrationFactory,
+    UserFactory,
+    make_hospital_admin,
+    make_patient,
+)
 from tests.helpers import client_for
 from tests.pages import walk
 
@@ -234,3 +241,79 @@ def test_department_list_is_cut_in_the_database(hospital_admin, hospital):
     assert listed and all("LIMIT 2 OFFSET 2" in sql for sql in listed), listed
     assert [d["name"] for d in client.get("/api/hospitals/departments/?limit=2&page=3").json()["departments"]] == [
         "Surgery"]
+
+
+def _a_hospitals_departments(hospital) -> list[int]:
+    """Five active departments of ``hospital`` (created out of order), one closed, and another
+    hospital's; the active ones' ids by name."""
+    made = [DepartmentFactory(hospital=hospital, name=name)
+            for name in ("Radiology", "Cardiology", "Oncology", "Neurology", "Surgery")]
+    DepartmentFactory(hospital=hospital, name="Anaesthesia", is_active=False)  # would sort first
+    DepartmentFactory(hospital=HospitalFactory(), name="Burns")
+    return [d.pk for d in sorted(made, key=lambda d: d.name)]
+
+
+@pytest.mark.parametrize("caller", ["patient", "doctor"])
+def test_a_hospitals_departments_page_by_name(hospital, department, patient, doctor, caller):
+    """P1 (the booking page: the caller's primary hospital) and D17 (referral targets: any hospital)."""
+    department.delete()
+    expected = _a_hospitals_departments(hospital)
+    path = "/api/departments/" if caller == "patient" else f"/api/departments/{hospital.pk}/"
+    client = client_for(patient if caller == "patient" else doctor)
+
+    first = client.get(path)
+    assert "Link" not in first.headers and first.headers["X-Total-Count"] == "5"
+    assert first.headers["X-Page-Size"] == str(pagination.DEPARTMENTS.default) == "500"
+    body = first.json()
+    assert body["status"] == "success" and [d["id"] for d in body["departments"]] == expected
+    assert ("hospital" in body) == (caller == "patient")
+
+    items, responses = walk(client, f"{path}?limit=2", key="departments")
+    assert [d["id"] for d in items] == expected  # by name, each once
+    assert [len(r.json()["departments"]) for r in responses] == [2, 2, 1]
+    assert all(r.headers["X-Total-Count"] == "5" for r in responses)
+    assert all(r.json()["status"] == "success" for r in responses)
+    _bad_cursors_are_400(client, path)
+
+
+def test_department_cursors_reach_no_other_hospitals_departments(hospital, department, doctor):
+    department.delete()
+    _a_hospitals_departments(hospital)
+    elsewhere = HospitalFactory()
+    theirs = [DepartmentFactory(hospital=elsewhere, name=name).pk for name in ("Dermatology", "Urology")]
+    cursor = client_for(doctor).get(f"/api/departments/{hospital.pk}/?limit=2").headers["X-Next-Cursor"]
+    # After "Neurology" in another hospital: only that hospital's departments past the cursor.
+    body = client_for(doctor).get(f"/api/departments/{elsewhere.pk}/?cursor={cursor}").json()
+    assert [d["id"] for d in body["departments"]] == theirs[1:]
+    stranger = make_patient(hospital=elsewhere)
+    mine = client_for(stranger).get(f"/api/departments/?cursor={cursor}").json()
+    assert [d["id"] for d in mine["departments"]] == theirs[1:] and mine["hospital"]["id"] == elsewhere.pk
+    assert client_for(None).get(f"/api/departments/?cursor={cursor}").status_code == 401
+    assert client_for(None).get(f"/api/departments/{hospital.pk}/?cursor={cursor}").status_code == 401
+
+
+def test_a_departments_doctors_page_by_name(hospital_admin, department, doctor):
+    """The new-admission modal's doctors (a bare array), paged by full name, the modal's path
+    without a trailing slash included."""
+    User.objects.filter(pk=doctor.pk).update(full_name="Zara Last")
+    _staff(department, 4)
+    _staff(department, 2, active=False, prefix="Aaron")  # would sort first
+    _staff(DepartmentFactory(hospital=department.hospital), 3, prefix="Other")
+    expected = [f"Staff {i:04d}" for i in range(4)] + ["Zara Last"]
+    client = client_for(hospital_admin)
+    for path in (f"/api/doctors/department/{department.pk}", f"/api/doctors/department/{department.pk}/"):
+        first = client.get(path)
+        assert "Link" not in first.headers and first.headers["X-Total-Count"] == "5"
+        assert first.headers["X-Page-Size"] == str(pagination.DEPARTMENT_DOCTORS.default) == "200"
+        assert [d["full_name"] for d in first.json()] == expected
+
+        items, responses = walk(client, f"{path}?limit=2")
+        assert [d["full_name"] for d in items] == expected
+        assert [len(r.json()) for r in responses] == [2, 2, 1]
+        _bad_cursors_are_400(client, path)
+
+    cursor = client.get(f"/api/doctors/department/{department.pk}?limit=2").headers["X-Next-Cursor"]
+    outsider = make_hospital_admin(hospital=HospitalFactory())
+    response = client_for(outsider).get(f"/api/doctors/department/{department.pk}?cursor={cursor}")
+    assert response.status_code == 404 and response.json()["message"]
+    assert client_for(None).get(f"/api/doctors/department/{department.pk}?cursor={cursor}").status_code == 401

@@ -9,7 +9,7 @@ from django.db import connection
 
 from accounts.models import Role, User
 from hospitals import selectors
-from hospitals.models import Hospital, StaffMember
+from hospitals.models import Department, Hospital, StaffMember
 from phb.api import pagination
 from tests.factories import HospitalFactory, make_hospital_admin
 from tests.plans import analyze, assert_read_in_index_order, page_plan
@@ -63,3 +63,22 @@ def test_the_hospitals_admins_are_read_in_index_order(admins, next_page):
     queryset = selectors.admins_of_hospital(fetched_by=admins)
     plan = page_plan(queryset, spec=pagination.HOSPITAL_ADMINS, next_page=next_page)
     assert_read_in_index_order(plan, bounded_by="id" if next_page else None, scoped_by="hospital_id")
+
+
+@pytest.fixture
+def departments(hospital):
+    """More departments than a page at the hospital, among many other hospitals' departments."""
+    Department.objects.bulk_create([Department(hospital=hospital, name=f"Clinic {i:04d}")
+                                    for i in range(pagination.DEPARTMENTS.default + 20)])
+    for _ in range(60):
+        elsewhere = HospitalFactory()
+        Department.objects.bulk_create([Department(hospital=elsewhere, name=f"Clinic {i:04d}") for i in range(30)])
+    analyze(Hospital, Department)
+    return hospital
+
+
+@pytest.mark.parametrize("next_page", [False, True])
+def test_a_hospitals_departments_are_read_in_index_order(departments, next_page):
+    queryset = selectors.departments_of_hospital(hospital_id=departments.pk)
+    plan = page_plan(queryset, spec=pagination.DEPARTMENTS, next_page=next_page)
+    assert_read_in_index_order(plan, bounded_by="name" if next_page else None, scoped_by="hospital_id")
