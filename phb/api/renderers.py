@@ -17,9 +17,13 @@ import orjson
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
-_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+# Keys that are not strings (numbers, UUIDs) need OPT_NON_STR_KEYS, which doubles orjson's time on
+# every dict; few answers have them, so that option is asked for only when orjson refuses a key.
+_NON_STR_KEY_OPTIONS = _OPTIONS | orjson.OPT_NON_STR_KEYS
 _drf_default = JSONEncoder().default
 _LS, _PS = "\u2028".encode(), "\u2029".encode()
+_LS_PS_LEAD = _LS[:1]  # both encode as E2 80 xx: a body without that byte (most) needs no search for them
 
 
 def _default(obj: Any) -> Any:
@@ -28,8 +32,13 @@ def _default(obj: Any) -> Any:
 
 def dumps(data: Any) -> bytes:
     """``data`` as the API's JSON bytes."""
-    body = orjson.dumps(data, default=_default, option=_OPTIONS)
-    if _LS in body or _PS in body:
+    try:
+        body = orjson.dumps(data, default=_default, option=_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        if "key must be str" not in str(exc):
+            raise
+        body = orjson.dumps(data, default=_default, option=_NON_STR_KEY_OPTIONS)
+    if _LS_PS_LEAD in body and (_LS in body or _PS in body):
         body = body.replace(_LS, b"\\u2028").replace(_PS, b"\\u2029")
     return body
 

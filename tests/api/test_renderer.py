@@ -26,6 +26,8 @@ VALUES = [
     {"huge": 2**64 + 1, "float": 1.1, "floats": [36.4, 1e15, 123456.789, -2.5]},
     ReturnDict({"detail": ErrorDetail("Bad.", code="invalid")}, serializer=None),
     ReturnList([{"lazy": gettext_lazy("Not found.")}], serializer=None),
+    {"dash": "8:00 – 9:00 … € ‘q’", "ls": ["\u2028"], "ps": "x\u2029"},  # E2-led characters with and without LS/PS
+    [{"a": {2: "b", 3.5: None}}, {True: 1, None: 2}],  # keys JSON writes as strings, deep in a list
     (1, 2, 3), "plain", 0, [], {},
 ]
 
@@ -33,6 +35,12 @@ VALUES = [
 @pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
 def test_same_bytes_as_drf(value):
     assert FastJSONRenderer().render(value) == JSONRenderer().render(value)
+
+
+def test_uuid_keys_render_as_their_text():
+    # DRF's encoder refuses them; the fast renderer writes them as str() does (a per-doctor map, say).
+    key = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert FastJSONRenderer().render({"by_doctor": {key: 3}}) == b'{"by_doctor":{"12345678-1234-5678-1234-567812345678":3}}'
 
 
 def test_exponent_floats_differ_only_in_spelling():
