@@ -70,7 +70,7 @@ class DepartmentQueueView(ApiView):
             raise ApiError("Only doctors have a department queue.", status_code=403, code="not_a_doctor")
         zone = slot_grid.hospital_zone(staff.hospital)
         start, end = local_day_range(data.get("start_date"), data.get("end_date"), zone)
-        scope = selectors.appointments_for_doctor(fetched_by=user)
+        scope = selectors.appointments_for_doctor(fetched_by=user, staff=staff)
         limit = pagination.page_size(request, pagination.DOCTOR_APPOINTMENTS)
         pending_qs = None
         if staff.department_id is not None:
@@ -137,7 +137,7 @@ class DoctorAppointmentListView(ScopedAPIView):
         zone = slot_grid.hospital_zone(staff.hospital) if staff else slot_grid.hospital_zone(DefaultHospital())
         start, end = local_day_range(data.get("start_date"), data.get("end_date"), zone)
         qs = selectors.appointment_filter(
-            self.scoped_queryset(request.user), status=data.get("status", ""), priority=data.get("priority", ""),
+            selectors.appointments_for_doctor(fetched_by=request.user, staff=staff), status=data.get("status", ""), priority=data.get("priority", ""),
             doctor_id=data.get("doctor_id"), start_from=start, start_before=end,
         )
         page = pagination.paginate(request, qs, spec=pagination.DOCTOR_APPOINTMENTS, columns=rows.DOCTOR_COLUMNS,

@@ -15,6 +15,17 @@ from hospitals.models import StaffMember
 from hospitals.selectors import admin_hospital_of, staff_of
 
 _RELATED = ("patient", "hospital", "department", "doctor")
+_READ_IT = object()  # ``staff`` not given: the selector reads the caller's staff record itself
+
+
+def _staff_of_caller(fetched_by: User, staff: object) -> StaffMember | None:
+    """The caller's staff record: the one a view already read for the same request, or read now.
+    A record of anyone else is refused, so passing one can never widen the caller's scope."""
+    if staff is _READ_IT:
+        return staff_of(user=fetched_by)
+    if staff is not None and staff.user_id != fetched_by.pk:
+        raise ValueError("staff must be the caller's own staff record")
+    return staff
 
 
 def _doctor_scope_pieces(staff: StaffMember | None, user: User) -> tuple[Q, ...]:
@@ -49,11 +60,13 @@ def appointments_of_patient(*, fetched_by: User) -> QuerySet[Appointment]:
     return Appointment.objects.select_related(*_RELATED).filter(patient=fetched_by)
 
 
-def appointments_for_doctor(*, fetched_by: User) -> QuerySet[Appointment]:
-    """What a doctor may see and act on; nothing for anyone else."""
+def appointments_for_doctor(*, fetched_by: User, staff: StaffMember | None | object = _READ_IT) -> QuerySet[Appointment]:
+    """What a doctor may see and act on; nothing for anyone else. ``staff``: the caller's staff
+    record where the view has read it already (``staff_of``), so a request reads it once."""
     if not fetched_by.is_doctor:
         return Appointment.objects.none()
-    return Appointment.objects.select_related(*_RELATED).filter(_doctor_scope_q(staff_of(user=fetched_by), fetched_by))
+    staff = _staff_of_caller(fetched_by, staff)
+    return Appointment.objects.select_related(*_RELATED).filter(_doctor_scope_q(staff, fetched_by))
 
 
 def doctor_partition(*, fetched_by: User, staff: StaffMember | None) -> tuple[Q, ...]:
@@ -158,7 +171,7 @@ def doctor_dashboard_summary(*, fetched_by: User, staff: StaffMember, now: datet
     (pending or confirmed, starting from now on). Two queries."""
     from django.db.models import Count
 
-    scope = appointments_for_doctor(fetched_by=fetched_by)
+    scope = appointments_for_doctor(fetched_by=fetched_by, staff=staff)
     pending_department = 0
     if staff.department_id is not None:
         pending_department = scope.filter(

@@ -66,13 +66,17 @@ class AppointmentListView(ScopedAPIView):
                    description="Newest first. `appointment_date` carries the hospital's UTC offset. "
                                + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        qs = self.scoped_queryset(request.user)
-        if request.user.is_patient:
+        user = request.user
+        if user.is_patient:
+            qs = self.scoped_queryset(user)
             page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.PATIENT_COLUMNS)
             return page.response([rows.patient_item(r) for r in page.items])
-        partition = ()
-        if request.user.is_doctor:  # their own appointments and their department's, each read in index order
-            partition = selectors.doctor_partition(fetched_by=request.user, staff=staff_of(user=request.user))
+        if user.is_doctor:  # their own appointments and their department's, each read in index order
+            staff = staff_of(user=user)
+            qs = selectors.appointments_for_doctor(fetched_by=user, staff=staff)
+            partition = selectors.doctor_partition(fetched_by=user, staff=staff)
+        else:
+            qs, partition = self.scoped_queryset(user), ()
         page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.DOCTOR_COLUMNS,
                                    partition=partition)
         return page.response([rows.doctor_item(r) for r in page.items])

@@ -1,0 +1,48 @@
+"""A doctor's appointment lists read the doctor's staff record once a request, and the selector that
+takes a view's staff record refuses anyone else's."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from appointments import selectors
+from hospitals.models import StaffMember
+from tests.appointments.helpers import bulk_appointments
+from tests.factories import DepartmentFactory, make_doctor, make_patient
+from tests.helpers import client_for
+
+pytestmark = pytest.mark.django_db
+
+STAFF_TABLE = f'FROM "{StaffMember._meta.db_table}"'
+
+
+@pytest.mark.parametrize("url", ["/api/appointments/", "/api/doctor-appointments/",
+                                 "/api/department-pending-appointments/"])
+def test_each_doctor_list_reads_the_staff_record_once(department, url):
+    doctor = make_doctor(department=department)
+    bulk_appointments(patients=[make_patient(hospital=department.hospital)], department=department, count=3,
+                      doctor=doctor, status="confirmed")
+    bulk_appointments(patients=[make_patient(hospital=department.hospital)], department=department, count=3,
+                      offset=3)
+    client = client_for(doctor)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    listed = body if isinstance(body, list) else body["my_appointments"]["all"] + body["pending_department_appointments"]
+    assert len(listed) == 6  # the doctor's own and the department's, so the scope was applied
+    reads = [q["sql"] for q in ctx.captured_queries if STAFF_TABLE in q["sql"]]
+    assert len(reads) == 1, reads
+
+
+def test_a_staff_record_of_someone_else_is_refused(department):
+    doctor = make_doctor(department=department)
+    other = make_doctor(department=DepartmentFactory())
+    with pytest.raises(ValueError):
+        selectors.appointments_for_doctor(fetched_by=doctor, staff=StaffMember.objects.get(user=other))
+    own = StaffMember.objects.get(user=doctor)
+    given = selectors.appointments_for_doctor(fetched_by=doctor, staff=own)
+    read = selectors.appointments_for_doctor(fetched_by=doctor)
+    assert str(given.query) == str(read.query)
