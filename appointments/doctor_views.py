@@ -137,7 +137,8 @@ class DoctorAppointmentListView(ScopedAPIView):
         zone = slot_grid.hospital_zone(staff.hospital) if staff else slot_grid.hospital_zone(DefaultHospital())
         start, end = local_day_range(data.get("start_date"), data.get("end_date"), zone)
         qs = selectors.appointment_filter(
-            selectors.appointments_for_doctor(fetched_by=request.user, staff=staff), status=data.get("status", ""), priority=data.get("priority", ""),
+            selectors.appointments_for_doctor(fetched_by=request.user, staff=staff),
+            status=data.get("status", ""), priority=data.get("priority", ""),
             doctor_id=data.get("doctor_id"), start_from=start, start_before=end,
         )
         page = pagination.paginate(request, qs, spec=pagination.DOCTOR_APPOINTMENTS, columns=rows.DOCTOR_COLUMNS,
