@@ -14,6 +14,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Role, User
 from hospitals.models import Department, Hospital, StaffMember
+from hospitals.selectors import staff_of
 from phb.api.errors import ApiError, Conflict
 
 CLINICAL_TYPES = frozenset({
@@ -228,7 +229,7 @@ def department_update(*, department: Department, data: dict[str, Any]) -> Depart
 def doctors_of_department(*, fetched_by: User, department_id: int) -> QuerySet[StaffMember] | None:
     """The active doctors of a department of the caller's own hospital by full name (``name_key``),
     then id (None: not her hospital's)."""
-    staff = StaffMember.objects.filter(user=fetched_by).first() if not fetched_by.is_patient else None
+    staff = staff_of(user=fetched_by)
     if staff is None or not Department.objects.filter(pk=department_id, hospital_id=staff.hospital_id).exists():
         return None
     return (StaffMember.objects.select_related("user")
@@ -240,7 +241,7 @@ def patients_matching(*, fetched_by: User, hpn: str, limit: int = 20) -> list[Us
     """Patients registered (approved) at the caller's hospital whose HPN starts with ``hpn``."""
     from hospitals.models import RegistrationStatus
 
-    staff = StaffMember.objects.filter(user=fetched_by).first() if not fetched_by.is_patient else None
+    staff = staff_of(user=fetched_by)
     if staff is None:
         return None
     return list(User.objects.filter(
