@@ -46,3 +46,26 @@ def test_a_staff_record_of_someone_else_is_refused(department):
     given = selectors.appointments_for_doctor(fetched_by=doctor, staff=own)
     read = selectors.appointments_for_doctor(fetched_by=doctor)
     assert str(given.query) == str(read.query)
+
+
+@pytest.mark.parametrize("url", ["/api/appointments/", "/api/doctor-appointments/",
+                                 "/api/department-pending-appointments/"])
+def test_doctor_lists_show_outsiders_none_of_the_department(department, url):
+    doctor = make_doctor(department=department)
+    bulk_appointments(patients=[make_patient(hospital=department.hospital)], department=department, count=2,
+                      doctor=doctor, status="confirmed")
+    bulk_appointments(patients=[make_patient(hospital=department.hospital)], department=department, count=2,
+                      offset=2)
+    other_department = make_doctor(department=DepartmentFactory(hospital=department.hospital))
+    other_hospital = make_doctor(department=DepartmentFactory())
+    for outsider in (other_department, other_hospital):
+        body = client_for(outsider).get(url).json()
+        listed = body if isinstance(body, list) else (body["my_appointments"]["all"]
+                                                      + body["pending_department_appointments"])
+        assert listed == []
+    patient = client_for(make_patient(hospital=department.hospital)).get(url)
+    if "pending" in url:
+        assert patient.status_code == 403  # the queue is a doctor's page
+    else:
+        assert patient.status_code == 200 and patient.json() == []
+    assert client_for(None).get(url).status_code == 401
