@@ -5,12 +5,19 @@ document preview (GET /api/secure/files/{id}/preview/) minus its RSS when idle a
 requests. Target < 30 (the body is streamed from S3 in chunks, never held whole).
 record_sql_queries_10 / record_sql_queries_200: SQL queries of GET /api/patient/medical-record/
 for a patient with 10 and with 200 clinical entries. Target: equal.
+record_export_1000_entries_ms: one GET /api/patient/medical-record/export/ of a record of 1,000
+entries, in process (the entries read and their notes decrypted, the PDF built), the median of 3.
+record_pdf_1000_entries_ms / record_pdf_1000_entries_multi_cell_ms: building that PDF alone, with
+the record's own line setting and with fpdf2's ``multi_cell`` setting the same text (the pages are
+the same: tests/records/test_export.py), the median of 3 each, interleaved; and their ratio,
+record_pdf_speedup_vs_multi_cell. Target: an export costs well under a second per 1,000 entries.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -124,6 +131,38 @@ def main() -> None:
         print(f"preview_50mb_rss_growth_mb: {growth:.1f}")
         print(f"record_sql_queries_10: {count_queries(small_cookie, RECORD, HTTP_X_MED_ACCESS_TOKEN=small_token)}")
         print(f"record_sql_queries_200: {count_queries(big_cookie, RECORD, HTTP_X_MED_ACCESS_TOKEN=big_token)}")
+        export_figures(*_patient_with_entries(1000))
+
+
+def export_figures(patient, cookie: str, token: str) -> None:
+    from unittest import mock
+
+    from django.test import Client
+
+    from records import export, selectors
+    from tests.records.pdf_pages import multi_cell_text
+
+    client = Client()
+    client.cookies["access_token"] = cookie
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        response = client.get("/api/patient/medical-record/export/", HTTP_X_MED_ACCESS_TOKEN=token)
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content[:300]
+    print(f"record_export_1000_entries_ms: {statistics.median(timings) * 1000:.0f}")
+
+    profile, entries = selectors.record_of(patient=patient)
+    ours, theirs = [], []
+    for _ in range(3):
+        for setter, times in ((export.set_text, ours), (multi_cell_text, theirs)):
+            with mock.patch.object(export, "set_text", setter):
+                started = time.perf_counter()
+                export.record_pdf(patient=patient, profile=profile, entries=entries)
+                times.append(time.perf_counter() - started)
+    print(f"record_pdf_1000_entries_ms: {statistics.median(ours) * 1000:.0f}")
+    print(f"record_pdf_1000_entries_multi_cell_ms: {statistics.median(theirs) * 1000:.0f}")
+    print(f"record_pdf_speedup_vs_multi_cell: {statistics.median(theirs) / statistics.median(ours):.1f}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,22 @@
-"""The patient's record as a PDF (fpdf2, built in memory: a record is small)."""
+"""The patient's record as a PDF, built in memory with fpdf2.
+
+Text is broken into lines here, a word at a time, and each line is set on its own. fpdf2's
+``multi_cell`` measures the line again for every character it adds, which cost about 1.6 ms an
+entry (a record of 5,000 entries took 8 s of a worker); ``bench/bench_records.py`` prints both.
+The pages are the ones ``multi_cell`` sets (``tests/records/test_export.py`` compares them). A
+justified line goes through fpdf2's own line renderer, which is not its public API: fpdf2 is
+pinned, and that test fails on an upgrade that changes it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 from django.utils import timezone
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import Align, XPos, YPos
+from fpdf.line_break import TextLine
 
 from accounts.models import User
 from records.models import ClinicalEntry, MedicalProfile
@@ -29,6 +39,84 @@ def _latin1(text: Any) -> str:
     return str(text if text is not None else "").encode("latin-1", "replace").decode("latin-1")
 
 
+class Line(NamedTuple):
+    text: str
+    last: bool  # the end of a paragraph: set flush left, where a wrapped line is justified
+
+
+def wrapped_lines(text: str, *, room: float, measure: Callable[[str], float]) -> Iterator[Line]:
+    """``text`` broken into lines no wider than ``room`` as fpdf2's ``multi_cell`` breaks it: at
+    spaces, and inside a word only where the word alone is wider than a line. Each newline starts
+    a line and a final newline adds none. ``text`` holds no carriage return."""
+    space = measure(" ")
+    final_newline = text.endswith("\n")
+    paragraphs = (text[:-1] if final_newline else text).split("\n")
+    for number, paragraph in enumerate(paragraphs, start=1):
+        words: list[str] = []
+        used = 0.0
+        for word in paragraph.split(" "):
+            width = measure(word)
+            if words and used + space + width <= room:
+                words.append(word)
+                used += space + width
+                continue
+            if words:
+                yield Line(" ".join(words), last=False)
+            while width > room and len(word) > 1:
+                cut = _longest_prefix(word, room=room, measure=measure)
+                yield Line(word[:cut], last=False)
+                word = word[cut:]
+                width = measure(word)
+            words, used = [word], width
+        end_of_text = number == len(paragraphs) and not final_newline
+        if words != [""] or not paragraph or not end_of_text:  # a space past the text's last full line adds none
+            yield Line(" ".join(words), last=True)
+
+
+def text_width(pdf: FPDF) -> Callable[[str], float]:
+    """``pdf.get_string_width`` for the current core font, from its width table alone (no text
+    shaping, character spacing or stretching, which the record does not use)."""
+    widths = pdf.current_font.cw
+    scale = pdf.font_size_pt * 0.001 / pdf.k
+    return lambda text: sum(map(widths.__getitem__, text)) * scale
+
+
+def _longest_prefix(word: str, *, room: float, measure: Callable[[str], float]) -> int:
+    """The length of the longest prefix of ``word`` that fits ``room``; at least one character."""
+    low, high = 1, len(word)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if measure(word[:middle]) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def set_text(pdf: FPDF, text: str, *, width: float, gap: float) -> None:
+    """``text`` in the current font, set as ``pdf.multi_cell(width, gap, text, new_x=LMARGIN,
+    new_y=NEXT)`` sets it (justified, the last line of each paragraph flush left), one line at a
+    time. ``tests/records/test_export.py`` compares the pages with ``multi_cell``'s."""
+    text = text.replace("\r", "")
+    for part in wrapped_lines(text, room=width - 2 * pdf.c_margin, measure=text_width(pdf)):
+        if part.last:
+            pdf.cell(width, gap, part.text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        else:
+            _justified_line(pdf, width=width, gap=gap, text=part.text)
+    if text.endswith("\n"):  # a final newline moves down a line, with no page break
+        pdf.y += gap
+
+
+def _justified_line(pdf: FPDF, *, width: float, gap: float, text: str) -> None:
+    """One wrapped line set as ``multi_cell`` sets it, with its spaces widened to fill the line
+    (``cell`` refuses ``Align.J``), then down to the next line."""
+    pdf._perform_page_break_if_need_be(gap)
+    fragments = pdf._preload_font_styles(pdf.normalize_text(text), False)
+    line = TextLine(fragments, text_width=0, number_of_spaces=text.count(" "), align=Align.J, height=gap,
+                    max_width=width)
+    pdf._render_styled_text_line(line, gap, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
 class _RecordPdf(FPDF):
     def footer(self) -> None:
         self.set_y(-12)
@@ -48,7 +136,7 @@ def record_pdf(*, patient: User, profile: MedicalProfile | None, entries: list[t
 
     def line(text: str, *, size: int = 10, bold: bool = False, gap: float = 5.5) -> None:
         pdf.set_font("Helvetica", style="B" if bold else "", size=size)
-        pdf.multi_cell(width, gap, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        set_text(pdf, _latin1(text), width=width, gap=gap)
 
     line("Medical record", size=18, bold=True, gap=9)
     line(f"Generated {timezone.now():%Y-%m-%d %H:%M} UTC", size=9)
