@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import logging.config
+import random
 import time
 import uuid
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from phb.aws.clients import aws_client, reset_clients
-from phb.logs import build_logging, scrub_text
+from phb.logs import EMAIL, JWT, build_logging, scrub_emails, scrub_jwts, scrub_text
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import client_for
 
@@ -66,6 +67,17 @@ def test_scrub_text_examples():
     assert "eyJ" not in scrub_text("t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc")
     kept = "0f8c2b1e-1234-4a5b-8c9d-123456abcdef"
     assert scrub_text(f"id {kept}") == f"id {kept}"
+
+
+@pytest.mark.parametrize(("scrub", "pattern", "replacement", "alphabet"), [
+    (scrub_emails, EMAIL, "[email]", "ab1_.+-@ :é"),
+    (scrub_jwts, JWT, "[token]", ["eyJ", "e", "y", "J", "a", "1", "_", "-", ".", " ", "@"]),
+])
+def test_emails_and_jwts_are_replaced_as_their_patterns_replace_them(scrub, pattern, replacement, alphabet):
+    rng = random.Random(5)
+    for _ in range(20000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 40)))
+        assert scrub(text) == pattern.sub(replacement, text), text
 
 
 def test_cloudwatch_handlers_never_block_or_fail_start_up():
