@@ -122,14 +122,29 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[^\s,;\"']+"), r"\1 [redacted]"),
     (re.compile(r"(?i)\b(access_token|refresh_token|sessionid|csrftoken|med_access_token)=[^;\s,&\"']+"), r"\1=[redacted]"),
 ]
-# Addresses and JWTs are replaced as ``re.sub`` would replace these two patterns, by the functions
-# below: the patterns, tried from every character of a long run of the characters they start
-# with, cost the square of the run's length (a line of 20,000 digits took 1.7 s).
+# Addresses and JWTs are replaced as ``re.sub`` would replace these two patterns, by
+# ``scrub_emails`` and ``scrub_jwts``: the patterns, tried from every character of a long run of
+# the characters they start with, cost the square of the run's length (a line of 20,000 digits
+# took 1.7 s).
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 _EMAIL_LOCAL = re.compile(r"[\w.+-]+")
 _EMAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 _NAME_RUN = re.compile(r"[\w-]*")
+# ``Cookie: a=b; c=d`` as a header line: the rest of the line goes.
+_HEADER_LINE = re.compile(
+    r"(?im)((?<![\w-])(?:authorization|proxy-authorization|cookie|set-cookie|x-med-access-token|"
+    r"x-medical-record-token)\s*:\s*)(?![\"'])[^\n]+"
+)
+# ``'password': 'x'``, ``"token": "x"``, ``otp=x`` inside free text (a dict or a query string
+# formatted into a message): the value goes, whatever it looks like.
+_KEYED_VALUE = re.compile(
+    r"(?i)(?<![\w-])([\"']?(?:" + "|".join(sorted((re.escape(k) for k in SENSITIVE_KEYS), key=len, reverse=True))
+    + r")[\"']?\s*[:=]\s*)(?:'[^']*'|\"[^\"]*\"|(?!\[)[^\s,;&'\"}\]\)]+)"
+)
+_LONG_TOKEN = re.compile(r"(?<![\w-])[A-Za-z0-9_\-]{24,}(?![\w-])")
+_DIGIT_RUN = re.compile(r"(?<![\w.])\+?\d[\d\s().\-]{5,}\d(?![\w])")
+_SIX_DIGITS = re.compile(r"(?<!\d)[0-9\uff10-\uff19]{6}(?!\d)")
 
 
 def scrub_emails(text: str) -> str:
@@ -172,20 +187,6 @@ def scrub_jwts(text: str) -> str:
         start = text.find("eyJ", done)
     out.append(text[done:])
     return "".join(out)
-# ``Cookie: a=b; c=d`` as a header line: the rest of the line goes.
-_HEADER_LINE = re.compile(
-    r"(?im)((?<![\w-])(?:authorization|proxy-authorization|cookie|set-cookie|x-med-access-token|"
-    r"x-medical-record-token)\s*:\s*)(?![\"'])[^\n]+"
-)
-# ``'password': 'x'``, ``"token": "x"``, ``otp=x`` inside free text (a dict or a query string
-# formatted into a message): the value goes, whatever it looks like.
-_KEYED_VALUE = re.compile(
-    r"(?i)(?<![\w-])([\"']?(?:" + "|".join(sorted((re.escape(k) for k in SENSITIVE_KEYS), key=len, reverse=True))
-    + r")[\"']?\s*[:=]\s*)(?:'[^']*'|\"[^\"]*\"|(?!\[)[^\s,;&'\"}\]\)]+)"
-)
-_LONG_TOKEN = re.compile(r"(?<![\w-])[A-Za-z0-9_\-]{24,}(?![\w-])")
-_DIGIT_RUN = re.compile(r"(?<![\w.])\+?\d[\d\s().\-]{5,}\d(?![\w])")
-_SIX_DIGITS = re.compile(r"(?<!\d)[0-9\uff10-\uff19]{6}(?!\d)")
 
 
 def _keyed_value(match: re.Match[str]) -> str:

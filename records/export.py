@@ -62,10 +62,9 @@ def wrapped_lines(text: str, *, room: float, measure: Callable[[str], float]) ->
                 continue
             if words:
                 yield Line(" ".join(words), last=False)
-            while width > room and len(word) > 1:
-                cut = _longest_prefix(word, room=room, measure=measure)
-                yield Line(word[:cut], last=False)
-                word = word[cut:]
+            if width > room:
+                *full, word = _cut_word(word, room=room, measure=measure)
+                yield from (Line(piece, last=False) for piece in full)
                 width = measure(word)
             words, used = [word], width
         end_of_text = number == len(paragraphs) and not final_newline
@@ -81,12 +80,35 @@ def text_width(pdf: FPDF) -> Callable[[str], float]:
     return lambda text: sum(map(widths.__getitem__, text)) * scale
 
 
-def _longest_prefix(word: str, *, room: float, measure: Callable[[str], float]) -> int:
-    """The length of the longest prefix of ``word`` that fits ``room``; at least one character."""
-    low, high = 1, len(word)
+def _cut_word(word: str, *, room: float, measure: Callable[[str], float]) -> list[str]:
+    """``word`` cut as ``multi_cell`` cuts a word wider than a line: each piece the longest that
+    fits ``room`` (at least one character), the last one what remains."""
+    pieces: list[str] = []
+    start = 0
+    while True:
+        end = _longest_fit(word, start, room=room, measure=measure)
+        pieces.append(word[start:end])
+        if end == len(word):
+            return pieces
+        start = end
+
+
+def _longest_fit(word: str, start: int, *, room: float, measure: Callable[[str], float]) -> int:
+    """The largest ``end`` with ``word[start:end]`` no wider than ``room``, and at least
+    ``start + 1``. Probes grow by doubling, then halve: the cost is in proportion to the piece,
+    not to the rest of the word."""
+    low, step = start + 1, 1
+    while low < len(word):
+        probe = min(len(word), low + step)
+        if measure(word[start:probe]) > room:
+            high = probe - 1
+            break
+        low, step = probe, step * 2
+    else:
+        return low
     while low < high:
         middle = (low + high + 1) // 2
-        if measure(word[:middle]) <= room:
+        if measure(word[start:middle]) <= room:
             low = middle
         else:
             high = middle - 1
