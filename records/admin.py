@@ -1,6 +1,10 @@
+import uuid
+
 from django.contrib import admin
+from django.db.models import Q
 
 from accounts.admin import ReadOnlyAdmin
+from phb.admin_lists import EstimatedCountPaginator, recent_values_filter
 from records.audit import audit_record
 from records.models import AccessConsent, AuditEvent, ClinicalEntry, MedicalProfile, PatientDocument
 
@@ -51,12 +55,33 @@ class PatientDocumentAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    """Append-only: no add, change or delete, not even in bulk."""
+    """Append-only: no add, change or delete, not even in bulk. The trail grows with every read of
+    PHI, so its changelist reads no more of it than a page needs (``phb.admin_lists``)."""
 
     list_display = ("occurred_at", "action", "object_type", "object_id", "actor_role", "actor_id", "patient_id")
-    list_filter = ("action", "object_type", "actor_role", "occurred_at")
+    list_filter = (
+        recent_values_filter("action", "action"),
+        recent_values_filter("object_type", "object type"),
+        recent_values_filter("actor_role", "actor role"),
+        "occurred_at",
+    )
     search_fields = ("=actor_id", "=patient_id", "=object_id", "=request_id")
-    date_hierarchy = "occurred_at"
+    search_help_text = "An exact id: the actor's, the patient's, the object's or the request's."
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact ids, each compared as stored so that its index serves it (Django's ``=`` search
+        compares ``UPPER(column::text)``, which reads the whole table)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(object_id=term) | Q(request_id=term)
+        try:
+            ident = uuid.UUID(term)
+        except ValueError:
+            return queryset.filter(match), False
+        return queryset.filter(match | Q(object_id=str(ident)) | Q(actor_id=ident) | Q(patient_id=ident)), False
 
     def has_delete_permission(self, request, obj=None):
         return False

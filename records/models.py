@@ -240,6 +240,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["patient_id", "-occurred_at", "-id"], name="records_audit_patient_recent"),
             # A clinician's access log of one patient, in its order.
             models.Index(fields=["patient_id", "actor_id", "-occurred_at", "-id"], name="records_audit_patient_actor"),
+            # The admin's search by an exact id (``records.admin``), with actor_id's and the patient's.
+            models.Index(fields=["request_id"], name="records_audit_request"),
+            models.Index(fields=["object_id"], name="records_audit_object"),
         ]
         constraints = [models.CheckConstraint(condition=~Q(action=""), name="records_audit_action_set")]
 
