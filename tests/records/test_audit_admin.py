@@ -100,3 +100,13 @@ def test_a_small_or_filtered_trail_is_counted_exactly(staff_client):
         _event()
     assert staff_client.get(URL).context["cl"].result_count == 4
     assert staff_client.get(URL + "?action=export").context["cl"].result_count == 0
+
+
+def test_the_trail_is_shown_to_staff_only(client, patient):
+    event = _event(patient_id=patient.pk)
+    for user in (None, patient, UserFactory(role="doctor")):
+        if user is not None:
+            client.force_login(user)
+        response = client.get(URL + f"?q={event.patient_id}")
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], user
+        assert str(event.patient_id).encode() not in response.content
