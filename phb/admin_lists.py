@@ -20,7 +20,9 @@ ESTIMATE_ABOVE = 100_000
 
 class EstimatedCountPaginator(Paginator):
     """The exact count of a filtered list; for the whole table, PostgreSQL's own estimate of its
-    rows (``pg_class.reltuples``, kept by autovacuum) once it holds more than ``ESTIMATE_ABOVE``."""
+    rows (``pg_class.reltuples``, kept by autovacuum) once it holds more than ``ESTIMATE_ABOVE``.
+    The estimate is off by what autovacuum has not seen yet, so the last page may be short or
+    empty, or the oldest rows past it; the date filter reaches them."""
 
     @cached_property
     def count(self) -> int:
