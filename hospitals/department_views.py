@@ -36,7 +36,7 @@ class _ListInput(serializers.Serializer):
     department_type = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     is_active = serializers.ChoiceField(choices=["true", "false", "all"], allow_blank=True, required=False, default="")
     hospital = serializers.IntegerField(required=False, allow_null=True, default=None, max_value=MAX_ID)
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=10_000, default=1)  # the offset stays a bigint
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=500)
 
 

@@ -60,6 +60,11 @@ def test_list_filters_and_scope(hospital_admin, department, patient):
     assert client.get("/api/hospitals/departments/?search=radio").json()["total"] == 1
     assert client.get("/api/hospitals/departments/?department_type=radiology").json()["total"] == 1
     assert client.get("/api/hospitals/departments/?limit=1&page=2").json()["departments"][0]["name"] == "Radiology"
+    past_the_end = client.get("/api/hospitals/departments/?limit=500&page=10000").json()
+    assert past_the_end["departments"] == [] and past_the_end["total"] == 2
+    for page in ("10001", str(2**62)):  # an offset past any bigint was a database error
+        refused = client.get(f"/api/hospitals/departments/?limit=179&page={page}")
+        assert refused.status_code == 400 and "page" in refused.json()["message"], page
     outsider = make_hospital_admin(hospital=HospitalFactory())
     assert client_for(outsider).get("/api/hospitals/departments/").json()["total"] == 0
     assert client_for(outsider).get(f"/api/hospitals/departments/?hospital={department.hospital_id}").status_code == 404
