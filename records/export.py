@@ -3,13 +3,15 @@
 Text is broken into lines here, a word at a time, and each line is set on its own. fpdf2's
 ``multi_cell`` measures the line again for every character it adds, which cost about 1.6 ms an
 entry (a record of 5,000 entries took 8 s of a worker); ``bench/bench_records.py`` prints both.
-The pages are the ones ``multi_cell`` sets (``tests/records/test_export.py`` compares them). A
-justified line goes through fpdf2's own line renderer, which is not its public API: fpdf2 is
+The pages are the ones ``multi_cell`` sets (``tests/records/test_export.py`` compares them), but
+for soft hyphens: they are dropped, where ``multi_cell`` would break a word at one with a hyphen.
+A justified line goes through fpdf2's own line renderer, which is not its public API: fpdf2 is
 pinned, and that test fails on an upgrade that changes it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -46,30 +48,45 @@ class Line(NamedTuple):
 
 def wrapped_lines(text: str, *, room: float, measure: Callable[[str], float]) -> Iterator[Line]:
     """``text`` broken into lines no wider than ``room`` as fpdf2's ``multi_cell`` breaks it: at
-    spaces, and inside a word only where the word alone is wider than a line. Each newline starts
-    a line and a final newline adds none. ``text`` holds no carriage return."""
-    space = measure(" ")
+    spaces and tabs, and inside a word only where the word alone is wider than a line. Each newline
+    starts a line and a final newline adds none. A no-break space stays inside its word and is set
+    as a space. ``text`` holds no carriage return and no soft hyphen (:func:`set_text` drops them)."""
+    gaps = {gap: measure(gap) for gap in BREAKS}
     final_newline = text.endswith("\n")
     paragraphs = (text[:-1] if final_newline else text).split("\n")
     for number, paragraph in enumerate(paragraphs, start=1):
-        words: list[str] = []
+        parts = _BREAK.split(paragraph)  # word, gap, word, gap, ..., word
+        line: list[str] = []
         used = 0.0
-        for word in paragraph.split(" "):
+        for index in range(0, len(parts), 2):
+            word = parts[index]
             width = measure(word)
-            if words and used + space + width <= room:
-                words.append(word)
-                used += space + width
-                continue
-            if words:
-                yield Line(" ".join(words), last=False)
+            if index:
+                gap = parts[index - 1]
+                if used + gaps[gap] + width <= room:
+                    line += (gap, word)
+                    used += gaps[gap] + width
+                    continue
+                yield Line(_shown("".join(line)), last=False)  # the gap it breaks at is dropped
             if width > room:
                 *full, word = _cut_word(word, room=room, measure=measure)
-                yield from (Line(piece, last=False) for piece in full)
+                yield from (Line(_shown(piece), last=False) for piece in full)
                 width = measure(word)
-            words, used = [word], width
+            line, used = [word], width
         end_of_text = number == len(paragraphs) and not final_newline
-        if words != [""] or not paragraph or not end_of_text:  # a space past the text's last full line adds none
-            yield Line(" ".join(words), last=True)
+        if line != [""] or not paragraph or not end_of_text:  # a gap past the text's last full line adds none
+            yield Line(_shown("".join(line)), last=True)
+
+
+BREAKS = (" ", "\t")  # the breaking spaces of Latin-1 that multi_cell breaks a line at
+_BREAK = re.compile("([ \t])")
+NO_BREAK_SPACE = "\xa0"
+SOFT_HYPHEN = "\xad"
+
+
+def _shown(text: str) -> str:
+    """A line's text as ``multi_cell`` sets it: a no-break space as a space."""
+    return text.replace(NO_BREAK_SPACE, " ")
 
 
 def text_width(pdf: FPDF) -> Callable[[str], float]:
@@ -118,8 +135,9 @@ def _longest_fit(word: str, start: int, *, room: float, measure: Callable[[str],
 def set_text(pdf: FPDF, text: str, *, width: float, gap: float) -> None:
     """``text`` in the current font, set as ``pdf.multi_cell(width, gap, text, new_x=LMARGIN,
     new_y=NEXT)`` sets it (justified, the last line of each paragraph flush left), one line at a
-    time. ``tests/records/test_export.py`` compares the pages with ``multi_cell``'s."""
-    text = text.replace("\r", "")
+    time. Soft hyphens are dropped: a line set whole would show one as a hyphen.
+    ``tests/records/test_export.py`` compares the pages with ``multi_cell``'s."""
+    text = text.replace("\r", "").replace(SOFT_HYPHEN, "")
     for part in wrapped_lines(text, room=width - 2 * pdf.c_margin, measure=text_width(pdf)):
         if part.last:
             pdf.cell(width, gap, part.text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -134,7 +152,8 @@ def _justified_line(pdf: FPDF, *, width: float, gap: float, text: str) -> None:
     (``cell`` refuses ``Align.J``), then down to the next line."""
     pdf._perform_page_break_if_need_be(gap)
     fragments = pdf._preload_font_styles(pdf.normalize_text(text), False)
-    line = TextLine(fragments, text_width=0, number_of_spaces=text.count(" "), align=Align.J, height=gap,
+    spaces = sum(text.count(space) for space in BREAKS)
+    line = TextLine(fragments, text_width=0, number_of_spaces=spaces, align=Align.J, height=gap,
                     max_width=width)
     pdf._render_styled_text_line(line, gap, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 

@@ -17,9 +17,11 @@ from tests.records.conftest import MED_HEADER
 from tests.records.pdf_pages import drawn, multi_cell_text, shown_text
 
 EXPORT_URL = "/api/patient/medical-record/export/"
-WORDS = ["blood", "pressure", "follow-up", "héllo", "naïve", "日本", "amoxicillin", "500mg", "-", "(active)"]
-# Words, runs of spaces, newlines and words longer than a line: everything the breaking treats apart.
-PIECES = [*WORDS, "", "  ", "\n", "\n\n", "x" * 150, "W" * 30]
+WORDS = ["blood", "pressure", "follow-up", "héllo", "naïve", "日本", "amoxicillin", "500mg", "-", "(active)",
+         "500\xa0mg", "\xa0"]  # a no-break space holds its word together
+# Words, runs of spaces and tabs, newlines and words longer than a line: everything the breaking
+# treats apart.
+PIECES = [*WORDS, "", "  ", "\t", " \t\t", "\n", "\n\n", "x" * 150, "W" * 30, "W" * 24 + "\xa0" + "W" * 24]
 
 
 def _text(rng: random.Random, most: int) -> str:
@@ -74,11 +76,32 @@ def test_lines_fit_and_keep_every_character_but_the_spaces_they_break_at():
     rng = random.Random(11)
     pdf = _pdf()
     room = pdf.epw - 2 * pdf.c_margin
+
+    def visible(text: str) -> str:
+        return "".join(c for c in text if c not in " \t\n\xa0")
+
     for _ in range(500):
-        text = export._latin1(_text(rng, 60).replace("  ", " \t"))  # tabs are characters of a word
+        text = export._latin1(_text(rng, 60))
         lines = [line.text for line in wrapped_lines(text, room=room, measure=text_width(pdf))]
         assert all(pdf.get_string_width(line) <= room + 1e-9 for line in lines)
-        assert "".join("".join(lines).split(" ")) == "".join(text.replace("\n", "").split(" "))
+        assert visible("".join(lines)) == visible(text)
+        assert "\xa0" not in "".join(lines)  # set as a space
+
+
+def test_soft_hyphens_are_dropped_not_shown():
+    """``multi_cell`` hides a soft hyphen unless it breaks the word there, and a line set whole
+    would show it as a hyphen: the export drops them, and sets the text as it would without them."""
+    rng = random.Random(5)
+    for _ in range(20):
+        plain = export._latin1(_text(rng, 60))
+        hyphenated = "".join(c + ("\xad" if c.isalpha() and rng.random() < 0.3 else "") for c in plain)
+        pages = []
+        for text in (plain, hyphenated):
+            pdf = _pdf()
+            export.set_text(pdf, text, width=pdf.epw, gap=5)
+            pages.append(bytes(pdf.output()))
+        assert drawn(pages[1]) == drawn(pages[0])
+        assert not any("\xad" in shown for shown in shown_text(pages[1]))
 
 
 def _record(rng: random.Random):
