@@ -14,6 +14,7 @@ from appointments.models import (
     SlotCapacity,
     StaffAvailability,
 )
+from phb.admin_lists import LargeTableAdmin, recent_values_filter
 
 
 @admin.register(SlotCapacity)
@@ -61,11 +62,15 @@ class BookingHoldAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(LargeTableAdmin):
+    """Every booking of every hospital: the changelist reads no more of them than a page needs
+    (``phb.admin_lists``)."""
+
     list_display = ("appointment_id", "hospital", "department", "start", "status", "priority", "payment_status")
-    list_filter = ("status", "priority", "payment_status", "hospital", "appointment_type")
-    search_fields = ("appointment_id", "id", "payment_reference")
-    date_hierarchy = "start"
+    list_filter = ("status", "priority", "payment_status", "hospital",
+                   recent_values_filter("appointment_type", "appointment type"), "start")
+    search_fields = ("=appointment_id", "=id", "=payment_reference", "=patient__hpn")
+    search_help_text = "Exact: the appointment's id (either form), the payment reference or the patient's HPN."
     raw_id_fields = ("patient", "doctor", "cancelled_by", "referred_by", "hospital", "department", "slot",
                      "referred_to_hospital", "referred_to_department")
     # Status, time and slot change only through the booking service and the state machine.
@@ -117,14 +122,16 @@ class StaffAvailabilityAdmin(admin.ModelAdmin):
 
 
 @admin.register(SchedulingEvent)
-class SchedulingEventAdmin(ReadOnlyAdmin):
-    """Anonymised booking decisions and outcomes (the scheduler's training data)."""
+class SchedulingEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """Anonymised booking decisions and outcomes (the scheduler's training data): one a booking,
+    so the changelist reads no more of them than a page needs (``phb.admin_lists``)."""
 
     list_display = ("id", "department_id_value", "urgency", "requested_at", "lead_minutes", "outcome",
                     "policy_version", "followed_recommendation", "exported_at")
-    list_filter = ("outcome", "priority", "followed_recommendation", "policy_version")
-    search_fields = ("id", "patient_key")
-    date_hierarchy = "requested_at"
+    list_filter = ("outcome", "priority", "followed_recommendation",
+                   recent_values_filter("policy_version", "policy version"), "requested_at")
+    search_fields = ("=id", "=appointment__id", "=appointment__appointment_id", "=patient_key")
+    search_help_text = "An exact id: the event's, the appointment's (either form) or the patient key."
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -259,6 +259,9 @@ class Appointment(models.Model):
             # A doctor's lists: the part assigned to them; an admin's list by doctor.
             models.Index(fields=["doctor", "start", "id"], name="appointment_doctor_start"),
             models.Index(fields=["doctor", "status"]),
+            # The admin's changelist in its order, and its search by payment reference.
+            models.Index(fields=["-start", "-id"], name="appointment_recent"),
+            models.Index(fields=["payment_reference"], name="appointment_payment_reference"),
         ]
         constraints = [
             # A patient never has two live appointments starting together (slots are a fixed grid).
@@ -453,6 +456,8 @@ class SchedulingEvent(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+        # The admin's search for one pseudonymous patient's events (``phb.admin_lists``).
+        indexes = [models.Index(fields=["patient_key"], name="scheduling_event_patient")]
 
     def __str__(self) -> str:
         return f"scheduling event {self.pk}"

@@ -1,13 +1,18 @@
-"""The audit trail's admin changelist on a large trail (PostgreSQL only).
+"""The admin changelists of the tables that grow without bound, on large tables (PostgreSQL only).
 
-A fresh database with ``AUDIT_ROWS`` (default 1,000,000) audit events, analysed as autovacuum
-would. In process, each figure the median of 3 requests of a superuser, the page rendered:
+A fresh database with ``ADMIN_ROWS`` (default 1,000,000) rows in each of: the audit trail,
+appointments, clinical entries, the scheduler's booking events, payments, payment events and
+guideline accesses, analysed as
+autovacuum would. In process, each figure the median of 3 requests of a superuser, the page
+rendered. For each ``<table>`` (``audit``, ``appointment``, ``clinical_entry``, ``scheduling_event``,
+``payment``, ``payment_event``, ``guideline_access``):
 
-audit_admin_changelist_ms: the changelist as it opens. Target < 200.
-audit_admin_search_ms: a search by an exact id (a patient's, an actor's, a request's in turn). Target < 200.
-audit_admin_filtered_ms: filtered to one action (a third of the trail, counted exactly).
+<table>_admin_changelist_ms: the changelist as it opens. Target < 200.
+<table>_admin_search_ms: the median of searches by exact values (ids, references, emails). Target < 200.
+<table>_admin_filtered_ms: filtered by a list filter (a share of the table, counted exactly).
 ..._django_default_ms: the same requests through a ModelAdmin with Django's defaults for the same
-list (filters over every distinct value, a date hierarchy, ``=`` search, "N total"), for the ratio.
+list (filters over every distinct value, a date hierarchy, a search by ``icontains`` or ``=`` that
+compares ``UPPER(column::text)``, "N total"), for the ratio.
 """
 
 from __future__ import annotations
@@ -16,19 +21,139 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 
 from common import manage
 from loadgen import fresh_database, postgres_url
 
-ROWS = int(os.environ.get("AUDIT_ROWS", "1000000"))
+ROWS = int(os.environ.get("ADMIN_ROWS", os.environ.get("AUDIT_ROWS", "1000000")))
 
-FILL = """
-INSERT INTO records_auditevent (id, occurred_at, actor_id, actor_role, patient_id, action, object_type,
-                                object_id, request_id)
-SELECT gen_random_uuid(), now() - make_interval(mins => i), gen_random_uuid(), 'doctor', gen_random_uuid(),
-       (ARRAY['read', 'export', 'update'])[1 + mod(i, 3)], 'medical_record', i::text, md5(i::text)
-FROM generate_series(1, %s) AS i
-"""
+
+@dataclass
+class Table:
+    name: str
+    model: str  # app_label.ModelName
+    fill: str  # SQL, %(rows)s rows; may use %(patient)s, %(users)s (20), %(guidelines)s (50), %(hospital)s
+    # and %(department)s
+    probe: str  # SQL: one row of the values to search by (the oldest row's, the last page's)
+    filtered: str  # our filter's query string
+    default_filtered: str  # the same through Django's default filter
+    default: dict  # the ModelAdmin attributes with Django's defaults for the same list
+
+
+TABLES = [
+    Table(
+        "audit", "records.AuditEvent",
+        """INSERT INTO records_auditevent (id, occurred_at, actor_id, actor_role, patient_id, action, object_type,
+                                           object_id, request_id)
+           SELECT gen_random_uuid(), now() - make_interval(mins => i), gen_random_uuid(), 'doctor',
+                  gen_random_uuid(), (ARRAY['read', 'export', 'update'])[1 + mod(i, 3)], 'medical_record',
+                  i::text, md5(i::text)
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT patient_id::text, actor_id::text, request_id FROM records_auditevent ORDER BY occurred_at LIMIT 1",
+        "?action=read", "?action__exact=read",
+        {"list_display": ("occurred_at", "action", "object_type", "object_id", "actor_role", "actor_id", "patient_id"),
+         "list_filter": ("action", "object_type", "actor_role", "occurred_at"),
+         "search_fields": ("=actor_id", "=patient_id", "=object_id", "=request_id"),
+         "date_hierarchy": "occurred_at"},
+    ),
+    Table(
+        "appointment", "appointments.Appointment",
+        """INSERT INTO appointments_appointment (id, appointment_id, start, "end", status, priority, appointment_type,
+               chief_complaint, symptoms_data, medical_history, allergies, current_medications, is_insurance_based,
+               insurance_details, fee_amount, currency, payment_status, payment_reference, general_notes,
+               doctor_notes, medical_summary, cancellation_reason, reschedule_count, referral_reason, created_at,
+               updated_at, department_id, hospital_id, patient_id)
+           SELECT gen_random_uuid(), 'APT-' || i, now() - make_interval(mins => 30 * i),
+                  now() - make_interval(mins => 30 * i - 30), (ARRAY['completed', 'cancelled', 'no_show'])[1 + mod(i, 3)],
+                  'normal', (ARRAY['consultation', 'follow_up'])[1 + mod(i, 2)], '', '{}'::jsonb, '', '', '', false,
+                  '{}'::jsonb, 0, 'NGN', 'waived', 'PHB-A' || i, '', '', '{}'::jsonb, '', 0, '',
+                  now() - make_interval(mins => 30 * i), now(), %(department)s, %(hospital)s,
+                  (%(users)s::uuid[])[1 + mod(i, 20)]
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT appointment_id, id::text, payment_reference FROM appointments_appointment ORDER BY start LIMIT 1",
+        "?status__exact=completed&appointment_type=follow_up",
+        "?status__exact=completed&appointment_type__exact=follow_up",
+        {"list_display": ("appointment_id", "hospital", "department", "start", "status", "priority", "payment_status"),
+         "list_filter": ("status", "priority", "payment_status", "hospital", "appointment_type"),
+         "search_fields": ("appointment_id", "id", "payment_reference"), "date_hierarchy": "start"},
+    ),
+    Table(
+        "clinical_entry", "records.ClinicalEntry",
+        """INSERT INTO records_clinicalentry (id, kind, title, occurred_on, status, details, provider_name,
+               notes_encrypted, created_at, updated_at, patient_id)
+           SELECT gen_random_uuid(), (ARRAY['diagnosis', 'medication', 'lab_result'])[1 + mod(i, 3)], 'Entry',
+                  current_date - (i / 100), (ARRAY['active', 'resolved'])[1 + mod(i, 2)], '{}'::jsonb, '', '',
+                  now() - make_interval(mins => i), now() - make_interval(mins => i),
+                  (%(users)s::uuid[])[1 + mod(i, 20)]
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT e.id::text, u.hpn FROM records_clinicalentry e JOIN accounts_user u ON u.id = e.patient_id "
+        "ORDER BY e.occurred_on LIMIT 1",
+        "?status=resolved", "?status__exact=resolved",
+        {"list_display": ("id", "patient_id", "kind", "occurred_on", "status", "created_at"),
+         "list_filter": ("kind", "status", "occurred_on"), "search_fields": ("=id", "=patient__hpn")},
+    ),
+    Table(
+        "scheduling_event", "appointments.SchedulingEvent",
+        """INSERT INTO appointments_schedulingevent (id, hospital_id_value, department_id_value, patient_key,
+               doctor_key, urgency, priority, requested_at, slot_start, lead_minutes, open_slots,
+               policy_version, outcome)
+           SELECT gen_random_uuid(), 1, 1 + mod(i, 20), left(md5(mod(i, 200000)::text), 32), '', 1 + mod(i, 10),
+                  'normal', now() - make_interval(mins => i), now() - make_interval(mins => i - 1440), 1440,
+                  '[]'::jsonb, 'v' || mod(i, 7), (ARRAY['completed', 'no_show', 'cancelled'])[1 + mod(i, 3)]
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT id::text, patient_key FROM appointments_schedulingevent ORDER BY requested_at LIMIT 1",
+        "?policy_version=v3", "?policy_version__exact=v3",
+        {"list_display": ("id", "department_id_value", "urgency", "requested_at", "lead_minutes", "outcome",
+                          "policy_version", "followed_recommendation", "exported_at"),
+         "list_filter": ("outcome", "priority", "followed_recommendation", "policy_version"),
+         "search_fields": ("id", "patient_key"), "date_hierarchy": "requested_at"},
+    ),
+    Table(
+        "payment", "payments.Payment",
+        """INSERT INTO payments_payment (id, patient_id, provider, reference, status, status_reason, amount,
+               currency, amount_minor, access_code, authorization_url, provider_transaction_id, channel,
+               paid_currency, refund_reason, refund_provider_id, booking_summary, created_at, updated_at)
+           SELECT gen_random_uuid(), %(patient)s, 'paystack', 'PHB-' || i, 'completed', '', 2000, 'NGN', 200000,
+                  '', '', 'T' || i, 'card', 'NGN', '', '', '{}'::jsonb,
+                  now() - make_interval(mins => i), now() - make_interval(mins => i)
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT reference, id::text, provider_transaction_id FROM payments_payment ORDER BY created_at LIMIT 1",
+        "?currency=NGN&status__exact=completed", "?currency__exact=NGN&status__exact=completed",
+        {"list_display": ("reference", "status", "amount", "currency", "provider", "patient_id", "created_at",
+                          "completed_at"),
+         "list_filter": ("status", "provider", "currency", "created_at"),
+         "search_fields": ("reference", "id", "patient__email", "appointment__appointment_id",
+                           "provider_transaction_id"),
+         "date_hierarchy": "created_at"},
+    ),
+    Table(
+        "payment_event", "payments.PaymentEvent",
+        """INSERT INTO payments_paymentevent (payment_id, kind, source, from_status, to_status, provider_status,
+               currency, message, dedupe_key, created_at)
+           SELECT p.id, 'webhook:charge.success', 'webhook', 'pending', 'completed', 'success', 'NGN', '',
+                  'dedupe:' || p.reference, p.created_at
+           FROM payments_payment p""",
+        "SELECT p.reference, p.id::text, e.dedupe_key FROM payments_paymentevent e "
+        "JOIN payments_payment p ON p.id = e.payment_id ORDER BY e.created_at LIMIT 1",
+        "?kind=webhook:charge.success", "?kind__exact=webhook:charge.success",
+        {"list_display": ("created_at", "payment", "kind", "source", "from_status", "to_status", "provider_status"),
+         "list_filter": ("source", "kind", "to_status", "created_at"),
+         "search_fields": ("payment__reference", "payment__id", "dedupe_key")},
+    ),
+    Table(
+        "guideline_access", "storage.GuidelineAccess",
+        """INSERT INTO storage_guidelineaccess (guideline_id, user_id, action, accessed_at, user_agent)
+           SELECT (%(guidelines)s::bigint[])[1 + mod(i, 50)], (%(users)s::uuid[])[1 + mod(i, 20)],
+                  (ARRAY['view', 'download'])[1 + mod(i / 7, 2)], now() - make_interval(mins => i), ''
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT g.guideline_id, u.email FROM storage_guidelineaccess a JOIN storage_clinicalguideline g "
+        "ON g.id = a.guideline_id JOIN accounts_user u ON u.id = a.user_id ORDER BY a.accessed_at LIMIT 1",
+        "?action__exact=view", "?action__exact=view",
+        {"list_display": ("id", "guideline", "user_id", "action", "accessed_at"),
+         "list_filter": ("action", "accessed_at"), "search_fields": ("guideline__guideline_id", "user__email")},
+    ),
+]
 
 
 def median_ms(view, request_for, query: str) -> float:
@@ -55,47 +180,55 @@ def main() -> int:
         import django
 
         django.setup()
+        from django.apps import apps
         from django.contrib import admin
         from django.contrib.messages.storage.fallback import FallbackStorage
         from django.contrib.sessions.backends.base import SessionBase
         from django.db import connection
         from django.test import RequestFactory
 
-        from records.models import AuditEvent
-        from tests.factories import UserFactory
+        from storage.models import ClinicalGuideline
+        from tests.factories import DepartmentFactory, HospitalFactory, UserFactory
 
-        with connection.cursor() as cursor:
-            cursor.execute(FILL, [ROWS])
-            cursor.execute("ANALYZE records_auditevent")
-            cursor.execute("SELECT patient_id::text, actor_id::text, request_id FROM records_auditevent "
-                           "ORDER BY occurred_at LIMIT 1")
-            patient, actor, request_id = cursor.fetchone()
         staff = UserFactory(is_staff=True, is_superuser=True)
+        users = UserFactory.create_batch(20)
+        hospital = HospitalFactory()
+        department = DepartmentFactory(hospital=hospital)
+        guidelines = ClinicalGuideline.objects.bulk_create(
+            [ClinicalGuideline(organization=hospital, title="Guideline", description="A guideline.",
+                               category="prevention") for _ in range(50)])
+        values = {"rows": ROWS, "patient": users[0].pk, "users": [u.pk for u in users], "hospital": hospital.pk,
+                  "department": department.pk,
+                  "guidelines": [g.pk for g in guidelines]}
         factory = RequestFactory()
+        for table in TABLES:
+            model = apps.get_model(table.model)
+            with connection.cursor() as cursor:
+                cursor.execute(table.fill, values)
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
+                cursor.execute(table.probe)
+                terms = list(cursor.fetchone())
+            path = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
 
-        def request_for(query: str):
-            request = factory.get("/admin/records/auditevent/" + query)
-            request.user = staff
-            request.session = SessionBase()
-            request._messages = FallbackStorage(request)
-            return request
+            def request_for(query: str, path=path):
+                request = factory.get(path + query)
+                request.user = staff
+                request.session = SessionBase()
+                request._messages = FallbackStorage(request)
+                return request
 
-        class DjangoDefaultAuditAdmin(admin.ModelAdmin):
-            list_display = ("occurred_at", "action", "object_type", "object_id", "actor_role", "actor_id", "patient_id")
-            list_filter = ("action", "object_type", "actor_role", "occurred_at")
-            search_fields = ("=actor_id", "=patient_id", "=object_id", "=request_id")
-            date_hierarchy = "occurred_at"
-
-        ours = admin.site._registry[AuditEvent].changelist_view
-        default = DjangoDefaultAuditAdmin(AuditEvent, admin.site).changelist_view
-        searches = [f"?q={patient}", f"?q={actor}", f"?q={request_id}"]
-        for name, view in (("", ours), ("_django_default", default)):
-            view(request_for("")).render()  # first use: templates, caches
-            print(f"audit_admin_changelist{name}_ms: {median_ms(view, request_for, ''):.0f}")
-            search = statistics.median(median_ms(view, request_for, query) for query in searches)
-            print(f"audit_admin_search{name}_ms: {search:.0f}")
-            print(f"audit_admin_filtered{name}_ms: {median_ms(view, request_for, '?action__exact=read' if name else '?action=read'):.0f}")
-        print(f"audit_admin_rows: {ROWS}")
+            default_admin = type(f"DjangoDefault{model.__name__}Admin", (admin.ModelAdmin,), dict(table.default))
+            ours = admin.site._registry[model].changelist_view
+            default = default_admin(model, admin.site).changelist_view
+            for suffix, view, filtered in (("", ours, table.filtered),
+                                           ("_django_default", default, table.default_filtered)):
+                view(request_for("")).render()  # first use: templates, caches
+                prefix = f"{table.name}_admin"
+                print(f"{prefix}_changelist{suffix}_ms: {median_ms(view, request_for, ''):.0f}", flush=True)
+                search = statistics.median(median_ms(view, request_for, f"?q={term}") for term in terms)
+                print(f"{prefix}_search{suffix}_ms: {search:.0f}", flush=True)
+                print(f"{prefix}_filtered{suffix}_ms: {median_ms(view, request_for, filtered):.0f}", flush=True)
+        print(f"admin_rows_per_table: {ROWS}")
         connection.close()
     return 0
 

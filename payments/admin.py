@@ -4,6 +4,7 @@ from accounts.admin import ReadOnlyAdmin
 from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus
 from payments.reconcile import payments_check_now
 from payments.services import payment_request_refund
+from phb.admin_lists import LargeTableAdmin, recent_values_filter
 
 
 class PaymentEventInline(admin.TabularInline):
@@ -19,16 +20,17 @@ class PaymentEventInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
-    """Money records: read-only. The actions only ask the provider: check now, retry a refund."""
+class PaymentAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """Money records: read-only. The actions only ask the provider: check now, retry a refund.
+    One a booking, so the changelist reads no more of them than a page needs (``phb.admin_lists``)."""
 
     list_display = ("reference", "status", "amount", "currency", "provider", "patient_id", "created_at", "completed_at")
-    list_filter = ("status", "provider", "currency", "created_at")
-    search_fields = ("reference", "id", "patient__email", "appointment__appointment_id", "provider_transaction_id")
+    list_filter = ("status", "provider", recent_values_filter("currency", "currency"), "created_at")
+    search_fields = ("=reference", "=id", "=patient__email", "=appointment__appointment_id", "=provider_transaction_id")
+    search_help_text = "Exact: the reference, the payment's id, the patient's email, the appointment's id or the provider's transaction id."
     readonly_fields = [f.name for f in Payment._meta.fields]
     inlines = [PaymentEventInline]
     actions = ["check_with_provider", "retry_refund"]
-    date_hierarchy = "created_at"
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -48,10 +50,15 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PaymentEvent)
-class PaymentEventAdmin(ReadOnlyAdmin):
+class PaymentEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """Every change of every payment, newest first (``phb.admin_lists``)."""
+
     list_display = ("created_at", "payment", "kind", "source", "from_status", "to_status", "provider_status")
-    list_filter = ("source", "kind", "to_status", "created_at")
-    search_fields = ("payment__reference", "payment__id", "dedupe_key")
+    list_filter = ("source", recent_values_filter("kind", "kind"), recent_values_filter("to_status", "to status"),
+                   "created_at")
+    search_fields = ("=payment__reference", "=payment__id", "=dedupe_key")
+    search_help_text = "Exact: the payment's reference or id, or the event's dedupe key."
+    ordering = ("-created_at", "-id")
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -109,6 +109,9 @@ class Payment(models.Model):
             # The payment history (``pagination.RECENT_FIRST``), in its order.
             models.Index(fields=["patient", "-created_at", "-id"], name="payment_patient_recent"),
             models.Index(fields=["status", "created_at"]),
+            # The admin's changelist in its order, and its search by the provider's transaction id.
+            models.Index(fields=["-created_at", "-id"], name="payment_recent"),
+            models.Index(fields=["provider_transaction_id"], name="payment_provider_transaction"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_nonnegative"),

@@ -1,10 +1,7 @@
-import uuid
-
 from django.contrib import admin
-from django.db.models import Q
 
 from accounts.admin import ReadOnlyAdmin
-from phb.admin_lists import EstimatedCountPaginator, recent_values_filter
+from phb.admin_lists import LargeTableAdmin, recent_values_filter
 from records.audit import audit_record
 from records.models import AccessConsent, AuditEvent, ClinicalEntry, MedicalProfile, PatientDocument
 
@@ -22,19 +19,23 @@ class _AuditedPhiAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MedicalProfile)
-class MedicalProfileAdmin(_AuditedPhiAdmin):
+class MedicalProfileAdmin(LargeTableAdmin, _AuditedPhiAdmin):
     list_display = ("id", "patient_id", "blood_type", "last_visit_date", "updated_at")
-    list_filter = ("blood_type", "genotype", "updated_at")
-    search_fields = ("=id", "=patient__hpn")
+    list_filter = (recent_values_filter("blood_type", "blood type"), recent_values_filter("genotype", "genotype"),
+                   "updated_at")
+    search_fields = ("=id", "=patient__hpn", "=patient__id")
+    search_help_text = "Exact: the profile's id, or the patient's HPN or id."
 
 
 @admin.register(ClinicalEntry)
-class ClinicalEntryAdmin(_AuditedPhiAdmin):
-    """Structured fields only: the encrypted notes are not shown here."""
+class ClinicalEntryAdmin(LargeTableAdmin, _AuditedPhiAdmin):
+    """Structured fields only: the encrypted notes are not shown here. Every entry of every
+    record, so the changelist reads no more of them than a page needs (``phb.admin_lists``)."""
 
     list_display = ("id", "patient_id", "kind", "occurred_on", "status", "created_at")
-    list_filter = ("kind", "status", "occurred_on")
-    search_fields = ("=id", "=patient__hpn")
+    list_filter = ("kind", recent_values_filter("status", "status"), "occurred_on")
+    search_fields = ("=id", "=patient__hpn", "=patient__id")
+    search_help_text = "Exact: the entry's id, or the patient's HPN or id."
     exclude = ("notes_encrypted",)
 
 
@@ -54,7 +55,7 @@ class PatientDocumentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
     """Append-only: no add, change or delete, not even in bulk. The trail grows with every read of
     PHI, so its changelist reads no more of it than a page needs (``phb.admin_lists``)."""
 
@@ -67,21 +68,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
     )
     search_fields = ("=actor_id", "=patient_id", "=object_id", "=request_id")
     search_help_text = "An exact id: the actor's, the patient's, the object's or the request's."
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
-
-    def get_search_results(self, request, queryset, search_term):
-        """Exact ids, each compared as stored so that its index serves it (Django's ``=`` search
-        compares ``UPPER(column::text)``, which reads the whole table)."""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        match = Q(object_id=term) | Q(request_id=term)
-        try:
-            ident = uuid.UUID(term)
-        except ValueError:
-            return queryset.filter(match), False
-        return queryset.filter(match | Q(object_id=str(ident)) | Q(actor_id=ident) | Q(patient_id=ident)), False
 
     def has_delete_permission(self, request, obj=None):
         return False

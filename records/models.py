@@ -89,6 +89,8 @@ class ClinicalEntry(models.Model):
             # The record summary (the encounters alone), in the record's order.
             models.Index(fields=["patient", "kind", "-occurred_on", "-created_at", "-id"],
                          name="records_entry_kind_recent"),
+            # The admin's changelist, every record's entries in its order.
+            models.Index(fields=["-occurred_on", "-created_at", "-id"], name="records_entry_recent"),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
+from phb.admin_lists import LargeTableAdmin
 from storage.models import (
     ClinicalGuideline,
     GuidelineAccess,
@@ -59,10 +60,13 @@ class GuidelineBookmarkAdmin(admin.ModelAdmin):
 
 
 @admin.register(GuidelineAccess)
-class GuidelineAccessAdmin(AppendOnlyAdmin):
+class GuidelineAccessAdmin(LargeTableAdmin, AppendOnlyAdmin):
+    """Every view and download of a guideline (``phb.admin_lists``)."""
+
     list_display = ("id", "guideline", "user_id", "action", "accessed_at")
     list_filter = ("action", "accessed_at")
-    search_fields = ("guideline__guideline_id", "user__email")
+    search_fields = ("=guideline__guideline_id", "=user__email", "=user__id")
+    search_help_text = "Exact: the guideline's id, or the user's email or id."
 
 
 class PrescriptionDocumentVersionInline(admin.TabularInline):

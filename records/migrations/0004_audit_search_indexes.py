@@ -6,26 +6,7 @@ PostgreSQL the indexes are built with ``CREATE INDEX CONCURRENTLY``: writes go o
 
 from django.db import migrations, models
 
-INDEXES = [
-    models.Index(fields=["request_id"], name="records_audit_request"),
-    models.Index(fields=["object_id"], name="records_audit_object"),
-]
-
-
-def _concurrently(schema_editor) -> dict:
-    return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
-
-
-def forwards(apps, schema_editor):
-    model = apps.get_model("records", "AuditEvent")
-    for index in INDEXES:
-        schema_editor.add_index(model, index, **_concurrently(schema_editor))
-
-
-def backwards(apps, schema_editor):
-    model = apps.get_model("records", "AuditEvent")
-    for index in INDEXES:
-        schema_editor.remove_index(model, index, **_concurrently(schema_editor))
+from phb.migration_ops import AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
@@ -36,8 +17,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(forwards, backwards)],
-            state_operations=[migrations.AddIndex(model_name="auditevent", index=index) for index in INDEXES],
-        ),
+        AddIndexConcurrently(model_name="auditevent", index=models.Index(fields=["request_id"], name="records_audit_request")),
+        AddIndexConcurrently(model_name="auditevent", index=models.Index(fields=["object_id"], name="records_audit_object")),
     ]
