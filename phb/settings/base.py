@@ -221,6 +221,9 @@ AUTH_COOKIE_DOMAIN = env.str("AUTH_COOKIE_DOMAIN", default="") or None
 OTP_PEPPER = env.str("OTP_PEPPER", default="dev-otp-pepper-change-me")
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=300)
 OTP_MAX_ATTEMPTS = 5
+# Expired codes, password-reset tokens and sessions are deleted this many days after they expire
+# (accounts.retention, daily).
+CREDENTIALS_RETENTION_DAYS = env.int("CREDENTIALS_RETENTION_DAYS", default=30)
 # "count/seconds" (accounts.throttles). Password attempts per account-and-address are strict, per
 # address generous (a hospital NATs its staff); failures per account are a ceiling that stops
 # only addresses the account has not signed in from. Code checks and email actions count apart.
