@@ -1,5 +1,5 @@
-"""Admin changelists that stay fast on tables of millions of rows (the audit trail, the
-scheduler's events, payments and their events, guideline accesses).
+"""Admin changelists that stay fast on tables of millions of rows: the tables that grow with every
+booking, payment, record entry and read (``README.md``, the admin).
 
 Django's defaults read the whole table on every changelist: a ``SELECT DISTINCT`` per plain-field
 list filter, a second ``COUNT(*)`` for "N total", the distinct years of a ``date_hierarchy``, and
@@ -52,15 +52,15 @@ class EstimatedCountPaginator(Paginator):
 
 
 def recent_values_filter(field: str, title: str) -> type[admin.SimpleListFilter]:
-    """A list filter offering the values of ``field`` in the newest ``RECENT_ROWS`` rows (by the
-    model's ordering, which an index serves), not the distinct values of the whole table. Any
-    value still filters through the URL (``?field=value``)."""
+    """A list filter offering the values of ``field`` in the first ``RECENT_ROWS`` rows of the
+    changelist's order (newest first, which an index serves), not the distinct values of the whole
+    table. Any value still filters through the URL (``?field=value``)."""
 
     class RecentValues(admin.SimpleListFilter):
         parameter_name = field
 
         def lookups(self, request, model_admin):
-            newest_first = model_admin.get_ordering(request) or model_admin.model._meta.ordering
+            newest_first = model_admin.get_ordering(request) or model_admin.model._meta.ordering or ("-pk",)
             recent = model_admin.get_queryset(request).order_by(*newest_first).values_list(field, flat=True)[:RECENT_ROWS]
             return [(value, value) for value in sorted({v for v in recent if v})]
 
