@@ -50,36 +50,45 @@ def wrapped_lines(text: str, *, room: float, measure: Callable[[str], float]) ->
     """``text`` broken into lines no wider than ``room`` as fpdf2's ``multi_cell`` breaks it: at
     spaces and tabs, and inside a word only where the word alone is wider than a line. Each newline
     starts a line and a final newline adds none. A no-break space stays inside its word and is set
-    as a space. ``text`` holds no carriage return and no soft hyphen (:func:`set_text` drops them)."""
-    gaps = {gap: measure(gap) for gap in BREAKS}
+    as a space. ``text`` holds no carriage return and no soft hyphen (:func:`set_text` drops them).
+
+    Each line is a slice of its paragraph (its words and the gaps between them), so nothing is
+    built word by word."""
+    widths = {gap: measure(gap) for gap in BREAKS}
+    space = widths[" "]
+    shown = _shown if NO_BREAK_SPACE in text else str
     final_newline = text.endswith("\n")
     paragraphs = (text[:-1] if final_newline else text).split("\n")
     for number, paragraph in enumerate(paragraphs, start=1):
-        parts = _BREAK.split(paragraph)  # word, gap, word, gap, ..., word
-        line: list[str] = []
+        tabs = "\t" in paragraph
+        words = _BREAK.split(paragraph) if tabs else paragraph.split(" ")
+        start = 0  # where the current line starts in the paragraph
+        at = 0  # where the current word starts
         used = 0.0
-        for index in range(0, len(parts), 2):
-            word = parts[index]
+        for index, word in enumerate(words):
             width = measure(word)
             if index:
-                gap = parts[index - 1]
-                if used + gaps[gap] + width <= room:
-                    line += (gap, word)
-                    used += gaps[gap] + width
+                gap = widths[paragraph[at - 1]] if tabs else space
+                if used + gap + width <= room:
+                    used += gap + width
+                    at += len(word) + 1
                     continue
-                yield Line(_shown("".join(line)), last=False)  # the gap it breaks at is dropped
+                yield Line(shown(paragraph[start:at - 1]), last=False)  # the gap it breaks at is dropped
+            start = at
             if width > room:
-                *full, word = _cut_word(word, room=room, measure=measure)
-                yield from (Line(_shown(piece), last=False) for piece in full)
-                width = measure(word)
-            line, used = [word], width
+                *full, rest = _cut_word(word, room=room, measure=measure)
+                yield from (Line(shown(piece), last=False) for piece in full)
+                start = at + len(word) - len(rest)
+                width = measure(rest)
+            used = width
+            at += len(word) + 1
         end_of_text = number == len(paragraphs) and not final_newline
-        if line != [""] or not paragraph or not end_of_text:  # a gap past the text's last full line adds none
-            yield Line(_shown("".join(line)), last=True)
+        if paragraph[start:] or not paragraph or not end_of_text:  # a gap past the text's last full line adds none
+            yield Line(shown(paragraph[start:]), last=True)
 
 
 BREAKS = (" ", "\t")  # the breaking spaces of Latin-1 that multi_cell breaks a line at
-_BREAK = re.compile("([ \t])")
+_BREAK = re.compile("[ \t]")
 NO_BREAK_SPACE = "\xa0"
 SOFT_HYPHEN = "\xad"
 
