@@ -29,6 +29,7 @@ from appointments.serializers import (
     appointment_detail_payload,
     appointment_payload,
     doctor_appointment_payload,
+    doctor_contact_payload,
     doctor_detail_nested,
     medication_payload,
 )
@@ -151,7 +152,8 @@ class DoctorAppointmentDetailView(DoctorAppointmentView):
     def get(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
         prescriptions = list(selectors.prescriptions_of_appointment(appointment=appointment))
-        body = {**appointment_detail_payload(appointment, prescriptions), **doctor_appointment_payload(appointment)}
+        body = {**appointment_detail_payload(appointment, prescriptions), **doctor_appointment_payload(appointment),
+                **doctor_contact_payload(appointment)}
         body["prescriptions"] = [medication_payload(p, m, appointment=appointment)
                                  for p in prescriptions for m in p.medications]
         body.update(doctor_detail_nested(body))

@@ -289,6 +289,13 @@ def doctor_appointment_payload(appointment: Appointment) -> dict:
     }
 
 
+def doctor_contact_payload(appointment: Appointment) -> dict:
+    """D3 alone: how the patient is reached about the appointment (the detail page shows the
+    address and warns where it is unverified, as notifications may not arrive). The lists leave
+    it out."""
+    return {"patient_email": appointment.patient.email, "email_verified": appointment.patient.email_verified}
+
+
 def doctor_detail_nested(payload: dict) -> dict:
     """D3 also gives the appointment and the patient nested (what the reschedule page reads)."""
     return {

@@ -377,6 +377,10 @@ def test_doctor_detail_nests_the_appointment_and_patient_for_the_reschedule_page
     assert nested["department_name"] == department.name
     assert body["patient_details"]["name"] == patient.full_name
     assert body["patient_name"] == patient.full_name  # the flat fields the detail page reads stay
+    # the detail page shows the address and warns where notifications may not arrive; lists leave it out
+    assert body["patient_email"] == patient.email and body["email_verified"] is patient.email_verified
+    listed = client_for(doctor).get("/api/doctor-appointments/").json()
+    assert listed and all("patient_email" not in item for item in listed)
 
     stranger = make_doctor(department=DepartmentFactory(hospital=HospitalFactory()))
     assert client_for(stranger).get(url).status_code == 404
