@@ -232,6 +232,13 @@ def bed_counts_by_department(*, hospital_id: int, department_ids: list[int] | No
     return {row.pop("ward__department_id"): with_rates(row) for row in rows}
 
 
+def bed_counts_by_hospital(*, hospital_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Hospital id -> bed counts, as :func:`bed_counts_by_department` counts them, in one query."""
+    rows = (Bed.objects.filter(ward__hospital_id__in=hospital_ids, ward__is_active=True)
+            .values("ward__hospital_id").annotate(**_bed_counts()).order_by())
+    return {row.pop("ward__hospital_id"): row for row in rows}
+
+
 def bed_counts_by_ward(*, hospital_id: int) -> list[dict[str, Any]]:
     rows = (Bed.objects.filter(ward__hospital_id=hospital_id, ward__is_active=True)
             .values("ward_id", "ward__name", "ward__code", "ward__ward_type", "ward__department_id",

@@ -85,6 +85,29 @@ def hospitals_near(*, latitude: float, longitude: float, radius_km: float) -> Qu
     )
 
 
+EMERGENCY_DEPARTMENT = "emergency"
+
+
+def facilities_of(*, hospital_ids: list[int]) -> dict[int, dict[str, object]]:
+    """Hospital id -> what the hospital has, from its own records: ``bed_capacity`` (its in-service
+    beds in active wards), ``icu_unit`` (an ICU or HDU bed among them) and ``emergency_unit`` (an
+    active emergency department). Two queries, whatever the number of hospitals."""
+    from admissions.selectors import bed_counts_by_hospital
+
+    beds = bed_counts_by_hospital(hospital_ids=hospital_ids)
+    emergency = set(Department.objects.filter(hospital_id__in=hospital_ids, is_active=True,
+                                              department_type=EMERGENCY_DEPARTMENT)
+                    .values_list("hospital_id", flat=True).distinct())
+    return {
+        hospital_id: {
+            "bed_capacity": beds.get(hospital_id, {}).get("total", 0),
+            "icu_unit": beds.get(hospital_id, {}).get("icu_total", 0) > 0,
+            "emergency_unit": hospital_id in emergency,
+        }
+        for hospital_id in hospital_ids
+    }
+
+
 def departments_of_hospital(*, hospital_id: int) -> QuerySet[Department]:
     """The active departments of an active hospital, by name (``pagination.DEPARTMENTS``)."""
     return Department.objects.filter(hospital_id=hospital_id, is_active=True, hospital__is_active=True).order_by(

@@ -70,7 +70,9 @@ class HasPrimaryHospitalView(ApiView):
 
 
 class HospitalListView(ApiView):
-    """H3. Also carries ``has_primary``/``primary_hospital``, which the booking page reads here."""
+    """H3. Also carries ``has_primary``/``primary_hospital``, which the booking page reads here. Each
+    hospital also says what it has (``selectors.facilities_of``) and its code as
+    ``registration_number``: the organisation profile page reads them here."""
 
     access = Access.OWN
 
@@ -78,7 +80,8 @@ class HospitalListView(ApiView):
                    description="By name. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
         page = pagination.paginate(request, selectors.active_hospitals(), spec=pagination.HOSPITALS)
-        hospitals = [hospital_payload(h) for h in page.items]
+        facilities = selectors.facilities_of(hospital_ids=[h.id for h in page.items])
+        hospitals = [{**hospital_payload(h), "registration_number": h.code, **facilities[h.id]} for h in page.items]
         return page.response({"hospitals": hospitals, "message": f"{len(hospitals)} hospitals",
                               **_primary_payload(request.user)})
 

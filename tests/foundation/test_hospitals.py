@@ -195,3 +195,38 @@ def test_hospital_admin_lists_the_admins_of_her_hospital_only():
     assert paged.json()["summary"]["total_admins"] == 2 and paged["X-Total-Count"] == "2"
     rest = client.get(f"/api/hospitals/admin/users/?limit=1&cursor={paged['X-Next-Cursor']}").json()
     assert [u["email"] for u in rest["users"]] == ["bola@example.test"]
+
+
+@pytest.mark.django_db
+def test_the_hospital_list_says_what_each_hospital_has():
+    """/organization/settings/profile reads ``registration_number``, ``bed_capacity``,
+    ``emergency_unit`` and ``icu_unit`` from its hospital's H3 item; each comes from the hospital's
+    own wards, beds and departments, in a fixed number of queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from admissions.capacity import set_department_beds
+    from admissions.models import Bed, BedStatus
+
+    equipped, bare = HospitalFactory(), HospitalFactory()
+    set_department_beds(department=DepartmentFactory(hospital=equipped), general=5, icu=2)
+    DepartmentFactory(hospital=equipped, department_type="emergency")
+    DepartmentFactory(hospital=bare, department_type="emergency", is_active=False)
+    set_department_beds(department=DepartmentFactory(hospital=bare), general=3, icu=None)
+    Bed.objects.filter(ward__hospital=bare).update(status=BedStatus.OUT_OF_SERVICE)
+    client = client_for(make_hospital_admin(hospital=equipped))
+
+    def listed() -> dict:
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get("/api/hospitals/").json()
+        return {h["id"]: h for h in body["hospitals"]}, len(ctx.captured_queries)
+
+    found, queries = listed()
+    keys = ("registration_number", "bed_capacity", "icu_unit", "emergency_unit")
+    assert {k: found[equipped.id][k] for k in keys} == {"registration_number": equipped.code, "bed_capacity": 7,
+                                                       "icu_unit": True, "emergency_unit": True}
+    assert {k: found[bare.id][k] for k in keys} == {"registration_number": bare.code, "bed_capacity": 0,
+                                                   "icu_unit": False, "emergency_unit": False}
+    HospitalFactory.create_batch(10)
+    found, more_queries = listed()
+    assert len(found) == 12 and more_queries == queries
