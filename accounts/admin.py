@@ -2,14 +2,22 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import OneTimeCode, PasswordResetToken, User
+from phb.admin_lists import EstimatedCountPaginator
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    ordering = ("-date_joined",)
+    """Every account: a changelist that reads no more than a page (``phb.admin_lists``). The search
+    takes part of an email, a name or an HPN, through trigram indexes on PostgreSQL
+    (``accounts/migrations/0006``)."""
+
+    ordering = ("-date_joined", "-id")
     list_display = ("id", "email", "role", "is_active", "email_verified", "date_joined")
     list_filter = ("role", "is_active", "is_staff", "email_verified", "otp_required_for_login")
     search_fields = ("email", "full_name", "hpn")
+    search_help_text = "Part of an email, a name or an HPN."
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     readonly_fields = ("id", "hpn", "date_joined", "last_login")
     fieldsets = (
         (None, {"fields": ("id", "email", "password", "role", "hpn")}),

@@ -92,7 +92,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
-        indexes = [models.Index(fields=["role", "is_active"])]
+        indexes = [
+            models.Index(fields=["role", "is_active"]),
+            # The admin's changelist in its order (``accounts.admin.UserAdmin``).
+            models.Index(fields=["-date_joined", "-id"], name="user_recent"),
+        ]
 
     def __str__(self) -> str:  # never a name or email: admin lists show ids
         return f"User {self.pk}"

@@ -1,14 +1,18 @@
 """The admin changelists of the tables that grow without bound, on large tables (PostgreSQL only).
 
-A fresh database with ``ADMIN_ROWS`` (default 1,000,000) rows in each of: the audit trail,
-appointments, clinical entries, the scheduler's booking events, payments, payment events and
+A fresh database with ``ADMIN_ROWS`` (default 1,000,000) rows in each of: the audit trail, user
+accounts, appointments, clinical entries, the scheduler's booking events, payments, payment events and
 guideline accesses, analysed as
 autovacuum would. In process, each figure the median of 3 requests of a superuser, the page
-rendered. For each ``<table>`` (``audit``, ``appointment``, ``clinical_entry``, ``scheduling_event``,
-``payment``, ``payment_event``, ``guideline_access``):
+rendered. For each ``<table>`` (``audit``, ``user``, ``appointment``, ``clinical_entry``,
+``scheduling_event``, ``payment``, ``payment_event``, ``guideline_access``):
 
 <table>_admin_changelist_ms: the changelist as it opens. Target < 200.
-<table>_admin_search_ms: the median of searches by exact values (ids, references, emails). Target < 200.
+<table>_admin_search_ms: the median of searches by exact values (ids, references, emails; for users,
+part of an email, a name and an HPN). Target < 200.
+user_admin_search_without_trigram_ms: the same user searches once the trigram indexes are dropped.
+
+``ADMIN_TABLES=user,payment`` measures those tables alone.
 <table>_admin_filtered_ms: filtered by a list filter (a share of the table, counted exactly).
 ..._django_default_ms: the same requests through a ModelAdmin with Django's defaults for the same
 list (filters over every distinct value, a date hierarchy, a search by ``icontains`` or ``=`` that
@@ -22,11 +26,13 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from common import manage
 from loadgen import fresh_database, postgres_url
 
 ROWS = int(os.environ.get("ADMIN_ROWS", os.environ.get("AUDIT_ROWS", "1000000")))
+ONLY = {name for name in os.environ.get("ADMIN_TABLES", "").split(",") if name}  # e.g. ADMIN_TABLES=user,payment
 
 
 @dataclass
@@ -40,6 +46,10 @@ class Table:
     default_filtered: str  # the same through Django's default filter
     default: dict  # the ModelAdmin attributes with Django's defaults for the same list
 
+
+# A part of an email, of a name and of an HPN, as an operator types them.
+USER_PROBE = ("SELECT split_part(email, '@', 1), substr(full_name, 6, 10), substr(hpn, 3, 6) FROM accounts_user "
+              "WHERE email LIKE 'person%%' ORDER BY date_joined LIMIT 1")
 
 TABLES = [
     Table(
@@ -56,6 +66,23 @@ TABLES = [
          "list_filter": ("action", "object_type", "actor_role", "occurred_at"),
          "search_fields": ("=actor_id", "=patient_id", "=object_id", "=request_id"),
          "date_hierarchy": "occurred_at"},
+    ),
+    Table(
+        "user", "accounts.User",
+        """INSERT INTO accounts_user (password, is_superuser, id, email, full_name, role, hpn, gender, phone, address,
+               country, state, city, preferred_language, secondary_languages, custom_language, nin, ssn,
+               contact_preferences, has_completed_onboarding, email_verified, otp_required_for_login, is_active,
+               is_staff, date_joined, token_version, record_sessions_version)
+           SELECT '!', false, gen_random_uuid(), 'person' || i || '@example.test',
+                  (ARRAY['Ada', 'Bola', 'Chidi', 'Dayo', 'Emeka', 'Funke'])[1 + mod(i, 6)] || ' ' || md5(i::text),
+                  'patient', lpad(i::text, 10, '0'), '', '', '', '', '', '', 'en', '[]'::jsonb, '', '', '',
+                  '{}'::jsonb, true, true, false, true, false, now() - make_interval(mins => i), 0, 0
+           FROM generate_series(1, %(rows)s) AS i""",
+        USER_PROBE,
+        "?role__exact=patient&is_active__exact=1", "?role__exact=patient&is_active__exact=1",
+        {"list_display": ("id", "email", "role", "is_active", "email_verified", "date_joined"),
+         "list_filter": ("role", "is_active", "is_staff", "email_verified", "otp_required_for_login"),
+         "search_fields": ("email", "full_name", "hpn"), "ordering": ("-date_joined",)},
     ),
     Table(
         "appointment", "appointments.Appointment",
@@ -201,21 +228,21 @@ def main() -> int:
                   "department": department.pk,
                   "guidelines": [g.pk for g in guidelines]}
         factory = RequestFactory()
-        for table in TABLES:
+
+        def request_to(path: str, query: str):
+            request = factory.get(path + query)
+            request.user = staff
+            request.session = SessionBase()
+            request._messages = FallbackStorage(request)
+            return request
+        for table in [t for t in TABLES if not ONLY or t.name in ONLY]:
             model = apps.get_model(table.model)
             with connection.cursor() as cursor:
                 cursor.execute(table.fill, values)
                 cursor.execute(f"ANALYZE {model._meta.db_table}")
                 cursor.execute(table.probe)
                 terms = list(cursor.fetchone())
-            path = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-
-            def request_for(query: str, path=path):
-                request = factory.get(path + query)
-                request.user = staff
-                request.session = SessionBase()
-                request._messages = FallbackStorage(request)
-                return request
+            request_for = partial(request_to, f"/admin/{model._meta.app_label}/{model._meta.model_name}/")
 
             default_admin = type(f"DjangoDefault{model.__name__}Admin", (admin.ModelAdmin,), dict(table.default))
             ours = admin.site._registry[model].changelist_view
@@ -228,6 +255,16 @@ def main() -> int:
                 search = statistics.median(median_ms(view, request_for, f"?q={term}") for term in terms)
                 print(f"{prefix}_search{suffix}_ms: {search:.0f}", flush=True)
                 print(f"{prefix}_filtered{suffix}_ms: {median_ms(view, request_for, filtered):.0f}", flush=True)
+        if not ONLY or "user" in ONLY:  # the same searches without the trigram indexes
+            with connection.cursor() as cursor:
+                cursor.execute(USER_PROBE)
+                terms = list(cursor.fetchone())
+                for column in ("email", "full_name", "hpn"):
+                    cursor.execute(f"DROP INDEX user_{column}_trigram")
+            users = admin.site._registry[apps.get_model("accounts.User")].changelist_view
+            user_request = partial(request_to, "/admin/accounts/user/")
+            search = statistics.median(median_ms(users, user_request, f"?q={term}") for term in terms)
+            print(f"user_admin_search_without_trigram_ms: {search:.0f}")
         print(f"admin_rows_per_table: {ROWS}")
         connection.close()
     return 0
