@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import OneTimeCode, PasswordResetToken, User
-from phb.admin_lists import EstimatedCountPaginator
+from phb.admin_lists import LargeTableAdmin
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(LargeTableAdmin, BaseUserAdmin):
     """Every account: a changelist that reads no more than a page (``phb.admin_lists``). The search
     takes part of an email, a name or an HPN, through trigram indexes on PostgreSQL
     (``accounts/migrations/0006``)."""
@@ -16,8 +16,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("role", "is_active", "is_staff", "email_verified", "otp_required_for_login")
     search_fields = ("email", "full_name", "hpn")
     search_help_text = "Part of an email, a name or an HPN."
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
+    exact_search = False
     readonly_fields = ("id", "hpn", "date_joined", "last_login")
     fieldsets = (
         (None, {"fields": ("id", "email", "password", "role", "hpn")}),

@@ -136,8 +136,11 @@ class LargeTableAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     date_hierarchy = None
+    exact_search = True  # False: Django's own search, for a table whose columns have indexes for it
 
     def get_search_results(self, request, queryset, search_term):
+        if not self.exact_search:
+            return super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if not term:
             return queryset, False

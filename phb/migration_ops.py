@@ -17,6 +17,11 @@ def _concurrently(schema_editor) -> dict:
     return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
 
 
+def drop_index_concurrently(schema_editor, name: str) -> None:
+    """Drop index ``name`` if it is there (PostgreSQL): also what a failed concurrent build left."""
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
+
+
 class AddIndexConcurrently(migrations.AddIndex):
     """``AddIndex``, built concurrently on PostgreSQL. The migration state is ``AddIndex``'s."""
 
@@ -25,7 +30,7 @@ class AddIndexConcurrently(migrations.AddIndex):
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
             return
         if schema_editor.connection.vendor == "postgresql":  # a build that failed half-way left it invalid
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.index.name)}")
+            drop_index_concurrently(schema_editor, self.index.name)
         schema_editor.add_index(model, self.index, **_concurrently(schema_editor))
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):

@@ -13,7 +13,7 @@ import sys
 
 from django.db import DatabaseError, migrations, models
 
-from phb.migration_ops import AddIndexConcurrently
+from phb.migration_ops import AddIndexConcurrently, drop_index_concurrently
 
 SEARCHED = ("email", "full_name", "hpn")
 
@@ -29,7 +29,7 @@ def _trigram_indexes(apps, schema_editor):
         return
     for column in SEARCHED:
         name = f"user_{column}_trigram"
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")  # a build that failed half-way
+        drop_index_concurrently(schema_editor, name)  # a build that failed half-way
         schema_editor.execute(f'CREATE INDEX CONCURRENTLY {name} ON accounts_user '
                               f'USING gin ((UPPER("{column}"::text)) gin_trgm_ops)')
 
@@ -38,7 +38,7 @@ def _drop_trigram_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for column in SEARCHED:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS user_{column}_trigram")
+        drop_index_concurrently(schema_editor, f"user_{column}_trigram")
 
 
 class Migration(migrations.Migration):
