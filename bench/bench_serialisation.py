@@ -8,6 +8,12 @@ does with each fetched row.
 
 appointment_row_us_before / appointment_row_us: CPU microseconds per row, 1,000 rows, best of 5.
 appointment_row_speedup: before ÷ now.
+
+With ``DATABASE_URL`` on PostgreSQL, also what reading a timestamp costs (``phb.pgtypes``):
+timestamp_load_us_django / _python / _c: CPU microseconds per ``timestamptz`` value fetched
+(200 rows of four, best of 7 interleaved rounds) with Django's loader, the Python loader used where
+the C one cannot be, and psycopg's C loader that the service's connections use;
+timestamp_load_speedup_c_vs_django: Django's ÷ C.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phb.settings.bench")
+POSTGRES_URL = os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else None
 os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 
 import django  # noqa: E402
@@ -106,5 +113,37 @@ def main() -> None:
     print(f"appointment_row_speedup: {before / now:.1f}")
 
 
+def timestamp_loading(url: str) -> None:
+    import psycopg
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+
+    from phb import pgtypes
+
+    class DjangoTzLoader(BaseTzLoader):  # what Django registers for a UTC connection
+        timezone = UTC
+
+    loaders = {"django": DjangoTzLoader, "python": pgtypes.loader_for(UTC), "c": pgtypes.C_LOADER}
+    query = ("SELECT now() + g * interval '1 minute', now() - g * interval '1 second', now(), "
+             "now() + g * interval '1.5 microseconds' FROM generate_series(1, 200) AS g")
+    best = dict.fromkeys(loaders, float("inf"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        for _ in range(7):
+            for name, loader in loaders.items():
+                if loader is None:
+                    continue
+                conn.adapters.register_loader("timestamptz", loader)
+                started = time.process_time()
+                for _ in range(100):
+                    conn.execute(query).fetchall()
+                best[name] = min(best[name], time.process_time() - started)
+    per_value = {name: seconds * 1e6 / (100 * 200 * 4) for name, seconds in best.items()}
+    for name, us in per_value.items():
+        print(f"timestamp_load_us_{name}: {us:.3f}")
+    print(f"timestamp_load_speedup_c_vs_django: {per_value['django'] / per_value['c']:.1f}")
+
+
 if __name__ == "__main__":
     main()
+    if POSTGRES_URL:
+        timestamp_loading(POSTGRES_URL)

@@ -122,13 +122,23 @@ def page_rows(filtered: QuerySet, *, columns: tuple[str, ...], ordering: tuple[s
     found, params = kept(filtered, shape=("rows", columns, ordering, size), build=build)
     if found is None:
         return list(build())
-    with connections[filtered.db].cursor() as cursor:
+    connection = connections[filtered.db]
+    with connection.cursor() as cursor:
         cursor.execute(found.sql, params)
         rows = cursor.fetchall()
-    if found.converters:
-        rows = found.compiler.apply_converters(rows, found.converters)
     names = found.names
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    items = [dict(zip(names, row, strict=True)) for row in rows]
+    # The ORM's converters (``compiler.apply_converters``), a column at a time: the columns that have
+    # one are few (a JSON document), and copying every row to convert one value cost more than the
+    # conversion itself.
+    for position, (converters, expression) in found.converters.items():
+        name = names[position]
+        for item in items:
+            value = item[name]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            item[name] = value
+    return items
 
 
 def _compile(page: QuerySet, *, params: tuple[Any, ...]) -> _Kept | str:
