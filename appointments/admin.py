@@ -51,10 +51,15 @@ class SlotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BookingHold)
-class BookingHoldAdmin(ReadOnlyAdmin):
+class BookingHoldAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """One each time a patient starts paying for a booking: the changelist reads no more of them than a
+    page needs."""
+
     list_display = ("id", "department", "start", "state", "expires_at", "fee_amount", "created_at")
-    list_filter = ("state", "priority", "hospital")
-    search_fields = ("id", "payment_reference")
+    list_filter = ("state", "priority", "hospital", "created_at")
+    ordering = ("-created_at", "-id")
+    search_fields = ("=id", "=payment_reference", "=patient__hpn", "=patient__email", "=appointment__appointment_id")
+    search_help_text = "Exact: the hold's id, the payment reference, the patient's HPN or email, or the appointment's id."
     exclude = ("details",)
 
     def has_delete_permission(self, request, obj=None):
@@ -82,10 +87,14 @@ class AppointmentAdmin(LargeTableAdmin):
 
 
 @admin.register(Prescription)
-class PrescriptionAdmin(ReadOnlyAdmin):
+class PrescriptionAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """One or more a consultation: the changelist reads no more of them than a page needs."""
+
     list_display = ("id", "appointment", "status", "issued_at", "expires_at")
     list_filter = ("status", "issued_at")
-    search_fields = ("id", "appointment__appointment_id")
+    ordering = ("-issued_at", "-id")
+    search_fields = ("=id", "=appointment__appointment_id", "=patient__hpn", "=patient__email")
+    search_help_text = "Exact: the prescription's id, the appointment's id, or the patient's HPN or email."
 
     def has_delete_permission(self, request, obj=None):
         return False

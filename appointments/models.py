@@ -173,6 +173,9 @@ class BookingHold(models.Model):
             models.Index(fields=["slot", "state", "expires_at"]),
             models.Index(fields=["patient", "state", "start"]),
             models.Index(fields=["state", "expires_at"]),
+            # the admin's changelist, newest first, and its search by payment reference (appointments/0007)
+            models.Index(fields=["-created_at", "-id"], name="booking_hold_recent"),
+            models.Index(fields=["payment_reference"], name="booking_hold_payment_reference"),
         ]
 
     def __str__(self) -> str:
@@ -310,7 +313,11 @@ class Prescription(models.Model):
     class Meta:
         ordering = ["-issued_at"]
         # The patient's prescriptions (``pagination.PRESCRIPTIONS``), in the list's order.
-        indexes = [models.Index(fields=["patient", "-issued_at", "-id"], name="prescription_patient_recent")]
+        indexes = [
+            models.Index(fields=["patient", "-issued_at", "-id"], name="prescription_patient_recent"),
+            # the admin's changelist, newest first (built concurrently: appointments/0007)
+            models.Index(fields=["-issued_at", "-id"], name="prescription_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"prescription {self.pk}"

@@ -1,11 +1,14 @@
 """The admin changelists of the tables that grow without bound, on large tables (PostgreSQL only).
 
 A fresh database with ``ADMIN_ROWS`` (default 1,000,000) rows in each of: the audit trail, user
-accounts, appointments, clinical entries, the scheduler's booking events, payments, payment events and
-guideline accesses, analysed as
+accounts, appointments, clinical entries, the scheduler's booking events, payments, payment events,
+guideline accesses, prescriptions, prescription requests, signed prescription items (one a
+prescription), booking holds, record-access consents and patients' documents, analysed as
 autovacuum would. In process, each figure the median of 3 requests of a superuser, the page
 rendered. For each ``<table>`` (``audit``, ``user``, ``appointment``, ``clinical_entry``,
-``scheduling_event``, ``payment``, ``payment_event``, ``guideline_access``):
+``scheduling_event``, ``payment``, ``payment_event``, ``guideline_access``, ``prescription``,
+``prescription_request``, ``signed_item``, ``booking_hold``, ``access_consent``, ``patient_document``;
+``signed_item`` needs ``prescription`` in the same run):
 
 <table>_admin_changelist_ms: the changelist as it opens. Target < 200.
 <table>_admin_search_ms: the median of searches by exact values (ids, references, emails; for users,
@@ -179,6 +182,104 @@ TABLES = [
         "?action__exact=view", "?action__exact=view",
         {"list_display": ("id", "guideline", "user_id", "action", "accessed_at"),
          "list_filter": ("action", "accessed_at"), "search_fields": ("guideline__guideline_id", "user__email")},
+    ),
+    Table(
+        "prescription", "appointments.Prescription",
+        """INSERT INTO appointments_prescription (id, patient_id, medications, notes, status, issued_at, expires_at)
+           SELECT gen_random_uuid(), (%(users)s::uuid[])[1 + mod(i, 20)], '[]'::jsonb, '',
+                  (ARRAY['active', 'completed'])[1 + mod(i / 3, 2)], now() - make_interval(mins => i),
+                  now() - make_interval(mins => i) + interval '30 days'
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT p.id::text, u.hpn, u.email FROM appointments_prescription p JOIN accounts_user u ON u.id = p.patient_id "
+        "ORDER BY p.issued_at LIMIT 1",
+        "?status__exact=completed", "?status__exact=completed",
+        {"list_display": ("id", "appointment", "status", "issued_at", "expires_at"),
+         "list_filter": ("status", "issued_at"), "search_fields": ("id", "appointment__appointment_id")},
+    ),
+    Table(
+        "prescription_request", "prescriptions.PrescriptionRequest",
+        """INSERT INTO prescriptions_prescriptionrequest (id, reference, patient_id, hospital_id, request_type,
+               urgency, status, medications, additional_notes, controlled_count, triage_category, triage_score,
+               triage_flags, approved_medications, clinical_notes, rejection_reason, requires_follow_up,
+               pharmacist_action, pharmacist_notes, pharmacist_intervention, created_at, updated_at)
+           SELECT gen_random_uuid(), 'RX-' || i, (%(users)s::uuid[])[1 + mod(i, 20)], %(hospital)s,
+                  (ARRAY['repeat', 'acute'])[1 + mod(i, 2)], 'routine',
+                  (ARRAY['REQUESTED', 'APPROVED', 'DISPENSED'])[1 + mod(i / 5, 3)], '[]'::jsonb, '', 0,
+                  (ARRAY['routine', 'review', 'urgent'])[1 + mod(i, 3)], 0, '[]'::jsonb, '[]'::jsonb, '', '',
+                  false, '', '', false, now() - make_interval(mins => i), now() - make_interval(mins => i)
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT r.reference, r.id::text, u.email FROM prescriptions_prescriptionrequest r "
+        "JOIN accounts_user u ON u.id = r.patient_id ORDER BY r.created_at LIMIT 1",
+        "?triage_category=review&status__exact=APPROVED", "?triage_category__exact=review&status__exact=APPROVED",
+        {"list_display": ("reference", "status", "request_type", "urgency", "triage_category", "hospital",
+                          "pharmacy", "created_at"),
+         "list_filter": ("status", "request_type", "urgency", "triage_category", "pharmacist_action", "created_at"),
+         "search_fields": ("reference", "id", "hospital__name", "pharmacy__code"),
+         "date_hierarchy": "created_at"},
+    ),
+    Table(
+        "signed_item", "prescriptions.SignedItem",
+        """INSERT INTO prescriptions_signeditem (id, prescription_id, medication_id, nonce, controlled, payload,
+               signature, key_id, state, expires_at, pharmacist_name, verification_notes, created_at)
+           SELECT gen_random_uuid(), p.id, 'med-1', md5(p.id::text), false, '{}'::jsonb, '', '',
+                  (ARRAY['issued', 'dispensed'])[1 + mod(extract(minute FROM p.issued_at)::int, 2)],
+                  p.expires_at, '', '', p.issued_at
+           FROM appointments_prescription p""",
+        "SELECT id::text, prescription_id::text FROM prescriptions_signeditem ORDER BY created_at LIMIT 1",
+        "?state__exact=dispensed", "?state__exact=dispensed",
+        {"list_display": ("id", "state", "controlled", "pharmacy", "dispensed_at_pharmacy", "expires_at",
+                          "dispensed_at"),
+         "list_filter": ("state", "controlled", "created_at", "dispensed_at"),
+         "search_fields": ("id", "prescription__id", "pharmacy__code")},
+    ),
+    Table(
+        "booking_hold", "appointments.BookingHold",
+        """WITH slot AS (
+               INSERT INTO appointments_slot (department_id, start, "end", capacity, in_use)
+               VALUES (%(department)s, now(), now() + interval '30 minutes', 1, 0) RETURNING id)
+           INSERT INTO appointments_bookinghold (id, patient_id, hospital_id, department_id, slot_id, start, "end",
+               priority, appointment_type, details, fee_amount, currency, state, expires_at, payment_reference,
+               created_at, updated_at)
+           SELECT gen_random_uuid(), (%(users)s::uuid[])[1 + mod(i, 20)], %(hospital)s, %(department)s, slot.id,
+                  now(), now() + interval '30 minutes', 'normal', 'consultation', '{}'::jsonb, 2000, 'NGN',
+                  (ARRAY['confirmed', 'released', 'expired'])[1 + mod(i / 3, 3)],
+                  now() - make_interval(mins => i) + interval '15 minutes', 'PHB-H' || i,
+                  now() - make_interval(mins => i), now() - make_interval(mins => i)
+           FROM generate_series(1, %(rows)s) AS i, slot""",
+        "SELECT h.id::text, h.payment_reference, u.email FROM appointments_bookinghold h "
+        "JOIN accounts_user u ON u.id = h.patient_id ORDER BY h.created_at LIMIT 1",
+        "?state__exact=released", "?state__exact=released",
+        {"list_display": ("id", "department", "start", "state", "expires_at", "fee_amount", "created_at"),
+         "list_filter": ("state", "priority", "hospital"), "search_fields": ("id", "payment_reference")},
+    ),
+    Table(
+        "access_consent", "records.AccessConsent",
+        """INSERT INTO records_accessconsent (id, patient_id, clinician_id, reason, access_type, duration_seconds,
+               status, requested_at, request_expires_at)
+           SELECT gen_random_uuid(), (%(users)s::uuid[])[1 + mod(i, 20)], (%(users)s::uuid[])[1 + mod(i + 7, 20)],
+                  '', (ARRAY['medical_records', 'lab_results'])[1 + mod(i, 2)], 3600,
+                  (ARRAY['granted', 'expired', 'revoked'])[1 + mod(i / 3, 3)], now() - make_interval(mins => i),
+                  now() - make_interval(mins => i) + interval '1 hour'
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT c.id::text, u.hpn FROM records_accessconsent c JOIN accounts_user u ON u.id = c.patient_id "
+        "ORDER BY c.requested_at LIMIT 1",
+        "?access_type=lab_results&status__exact=granted", "?access_type__exact=lab_results&status__exact=granted",
+        {"list_display": ("id", "patient_id", "clinician_id", "status", "requested_at", "expires_at", "revoked_at"),
+         "list_filter": ("status", "access_type", "requested_at"),
+         "search_fields": ("id", "patient__hpn", "clinician__email")},
+    ),
+    Table(
+        "patient_document", "records.PatientDocument",
+        """INSERT INTO records_patientdocument (id, patient_id, file, display_name, extension, content_type, size,
+               sha256, created_at)
+           SELECT gen_random_uuid(), (%(users)s::uuid[])[1 + mod(i, 20)], 'documents/' || i || '.pdf', 'scan.pdf',
+                  (ARRAY['pdf', 'jpg', 'png'])[1 + mod(i, 3)], 'application/pdf', 1000 + i,
+                  encode(sha256(i::text::bytea), 'hex'), now() - make_interval(mins => i)
+           FROM generate_series(1, %(rows)s) AS i""",
+        "SELECT id::text, sha256 FROM records_patientdocument ORDER BY created_at LIMIT 1",
+        "?extension=jpg", "?extension__exact=jpg",
+        {"list_display": ("id", "patient_id", "extension", "size", "created_at", "deleted_at"),
+         "list_filter": ("extension", "created_at", "deleted_at"), "search_fields": ("id", "patient__hpn", "sha256")},
     ),
 ]
 

@@ -111,6 +111,8 @@ class PrescriptionRequest(models.Model):
             models.Index(fields=["pharmacy", "status", "-created_at"], name="rx_request_pharmacy_queue"),
             # The patient's requests (``PRESCRIPTION_REQUESTS``), in the list's order.
             models.Index(fields=["patient", "-created_at", "-id"], name="rx_request_patient"),
+            # The admin's changelist, newest first (built concurrently: prescriptions/0003).
+            models.Index(fields=["-created_at", "-id"], name="rx_request_recent"),
         ]
 
     def __str__(self) -> str:
@@ -157,6 +159,8 @@ class SignedItem(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        # the admin's changelist, newest first (built concurrently: prescriptions/0003)
+        indexes = [models.Index(fields=["-created_at", "-id"], name="rx_item_recent")]
         constraints = [
             # a corrected medication cancels its item and gets a new one: one live item per medication
             models.UniqueConstraint(fields=["prescription", "medication_id"], condition=~Q(state="cancelled"),

@@ -40,17 +40,25 @@ class ClinicalEntryAdmin(LargeTableAdmin, _AuditedPhiAdmin):
 
 
 @admin.register(AccessConsent)
-class AccessConsentAdmin(ReadOnlyAdmin):
+class AccessConsentAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """One each time a clinician asks for a record: the changelist reads no more of them than a page needs."""
+
     list_display = ("id", "patient_id", "clinician_id", "status", "requested_at", "expires_at", "revoked_at")
-    list_filter = ("status", "access_type", "requested_at")
-    search_fields = ("id", "patient__hpn", "clinician__email")
+    list_filter = ("status", recent_values_filter("access_type", "access type"), "requested_at")
+    ordering = ("-requested_at", "-id")
+    search_fields = ("=id", "=patient__hpn", "=patient__email", "=clinician__email", "=appointment_ref")
+    search_help_text = "Exact: the consent's id, the patient's HPN or email, the clinician's email or the appointment's id."
 
 
 @admin.register(PatientDocument)
-class PatientDocumentAdmin(ReadOnlyAdmin):
+class PatientDocumentAdmin(LargeTableAdmin, ReadOnlyAdmin):
+    """A patient's uploads: the changelist reads no more of them than a page needs."""
+
     list_display = ("id", "patient_id", "extension", "size", "created_at", "deleted_at")
-    list_filter = ("extension", "created_at", "deleted_at")
-    search_fields = ("id", "patient__hpn", "sha256")
+    list_filter = (recent_values_filter("extension", "extension"), "created_at", "deleted_at")
+    ordering = ("-created_at", "-id")
+    search_fields = ("=id", "=patient__hpn", "=patient__email", "=sha256")
+    search_help_text = "Exact: the document's id, the patient's HPN or email, or the file's SHA-256."
     exclude = ("display_name",)
 
 

@@ -153,6 +153,8 @@ class AccessConsent(models.Model):
             models.Index(fields=["patient", "-requested_at", "-id"], name="records_consent_patient_recent"),
             # A clinician's consents with one patient, in the list's order.
             models.Index(fields=["clinician", "patient", "-requested_at", "-id"], name="records_consent_pair_recent"),
+            # The admin's changelist, newest first (records/0006).
+            models.Index(fields=["-requested_at", "-id"], name="records_consent_recent"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -198,7 +200,12 @@ class PatientDocument(models.Model):
     class Meta:
         ordering = ["-created_at"]
         # The documents list (``pagination.DOCUMENTS``), in its order.
-        indexes = [models.Index(fields=["patient", "-created_at", "-id"], name="records_doc_patient_recent")]
+        indexes = [
+            models.Index(fields=["patient", "-created_at", "-id"], name="records_doc_patient_recent"),
+            # the admin's changelist, newest first, and its search by content hash (records/0006)
+            models.Index(fields=["-created_at", "-id"], name="records_doc_recent"),
+            models.Index(fields=["sha256"], name="records_doc_sha256"),
+        ]
 
     def __str__(self) -> str:
         return f"document {self.pk}"

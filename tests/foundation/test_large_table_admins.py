@@ -18,14 +18,17 @@ from django.db.migrations.state import ModelState, ProjectState
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from appointments.models import Appointment, SchedulingEvent
+from appointments.models import Appointment, BookingHold, Prescription, SchedulingEvent
 from payments.models import EventSource, Payment, PaymentEvent
+from pharmacies.models import Pharmacy
 from phb import admin_lists
 from phb.admin_lists import LargeTableAdmin, exact_search, exact_values
 from phb.migration_ops import AddIndexConcurrently
-from records.models import AuditEvent, ClinicalEntry, MedicalProfile
+from prescriptions.models import PrescriptionRequest, SignedItem
+from records.models import AccessConsent, AuditEvent, ClinicalEntry, MedicalProfile, PatientDocument
 from storage.models import ApprovalStatus, ClinicalGuideline, GuidelineAccess, GuidelineAccessAction
-from tests.factories import UserFactory
+from tests.appointments.helpers import future_slot, hold
+from tests.factories import UserFactory, make_doctor
 
 pytestmark = pytest.mark.django_db
 QUALIFIER = re.compile(r'"(\w+)"\."\w+"')
@@ -67,7 +70,8 @@ def guideline(hospital):
 
 
 LARGE = ["appointment", "scheduling", "payment", "payment_event", "guideline_access", "clinical_entry",
-         "medical_profile"]
+         "medical_profile", "prescription", "prescription_request", "signed_item", "booking_hold", "access_consent",
+         "patient_document"]
 
 
 @dataclass
@@ -91,6 +95,22 @@ def cases(patient, guideline, department):
     entry = ClinicalEntry.objects.create(patient=patient, kind="diagnosis", title="Asthma", status="active",
                                          occurred_on=timezone.localdate())
     profile = MedicalProfile.objects.create(patient=patient, blood_type="O+", genotype="AA")
+    prescription = Prescription.objects.create(appointment=appointment, patient=patient, medications=[],
+                                               issued_at=timezone.now(), expires_at=timezone.now() + timedelta(days=30))
+    pharmacy = Pharmacy.objects.create(code="PH-ADMIN", name="Admin Pharmacy", address_line_1="1 Admin St", city="X")
+    rx_request = PrescriptionRequest.objects.create(patient=patient, hospital=department.hospital, pharmacy=pharmacy,
+                                                    request_type="repeat", triage_category="routine")
+    item = SignedItem.objects.create(prescription=prescription, medication_id="med-1", pharmacy=pharmacy,
+                                     expires_at=timezone.now() + timedelta(days=30))
+    held = hold(patient, department, future_slot(department.hospital, days=3))
+    BookingHold.objects.filter(pk=held.pk).update(payment_reference="PHB-HOLD-1")
+    doctor = make_doctor(department=department)
+    consent = AccessConsent.objects.create(patient=patient, clinician=doctor, duration_seconds=3600,
+                                           appointment_ref=uuid.uuid4(),
+                                           request_expires_at=timezone.now() + timedelta(hours=1))
+    document = PatientDocument.objects.create(patient=patient, file=f"documents/{patient.pk}/a.pdf",
+                                              display_name="a.pdf", extension="pdf", content_type="application/pdf",
+                                              size=10, sha256="a" * 64)
     return {
         "appointment": Case("/admin/appointments/appointment/", "appointments_appointment",
                             [appointment.appointment_id, str(appointment.pk), patient.hpn],
@@ -110,6 +130,25 @@ def cases(patient, guideline, department):
                               "?kind=initialized&to_status=initialized&source__exact=api"),
         "guideline_access": Case("/admin/storage/guidelineaccess/", "storage_guidelineaccess",
                                  [guideline.guideline_id, patient.email, str(patient.pk)], "?action__exact=view"),
+        "prescription": Case("/admin/appointments/prescription/", "appointments_prescription",
+                             [str(prescription.pk), appointment.appointment_id, patient.hpn, patient.email],
+                             "?status__exact=active"),
+        "prescription_request": Case("/admin/prescriptions/prescriptionrequest/", "prescriptions_prescriptionrequest",
+                                     [rx_request.reference, str(rx_request.pk), patient.hpn, patient.email,
+                                      department.hospital.code, department.hospital.name, pharmacy.code],
+                                     "?status__exact=REQUESTED&triage_category=routine&request_type__exact=repeat"),
+        "signed_item": Case("/admin/prescriptions/signeditem/", "prescriptions_signeditem",
+                            [str(item.pk), str(prescription.pk), "med-1", pharmacy.code],
+                            "?state__exact=pending&controlled__exact=0"),
+        "booking_hold": Case("/admin/appointments/bookinghold/", "appointments_bookinghold",
+                             [str(held.pk), "PHB-HOLD-1", patient.hpn, patient.email],
+                             f"?state__exact=held&priority__exact=normal&hospital__id__exact={department.hospital_id}"),
+        "access_consent": Case("/admin/records/accessconsent/", "records_accessconsent",
+                               [str(consent.pk), patient.hpn, patient.email, doctor.email.upper(),
+                                str(consent.appointment_ref)],
+                               "?status__exact=pending&access_type=medical_records"),
+        "patient_document": Case("/admin/records/patientdocument/", "records_patientdocument",
+                                 [str(document.pk), patient.hpn, patient.email, "a" * 64], "?extension=pdf"),
     }
 
 
@@ -170,6 +209,20 @@ def test_payment_events_are_shown_newest_first_and_their_filters_offer_recent_va
                for spec in response.context["cl"].filter_specs}
     assert offered["kind"] == ["All", "completed", "pending"]
     assert _shown(staff_client, url, "?kind=initialized") == [events[0].pk]  # an older value still filters
+
+
+def test_prescription_requests_are_found_by_exact_values_newest_first(staff_client, hospital, patient, other_patient):
+    url = "/admin/prescriptions/prescriptionrequest/"
+    older = PrescriptionRequest.objects.create(patient=patient, hospital=hospital, request_type="repeat",
+                                               created_at=timezone.now() - timedelta(days=2))
+    mine = PrescriptionRequest.objects.create(patient=patient, hospital=hospital, request_type="acute")
+    theirs = PrescriptionRequest.objects.create(patient=other_patient, hospital=hospital, request_type="repeat")
+    assert _shown(staff_client, url, f"?q={mine.reference}") == [mine.pk]
+    assert _shown(staff_client, url, f"?q={mine.reference[:-2]}") == []  # no partial matches
+    assert _shown(staff_client, url, f"?q={patient.email.upper()}") == [mine.pk, older.pk]
+    assert _shown(staff_client, url, f"?q={hospital.code}") == [theirs.pk, mine.pk, older.pk]
+    assert _shown(staff_client, url, f"?q={hospital.name[:3]}") == []
+    assert _shown(staff_client, url, "?request_type__exact=repeat") == [theirs.pk, older.pk]
 
 
 def test_scheduling_events_are_found_by_the_appointment_or_the_patient_key(staff_client, cases):
