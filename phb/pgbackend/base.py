@@ -34,13 +34,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         adapters = self.connection.adapters
         if adapters.get_loader(pgtypes.TIMESTAMPTZ_OID, pq.Format.TEXT) is not pgtypes.C_LOADER:
             return super().create_cursor(name)
-        python_loader = pgtypes.loader_for(self.timezone)
         if not pgtypes.use_c_loader(self):  # Django's zone or the session's changed since the connection opened
-            adapters.register_loader(pgtypes.TIMESTAMPTZ_OID, python_loader)
+            adapters.register_loader(pgtypes.TIMESTAMPTZ_OID, pgtypes.loader_for(self.timezone))
             return super().create_cursor(name)
         if not name:
             return self.connection.cursor()
-        adapters.register_loader(pgtypes.TIMESTAMPTZ_OID, python_loader)  # what Django's check reads
+        adapters.register_loader(pgtypes.TIMESTAMPTZ_OID, pgtypes.loader_for(self.timezone))  # what Django's check reads
         try:
             return super().create_cursor(name)
         finally:
