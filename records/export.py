@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from django.utils import timezone
@@ -175,7 +176,8 @@ class _RecordPdf(FPDF):
         self.cell(0, 8, _latin1(f"Confidential medical record - page {self.page_no()}/{{nb}}"), align="C")
 
 
-def record_pdf(*, patient: User, profile: MedicalProfile | None, entries: list[tuple[ClinicalEntry, str]]) -> bytes:
+def record_pdf(*, patient: User, profile: MedicalProfile | None, entries: list[tuple[ClinicalEntry, str]],
+               generated_at: datetime | None = None) -> bytes:
     pdf = _RecordPdf(format="A4")
     pdf.set_title("PHB medical record")
     pdf.set_author("PHB")
@@ -189,7 +191,7 @@ def record_pdf(*, patient: User, profile: MedicalProfile | None, entries: list[t
         set_text(pdf, _latin1(text), width=width, gap=gap)
 
     line("Medical record", size=18, bold=True, gap=9)
-    line(f"Generated {timezone.now():%Y-%m-%d %H:%M} UTC", size=9)
+    line(f"Generated {generated_at or timezone.now():%Y-%m-%d %H:%M} UTC", size=9)
     pdf.ln(3)
     line(f"Name: {patient.full_name or '-'}")
     line(f"HPN: {patient.hpn}")

@@ -4,7 +4,7 @@ entry of a long record on its pages."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +17,7 @@ from tests.records.conftest import MED_HEADER
 from tests.records.pdf_pages import drawn, multi_cell_text, shown_text
 
 EXPORT_URL = "/api/patient/medical-record/export/"
+GENERATED_AT = datetime(2026, 1, 2, 3, 59, 59, tzinfo=UTC)  # one clock for both renders of a comparison
 WORDS = ["blood", "pressure", "follow-up", "héllo", "naïve", "日本", "amoxicillin", "500mg", "-", "(active)",
          "500\xa0mg", "\xa0"]  # a no-break space holds its word together
 # Words, runs of spaces and tabs, newlines and words longer than a line: everything the breaking
@@ -124,10 +125,10 @@ def test_record_pages_are_the_ones_multi_cell_sets(monkeypatch):
     built = []
     for seed in range(10):
         patient, profile, entries = _record(random.Random(seed))
-        ours = export.record_pdf(patient=patient, profile=profile, entries=entries)
+        ours = export.record_pdf(patient=patient, profile=profile, entries=entries, generated_at=GENERATED_AT)
         with monkeypatch.context() as patched:
             patched.setattr(export, "set_text", multi_cell_text)
-            theirs = export.record_pdf(patient=patient, profile=profile, entries=entries)
+            theirs = export.record_pdf(patient=patient, profile=profile, entries=entries, generated_at=GENERATED_AT)
         assert drawn(ours) == drawn(theirs), seed
         built.append(len(drawn(ours)))
     assert max(built) > 10  # page breaks were crossed, mid-paragraph among them
