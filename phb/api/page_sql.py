@@ -37,7 +37,6 @@ from phb.lru import BoundedLRU
 class _Kept:
     sql: str
     names: tuple[str, ...]
-    compiler: Any
     converters: dict
 
 
@@ -151,5 +150,5 @@ def _compile(page: QuerySet, *, params: tuple[Any, ...]) -> _Kept | str:
     if tuple(full_params) != params or query.extra_select or query.annotation_select:
         return _NOT_KEPT
     columns = [s[0] for s in compiler.select[0: compiler.col_count]]
-    return _Kept(sql=sql, names=tuple(query.values_select), compiler=compiler,
+    return _Kept(sql=sql, names=tuple(query.values_select),
                  converters=compiler.get_converters(columns))
