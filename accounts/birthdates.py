@@ -14,6 +14,11 @@ def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def age_today(born: date | None) -> int | None:
+    """Age in whole years on today's date (the service's time zone); None without a birth date."""
+    return None if born is None else age_on(born, timezone.localdate())
+
+
 def birth_date_problem(born: date, *, today: date | None = None) -> str | None:
     """Why ``born`` is not an acceptable date of birth for an account holder, or None."""
     today = today or timezone.localdate()

@@ -8,21 +8,15 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.birthdates import age_today
 from admissions.models import Admission, AdmissionStatus
 from phb.api.timestamps import iso
-
-
-def _age(born: date | None) -> int | None:
-    if born is None:
-        return None
-    today = timezone.localdate()
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def _temp_age(details: dict[str, Any]) -> int | None:
     if details.get("date_of_birth"):
         try:
-            return _age(date.fromisoformat(details["date_of_birth"]))
+            return age_today(date.fromisoformat(details["date_of_birth"]))
         except ValueError:
             pass
     age = details.get("age")
@@ -39,7 +33,7 @@ def length_of_stay_days(admission: Admission) -> int | None:
 def _identity(admission: Admission) -> dict[str, Any]:
     if admission.patient_id is not None:
         p = admission.patient
-        return {"patient_name": p.full_name, "patient_age": _age(p.date_of_birth),
+        return {"patient_name": p.full_name, "patient_age": age_today(p.date_of_birth),
                 "patient_gender": p.gender or None, "patient_phone": p.phone or None, "patient_hpn": p.hpn}
     t = admission.temp_patient_details or {}
     name = " ".join(part for part in (t.get("first_name", ""), t.get("last_name", "")) if part)

@@ -3,12 +3,11 @@ makes: the doctors of a department and patients by HPN."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.birthdates import age_today
 from admissions.serializers import MAX_ID
 from hospitals import departments as dept
 from hospitals.models import Department
@@ -230,13 +229,6 @@ class _PatientSearchInput(serializers.Serializer):
                                  error_messages={"invalid": "Give 3 to 20 digits of the HPN (spaces allowed)."})
 
 
-def _age(born: date | None) -> int | None:
-    if born is None:
-        return None
-    today = date.today()
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
 class PatientSearchView(ApiView):
     """Patients of the caller's hospital by HPN prefix (the new-admission modal)."""
 
@@ -252,7 +244,7 @@ class PatientSearchView(ApiView):
         for p in found:
             first, last = _split_name(p.full_name)
             out.append({"id": str(p.pk), "hpn": p.hpn, "first_name": first, "last_name": last,
-                        "full_name": p.full_name, "age": _age(p.date_of_birth),
+                        "full_name": p.full_name, "age": age_today(p.date_of_birth),
                         "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None,
                         "gender": p.gender or None, "email": p.email})
         return Response(out)

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.utils import timezone
 
+from accounts.birthdates import age_today
 from pharmacies.presenters import pharmacy_summary
 from phb.api.timestamps import iso_z
 from prescriptions import rules
 from prescriptions.models import ItemState, PrescriptionRequest, SignedItem
-
-
-def _age(born: date | None) -> int | None:
-    if born is None:
-        return None
-    today = timezone.localdate()
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def _medications(request: PrescriptionRequest) -> list[dict]:
@@ -62,7 +54,7 @@ def _patient(request: PrescriptionRequest, *, allergies: list[str], current: lis
         "name": patient.full_name,
         "hpn": patient.hpn,
         "dob": patient.date_of_birth.isoformat() if patient.date_of_birth else None,
-        "age": _age(patient.date_of_birth),
+        "age": age_today(patient.date_of_birth),
         "allergies": ", ".join(allergies) or None,
         "current_medications": current,
     }
@@ -77,7 +69,7 @@ def prescriber_list_item(request: PrescriptionRequest, *, allergies: str | None 
         "patient_name": patient.full_name,
         "patient_hpn": patient.hpn,
         "patient_dob": patient.date_of_birth.isoformat() if patient.date_of_birth else None,
-        "patient_age": _age(patient.date_of_birth),
+        "patient_age": age_today(patient.date_of_birth),
         "triage_category": request.triage_category,
         "triage_score": request.triage_score,
         "pharmacist_review": _review(request),

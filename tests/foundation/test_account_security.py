@@ -5,7 +5,7 @@ not the account exists, ended sessions end their access tokens, one birth-date r
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.core import mail
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.cookies import issue_tokens
 from phb import afterresponse
@@ -208,12 +209,16 @@ def test_password_reset_ends_access_tokens(patient, django_capture_on_commit_cal
 
 
 # --- One birth-date rule --------------------------------------------------------------------------
-def _years_ago(years: int) -> str:
-    today = date.today()
-    return (today.replace(year=today.year - years) + timedelta(days=1)).isoformat()
+def _day_after_years_ago(years: int) -> str:
+    """The day after the date ``years`` ago (28 February stands for 29 February in a common year)."""
+    today = timezone.localdate()
+    day = 28 if (today.month, today.day) == (2, 29) else today.day
+    then = today.replace(year=today.year - years, day=day)
+    return (then + timedelta(days=1)).isoformat()
 
 
-@pytest.mark.parametrize("born", ["0001-01-01", _years_ago(17), (date.today() + timedelta(days=1)).isoformat()])
+@pytest.mark.parametrize("born", ["0001-01-01", _day_after_years_ago(17),
+                                  (timezone.localdate() + timedelta(days=1)).isoformat()])
 def test_registration_and_profile_refuse_the_same_birth_dates(patient, born):
     body = {"full_name": "New Person", "email": "born@example.test", "password": "Sturdy-pass-123",
             "date_of_birth": born, "consent_terms": True, "consent_hipaa": True, "consent_data_processing": True}
