@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
+from e2e import people
 from e2e import stack as stack_module
 from e2e.stack import Stack
 
@@ -81,7 +82,7 @@ class UI:
     def context(self, *, returning_visitor: bool = True) -> BrowserContext:
         """A browser; a returning visitor has answered the data storage notice before."""
         context = self.browser.new_context(base_url=self.stack.web_url, viewport={"width": 1366, "height": 900},
-                                           locale="en-GB", timezone_id="Africa/Lagos")
+                                           locale="en-GB", timezone_id=people.BROWSER_TIME_ZONE)
         context.set_default_timeout(15_000)
         context.set_default_navigation_timeout(45_000)
         # Routes registered later take precedence: outside hosts are cut off (offline, as in CI),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
@@ -14,6 +15,12 @@ DOCTOR = "doctor@phb.test"
 ADMIN = "admin@phb.test"
 HOSPITAL_CODE = "PHBDEMO"
 HOSPITAL_NAME = "PHB Demo General Hospital"
+# The browsers' clock zone (the demo hospital's): "today" on a page is a date in this zone.
+BROWSER_TIME_ZONE = "Africa/Lagos"
+
+
+def browser_now() -> datetime.datetime:
+    return datetime.datetime.now(ZoneInfo(BROWSER_TIME_ZONE))
 
 
 def type_code(page: Page, code: str) -> None:
@@ -48,6 +55,20 @@ def sign_in_hospital_admin(page: Page, stack: Stack, *, email: str = ADMIN, code
     expect(page).to_have_url(re.compile(r"/organization/dashboard"), timeout=20_000)
 
 
+def verify_womens_health(page: Page, stack: Stack, *, email: str = PATIENT) -> None:
+    """Women's health data opens only after a second, emailed code; ends on the daily log."""
+    page.goto("/account/womens-health/daily-log")
+    prompt = page.get_by_text("Secure Your Women's Health Data")
+    heading = page.get_by_role("heading", name="Daily Health Log")
+    expect(prompt.or_(heading)).to_be_visible()
+    if prompt.is_visible():  # verified once per account; a rerun on the same stack skips it
+        mark = stack.mailbox.mark()
+        page.get_by_role("button", name="VERIFY MY IDENTITY").click()
+        page.get_by_placeholder("Enter 6-digit code").fill(stack.mailbox.wait_for_code(email, since=mark))
+        page.get_by_role("button", name="VERIFY CODE").click()
+    expect(heading).to_be_visible()
+
+
 def accept_storage_notice(page: Page) -> None:
     """The first-visit data storage notice covers the page header until it is answered."""
     button = page.get_by_role("button", name="Accept").filter(visible=True).first
@@ -57,7 +78,7 @@ def accept_storage_notice(page: Page) -> None:
 
 
 def next_weekday(days_ahead: int) -> datetime.date:
-    day = datetime.date.today() + datetime.timedelta(days=days_ahead)
+    day = browser_now().date() + datetime.timedelta(days=days_ahead)
     while day.weekday() >= 5:
         day += datetime.timedelta(days=1)
     return day

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -86,7 +85,7 @@ def test_doctor_accepts_starts_prescribes_and_completes(ui: UI) -> None:
 
     # Complete with notes; the notes are on the appointment afterwards.
     page.get_by_role("button", name="Mark as Completed").click()
-    now = datetime.datetime.now(ZoneInfo("Africa/Lagos")).replace(second=0, microsecond=0)
+    now = people.browser_now().replace(second=0, microsecond=0)
     meeting = page.locator('input[type="datetime-local"]')
     meeting.nth(0).fill(f"{now - datetime.timedelta(minutes=25):%Y-%m-%dT%H:%M}")
     meeting.nth(1).fill(f"{now - datetime.timedelta(minutes=5):%Y-%m-%dT%H:%M}")

@@ -24,7 +24,7 @@ import contextlib
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from e2e import people
@@ -83,23 +83,10 @@ def visit_all(ui: UI, page: Page, routes: tuple[str, ...]) -> None:
     assert not failures, "\n".join(failures)
 
 
-def verify_womens_health(ui: UI, page: Page) -> None:
-    page.goto("/account/womens-health/daily-log")
-    prompt = page.get_by_text("Secure Your Women's Health Data")
-    heading = page.get_by_role("heading", name="Daily Health Log")
-    expect(prompt.or_(heading)).to_be_visible()
-    if prompt.is_visible():  # once per account; a rerun on the same stack skips it
-        mark = ui.stack.mailbox.mark()
-        page.get_by_role("button", name="VERIFY MY IDENTITY").click()
-        page.get_by_placeholder("Enter 6-digit code").fill(ui.stack.mailbox.wait_for_code(people.PATIENT, since=mark))
-        page.get_by_role("button", name="VERIFY CODE").click()
-    expect(heading).to_be_visible()
-
-
 def test_every_patient_page_loads(ui: UI) -> None:
     page = ui.page("patient")
     people.sign_in(page, ui.stack, email=people.PATIENT)
-    verify_womens_health(ui, page)
+    people.verify_womens_health(page, ui.stack)
     visit_all(ui, page, PATIENT_ROUTES)
 
 
