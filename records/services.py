@@ -7,11 +7,12 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.codes import CodeRejected, code_pending, code_verify
@@ -172,16 +173,32 @@ def _send_consent_code(*, consent: AccessConsent, clinician: User) -> None:
     code_send(user=consent.patient, purpose=CodePurpose.CLINICIAN_ACCESS, subject=str(consent.pk), note=note)
 
 
+def _pending_consents(
+    *, clinician: User, patient_ref: object, now: datetime
+) -> tuple[QuerySet[AccessConsent], User | None]:
+    """The clinician's live pending requests (for the named patient, when one is named)."""
+    qs = AccessConsent.objects.select_related("patient").filter(
+        clinician=clinician, status=ConsentStatus.PENDING, request_expires_at__gt=now
+    )
+    if patient_ref in (None, ""):
+        return qs, None
+    patient = patient_lookup(clinician=clinician, patient_ref=patient_ref)
+    return qs.filter(patient=patient), patient
+
+
+def _outside_reach_is_not_found(*, clinician: User, patient: User | None) -> None:
+    """With no pending request, a patient the clinician has no relationship with is answered as an
+    unknown one (404), so that the answer does not tell who is registered."""
+    if patient is not None and not clinician_has_relationship(clinician=clinician, patient=patient):
+        raise ApiError("Patient not found.", status_code=404, code="not_found")
+
+
 def consent_code_resend(*, clinician: User, patient_ref: object = None) -> AccessConsent | None:
     """Re-send the code of the clinician's pending request unless a live one is still waiting."""
-    qs = AccessConsent.objects.select_related("patient", "hospital").filter(
-        clinician=clinician, status=ConsentStatus.PENDING, request_expires_at__gt=timezone.now()
-    )
-    if patient_ref not in (None, ""):
-        patient = patient_lookup(clinician=clinician, patient_ref=patient_ref)
-        qs = qs.filter(patient=patient)
-    consent = qs.order_by("-requested_at").first()
+    qs, patient = _pending_consents(clinician=clinician, patient_ref=patient_ref, now=timezone.now())
+    consent = qs.select_related("hospital").order_by("-requested_at").first()
     if consent is None:
+        _outside_reach_is_not_found(clinician=clinician, patient=patient)
         return None
     throttle_code_request(user_id=clinician.pk, purpose="clinician-access")
     if code_pending(user=consent.patient, purpose=CodePurpose.CLINICIAN_ACCESS, subject=str(consent.pk)) is None:
@@ -194,16 +211,11 @@ def consent_grant_with_code(
 ) -> Granted:
     """The clinician enters the code the patient received: the consent is granted and a
     session bound to (clinician, patient, consent) is opened for the consent's duration."""
-    now = timezone.now()
-    qs = AccessConsent.objects.select_related("patient").filter(
-        clinician=clinician, status=ConsentStatus.PENDING, request_expires_at__gt=now
-    )
-    if patient_ref not in (None, ""):
-        patient = patient_lookup(clinician=clinician, patient_ref=patient_ref)
-        qs = qs.filter(patient=patient)
+    qs, patient = _pending_consents(clinician=clinician, patient_ref=patient_ref, now=timezone.now())
     candidates = list(qs.order_by("-requested_at")[:5])
     if not candidates:
         _metric_failure("clinician_access")
+        _outside_reach_is_not_found(clinician=clinician, patient=patient)
         raise ApiError("No pending access request: the code is invalid or has expired. Request access again.",
                        code="code_missing")
     last_error: CodeRejected | None = None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from records.models import AccessConsent
+from tests.factories import DepartmentFactory, make_doctor
 from tests.helpers import assert_private, client_for
-from tests.records.conftest import MED_HEADER, RECORD_URL, last_code
+from tests.records.conftest import MED_HEADER, RECORD_URL, REQUEST_OTP_URL, VERIFY_OTP_URL, last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +67,24 @@ def test_own_record_endpoints_return_only_own_data(open_record, patient, other_p
     for url in ("/api/patient/medical-record/request-otp/", "/api/patient/medical-record/verify-otp/",
                 "/api/patient/medical-record/end-access/"):
         assert client_for(None).post(url, {}, format="json").status_code == 401, url
+
+
+@pytest.mark.parametrize("url, body", [
+    ("/api/medical-records/verify-access/", {"otp": "123456"}),
+    (VERIFY_OTP_URL, {"otp": "123456"}),
+    (REQUEST_OTP_URL, {}),
+])
+def test_a_doctor_without_a_relationship_cannot_tell_a_patient_from_an_unknown_id(url, body, doctor, patient,
+                                                                                   appointment):
+    """A doctor of another hospital naming a real patient gets the answer an unknown id gets."""
+    stranger = client_for(make_doctor(department=DepartmentFactory()))
+    real = stranger.post(url, {**body, "patient_id": str(patient.pk)}, format="json")
+    by_hpn = stranger.post(url, {**body, "patient_id": patient.hpn}, format="json")
+    unknown = stranger.post(url, {**body, "patient_id": str(uuid.uuid4())}, format="json")
+    assert unknown.status_code == 404
+    for answer in (real, by_hpn):
+        assert (answer.status_code, answer.json()) == (unknown.status_code, unknown.json())
+    # The patient's own doctor, with no pending request, is still told what to do next.
+    told = client_for(doctor).post(url, {**body, "patient_id": str(patient.pk)}, format="json")
+    assert told.status_code == 400
+    assert told.json()["code"] in {"code_missing", "no_pending_request"}
