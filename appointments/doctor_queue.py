@@ -109,8 +109,8 @@ def _read(queryset: QuerySet, *, today: datetime, after: Position | None, limit:
     return [*upcoming, *earlier]
 
 
-def walk_page(queryset: QuerySet, *, today: datetime, after: Position | None, limit: int
-              ) -> tuple[list[dict[str, Any]], Position | None]:
+def walk_page(queryset: QuerySet, *, today: datetime, after: Position | None, limit: int,
+              overdue_at: datetime | None = None) -> tuple[list[dict[str, Any]], Position | None]:
     """The next ``limit`` rows of ``queryset`` walked from ``today`` forward then backward, after
     ``after`` (None: from the beginning), listed earliest first; and the position of the last one
     when more rows follow."""
@@ -124,6 +124,8 @@ def walk_page(queryset: QuerySet, *, today: datetime, after: Position | None, li
         part, last = taken[-1]
         position = Position(part=part, start=last["start"], id=last["id"])
     page = sorted((r for _, r in taken), key=lambda r: (r["start"], r["id"]))
+    if overdue_at is not None:
+        return [rows.overdue_flags(rows.doctor_item(r), start=r["start"], now=overdue_at) for r in page], position
     return [rows.doctor_item(r) for r in page], position
 
 
@@ -137,7 +139,8 @@ def queue_page(*, pending: QuerySet | None, mine: QuerySet, cursor: str | None, 
     pending_items: list[dict[str, Any]] = []
     pending_next = mine_next = None
     if pending is not None and (first or pending_after is not None):
-        pending_items, pending_next = walk_page(pending, today=today, after=pending_after, limit=limit)
+        pending_items, pending_next = walk_page(pending, today=today, after=pending_after, limit=limit,
+                                                overdue_at=timezone.now())
     mine_items: list[dict[str, Any]] = []
     if first or mine_after is not None:
         mine_items, mine_next = walk_page(mine, today=today, after=mine_after, limit=limit)

@@ -279,6 +279,7 @@ def _notes_body(appointment: Appointment) -> dict:
         "status": "success",
         "appointment_id": appointment.appointment_id,
         "general_notes": appointment.general_notes,
+        "notes": appointment.general_notes,  # the notes tab reads the general notes as ``notes``
         "doctor_notes": appointment.doctor_notes,
         "medical_summary": appointment.medical_summary,
         "updated_at": appointment.updated_at.isoformat(),

@@ -12,7 +12,7 @@ cost per row.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -61,12 +61,30 @@ def _type_label(value: str) -> str:
     return value.replace("_", " ").title()
 
 
+# Who a patient's list names while the department has not yet given the appointment a doctor.
+NO_DOCTOR_YET = "Doctor to be assigned"
+
 _STATUS_LABELS: dict[str, str] = {str(choice.value): str(choice.label) for choice in AppointmentStatus}
 
 
 def status_label(value: str) -> str:
     """``in_progress`` -> "In progress": the label a page shows for a status."""
     return _STATUS_LABELS.get(value) or value.replace("_", " ").capitalize()
+
+
+@lru_cache(maxsize=16)
+def priority_label(value: str) -> str:
+    """``urgent`` -> "Urgent Priority": the badge the appointment pages show."""
+    return f"{value.replace('_', ' ').title()} Priority" if value else ""
+
+
+def overdue_flags(item: dict[str, Any], *, start: datetime, now: datetime) -> dict[str, Any]:
+    """A pending appointment whose time has come without a doctor accepting it is flagged, with the
+    whole minutes since its start: the dashboard offers "Accept Late" with a new time for it."""
+    late = start <= now
+    item["is_flagged_pending"] = late
+    item["minutes_past_scheduled"] = (now - start) // _MINUTE if late else 0
+    return item
 
 
 def patient_rows(queryset: QuerySet) -> QuerySet:
@@ -109,10 +127,13 @@ def patient_item(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "status_display": status_label(row["status"]),
         "priority": row["priority"],
+        "formatted_priority": priority_label(row["priority"]),
         "doctor_id": doctor_id,
         "doctor_full_name": doctor_name,
         "doctor_name": doctor_name,
+        "provider": doctor_name or NO_DOCTOR_YET,
         "hospital_id": row["hospital_id"],
+        "hospital": row["hospital_id"],
         "hospital_name": hospital_name,
         "location": hospital_name,
         "department_id": row["department_id"],

@@ -14,6 +14,7 @@ from appointments.models import Appointment, AppointmentStatus, Prescription, Pr
 from phb.api import serializers
 from phb.api.fields import CalendarDateField
 from phb.api.timestamps import iso
+from phb.numbers import MAX_ID
 
 WALL_CLOCK_HELP = (
     "Local wall-clock time at the hospital, in the hospital's time zone (Africa/Lagos by default). "
@@ -37,12 +38,12 @@ class WallClockField(serializers.CharField):
 
 # --- Inputs --------------------------------------------------------------------------------------
 class SlotsInput(serializers.Serializer):
-    department = serializers.IntegerField(min_value=1)
+    department = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     date = CalendarDateField()
 
 
 class ConflictInput(serializers.Serializer):
-    department = serializers.IntegerField(min_value=1, required=False)
+    department = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     date = CalendarDateField()
     time = serializers.RegexField(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", required=False, default="00:00")
 
@@ -50,10 +51,10 @@ class ConflictInput(serializers.Serializer):
 class BookInput(serializers.Serializer):
     """A booking without payment (the payments area drives the paid path through the same service)."""
 
-    hospital_id = serializers.IntegerField(min_value=1, required=False)
-    hospital = serializers.IntegerField(min_value=1, required=False)
-    department_id = serializers.IntegerField(min_value=1, required=False)
-    department = serializers.IntegerField(min_value=1, required=False)
+    hospital_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    hospital = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    department_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    department = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     appointment_date = WallClockField(help_text=WALL_CLOCK_HELP)
     priority = serializers.CharField(required=False, default=Priority.NORMAL)
     appointment_type = serializers.CharField(required=False, default="consultation", max_length=32)
@@ -118,8 +119,8 @@ class NoShowInput(serializers.Serializer):
 
 
 class ReferInput(serializers.Serializer):
-    referred_to_hospital = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    referred_to_department = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    referred_to_hospital = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
+    referred_to_department = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
     referral_reason = serializers.CharField(max_length=2000)
 
 
@@ -158,7 +159,7 @@ class PrescriptionInput(serializers.Serializer):
 
 class AdminListInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
-    department_id = serializers.IntegerField(required=False, min_value=1)
+    department_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     doctor_id = serializers.UUIDField(required=False)
     date_from = CalendarDateField(required=False)
     date_to = CalendarDateField(required=False)
@@ -212,10 +213,13 @@ def appointment_payload(appointment: Appointment) -> dict:
         "status": appointment.status,
         "status_display": rows.status_label(appointment.status),
         "priority": appointment.priority,
+        "formatted_priority": rows.priority_label(appointment.priority),
         "doctor_id": str(appointment.doctor_id) if appointment.doctor_id else None,
         "doctor_full_name": doctor_name,
         "doctor_name": doctor_name,
+        "provider": doctor_name or rows.NO_DOCTOR_YET,
         "hospital_id": appointment.hospital_id,
+        "hospital": appointment.hospital_id,
         "hospital_name": appointment.hospital.name,
         "location": appointment.hospital.name,
         "department_id": appointment.department_id,
@@ -236,7 +240,8 @@ def appointment_payload(appointment: Appointment) -> dict:
 
 def appointment_detail_payload(appointment: Appointment, prescriptions: list[Prescription]) -> dict:
     summary = dict(appointment.medical_summary or {})
-    medications = [medication_payload(p, m, appointment=appointment) for p in prescriptions for m in p.medications]
+    medications = [summary_medication(medication_payload(p, m, appointment=appointment))
+                   for p in prescriptions for m in p.medications]
     return {
         **appointment_payload(appointment),
         "medical_history": appointment.medical_history,
@@ -252,6 +257,12 @@ def appointment_detail_payload(appointment: Appointment, prescriptions: list[Pre
         },
         "referral": referral_payload(appointment),
     }
+
+
+def summary_medication(item: dict) -> dict:
+    """A medication of the appointment's summary, also under the names the summary lists it by
+    (``name (dosage) - instructions``)."""
+    return {**item, "name": item["medication_name"], "instructions": item["patient_instructions"]}
 
 
 def referral_payload(appointment: Appointment) -> dict | None:

@@ -18,7 +18,7 @@ from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.schema import PASSWORD_SCHEMA, VISIBLE_TEXT_PATTERN, documented
 from phb.api.views import ScopedAPIView
-from phb.numbers import whole_number
+from phb.numbers import MAX_ID, whole_number
 
 _SESSION_FILTERS = [
     OpenApiParameter("department_id", OpenApiTypes.INT, description="Only this department's sessions."),
@@ -43,7 +43,7 @@ class StaffCreateInput(serializers.Serializer):
         max_length=200)
     last_name = serializers.CharField(max_length=200, allow_blank=True)
     password = documented(serializers.CharField, PASSWORD_SCHEMA)(max_length=256, trim_whitespace=False)
-    department = serializers.IntegerField(min_value=1, help_text="A department of the admin's hospital.")
+    department = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A department of the admin's hospital.")
     # The form sends an empty phone as null.
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
     gender = serializers.CharField(max_length=32, required=False, allow_blank=True)

@@ -14,3 +14,6 @@ def whole_number(text: object, *, max_digits: int = BIGINT_DIGITS) -> int | None
     if isinstance(text, str) and 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
         return int(text)
     return None
+
+
+MAX_ID = 2**63 - 1  # the largest primary key a bigint column (and SQLite's INTEGER) holds

@@ -13,6 +13,7 @@ from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.fields import CalendarDateField
 from phb.api.views import ApiView
+from phb.numbers import MAX_ID
 
 
 def option_payload(option: Option, zone) -> dict:
@@ -28,8 +29,8 @@ def option_payload(option: Option, zone) -> dict:
 
 
 class OptimizeInput(serializers.Serializer):
-    hospital_id = serializers.IntegerField(min_value=1, required=False)
-    department_id = serializers.IntegerField(min_value=1)
+    hospital_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    department_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     preferred_dates = serializers.ListField(child=CalendarDateField(), max_length=14, required=False)
     preferred_times = serializers.ListField(
         child=serializers.RegexField(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", max_length=5), max_length=24, required=False)

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Integer primary keys of reference rows depend on what ran before (sequences are not reset).
-INT_ID = re.compile(rb'"(hospital_id|department_id|pharmacy_id)":(\d+)')
+INT_ID = re.compile(rb'"(hospital_id|hospital|department_id|pharmacy_id)":(\d+)')
 FIXED = datetime(2030, 3, 1, 8, 15, 30, 123456, tzinfo=ZoneInfo("UTC"))
 
 

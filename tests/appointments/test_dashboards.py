@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -110,3 +112,40 @@ def test_appointment_rows_carry_the_status_label_the_patient_table_prints(doctor
     assert client_for(stranger).get(f"/api/doctor-appointments/{started.appointment_id}/").status_code == 404
     assert client_for(None).get(f"/api/doctor-appointments/{started.appointment_id}/").status_code == 401
     assert client_for(None).get("/api/department-pending-appointments/").status_code == 401
+
+
+def test_pending_queue_flags_an_appointment_whose_time_has_come(doctor, department, hospital):
+    """The dashboard turns "Accept" into "Accept Late" (with a new time) for a flagged row."""
+    late = book(make_patient(hospital=hospital), department, future_slot(hospital, at="09:00"))
+    _earlier_today(late)
+    coming = book(make_patient(hospital=hospital), department, future_slot(hospital, at="10:00"))
+    late.refresh_from_db()
+    before = timezone.now()
+    body = client_for(doctor).get("/api/department-pending-appointments/").json()
+    after = timezone.now()
+    rows = {a["appointment_id"]: a for a in body["pending_department_appointments"]}
+    flagged, on_time = rows[late.appointment_id], rows[coming.appointment_id]
+    assert flagged["is_flagged_pending"] is True
+    assert (before - late.start) // timedelta(minutes=1) <= flagged["minutes_past_scheduled"]
+    assert flagged["minutes_past_scheduled"] <= (after - late.start) // timedelta(minutes=1)
+    assert (on_time["is_flagged_pending"], on_time["minutes_past_scheduled"]) == (False, 0)
+    # The doctor's own lists carry no such flag: they hold accepted appointments.
+    assert all("is_flagged_pending" not in a for a in body["my_appointments"]["all"])
+
+
+def test_appointment_items_name_priority_provider_and_hospital(doctor, department, hospital):
+    """The patient's list searches ``provider`` (it calls ``toLowerCase`` on it), the lists show
+    ``formatted_priority``, and the doctor's referral form loads departments of ``hospital``."""
+    patient = make_patient(hospital=hospital)
+    waiting = book(patient, department, future_slot(hospital, at="09:00"), priority="urgent")
+    accepted = put_in("confirmed", book(patient, department, future_slot(hospital, at="10:00")), doctor)
+    items = {a["appointment_id"]: a for a in client_for(patient).get("/api/appointments/").json()}
+    assert items[waiting.appointment_id]["provider"] == "Doctor to be assigned"
+    assert items[waiting.appointment_id]["formatted_priority"] == "Urgent Priority"
+    assert items[accepted.appointment_id]["provider"] == items[accepted.appointment_id]["doctor_full_name"]
+    assert items[accepted.appointment_id]["provider"].endswith(doctor.full_name)
+    assert items[accepted.appointment_id]["formatted_priority"] == "Normal Priority"
+    detail = client_for(doctor).get(f"/api/doctor-appointments/{accepted.id}/").json()
+    assert detail["hospital"] == hospital.pk
+    departments = client_for(doctor).get(f"/api/departments/{detail['hospital']}/")
+    assert department.pk in {d["id"] for d in departments.json()["departments"]}

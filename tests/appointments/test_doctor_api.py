@@ -245,6 +245,13 @@ def test_o1_hospital_admin_list(appointment, hospital, department, hospital_admi
     assert client_for(other_admin).get("/api/hospitals/appointments/").json()["total_count"] == 0
 
 
+@pytest.mark.parametrize("query", ["department_id=99999999999999999999", "department_id=0", "department_id=x"])
+def test_o1_filter_out_of_range_is_a_400(hospital_admin, query):
+    """Beyond a bigint (which SQLite cannot even bind) or not a number: refused before the query."""
+    response = client_for(hospital_admin).get(f"/api/hospitals/appointments/?{query}")
+    assert response.status_code == 400 and response.json()["message"]
+
+
 # --- Notes, referral, prescriptions ------------------------------------------------------------------
 def test_notes_add_get_edit_delete(appointment, doctor):
     client = client_for(doctor)
@@ -256,6 +263,8 @@ def test_notes_add_get_edit_delete(appointment, doctor):
     edited = client.put(_url(appointment, "notes/edit/"), {"general_notes": "Fasting", "doctor_notes": "Rewritten"},
                         format="json").json()
     assert (edited["general_notes"], edited["doctor_notes"]) == ("Fasting", "Rewritten")
+    # The notes tab shows the general notes from ``notes``.
+    assert client.get(_url(appointment, "notes/")).json()["notes"] == "Fasting"
     cleared = client.delete(_url(appointment, "notes/delete/")).json()
     assert (cleared["general_notes"], cleared["doctor_notes"]) == ("", "")
 
@@ -312,7 +321,12 @@ def test_prescriptions_issue_and_view(appointment, doctor, django_capture_on_com
     view = client.get(_url(appointment, "prescriptions/view/")).json()
     assert view["medication_count"] == 2 and view["appointment_id"] == appointment.appointment_id
     patient_view = client_for(appointment.patient).get(f"/api/appointments/{appointment.id}/").json()
-    assert len(patient_view["medical_summary"]["prescriptions"]) == 2
+    listed = patient_view["medical_summary"]["prescriptions"]
+    # The summary lists each as "name (dosage) - instructions".
+    assert [(m["name"], m["dosage"], m["instructions"]) for m in listed] == [
+        ("Paracetamol", MEDICATION["dosage"], MEDICATION["patient_instructions"]),
+        ("Ibuprofen", MEDICATION["dosage"], "With food"),
+    ]
 
 
 # --- Privacy: other hospital's doctor, other department's doctor, patients -------------------------
