@@ -247,6 +247,7 @@ def hold_confirm(*, hold_id, payment_reference: str | None) -> Appointment:
         return Appointment.objects.get(pk=hold.appointment_id)
     now = timezone.now()
     decision = scheduling_events.decision_context(hold=hold, day=wall_clock_of(hold.start, hold.hospital).date(), now=now)
+    prefer = preferred_doctor(hold=hold)  # read from the cache before any row is locked
     try:
         with transaction.atomic():
             _lock_patient(hold.patient)
@@ -260,7 +261,7 @@ def hold_confirm(*, hold_id, payment_reference: str | None) -> Appointment:
                 capacity = slot_capacity(department=hold.department, start_local=start_local)
                 _take_place(slot, capacity=capacity, now=now)
             doctor_id = rosters.pick_doctor(department=hold.department, start_local=start_local, start=hold.start,
-                                            prefer=preferred_doctor(hold=hold))
+                                            prefer=prefer)
             appointment = _create_appointment(hold, payment_reference=payment_reference, now=now,
                                               doctor_id=doctor_id)
             scheduling_events.record_booking(appointment=appointment, hold=hold, **decision)

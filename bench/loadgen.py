@@ -74,7 +74,7 @@ def production_env(database_url: str) -> dict[str, str]:
         "JWT_SIGNING_KEY": "bench-" + "j" * 50,
         "OTP_PEPPER": "bench-" + "p" * 40,
         "USER_REF_KEY": "bench-" + "u" * 40,
-        "EMAIL_URL": "consolemail://",
+        "EMAIL_URL": "dummymail://",  # no mail is sent under load; production refuses the console
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CORS_ALLOWED_ORIGINS": "http://localhost:5173",
         "PAYSTACK_SECRET_KEY": "sk_test_bench",

@@ -67,7 +67,16 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None  # /dev/shm o
 
 class JsonAccessLogger(Logger):
     """One JSON object per request. No query string, no client address, no headers: those can
-    carry personal data; the request id joins the line to the application's own log line."""
+    carry personal data; the request id joins the line to the application's own log line.
+    gunicorn's own error log (worker tracebacks included) goes through the application's scrubbing
+    filter: gunicorn does not propagate it to the loggers that Django configures."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        from phb.logs import ScrubFilter
+
+        if not any(isinstance(f, ScrubFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(ScrubFilter())
 
     def access(self, resp, req, environ, request_time):
         if not self.access_log_enabled:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import logging.config
+
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
+from phb.logs import build_logging
 from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin, make_patient
 
 
@@ -64,3 +69,16 @@ def _no_network_call_inside_a_transaction():
     yield
     found = take_violations()
     assert not found, f"network calls made inside a database transaction: {sorted(set(found))}"
+
+
+@pytest.fixture
+def captured_lines():
+    """Every formatted line our stdout handler would write, captured in memory."""
+    stream = io.StringIO()
+    config = build_logging(level="INFO", cloudwatch=False, log_group_prefix="/phb")
+    config["handlers"]["stdout"]["stream"] = stream
+    logging.config.dictConfig(config)
+    try:
+        yield stream
+    finally:
+        logging.config.dictConfig(settings.LOGGING)

@@ -122,9 +122,22 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DB_PAGE_SQL_CACHE_SIZE = env.int("DB_PAGE_SQL_CACHE_SIZE", default=256)
 
 # --- Cache (throttles and short-lived counters shared by every worker) ------------------
+# A Redis that stops answering fails each call after REDIS_SOCKET_TIMEOUT_SECONDS instead of holding
+# the worker (and any row lock its request holds) until the connection drops.
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=1.0)
+
+
+def redis_cache(url: str) -> dict:
+    return {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+        "OPTIONS": {"socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+                    "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS},
+    }}
+
+
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = redis_cache(REDIS_URL)
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "phb_cache"}

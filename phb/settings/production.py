@@ -21,9 +21,13 @@ SIMPLE_JWT = {**_base.SIMPLE_JWT, "SIGNING_KEY": _require("JWT_SIGNING_KEY")}
 OTP_PEPPER = _require("OTP_PEPPER")
 USER_REF_KEY = _require("USER_REF_KEY")
 REDIS_URL = _require("REDIS_URL")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = _base.redis_cache(REDIS_URL)
 _require("DATABASE_URL")
 _require("EMAIL_URL")
+# The console and file backends write whole messages (recipient, name, sign-in code) to the logs or the disk.
+if EMAIL_BACKEND in ("django.core.mail.backends.console.EmailBackend",  # noqa: F405
+                     "django.core.mail.backends.filebased.EmailBackend"):
+    raise ImproperlyConfigured("EMAIL_URL must name a mail server in production (smtp://...), not the console or a file")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production")

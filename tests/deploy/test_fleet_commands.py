@@ -141,3 +141,15 @@ def test_write_env_file_is_unchanged_when_nothing_changed(tmp_path):
     target = tmp_path / "env"
     assert "written" in command("write_env_file", "--parameter-path", "/phb/unchanged/env", "--output", str(target))
     assert "unchanged" in command("write_env_file", "--parameter-path", "/phb/unchanged/env", "--output", str(target))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_locked_logs_a_failed_job_through_the_scrubbing_filter(captured_lines):
+    """The job's exception (here loaddata's, naming the fixture it could not find) is logged
+    scrubbed; the command fails with the job's name and the exception's type only."""
+    with pytest.raises(CommandError) as failed:
+        command("run_locked", "loaddata", "ada.obi@example.org.json")
+    assert str(failed.value) == "loaddata failed (CommandError); the scrubbed traceback is in the log"
+    logged = captured_lines.getvalue()
+    assert '"message": "job failed"' in logged and "No fixture named '[email]' found." in logged
+    assert "ada.obi@example.org" not in logged + str(failed.value)

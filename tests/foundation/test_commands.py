@@ -102,6 +102,14 @@ def test_production_settings_refuse_to_start_without_secrets():
     assert "OTP_PEPPER must be set in production" in done.stderr
 
 
+@pytest.mark.parametrize("url", ["consolemail://", "filemail:///var/tmp/mail"])
+def test_production_settings_refuse_a_mail_backend_that_writes_messages_out(url):
+    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=_production_env(EMAIL_URL=url),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "EMAIL_URL must name a mail server in production" in done.stderr
+
+
 def test_seed_demo_refuses_production():
     done = subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=_production_env(),
                           capture_output=True, text=True, timeout=120)

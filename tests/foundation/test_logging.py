@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import logging.config
@@ -18,19 +17,6 @@ from phb.aws.clients import aws_client, reset_clients
 from phb.logs import EMAIL, JWT, build_logging, scrub_emails, scrub_jwts, scrub_text
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import client_for
-
-
-@pytest.fixture
-def captured_lines():
-    """Every formatted line our stdout handler would write, captured in memory."""
-    stream = io.StringIO()
-    config = build_logging(level="INFO", cloudwatch=False, log_group_prefix="/phb")
-    config["handlers"]["stdout"]["stream"] = stream
-    logging.config.dictConfig(config)
-    try:
-        yield stream
-    finally:
-        logging.config.dictConfig(settings.LOGGING)
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ import logging
 import time
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from phb.deploy.locks import LockBusy, fleet_lock
 
@@ -33,5 +33,10 @@ class Command(BaseCommand):
             self.stdout.write(f"run_locked: {job} is running elsewhere; skipped")
             logger.info("job skipped: lock held elsewhere", extra={"event": "job_skipped", "job": job})
             return
+        except Exception as exc:
+            # Through the log's scrubbing filter, not as a raw traceback on stderr (which the timer's unit
+            # appends to the shipped jobs log): a job's exception can carry what it was working on.
+            logger.exception("job failed", extra={"event": "job_failed", "job": job})
+            raise CommandError(f"{job} failed ({type(exc).__name__}); the scrubbed traceback is in the log") from None
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         logger.info("job finished", extra={"event": "job_finished", "job": job, "duration_ms": duration_ms})
