@@ -3,6 +3,7 @@ from django.contrib import admin
 from accounts.admin import ReadOnlyAdmin
 from tracking.models import (
     BirthPlan,
+    GoalProgress,
     HealthGoal,
     MenstrualCycle,
     PregnancyPlanner,
@@ -33,6 +34,15 @@ class HealthGoalAdmin(admin.ModelAdmin):
     list_filter = ("status", "category", "is_active")
     search_fields = ("id", "user__id", "user__email")
     readonly_fields = ("id", "user", "created_at", "updated_at", "completed_at")
+
+
+@admin.register(GoalProgress)
+class GoalProgressAdmin(admin.ModelAdmin):
+    list_display = ("id", "goal_id", "date", "value", "created_at")
+    list_filter = ("date",)
+    search_fields = ("goal__id", "goal__user__id", "goal__user__email")
+    exclude = ("note",)  # health data
+    readonly_fields = ("goal", "date", "value", "created_at")
 
 
 @admin.register(BirthPlan)

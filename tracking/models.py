@@ -5,7 +5,8 @@ pregnancy entries, search history) live in DynamoDB; see ``tracking/dynamo``. Wh
 
 - ``WomensHealthProfile``: one row per user (settings, verification state, due date).
 - ``MenstrualCycle``: a few rows a year, paged by offset with a total count (W8), deleted by id.
-- ``HealthGoal``: a handful of rows edited in place (W15–W17).
+- ``HealthGoal``: a handful of rows edited in place (W15–W17), each with its ``GoalProgress`` log
+  (one row per update that reports progress or adds a note: the goal's notes and streaks).
 - ``BirthPlan``: one JSON document per user; ``PregnancyPlanner``: baby-name favourites and
   the baby-shower checklist.
 - ``TrackingOutbox``: writes meant for DynamoDB that could not be delivered yet.
@@ -136,6 +137,27 @@ class HealthGoal(models.Model):
 
     def __str__(self) -> str:
         return f"Goal {self.pk}"
+
+
+class GoalProgress(models.Model):
+    """One update of a goal: a check-in (``value`` set: the goal's ``current_value`` it reported),
+    a note, or both. ``date`` is the local day (``TRACKING_TIME_ZONE``) it was made on."""
+
+    goal = models.ForeignKey(HealthGoal, on_delete=models.CASCADE, related_name="progress_entries", db_index=False)
+    date = models.DateField()
+    value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["goal", "id"]
+        indexes = [
+            # A page of goals' check-in days (streaks) and notes, read for those goals at once.
+            models.Index(fields=["goal", "date"], name="goal_progress_goal_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Goal progress {self.pk}"
 
 
 class BirthPlan(models.Model):

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import User
@@ -25,6 +26,7 @@ from tracking.birth_plan import birth_plan_document
 from tracking.dynamo import keys, store
 from tracking.dynamo.cursors import cursor_decode, cursor_encode
 from tracking.fields import local_today
+from tracking.goals import streaks
 from tracking.kinds import (
     CONTRACTIONS,
     CYCLE_DAYS,
@@ -38,6 +40,7 @@ from tracking.kinds import (
 )
 from tracking.models import (
     BirthPlan,
+    GoalProgress,
     GoalStatus,
     HealthGoal,
     MenstrualCycle,
@@ -50,6 +53,7 @@ from tracking.serializers import cycle_payload, goal_payload, profile_completion
 from tracking.verification import is_verified
 
 MAX_RANGE_DAYS = 400
+GOAL_NOTES_SHOWN = 20  # a goal's latest notes in its payload
 SPAN_GAP_DAYS = 7
 
 
@@ -111,7 +115,7 @@ def date_range(start: Any, end: Any, *, default_days: int) -> tuple[date, date]:
     try:
         end_date = date.fromisoformat(end) if end else today
         start_date = date.fromisoformat(start) if start else end_date - timedelta(days=default_days)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # Overflow: a default range before year 1
         raise ApiError("Dates must be YYYY-MM-DD.", code="invalid") from exc
     if start_date > end_date:
         raise ApiError("start_date must not be after end_date.", code="invalid")
@@ -162,6 +166,8 @@ def cycle_list(*, fetched_by: User, limit: Any = None, offset: Any = None) -> tu
         raise ApiError("offset must be a whole number.", code="invalid") from exc
     qs = cycles_of(fetched_by=fetched_by)
     total = qs.count()
+    if skip >= total:  # also keeps an offset beyond any integer the database binds out of the query
+        return [], total
     return _with_days(user=fetched_by, cycles=list(qs[skip: skip + number])), total
 
 
@@ -281,7 +287,7 @@ def dashboard(*, fetched_by: User) -> dict[str, Any]:
         "current_cycle": cycle_payload(current, days=[]) if current else None,
         "current_pregnancy": current_pregnancy,
         "recent_fertility_data": fertility,
-        "active_goals": [goal_payload(g) for g in goals[:10]],
+        "active_goals": goal_payloads(list(goals[:10])),
         "upcoming_screenings": upcoming_screenings(due_date=profile.estimated_due_date, today=today) if pregnant else [],
         "recent_health_logs": logs,
         "summary": {
@@ -294,6 +300,28 @@ def dashboard(*, fetched_by: User) -> dict[str, Any]:
 
 
 # --- Goals and birth plan ------------------------------------------------------------------------
+def goal_payloads(goals: list[HealthGoal]) -> list[dict[str, Any]]:
+    """The goals' payloads, with their notes and streaks read for all of them in two queries."""
+    if not goals:
+        return []
+    ids = [goal.pk for goal in goals]
+    days: dict[Any, list[date]] = {goal_id: [] for goal_id in ids}
+    check_ins = (GoalProgress.objects.filter(goal_id__in=ids, value__isnull=False)
+                 .values_list("goal_id", "date").distinct().order_by())
+    for goal_id, day in check_ins:
+        days[goal_id].append(day)
+    notes: dict[Any, list[str]] = {goal_id: [] for goal_id in ids}
+    latest = (GoalProgress.objects.filter(goal_id__in=ids).exclude(note="")
+              .annotate(recent=Window(RowNumber(), partition_by=[F("goal_id")], order_by=F("id").desc()))
+              .filter(recent__lte=GOAL_NOTES_SHOWN).order_by("goal_id", "id").values_list("goal_id", "note"))
+    for goal_id, note in latest:
+        notes[goal_id].append(note)
+    today = local_today()
+    return [goal_payload(goal, notes=notes[goal.pk], streaks=streaks(days[goal.pk], frequency=goal.frequency,
+                                                                     today=today))
+            for goal in goals]
+
+
 def goals_of(*, fetched_by: User) -> QuerySet[HealthGoal]:
     return HealthGoal.objects.filter(user=fetched_by).order_by("-created_at")
 

@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from phb.api import serializers
 from phb.api.timestamps import iso
 from tracking.fields import LocalDateField, RoundedDecimalField, WholeNumberField, local_today, plain
+from tracking.goals import Streaks, icon_for
 from tracking.kinds import PregnancyWeekInput
 from tracking.models import FlowIntensity, GoalStatus, HealthGoal, MenstrualCycle, PregnancyStatus, WomensHealthProfile
 from tracking.pregnancy import progress
@@ -154,7 +155,8 @@ class GoalInput(serializers.Serializer):
     reminders_enabled = serializers.BooleanField(required=False)
     start_date = LocalDateField(required=False, allow_future_days=366)
     target_date = LocalDateField(required=False, allow_null=True, allow_future_days=3660)
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                  help_text="A note added to the goal's notes (a blank one adds nothing).")
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict) and "unit" not in data and "unit_of_measurement" in data:
@@ -167,7 +169,9 @@ class GoalUpdateInput(GoalInput):
     goal_id = serializers.CharField(required=False, max_length=64)
 
 
-def goal_payload(goal: HealthGoal) -> dict[str, Any]:
+def goal_payload(goal: HealthGoal, *, notes: list[str], streaks: Streaks) -> dict[str, Any]:
+    """``notes``: the goal's notes, oldest first; ``streaks``: see ``tracking.goals`` (both read for
+    a page of goals at once by ``selectors.goal_payloads``)."""
     target = goal.target_value
     current = goal.current_value or Decimal(0)
     percent = None
@@ -178,6 +182,7 @@ def goal_payload(goal: HealthGoal) -> dict[str, Any]:
         "title": goal.title,
         "description": goal.description,
         "category": goal.category,
+        "icon": icon_for(goal.category),
         "target_value": plain(target),
         "current_value": plain(current),
         "unit": goal.unit,
@@ -190,7 +195,9 @@ def goal_payload(goal: HealthGoal) -> dict[str, Any]:
         "progress_percentage": percent,
         "start_date": iso(goal.start_date),
         "target_date": iso(goal.target_date),
-        "notes": goal.notes,
+        "notes": notes,
+        "streak": streaks.streak,
+        "best_streak": streaks.best_streak,
         "completed_at": iso(goal.completed_at),
         "created_at": iso(goal.created_at),
         "updated_at": iso(goal.updated_at),

@@ -23,10 +23,11 @@ from tracking import outbox
 from tracking.birth_plan import birth_plan_clean
 from tracking.dynamo import keys, store
 from tracking.dynamo.store import TrackingUnavailable
-from tracking.fields import now_ms
+from tracking.fields import local_today, now_ms
 from tracking.kinds import CONTRACTIONS, KINDS, SEARCHES, contraction_alert, contraction_intervals
 from tracking.models import (
     BirthPlan,
+    GoalProgress,
     GoalStatus,
     HealthGoal,
     MenstrualCycle,
@@ -91,18 +92,23 @@ def cycle_delete(*, cycle: MenstrualCycle) -> None:
 
 
 def goal_create(*, user: User, data: dict[str, Any]) -> HealthGoal:
+    """A new goal; a note given with it starts its notes (its starting value is not a check-in)."""
     goal = HealthGoal(user=user)
-    return _goal_apply(goal, data)
+    return _goal_apply(goal, data, check_in=False)
 
 
 def goal_update(*, goal: HealthGoal, data: dict[str, Any]) -> HealthGoal:
+    """An update; one that reports ``current_value`` is a check-in of today, logged with its note."""
     data = {k: v for k, v in data.items() if k != "goal_id"}
-    return _goal_apply(goal, data)
+    return _goal_apply(goal, data, check_in="current_value" in data)
 
 
-def _goal_apply(goal: HealthGoal, data: dict[str, Any]) -> HealthGoal:
+def _goal_apply(goal: HealthGoal, data: dict[str, Any], *, check_in: bool) -> HealthGoal:
+    note = data.pop("notes", "") or ""
     for name, value in data.items():
         setattr(goal, name, value)
+    if note:
+        goal.notes = note  # the latest note
     if goal.target_value and goal.current_value >= goal.target_value and goal.status == GoalStatus.ACTIVE:
         goal.status = GoalStatus.COMPLETED
     if goal.status == GoalStatus.COMPLETED and goal.completed_at is None:
@@ -111,7 +117,11 @@ def _goal_apply(goal: HealthGoal, data: dict[str, Any]) -> HealthGoal:
         goal.completed_at = None
     if "is_active" not in data:
         goal.is_active = goal.status == GoalStatus.ACTIVE
-    goal.save()
+    with transaction.atomic():
+        goal.save()
+        if check_in or note:
+            GoalProgress.objects.create(goal=goal, date=local_today(), note=note,
+                                        value=goal.current_value if check_in else None)
     return goal
 
 

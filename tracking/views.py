@@ -31,6 +31,7 @@ from tracking.kinds import (
     FertilityInput,
     SearchInput,
 )
+from tracking.models import HealthGoal
 from tracking.serializers import (
     CycleInput,
     GoalInput,
@@ -38,7 +39,6 @@ from tracking.serializers import (
     ProfileInput,
     SyncInput,
     cycle_payload,
-    goal_payload,
 )
 from tracking.services import Recorded
 from tracking.verification import is_verified, verification_confirm, verification_send, verification_status
@@ -269,13 +269,17 @@ class DailyLogView(WomensHealthView):
 
 
 # --- Goals W15–W17 -------------------------------------------------------------------------------
+def _goal(goal: HealthGoal) -> dict[str, Any]:
+    return selectors.goal_payloads([goal])[0]
+
+
 class GoalListView(WomensHealthView):
     @extend_schema(responses={200: dict}, summary="W15 goals", operation_id="womens_health_goals_list")
     def get(self, request: Request) -> Response:
         found = selectors.goal_list(fetched_by=request.user, status=request.query_params.get("status") or None)
         page = pagination.paginate(request, found, spec=pagination.RECENT_FIRST)
         total = pagination.total_of(page, found)
-        body = ok(goals=[goal_payload(g) for g in page.items], total_count=total)
+        body = ok(goals=selectors.goal_payloads(list(page.items)), total_count=total)
         for name, value in page.headers().items():
             body[name] = value
         return body
@@ -283,7 +287,7 @@ class GoalListView(WomensHealthView):
     @extend_schema(request=GoalInput, responses={201: dict}, summary="W16 create a goal")
     def post(self, request: Request) -> Response:
         goal = services.goal_create(user=request.user, data=_valid(GoalInput, request.data))
-        return ok(201, goal=goal_payload(goal), message="Goal created.")
+        return ok(201, goal=_goal(goal), message="Goal created.")
 
 
 class GoalDetailView(WomensHealthScopedView):
@@ -292,13 +296,13 @@ class GoalDetailView(WomensHealthScopedView):
 
     @extend_schema(responses={200: dict}, summary="One goal", operation_id="womens_health_goal_retrieve")
     def get(self, request: Request, goal_id: str) -> Response:
-        return ok(goal=goal_payload(self.get_scoped_object(request, pk=goal_id)))
+        return ok(goal=_goal(self.get_scoped_object(request, pk=goal_id)))
 
     @extend_schema(request=GoalUpdateInput, responses={200: dict}, summary="W17 update a goal (partial)")
     def put(self, request: Request, goal_id: str) -> Response:
         goal = self.get_scoped_object(request, pk=goal_id)
         goal = services.goal_update(goal=goal, data=_valid(GoalUpdateInput, request.data, partial=True))
-        return ok(goal=goal_payload(goal), message="Goal updated.")
+        return ok(goal=_goal(goal), message="Goal updated.")
 
     patch = put
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from phb.aws.clients import aws_resource, count_aws_calls
 from tests.tracking.conftest import WH
 from tracking.dynamo import keys
@@ -229,6 +231,20 @@ def test_w18_range_filters(api):
     assert [log["date"] for log in may["logs"]] == ["2025-05-01", "2025-05-15"]
     assert api.get(f"{WH}/logs/", {"start_date": "2025-06-01", "end_date": "2025-05-01"}).status_code == 400
     assert api.get(f"{WH}/logs/", {"start_date": "garbage"}).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["logs", "fertility", "cycle-days"])
+def test_a_range_ending_in_year_one_is_a_400(api, path):
+    """Its default start would fall before the first day a date can hold."""
+    response = api.get(f"{WH}/{path}/", {"end_date": "0001-01-01"})
+    assert response.status_code == 400 and response.json()["message"] == "Dates must be YYYY-MM-DD."
+
+
+def test_cycles_offset_beyond_every_cycle_is_an_empty_page(api):
+    assert api.post(f"{WH}/cycles/", {"cycle_start_date": "2025-01-01"}, format="json").status_code == 201
+    for offset in ("1", "100000000000000000000000"):
+        body = api.get(f"{WH}/cycles/", {"offset": offset}).json()
+        assert (body["cycles"], body["total_count"]) == ([], 1), offset
 
 
 # --- Fertility W13/W14 ---------------------------------------------------------------------------

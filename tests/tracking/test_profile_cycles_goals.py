@@ -82,7 +82,7 @@ def test_goals_create_update_filter(api):
 
     halfway = api.put(f"{WH}/goals/{goal['id']}/", {"goal_id": goal["id"], "current_value": 7, "notes": "on track"},
                       format="json").json()["goal"]
-    assert halfway["progress_percentage"] == 50 and halfway["notes"] == "on track" and halfway["title"] == "Drink water"
+    assert halfway["progress_percentage"] == 50 and halfway["notes"] == ["on track"] and halfway["title"] == "Drink water"
     done = api.put(f"{WH}/goals/{goal['id']}/", {"current_value": 14}, format="json").json()["goal"]
     assert done["status"] == "completed" and done["is_completed"] is True and done["completed_at"]
 

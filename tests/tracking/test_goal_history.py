@@ -1,0 +1,156 @@
+"""A goal's notes, streaks and icon, as the goals page reads them (W15–W17, the dashboard)."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date, timedelta
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.helpers import assert_private, client_for
+from tests.tracking.conftest import WH
+from tracking.fields import local_today
+from tracking.goals import streaks
+from tracking.models import GoalProgress, HealthGoal
+
+
+def _goal(api, **body):
+    created = api.post(f"{WH}/goals/", {"title": "Daily Steps", "category": "fitness", "target_value": 10000,
+                                        "unit": "steps", "frequency": "daily", **body}, format="json")
+    assert created.status_code == 201, created.json()
+    return created.json()["goal"]
+
+
+def _check_ins(goal_id: str, *days_ago: int, note: str = "") -> None:
+    today = local_today()
+    GoalProgress.objects.bulk_create([GoalProgress(goal_id=goal_id, date=today - timedelta(days=n), value=1, note=note)
+                                      for n in days_ago])
+
+
+def test_notes_are_a_list_oldest_first_and_the_latest_is_last(api):
+    goal = _goal(api)
+    assert goal["notes"] == [] and goal["streak"] == 0 and goal["best_streak"] == 0
+    url = f"{WH}/goals/{goal['id']}/"
+    first = api.put(url, {"goal_id": goal["id"], "current_value": 1, "notes": "Felt great"}, format="json")
+    assert first.status_code == 200 and first.json()["goal"]["notes"] == ["Felt great"]
+    api.put(url, {"goal_id": goal["id"], "current_value": 2, "notes": "Tired today"}, format="json")
+    api.put(url, {"goal_id": goal["id"], "current_value": 3}, format="json")  # the +1 button: no note
+    api.put(url, {"goal_id": goal["id"], "current_value": 3, "notes": ""}, format="json")
+    for shown in (api.get(url).json()["goal"], api.get(f"{WH}/goals/").json()["goals"][0]):
+        assert shown["notes"] == ["Felt great", "Tired today"], shown["notes"]
+        assert shown["notes"][-1] == "Tired today"
+        assert shown["current_value"] == 3 and shown["streak"] == 1 and shown["best_streak"] == 1
+    # A note given with the goal starts its notes; a note is still one string in the body.
+    noted = _goal(api, notes="Start slowly")
+    assert noted["notes"] == ["Start slowly"] and noted["streak"] == 0
+    assert api.put(url, {"notes": ["a", "list"]}, format="json").status_code == 400
+
+
+def test_streak_and_best_streak_over_a_history_with_a_break(api, mother):
+    goal = _goal(api)
+    # Today and the two days before; a missed day; then a run of five days.
+    _check_ins(goal["id"], 0, 1, 2, 4, 5, 6, 7, 8)
+    GoalProgress.objects.create(goal_id=goal["id"], date=local_today() - timedelta(days=3), note="rest day")
+    shown = api.get(f"{WH}/goals/{goal['id']}/").json()["goal"]
+    assert (shown["streak"], shown["best_streak"]) == (3, 5), "a note alone is not a check-in"
+    assert shown["notes"] == ["rest day"]
+
+
+def test_a_streak_lasts_through_the_current_period_and_ends_after_a_missed_one(api):
+    yesterday = _goal(api, title="Yesterday")
+    _check_ins(yesterday["id"], 1, 2)
+    lapsed = _goal(api, title="Lapsed")
+    _check_ins(lapsed["id"], 2, 3, 4)
+    shown = {g["title"]: g for g in api.get(f"{WH}/goals/").json()["goals"]}
+    assert (shown["Yesterday"]["streak"], shown["Yesterday"]["best_streak"]) == (2, 2)
+    assert (shown["Lapsed"]["streak"], shown["Lapsed"]["best_streak"]) == (0, 3)
+
+
+def test_streaks_count_the_goals_own_periods():
+    today = date(2025, 3, 12)  # a Wednesday
+    # Weekly: two check-ins in this week and one in each of the two weeks before count three weeks.
+    weekly = [date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 4), date(2025, 2, 24), date(2025, 2, 3)]
+    assert streaks(weekly, frequency="weekly", today=today).streak == 3
+    assert streaks(weekly, frequency="Weekly", today=today).best_streak == 3
+    # Monthly, across a year's end, last month's run still going.
+    monthly = [date(2024, 12, 30), date(2025, 1, 2), date(2025, 2, 27)]
+    assert (streaks(monthly, frequency="monthly", today=today).streak,
+            streaks(monthly, frequency="monthly", today=today).best_streak) == (3, 3)
+    # Any other frequency counts days; a check-in dated after today is not counted.
+    days = [date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 13)]
+    assert (streaks(days, frequency="", today=today).streak, streaks(days, frequency="", today=today).best_streak) == (2, 2)
+    assert streaks([], frequency="daily", today=today).best_streak == 0
+
+
+def test_the_list_reads_notes_and_streaks_in_a_fixed_number_of_queries(api):
+    def list_queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = api.get(f"{WH}/goals/")
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    def add_goals(n: int) -> None:
+        for i in range(n):
+            goal = _goal(api, title=f"Goal {i}")
+            _check_ins(goal["id"], 0, 1, 3, note=f"note {i}")
+
+    add_goals(2)
+    few = list_queries()
+    add_goals(6)
+    assert list_queries() == few
+    goals = api.get(f"{WH}/goals/").json()["goals"]
+    assert len(goals) == 8 and all(g["streak"] == 2 and g["best_streak"] == 2 for g in goals)
+    assert all(len(g["notes"]) == 3 for g in goals)
+
+
+def test_icon_follows_the_category(api):
+    assert _goal(api)["icon"] == "👟"
+    assert _goal(api, category="wellness")["icon"] == "🧘‍♀️"
+    assert _goal(api, category="reproductive")["icon"] == "💊"
+    assert _goal(api, category="nutrition")["icon"] == "🥗"
+    assert _goal(api, category="")["icon"] == "🎯"
+
+
+def test_the_dashboard_goals_carry_the_same_shape(api):
+    goal = _goal(api)
+    api.put(f"{WH}/goals/{goal['id']}/", {"goal_id": goal["id"], "current_value": 5, "notes": "Felt great"},
+            format="json")
+    shown = api.get(f"{WH}/dashboard/").json()["dashboard"]["active_goals"][0]
+    assert shown["notes"] == ["Felt great"] and shown["streak"] == 1 and shown["icon"] == "👟"
+
+
+def test_another_user_and_anonymous_get_none_of_a_goals_notes(api, mother, stranger):
+    goal = _goal(api)
+    api.put(f"{WH}/goals/{goal['id']}/", {"goal_id": goal["id"], "current_value": 5, "notes": "private"},
+            format="json")
+    assert_private(f"{WH}/goals/{goal['id']}/", owner=mother, stranger=stranger, owner_status=200)
+    assert_private(f"{WH}/goals/{goal['id']}/", stranger=stranger, method="put",
+                   data={"current_value": 9, "notes": "not theirs"})
+    other = client_for(stranger)
+    assert other.get(f"{WH}/goals/").json()["goals"] == []
+    theirs = _goal(other)
+    assert theirs["notes"] == [] and theirs["streak"] == 0
+    assert [g["id"] for g in other.get(f"{WH}/goals/").json()["goals"]] == [theirs["id"]]
+    assert other.get(f"{WH}/dashboard/").json()["dashboard"]["active_goals"][0]["notes"] == []
+    anonymous = client_for(None).get(f"{WH}/goals/")
+    assert anonymous.status_code == 401 and "goals" not in anonymous.json()
+    mine = api.get(f"{WH}/goals/{goal['id']}/").json()["goal"]
+    assert mine["notes"] == ["private"] and mine["current_value"] == 5
+
+
+def test_a_goals_earlier_note_becomes_the_first_of_its_notes(mother):
+    migration = importlib.import_module("tracking.migrations.0006_goal_progress")
+    goal = HealthGoal.objects.create(user=mother, title="Sleep", notes="before the log")
+    HealthGoal.objects.create(user=mother, title="No note")
+    migration.notes_into_the_log(apps, None)
+    assert list(GoalProgress.objects.values_list("goal_id", "note", "value")) == [(goal.pk, "before the log", None)]
+
+
+@pytest.mark.parametrize("frequency", ["daily", "weekly", "monthly"])
+def test_a_check_in_today_starts_a_streak_of_one(api, frequency):
+    goal = _goal(api, frequency=frequency)
+    shown = api.put(f"{WH}/goals/{goal['id']}/", {"current_value": 1}, format="json").json()["goal"]
+    assert (shown["streak"], shown["best_streak"]) == (1, 1)
