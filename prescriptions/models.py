@@ -29,6 +29,10 @@ class RequestStatus(models.TextChoices):
     CANCELLED = "CANCELLED", "Cancelled"
 
 
+# A request still on its way to the patient: awaiting a decision, or issued and not yet dispensed.
+OPEN_REQUEST_STATUSES = (RequestStatus.REQUESTED, RequestStatus.APPROVED)
+
+
 class RequestType(models.TextChoices):
     REPEAT = "repeat", "Repeat"
     NEW = "new", "New medication"

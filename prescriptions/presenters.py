@@ -130,7 +130,9 @@ def triage_detail(request: PrescriptionRequest, *, allergies: list[str], current
     }
 
 
-def item_status(item: SignedItem) -> str:
+def item_status(item: SignedItem, *, ordered: bool = False) -> str:
+    """``completed``, ``dispensed``, ``cancelled``, ``expired``, then ``ordered`` (``ordered``: an open
+    request of the patient names this medication) or ``active``."""
     if item.completed_at:
         return "completed"
     if item.state == ItemState.DISPENSED:
@@ -139,7 +141,7 @@ def item_status(item: SignedItem) -> str:
         return "cancelled"
     if item.expires_at <= timezone.now():
         return "expired"
-    return "active"
+    return "ordered" if ordered else "active"
 
 
 def signed_data(item: SignedItem | None) -> dict | None:
@@ -187,15 +189,17 @@ def verification_details(item: SignedItem) -> dict:
 
 def with_signed_items(prescriptions: list, rows: list[tuple]) -> list[dict]:
     """``ApiMedication`` items of ``GET /api/prescriptions/`` with their signed data, nomination
-    and dispensing state (one query for all of them). ``rows``: (prescription, payload, medication)."""
-    from prescriptions.selectors import items_by_medication
+    and dispensing state (one query for all of them), and ``ordered`` for those an open request
+    names (one more query, when there are items). ``rows``: (prescription, payload, medication)."""
+    from prescriptions.selectors import items_by_medication, ordered_medication_ids
 
     items = items_by_medication(prescriptions=prescriptions)
+    ordered = ordered_medication_ids(patient_ids={p.patient_id for p in prescriptions}) if items else set()
     out = []
     for prescription, payload, medication in rows:
         item = items.get((str(prescription.pk), str(medication.get("id") or prescription.pk)))
         extra = signed_fields(item)
         if item is not None:
-            extra["status"] = item_status(item)
+            extra["status"] = item_status(item, ordered=item.medication_id in ordered)
         out.append({**payload, **extra})
     return out

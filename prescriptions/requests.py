@@ -14,7 +14,7 @@ from pharmacies.selectors import current_nomination
 from phb.api.errors import ApiError, Conflict
 from prescriptions import rules
 from prescriptions.models import ItemState, PrescriptionRequest, RequestType, SignedItem
-from prescriptions.selectors import triage_inputs
+from prescriptions.selectors import open_order_of, triage_inputs
 from records.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,9 @@ def apply_triage(request: PrescriptionRequest, *, medications: list[dict]) -> No
     request.triage_assigned_at = now
 
 
-def request_create(*, patient: User, medications: list[dict], request_type: str, urgency: str,
-                   additional_notes: str = "", pharmacy_id: int | None = None, request=None) -> PrescriptionRequest:
+def _new_request(*, patient: User, medications: list[dict], request_type: str, urgency: str,
+                 additional_notes: str = "", pharmacy_id: int | None = None) -> PrescriptionRequest:
+    """The checked, triaged request, not yet saved."""
     _patient_only(patient)
     controlled = check_limits(medications)
     registration = primary_registration_of(user=patient)
@@ -78,26 +79,58 @@ def request_create(*, patient: User, medications: list[dict], request_type: str,
                                      request_type=request_type, urgency=urgency, medications=items,
                                      additional_notes=(additional_notes or "")[:2000], controlled_count=controlled)
     apply_triage(rx_request, medications=items)
-    with transaction.atomic():
-        rx_request.save()
-        audit_record(actor=patient, patient=patient, action="prescription_requested",
-                     object_type="prescription_request", object_id=str(rx_request.pk), request=request)
-    logger.info("prescription requested", extra={"event": "prescription_requested",
-                                                 "rx_request_id": str(rx_request.pk), "count": len(items)})
     return rx_request
 
 
-def order_repeat(*, patient: User, item: SignedItem, request=None) -> PrescriptionRequest:
-    """"Order" on an issued medication: a repeat request for it, to the current nomination."""
+def _save(rx_request: PrescriptionRequest, *, request=None) -> None:
+    """Inside the caller's transaction."""
+    rx_request.save()
+    audit_record(actor=rx_request.patient, patient=rx_request.patient, action="prescription_requested",
+                 object_type="prescription_request", object_id=str(rx_request.pk), request=request)
+
+
+def _log_requested(rx_request: PrescriptionRequest) -> None:
+    logger.info("prescription requested", extra={"event": "prescription_requested",
+                                                 "rx_request_id": str(rx_request.pk),
+                                                 "count": len(rx_request.medications)})
+
+
+def request_create(*, patient: User, medications: list[dict], request_type: str, urgency: str,
+                   additional_notes: str = "", pharmacy_id: int | None = None, request=None) -> PrescriptionRequest:
+    rx_request = _new_request(patient=patient, medications=medications, request_type=request_type, urgency=urgency,
+                              additional_notes=additional_notes, pharmacy_id=pharmacy_id)
+    with transaction.atomic():
+        _save(rx_request, request=request)
+    _log_requested(rx_request)
+    return rx_request
+
+
+def order_repeat(*, patient: User, item: SignedItem, request=None) -> tuple[PrescriptionRequest, bool]:
+    """"Order" on an issued medication: a repeat request for it, to the current nomination.
+
+    Idempotent per medication: while an open request (``OPEN_REQUEST_STATUSES``) of the patient
+    names ``item.medication_id``, that request is the answer and nothing is created. The patient's
+    row is locked for the check and the insert, so parallel orders create one request. Returns
+    ``(request, created)``."""
+    _patient_only(patient)
     medication = next((m for m in item.prescription.medications or []
                        if str(m.get("id") or item.prescription_id) == item.medication_id), {})
-    return request_create(
-        patient=patient, request_type=RequestType.REPEAT, urgency="routine", request=request,
-        medications=[{"medication_id": item.medication_id, "medication_name": medication.get("medication_name", ""),
-                      "strength": medication.get("strength", ""), "form": medication.get("form", ""),
-                      "quantity": medication.get("quantity") or 1, "dosage": medication.get("dosage", ""),
-                      "is_repeat": True}],
-    )
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
+        existing = open_order_of(patient=patient, medication_id=item.medication_id)
+        if existing is not None:
+            return existing, False
+        rx_request = _new_request(
+            patient=patient, request_type=RequestType.REPEAT, urgency="routine",
+            medications=[{"medication_id": item.medication_id,
+                          "medication_name": medication.get("medication_name", ""),
+                          "strength": medication.get("strength", ""), "form": medication.get("form", ""),
+                          "quantity": medication.get("quantity") or 1, "dosage": medication.get("dosage", ""),
+                          "is_repeat": True}],
+        )
+        _save(rx_request, request=request)
+    _log_requested(rx_request)
+    return rx_request, True
 
 
 def mark_collected(*, patient: User, item: SignedItem, request=None) -> SignedItem:

@@ -17,7 +17,7 @@ from accounts.models import User
 from appointments.models import Prescription
 from hospitals.selectors import staff_of
 from pharmacies.selectors import pharmacy_of
-from prescriptions.models import PrescriptionRequest, RequestStatus, SignedItem, Urgency
+from prescriptions.models import OPEN_REQUEST_STATUSES, PrescriptionRequest, RequestStatus, SignedItem, Urgency
 
 _RELATED = ("patient", "pharmacy", "hospital", "approved_by", "rejected_by", "first_approved_by",
             "pharmacist_reviewed_by")
@@ -76,6 +76,27 @@ def items_by_medication(*, prescriptions: list[Prescription]) -> dict[tuple[str,
     items = SignedItem.objects.select_related("prescription", "pharmacy", "dispensed_at_pharmacy").filter(
         prescription__in=[p.pk for p in prescriptions])
     return {(str(i.prescription_id), i.medication_id): i for i in items}
+
+
+def _named_medication_ids(medications) -> set[str]:
+    return {str(m["medication_id"]) for m in medications or []
+            if isinstance(m, dict) and m.get("medication_id") not in (None, "")}
+
+
+def ordered_medication_ids(*, patient_ids) -> set[str]:
+    """One query: the medication ids named by these patients' open requests (``OPEN_REQUEST_STATUSES``),
+    i.e. the issued medications a repeat is already on its way for."""
+    rows = PrescriptionRequest.objects.filter(patient_id__in=set(patient_ids), status__in=OPEN_REQUEST_STATUSES
+                                              ).values_list("medications", flat=True)
+    return set().union(*(_named_medication_ids(medications) for medications in rows))
+
+
+def open_order_of(*, patient: User, medication_id: str) -> PrescriptionRequest | None:
+    """The patient's oldest open request naming this medication, or None."""
+    rows = (PrescriptionRequest.objects.filter(patient=patient, status__in=OPEN_REQUEST_STATUSES)
+            .order_by("created_at", "id").values_list("pk", "medications"))
+    found = next((pk for pk, medications in rows if medication_id in _named_medication_ids(medications)), None)
+    return None if found is None else requests_of_patient(fetched_by=patient).get(pk=found)
 
 
 def triage_inputs(*, patient: User) -> tuple[list[str], list[str], dict[str, datetime]]:

@@ -61,12 +61,12 @@ def _item(request: Request, prescription_id: str) -> SignedItem:
     return item
 
 
-def _item_body(item: SignedItem) -> dict:
+def _item_body(item: SignedItem, *, ordered: bool = False) -> dict:
     prescription = item.prescription
     medication = next((m for m in prescription.medications or []
                        if str(m.get("id") or prescription.pk) == item.medication_id), {})
     return {**medication_payload(prescription, medication, appointment=prescription.appointment),
-            **signed_fields(item), "status": item_status(item),
+            **signed_fields(item), "status": item_status(item, ordered=ordered),
             "collected_at": item.collected_at.isoformat() if item.collected_at else None,
             "completed_at": item.completed_at.isoformat() if item.completed_at else None}
 
@@ -79,18 +79,23 @@ class PrescriptionDetailView(ApiView):
         item = _item(request, prescription_id)
         audit_record(actor=request.user, patient=request.user, action="prescription_read", object_type="signed_item",
                      object_id=str(item.pk), request=request)
-        return Response(_item_body(item))
+        ordered = item.medication_id in selectors.ordered_medication_ids(patient_ids=[request.user.pk])
+        return Response(_item_body(item, ordered=ordered))
 
 
 class PrescriptionOrderView(ApiView):
     access = Access.OWN
 
-    @extend_schema(request=None, responses={201: dict}, summary="Order a repeat of this medication")
+    @extend_schema(request=None, responses={201: dict, 200: dict}, summary="Order a repeat of this medication",
+                   description="Idempotent per medication: while a request of the patient naming this medication is "
+                               "open (`REQUESTED` or `APPROVED`), the answer is that request (200) and nothing is "
+                               "created; otherwise a repeat request is created (201).")
     def post(self, request: Request, prescription_id: str) -> Response:
         item = _item(request, prescription_id)
-        rx = requests.order_repeat(patient=request.user, item=item, request=request)
-        return Response({**request_payload(rx), "status": rx.status,
-                         "message": f"Repeat requested ({rx.reference})."}, status=201)
+        rx, created = requests.order_repeat(patient=request.user, item=item, request=request)
+        message = f"Repeat requested ({rx.reference})." if created else f"Repeat already requested ({rx.reference})."
+        return Response({**request_payload(rx), "status": rx.status, "message": message},
+                        status=201 if created else 200)
 
 
 class PrescriptionUpdateStatusView(ApiView):
