@@ -36,8 +36,11 @@ def origin_allowed(request) -> bool:
         return True
     if origin in settings.CORS_ALLOWED_ORIGINS:
         return True
-    parts = urlsplit(origin)
-    return parts.netloc == request.get_host()
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # not a URL (``http://[::1``): no origin of ours
+        return False
+    return netloc == request.get_host()
 
 
 class JWTCookieAuthentication(JWTAuthentication):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from admissions.models import AdmissionPriority, AdmissionStatus, AdmissionType, BedStatus, DischargeType
 from phb.api import serializers
+from phb.api.fields import CalendarDateField
 from phb.api.schema import documented
-
-# Largest primary key (bigint): a larger number is a 400, never a database error.
-MAX_ID = 2**63 - 1
+from phb.numbers import MAX_ID  # a larger id is a 400, never a database error
 
 
 def _text(max_length: int, **kwargs) -> serializers.CharField:
@@ -160,7 +159,7 @@ class AdmissionLinkPatientInput(serializers.Serializer):
 
 class AdmissionListInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=AdmissionStatus.choices, required=False, allow_blank=True, default="")
-    since = serializers.DateField(required=False, allow_null=True, default=None)
+    since = CalendarDateField(required=False, allow_null=True, default=None)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=500)
 
 

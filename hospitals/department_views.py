@@ -8,7 +8,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.birthdates import age_today
-from admissions.serializers import MAX_ID
 from hospitals import departments as dept
 from hospitals.models import Department
 from hospitals.selectors import admin_hospital_of
@@ -18,6 +17,7 @@ from phb.api.errors import ApiError
 from phb.api.fields import CLOCK_SCHEMA, clock_hhmm
 from phb.api.schema import JSON_ARRAY, documented
 from phb.api.views import ApiView, ScopedAPIView
+from phb.numbers import MAX_ID
 
 
 def _valid(serializer_class, data, **kwargs) -> dict:

@@ -8,6 +8,7 @@ import time
 import uuid
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import is_valid_path
 
 from phb.api.errors import json_error_response
 from phb.logs import request_id_var, route_var, user_ref_var, user_reference
@@ -18,7 +19,12 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{8,64}")
 
 
 class CollapseSlashesMiddleware:
-    """``//api/login/`` -> ``/api/login/``: the frontend joins a trailing-slash base URL with ``/api``."""
+    """``//api/login/`` -> ``/api/login/``: the frontend joins a trailing-slash base URL with ``/api``.
+
+    And ``/api/login`` -> ``/api/login/``: an API path without its trailing slash is served as the
+    route it names with one (a redirect would answer HTML and lose a POST's body). A route defined
+    without the slash (``.../approve``) is served as it is.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -27,7 +33,19 @@ class CollapseSlashesMiddleware:
         if "//" in request.path_info:
             request.path_info = _DOUBLE_SLASH.sub("/", request.path_info)
             request.path = _DOUBLE_SLASH.sub("/", request.path)
+        if _slash_missing(request):
+            request.path_info += "/"
+            request.path += "/"
         return self.get_response(request)
+
+
+def _slash_missing(request: HttpRequest) -> bool:
+    """Whether ``request`` is for an API route that ends in a slash, named without it."""
+    path = request.path_info
+    if not path.startswith("/api/") or path.endswith("/"):
+        return False
+    urlconf = getattr(request, "urlconf", None)
+    return not is_valid_path(path, urlconf) and is_valid_path(f"{path}/", urlconf)
 
 
 class RequestContextMiddleware:

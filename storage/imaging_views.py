@@ -4,9 +4,12 @@ read one study and download it; files in S3 through ``storage.imaging``.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,6 +21,16 @@ from storage import imaging, selectors
 from storage.serializers import ImagingStartInput, study_payload
 
 
+def _patient_id(text: str | None) -> uuid.UUID | None:
+    """``?patient_id=``: a patient's id (a UUID, as the upload takes it), or None when not given."""
+    if not text:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise ValidationError({"patient_id": ["Must be a valid UUID."]}) from exc
+
+
 class ImagingStudyListView(ApiView):
     """GET: studies the caller may see (``?patient_id=`` for a clinician). POST: start an upload."""
 
@@ -25,7 +38,7 @@ class ImagingStudyListView(ApiView):
 
     @extend_schema(operation_id="imaging_studies_list", responses={200: JSON_ARRAY}, summary="Imaging studies")
     def get(self, request: Request) -> Response:
-        patient_id = request.query_params.get("patient_id") or None
+        patient_id = _patient_id(request.query_params.get("patient_id"))
         page = pagination.paginate(request, selectors.imaging_study_list(fetched_by=request.user, patient_id=patient_id),
                                    spec=pagination.RECENT_FIRST)
         imaging.imaging_list_audit(studies=page.items, fetched_by=request.user, request=request)

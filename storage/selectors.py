@@ -7,6 +7,7 @@ the prescriber. Imaging: the patient, and clinicians holding a live consent for 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, FilteredRelation, Q, QuerySet, Subquery, Sum
@@ -238,8 +239,13 @@ def _clinician_can_access(*, clinician: User, patient_id: Any) -> bool:
 
 
 def imaging_patient_for(*, clinician: User, patient_id: Any) -> User:
-    """The patient a clinician may upload for or read about; 404 without a live consent."""
-    patient = User.objects.filter(pk=patient_id, role=Role.PATIENT, is_active=True).first()
+    """The patient a clinician may upload for or read about; 404 without a live consent (or for
+    an id that is not a patient's, a UUID)."""
+    try:
+        key = patient_id if isinstance(patient_id, uuid.UUID) else uuid.UUID(str(patient_id))
+    except ValueError:
+        raise NotFound("Patient not found.") from None
+    patient = User.objects.filter(pk=key, role=Role.PATIENT, is_active=True).first()
     if patient is None or not _clinician_can_access(clinician=clinician, patient_id=patient.pk):
         raise NotFound("Patient not found.")
     return patient

@@ -25,14 +25,17 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FieldError, ValidationError
 from django.db import connections
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
@@ -42,6 +45,10 @@ from phb.api import page_sql
 from phb.api.errors import ApiError
 
 COUNT_CAP = 10_000
+# The largest power of ten of a number in a cursor: more than any column's, and small enough to
+# read as an integer at no cost.
+MAX_EXPONENT = 1_000
+MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1  # a bigint's range, the widest integer column
 PAGING_HEADERS = ("link", "x-next-cursor", "x-total-count", "x-page-size")
 
 
@@ -279,7 +286,7 @@ def _typed(value: Any) -> Any:
     if isinstance(value, dict) and len(value) == 1:
         kind, text = next(iter(value.items()))
         if kind == "dt":
-            return dt.datetime.fromisoformat(text)
+            return _storable(dt.datetime.fromisoformat(text))
         if kind == "d":
             return dt.date.fromisoformat(text)
         if kind == "t":
@@ -287,10 +294,26 @@ def _typed(value: Any) -> Any:
         if kind == "u":
             return uuid.UUID(text)
         if kind == "n":
-            return Decimal(text)
+            number = Decimal(text)
+            if not number.is_finite() or abs(number.adjusted()) > MAX_EXPONENT:
+                raise ValueError("not a number a column holds")
+            return number
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("not a finite number")
     if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
+        return _storable(value)
     raise ValueError("unexpected cursor value")
+
+
+def _storable(value: Any) -> Any:
+    """``value``, unless no column can hold it: an integer beyond 64 bits, or a time that UTC,
+    the time the databases are given, cannot hold (an aware time hours from ``datetime.min`` or
+    ``max``): ``OverflowError``, a cursor no list issued."""
+    if isinstance(value, int) and not MIN_INTEGER <= value <= MAX_INTEGER:
+        raise OverflowError("beyond 64 bits")
+    if isinstance(value, dt.datetime) and (value.tzinfo is not None or settings.USE_TZ):
+        (value if value.tzinfo is not None else timezone.make_aware(value)).astimezone(dt.UTC)
+    return value
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -307,8 +330,8 @@ def fitted_cursor(queryset: QuerySet, ordering: tuple[str, ...], values: list[An
     for name, value in zip(ordering, values, strict=True):
         try:
             column = query.resolve_ref(name.lstrip("-")).output_field
-            fitted.append(None if value is None else column.to_python(value))
-        except (ValidationError, ValueError, TypeError, FieldError) as exc:
+            fitted.append(None if value is None else _storable(column.to_python(value)))
+        except (ValidationError, ValueError, TypeError, ArithmeticError, FieldError) as exc:
             raise invalid_cursor() from exc
     return fitted
 
@@ -326,5 +349,5 @@ def decode_cursor(cursor: str, *, length: int) -> list[Any]:
         if not isinstance(values, list) or len(values) != length:
             raise ValueError("wrong length")
         return [_typed(v) for v in values]
-    except (ValueError, TypeError, UnicodeError, binascii.Error, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, ArithmeticError, UnicodeError, binascii.Error, json.JSONDecodeError) as exc:
         raise invalid_cursor() from exc

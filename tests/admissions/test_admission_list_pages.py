@@ -140,11 +140,20 @@ def test_a_cursor_never_shows_another_callers_admissions(ward_list, hospital_adm
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=1001", "limit=-3", "status=nonsense",
-                                   "since=yesterday", "cursor=not-a-cursor", "cursor=%00", "cursor=WyJ4Il0"])
+                                   "since=yesterday", "since=0001-01-01", "since=9999-12-31", "cursor=not-a-cursor",
+                                   "cursor=%00", "cursor=WyJ4Il0"])
 def test_bad_input_is_a_400_with_a_message(ward_list, hospital_admin, query):
     response = client_for(hospital_admin).get(f"{URL}?{query}")
     assert response.status_code == 400, (query, response.status_code)
     assert response.json()["message"], query
+
+
+def test_since_names_the_years_it_takes(ward_list, hospital_admin, doctor):
+    for user in (hospital_admin, doctor):
+        response = client_for(user).get(f"{URL}?since=0001-01-01")
+        assert response.status_code == 400, response.content[:300]
+        assert response.json()["message"] == "since: Enter a date between 1900 and 2200."
+        assert client_for(user).get(f"{URL}?since=1900-01-01").status_code == 200
 
 
 def test_limit_keeps_its_range_and_messages(ward_list, hospital_admin):

@@ -270,3 +270,64 @@ def test_the_doctors_lists_page_through_their_own_and_their_departments_appointm
         assert len(responses) == 5 and all(r.headers["X-Total-Count"] == "17" for r in responses), url
         starts = [i["appointment_date"] for i in items]
         assert starts == sorted(starts, reverse=newest_first), url
+
+
+UUID = "5b7c0d9e-2f0e-4c41-9d43-0f6a3d2b8f11"
+AT = {"dt": "2026-01-01T09:00:00+00:00"}
+# Each list's cursor with values of the right types, one for each key of its order.
+GOOD_CURSORS = [
+    ("patient", "/api/appointments/", [AT, {"u": UUID}]),
+    ("patient", "/api/payments/history/", [AT, {"u": UUID}]),
+    ("hospital_admin", "/api/staff/roster/sessions/", [1, 0, {"t": "09:00:00"}, 1]),
+    ("doctor", "/api/department-pending-appointments/", [AT, "a", AT, {"u": UUID}, "done", None, None]),
+    ("hospital_admin", "/api/hospitals/admin/users/", [1]),
+    ("hospital_admin", "/api/admissions/", [AT, 1]),
+]
+# Values no list issues: numbers that are not numbers or not finite, and times that no
+# time-zone conversion can hold.
+BAD_VALUES = [
+    {"n": "x"}, {"n": "Infinity"}, {"n": "-Infinity"}, {"n": "NaN"}, {"n": "sNaN"},
+    float("inf"), float("-inf"), float("nan"),
+    {"dt": "9999-12-31T23:59:59-05:00"}, {"dt": "0001-01-01T00:00:00+05:00"}, {"t": "24:00"}, {"u": "x"},
+]
+# Values at the edge of what a column holds: a page (perhaps empty) or the cursor's 400.
+EDGE_VALUES = [
+    {"n": "1e999999999"}, 1e300, -(10 ** 30), 10 ** 30, {"dt": "9999-12-31T23:59:59"}, {"dt": "0001-01-01T00:00:00"},
+    {"dt": "9999-12-31T23:59:59+00:00"}, {"d": "0001-01-01"}, {"d": "9999-12-31"}, "9999-12-31T23:59:59+14:00",
+]
+
+
+def _raw_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+@pytest.mark.parametrize(("who", "url", "good"), GOOD_CURSORS, ids=[c[1] for c in GOOD_CURSORS])
+def test_a_cursor_value_out_of_any_columns_range_is_the_cursors_400(department, who, url, good):
+    """Each key of a list's cursor replaced by a value no list issues: the 400 of a cursor the
+    list did not issue, never an error of the database or of a time-zone conversion (a value at
+    the edge of a column's range may also read a page)."""
+    user = {"patient": make_patient, "hospital_admin": make_hospital_admin}.get(who)
+    user = user(hospital=department.hospital) if user else make_doctor(department=department)
+    client = client_for(user)
+    assert client.get(f"{url}?cursor={_raw_cursor(json.dumps(good))}").status_code == 200, url
+    for position in range(len(good)):
+        for bad in BAD_VALUES + EDGE_VALUES:
+            values = [*good[:position], bad, *good[position + 1:]]
+            response = client.get(f"{url}?cursor={_raw_cursor(json.dumps(values))}")
+            if bad in EDGE_VALUES and response.status_code == 200:
+                continue
+            assert response.status_code == 400, (url, values, response.status_code, response.content[:200])
+            assert response.json()["message"] == "cursor is not valid for this list.", (url, values)
+
+
+@pytest.mark.parametrize("text", ['[{"n":"x"},1]', "[Infinity]", "[-Infinity]", "[NaN]", "[1e999]", "[1e300]",
+                                  '[{"n":"Infinity"}]', '[{"n":"NaN"}]', "[99999999999999999999]",
+                                  '[{"dt":"9999-12-31T23:59:59-05:00"},{"u":"' + UUID + '"}]'])
+def test_a_cursor_with_a_value_no_column_can_take_is_refused_by_the_codec_or_the_list(department, text):
+    """Whatever the list: a 400 with the cursor's message."""
+    admin = make_hospital_admin(hospital=department.hospital)
+    for url in ("/api/hospitals/admin/users/", "/api/appointments/"):
+        response = client_for(admin).get(f"{url}?cursor={_raw_cursor(text)}")
+        assert response.status_code == 400, (url, text, response.status_code)
+        assert response.json()["message"] == "cursor is not valid for this list.", (url, text)

@@ -214,6 +214,14 @@ def test_cross_origin_cookie_write_refused(patient):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("origin", ["http://[::1", "http://[x]", "https://[::1]:99999999999", "http://\x00["])
+def test_an_origin_that_is_not_a_url_is_a_foreign_one(patient, origin):
+    response = client_for(patient).post("/api/onboarding/update/", {}, format="json", HTTP_ORIGIN=origin)
+    assert response.status_code == 403, (origin, response.status_code, response.content[:200])
+    assert response.json()["message"] == "Cross-origin request refused."
+
+
+@pytest.mark.django_db
 def test_cors_preflight_allows_frontend_headers():
     response = client_for(None).options(
         "/api/patient/medical-record/",

@@ -25,7 +25,23 @@ class Fine(ApiView):
         return Response({"ok": True})
 
 
-urlpatterns = [path("api/boom/", Boom.as_view()), path("api/fine/", Fine.as_view())]
+class Refused(ApiView):
+    """A value given to the model layer unchecked: Django's own ``ValidationError``."""
+
+    permission_classes: list = []
+
+    def get(self, request):
+        from django.core.exceptions import ValidationError
+
+        from accounts.models import User
+
+        if "field" in request.query_params:
+            raise ValidationError({"patient": ["Not a patient."]})
+        return Response({"found": User.objects.filter(pk=request.query_params.get("id", "")).exists()})
+
+
+urlpatterns = [path("api/boom/", Boom.as_view()), path("api/fine/", Fine.as_view()),
+               path("api/refused/", Refused.as_view())]
 
 
 @pytest.mark.django_db
@@ -69,11 +85,48 @@ def test_unhandled_exception_is_json_500_without_details():
 
 
 @pytest.mark.django_db
+@override_settings(ROOT_URLCONF="tests.foundation.test_cross_cutting")
+def test_a_value_the_model_layer_refuses_is_a_400_not_a_500():
+    client = client_for(None)
+    client.raise_request_exception = False
+    response = client.get("/api/refused/", {"id": "xyz"})
+    assert response.status_code == 400, response.content[:300]
+    body = response.json()
+    assert body["code"] == "invalid" and "is not a valid UUID" in body["message"], body
+    named = client.get("/api/refused/", {"field": "1"})
+    assert named.status_code == 400 and named.json()["message"] == "patient: Not a patient."
+    assert named.json()["errors"] == {"patient": ["Not a patient."]}
+
+
+@pytest.mark.django_db
 def test_double_leading_slash_is_collapsed(patient):
     # The test client's URL parsing would read "//api" as a host, so build the WSGI environ directly.
     response = client_for(patient).request(PATH_INFO="//api/profile/", REQUEST_METHOD="GET", QUERY_STRING="")
     assert response.status_code == 200
     assert response.json()["role"] == "patient"
+
+
+@pytest.mark.django_db
+def test_an_api_path_without_its_trailing_slash_is_served_as_the_route(patient):
+    """Not a redirect (an HTML page, and a POST's body lost): the route itself answers."""
+    wrong = {"email": patient.email, "password": "not-the-password"}
+    without, with_slash = (client_for(None).post(path, wrong, format="json") for path in ("/api/login", "/api/login/"))
+    assert without.status_code == with_slash.status_code == 401, without.content[:200]
+    assert without.json() == with_slash.json()
+    profile = client_for(patient).get("/api/profile")
+    assert profile.status_code == 200 and profile.json()["role"] == "patient"
+    listed = client_for(patient).get("/api/appointments?limit=1")
+    assert listed.status_code == 200 and listed.headers["X-Page-Size"] == "1"
+    response = client_for(patient).request(PATH_INFO="//api/profile", REQUEST_METHOD="GET", QUERY_STRING="")
+    assert response.status_code == 200 and response.json()["role"] == "patient"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/no-such-endpoint", "/api/profile/x", "/api"])
+def test_an_unknown_path_without_a_trailing_slash_is_a_json_404(patient, path):
+    response = client_for(patient).get(path)
+    assert response.status_code == 404, (path, response.status_code)
+    assert response["Content-Type"].startswith("application/json") and response.json()["message"] == "Not found."
 
 
 @pytest.mark.django_db

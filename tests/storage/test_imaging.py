@@ -11,6 +11,7 @@ import httpx
 import pytest
 from django.conf import settings
 from django.utils import timezone as dj_timezone
+from rest_framework.exceptions import NotFound
 
 from records.models import AuditEvent
 from storage.dicom import NotDicom, read_header
@@ -113,6 +114,28 @@ def test_clinician_without_consent_cannot_upload_or_read(doctor, patient):
     assert start(doctor, patient, content).status_code == 404
     assert client_for(doctor).get(STUDIES, {"patient_id": str(patient.pk)}).status_code == 404
     assert client_for(doctor).get(STUDIES).json() == []
+
+
+@pytest.mark.parametrize("patient_id", ["xyz", "\x00", "1", "5b7c0d9e-2f0e-4c41-9d43-0f6a3d2b8f1", "'; --"])
+def test_a_patient_id_that_is_not_an_id_is_a_400_naming_it(doctor, patient, patient_id):
+    grant_access(clinician=doctor, patient=patient)
+    response = client_for(doctor).get(STUDIES, {"patient_id": patient_id})
+    assert response.status_code == 400, (patient_id, response.status_code, response.content[:200])
+    body = response.json()
+    assert body["message"] == "patient_id: Must be a valid UUID." and body["code"] == "invalid"
+    assert body["errors"] == {"patient_id": ["Must be a valid UUID."]}
+    # the same as an upload for such a patient
+    assert start(doctor, patient, make_dicom()[0], patient_id=patient_id).status_code == 400
+
+
+def test_a_patient_id_of_no_patient_is_a_404(doctor, patient):
+    from storage import selectors
+
+    response = client_for(doctor).get(STUDIES, {"patient_id": "5b7c0d9e-2f0e-4c41-9d43-0f6a3d2b8f11"})
+    assert response.status_code == 404 and response.json()["message"] == "Patient not found."
+    for patient_id in ("xyz", 7, None):
+        with pytest.raises(NotFound):
+            selectors.imaging_patient_for(clinician=doctor, patient_id=patient_id)
 
 
 def test_size_and_checksum_are_validated(doctor, patient, settings):
