@@ -96,3 +96,10 @@ def test_doctor_accepts_starts_prescribes_and_completes(ui: UI) -> None:
     page.reload()
     expect(page.get_by_text("ECG normal", exact=False)).to_be_visible()
     expect(page.get_by_text("Prescribed by: Dr", exact=False).first).to_be_visible()
+
+    # The patient's appointment lists the prescription as "name (dosage) - instructions".
+    ref = re.search(r"/professional/appointments/(APT-\w+)$", page.url).group(1)
+    patient.goto(f"/account/appointments/{ref}")
+    prescribed = patient.locator("li", has_text="Amoxicillin")
+    expect(prescribed).to_be_visible()
+    expect(prescribed).to_contain_text("Amoxicillin (1 capsule) - Take after meals")

@@ -95,6 +95,14 @@ def test_patient_books_pays_and_sees_the_appointment(ui: UI) -> None:
     expect(page.get_by_text(re.compile(rf"{day.day} {day:%B %Y} at 10:30"))).to_be_visible()
     expect(page.get_by_text("Dr. Sarah Johnson")).to_have_count(0)
 
+    # The list with its search: no doctor has taken the booking yet, and searching still works
+    # (the page lower-cases each appointment's provider as she types).
+    page.goto("/account/appointments/view")
+    expect(page.get_by_role("heading", name="Doctor to be assigned").first).to_be_visible()
+    page.get_by_placeholder("Search appointments...").fill("cardio")
+    expect(page.get_by_role("heading", name="Doctor to be assigned").first).to_be_visible()
+    expect(page.get_by_text("Cardiology").first).to_be_visible()
+
 
 def test_patient_signs_out(ui: UI) -> None:
     page = ui.page("patient")

@@ -3,7 +3,6 @@ group: anonymous, rate-limited per IP, body capped, PHI scrubbed, never a 5xx.""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import logging.config
@@ -22,16 +21,9 @@ URL = "/api/client-errors/"
 
 
 @pytest.fixture
-def lines():
+def lines(captured_lines):
     """Every formatted line the stdout handler writes, parsed."""
-    stream = io.StringIO()
-    config = build_logging(level="INFO", cloudwatch=False, log_group_prefix="/phb")
-    config["handlers"]["stdout"]["stream"] = stream
-    logging.config.dictConfig(config)
-    try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
-    finally:
-        logging.config.dictConfig(settings.LOGGING)
+    return lambda: [json.loads(line) for line in captured_lines.getvalue().splitlines() if line.strip()]
 
 
 def _report(**overrides) -> dict:

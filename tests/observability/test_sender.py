@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +19,7 @@ from phb.aws.clients import count_aws_calls, reset_clients
 from phb.localaws import free_port, wait_for_http
 from phb.metrics import recorder
 from tests.factories import UserFactory
-from tests.helpers import client_for
+from tests.helpers import client_for, silent_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,28 +38,8 @@ BUSINESS = [
 @pytest.fixture
 def blackhole():
     """A TCP endpoint that accepts connections and never answers (a hung CloudWatch)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(128)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
+    with silent_server() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_every_business_metric_is_batched_into_one_datum_per_series(cloudwatch):

@@ -209,27 +209,7 @@ def test_metrics_emitted(send, patient):
     assert ("MedicalRecordAccessError", "PHB/MedicalRecords") in by_name
 
 
-@pytest.fixture
-def log_lines():
-    """Every line the stdout handler writes while the test runs."""
-    import io
-    import logging.config
-
-    from django.conf import settings
-
-    from phb.logs import build_logging
-
-    stream = io.StringIO()
-    config = build_logging(level="INFO", cloudwatch=False, log_group_prefix="/phb")
-    config["handlers"]["stdout"]["stream"] = stream
-    logging.config.dictConfig(config)
-    try:
-        yield stream
-    finally:
-        logging.config.dictConfig(settings.LOGGING)
-
-
-def test_no_phi_or_tokens_in_logs(send, doctor, patient, appointment, log_lines):
+def test_no_phi_or_tokens_in_logs(send, doctor, patient, appointment, captured_lines):
     client = client_for(doctor)
     client.post(f"/api/professional/patients/{patient.pk}/medical-records/",
                 {"kind": "diagnosis", "title": "Asthma", "date": "2025-01-01", "notes": "wheeze at night"},
@@ -238,7 +218,7 @@ def test_no_phi_or_tokens_in_logs(send, doctor, patient, appointment, log_lines)
     code = _code_for(send, patient_client, patient)
     token = patient_client.post(VERIFY_OTP_URL, {"otp": code}, format="json").json()["med_access_token"]
     patient_client.get(RECORD_URL, **{MED_HEADER: token})
-    output = log_lines.getvalue()
+    output = captured_lines.getvalue()
     assert '"phi_access"' in output
     for secret in (patient.email, patient.full_name, token, code, "wheeze at night", doctor.email):
         assert secret not in output
