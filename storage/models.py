@@ -54,6 +54,15 @@ class ApprovalStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+# A published guideline is shown with this approval status (stored: ``approved`` and ``is_published``).
+PUBLISHED = "published"
+
+
+def shown_approval_status(status: str, *, is_published: bool) -> str:
+    """The lifecycle a page shows: draft, pending_review, approved, published, rejected, archived."""
+    return PUBLISHED if is_published and status == ApprovalStatus.APPROVED else status
+
+
 TARGET_ROLES = (
     "doctor", "nurse", "pharmacist", "lab_technician", "physician_assistant", "medical_secretary",
     "radiologist_tech", "paramedic", "midwife",

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from phb.api.timestamps import iso
+from storage.models import shown_approval_status
 
 COLUMNS = (
     "id", "guideline_id", "title", "description", "version", "organization_id", "organization__name",
@@ -76,7 +77,7 @@ class GuidelineItems:
             "expiry_date": iso(expiry),
             "is_active": row["is_active"],
             "is_published": row["is_published"],
-            "approval_status": row["approval_status"],
+            "approval_status": shown_approval_status(row["approval_status"], is_published=row["is_published"]),
             "approved_by": approver_id,
             "approved_by_name": row["approved_by__full_name"] if approver_id else None,
             "approved_at": iso(row["approved_at"]),

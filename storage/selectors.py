@@ -18,6 +18,7 @@ from hospitals.models import Hospital
 from hospitals.selectors import admin_hospital_of, staff_of
 from phb.api import page_sql
 from storage.models import (
+    PUBLISHED,
     ApprovalStatus,
     ClinicalGuideline,
     GuidelineAccess,
@@ -84,7 +85,9 @@ def guideline_list(*, fetched_by: User, filters: dict[str, str] | None = None) -
     filters = filters or {}
     qs = guideline_scope(fetched_by=fetched_by)
     for name in ("category", "approval_status", "priority"):
-        if filters.get(name):
+        if filters.get(name) == PUBLISHED and name == "approval_status":
+            qs = qs.filter(approval_status=ApprovalStatus.APPROVED, is_published=True)
+        elif filters.get(name):
             qs = qs.filter(**{name: filters[name]})
     if filters.get("specialty"):
         qs = qs.filter(specialty__iexact=filters["specialty"].strip())
@@ -181,6 +184,7 @@ def guideline_stats(*, fetched_by: User) -> dict[str, Any]:
         for row in qs.values("category").annotate(n=Count("id")).order_by("-n", "category")
     ]
     most = qs.filter(access_count__gt=0).order_by("-access_count", "-id")[:MOST_ACCESSED]
+    top = [{"guideline_id": g.guideline_id, "title": g.title, "access_count": g.access_count} for g in most]
     return {
         "total_guidelines": totals["total"] or 0,
         "published_guidelines": totals["published"] or 0,
@@ -188,9 +192,9 @@ def guideline_stats(*, fetched_by: User) -> dict[str, Any]:
         "pending_approval": totals["pending"] or 0,
         "total_downloads": totals["downloads"] or 0,
         "categories": categories,
-        "most_accessed": [
-            {"guideline_id": g.guideline_id, "title": g.title, "access_count": g.access_count} for g in most
-        ],
+        # The stats card shows the first; the list is the top few.
+        "most_accessed": top[0] if top else None,
+        "most_accessed_list": top,
     }
 
 

@@ -21,6 +21,7 @@ from storage.models import (
     GuidelineFileVersion,
     GuidelinePriority,
     ImagingStudy,
+    shown_approval_status,
 )
 
 
@@ -145,7 +146,7 @@ def guideline_payload(guideline: ClinicalGuideline, *, viewer: User, request: An
         "expiry_date": iso(guideline.expiry_date),
         "is_active": guideline.is_active,
         "is_published": guideline.is_published,
-        "approval_status": guideline.approval_status,
+        "approval_status": shown_approval_status(guideline.approval_status, is_published=guideline.is_published),
         "approved_by": str(guideline.approved_by_id) if guideline.approved_by_id else None,
         "approved_by_name": _user_name(guideline.approved_by) if guideline.approved_by_id else None,
         "approved_at": iso(guideline.approved_at),

@@ -8,8 +8,10 @@ a read that needs DynamoDB during an outage is a 503 with a message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -273,6 +275,13 @@ def _goal(goal: HealthGoal) -> dict[str, Any]:
     return selectors.goal_payloads([goal])[0]
 
 
+def _goal_written(write: Callable[[], HealthGoal]) -> dict[str, Any]:
+    """The payload of the goal ``write`` saves, read in the same transaction: a connection lost
+    while reading it rolls the write back, so a client that retries after the 503 stores it once."""
+    with transaction.atomic():
+        return _goal(write())
+
+
 class GoalListView(WomensHealthView):
     @extend_schema(responses={200: dict}, summary="W15 goals", operation_id="womens_health_goals_list")
     def get(self, request: Request) -> Response:
@@ -286,8 +295,9 @@ class GoalListView(WomensHealthView):
 
     @extend_schema(request=GoalInput, responses={201: dict}, summary="W16 create a goal")
     def post(self, request: Request) -> Response:
-        goal = services.goal_create(user=request.user, data=_valid(GoalInput, request.data))
-        return ok(201, goal=_goal(goal), message="Goal created.")
+        data = _valid(GoalInput, request.data)
+        return ok(201, goal=_goal_written(lambda: services.goal_create(user=request.user, data=data)),
+                  message="Goal created.")
 
 
 class GoalDetailView(WomensHealthScopedView):
@@ -301,8 +311,8 @@ class GoalDetailView(WomensHealthScopedView):
     @extend_schema(request=GoalUpdateInput, responses={200: dict}, summary="W17 update a goal (partial)")
     def put(self, request: Request, goal_id: str) -> Response:
         goal = self.get_scoped_object(request, pk=goal_id)
-        goal = services.goal_update(goal=goal, data=_valid(GoalUpdateInput, request.data, partial=True))
-        return ok(goal=_goal(goal), message="Goal updated.")
+        data = _valid(GoalUpdateInput, request.data, partial=True)
+        return ok(goal=_goal_written(lambda: services.goal_update(goal=goal, data=data)), message="Goal updated.")
 
     patch = put
 

@@ -71,7 +71,10 @@ def test_upload_review_publish_download(doctor, hospital_admin, patient, other_a
 
     listed = client_for(patient).get(BASE, {"is_published": "true", "category": "infection_control"}).json()
     assert [g["guideline_id"] for g in listed] == [gid]
-    assert listed[0]["is_published"] is True and listed[0]["approval_status"] == "approved"
+    # Shown as published (the pages' green badge); ``?approval_status=published`` finds it.
+    assert listed[0]["is_published"] is True and listed[0]["approval_status"] == "published"
+    assert [g["guideline_id"] for g in client_for(hospital_admin).get(BASE, {"approval_status": "published"}).json()
+            ] == [gid]
     assert listed[0]["created_by_email"] == ""  # patients do not see staff addresses
     assert client_for(patient).get(BASE, {"search": "five moments"}).json()[0]["guideline_id"] == gid
     assert client_for(patient).get(BASE, {"search": "cardiac"}).json() == []
@@ -92,6 +95,18 @@ def test_upload_review_publish_download(doctor, hospital_admin, patient, other_a
     assert detail["access_count"] == 2  # one download, one view
     actions = set(GuidelineAccess.objects.filter(guideline=row).values_list("action", flat=True))
     assert actions == {"download", "view"}
+
+
+def test_approved_and_published_are_told_apart(doctor, hospital_admin, s3):
+    """Stored as ``approved`` with ``is_published``; the pages tell the two states by approval_status."""
+    client = client_for(hospital_admin)
+    gid = upload(client_for(doctor), make_pdf()).json()["guideline_id"]
+    assert client.post(f"{BASE}{gid}/approve/").status_code == 200
+    assert client.get(f"{BASE}{gid}/").json()["approval_status"] == "approved"
+    assert client.get(BASE, {"approval_status": "published"}).json() == []
+    assert client.post(f"{BASE}{gid}/publish/").json()["approval_status"] == "published"
+    assert [g["approval_status"] for g in client.get(BASE, {"approval_status": "published"}).json()] == ["published"]
+    assert [g["guideline_id"] for g in client.get(BASE, {"approval_status": "approved"}).json()] == [gid]
 
 
 def test_update_file_keeps_previous_version_reachable(doctor, hospital_admin, patient, s3):
@@ -263,7 +278,10 @@ def test_bookmarks_categories_stats_and_access_log(doctor, hospital_admin, patie
     assert stats["total_guidelines"] == 1 and stats["published_guidelines"] == 1
     assert stats["draft_guidelines"] == 0 and stats["pending_approval"] == 0 and stats["total_downloads"] == 1
     assert stats["categories"] == [{"category": "infection_control", "count": 1}]
-    assert stats["most_accessed"][0]["guideline_id"] == gid
+    # The stats card reads one guideline: the most accessed.
+    assert stats["most_accessed"] == {"guideline_id": gid, "title": stats["most_accessed_list"][0]["title"],
+                                      "access_count": 1}
+    assert [g["guideline_id"] for g in stats["most_accessed_list"]] == [gid]
 
     log = client_for(hospital_admin).get("/api/guideline-access/").json()
     assert {entry["action"] for entry in log} == {"bookmarked", "download"}
