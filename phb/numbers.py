@@ -16,4 +16,6 @@ def whole_number(text: object, *, max_digits: int = BIGINT_DIGITS) -> int | None
     return None
 
 
-MAX_ID = 2**63 - 1  # the largest primary key a bigint column (and SQLite's INTEGER) holds
+# A bigint's range (and SQLite's INTEGER): the widest integer column, the largest primary key.
+MIN_BIGINT, MAX_BIGINT = -(2**63), 2**63 - 1
+MAX_ID = MAX_BIGINT

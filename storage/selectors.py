@@ -84,11 +84,14 @@ def guideline_list(*, fetched_by: User, filters: dict[str, str] | None = None) -
     :func:`bookmark_notes`."""
     filters = filters or {}
     qs = guideline_scope(fetched_by=fetched_by)
-    for name in ("category", "approval_status", "priority"):
-        if filters.get(name) == PUBLISHED and name == "approval_status":
-            qs = qs.filter(approval_status=ApprovalStatus.APPROVED, is_published=True)
-        elif filters.get(name):
+    for name in ("category", "priority"):
+        if filters.get(name):
             qs = qs.filter(**{name: filters[name]})
+    status = filters.get("approval_status")
+    if status == PUBLISHED:  # a shown state: approved and published
+        qs = qs.filter(approval_status=ApprovalStatus.APPROVED, is_published=True)
+    elif status:
+        qs = qs.filter(approval_status=status)
     if filters.get("specialty"):
         qs = qs.filter(specialty__iexact=filters["specialty"].strip())
     published = _truthy(filters.get("is_published", ""))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import register_converter
 
-BIGINT_MAX = 2**63 - 1
+from phb.numbers import MAX_BIGINT
 
 
 class DatabaseIntConverter:
@@ -16,7 +16,7 @@ class DatabaseIntConverter:
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if number > BIGINT_MAX:
+        if number > MAX_BIGINT:
             raise ValueError("out of range")  # the URL then does not match: 404
         return number
 

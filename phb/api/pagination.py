@@ -43,12 +43,12 @@ from rest_framework.response import Response
 
 from phb.api import page_sql
 from phb.api.errors import ApiError
+from phb.numbers import MAX_BIGINT, MIN_BIGINT
 
 COUNT_CAP = 10_000
 # The largest power of ten of a number in a cursor: more than any column's, and small enough to
 # read as an integer at no cost.
 MAX_EXPONENT = 1_000
-MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1  # a bigint's range, the widest integer column
 PAGING_HEADERS = ("link", "x-next-cursor", "x-total-count", "x-page-size")
 
 
@@ -309,7 +309,7 @@ def _storable(value: Any) -> Any:
     """``value``, unless no column can hold it: an integer beyond 64 bits, or a time that UTC,
     the time the databases are given, cannot hold (an aware time hours from ``datetime.min`` or
     ``max``): ``OverflowError``, a cursor no list issued."""
-    if isinstance(value, int) and not MIN_INTEGER <= value <= MAX_INTEGER:
+    if isinstance(value, int) and not MIN_BIGINT <= value <= MAX_BIGINT:
         raise OverflowError("beyond 64 bits")
     if isinstance(value, dt.datetime) and (value.tzinfo is not None or settings.USE_TZ):
         (value if value.tzinfo is not None else timezone.make_aware(value)).astimezone(dt.UTC)
