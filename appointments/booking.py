@@ -36,7 +36,7 @@ from appointments.models import (
 )
 from appointments.notifications import notify_booked
 from appointments.scheduler import events as scheduling_events
-from appointments.scheduler.memory import preferred_doctor
+from appointments.scheduler.memory import preferred_doctor, remembered
 from appointments.slot_grid import slot_capacity, validate_start, wall_clock_of
 from hospitals.models import Department, Hospital
 from hospitals.selectors import is_approved_patient
@@ -232,12 +232,29 @@ def hold_create(
     return hold
 
 
-def hold_confirm(*, hold_id, payment_reference: str | None) -> Appointment:
+READ_HERE = object()
+
+
+def recommendation_for(*, patient_id, department_id) -> dict | None:
+    """The scheduler's remembered recommendation for this patient and department (a cache read:
+    callers that confirm a hold inside their own transaction read it before opening it)."""
+    return remembered(patient_id=patient_id, department_id=department_id)
+
+
+def recommendation_for_hold(*, hold_id) -> dict | None:
+    row = BookingHold.objects.filter(pk=hold_id).values("patient_id", "department_id").first() if hold_id else None
+    return recommendation_for(**row) if row else None
+
+
+def hold_confirm(*, hold_id, payment_reference: str | None, recommendation: dict | None | object = READ_HERE
+                 ) -> Appointment:
     """Turn a hold into an appointment (status ``pending``: waiting for a doctor to accept).
 
     Idempotent: a hold already confirmed returns its appointment. A hold that expired or was
     released takes a place again if one is free, else raises :class:`SlotUnavailable`.
-    ``payment_reference`` None means the payment was waived.
+    ``payment_reference`` None means the payment was waived. ``recommendation`` is what
+    :func:`recommendation_for` returned; a caller inside a transaction must pass it (the default
+    reads the cache here, which only a caller without a transaction may do).
     """
     try:
         hold = BookingHold.objects.select_related("patient").get(pk=hold_id)
@@ -246,8 +263,11 @@ def hold_confirm(*, hold_id, payment_reference: str | None) -> Appointment:
     if hold.state == HoldState.CONFIRMED and hold.appointment_id:
         return Appointment.objects.get(pk=hold.appointment_id)
     now = timezone.now()
-    decision = scheduling_events.decision_context(hold=hold, day=wall_clock_of(hold.start, hold.hospital).date(), now=now)
-    prefer = preferred_doctor(hold=hold)  # read from the cache before any row is locked
+    if recommendation is READ_HERE:
+        recommendation = recommendation_for(patient_id=hold.patient_id, department_id=hold.department_id)
+    decision = scheduling_events.decision_context(hold=hold, day=wall_clock_of(hold.start, hold.hospital).date(),
+                                                  now=now, memory=recommendation)
+    prefer = preferred_doctor(hold=hold, memory=recommendation)
     try:
         with transaction.atomic():
             _lock_patient(hold.patient)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from appointments.booking import hold_confirm, hold_create, hold_release
+from appointments.booking import hold_confirm, hold_create, hold_release, recommendation_for
 from appointments.models import Appointment
 from hospitals.models import Department
 from payments.checkout_retry import Reused, with_own_checkout
@@ -86,10 +86,12 @@ def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeO
 
     Pressing Pay again for a time the patient already holds reopens or replaces her own
     checkout (``payments.checkout_retry``): never a conflict with herself, never two holds."""
+    # Read from the cache before the patient's row is locked (a waived booking is confirmed under it).
+    recommendation = recommendation_for(patient_id=patient.pk, department_id=booking.department_id)
     started = with_own_checkout(
         patient=patient, department_id=booking.department_id, start_local=booking.start_local,
         priority=booking.priority, appointment_type=booking.appointment_type, details=booking.details,
-        start_new=lambda: _hold_and_record(patient=patient, booking=booking),
+        start_new=lambda: _hold_and_record(patient=patient, booking=booking, recommendation=recommendation),
     )
     if isinstance(started, Reused):
         return InitializeOutcome(payment=started.payment)
@@ -99,7 +101,8 @@ def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeO
     return _open_checkout(patient=patient, payment=payment, hold=hold, summary=summary)
 
 
-def _hold_and_record(*, patient: User, booking: BookingRequest) -> InitializeOutcome | tuple[Payment, Any, dict]:
+def _hold_and_record(*, patient: User, booking: BookingRequest, recommendation: dict | None
+                     ) -> InitializeOutcome | tuple[Payment, Any, dict]:
     """Inside the caller's transaction: the hold and its payment row (or the waived booking)."""
     with transaction.atomic():
         hold = hold_create(
@@ -114,7 +117,7 @@ def _hold_and_record(*, patient: User, booking: BookingRequest) -> InitializeOut
         fee = Decimal(hold.fee_amount)
         summary = _booking_summary(hold)
         if not payments_enabled() or fee <= 0:
-            appointment = hold_confirm(hold_id=hold.id, payment_reference=None)
+            appointment = hold_confirm(hold_id=hold.id, payment_reference=None, recommendation=recommendation)
             reason = "Payments are turned off: the appointment is free." if not payments_enabled() else \
                 "This appointment has no fee."
             payment = Payment.objects.create(

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from appointments.booking import hold_confirm, hold_release
+from appointments.booking import hold_confirm, hold_release, recommendation_for_hold
 from payments.gateway import GatewayError, RefundResult, Verification, get_gateway
 from payments.models import (
     COMPLETABLE_STATUSES,
@@ -162,6 +162,9 @@ def _complete_or_refund(*, payment_id: uuid.UUID, verification: Verification, so
     v = verification
     refund_needed = False
     notify: tuple[str, str] | None = None
+    # The scheduler's recommendation is in the cache: read before the payment's row is locked.
+    recommendation = recommendation_for_hold(
+        hold_id=Payment.objects.filter(pk=payment_id).values_list("hold_id", flat=True).first())
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.status not in COMPLETABLE_STATUSES:
@@ -197,7 +200,8 @@ def _complete_or_refund(*, payment_id: uuid.UUID, verification: Verification, so
         else:
             try:
                 with transaction.atomic():
-                    appointment = hold_confirm(hold_id=payment.hold_id, payment_reference=payment.reference)
+                    appointment = hold_confirm(hold_id=payment.hold_id, payment_reference=payment.reference,
+                                               recommendation=recommendation)
             except ApiError as exc:
                 # The hold expired and the slot filled up (or the patient booked that time elsewhere).
                 why = str(exc.detail)

@@ -70,18 +70,18 @@ def record_booking(*, appointment: Appointment, hold: BookingHold, open_starts: 
     )
 
 
-def decision_context(*, hold: BookingHold, day, now: datetime) -> dict:
+def decision_context(*, hold: BookingHold, day, now: datetime, memory: dict | None) -> dict:
     """What the event of a confirmed hold records besides the booking itself (read before any lock):
-    the slots open that day, the urgency, and whether the patient took the recommendation."""
-    from appointments.scheduler.memory import remembered, urgency_of
+    the slots open that day, the urgency, and whether the patient took the recommendation
+    (``memory``: the remembered recommendation, read by the caller before any transaction)."""
+    from appointments.scheduler.memory import followed, urgency_of
     from appointments.slot_grid import slots_of_day
 
     open_starts = [v.start for v in slots_of_day(department=hold.department, day=day, now=now)
                    if v.remaining > 0 and not v.past]
-    memory = remembered(patient_id=hold.patient_id, department_id=hold.department_id) or {}
-    followed = (datetime.fromisoformat(memory["start"]) == hold.start) if memory else None
+    took = followed(hold=hold, memory=memory)
     return {"open_starts": open_starts, "urgency": urgency_of(hold.priority),
-            "policy_version": memory.get("version", "") if followed else "", "followed": followed}
+            "policy_version": memory.get("version", "") if took else "", "followed": took}
 
 
 def record_outcome(*, appointment_id, status: str, at: datetime | None = None) -> None:

@@ -1,7 +1,8 @@
 """The last recommendation given to a patient for a department, remembered for an hour (cache).
 
 Booking reads it to give the recommended slot the recommended doctor and to count "recommendation
-taken". The cache is an optimisation: without it booking goes on with load balancing.
+taken". The cache is an optimisation: without it booking goes on with load balancing. The cache is
+a network call, so booking reads it before it opens a transaction and passes what it read along.
 """
 
 from __future__ import annotations
@@ -45,9 +46,15 @@ def remembered(*, patient_id, department_id) -> dict | None:
         return None
 
 
-def preferred_doctor(*, hold) -> uuid.UUID | None:
-    """The recommended doctor when the patient booked the recommended slot, else None."""
-    data = remembered(patient_id=hold.patient_id, department_id=hold.department_id)
-    if not data or datetime.fromisoformat(data["start"]) != hold.start:
+def followed(*, hold, memory: dict | None) -> bool | None:
+    """Whether the hold is for the remembered recommendation's slot (None: nothing remembered)."""
+    if not memory:
         return None
-    return uuid.UUID(data["doctor"])
+    return datetime.fromisoformat(memory["start"]) == hold.start
+
+
+def preferred_doctor(*, hold, memory: dict | None) -> uuid.UUID | None:
+    """The recommended doctor when the patient booked the recommended slot, else None."""
+    if not followed(hold=hold, memory=memory):
+        return None
+    return uuid.UUID(memory["doctor"])

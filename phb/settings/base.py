@@ -129,7 +129,7 @@ REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default
 
 def redis_cache(url: str) -> dict:
     return {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+        "BACKEND": "phb.cache.RedisCache", "LOCATION": url,
         "OPTIONS": {"socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
                     "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS},
     }}

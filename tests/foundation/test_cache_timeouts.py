@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.core.cache.backends.redis import RedisCache
 
+from phb.cache import RedisCache
 from phb.settings.base import redis_cache
 from tests.helpers import silent_server
 
@@ -16,6 +16,7 @@ def test_a_silent_redis_fails_the_call_within_the_timeout(settings):
     with silent_server() as port:
         url = f"redis://127.0.0.1:{port}/0"
         config = redis_cache(url)["default"]
+        assert config["BACKEND"] == "phb.cache.RedisCache"
         assert config["OPTIONS"]["socket_timeout"] == settings.REDIS_SOCKET_TIMEOUT_SECONDS > 0
         cache = RedisCache(url, {"OPTIONS": {**config["OPTIONS"], "socket_timeout": 0.3}})
         started = time.monotonic()

@@ -1,4 +1,4 @@
-"""No AWS, Paystack or email call is made inside a database transaction (phb.netguard)."""
+"""No AWS, Paystack, Redis or email call is made inside a database transaction (phb.netguard)."""
 
 from __future__ import annotations
 
@@ -33,3 +33,20 @@ def test_paystack_calls_are_guarded(db):
     with transaction.atomic(), pytest.raises(Exception):
         get_gateway().verify(reference="PHB-netguard-probe")
     assert take_violations() == ["paystack"]
+
+
+def test_redis_cache_calls_are_guarded(db):
+    """Checked before the connection is taken: a silent server is never reached inside the transaction."""
+    from phb.cache import RedisCache
+    from tests.helpers import silent_server
+
+    with silent_server() as port:
+        cache = RedisCache(f"redis://127.0.0.1:{port}/0", {"OPTIONS": {"socket_timeout": 0.3}})
+        for call in (lambda: cache.get("k"), lambda: cache.set("k", 1), lambda: cache.incr("k")):
+            with transaction.atomic(), pytest.raises(TransactionHeldAcrossNetworkCall):
+                call()
+        assert take_violations() == ["redis", "redis", "redis"]
+        with pytest.raises(Exception) as outside:  # outside: the call goes to the server (which never answers)
+            cache.get("k")
+        assert not isinstance(outside.value, TransactionHeldAcrossNetworkCall)
+    assert take_violations() == []
