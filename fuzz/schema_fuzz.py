@@ -151,6 +151,7 @@ def main() -> int:
             LOGIN_RATE_PER_IP="100000/60",
             OTP_REQUEST_RATE_PER_ACCOUNT="100000/60",
             REGISTRATION_RATE_PER_IP="100000/60",
+            PATIENT_SEARCH_RATE_PER_ACCOUNT="100000/60",
         )
         if env.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
             env["DATABASE_URL"] = _fresh_postgres(env["DATABASE_URL"])

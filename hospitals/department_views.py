@@ -3,11 +3,13 @@ makes: the doctors of a department and patients by HPN."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.birthdates import age_today
+from accounts.throttles import hit
 from hospitals import departments as dept
 from hospitals.models import Department
 from hospitals.selectors import admin_hospital_of
@@ -240,11 +242,13 @@ class PatientSearchView(ApiView):
         found = dept.patients_matching(fetched_by=request.user, hpn=data["hpn"].replace(" ", ""))
         if found is None:
             raise _not_found()
+        # Typing a few digits lists patients: counted per account, so the hospital's register
+        # cannot be walked prefix by prefix at machine speed.
+        hit(scope="patient-search", ident=str(request.user.pk), rate=settings.PATIENT_SEARCH_RATE_PER_ACCOUNT)
         out = []
         for p in found:
             first, last = _split_name(p.full_name)
+            # What the modal shows (name, age, gender) and nothing more: no email, no birth date.
             out.append({"id": str(p.pk), "hpn": p.hpn, "first_name": first, "last_name": last,
-                        "full_name": p.full_name, "age": age_today(p.date_of_birth),
-                        "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None,
-                        "gender": p.gender or None, "email": p.email})
+                        "full_name": p.full_name, "age": age_today(p.date_of_birth), "gender": p.gender or None})
         return Response(out)

@@ -250,6 +250,8 @@ EMAIL_ACTION_RATE_PER_ACCOUNT = env.str("EMAIL_ACTION_RATE_PER_ACCOUNT", default
 EMAIL_ACTION_RATE_PER_IP = env.str("EMAIL_ACTION_RATE_PER_IP", default="100/900")
 REGISTRATION_RATE_PER_IP = env.str("REGISTRATION_RATE_PER_IP", default="100/3600")
 OTP_REQUEST_RATE_PER_ACCOUNT = env.str("OTP_REQUEST_RATE_PER_ACCOUNT", default="5/900")
+# The admission modal's patient search by HPN prefix (an autocomplete: a search per digit typed).
+PATIENT_SEARCH_RATE_PER_ACCOUNT = env.str("PATIENT_SEARCH_RATE_PER_ACCOUNT", default="300/3600")
 PASSWORD_RESET_TOKEN_TTL = timedelta(hours=1)
 # Number of reverse proxies (the ALB) in front of gunicorn whose X-Forwarded-For we trust.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

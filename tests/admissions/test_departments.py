@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.birthdates import age_today
 from admissions.models import Bed, BedStatus, Ward
 from hospitals.models import Department
 from tests.admissions.helpers import admit, staff_id
@@ -198,7 +199,8 @@ def test_patient_search_by_hpn(hospital_admin, patient, department):
     client = client_for(hospital_admin)
     rows = client.get(f"/api/patients/search/?hpn={patient.hpn[:6]}").json()
     assert patient.hpn in [r["hpn"] for r in rows]
-    assert set(rows[0]) >= {"id", "hpn", "first_name", "last_name", "age", "date_of_birth", "gender", "email"}
+    assert set(rows[0]) == {"id", "hpn", "first_name", "last_name", "full_name", "age", "gender"}
+    assert rows[0]["age"] == age_today(patient.date_of_birth)
     assert client.get(f"/api/patients/search/?hpn={stranger_patient.hpn}").json() == []
     assert client.get("/api/patients/search/?hpn=ab").status_code == 400
     # What the API description's pattern allows is what is accepted: 3 to 20 digits, spaces anywhere.
@@ -242,3 +244,14 @@ def test_put_takes_the_whole_form_and_patch_any_part(hospital_admin):
     after = whole.json()["department"]
     assert after["name"] == "Renamed" and after["total_beds"] == created["total_beds"]
     assert client.patch(url, {"name": "Renamed again"}, format="json").status_code == 200
+
+
+def test_patient_search_is_rate_limited_per_account(hospital_admin, doctor, patient, settings):
+    settings.PATIENT_SEARCH_RATE_PER_ACCOUNT = "3/3600"
+    client = client_for(hospital_admin)
+    for _ in range(3):
+        assert client.get(f"/api/patients/search/?hpn={patient.hpn[:4]}").status_code == 200
+    refused = client.get(f"/api/patients/search/?hpn={patient.hpn[:4]}")
+    assert refused.status_code == 429 and refused.json()["message"] and refused.headers["Retry-After"]
+    # another member of staff has her own budget
+    assert client_for(doctor).get(f"/api/patients/search/?hpn={patient.hpn[:4]}").status_code == 200
