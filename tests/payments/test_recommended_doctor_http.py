@@ -61,15 +61,21 @@ def _assert_recommended_doctor(appointment: Appointment, recommendation: dict) -
     assert event.followed_recommendation is True and event.policy_version == recommendation["policy_version"]
 
 
-@pytest.mark.parametrize("webhook", ["sync", "none"])
-def test_a_paid_booking_of_the_recommended_slot_gets_the_recommended_doctor(api_server, standin, clinic,
-                                                                            guarded_cache, webhook):
+def _book_the_recommended_slot(api_server, clinic) -> tuple:
+    """Four rostered doctors; the patient asks for a recommendation and starts booking its slot."""
     general = clinic["general"]
     roster(general, doctors=4)
     http = api_client(api_server, clinic["patient"])
     recommendation = _recommended(http, general)
     started = http.post("/api/payments/initialize/",
                         json=booking_body(general, when=recommendation["recommended_time"])).json()
+    return http, recommendation, started
+
+
+@pytest.mark.parametrize("webhook", ["sync", "none"])
+def test_a_paid_booking_of_the_recommended_slot_gets_the_recommended_doctor(api_server, standin, clinic,
+                                                                            guarded_cache, webhook):
+    http, recommendation, started = _book_the_recommended_slot(api_server, clinic)
     standin.pay(started["payment_url"], webhook=webhook)
     if webhook == "none":  # the patient's return to the site verifies it
         assert http.get(f"/api/payments/verify/{started['reference']}/").json()["status"] == "completed"
@@ -81,11 +87,6 @@ def test_a_paid_booking_of_the_recommended_slot_gets_the_recommended_doctor(api_
 def test_a_waived_booking_of_the_recommended_slot_gets_the_recommended_doctor(api_server, standin, clinic,
                                                                               guarded_cache, settings):
     settings.PAYMENTS_ENABLED = False
-    general = clinic["general"]
-    roster(general, doctors=4)
-    http = api_client(api_server, clinic["patient"])
-    recommendation = _recommended(http, general)
-    body = http.post("/api/payments/initialize/",
-                     json=booking_body(general, when=recommendation["recommended_time"])).json()
+    _, recommendation, body = _book_the_recommended_slot(api_server, clinic)
     assert body["payment_status"] == "waived"
     _assert_recommended_doctor(Appointment.objects.get(appointment_id=body["appointment_id"]), recommendation)
