@@ -167,3 +167,18 @@ def test_admin_publishes_a_guideline_the_doctor_downloads(ui: UI, tmp_path: Path
     saved = tmp_path / "downloaded.pdf"
     download.value.save_as(saved)
     assert saved.read_bytes() == PDF
+
+
+def test_admin_reads_the_organisation_profile(ui: UI) -> None:
+    """The profile page finds the admin's hospital in the hospital list and shows what the
+    operators recorded: verification, contact lines, the named contact and digital capabilities."""
+    page = admin_page(ui)
+    page.goto("/organization/settings/profile")
+    expect(page.get_by_role("heading", name="Organisation Profile")).to_be_visible()
+    expect(page.get_by_text("Failed to load organization profile")).to_have_count(0)
+    expect(page.get_by_text(people.HOSPITAL_NAME).first).to_be_visible()
+    expect(page.get_by_text("Verified", exact=True)).to_be_visible()
+    expect(page.get_by_text("+234 1 000 0000")).to_be_visible()
+    expect(page.get_by_text("https://demo-hospital.phb.test")).to_be_visible()
+    expect(page.get_by_text("Hospital administrator", exact=True)).to_be_visible()
+    expect(page.get_by_text("PHBDEMO")).to_be_visible()

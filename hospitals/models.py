@@ -38,6 +38,38 @@ class Hospital(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The organisation profile (kept by operators in the Django admin). The hospital's own lines
+    # are shown to every signed-in caller; its contact persons only to its own admins.
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    emergency_contact = models.CharField(max_length=32, blank=True)
+    postal_code = models.CharField(max_length=16, blank=True)
+    primary_contact_name = models.CharField(max_length=120, blank=True)
+    primary_contact_title = models.CharField(max_length=120, blank=True)
+    primary_contact_phone = models.CharField(max_length=32, blank=True)
+    primary_contact_email = models.EmailField(blank=True)
+    administrative_contact_name = models.CharField(max_length=120, blank=True)
+    administrative_contact_title = models.CharField(max_length=120, blank=True)
+    administrative_contact_phone = models.CharField(max_length=32, blank=True)
+    administrative_contact_email = models.EmailField(blank=True)
+    medical_director_name = models.CharField(max_length=120, blank=True)
+    medical_director_license = models.CharField(max_length=64, blank=True)
+    medical_director_specialization = models.CharField(max_length=120, blank=True)
+    medical_director_years_experience = models.PositiveSmallIntegerField(default=0)
+    is_verified = models.BooleanField(default=False, help_text="Checked by the operators")
+    verification_date = models.DateField(null=True, blank=True)
+    accredited = models.BooleanField(default=False)
+    accreditation_expiry = models.DateField(null=True, blank=True,
+                                            help_text="Shown as accredited until this day (none: no expiry)")
+    has_hospital_information_system = models.BooleanField(default=False)
+    has_electronic_medical_records = models.BooleanField(default=False)
+    has_telemedicine_capabilities = models.BooleanField(default=False)
+    has_api_integration = models.BooleanField(default=False)
+    has_online_appointment_booking = models.BooleanField(default=False)
+    has_patient_portal = models.BooleanField(default=False)
+    has_mobile_application = models.BooleanField(default=False)
+
     class Meta:
         ordering = ["name"]
         # The hospital list (``pagination.HOSPITALS``), in its order.

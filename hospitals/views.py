@@ -6,6 +6,7 @@ import secrets
 from functools import partial
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,6 +32,7 @@ from hospitals.serializers import (
     admin_user_payload,
     department_payload,
     hospital_payload,
+    hospital_profile_payload,
     registration_payload,
     staff_hospital_payload,
 )
@@ -79,9 +81,24 @@ class HospitalListView(ApiView):
     @extend_schema(parameters=pagination.PARAMETERS, responses={200: dict}, summary="H3 hospitals (paged)",
                    description="By name. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        page = pagination.paginate(request, selectors.active_hospitals(), spec=pagination.HOSPITALS)
-        facilities = selectors.facilities_of(hospital_ids=[h.id for h in page.items])
-        hospitals = [{**hospital_payload(h), "registration_number": h.code, **facilities[h.id]} for h in page.items]
+        # A hospital admin's list starts with her own hospital (the profile page looks for it in
+        # the first page), which the pages after it by name then leave out: each hospital once.
+        own = selectors.admin_hospital_of(user=request.user)
+        own = own if own is not None and own.is_active else None
+        listed = selectors.active_hospitals()
+        if own is not None:
+            listed = listed.exclude(pk=own.pk)
+        page = pagination.paginate(request, listed, spec=pagination.HOSPITALS)
+        items = list(page.items)
+        if own is not None:
+            page.total = None if page.total is None else page.total + 1
+            if not request.query_params.get("cursor"):
+                items.insert(0, own)
+        facilities = selectors.facilities_of(hospital_ids=[h.id for h in items])
+        today = timezone.localdate()
+        hospitals = [{**hospital_payload(h), "registration_number": h.code, **facilities[h.id],
+                      **hospital_profile_payload(h, today=today, own=own is not None and h.pk == own.pk)}
+                     for h in items]
         return page.response({"hospitals": hospitals, "message": f"{len(hospitals)} hospitals",
                               **_primary_payload(request.user)})
 

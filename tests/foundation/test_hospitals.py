@@ -157,6 +157,74 @@ def test_hospital_admin_finds_her_hospital_with_its_type_in_the_list():
     assert client_for(None).get("/api/hospitals/").status_code == 401
 
 
+PROFILE = dict(
+    phone="+234 1 555 0100", email="info@zaria-general.example", website="https://zaria-general.example",
+    emergency_contact="+234 1 555 0199", postal_code="810001",
+    primary_contact_name="Amina Bello", primary_contact_title="Chief Executive", primary_contact_phone="+234 1 555 0101",
+    primary_contact_email="amina@zaria-general.example", administrative_contact_name="Tunde Ade",
+    administrative_contact_title="Registrar", medical_director_name="Dr Ngozi Eze",
+    medical_director_license="MDCN-77", medical_director_specialization="Internal Medicine",
+    medical_director_years_experience=22, is_verified=True, accredited=True,
+    has_electronic_medical_records=True, has_patient_portal=True,
+)
+CONTACT_KEYS = ("primary_contact_name", "primary_contact_title", "primary_contact_phone", "primary_contact_email",
+                "administrative_contact_name", "administrative_contact_title", "medical_director_name",
+                "medical_director_license", "medical_director_specialization")
+
+
+@pytest.mark.django_db
+def test_the_profile_page_finds_its_hospital_first_whatever_its_name():
+    """The page reads the first page of H3 and looks for the admin's hospital in it: her own
+    hospital leads it, and the later pages by name leave it out (each hospital listed once)."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    others = [HospitalFactory(name=f"Abuja Clinic {n}") for n in range(4)]
+    own = HospitalFactory(name="Zaria General", verification_date=date(2026, 1, 5),
+                          accreditation_expiry=timezone.localdate() + timedelta(days=30), **PROFILE)
+    admin = make_hospital_admin(hospital=own)
+    client = client_for(admin)
+    first = client.get("/api/hospitals/", {"limit": 2})
+    body = first.json()["hospitals"]
+    assert [h["id"] for h in body] == [own.id, others[0].id, others[1].id]
+    assert first.headers["X-Total-Count"] == "5"
+    mine = body[0]
+    assert {k: mine[k] for k in ("phone", "email", "website", "emergency_contact", "postal_code")} == {
+        k: PROFILE[k] for k in ("phone", "email", "website", "emergency_contact", "postal_code")}
+    assert {k: mine[k] for k in CONTACT_KEYS} == {k: PROFILE[k] for k in CONTACT_KEYS}
+    assert mine["administrative_contact_phone"] is None and mine["medical_director_years_experience"] == 22
+    assert mine["is_verified"] is True and mine["verification_date"] == "2026-01-05"
+    assert mine["accreditation_status"] is True and mine["accreditation_expiry"]
+    assert mine["has_electronic_medical_records"] is True and mine["has_patient_portal"] is True
+    assert mine["has_mobile_application"] is False
+    assert body[1]["phone"] is None and body[1]["is_verified"] is False and body[1]["accreditation_status"] is False
+    seen = [h["id"] for h in body]
+    cursor = first.headers.get("X-Next-Cursor")
+    while cursor:
+        answer = client.get("/api/hospitals/", {"limit": 2, "cursor": cursor})
+        seen += [h["id"] for h in answer.json()["hospitals"]]
+        cursor = answer.headers.get("X-Next-Cursor")
+    assert sorted(seen) == sorted([own.id, *(h.id for h in others)])
+
+
+@pytest.mark.django_db
+def test_a_hospitals_contact_persons_are_shown_to_its_own_admins_only():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    hospital = HospitalFactory(accreditation_expiry=timezone.localdate() - timedelta(days=1), **PROFILE)
+    for caller in (UserFactory(), make_hospital_admin(hospital=HospitalFactory())):
+        listed = {h["id"]: h for h in client_for(caller).get("/api/hospitals/").json()["hospitals"]}
+        shown = listed[hospital.id]
+        assert shown["phone"] == PROFILE["phone"] and shown["is_verified"] is True
+        assert all(shown[k] is None for k in CONTACT_KEYS) and shown["medical_director_years_experience"] == 0
+        assert "Amina" not in str(listed) and "MDCN" not in str(listed)
+        assert shown["accreditation_status"] is False  # accreditation expired yesterday
+    assert client_for(None).get("/api/hospitals/").status_code == 401
+
+
 @pytest.mark.django_db
 def test_hospital_admin_lists_the_admins_of_her_hospital_only():
     """/organization/settings/users reads ``users`` and ``summary`` from the admin users list."""

@@ -51,6 +51,17 @@ class Command(BaseCommand):
                     "latitude": "6.601800",
                     "longitude": "3.351500",
                     "auto_approve_registrations": True,
+                    "phone": "+234 1 000 0000",
+                    "email": "info@demo-hospital.phb.test",
+                    "website": "https://demo-hospital.phb.test",
+                    "emergency_contact": "112",
+                    "postal_code": "100001",
+                    "primary_contact_name": "Demo Hospital Admin",
+                    "primary_contact_title": "Hospital administrator",
+                    "is_verified": True,
+                    "has_electronic_medical_records": True,
+                    "has_online_appointment_booking": True,
+                    "has_patient_portal": True,
                 },
             )
             departments = {}
