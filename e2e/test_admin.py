@@ -182,3 +182,25 @@ def test_admin_reads_the_organisation_profile(ui: UI) -> None:
     expect(page.get_by_text("https://demo-hospital.phb.test")).to_be_visible()
     expect(page.get_by_text("Hospital administrator", exact=True)).to_be_visible()
     expect(page.get_by_text("PHBDEMO")).to_be_visible()
+
+
+def test_admin_filters_the_hospitals_administrators(ui: UI) -> None:
+    """The user management page lists the hospital's administrators and filters them by status and
+    type, including the statuses (pending, suspended) its own filter offers."""
+    page = admin_page(ui)
+    page.goto("/organization/settings/users")
+    row = page.locator("tr", has=page.get_by_text("admin@phb.test"))
+    expect(row).to_be_visible()
+    expect(row.get_by_text("Organization Administrator")).to_be_visible()
+    status, kind = page.locator("select").nth(1), page.locator("select").first
+    for value in ("pending", "suspended", "inactive"):
+        status.select_option(value)
+        expect(row).to_have_count(0)
+        expect(page.get_by_text("Failed to load users")).to_have_count(0)
+    status.select_option("active")
+    expect(row).to_be_visible()
+    kind.select_option("department_head")
+    expect(row).to_have_count(0)
+    kind.select_option("general")
+    expect(row).to_be_visible()
+    expect(page.get_by_text("Failed to load")).to_have_count(0)

@@ -48,7 +48,7 @@ DOCTOR_ROUTES = tuple(f"professional/{route}" for route in (
 ))
 ADMIN_ROUTES = tuple(f"organization/{route}" for route in (
     "dashboard", "patients", "patients/new", "clinical", "lab", "radiology", "pharmacy", "billing", "appointments",
-    "surgery", "reports", "staff", "user-registrations", "admissions",
+    "surgery", "reports", "staff", "user-registrations", "admissions", "settings/profile", "settings/users",
 ))
 EXPECTED_NO = {
     ("GET", "/api/hospitals/admin/profile/", 404),

@@ -152,7 +152,7 @@ def registrations_for_admin(*, fetched_by: User, status: str = "") -> QuerySet[H
     return qs.order_by("-created_at", "-id")
 
 
-def admins_of_hospital(*, fetched_by: User, search: str = "", status: str = "") -> QuerySet[StaffMember] | None:
+def admins_of_hospital(*, fetched_by: User, search: str = "") -> QuerySet[StaffMember] | None:
     """The hospital admins of the hospital ``fetched_by`` administers; None for anyone else."""
     hospital = admin_hospital_of(user=fetched_by)
     if hospital is None:
@@ -162,8 +162,6 @@ def admins_of_hospital(*, fetched_by: User, search: str = "", status: str = "") 
     if search:
         qs = qs.filter(Q(user__full_name__icontains=search) | Q(user__email__icontains=search)
                        | Q(position__icontains=search))
-    if status:
-        qs = qs.filter(user__is_active=status == "active")
     return qs
 
 

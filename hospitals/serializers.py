@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from accounts.serializers import NewPasswordInput, user_payload
+from hospitals.admin_users import status_of
 from hospitals.models import Department, Hospital, HospitalRegistration, StaffMember
 from phb.api import serializers
+from phb.numbers import MAX_ID
 
 
 def hospital_payload(hospital: Hospital, *, registration: HospitalRegistration | None = None) -> dict:
@@ -103,7 +105,7 @@ def admin_user_payload(staff: StaffMember) -> dict:
         "email": user.email,
         "full_name": user.full_name,
         "role": user.role,
-        "status": "active" if user.is_active else "inactive",
+        "status": status_of(user),
         "department": ({"id": department.id, "name": department.name, "type": department.department_type,
                         "code": department.code} if department else None),
         "position": staff.position,
@@ -111,7 +113,7 @@ def admin_user_payload(staff: StaffMember) -> dict:
         "last_login": user.last_login.isoformat() if user.last_login else None,
         "joined_date": user.date_joined.isoformat() if user.date_joined else None,
         "is_general_admin": department is None,
-        "is_department_head": False,
+        "is_department_head": department is not None,
     }
 
 
@@ -145,7 +147,34 @@ class SearchInput(serializers.Serializer):
 
 class AdminUsersInput(serializers.Serializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
-    status = serializers.ChoiceField(choices=["active", "inactive"], required=False)
+    status = serializers.ChoiceField(choices=["active", "pending", "inactive", "suspended"], required=False)
+    role = serializers.ChoiceField(choices=["general", "department_head"], required=False)
+
+
+_PHONE = r"^\+?[0-9 ()-]{7,20}$"
+
+
+class AdminInviteInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    full_name = serializers.CharField(min_length=2, max_length=200)
+    role = serializers.CharField(max_length=32, default="hospital_admin")
+    department = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    position = serializers.CharField(max_length=64)
+    phone = serializers.RegexField(_PHONE, required=False, allow_blank=True, max_length=20)
+
+
+class AdminUpdateInput(serializers.Serializer):
+    full_name = serializers.CharField(required=False, min_length=2, max_length=200)
+    department = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    position = serializers.CharField(required=False, max_length=64)
+    phone = serializers.RegexField(_PHONE, required=False, allow_blank=True, max_length=20)
+    status = serializers.ChoiceField(choices=["active", "inactive", "suspended"], required=False)
+
+
+class AdminBulkInput(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["activate", "deactivate", "delete"])
+    user_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+                                     min_length=1, max_length=200)
 
 
 class AdminLoginInput(serializers.Serializer):

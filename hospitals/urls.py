@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hospitals import department_views, views
+from hospitals import admin_user_views, department_views, views
 
 urlpatterns = [
     path("user/has-primary-hospital/", views.HasPrimaryHospitalView.as_view(), name="has-primary-hospital"),
@@ -22,7 +22,13 @@ urlpatterns = [
     path("hospitals/admin/reset-password/complete/", views.AdminResetCompleteView.as_view(),
          name="hospital-admin-reset-complete"),
     path("hospitals/admin/profile/", views.AdminProfileView.as_view(), name="hospital-admin-profile"),
-    path("hospitals/admin/users/", views.AdminUserListView.as_view(), name="hospital-admin-users"),
+    path("hospitals/admin/users/", admin_user_views.AdminUserListView.as_view(), name="hospital-admin-users"),
+    path("organizations/roles/", admin_user_views.AdminRolesView.as_view(), name="organization-roles"),
+    path("organizations/users/invite/", admin_user_views.AdminInviteView.as_view(), name="organization-user-invite"),
+    path("organizations/users/bulk-action/", admin_user_views.AdminBulkView.as_view(),
+         name="organization-users-bulk"),
+    path("organizations/users/<dbint:staff_id>/", admin_user_views.AdminUserView.as_view(),
+         name="organization-user"),
     path("hospitals/admin/registrations/", views.AdminRegistrationListView.as_view(), name="hospital-admin-registrations"),
     path("hospitals/admin/registrations/<uuid:registration_id>/approve/",
          views.AdminRegistrationDecisionView.as_view(approve=True), name="hospital-admin-registration-approve"),

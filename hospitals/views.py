@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from functools import partial
 
-from django.db.models import Count, Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -23,13 +22,11 @@ from hospitals.serializers import (
     AdminResetCompleteInput,
     AdminResetRequestInput,
     AdminResetVerifyInput,
-    AdminUsersInput,
     AdminVerifyInput,
     HospitalRegisterInput,
     NearbyInput,
     SearchInput,
     admin_registration_payload,
-    admin_user_payload,
     department_payload,
     hospital_payload,
     hospital_profile_payload,
@@ -350,25 +347,6 @@ class AdminProfileView(ApiView):
         if selectors.admin_hospital_of(user=request.user) is None:
             raise ApiError("Not found.", status_code=404, code="not_found")
         return Response(_admin_profile(request.user))
-
-
-class AdminUserListView(ApiView):
-    access = Access.STAFF
-
-    @extend_schema(parameters=[AdminUsersInput, *pagination.PARAMETERS], responses={200: dict},
-                   summary="Hospital admin: the admins of the hospital",
-                   description="`?search=` (name, email or position) and `?status=active|inactive`.")
-    def get(self, request: Request) -> Response:
-        data = _valid(AdminUsersInput, request.query_params)
-        admins = selectors.admins_of_hospital(fetched_by=request.user, **data)
-        if admins is None:
-            raise ApiError("Not found.", status_code=404, code="not_found")
-        page = pagination.paginate(request, admins, spec=pagination.HOSPITAL_ADMINS)
-        counts = admins.aggregate(total=Count("pk"), general=Count("pk", filter=Q(department__isnull=True)))
-        return page.response({
-            "users": [admin_user_payload(s) for s in page.items],
-            "summary": {"total_admins": counts["total"], "general_admins": counts["general"], "department_heads": 0},
-        })
 
 
 class RegistryMyInfoView(ApiView):

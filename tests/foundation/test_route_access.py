@@ -27,7 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from appointments.models import Prescription, RosterException, RosterExceptionKind, RosterSession
-from hospitals.models import HospitalRegistration
+from hospitals.models import HospitalRegistration, StaffMember
 from payments.models import Payment
 from pharmacies.models import Pharmacy
 from phb.api.access import Access, access_of
@@ -167,6 +167,7 @@ def owned_samples(*, owner, doctor, hospital, department) -> dict[str, str]:
                                            end_time=time(12))
     leave = RosterException.objects.create(doctor=doctor, kind=RosterExceptionKind.values[0],
                                            date=now.date() + timedelta(days=30))
+    admin_staff = StaffMember.objects.get(user=make_hospital_admin(hospital=hospital))
     pharmacy = Pharmacy.objects.create(code="PH-PROBE", name="Probe Pharmacy", address_line_1="1 Probe St", city="X")
     rx_request = PrescriptionRequest.objects.create(patient=owner, hospital=hospital, pharmacy=pharmacy,
                                                     request_type="repeat", medications=[{"medication_name": "X"}])
@@ -180,7 +181,7 @@ def owned_samples(*, owner, doctor, hospital, department) -> dict[str, str]:
         "entry_id": kick.json().get("id") or kick.json()["kick_session"]["id"],
         "hospital_id": str(hospital.pk), "day": "2025-01-02",
         "admission_ref": admission.admission_id, "bed_id": str(bed.pk), "department_id": str(department.pk),
-        "session_id": str(session.pk), "exception_id": str(leave.pk),
+        "session_id": str(session.pk), "exception_id": str(leave.pk), "staff_id": str(admin_staff.pk),
     }
 
 
@@ -237,7 +238,7 @@ def test_every_path_parameter_has_a_sample():
     known = {"ref", "appointment_id", "patient_id", "record_id", "registration_id", "consent_id", "file_id",
              "study_id", "guideline_id", "prescription_id", "reference", "cycle_id", "goal_id", "entry_id",
              "hospital_id", "day", "admission_ref", "bed_id", "department_id", "session_id", "exception_id",
-             "pharmacy_id", "request_id"}
+             "pharmacy_id", "request_id", "staff_id"}
     missing = {p for r in ROUTES if r.access not in (None, Access.PUBLIC) for p in r.params} - known
     assert not missing, f"add a sample of A's to owned_samples for: {sorted(missing)}"
 
