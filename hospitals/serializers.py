@@ -157,7 +157,9 @@ _PHONE = r"^\+?[0-9 ()-]{7,20}$"
 class AdminInviteInput(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(min_length=2, max_length=200)
-    role = serializers.CharField(max_length=32, default="hospital_admin")
+    role = serializers.ChoiceField(choices=["hospital_admin"], default="hospital_admin",
+                                   error_messages={"invalid_choice": "Only hospital administrators are invited "
+                                                                     "here (role must be 'hospital_admin')."})
     department = serializers.CharField(required=False, allow_blank=True, max_length=20)
     position = serializers.CharField(max_length=64)
     phone = serializers.RegexField(_PHONE, required=False, allow_blank=True, max_length=20)
