@@ -43,13 +43,8 @@ from hospitals.selectors import primary_registration_of
 from phb.afterresponse import defer
 from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.serializers import validated
 from phb.api.views import ApiView, PublicApiView
-
-
-def _valid(serializer_class, request: Request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def profile_payload(user: User) -> dict:
@@ -64,7 +59,7 @@ def signed_in_response(*, user: User, remember_me: bool, body: dict, status_code
 class LoginView(PublicApiView):
     @extend_schema(request=LoginInput, responses={200: dict}, summary="A1 login (sends a code when required)")
     def post(self, request: Request) -> Response:
-        data = _valid(LoginInput, request)
+        data = validated(LoginInput, request.data)
         with password_attempt(request, data["email"]):
             user = services.login_check_password(email=data["email"], password=data["password"])
         if login_code_required(user):
@@ -88,7 +83,7 @@ class LoginView(PublicApiView):
 class VerifyLoginCodeView(PublicApiView):
     @extend_schema(request=VerifyLoginCodeInput, responses={200: dict}, summary="A2 verify the login code")
     def post(self, request: Request) -> Response:
-        data = _valid(VerifyLoginCodeInput, request)
+        data = validated(VerifyLoginCodeInput, request.data)
         throttle_code_check(request, data["email"])
         user = services.login_verify_code(email=data["email"], code=data["otp"])
         payload = profile_payload(user)
@@ -108,7 +103,7 @@ class ResendLoginCodeView(PublicApiView):
 
         from django.utils import timezone
 
-        data = _valid(EmailInput, request)
+        data = validated(EmailInput, request.data)
         throttle_email_action(request, data["email"], action="login-resend")
         user = User.objects.filter(email=data["email"].strip().lower(), is_active=True).first()
         if user is not None:
@@ -184,7 +179,7 @@ class RegisterView(PublicApiView):
     @extend_schema(request=RegisterInput, responses={201: dict}, summary="A6 registration")
     def post(self, request: Request) -> Response:
         throttle_registration(request)
-        data = _valid(RegisterInput, request)
+        data = validated(RegisterInput, request.data)
         services.user_register(data=data)
         return Response(
             {"status": "success", "message": "Account created. You can sign in now.", "otpRequired": False},
@@ -201,7 +196,7 @@ class ProfileView(ApiView):
 
     @extend_schema(request=ProfileUpdateInput, responses={200: dict}, summary="A8 update the profile")
     def patch(self, request: Request) -> Response:
-        data = _valid(ProfileUpdateInput, request)
+        data = validated(ProfileUpdateInput, request.data)
         if data.get("current_password"):  # a signed-in session may not guess the password faster than a login
             throttle_password_attempt(request, request.user.email)
         user = services.profile_update(user=request.user, data=data)
@@ -221,7 +216,7 @@ class OnboardingView(ApiView):
 
     @extend_schema(request=OnboardingInput, responses={200: dict}, summary="A10 onboarding done")
     def post(self, request: Request) -> Response:
-        data = _valid(OnboardingInput, request)
+        data = validated(OnboardingInput, request.data)
         services.onboarding_complete(user=request.user, completed=data["has_completed_onboarding"])
         return Response({"status": "success", "message": "Onboarding updated.", "has_completed_onboarding": data["has_completed_onboarding"]})
 
@@ -240,7 +235,7 @@ class PasswordChangeView(ApiView):
 
     @extend_schema(request=PasswordChangeInput, responses={200: dict}, summary="A11 change password")
     def post(self, request: Request) -> Response:
-        data = _valid(PasswordChangeInput, request)
+        data = validated(PasswordChangeInput, request.data)
         throttle_password_attempt(request, request.user.email)
         with new_password_errors():
             services.password_change(
@@ -273,7 +268,7 @@ class PasswordResetRequestView(PublicApiView):
 class PasswordResetConfirmView(PublicApiView):
     @extend_schema(request=PasswordResetConfirmInput, responses={200: dict}, summary="A13 set a new password")
     def post(self, request: Request) -> Response:
-        data = _valid(PasswordResetConfirmInput, request)
+        data = validated(PasswordResetConfirmInput, request.data)
         with new_password_errors():
             services.password_reset_confirm(token=data["token"], new_password=data["new_password"])
         return Response({"status": "success", "message": "Password updated. You can sign in now."})

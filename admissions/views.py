@@ -34,16 +34,11 @@ from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.schema import JSON_ARRAY
+from phb.api.serializers import validated
 from phb.api.views import ApiView, ScopedAPIView
 from phb.numbers import whole_number
 
 logger = logging.getLogger(__name__)
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _not_found() -> ApiError:
@@ -74,7 +69,7 @@ class AdmissionListView(ApiView):
                    summary="Admissions: list (bare array, paged)", operation_id="admissions_list",
                    description="Newest first; `limit` 1 to 1000, 500 by default. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        data = _valid(AdmissionListInput, request.query_params)
+        data = validated(AdmissionListInput, request.query_params)
         found = selectors.admission_list(fetched_by=request.user, status=data["status"], since=data["since"])
         page = pagination.paginate(request, found.rows, spec=found.spec, columns=found.columns, partition=found.parts)
         if not page.items and not request.user.is_patient and selectors.staff_hospital_of(user=request.user) is None:
@@ -89,7 +84,7 @@ class AdmissionListView(ApiView):
 
     @extend_schema(request=AdmissionCreateInput, responses={201: dict}, summary="Admissions: admit a registered patient")
     def post(self, request: Request) -> Response:
-        data = _valid(AdmissionCreateInput, request.data)
+        data = validated(AdmissionCreateInput, request.data)
         hospital = _staff_hospital(request, data["hospital_ref"])
         admission = services.admission_create(actor=request.user, hospital=hospital, request=request, new=services.NewAdmission(
             patient_ref=data["patient"], department_id=data["department"], attending_doctor_id=data["attending_doctor"],
@@ -115,7 +110,7 @@ class EmergencyAdmissionView(ApiView):
     @extend_schema(request=EmergencyAdmissionInput, responses={201: dict},
                    summary="Admissions: emergency admission of an unregistered person")
     def post(self, request: Request) -> Response:
-        data = _valid(EmergencyAdmissionInput, request.data)
+        data = validated(EmergencyAdmissionInput, request.data)
         hospital = _staff_hospital(request, data["hospital_ref"])
         details = data["temp_patient_details"]
         admission = services.admission_create(actor=request.user, hospital=hospital, request=request, new=services.NewAdmission(
@@ -157,7 +152,7 @@ class AdmissionDetailView(_AdmissionView):
     @extend_schema(request=AdmissionPatchInput, responses={200: dict}, summary="Admissions: edit (and move, admit, discharge)")
     def patch(self, request: Request, admission_ref: str) -> Response:
         admission = self.admission(request, admission_ref)
-        changes = _valid(AdmissionPatchInput, request.data)
+        changes = validated(AdmissionPatchInput, request.data)
         updated = services.admission_update(actor=request.user, admission=admission, changes=changes, request=request)
         return _reloaded(updated, "Admission updated.")
 
@@ -173,7 +168,7 @@ class AdmitView(_AdmissionView):
     @extend_schema(request=AdmissionAdmitInput, responses={200: dict}, summary="Admissions: admit a pending admission into a bed")
     def post(self, request: Request, admission_ref: str) -> Response:
         admission = self.admission(request, admission_ref)
-        data = _valid(AdmissionAdmitInput, request.data)
+        data = validated(AdmissionAdmitInput, request.data)
         done = services.admission_admit(actor=request.user, admission=admission, request=request,
                                         bed_ref=data["bed_id"] or data["bed_identifier"] or None,
                                         admitted_at=data["admitted_at"])
@@ -186,7 +181,7 @@ class TransferView(_AdmissionView):
     @extend_schema(request=AdmissionTransferInput, responses={200: dict}, summary="Admissions: move to another bed")
     def post(self, request: Request, admission_ref: str) -> Response:
         admission = self.admission(request, admission_ref)
-        data = _valid(AdmissionTransferInput, request.data)
+        data = validated(AdmissionTransferInput, request.data)
         done = services.admission_transfer(actor=request.user, admission=admission, request=request,
                                            bed_ref=data["bed_id"] or data["bed_identifier"] or None,
                                            icu=data["is_icu_bed"])
@@ -199,7 +194,7 @@ class DischargeView(_AdmissionView):
     @extend_schema(request=AdmissionDischargeInput, responses={200: dict}, summary="Admissions: discharge")
     def post(self, request: Request, admission_ref: str) -> Response:
         admission = self.admission(request, admission_ref)
-        data = _valid(AdmissionDischargeInput, request.data)
+        data = validated(AdmissionDischargeInput, request.data)
         done = services.admission_discharge(actor=request.user, admission=admission, request=request, **data)
         return _reloaded(done, "Patient discharged.")
 
@@ -210,7 +205,7 @@ class CancelView(_AdmissionView):
     @extend_schema(request=AdmissionCancelInput, responses={200: dict}, summary="Admissions: cancel a pending admission")
     def post(self, request: Request, admission_ref: str) -> Response:
         admission = self.admission(request, admission_ref)
-        data = _valid(AdmissionCancelInput, request.data)
+        data = validated(AdmissionCancelInput, request.data)
         done = services.admission_cancel(actor=request.user, admission=admission, reason=data["reason"], request=request)
         return _reloaded(done, "Admission cancelled.")
 
@@ -222,7 +217,7 @@ class LinkPatientView(_AdmissionView):
                    summary="Admissions: link an emergency admission to the patient's account")
     def post(self, request: Request, admission_ref: str) -> Response:
         admission = self.admission(request, admission_ref)
-        data = _valid(AdmissionLinkPatientInput, request.data)
+        data = validated(AdmissionLinkPatientInput, request.data)
         done = services.admission_link_patient(actor=request.user, admission=admission,
                                                patient_ref=data["patient_ref"], request=request)
         return _reloaded(done, "Admission linked to the patient's record.")
@@ -297,7 +292,7 @@ class BedStatusView(ScopedAPIView):
         if bed_id > MAX_ID:
             raise _not_found()
         bed = self.get_scoped_object(request, pk=bed_id)
-        data = _valid(AdmissionBedStatusInput, request.data)
+        data = validated(AdmissionBedStatusInput, request.data)
         done = beds.set_status(bed=bed, status=data["status"])
         return Response({"id": done.pk, "bed_identifier": done.identifier, "status": done.status,
                          "message": f"Bed {done.identifier} is {done.get_status_display().lower()}."})

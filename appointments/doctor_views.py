@@ -40,13 +40,13 @@ from appointments.view_base import (
     VisibleAppointmentView,
     local_day_range,
     ok_response,
-    valid_input,
 )
 from hospitals.selectors import staff_of
 from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.schema import JSON_ARRAY
+from phb.api.serializers import validated
 from phb.api.views import ApiView, ScopedAPIView
 
 
@@ -64,7 +64,7 @@ class DepartmentQueueView(ApiView):
                                "lists; a list with no more rows is `[]` on later pages. The `summary` counts "
                                "every row, on every page.")
     def get(self, request: Request) -> Response:
-        data = valid_input(QueueInput, request.query_params)
+        data = validated(QueueInput, request.query_params)
         user = request.user
         staff = staff_of(user=user) if user.is_doctor else None
         if staff is None:
@@ -133,7 +133,7 @@ class DoctorAppointmentListView(ScopedAPIView):
                    summary="D2 doctor's appointments (bare array, paged)", operation_id="doctor_appointments_list",
                    description="Earliest first. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        data = valid_input(QueueInput, request.query_params)
+        data = validated(QueueInput, request.query_params)
         staff = staff_of(user=request.user)
         zone = slot_grid.hospital_zone(staff.hospital) if staff else slot_grid.hospital_zone(DefaultHospital())
         start, end = local_day_range(data.get("start_date"), data.get("end_date"), zone)
@@ -165,7 +165,7 @@ class DoctorStatusView(DoctorAppointmentView):
                    summary="D4 change status (one state machine; illegal transitions are 409)")
     def patch(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(StatusInput, request.data)
+        data = validated(StatusInput, request.data)
         appointment = services.appointment_set_status(
             appointment=appointment, doctor=request.user, status=data["status"], notes=data["notes"],
             medical_summary=data["medical_summary"], reason=data["cancellation_reason"],
@@ -179,7 +179,7 @@ class AcceptView(DoctorAppointmentView):
                    description="`proposed_time` (optional) moves the appointment first. " + WALL_CLOCK_HELP)
     def post(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(AcceptInput, request.data)
+        data = validated(AcceptInput, request.data)
         appointment = services.appointment_accept(appointment=appointment, doctor=request.user,
                                                   proposed_time=data.get("proposed_time"))
         return ok_response("Appointment accepted.", appointment)
@@ -199,7 +199,7 @@ class CompleteView(DoctorAppointmentView):
                                "vital_signs) or, failing that, `notes` becomes the summary.")
     def post(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(CompleteInput, request.data)
+        data = validated(CompleteInput, request.data)
         summary = data["medical_summary"] if data["medical_summary"] not in (None, "", {}) else data["notes"]
         appointment = services.appointment_complete(appointment=appointment, doctor=request.user,
                                                     medical_summary=summary, notes=data["notes"])
@@ -210,7 +210,7 @@ class AddNotesView(DoctorAppointmentView):
     @extend_schema(parameters=[REF_PARAM], request=NotesInput, responses={200: dict}, summary="D8 add notes")
     def post(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(NotesInput, request.data)
+        data = validated(NotesInput, request.data)
         appointment = services.notes_add(appointment=appointment, doctor=request.user, notes=data["notes"])
         return ok_response("Notes added.", appointment)
 
@@ -219,7 +219,7 @@ class NoShowView(DoctorAppointmentView):
     @extend_schema(parameters=[REF_PARAM], request=NoShowInput, responses={200: dict}, summary="D10 no-show")
     def post(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(NoShowInput, request.data)
+        data = validated(NoShowInput, request.data)
         appointment = services.appointment_no_show(appointment=appointment, doctor=request.user, notes=data["notes"])
         return ok_response("Marked as no-show.", appointment)
 
@@ -229,7 +229,7 @@ class PrescriptionCreateView(DoctorAppointmentView):
                    summary="D11 issue a prescription")
     def post(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(PrescriptionInput, request.data)
+        data = validated(PrescriptionInput, request.data)
         prescription = services.prescription_issue(appointment=appointment, prescriber=request.user,
                                                    medications=data["medications"], notes=data["notes"])
         prescription.appointment = appointment
@@ -290,7 +290,7 @@ class NotesEditView(DoctorAppointmentView):
     @extend_schema(parameters=[REF_PARAM], request=NotesEditInput, responses={200: dict}, summary="D14 edit notes")
     def put(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(NotesEditInput, request.data)
+        data = validated(NotesEditInput, request.data)
         appointment = services.notes_edit(appointment=appointment, doctor=request.user,
                                           general_notes=data.get("general_notes"),
                                           doctor_notes=data.get("doctor_notes"))
@@ -308,7 +308,7 @@ class ReferView(DoctorAppointmentView):
     @extend_schema(parameters=[REF_PARAM], request=ReferInput, responses={200: dict}, summary="D16 refer")
     def post(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(ReferInput, request.data)
+        data = validated(ReferInput, request.data)
         appointment = services.appointment_refer(
             appointment=appointment, doctor=request.user, hospital_id=data.get("referred_to_hospital"),
             department_id=data.get("referred_to_department"), reason=data["referral_reason"],

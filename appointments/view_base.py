@@ -35,12 +35,6 @@ REF_PARAM = OpenApiParameter(
 )
 
 
-def valid_input(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def ok_response(message: str, appointment: Appointment, *, doctor_view: bool = True, status: int = 200, **extra) -> Response:
     payload = doctor_appointment_payload(appointment) if doctor_view else appointment_payload(appointment)
     return Response({"status": "success", "message": message, "appointment": payload, **extra}, status=status)

@@ -41,7 +41,6 @@ from appointments.view_base import (
     VisibleAppointmentView,
     local_day_range,
     ok_response,
-    valid_input,
 )
 from hospitals.models import Department
 from hospitals.selectors import admin_hospital_of, primary_registration_of, staff_of
@@ -49,6 +48,7 @@ from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.schema import JSON_ARRAY
+from phb.api.serializers import validated
 from phb.api.views import ApiView, ScopedAPIView
 
 
@@ -98,7 +98,7 @@ class AppointmentListView(ScopedAPIView):
                 "Bookings start with payment: use POST /api/payments/initialize/.",
                 status_code=409, code="payment_required",
             )
-        data = valid_input(BookInput, request.data)
+        data = validated(BookInput, request.data)
         hold = booking.hold_create(
             patient=request.user,
             hospital_id=data["hospital_id"],
@@ -147,7 +147,7 @@ class CheckConflictView(ApiView):
         ),
     )
     def get(self, request: Request) -> Response:
-        data = valid_input(ConflictInput, request.query_params)
+        data = validated(ConflictInput, request.query_params)
         department = None
         if data.get("department"):
             department = Department.objects.select_related("hospital").filter(pk=data["department"]).first()
@@ -205,7 +205,7 @@ class SlotsView(ApiView):
         ),
     )
     def get(self, request: Request) -> Response:
-        data = valid_input(SlotsInput, request.query_params)
+        data = validated(SlotsInput, request.query_params)
         department = (
             Department.objects.select_related("hospital")
             .filter(pk=data["department"], is_active=True, hospital__is_active=True)
@@ -254,7 +254,7 @@ class CancelView(ActionableAppointmentView):
     )
     def post(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(CancelInput, request.data)
+        data = validated(CancelInput, request.data)
         appointment = services.appointment_cancel(appointment=appointment, cancelled_by=request.user,
                                                   reason=data["reason"])
         return ok_response("Appointment cancelled.", appointment, doctor_view=not request.user.is_patient)
@@ -274,7 +274,7 @@ class RescheduleView(AppointmentView):
     )
     def post(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
-        data = valid_input(RescheduleInput, request.data)
+        data = validated(RescheduleInput, request.data)
         appointment = services.appointment_reschedule(appointment=appointment, start_local=data["appointment_date"])
         return ok_response("Appointment rescheduled.", appointment, doctor_view=False)
 
@@ -288,7 +288,7 @@ class HospitalAppointmentsView(ApiView):
                    description="`date_from`/`date_to` are the hospital's local calendar days (inclusive). Newest "
                                "first; `total_count` counts every match. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        data = valid_input(AdminListInput, request.query_params)
+        data = validated(AdminListInput, request.query_params)
         hospital = admin_hospital_of(user=request.user)
         if hospital is None:
             raise ApiError("Only hospital administrators can list the hospital's appointments.", status_code=403,

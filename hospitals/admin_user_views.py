@@ -18,13 +18,8 @@ from hospitals.serializers import (
 from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.serializers import validated
 from phb.api.views import ApiView
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class AdminUserListView(ApiView):
@@ -36,7 +31,7 @@ class AdminUserListView(ApiView):
                                "(suspended is stored as inactive) and `?role=general|department_head`; `summary` "
                                "counts the whole filtered list.")
     def get(self, request: Request) -> Response:
-        data = _valid(AdminUsersInput, request.query_params)
+        data = validated(AdminUsersInput, request.query_params)
         admins = selectors.admins_of_hospital(fetched_by=request.user, search=data["search"])
         if admins is None:
             raise ApiError("Not found.", status_code=404, code="not_found")
@@ -66,7 +61,7 @@ class AdminInviteView(ApiView):
     @extend_schema(request=AdminInviteInput, responses={201: dict},
                    summary="General hospital admin: add an administrator (emailed an invitation)")
     def post(self, request: Request) -> Response:
-        data = _valid(AdminInviteInput, request.data)
+        data = validated(AdminInviteInput, request.data)
         staff = admin_users.admin_invite(invited_by=request.user, data=data)
         return Response(admin_user_payload(staff), status=201)
 
@@ -81,7 +76,7 @@ class AdminUserView(ApiView):
                    summary="General hospital admin: edit an administrator")
     def patch(self, request: Request, staff_id: int) -> Response:
         staff = self._found(request, staff_id)
-        data = _valid(AdminUpdateInput, request.data)
+        data = validated(AdminUpdateInput, request.data)
         return Response(admin_user_payload(admin_users.admin_update(updated_by=request.user, staff=staff, data=data)))
 
 
@@ -98,7 +93,7 @@ class AdminBulkView(ApiView):
     @extend_schema(request=AdminBulkInput, responses={200: dict},
                    summary="General hospital admin: activate or deactivate administrators (delete deactivates)")
     def post(self, request: Request) -> Response:
-        data = _valid(AdminBulkInput, request.data)
+        data = validated(AdminBulkInput, request.data)
         changed = admin_users.admins_bulk(acted_by=request.user, action=data["action"], staff_ids=data["user_ids"])
         return Response({"success": True, "action": data["action"], "updated": changed,
                          "message": f"{changed} administrator(s) updated."})

@@ -18,14 +18,9 @@ from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.fields import CLOCK_SCHEMA, clock_hhmm
 from phb.api.schema import JSON_ARRAY, documented
+from phb.api.serializers import validated
 from phb.api.views import ApiView, ScopedAPIView
 from phb.numbers import MAX_ID
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _not_found() -> ApiError:
@@ -92,7 +87,7 @@ class DepartmentListView(ApiView):
 
     @extend_schema(parameters=[_ListInput], responses={200: dict}, summary="O2 hospital departments")
     def get(self, request: Request) -> Response:
-        data = _valid(_ListInput, request.query_params)
+        data = validated(_ListInput, request.query_params)
         hospital = admin_hospital_of(user=request.user)
         if hospital is None or data["hospital"] not in (None, hospital.pk):
             raise _not_found()
@@ -115,7 +110,7 @@ class DepartmentCreateView(ApiView):
         hospital = admin_hospital_of(user=request.user)
         if hospital is None:
             raise _not_found()
-        data = _valid(DepartmentInput, request.data)
+        data = validated(DepartmentInput, request.data)
         if data.get("hospital") not in (None, hospital.pk):
             raise _not_found()
         department = dept.department_create(hospital=hospital, data=data)
@@ -181,7 +176,7 @@ class DepartmentUpdateView(_DepartmentView):
 
     def _update(self, request: Request, department_id: int, *, partial: bool) -> Response:
         department = self.department(request, department_id)
-        data = _valid(DepartmentInput, request.data, partial=partial)
+        data = validated(DepartmentInput, request.data, partial=partial)
         if data.get("hospital") not in (None, department.hospital_id):
             raise _not_found()
         updated = dept.department_update(department=department, data=data)
@@ -238,7 +233,7 @@ class PatientSearchView(ApiView):
 
     @extend_schema(parameters=[_PatientSearchInput], responses={200: JSON_ARRAY}, summary="Find a patient by HPN")
     def get(self, request: Request) -> Response:
-        data = _valid(_PatientSearchInput, request.query_params)
+        data = validated(_PatientSearchInput, request.query_params)
         found = dept.patients_matching(fetched_by=request.user, hpn=data["hpn"].replace(" ", ""))
         if found is None:
             raise _not_found()

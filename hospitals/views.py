@@ -38,13 +38,8 @@ from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.schema import JSON_ARRAY
+from phb.api.serializers import validated
 from phb.api.views import ApiView, PublicApiView, ScopedAPIView
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _primary_payload(user) -> dict:
@@ -108,7 +103,7 @@ class HospitalNearbyView(ApiView):
                    description="Nearest first (then by id); `message` counts every hospital within the radius. "
                                + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        data = _valid(NearbyInput, request.query_params)
+        data = validated(NearbyInput, request.query_params)
         found = selectors.hospitals_near(latitude=data["latitude"], longitude=data["longitude"], radius_km=data["radius"])
         page = pagination.paginate(request, found, spec=pagination.HOSPITALS_NEARBY)
         total = pagination.total_of(page, found)
@@ -128,7 +123,7 @@ class HospitalSearchView(ApiView):
                    summary="H4 search hospitals (paged)",
                    description="By name; `total` counts every match. " + pagination.DESCRIPTION)
     def get(self, request: Request) -> Response:
-        data = _valid(SearchInput, request.query_params)
+        data = validated(SearchInput, request.query_params)
         found = selectors.hospital_list(q=data["q"], state=data["state"], city=data["city"])
         page = pagination.paginate(request, found, spec=pagination.HOSPITAL_SEARCH)
         total = pagination.total_of(page, found)
@@ -141,7 +136,7 @@ class HospitalRegisterView(ApiView):
 
     @extend_schema(request=HospitalRegisterInput, responses={201: dict}, summary="H5 register with a hospital")
     def post(self, request: Request) -> Response:
-        data = _valid(HospitalRegisterInput, request.data)
+        data = validated(HospitalRegisterInput, request.data)
         registration = services.registration_create(
             user=request.user, hospital_id=data["hospital"], is_primary=data["is_primary"]
         )
@@ -253,7 +248,7 @@ class AdminLoginView(PublicApiView):
 
     @extend_schema(request=AdminLoginInput, responses={200: dict}, summary="Hospital admin login (step 1)")
     def post(self, request: Request) -> Response:
-        data = _valid(AdminLoginInput, request.data)
+        data = validated(AdminLoginInput, request.data)
         with password_attempt(request, data["email"]):
             user = account_services.login_check_password(email=data["email"], password=data["password"])
             if not selectors.administers_hospital_code(user=user, hospital_code=data["hospital_code"]):
@@ -267,7 +262,7 @@ class AdminLoginView(PublicApiView):
 class AdminVerifyView(PublicApiView):
     @extend_schema(request=AdminVerifyInput, responses={200: dict}, summary="Hospital admin login (step 2)")
     def post(self, request: Request) -> Response:
-        data = _valid(AdminVerifyInput, request.data)
+        data = validated(AdminVerifyInput, request.data)
         throttle_code_check(request, data["email"])
         user = account_services.login_verify_code(email=data["email"], code=data["verification_code"])
         if selectors.admin_hospital_of(user=user) is None:
@@ -282,7 +277,7 @@ class AdminResetRequestView(PublicApiView):
 
     @extend_schema(request=AdminResetRequestInput, responses={200: dict}, summary="Hospital admin password reset: request")
     def post(self, request: Request) -> Response:
-        data = _valid(AdminResetRequestInput, request.data)
+        data = validated(AdminResetRequestInput, request.data)
         throttle_email_action(request, data["email"], action="reset")
         # The token is made here and the lookup runs after the answer is sent: the same reply, at
         # the same cost, whether or not the details match an admin.
@@ -298,7 +293,7 @@ class AdminResetVerifyView(PublicApiView):
 
     @extend_schema(request=AdminResetVerifyInput, responses={200: dict}, summary="Hospital admin password reset: verify")
     def post(self, request: Request) -> Response:
-        data = _valid(AdminResetVerifyInput, request.data)
+        data = validated(AdminResetVerifyInput, request.data)
         throttle_code_check(request, data["email"])
         secondary = account_services.password_reset_code_verify(
             token=data["token"], email=data["email"], code=data["verification_code"]
@@ -313,7 +308,7 @@ class AdminResetCompleteView(PublicApiView):
     @extend_schema(request=AdminResetCompleteInput, responses={200: dict},
                    summary="Hospital admin password reset: complete")
     def post(self, request: Request) -> Response:
-        data = _valid(AdminResetCompleteInput, request.data)
+        data = validated(AdminResetCompleteInput, request.data)
         throttle_code_check(request, data["email"])
         with new_password_errors():
             account_services.password_reset_code_complete(

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from phb.api.errors import ApiError
+from phb.api.serializers import validated
 from tracking import selectors, services
 from tracking.birth_plan import BirthPlanInput, ChecklistInput, FavoritesInput
 from tracking.dynamo import keys
@@ -21,7 +22,6 @@ from tracking.views import (
     _body,
     _deleted,
     _record,
-    _valid,
     ok,
     recorded_response,
 )
@@ -109,7 +109,7 @@ class DueDateView(WomensHealthView):
 
     @extend_schema(request=DueDateInput, responses={200: dict}, summary="Set or clear the due date")
     def put(self, request: Request) -> Response:
-        data = _valid(DueDateInput, request.data)
+        data = validated(DueDateInput, request.data)
         services.due_date_set(user=request.user, due_date=data["due_date"])
         return ok(message="Due date saved." if data["due_date"] else "Due date cleared.",
                   **selectors.due_date_get(fetched_by=request.user))
@@ -138,7 +138,7 @@ class BabyNameFavoritesView(WomensHealthView):
 
     @extend_schema(request=FavoritesInput, responses={200: dict}, summary="Replace the favourite baby names")
     def put(self, request: Request) -> Response:
-        data = _valid(FavoritesInput, request.data)
+        data = validated(FavoritesInput, request.data)
         planner = services.planner_save(user=request.user, baby_name_favorites=data["favorites"])
         return ok(favorites=planner.baby_name_favorites, message="Favourites saved.")
 
@@ -150,6 +150,6 @@ class BabyShowerChecklistView(WomensHealthView):
 
     @extend_schema(request=ChecklistInput, responses={200: dict}, summary="Replace the baby-shower checklist")
     def put(self, request: Request) -> Response:
-        data = _valid(ChecklistInput, request.data)
+        data = validated(ChecklistInput, request.data)
         planner = services.planner_save(user=request.user, baby_shower_checklist=data["checklist"])
         return ok(checklist=planner.baby_shower_checklist, message="Checklist saved.")

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.serializers import validated
 from phb.api.views import ApiView, ScopedAPIView
 from tracking import outbox, selectors, services
 from tracking.dynamo.store import TrackingUnavailable
@@ -66,12 +67,6 @@ class WomensHealthVerified(BasePermission):
             raise ApiError("Verify your identity for women's health first.", status_code=403,
                            code="womens_health_verification_required", success=False, verified=False)
         return True
-
-
-def _valid(serializer_class, data: Any, *, partial: bool = False) -> dict[str, Any]:
-    serializer = serializer_class(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -171,12 +166,12 @@ class ProfileView(WomensHealthView):
 
     @extend_schema(request=ProfileInput, responses={200: dict}, summary="W6 create the profile")
     def post(self, request: Request) -> Response:
-        services.profile_upsert(user=request.user, data=_valid(ProfileInput, request.data, partial=True))
+        services.profile_upsert(user=request.user, data=validated(ProfileInput, request.data, partial=True))
         return ok(profile=selectors.profile_get(fetched_by=request.user), message="Profile saved.")
 
     @extend_schema(request=ProfileInput, responses={200: dict}, summary="W7 update the profile")
     def put(self, request: Request) -> Response:
-        services.profile_upsert(user=request.user, data=_valid(ProfileInput, request.data, partial=True))
+        services.profile_upsert(user=request.user, data=validated(ProfileInput, request.data, partial=True))
         return ok(profile=selectors.profile_get(fetched_by=request.user), message="Profile updated.")
 
     patch = put
@@ -193,7 +188,7 @@ class CycleListView(WomensHealthView):
 
     @extend_schema(request=CycleInput, responses={201: dict}, summary="W9 start a cycle")
     def post(self, request: Request) -> Response:
-        cycle = services.cycle_create(user=request.user, data=_valid(CycleInput, request.data))
+        cycle = services.cycle_create(user=request.user, data=validated(CycleInput, request.data))
         return ok(201, cycle=cycle_payload(cycle, days=[]), message="Cycle recorded.")
 
 
@@ -295,7 +290,7 @@ class GoalListView(WomensHealthView):
 
     @extend_schema(request=GoalInput, responses={201: dict}, summary="W16 create a goal")
     def post(self, request: Request) -> Response:
-        data = _valid(GoalInput, request.data)
+        data = validated(GoalInput, request.data)
         return ok(201, goal=_goal_written(lambda: services.goal_create(user=request.user, data=data)),
                   message="Goal created.")
 
@@ -311,7 +306,7 @@ class GoalDetailView(WomensHealthScopedView):
     @extend_schema(request=GoalUpdateInput, responses={200: dict}, summary="W17 update a goal (partial)")
     def put(self, request: Request, goal_id: str) -> Response:
         goal = self.get_scoped_object(request, pk=goal_id)
-        data = _valid(GoalUpdateInput, request.data, partial=True)
+        data = validated(GoalUpdateInput, request.data, partial=True)
         return ok(goal=_goal_written(lambda: services.goal_update(goal=goal, data=data)), message="Goal updated.")
 
     patch = put
