@@ -79,6 +79,20 @@ class Hospital(models.Model):
         return self.name
 
 
+# The organisation profile's columns: read by the hospital list (H3) only, and left out of the
+# caller's primary hospital that authentication loads on every request.
+HOSPITAL_PROFILE_FIELDS = (
+    "phone", "email", "website", "emergency_contact", "postal_code",
+    "primary_contact_name", "primary_contact_title", "primary_contact_phone", "primary_contact_email",
+    "administrative_contact_name", "administrative_contact_title", "administrative_contact_phone",
+    "administrative_contact_email", "medical_director_name", "medical_director_license",
+    "medical_director_specialization", "medical_director_years_experience",
+    "is_verified", "verification_date", "accredited", "accreditation_expiry",
+    "has_hospital_information_system", "has_electronic_medical_records", "has_telemedicine_capabilities",
+    "has_api_integration", "has_online_appointment_booking", "has_patient_portal", "has_mobile_application",
+)
+
+
 class Department(models.Model):
     hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="departments")
     name = models.CharField(max_length=120)

@@ -7,7 +7,14 @@ import uuid
 from django.db.models import FilteredRelation, Q, QuerySet
 
 from accounts.models import Role, User
-from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
+from hospitals.models import (
+    HOSPITAL_PROFILE_FIELDS,
+    Department,
+    Hospital,
+    HospitalRegistration,
+    RegistrationStatus,
+    StaffMember,
+)
 from phb.db import PrecompiledLookup
 from phb.geo import bounding_box, distance_km
 
@@ -15,7 +22,8 @@ from phb.geo import bounding_box, distance_km
 def users_with_primary_registration() -> QuerySet[User]:
     return User.objects.annotate(
         primary_reg=FilteredRelation("hospital_registrations", condition=Q(hospital_registrations__is_primary=True))
-    ).select_related("primary_reg__hospital")
+    ).select_related("primary_reg__hospital").defer(*(f"primary_reg__hospital__{name}"
+                                                      for name in HOSPITAL_PROFILE_FIELDS))
 
 
 # Runs on every authenticated request: compiled once per connection (see phb.db).

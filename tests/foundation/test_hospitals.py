@@ -298,3 +298,24 @@ def test_the_hospital_list_says_what_each_hospital_has():
     HospitalFactory.create_batch(10)
     found, more_queries = listed()
     assert len(found) == 12 and more_queries == queries
+
+
+@pytest.mark.django_db
+def test_the_primary_hospital_loaded_with_every_request_leaves_the_profile_columns_out(django_assert_num_queries):
+    """Authentication loads the caller with her primary hospital on every request: without the
+    organisation profile's columns, which only the hospital list reads, and with all that the
+    request path's hospital payload needs."""
+    from hospitals.models import HOSPITAL_PROFILE_FIELDS
+    from hospitals.selectors import primary_registration_of, user_with_primary_registration
+    from hospitals.serializers import hospital_payload
+
+    hospital = HospitalFactory(**PROFILE)
+    user = UserFactory()
+    HospitalRegistration.objects.create(user=user, hospital=hospital, is_primary=True,
+                                        status=RegistrationStatus.APPROVED)
+    with django_assert_num_queries(1):
+        loaded = user_with_primary_registration(user_id=user.pk)
+        primary = primary_registration_of(user=loaded).hospital
+        assert set(HOSPITAL_PROFILE_FIELDS) <= primary.get_deferred_fields()
+        assert hospital_payload(primary)["name"] == hospital.name
+    assert client_for(user).get("/api/user/has-primary-hospital/").json()["primary_hospital"]["id"] == hospital.id
