@@ -235,15 +235,11 @@ def hold_create(
 READ_HERE = object()
 
 
-def recommendation_for(*, patient_id, department_id) -> dict | None:
-    """The scheduler's remembered recommendation for this patient and department (a cache read:
-    callers that confirm a hold inside their own transaction read it before opening it)."""
-    return remembered(patient_id=patient_id, department_id=department_id)
-
-
 def recommendation_for_hold(*, hold_id) -> dict | None:
+    """The scheduler's remembered recommendation for the hold's patient and department (a cache
+    read: callers that confirm a hold inside their own transaction read it before opening it)."""
     row = BookingHold.objects.filter(pk=hold_id).values("patient_id", "department_id").first() if hold_id else None
-    return recommendation_for(**row) if row else None
+    return remembered(**row) if row else None
 
 
 def hold_confirm(*, hold_id, payment_reference: str | None, recommendation: dict | None | object = READ_HERE
@@ -253,8 +249,9 @@ def hold_confirm(*, hold_id, payment_reference: str | None, recommendation: dict
     Idempotent: a hold already confirmed returns its appointment. A hold that expired or was
     released takes a place again if one is free, else raises :class:`SlotUnavailable`.
     ``payment_reference`` None means the payment was waived. ``recommendation`` is what
-    :func:`recommendation_for` returned; a caller inside a transaction must pass it (the default
-    reads the cache here, which only a caller without a transaction may do).
+    ``scheduler.memory.remembered`` returned for the hold's patient and department; a caller inside
+    a transaction must pass it (the default reads the cache here, which only a caller without a
+    transaction may do).
     """
     try:
         hold = BookingHold.objects.select_related("patient").get(pk=hold_id)
@@ -264,7 +261,7 @@ def hold_confirm(*, hold_id, payment_reference: str | None, recommendation: dict
         return Appointment.objects.get(pk=hold.appointment_id)
     now = timezone.now()
     if recommendation is READ_HERE:
-        recommendation = recommendation_for(patient_id=hold.patient_id, department_id=hold.department_id)
+        recommendation = remembered(patient_id=hold.patient_id, department_id=hold.department_id)
     decision = scheduling_events.decision_context(hold=hold, day=wall_clock_of(hold.start, hold.hospital).date(),
                                                   now=now, memory=recommendation)
     prefer = preferred_doctor(hold=hold, memory=recommendation)

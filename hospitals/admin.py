@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from hospitals.models import Department, Hospital, HospitalRegistration, StaffMember
+from hospitals.models import (
+    HOSPITAL_CONTACT_PERSONS,
+    HOSPITAL_DIGITAL_FLAGS,
+    HOSPITAL_VERIFICATION,
+    Department,
+    Hospital,
+    HospitalRegistration,
+    StaffMember,
+)
 
 
 class DepartmentInline(admin.TabularInline):
@@ -22,17 +30,9 @@ class HospitalAdmin(admin.ModelAdmin):
         ("Where", {"fields": ("address", "city", "state", "postal_code", "country", "region", "latitude",
                               "longitude")}),
         ("Contact", {"fields": ("phone", "email", "website", "emergency_contact")}),
-        ("Contact persons (shown to the hospital's own admins only)", {"fields": (
-            "primary_contact_name", "primary_contact_title", "primary_contact_phone", "primary_contact_email",
-            "administrative_contact_name", "administrative_contact_title", "administrative_contact_phone",
-            "administrative_contact_email", "medical_director_name", "medical_director_license",
-            "medical_director_specialization", "medical_director_years_experience")}),
-        ("Verification and accreditation", {"fields": ("is_verified", "verification_date", "accredited",
-                                                       "accreditation_expiry")}),
-        ("Digital infrastructure", {"fields": (
-            "has_hospital_information_system", "has_electronic_medical_records", "has_telemedicine_capabilities",
-            "has_api_integration", "has_online_appointment_booking", "has_patient_portal",
-            "has_mobile_application")}),
+        ("Contact persons (shown to the hospital's own admins only)", {"fields": HOSPITAL_CONTACT_PERSONS}),
+        ("Verification and accreditation", {"fields": HOSPITAL_VERIFICATION}),
+        ("Digital infrastructure", {"fields": HOSPITAL_DIGITAL_FLAGS}),
     )
 
 

@@ -32,10 +32,10 @@ class AdminUserListView(ApiView):
                                "counts the whole filtered list.")
     def get(self, request: Request) -> Response:
         data = validated(AdminUsersInput, request.query_params)
-        admins = selectors.admins_of_hospital(fetched_by=request.user, search=data["search"])
+        admins = selectors.admins_of_hospital(fetched_by=request.user, search=data["search"],
+                                              status=data.get("status", ""), role=data.get("role", ""))
         if admins is None:
             raise ApiError("Not found.", status_code=404, code="not_found")
-        admins = admin_users.filter_admins(admins, status=data.get("status", ""), role=data.get("role", ""))
         page = pagination.paginate(request, admins, spec=pagination.HOSPITAL_ADMINS)
         counts = admins.aggregate(total=Count("pk"), general=Count("pk", filter=Q(department__isnull=True)))
         return page.response({

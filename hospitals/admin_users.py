@@ -21,12 +21,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from accounts.models import Role, User
 from accounts.services import sessions_end
 from hospitals.models import Department, Hospital, StaffMember
-from hospitals.selectors import staff_of
+from hospitals.selectors import INACTIVE_STATUSES, admins_of, staff_of
 from phb.api.errors import ApiError, Conflict
 from phb.notify import send_email_after_commit
 
@@ -36,31 +36,12 @@ ROLES = [{"id": Role.HOSPITAL_ADMIN.value, "name": "Organization Administrator",
           "description": "Runs the hospital on PHB: departments, staff, registrations and admissions. An "
                          "administrator with a department heads it.",
           "is_system_role": True}]
-INACTIVE_STATUSES = ("inactive", "suspended")  # the edit form's "suspended" is stored as inactive
-BULK_ACTIONS = ("activate", "deactivate", "delete")
 
 
 def status_of(user: User) -> str:
     if not user.is_active:
         return "inactive"
     return "active" if user.has_usable_password() else "pending"
-
-
-def filter_admins(qs: QuerySet[StaffMember], *, status: str = "", role: str = "") -> QuerySet[StaffMember]:
-    """The list's ``?status=`` (active, pending, inactive, suspended) and ``?role=`` (general,
-    department_head) filters."""
-    pending = Q(user__password__startswith="!")
-    if status == "active":
-        qs = qs.filter(Q(user__is_active=True) & ~pending)
-    elif status == "pending":
-        qs = qs.filter(pending, user__is_active=True)
-    elif status in INACTIVE_STATUSES:
-        qs = qs.filter(user__is_active=False)
-    if role == "general":
-        qs = qs.filter(department__isnull=True)
-    elif role == "department_head":
-        qs = qs.filter(department__isnull=False)
-    return qs
 
 
 def _general_admin_hospital(user: User) -> Hospital:
@@ -75,11 +56,6 @@ def _general_admin_hospital(user: User) -> Hospital:
     return staff.hospital
 
 
-def _admins(hospital: Hospital) -> QuerySet[StaffMember]:
-    return StaffMember.objects.select_related("user", "department").filter(
-        hospital=hospital, user__role=Role.HOSPITAL_ADMIN)
-
-
 def _department(hospital: Hospital, value: Any) -> Department | None:
     if value in (None, ""):
         return None
@@ -91,7 +67,7 @@ def _department(hospital: Hospital, value: Any) -> Department | None:
 
 def admin_of_hospital(*, fetched_by: User, staff_id: int) -> StaffMember:
     """One administrator of the caller's hospital (a general administrator's), else 404."""
-    found = _admins(_general_admin_hospital(fetched_by)).filter(pk=staff_id).first()
+    found = admins_of(hospital=_general_admin_hospital(fetched_by)).filter(pk=staff_id).first()
     if found is None:
         raise ApiError("Not found.", status_code=404, code="not_found")
     return found
@@ -146,7 +122,7 @@ def admin_update(*, updated_by: User, staff: StaffMember, data: dict[str, Any]) 
         if activate is False:
             sessions_end(user=user)
     logger.info("hospital admin updated", extra={"event": "admin_updated", "staff_id": staff.pk})
-    return _admins(hospital).get(pk=staff.pk)
+    return admins_of(hospital=hospital).get(pk=staff.pk)
 
 
 def admins_bulk(*, acted_by: User, action: str, staff_ids: Iterable[int]) -> int:
@@ -172,7 +148,7 @@ def admins_bulk(*, acted_by: User, action: str, staff_ids: Iterable[int]) -> int
 def _lock_admins(hospital: Hospital, ids: list[int]) -> list[StaffMember]:
     """These administrators' rows, locked in id order, with every active general administrator's
     (so that two changes cannot each leave the other one as the last)."""
-    rows = list(_admins(hospital).select_for_update(of=("self", "user")).filter(
+    rows = list(admins_of(hospital=hospital).select_for_update(of=("self", "user")).filter(
         Q(pk__in=ids) | Q(department__isnull=True, user__is_active=True)).order_by("pk"))
     return [s for s in rows if s.pk in set(ids)]
 
@@ -184,6 +160,6 @@ def _check_change(*, by: User, hospital: Hospital, staff: list[StaffMember], act
     leaving = {s.pk for s in staff if s.department_id is None and s.user.is_active
                and (activate is False or becomes_general is False)}
     if leaving:
-        remaining = _admins(hospital).filter(department__isnull=True, user__is_active=True).exclude(pk__in=leaving)
+        remaining = admins_of(hospital=hospital).filter(department__isnull=True, user__is_active=True).exclude(pk__in=leaving)
         if not remaining.exists():
             raise Conflict("The hospital must keep an active general administrator.", code="last_general_admin")

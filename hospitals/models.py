@@ -79,18 +79,24 @@ class Hospital(models.Model):
         return self.name
 
 
-# The organisation profile's columns: read by the hospital list (H3) only, and left out of the
-# caller's primary hospital that authentication loads on every request.
-HOSPITAL_PROFILE_FIELDS = (
-    "phone", "email", "website", "emergency_contact", "postal_code",
+# The organisation profile's columns, by how the profile shows them: the hospital's own lines; its
+# contact persons (to its own admins only); its digital infrastructure. All of them are read by the
+# hospital list (H3) only and left out of the caller's primary hospital that authentication loads
+# on every request (``HOSPITAL_PROFILE_FIELDS``).
+HOSPITAL_PROFILE_LINES = ("phone", "email", "website", "emergency_contact", "postal_code")
+HOSPITAL_CONTACT_PERSONS = (
     "primary_contact_name", "primary_contact_title", "primary_contact_phone", "primary_contact_email",
     "administrative_contact_name", "administrative_contact_title", "administrative_contact_phone",
     "administrative_contact_email", "medical_director_name", "medical_director_license",
     "medical_director_specialization", "medical_director_years_experience",
-    "is_verified", "verification_date", "accredited", "accreditation_expiry",
+)
+HOSPITAL_DIGITAL_FLAGS = (
     "has_hospital_information_system", "has_electronic_medical_records", "has_telemedicine_capabilities",
     "has_api_integration", "has_online_appointment_booking", "has_patient_portal", "has_mobile_application",
 )
+HOSPITAL_VERIFICATION = ("is_verified", "verification_date", "accredited", "accreditation_expiry")
+HOSPITAL_PROFILE_FIELDS = HOSPITAL_PROFILE_LINES + HOSPITAL_CONTACT_PERSONS + HOSPITAL_VERIFICATION + \
+    HOSPITAL_DIGITAL_FLAGS
 
 
 class Department(models.Model):

@@ -160,16 +160,39 @@ def registrations_for_admin(*, fetched_by: User, status: str = "") -> QuerySet[H
     return qs.order_by("-created_at", "-id")
 
 
-def admins_of_hospital(*, fetched_by: User, search: str = "") -> QuerySet[StaffMember] | None:
-    """The hospital admins of the hospital ``fetched_by`` administers; None for anyone else."""
+# The edit form's "suspended" is stored as inactive.
+INACTIVE_STATUSES = ("inactive", "suspended")
+
+
+def admins_of(*, hospital: Hospital) -> QuerySet[StaffMember]:
+    """The hospital's administrators (active or not)."""
+    return StaffMember.objects.select_related("user", "department").filter(
+        hospital=hospital, user__role=Role.HOSPITAL_ADMIN)
+
+
+def admins_of_hospital(*, fetched_by: User, search: str = "", status: str = "",
+                       role: str = "") -> QuerySet[StaffMember] | None:
+    """The hospital admins of the hospital ``fetched_by`` administers; None for anyone else.
+    ``search``: name, email or position; ``status``: active, pending (invited, no password yet),
+    inactive or suspended; ``role``: general (no department) or department_head."""
     hospital = admin_hospital_of(user=fetched_by)
     if hospital is None:
         return None
-    qs = StaffMember.objects.select_related("user", "department").filter(
-        hospital=hospital, user__role=Role.HOSPITAL_ADMIN)
+    qs = admins_of(hospital=hospital)
     if search:
         qs = qs.filter(Q(user__full_name__icontains=search) | Q(user__email__icontains=search)
                        | Q(position__icontains=search))
+    pending = Q(user__password__startswith="!")
+    if status == "active":
+        qs = qs.filter(Q(user__is_active=True) & ~pending)
+    elif status == "pending":
+        qs = qs.filter(pending, user__is_active=True)
+    elif status in INACTIVE_STATUSES:
+        qs = qs.filter(user__is_active=False)
+    if role == "general":
+        qs = qs.filter(department__isnull=True)
+    elif role == "department_head":
+        qs = qs.filter(department__isnull=False)
     return qs
 
 

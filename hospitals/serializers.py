@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from accounts.serializers import NewPasswordInput, user_payload
 from hospitals.admin_users import status_of
-from hospitals.models import Department, Hospital, HospitalRegistration, StaffMember
+from hospitals.models import (
+    HOSPITAL_CONTACT_PERSONS,
+    HOSPITAL_DIGITAL_FLAGS,
+    HOSPITAL_PROFILE_LINES,
+    Department,
+    Hospital,
+    HospitalRegistration,
+    StaffMember,
+)
 from phb.api import serializers
 from phb.numbers import MAX_ID
 
@@ -29,20 +37,12 @@ def hospital_payload(hospital: Hospital, *, registration: HospitalRegistration |
     return body
 
 
-PROFILE_LINES = ("phone", "email", "website", "emergency_contact", "postal_code")
-CONTACT_LINES = tuple(f"{who}_{what}" for who in ("primary_contact", "administrative_contact")
-                      for what in ("name", "title", "phone", "email")) + (
-    "medical_director_name", "medical_director_license", "medical_director_specialization")
-DIGITAL_FLAGS = ("has_hospital_information_system", "has_electronic_medical_records", "has_telemedicine_capabilities",
-                 "has_api_integration", "has_online_appointment_booking", "has_patient_portal", "has_mobile_application")
-
-
 def hospital_profile_payload(hospital: Hospital, *, today, own: bool) -> dict:
     """What the organisation profile page reads of a hospital (H3). Blank lines are null, as the
     page hides them; accreditation lasts until its expiry day. ``own``: the caller administers
     this hospital, so its contact persons are included (null for anyone else)."""
-    body: dict = {name: getattr(hospital, name) or None for name in PROFILE_LINES}
-    body.update({name: (getattr(hospital, name) or None) if own else None for name in CONTACT_LINES})
+    body: dict = {name: getattr(hospital, name) or None for name in HOSPITAL_PROFILE_LINES}
+    body.update({name: (getattr(hospital, name) or None) if own else None for name in HOSPITAL_CONTACT_PERSONS})
     body["medical_director_years_experience"] = hospital.medical_director_years_experience if own else 0
     expiry = hospital.accreditation_expiry
     body.update({
@@ -51,7 +51,7 @@ def hospital_profile_payload(hospital: Hospital, *, today, own: bool) -> dict:
         "accreditation_status": hospital.accredited and (expiry is None or expiry >= today),
         "accreditation_expiry": expiry.isoformat() if expiry else None,
     })
-    body.update({name: getattr(hospital, name) for name in DIGITAL_FLAGS})
+    body.update({name: getattr(hospital, name) for name in HOSPITAL_DIGITAL_FLAGS})
     return body
 
 

@@ -16,8 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from appointments.booking import hold_confirm, hold_create, hold_release, recommendation_for
+from appointments.booking import hold_confirm, hold_create, hold_release
 from appointments.models import Appointment
+from appointments.scheduler.memory import remembered
 from hospitals.models import Department
 from payments.checkout_retry import Reused, with_own_checkout
 from payments.gateway import GatewayError, get_gateway
@@ -87,7 +88,7 @@ def payment_initialize(*, patient: User, booking: BookingRequest) -> InitializeO
     Pressing Pay again for a time the patient already holds reopens or replaces her own
     checkout (``payments.checkout_retry``): never a conflict with herself, never two holds."""
     # Read from the cache before the patient's row is locked (a waived booking is confirmed under it).
-    recommendation = recommendation_for(patient_id=patient.pk, department_id=booking.department_id)
+    recommendation = remembered(patient_id=patient.pk, department_id=booking.department_id)
     started = with_own_checkout(
         patient=patient, department_id=booking.department_id, start_local=booking.start_local,
         priority=booking.priority, appointment_type=booking.appointment_type, details=booking.details,
