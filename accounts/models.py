@@ -77,6 +77,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=0, editable=False,
         help_text="Raised whenever medical-access sessions of this holder end early (records.sessions)",
     )
+    tracking_days_version = models.PositiveIntegerField(
+        default=0, editable=False,
+        help_text="Raised whenever this user's cycle-tracker days are written (tracking.kept_days)",
+    )
     consent_terms_at = models.DateTimeField(null=True, blank=True)
     consent_hipaa_at = models.DateTimeField(null=True, blank=True)
     consent_data_processing_at = models.DateTimeField(null=True, blank=True)

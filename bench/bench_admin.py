@@ -75,11 +75,11 @@ TABLES = [
         """INSERT INTO accounts_user (password, is_superuser, id, email, full_name, role, hpn, gender, phone, address,
                country, state, city, preferred_language, secondary_languages, custom_language, nin, ssn,
                contact_preferences, has_completed_onboarding, email_verified, otp_required_for_login, is_active,
-               is_staff, date_joined, token_version, record_sessions_version)
+               is_staff, date_joined, token_version, record_sessions_version, tracking_days_version)
            SELECT '!', false, gen_random_uuid(), 'person' || i || '@example.test',
                   (ARRAY['Ada', 'Bola', 'Chidi', 'Dayo', 'Emeka', 'Funke'])[1 + mod(i, 6)] || ' ' || md5(i::text),
                   'patient', lpad(i::text, 10, '0'), '', '', '', '', '', '', 'en', '[]'::jsonb, '', '', '',
-                  '{}'::jsonb, true, true, false, true, false, now() - make_interval(mins => i), 0, 0
+                  '{}'::jsonb, true, true, false, true, false, now() - make_interval(mins => i), 0, 0, 0
            FROM generate_series(1, %(rows)s) AS i""",
         USER_PROBE,
         "?role__exact=patient&is_active__exact=1", "?role__exact=patient&is_active__exact=1",

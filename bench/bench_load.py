@@ -159,9 +159,9 @@ def main() -> int:
         # Memory: one mix of every endpoint, RSS_REQUESTS requests after a warm-up of 2,000.
         # wrk runs bounded by time, sized from the rates measured above (a round-robin mix runs at
         # k / sum(1 / rate)), until the count is served, at most 10 minutes (loadgen.wrk_count).
-        # The 1,000-day cycles caller stays out of the mix: its rate is the emulator's (moto's Query
-        # walks every item of the table), and in a round-robin mix it would hold the whole run
-        # to a few requests a second. Its memory is still exercised by the 10-day caller.
+        # The 1,000-day cycles caller stays out of the mix: with TRACKING_DAY_CACHE_SIZE=0 its rate
+        # is the emulator's (moto's Query walks every item of the table), and in a round-robin mix
+        # it would hold the whole run to a few requests a second. The 10-day caller exercises it.
         mixed = [(name, path, headers) for name, path, headers in plan if name != "cycles"]
         mix = [(path, headers) for _, path, headers in mixed] + [("/bench/constant/", {})]
         rates = [statistics.mean(r.rps for r in runs[name]) for name, _, _ in mixed] + [bare_rps]

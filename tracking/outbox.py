@@ -237,10 +237,13 @@ def deliver(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
     return results
 
 
-def catch_up(*, user_id: object) -> None:
-    """Before reading: deliver the caller's queued writes so the read includes them."""
+def catch_up(*, user_id: object) -> bool:
+    """Before reading: deliver the caller's queued writes so the read includes them. True when
+    there were some to deliver (what the request loaded about the user's data may be older)."""
     if not store.breaker_open() and has_pending(user_id=user_id):
         drain_user(user_id=user_id)
+        return True
+    return False
 
 
 _last_background = 0.0

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import User
 from hospitals.selectors import admin_hospital_of
 from phb.api.errors import ApiError
-from tracking import outbox
+from tracking import kept_days, outbox
 from tracking.birth_plan import birth_plan_document
 from tracking.dynamo import keys, store
 from tracking.dynamo.cursors import cursor_decode, cursor_encode
@@ -144,8 +144,8 @@ def fertility_list(*, fetched_by: User, start_date: Any = None, end_date: Any = 
 
 def cycle_day_list(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> list[dict]:
     start, end = date_range(start_date, end_date, default_days=90)
-    return [CYCLE_DAYS.payload(i) for i in _by_date(user=fetched_by, prefix=keys.CYCLE_DAY, start=start, end=end,
-                                                    projection=CYCLE_DAYS.payload_attributes)]
+    delivered = outbox.catch_up(user_id=fetched_by.pk)
+    return kept_days.cycle_days_between(user=fetched_by, low=start, high=end, reuse=not delivered)
 
 
 def _recent(*, user: User, prefix: str, limit: int) -> list[dict[str, Any]]:
@@ -198,14 +198,11 @@ def _with_days(*, user: User, cycles: list[MenstrualCycle]) -> list[dict[str, An
     """The cycles with their tracker days, reading only the days of the cycles shown."""
     if not cycles:
         return []
-    outbox.catch_up(user_id=user.pk)
+    delivered = outbox.catch_up(user_id=user.pk)
     windows = [cycle_window(c) for c in cycles]
     days: list[dict[str, Any]] = []
     for low, high in _spans(windows):
-        items = store.query_all(store.tracking_table(), pk=_pk(user),
-                                between=(f"{keys.CYCLE_DAY}{low.isoformat()}", f"{keys.CYCLE_DAY}{high.isoformat()}"),
-                                projection=list(CYCLE_DAYS.payload_attributes))
-        days.extend(CYCLE_DAYS.payload(i) for i in items)
+        days.extend(kept_days.cycle_days_between(user=user, low=low, high=high, reuse=not delivered))
     days.sort(key=lambda d: d["date"])
     dates = [d["date"] for d in days]
     out = []

@@ -36,6 +36,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from tracking import kept_days
 from tracking.dynamo import keys, store
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.fields import now_ms as current_ms
@@ -128,6 +129,11 @@ def _key_of(op: WriteOp) -> tuple[str, str] | None:
     if op.kind == SEARCHES.name:
         return "search", keys.term_key(normalise_term(op.data["term"]))
     return "tracking", KINDS[op.kind].sk(op.entity_id)
+
+
+def _touches_cycle_days(op: WriteOp) -> bool:
+    key = _key_of(op)
+    return key is not None and key[0] == "tracking" and key[1].startswith(keys.CYCLE_DAY)
 
 
 def _new_item(*, op: WriteOp, pk: str, before: dict[str, Any] | None, now_ms: int) -> dict[str, Any]:
@@ -288,6 +294,9 @@ def apply_ops(*, user_id: object, ops: list[WriteOp], respect_breaker: bool = Tr
             _apply_batch(pk=pk, ops=ops, live=live, results=results, now_ms=now_ms, respect_breaker=respect_breaker)
     except TrackingUnavailable:
         pass
+    finally:  # after DynamoDB answered, whatever it wrote: processes keeping these days read them again
+        if any(_touches_cycle_days(ops[i]) for i in live):
+            kept_days.cycle_days_written(user_id=user_id)
     return [results.get(i) or OpResult(op.client_id, UNAVAILABLE, id=op.entity_id or None) for i, op in enumerate(ops)]
 
 

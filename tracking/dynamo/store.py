@@ -120,6 +120,7 @@ def query_page(
     limit: int | None = None,
     start_sk: str | None = None,
     projection: list[str] | None = None,
+    consistent: bool = False,
     respect_breaker: bool = True,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One ``Query`` on partition ``pk``. Returns the items and the last evaluated sort key."""
@@ -142,6 +143,8 @@ def query_page(
     }
     if limit is not None:
         kwargs["Limit"] = int(limit)
+    if consistent:
+        kwargs["ConsistentRead"] = True
     if start_sk is not None:
         kwargs["ExclusiveStartKey"] = {"pk": pk, "sk": start_sk}  # the partition is always the caller's
     if projection:
