@@ -39,6 +39,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class AppendOnlyAdmin(ReadOnlyAdmin):
+    """Audit-like rows: readable, never edited or deleted by hand."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(OneTimeCode)
 class OneTimeCodeAdmin(ReadOnlyAdmin):
     list_display = ("id", "user_id", "purpose", "created_at", "expires_at", "attempts", "used_at")

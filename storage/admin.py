@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import ReadOnlyAdmin
+from accounts.admin import AppendOnlyAdmin
 from phb.admin_lists import LargeTableAdmin
 from storage.models import (
     ClinicalGuideline,
@@ -11,13 +11,6 @@ from storage.models import (
     PrescriptionDocument,
     PrescriptionDocumentVersion,
 )
-
-
-class AppendOnlyAdmin(ReadOnlyAdmin):
-    """Audit-like rows: readable, never edited or deleted by hand."""
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class GuidelineFileVersionInline(admin.TabularInline):

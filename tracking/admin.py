@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import ReadOnlyAdmin
+from accounts.admin import AppendOnlyAdmin, ReadOnlyAdmin
 from tracking.models import (
     BirthPlan,
     GoalProgress,
@@ -33,11 +33,15 @@ class HealthGoalAdmin(admin.ModelAdmin):
     list_display = ("id", "user_id", "category", "status", "created_at")
     list_filter = ("status", "category", "is_active")
     search_fields = ("id", "user__id", "user__email")
-    readonly_fields = ("id", "user", "created_at", "updated_at", "completed_at")
+    readonly_fields = ("id", "user", "created_at", "updated_at", "completed_at", "streak_last_period",
+                       "streak_length", "best_streak")
+    exclude = ("recent_notes",)  # health data
 
 
 @admin.register(GoalProgress)
-class GoalProgressAdmin(admin.ModelAdmin):
+class GoalProgressAdmin(AppendOnlyAdmin):
+    """The goal's log as the patient made it (the goal keeps its run and latest notes from it)."""
+
     list_display = ("id", "goal_id", "date", "value", "created_at")
     list_filter = ("date",)
     search_fields = ("goal__id", "goal__user__id", "goal__user__email")

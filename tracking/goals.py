@@ -63,18 +63,53 @@ class Streaks:
     best_streak: int = 0
 
 
-def streaks(check_in_days: Iterable[date], *, frequency: str, today: date) -> Streaks:
+@dataclass(frozen=True)
+class Run:
+    """What a goal keeps of its check-ins (``HealthGoal.streak_*``), so that reading its streaks
+    costs the same whatever its history: the last counted period, the run of consecutive counted
+    periods ending there, and the longest run."""
+
+    last_period: date | None = None
+    length: int = 0
+    best: int = 0
+
+
+def run_of(check_in_days: Iterable[date], *, frequency: str) -> Run:
+    """The run of a whole history (a goal's frequency changed, or its history was loaded)."""
+    run = Run()
+    kind = period_kind(frequency)
+    for period in sorted({period_of(day, kind) for day in check_in_days}):
+        run = _extended(run, period, kind)
+    return run
+
+
+def run_after(run: Run, day: date, *, frequency: str) -> Run | None:
+    """``run`` with a check-in on ``day`` added; None when ``day`` falls before the last counted
+    period (the history must then be read again: :func:`run_of`)."""
+    kind = period_kind(frequency)
+    period = period_of(day, kind)
+    if run.last_period is not None and period < run.last_period:
+        return None
+    return run if period == run.last_period else _extended(run, period, kind)
+
+
+def _extended(run: Run, period: date, kind: str) -> Run:
+    follows = run.last_period is not None and next_period(run.last_period, kind) == period
+    length = run.length + 1 if follows else 1
+    return Run(last_period=period, length=length, best=max(run.best, length))
+
+
+def streaks_of(run: Run, *, frequency: str, today: date) -> Streaks:
+    """The streaks shown on ``today``: the run counts while it ends in the current period or the one before."""
+    if run.last_period is None:
+        return Streaks()
     kind = period_kind(frequency)
     current = period_of(today, kind)
-    periods = sorted({period_of(day, kind) for day in check_in_days if day <= today})
-    if not periods:
-        return Streaks()
-    best = run = 0
-    previous = None
-    for period in periods:
-        run = run + 1 if previous is not None and next_period(previous, kind) == period else 1
-        best = max(best, run)
-        previous = period
-    last = periods[-1]
-    ongoing = last == current or next_period(last, kind) == current
-    return Streaks(streak=run if ongoing else 0, best_streak=best)
+    ongoing = run.last_period == current or next_period(run.last_period, kind) == current
+    return Streaks(streak=run.length if ongoing else 0, best_streak=run.best)
+
+
+def streaks(check_in_days: Iterable[date], *, frequency: str, today: date) -> Streaks:
+    """The streaks of a whole history on ``today`` (check-ins dated after it are not counted)."""
+    return streaks_of(run_of([d for d in check_in_days if d <= today], frequency=frequency),
+                      frequency=frequency, today=today)

@@ -21,6 +21,7 @@ from django.db import models
 from django.utils import timezone
 
 from phb.jsonfield import JSONField
+from tracking.goals import Run
 
 
 class PregnancyStatus(models.TextChoices):
@@ -106,6 +107,9 @@ class GoalStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+GOAL_NOTES_SHOWN = 20  # a goal's latest notes in its payload
+
+
 class HealthGoal(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="health_goals")
@@ -123,6 +127,15 @@ class HealthGoal(models.Model):
     target_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Its check-ins' run (``tracking.goals.Run``), kept with every check-in so that showing the
+    # streaks reads no history.
+    streak_last_period = models.DateField(null=True, blank=True, editable=False,
+                                          help_text="First day of the last period with a check-in")
+    streak_length = models.PositiveIntegerField(default=0, editable=False,
+                                                help_text="Consecutive periods with a check-in, ending there")
+    best_streak = models.PositiveIntegerField(default=0, editable=False)
+    # Its latest notes (at most ``GOAL_NOTES_SHOWN``, oldest first), kept with every note for the same reason.
+    recent_notes = JSONField(default=list, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -137,6 +150,14 @@ class HealthGoal(models.Model):
 
     def __str__(self) -> str:
         return f"Goal {self.pk}"
+
+    @property
+    def run(self) -> Run:
+        return Run(last_period=self.streak_last_period, length=self.streak_length, best=self.best_streak)
+
+    @run.setter
+    def run(self, value: Run) -> None:
+        self.streak_last_period, self.streak_length, self.best_streak = value.last_period, value.length, value.best
 
 
 class GoalProgress(models.Model):

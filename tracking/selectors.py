@@ -14,8 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,7 +25,6 @@ from tracking.birth_plan import birth_plan_document
 from tracking.dynamo import keys, store
 from tracking.dynamo.cursors import cursor_decode, cursor_encode
 from tracking.fields import local_today
-from tracking.goals import streaks
 from tracking.kinds import (
     CONTRACTIONS,
     CYCLE_DAYS,
@@ -40,7 +38,6 @@ from tracking.kinds import (
 )
 from tracking.models import (
     BirthPlan,
-    GoalProgress,
     GoalStatus,
     HealthGoal,
     MenstrualCycle,
@@ -53,7 +50,6 @@ from tracking.serializers import cycle_payload, goal_payload, profile_completion
 from tracking.verification import is_verified
 
 MAX_RANGE_DAYS = 400
-GOAL_NOTES_SHOWN = 20  # a goal's latest notes in its payload
 SPAN_GAP_DAYS = 7
 
 
@@ -298,25 +294,10 @@ def dashboard(*, fetched_by: User) -> dict[str, Any]:
 
 # --- Goals and birth plan ------------------------------------------------------------------------
 def goal_payloads(goals: list[HealthGoal]) -> list[dict[str, Any]]:
-    """The goals' payloads, with their notes and streaks read for all of them in two queries."""
-    if not goals:
-        return []
-    ids = [goal.pk for goal in goals]
-    days: dict[Any, list[date]] = {goal_id: [] for goal_id in ids}
-    check_ins = (GoalProgress.objects.filter(goal_id__in=ids, value__isnull=False)
-                 .values_list("goal_id", "date").distinct().order_by())
-    for goal_id, day in check_ins:
-        days[goal_id].append(day)
-    notes: dict[Any, list[str]] = {goal_id: [] for goal_id in ids}
-    latest = (GoalProgress.objects.filter(goal_id__in=ids).exclude(note="")
-              .annotate(recent=Window(RowNumber(), partition_by=[F("goal_id")], order_by=F("id").desc()))
-              .filter(recent__lte=GOAL_NOTES_SHOWN).order_by("goal_id", "id").values_list("goal_id", "note"))
-    for goal_id, note in latest:
-        notes[goal_id].append(note)
+    """The goals' payloads: their notes and streaks are kept on the goal (``services._goal_apply``),
+    so a page reads no log, however long."""
     today = local_today()
-    return [goal_payload(goal, notes=notes[goal.pk], streaks=streaks(days[goal.pk], frequency=goal.frequency,
-                                                                     today=today))
-            for goal in goals]
+    return [goal_payload(goal, today=today) for goal in goals]
 
 
 def goals_of(*, fetched_by: User) -> QuerySet[HealthGoal]:

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from phb.api import serializers
 from phb.api.timestamps import iso
 from tracking.fields import LocalDateField, RoundedDecimalField, WholeNumberField, local_today, plain
-from tracking.goals import Streaks, icon_for
+from tracking.goals import icon_for, streaks_of
 from tracking.kinds import PregnancyWeekInput
 from tracking.models import FlowIntensity, GoalStatus, HealthGoal, MenstrualCycle, PregnancyStatus, WomensHealthProfile
 from tracking.pregnancy import progress
@@ -169,9 +169,10 @@ class GoalUpdateInput(GoalInput):
     goal_id = serializers.CharField(required=False, max_length=64)
 
 
-def goal_payload(goal: HealthGoal, *, notes: list[str], streaks: Streaks) -> dict[str, Any]:
-    """``notes``: the goal's notes, oldest first; ``streaks``: see ``tracking.goals`` (both read for
-    a page of goals at once by ``selectors.goal_payloads``)."""
+def goal_payload(goal: HealthGoal, *, today: date) -> dict[str, Any]:
+    """``notes``: the goal's latest notes, oldest first; ``streak``, ``best_streak``: its run of
+    check-ins as of ``today`` (``tracking.goals``)."""
+    streaks = streaks_of(goal.run, frequency=goal.frequency, today=today)
     target = goal.target_value
     current = goal.current_value or Decimal(0)
     percent = None
@@ -195,7 +196,7 @@ def goal_payload(goal: HealthGoal, *, notes: list[str], streaks: Streaks) -> dic
         "progress_percentage": percent,
         "start_date": iso(goal.start_date),
         "target_date": iso(goal.target_date),
-        "notes": notes,
+        "notes": list(goal.recent_notes),
         "streak": streaks.streak,
         "best_streak": streaks.best_streak,
         "completed_at": iso(goal.completed_at),

@@ -24,8 +24,10 @@ from tracking.birth_plan import birth_plan_clean
 from tracking.dynamo import keys, store
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.fields import local_today, now_ms
+from tracking.goals import Run, period_kind, run_after, run_of
 from tracking.kinds import CONTRACTIONS, KINDS, SEARCHES, contraction_alert, contraction_intervals
 from tracking.models import (
+    GOAL_NOTES_SHOWN,
     BirthPlan,
     GoalProgress,
     GoalStatus,
@@ -117,12 +119,35 @@ def _goal_apply(goal: HealthGoal, data: dict[str, Any], *, check_in: bool) -> He
         goal.completed_at = None
     if "is_active" not in data:
         goal.is_active = goal.status == GoalStatus.ACTIVE
+    today = local_today()
     with transaction.atomic():
+        stored = None
+        if not goal._state.adding:  # what the goal keeps of its log, as committed: two updates at once queue here
+            stored = HealthGoal.objects.select_for_update().only(
+                "frequency", "streak_last_period", "streak_length", "best_streak", "recent_notes").get(pk=goal.pk)
+        goal.run = _run_after_update(goal=goal, stored=stored, today=today, check_in=check_in)
+        notes = list(stored.recent_notes) if stored is not None else []
+        goal.recent_notes = [*notes, note][-GOAL_NOTES_SHOWN:] if note else notes
         goal.save()
         if check_in or note:
-            GoalProgress.objects.create(goal=goal, date=local_today(), note=note,
+            GoalProgress.objects.create(goal=goal, date=today, note=note,
                                         value=goal.current_value if check_in else None)
     return goal
+
+
+def _run_after_update(*, goal: HealthGoal, stored: HealthGoal | None, today: date, check_in: bool) -> Run:
+    """The goal's run once this update is logged: one step on from the stored run, or the whole
+    log read again when the goal's period changed (its frequency) or the day falls before the run."""
+    if stored is None:
+        return run_of([today] if check_in else [], frequency=goal.frequency)
+    if period_kind(stored.frequency) == period_kind(goal.frequency):
+        if not check_in:
+            return stored.run
+        stepped = run_after(stored.run, today, frequency=goal.frequency)
+        if stepped is not None:
+            return stepped
+    days = list(GoalProgress.objects.filter(goal_id=goal.pk, value__isnull=False).values_list("date", flat=True))
+    return run_of(days + ([today] if check_in else []), frequency=goal.frequency)
 
 
 def due_date_set(*, user: User, due_date: date | None) -> WomensHealthProfile:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import random
+from contextlib import contextmanager
 from datetime import date, timedelta
+from unittest import mock
 
 import pytest
 from django.apps import apps
@@ -12,8 +15,9 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.helpers import assert_private, client_for
 from tests.tracking.conftest import WH
+from tracking import services
 from tracking.fields import local_today
-from tracking.goals import streaks
+from tracking.goals import streaks, streaks_of
 from tracking.models import GoalProgress, HealthGoal
 
 
@@ -24,10 +28,23 @@ def _goal(api, **body):
     return created.json()["goal"]
 
 
+@contextmanager
+def _on(day: date):
+    """Updates made inside the block are made on ``day`` (the log's date and the goal's run)."""
+    with mock.patch("tracking.services.local_today", return_value=day):
+        yield
+
+
+def _update_on(goal_id: str, day: date, **data) -> HealthGoal:
+    with _on(day):
+        return services.goal_update(goal=HealthGoal.objects.get(pk=goal_id), data=data)
+
+
 def _check_ins(goal_id: str, *days_ago: int, note: str = "") -> None:
+    """Check-ins made through the service, oldest first, on the days that many days ago."""
     today = local_today()
-    GoalProgress.objects.bulk_create([GoalProgress(goal_id=goal_id, date=today - timedelta(days=n), value=1, note=note)
-                                      for n in days_ago])
+    for n in sorted(days_ago, reverse=True):
+        _update_on(goal_id, today - timedelta(days=n), current_value=1, **({"notes": note} if note else {}))
 
 
 def test_notes_are_a_list_oldest_first_and_the_latest_is_last(api):
@@ -52,8 +69,9 @@ def test_notes_are_a_list_oldest_first_and_the_latest_is_last(api):
 def test_streak_and_best_streak_over_a_history_with_a_break(api, mother):
     goal = _goal(api)
     # Today and the two days before; a missed day; then a run of five days.
-    _check_ins(goal["id"], 0, 1, 2, 4, 5, 6, 7, 8)
-    GoalProgress.objects.create(goal_id=goal["id"], date=local_today() - timedelta(days=3), note="rest day")
+    _check_ins(goal["id"], 8, 7, 6, 5, 4)
+    _update_on(goal["id"], local_today() - timedelta(days=3), notes="rest day")
+    _check_ins(goal["id"], 2, 1, 0)
     shown = api.get(f"{WH}/goals/{goal['id']}/").json()["goal"]
     assert (shown["streak"], shown["best_streak"]) == (3, 5), "a note alone is not a check-in"
     assert shown["notes"] == ["rest day"]
@@ -154,3 +172,61 @@ def test_a_check_in_today_starts_a_streak_of_one(api, frequency):
     goal = _goal(api, frequency=frequency)
     shown = api.put(f"{WH}/goals/{goal['id']}/", {"current_value": 1}, format="json").json()["goal"]
     assert (shown["streak"], shown["best_streak"]) == (1, 1)
+
+
+def test_the_kept_run_is_the_run_of_the_whole_log(api, mother):
+    """Check-ins on random days, in order and out of it (a day before the run: the log is read
+    again), with frequency changes between them: the streaks shown are always those of the whole
+    log, and so is what the migration computes from it."""
+    rng = random.Random(7)
+    goal = _goal(api)
+    today = local_today()
+    day = today - timedelta(days=400)
+    for _ in range(120):
+        day = min(today, day + timedelta(days=rng.choice([0, 1, 1, 1, 2, 3, 9, 31])))
+        when = day - timedelta(days=rng.choice([0, 0, 0, 0, 0, 0, 5, 40]))
+        data = {"current_value": 1}
+        if rng.random() < 0.08:
+            data["frequency"] = rng.choice(["daily", "weekly", "monthly", "Weekly", ""])
+        if rng.random() < 0.3:
+            data["notes"] = f"note {_}"
+        kept = _update_on(goal["id"], when, **data)
+        logged = GoalProgress.objects.filter(goal_id=goal["id"], value__isnull=False).values_list("date", flat=True)
+        for shown_on in (today, when, when + timedelta(days=8)):
+            expected = streaks(list(logged), frequency=kept.frequency, today=max(shown_on, max(logged)))
+            got = streaks_of(kept.run, frequency=kept.frequency, today=max(shown_on, max(logged)))
+            assert got == expected, (kept.frequency, shown_on)
+    shown = api.get(f"{WH}/goals/{goal['id']}/").json()["goal"]
+    expected = streaks(list(logged), frequency=kept.frequency, today=today)
+    assert (shown["streak"], shown["best_streak"]) == (expected.streak, expected.best_streak)
+    assert expected.best_streak >= 3
+    notes = list(GoalProgress.objects.filter(goal_id=goal["id"]).exclude(note="").order_by("id")
+                 .values_list("note", flat=True))
+    assert shown["notes"] == notes[-20:] and len(notes) > 20
+
+    migration = importlib.import_module("tracking.migrations.0007_goal_run_and_recent_notes")
+    HealthGoal.objects.filter(pk=goal["id"]).update(streak_last_period=None, streak_length=0, best_streak=0,
+                                                    recent_notes=[])
+    migration.runs_and_notes_from_the_log(apps, None)
+    assert api.get(f"{WH}/goals/{goal['id']}/").json()["goal"] == shown
+
+
+def test_a_page_of_goals_reads_none_of_their_logs(api):
+    goal = _goal(api)
+    _check_ins(goal["id"], 2, 1, 0, note="kept")
+    with CaptureQueriesContext(connection) as ctx:
+        listed = api.get(f"{WH}/goals/").json()["goals"]
+        api.get(f"{WH}/goals/{goal['id']}/")
+        api.get(f"{WH}/dashboard/")
+    assert listed[0]["streak"] == 3 and listed[0]["notes"] == ["kept"] * 3
+    assert not [q["sql"] for q in ctx.captured_queries if "goalprogress" in q["sql"]]
+
+
+def test_the_goals_log_is_read_only_in_the_admin():
+    from django.contrib import admin as django_admin
+
+    model_admin = django_admin.site._registry[GoalProgress]
+    request = mock.Mock()
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
