@@ -230,3 +230,23 @@ def test_the_goals_log_is_read_only_in_the_admin():
     assert not model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request)
     assert not model_admin.has_delete_permission(request)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no concurrent writers")
+def test_updates_at_once_are_all_kept_on_the_goal(mother):
+    """Eight updates of one goal at once, each with its note: the goal keeps every note (each
+    update reads what the goal keeps under the row's lock, after the one before committed)."""
+    from tests.concurrency import race
+
+    goal = services.goal_create(user=mother, data={"title": "Walk", "frequency": "daily"})
+
+    def update(i: int) -> int:
+        services.goal_update(goal=HealthGoal.objects.get(pk=goal.pk), data={"current_value": i, "notes": f"n{i}"})
+        return i
+
+    assert race(update, range(8)) == list(range(8))
+    kept = HealthGoal.objects.get(pk=goal.pk)
+    assert sorted(kept.recent_notes) == [f"n{i}" for i in range(8)]
+    assert (kept.streak_length, kept.best_streak) == (1, 1)
+    assert GoalProgress.objects.filter(goal=goal).count() == 8
