@@ -72,3 +72,36 @@ def test_patient_tracks_her_cycle(ui: UI) -> None:
     if tracked.value.status >= 400:
         assert "pregnan" in tracked.value.json().get("message", "").lower(), tracked.value.text()[:300]
     expect(page.get_by_role("heading", name="Pregnancy Tracker")).to_be_visible()
+
+
+def test_patient_checks_in_on_a_goal_and_sees_her_streak_and_note(ui: UI) -> None:
+    page = ui.page("patient")
+    people.sign_in(page, ui.stack, email=people.PATIENT)
+    people.verify_womens_health(page, ui.stack)
+
+    page.goto("/account/womens-health/goals")
+    add = page.get_by_role("button", name="+ Add New Goal").or_(page.get_by_role("button", name="Create Your First Goal"))
+    add.first.click()
+    page.get_by_role("button", name="Meditation Minutes").click()
+    with page.expect_response(lambda r: r.url.endswith("/api/womens-health/goals/")
+                              and r.request.method == "POST") as created:
+        page.get_by_role("button", name="Add Goal ✨").click()
+    assert created.value.status == 201, created.value.text()[:300]
+    goal_id = created.value.json()["goal"]["id"]
+
+    # The full update: a check-in with a note; the page reloads its goals and shows both.
+    card = page.locator("div.rounded-2xl.shadow-sm").filter(
+        has=page.get_by_role("heading", name="Meditation Minutes", exact=True)).first  # the newest goal comes first
+    card.get_by_role("button", name="Full Update").click()
+    page.get_by_placeholder("How are you feeling about this goal?").fill("Calmer this week")
+    with page.expect_response(lambda r: f"/api/womens-health/goals/{goal_id}/" in r.url
+                              and r.request.method == "PUT") as updated:
+        page.get_by_role("button", name="Update Goal ✨").click()
+    assert updated.value.status == 200, updated.value.text()[:300]
+    assert updated.value.json()["goal"]["streak"] == 1
+
+    for _ in range(2):  # as updated, and as read again
+        expect(card.get_by_text("day streak")).to_be_visible()
+        expect(card.get_by_text("🏆 Best: 1")).to_be_visible()
+        expect(card.get_by_text('"Calmer this week"')).to_be_visible()
+        page.reload()
