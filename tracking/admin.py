@@ -35,7 +35,6 @@ class HealthGoalAdmin(admin.ModelAdmin):
     search_fields = ("id", "user__id", "user__email")
     readonly_fields = ("id", "user", "created_at", "updated_at", "completed_at", "streak_last_period",
                        "streak_length", "best_streak")
-    exclude = ("recent_notes",)  # health data
 
 
 @admin.register(GoalProgress)
