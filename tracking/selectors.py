@@ -120,12 +120,10 @@ def date_range(start: Any, end: Any, *, default_days: int) -> tuple[date, date]:
     return start_date, end_date
 
 
-def _by_date(*, user: User, prefix: str, start: date, end: date, descending: bool = False,
-             projection: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def _by_date(*, user: User, prefix: str, start: date, end: date) -> list[dict[str, Any]]:
     outbox.catch_up(user_id=user.pk)
     return store.query_all(store.tracking_table(), pk=_pk(user),
-                           between=(f"{prefix}{start.isoformat()}", f"{prefix}{end.isoformat()}"),
-                           descending=descending, projection=list(projection) or None)
+                           between=(f"{prefix}{start.isoformat()}", f"{prefix}{end.isoformat()}"))
 
 
 def daily_log_list(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> list[dict]:
