@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from phb import health
 from phb.api import converters  # noqa: F401  (registers <dbint:...>)
 from phb.api.access import Access, declare
+from phb.api.routing import SegmentIndexedResolver
 from phb.observability.client_errors import ClientErrorReportView
 
 handler400 = "phb.api.errors.handler400"
@@ -34,5 +35,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", declare(SpectacularAPIView.as_view(), Access.PUBLIC), name="schema"),
     path("api/docs/", declare(SpectacularSwaggerView.as_view(url_name="schema"), Access.PUBLIC), name="swagger-ui"),
-    path("api/", include(api_patterns)),
+    SegmentIndexedResolver.of(path("api/", include(api_patterns))),  # resolves by first segment
 ]
