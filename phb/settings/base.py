@@ -174,6 +174,7 @@ REST_FRAMEWORK = {
     # a form would read "false" as text. The upload views name their multipart parser themselves.
     "DEFAULT_PARSER_CLASSES": ["phb.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["phb.api.renderers.FastJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "phb.api.negotiation.KeptContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "phb.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "phb.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
