@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.urls import URLPattern, URLResolver
-from django.urls.resolvers import RegexPattern, RoutePattern
+from django.urls.resolvers import RegexPattern
 
 # Values for each converter: one that matches, and where one exists, one the converter refuses.
 SAMPLES = {
@@ -36,16 +36,21 @@ def django_resolver(urlpatterns: list[Any]) -> URLResolver:
     return URLResolver(RegexPattern(r"^/"), [plain(p) for p in urlpatterns])
 
 
-def routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
-    """Every endpoint's whole route (``api/appointments/<str:ref>/``), in declared order."""
+def walk(patterns: list[Any], prefix: str = "", converters: dict | None = None) -> Iterator[tuple[str, URLPattern, dict]]:
+    """Every endpoint, in declared order: its whole route (``api/appointments/<str:ref>/``), its
+    pattern, and the converters of its parameters."""
     for pattern in patterns:
-        text = prefix + (str(pattern.pattern) if isinstance(pattern.pattern, RoutePattern) else "")
+        found = {**(converters or {}), **getattr(pattern.pattern, "converters", {})}
         if isinstance(pattern, URLResolver):
-            if isinstance(pattern.pattern, RoutePattern):
-                yield from routes(pattern.url_patterns, text)
-        else:
-            assert isinstance(pattern, URLPattern)
-            yield text
+            yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), found)
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern, found
+
+
+def routes(patterns: list[Any]) -> Iterator[str]:
+    """Every endpoint's whole route, in declared order."""
+    for route, _pattern, _converters in walk(patterns):
+        yield route
 
 
 def filled(route: str) -> list[str]:

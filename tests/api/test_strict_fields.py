@@ -255,18 +255,15 @@ def test_a_view_refuses_a_wrong_typed_json_body():
 
 def test_only_the_upload_views_take_forms():
     """Every other view takes JSON alone: a form would read "false" or "null" as text."""
-    from django.urls import URLPattern, URLResolver, get_resolver
+    from django.urls import get_resolver
     from rest_framework.parsers import FormParser, MultiPartParser
 
-    def views(patterns):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from views(pattern.url_patterns)
-            elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "cls"):
-                yield pattern.callback.cls
+    from tests.routes import walk
 
+    views = (pattern.callback.cls for _, pattern, _ in walk(get_resolver().url_patterns)
+             if hasattr(pattern.callback, "cls"))
     taking_forms = {
-        f"{cls.__module__}.{cls.__name__}" for cls in views(get_resolver().url_patterns)
+        f"{cls.__module__}.{cls.__name__}" for cls in views
         if any(issubclass(type(parser), (MultiPartParser, FormParser)) for parser in cls().get_parsers())
     }
     assert taking_forms == {

@@ -23,7 +23,7 @@ from datetime import time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import get_resolver
 from django.utils import timezone
 
 from appointments.models import Prescription, RosterException, RosterExceptionKind, RosterSession
@@ -38,6 +38,7 @@ from tests.admissions.helpers import admit, ward
 from tests.appointments.helpers import book, future_slot
 from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin, make_patient
 from tests.helpers import call, client_for
+from tests.routes import walk
 from tests.tracking.conftest import WH, mark_verified
 from tracking.models import HealthGoal, MenstrualCycle
 
@@ -63,18 +64,9 @@ class Route:
         return [m for m in METHODS if hasattr(view_class, m)]
 
 
-def _walk(patterns, prefix: str = "", converters: dict | None = None):
-    for pattern in patterns:
-        found = {**(converters or {}), **getattr(pattern.pattern, "converters", {})}
-        if isinstance(pattern, URLResolver):
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), found)
-        elif isinstance(pattern, URLPattern):
-            yield prefix + str(pattern.pattern), pattern, found
-
-
 def routes() -> list[Route]:
     found = []
-    for template, pattern, converters in _walk(get_resolver().url_patterns):
+    for template, pattern, converters in walk(get_resolver().url_patterns):
         if template.startswith("admin/"):  # Django's admin: staff sessions, its own permission system
             continue
         params = tuple(re.findall(r"<(?:\w+:)?(\w+)>", template))
