@@ -172,7 +172,9 @@ def admission_history(*, patient: User) -> History:
     if total > RECORD_ADMISSIONS_MAX:
         ids = ids[:RECORD_ADMISSIONS_MAX]
         total = whole_count(own)
-    return History(admissions=list(_base().filter(pk__in=ids).order_by("-created_at", "-id")), total=total)
+    # The ids as one array parameter (phb.lookups): one SQL text, and one prepared statement of the
+    # join, whatever the number of stays.
+    return History(admissions=list(_base().filter(pk__any=ids).order_by("-created_at", "-id")), total=total)
 
 
 def bed_history(*, admission: Admission) -> list[dict[str, Any]]:

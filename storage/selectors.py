@@ -108,10 +108,11 @@ def guideline_list(*, fetched_by: User, filters: dict[str, str] | None = None) -
 
 def bookmark_notes(*, user: User, guideline_ids: list[int]) -> dict[int, str]:
     """The caller's notes on those of ``guideline_ids`` she bookmarked (each bookmarked one is a
-    key). One query on her bookmarks' index, its SQL kept per number of ids (``phb.api.page_sql``)."""
+    key). One query on her bookmarks' index, the ids as one parameter (``phb.lookups``), its SQL kept
+    per number of ids (``phb.api.page_sql``)."""
     if not guideline_ids:
         return {}
-    marks = GuidelineBookmark.objects.filter(user=user, is_active=True, guideline_id__in=guideline_ids)
+    marks = GuidelineBookmark.objects.filter(user=user, is_active=True, guideline_id__any=guideline_ids)
     columns, ordering, size = ("guideline_id", "notes"), ("guideline_id",), len(guideline_ids)
     found = page_sql.page_rows(marks, columns=columns, ordering=ordering, size=size,
                                build=lambda: marks.values(*columns).order_by(*ordering)[:size])
