@@ -9,9 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from phb.db import PrecompiledInsert
 from records.models import AuditEvent
 
 audit_logger = logging.getLogger("phb.audit")
+# Written on every read of someone's record: the INSERT is compiled once per connection (phb.db).
+_audit_insert = PrecompiledInsert(AuditEvent)
 
 
 def _client_ip(request: Any) -> str | None:
@@ -51,7 +54,7 @@ def audit_record(
     request_id = request_id or request_id_var.get() or ""
     actor_id = _id_of(actor)
     patient_id = _id_of(patient)
-    event = AuditEvent.objects.create(
+    event = _audit_insert.insert(AuditEvent(
         actor_id=actor_id,
         actor_role=getattr(actor, "role", "") or "",
         patient_id=patient_id,
@@ -60,7 +63,7 @@ def audit_record(
         object_id=str(object_id or "")[:64],
         request_id=request_id[:64],
         ip_address=_client_ip(request),
-    )
+    ))
     audit_logger.info(
         "phi access",
         extra={

@@ -41,3 +41,84 @@ def test_user_without_primary_registration_and_unknown_ids():
     assert user_with_primary_registration(user_id=str(user.pk)).pk == user.pk
     assert user_with_primary_registration(user_id=uuid.uuid4()) is None
     assert user_with_primary_registration(user_id="not-a-uuid") is None
+
+
+# --- PrecompiledInsert ----------------------------------------------------------------------------
+
+def _audit(**values):
+    from records.models import AuditEvent
+
+    base = {"actor_id": uuid.uuid4(), "actor_role": "doctor", "patient_id": uuid.uuid4(), "action": "read",
+            "object_type": "medical_record", "object_id": "r-1", "request_id": "q-1", "ip_address": "2001:db8::1"}
+    return AuditEvent(**{**base, **values})
+
+
+@pytest.mark.django_db
+def test_insert_writes_the_row_save_writes():
+    from phb.db import PrecompiledInsert
+    from records.models import AuditEvent
+
+    insert = PrecompiledInsert(AuditEvent)
+    for values in ({}, {"actor_id": None, "actor_role": "", "ip_address": None, "object_id": ""},
+                   {"ip_address": "127.0.0.1", "object_type": "clinical_entry ✓"}):
+        values = {"actor_id": uuid.uuid4(), "patient_id": uuid.uuid4(), **values}
+        fast, slow = _audit(**values), _audit(**values)
+        slow.id, slow.occurred_at = uuid.uuid4(), fast.occurred_at
+        with CaptureQueriesContext(connection) as queries:
+            assert insert.insert(fast) is fast
+        assert len(queries) == 1 and queries[0]["sql"].startswith('INSERT INTO "records_auditevent"')
+        slow.save()
+        assert not fast._state.adding and fast._state.db == "default"
+        stored = {row.pop("id"): row for row in AuditEvent.objects.filter(pk__in=[fast.pk, slow.pk]).values()}
+        assert stored[fast.pk] == stored[slow.pk]
+        assert stored[fast.pk]["occurred_at"] == fast.occurred_at and stored[fast.pk]["actor_id"] == fast.actor_id
+    with pytest.raises(PermissionError):  # still append-only
+        fast.save()
+    with pytest.raises(ValueError):  # an instance already written
+        insert.insert(fast)
+
+
+@pytest.mark.django_db
+def test_insert_runs_save_while_the_model_has_receivers():
+    from django.db.models.signals import post_save
+
+    from phb.db import PrecompiledInsert
+    from records.models import AuditEvent
+
+    seen = []
+
+    def receiver(sender, instance, created, **_):
+        seen.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=AuditEvent, dispatch_uid="test_precompiled_insert")
+    try:
+        event = PrecompiledInsert(AuditEvent).insert(_audit())
+    finally:
+        post_save.disconnect(dispatch_uid="test_precompiled_insert", sender=AuditEvent)
+    assert seen == [(event.pk, True)] and AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_insert_in_a_transaction_marks_it_for_rollback():
+    from django.db import IntegrityError, transaction
+    from django.db.transaction import TransactionManagementError
+
+    from phb.db import PrecompiledInsert
+    from records.models import AuditEvent
+
+    insert = PrecompiledInsert(AuditEvent)
+    first = insert.insert(_audit())
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert.insert(_audit(id=first.pk))
+        with pytest.raises(TransactionManagementError):  # as after a failed save(): nothing more in this block
+            AuditEvent.objects.count()
+    assert AuditEvent.objects.filter(action="read").count() == 1
+
+
+def test_insert_refuses_models_whose_key_the_database_gives():
+    from phb.db import PrecompiledInsert
+    from storage.models import ClinicalGuideline
+
+    with pytest.raises(ValueError):
+        PrecompiledInsert(ClinicalGuideline)
