@@ -73,6 +73,13 @@ def endpoints(callers: dict) -> list[tuple[str, str, dict[str, str]]]:
         ("guidelines_1000_rows", "/api/clinical-guidelines/?category=prevention", c("guidelines")),
         ("cycles_10_days", "/api/womens-health/cycles/", c("cycles_10")),
         ("cycles", "/api/womens-health/cycles/", c("cycles_1000")),
+        # Floors (bench/urls.py): the bare view plus only the queries and rows an endpoint must have.
+        ("floor_account", f"/bench/floor/account/?user={callers['profile']['user_id']}", {}),
+        ("floor_appointments", f"/bench/floor/appointments/?user={callers['appointments_10']['user_id']}", {}),
+        ("floor_appointments_200",
+         f"/bench/floor/appointments/?user={callers['appointments_200']['user_id']}&limit=200", {}),
+        ("floor_medical_record_200", f"/bench/floor/medical-record/?user={callers['medical_record_200']['user_id']}", {}),
+        ("floor_guidelines_50", f"/bench/floor/guidelines/?user={callers['guidelines']['user_id']}&category=surgery", {}),
     ]
 
 

@@ -108,7 +108,8 @@ def seed() -> None:
     callers: dict[str, dict[str, str]] = {}
 
     def caller(name: str, user, **extra: str) -> None:
-        callers[name] = {"cookie": f"access_token={issue_tokens(user=user).access_token}", **extra}
+        callers[name] = {"cookie": f"access_token={issue_tokens(user=user).access_token}", "user_id": str(user.pk),
+                         **extra}
 
     caller("profile", make_patient(hospital=hospital))
     for size in APPOINTMENT_SIZES:
