@@ -118,7 +118,8 @@ def encrypt_text(plaintext: str, *, context: str) -> str:
     return PREFIX + base64.urlsafe_b64encode(blob).decode("ascii")
 
 
-def decrypt_text(token: str, *, context: str) -> str:
+def _opened(token: str) -> tuple[bytes, bytes, bytes]:
+    """(wrapped data key, nonce, sealed text) of a ciphertext."""
     if not token.startswith(PREFIX):
         raise DecryptionError("Unknown ciphertext format.")
     try:
@@ -129,11 +130,40 @@ def decrypt_text(token: str, *, context: str) -> str:
         raise DecryptionError("Malformed ciphertext.") from exc
     if len(wrapped) != size or len(nonce) != 12 or len(sealed) < 16:
         raise DecryptionError("Malformed ciphertext.")
-    cipher = _unwrap(wrapped)
+    return wrapped, nonce, sealed
+
+
+def _decrypted(cipher: AESGCM, nonce: bytes, sealed: bytes, context: str) -> str:
     try:
         return cipher.decrypt(nonce, sealed, _aad(context)).decode("utf-8")
     except InvalidTag as exc:
         raise DecryptionError("Ciphertext does not match its row or was altered.") from exc
+
+
+def decrypt_text(token: str, *, context: str) -> str:
+    wrapped, nonce, sealed = _opened(token)
+    return _decrypted(_unwrap(wrapped), nonce, sealed, context)
+
+
+def decrypt_many(items: list[tuple[str, str]]) -> list[str | None]:
+    """Each ``(token, context)`` decrypted, in order, as :func:`decrypt_text` would; ``None`` where
+    it would raise :class:`DecryptionError`. Each distinct data key is looked up (or unwrapped by
+    KMS) once for the whole list: a record's entries mostly share one."""
+    ciphers: dict[bytes, AESGCM | None] = {}
+    out: list[str | None] = []
+    for token, context in items:
+        try:
+            wrapped, nonce, sealed = _opened(token)
+            if wrapped not in ciphers:
+                try:
+                    ciphers[wrapped] = _unwrap(wrapped)
+                except DecryptionError:
+                    ciphers[wrapped] = None
+            cipher = ciphers[wrapped]
+            out.append(None if cipher is None else _decrypted(cipher, nonce, sealed, context))
+        except DecryptionError:
+            out.append(None)
+    return out
 
 
 def clear_key_cache() -> None:

@@ -169,22 +169,20 @@ def with_notes(rows: list[dict[str, Any]]) -> list[tuple[EntryRow, str]]:
     with empty notes, and logged."""
     import logging
 
-    from records.crypto import DecryptionError, decrypt_text
+    from records.crypto import decrypt_many
 
-    out: list[tuple[EntryRow, str]] = []
-    for row in rows:
-        entry = EntryRow(row)
-        notes = ""
-        if entry.notes_encrypted:
-            try:
-                notes = decrypt_text(entry.notes_encrypted, context=f"records.ClinicalEntry.notes:{entry.id}")
-            except DecryptionError:
-                logging.getLogger("records.selectors").error(
-                    "clinical notes could not be decrypted",
-                    extra={"event": "notes_decrypt_failed", "entry": str(entry.id)},
-                )
-        out.append((entry, notes))
-    return out
+    entries = [EntryRow(row) for row in rows]
+    sealed = [entry for entry in entries if entry.notes_encrypted]
+    opened = decrypt_many([(entry.notes_encrypted, f"records.ClinicalEntry.notes:{entry.id}") for entry in sealed])
+    notes: dict[int, str] = {}
+    for entry, text in zip(sealed, opened, strict=True):
+        if text is None:
+            logging.getLogger("records.selectors").error(
+                "clinical notes could not be decrypted",
+                extra={"event": "notes_decrypt_failed", "entry": str(entry.id)},
+            )
+        notes[id(entry)] = text or ""
+    return [(entry, notes.get(id(entry), "")) for entry in entries]
 
 
 def record_of(*, patient: User) -> tuple[MedicalProfile | None, list[tuple[EntryRow, str]]]:

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from phb.aws.clients import count_aws_calls
-from records.crypto import DecryptionError, clear_key_cache, decrypt_text, encrypt_text
+from records.crypto import DecryptionError, clear_key_cache, decrypt_many, decrypt_text, encrypt_text
 from records.models import ClinicalEntry
 from tests.helpers import client_for
 from tests.records.conftest import MED_HEADER, RECORD_URL
@@ -74,6 +74,53 @@ def test_data_keys_are_reused_and_cached():
         decrypt_text(tokens[0], context="0")
         decrypt_text(tokens[1], context="1")
     assert calls["kms.Decrypt"] == 1
+
+
+def _tampered(token: str) -> str:
+    blob = bytearray(base64.urlsafe_b64decode(token.removeprefix("kms1:")))
+    blob[-5] ^= 0x01
+    return "kms1:" + base64.urlsafe_b64encode(bytes(blob)).decode()
+
+
+def test_decrypt_many_answers_as_decrypt_text_and_unwraps_each_key_once():
+    clear_key_cache()
+    first = [encrypt_text(f"note {i}", context=str(i)) for i in range(20)]
+    clear_key_cache()  # a second data key for the rest
+    second = [encrypt_text(f"other {i}", context=f"o{i}") for i in range(5)]
+    items = [(t, str(i)) for i, t in enumerate(first)] + [(t, f"o{i}") for i, t in enumerate(second)]
+    broken = [(first[0], "wrong row"), (_tampered(first[1]), "1"), ("kms1:!!", "x"), ("plain text", "x"),
+              (first[2][:-8], "2")]
+    clear_key_cache()
+    with count_aws_calls() as calls:
+        got = decrypt_many(items[:10] + broken + items[10:])
+    assert calls["kms.Decrypt"] == 2  # one per data key, not one per entry
+    assert got == [f"note {i}" for i in range(10)] + [None] * len(broken) + \
+        [f"note {i}" for i in range(10, 20)] + [f"other {i}" for i in range(5)]
+    for (token, context), answer in zip(items + broken, decrypt_many(items + broken), strict=True):
+        try:
+            expected = decrypt_text(token, context=context)
+        except DecryptionError:
+            expected = None
+        assert answer == expected
+    assert decrypt_many([]) == []
+
+
+def test_a_record_lists_an_entry_whose_notes_cannot_be_decrypted(patient, caplog):
+    from records.selectors import entry_rows, with_notes
+
+    good = ClinicalEntry.objects.create(patient=patient, kind="encounter", title="Good", occurred_on="2025-01-02")
+    bad = ClinicalEntry.objects.create(patient=patient, kind="encounter", title="Bad", occurred_on="2025-01-01")
+    ClinicalEntry.objects.create(patient=patient, kind="encounter", title="None", occurred_on="2024-12-31")
+    ClinicalEntry.objects.filter(pk=good.pk).update(
+        notes_encrypted=encrypt_text("seen and well", context=f"records.ClinicalEntry.notes:{good.pk}"))
+    ClinicalEntry.objects.filter(pk=bad.pk).update(  # another row's ciphertext: refused
+        notes_encrypted=encrypt_text("copied", context=f"records.ClinicalEntry.notes:{good.pk}"))
+    rows = list(entry_rows(patient=patient).order_by("-occurred_on"))
+    with caplog.at_level("ERROR", logger="records.selectors"):
+        listed = with_notes(rows)
+    assert [(entry.title, notes) for entry, notes in listed] == [("Good", "seen and well"), ("Bad", ""), ("None", "")]
+    assert [r.event for r in caplog.records] == ["notes_decrypt_failed"]
+    assert caplog.records[0].entry == str(bad.pk)
 
 
 def test_record_reads_use_constant_queries(open_record, doctor, patient, appointment, django_assert_max_num_queries):
