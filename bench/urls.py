@@ -15,10 +15,10 @@
   ``GET /api/clinical-guidelines/?category=<c>`` for that staff member's scope (a page of 100) and
   her bookmarks of the page, the rows written the same way.
 
-The two floors are what any implementation of the profile and of the appointment list must do on
-this stack (PostgreSQL round trips, the rows, the response); their ratios to the bare view bound
-the endpoints' ratios from above. They read whatever user id they are given, so they exist only in
-this benchmark URL configuration.
+Each floor does what any implementation of its endpoint must do on this stack (the PostgreSQL round
+trips, the rows, the response), so its ratio to the bare view bounds the endpoint's from above.
+The floors read whatever user id they are given, so they exist only in this benchmark URL
+configuration, and they run on PostgreSQL only, as ``bench_load.py`` does.
 """
 
 import uuid
@@ -100,9 +100,10 @@ def _record_sql() -> tuple[str, str]:
 
 
 def floor_medical_record(request):
-    from records.audit import _audit_insert
+    from phb.db import PrecompiledInsert
     from records.models import AuditEvent
 
+    insert = _compiled.get("audit") or _compiled.setdefault("audit", PrecompiledInsert(AuditEvent))
     user = _user(request)
     entries_sql, profile_sql = _record_sql()
     with connection.cursor() as cursor:
@@ -112,8 +113,8 @@ def floor_medical_record(request):
         page = cursor.fetchall()[:200]
         cursor.execute(profile_sql, [user])
         profile = cursor.fetchall()
-    _audit_insert.insert(AuditEvent(actor_id=user, actor_role="patient", patient_id=user, action="read",
-                                    object_type="medical_record", object_id=str(user)))
+    insert.insert(AuditEvent(actor_id=user, actor_role="patient", patient_id=user, action="read",
+                             object_type="medical_record", object_id=str(user)))
     body = orjson.dumps({"profile": profile, "entries": page}, default=str)
     return HttpResponse(body, content_type="application/json")
 
