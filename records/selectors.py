@@ -172,17 +172,18 @@ def with_notes(rows: list[dict[str, Any]]) -> list[tuple[EntryRow, str]]:
     from records.crypto import decrypt_many
 
     entries = [EntryRow(row) for row in rows]
-    sealed = [entry for entry in entries if entry.notes_encrypted]
-    opened = decrypt_many([(entry.notes_encrypted, f"records.ClinicalEntry.notes:{entry.id}") for entry in sealed])
-    notes: dict[int, str] = {}
-    for entry, text in zip(sealed, opened, strict=True):
-        if text is None:
+    opened = iter(decrypt_many([(entry.notes_encrypted, f"records.ClinicalEntry.notes:{entry.id}")
+                                for entry in entries if entry.notes_encrypted]))
+    out: list[tuple[EntryRow, str]] = []
+    for entry in entries:
+        notes = next(opened) if entry.notes_encrypted else ""
+        if notes is None:
             logging.getLogger("records.selectors").error(
                 "clinical notes could not be decrypted",
                 extra={"event": "notes_decrypt_failed", "entry": str(entry.id)},
             )
-        notes[id(entry)] = text or ""
-    return [(entry, notes.get(id(entry), "")) for entry in entries]
+        out.append((entry, notes or ""))
+    return out
 
 
 def record_of(*, patient: User) -> tuple[MedicalProfile | None, list[tuple[EntryRow, str]]]:
