@@ -12,6 +12,8 @@ Everything can be overridden from the environment (the systemd unit sets the EC2
   TimeoutStopSec and at or below the target group's deregistration delay)
 - ``GUNICORN_ACCESS_LOG`` ("-" writes one JSON line per request to stdout, or a file path; unset: off, the
   application already logs one structured line per request); ``GUNICORN_ERROR_LOG`` ("-" = stderr)
+- ``GUNICORN_GC_BETWEEN_REQUESTS`` (1): the garbage collector runs after each request, not inside it
+  (``phb.collector``); 0 keeps Python's own schedule
 - ``FORWARDED_ALLOW_IPS`` addresses or networks whose X-Forwarded-* headers are trusted: the VPC
   CIDR on EC2, since ALB nodes take addresses from the subnets.
 """
@@ -126,7 +128,9 @@ def post_worker_init(worker):
     """The application is loaded (and, for Django, its URLs with every view module): move all that
     startup built into the permanent generation. Full garbage collections then walk only what
     requests create, not the ~220,000 objects of the loaded service (in process, a full collection
-    went from about 150 ms to about 12 ms, and the collector's total time fell by a quarter)."""
+    went from about 150 ms to about 12 ms, and the collector's total time fell by a quarter).
+    Then, unless ``GUNICORN_GC_BETWEEN_REQUESTS`` is 0, the worker collects between requests rather
+    than inside them (``phb.collector``; measured in deploy/README.md)."""
     import gc
 
     urls = sys.modules.get("django.urls")
@@ -135,8 +139,14 @@ def post_worker_init(worker):
 
         if settings.configured:
             worker.log.info("URL configuration loaded (%d top-level patterns)", len(urls.get_resolver().url_patterns))
-    gc.collect()
-    gc.freeze()
+    if _int("GUNICORN_GC_BETWEEN_REQUESTS", 1):
+        from phb.collector import Schedule
+
+        worker.collector = Schedule()
+        worker.collector.start()
+    else:
+        gc.collect()
+        gc.freeze()
 
 
 def _flush_telemetry() -> None:

@@ -6,6 +6,9 @@ gunicorn refuses some requests before Django sees them: a request line longer th
 carries the query string and so can carry personal data. These workers answer in the API's error
 envelope (``phb.api.errors``: ``message``, ``error``, ``detail``, ``code``) and log only the
 status and the kind of error. ``deploy/gunicorn.conf.py`` selects them.
+
+Where the config has given a worker a garbage-collection schedule (``phb.collector``), the
+worker runs its collection after each request, once the request's objects are released.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers import gthread, sync
 
 from phb.api.errors import envelope
+from phb.collector import Schedule
 
 _SERVER_ERROR = (500, "Internal Server Error", "server_error", "Something went wrong on our side.")
 # (exception, status, reason, code, message); the first match wins, so subclasses come first.
@@ -89,9 +93,26 @@ class JsonErrors:
             self.log.debug("Failed to send an error answer.")
 
 
-class SyncWorker(JsonErrors, sync.SyncWorker):
+class CollectsBetweenRequests:
+    """A ``handle`` call serves one HTTP/1 request (the sync worker closes every connection; gthread
+    hands each request of a kept-alive connection to ``handle``, or hands back one with no request
+    yet). The collection runs once it has returned: the response is sent, and the request, its view
+    and its data are no longer referenced from the worker's frames, so the young generation holds
+    little but their reference cycles."""
+
+    collector: Schedule | None = None
+
+    def handle(self, *args: Any) -> Any:
+        try:
+            return super().handle(*args)  # type: ignore[misc]
+        finally:
+            if self.collector is not None:
+                self.collector.after_request()
+
+
+class SyncWorker(CollectsBetweenRequests, JsonErrors, sync.SyncWorker):
     """gunicorn's sync worker (one request at a time per process)."""
 
 
-class ThreadWorker(JsonErrors, gthread.ThreadWorker):
+class ThreadWorker(CollectsBetweenRequests, JsonErrors, gthread.ThreadWorker):
     """gunicorn's gthread worker (``GUNICORN_THREADS`` > 1)."""
