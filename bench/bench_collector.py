@@ -23,13 +23,6 @@ import time
 from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phb.settings.bench")
-os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
-os.environ.setdefault("LOG_LEVEL", "WARNING")  # no access line per request on stdout
-
-import django  # noqa: E402
-
-django.setup()
 
 ROUNDS, CALLS = 9, 40
 
@@ -108,12 +101,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from django.db import connection
-    from django.test.utils import setup_test_environment
+    from bench.common import run_in_test_database
 
-    setup_test_environment()
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        main()
-    finally:
-        connection.creation.destroy_test_db(name, verbosity=0)
+    run_in_test_database(main, LOG_LEVEL="WARNING")  # no access line per request on stdout

@@ -25,6 +25,28 @@ sys.path.insert(0, str(ROOT))
 from phb.localaws import free_port, start_moto_server, use_fake_credentials, wait_for_http  # noqa: E402
 
 
+def run_in_test_database(main: Callable[[], None], **env_defaults: str) -> None:
+    """Run ``main`` in this process with the benchmark settings on a throwaway test database
+    (created on ``DATABASE_URL``'s server; SQLite in memory when unset), dropped afterwards.
+    ``env_defaults`` are set where the environment does not set them."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phb.settings.bench")
+    os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
+    for key, value in env_defaults.items():
+        os.environ.setdefault(key, value)
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        main()
+    finally:
+        connection.creation.destroy_test_db(name, verbosity=0)
+
+
 def bench_env(**extra: str) -> dict[str, str]:
     """Environment for a benchmark server: its own SQLite file (or DATABASE_URL), a moto server."""
     env = dict(os.environ)
