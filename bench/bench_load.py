@@ -50,6 +50,14 @@ from loadgen import (  # noqa: E402
 SECONDS = float(os.environ.get("LOAD_SECONDS", "10"))
 ROUNDS = int(os.environ.get("LOAD_ROUNDS", "2"))
 RSS_REQUESTS = int(os.environ.get("LOAD_RSS_REQUESTS", "50000"))
+# (endpoint, its floor, the target of its req/s ratio to the bare view); bench/README.md.
+RATIO_TARGETS = (
+    ("profile", "floor_account", 0.8),
+    ("appointments", "floor_appointments", None),
+    ("appointments_200", "floor_appointments_200", 0.25),
+    ("medical_record_200", "floor_medical_record_200", 0.25),
+    ("guidelines_50", "floor_guidelines_50", 0.3),
+)
 
 
 def endpoints(callers: dict) -> list[tuple[str, str, dict[str, str]]]:
@@ -148,6 +156,12 @@ def main() -> int:
 
         # The names for the targets.
         print(f"profile_rps_ratio_pg: {ratio('profile'):.3f}")
+        # Each ratio target against its floor in this run: the share of its floor's ratio the endpoint
+        # reaches, and the share it would need for its target (above 1: nothing could meet it here).
+        for name, floor, target in RATIO_TARGETS:
+            print(f"{name}_share_of_floor: {ratio(name) / ratio(floor):.2f}")
+            if target is not None:
+                print(f"{name}_share_of_floor_needed: {target / ratio(floor):.2f}")
         print(f"appointments_cpu_ms_per_request_1000_rows: {cpu('appointments_1000_rows'):.2f}")
         print(f"appointments_cpu_us_per_row: {1000 * (cpu('appointments_200') - cpu('appointments')) / 190:.1f}")
         print(f"medical_record_cpu_ms_per_request_1000_rows: {cpu('medical_record_1000_rows'):.2f}")
