@@ -28,6 +28,13 @@ import itertools
 from dataclasses import dataclass, field
 
 
+def freeze_startup() -> None:
+    """Collect what loading the application left behind and move the rest into the permanent
+    generation, which no collection walks again."""
+    gc.collect()
+    gc.freeze()
+
+
 @dataclass
 class Schedule:
     backstop: int = 100_000
@@ -38,8 +45,7 @@ class Schedule:
     def start(self) -> None:
         """Once, when the worker has loaded the application: collect what startup left, move the rest
         into the permanent generation (never walked again), and raise the in-request threshold."""
-        gc.collect()
-        gc.freeze()
+        freeze_startup()
         _, middle, oldest = gc.get_threshold()
         gc.set_threshold(self.backstop, middle, oldest)
 
