@@ -82,6 +82,10 @@ class AppointmentAdmin(LargeTableAdmin):
     readonly_fields = ("id", "appointment_id", "status", "start", "end", "slot", "fee_amount", "currency",
                        "payment_status", "payment_reference", "created_at", "updated_at")
 
+    def get_queryset(self, request):
+        # The kept list item (``appointments.list_items``) is the patient list's: the admin neither shows nor saves it.
+        return super().get_queryset(request).defer("list_item")
+
     def has_delete_permission(self, request, obj=None):
         return False
 

@@ -248,6 +248,10 @@ class Appointment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The patient-list item as last rendered (``appointments.list_items``): written only by the list,
+    # cleared by the database whenever what it shows changes (PostgreSQL; SQLite keeps none).
+    list_item = models.TextField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["-start"]
         indexes = [

@@ -15,7 +15,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appointments import booking, rows, selectors, services, slot_grid
+from appointments import booking, list_items, rows, selectors, services, slot_grid
 from appointments.models import LIVE_STATUSES, Appointment
 from appointments.scheduler.recommend import recommended_start_of_day
 from appointments.serializers import (
@@ -69,6 +69,9 @@ class AppointmentListView(ScopedAPIView):
         user = request.user
         if user.is_patient:
             qs = self.scoped_queryset(user)
+            if list_items.enabled(qs.db):  # each row's item as kept (rendered where it is not)
+                page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=list_items.KEPT_COLUMNS)
+                return page.response(list_items.page_items(page.items, using=qs.db))
             page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.PATIENT_COLUMNS)
             return page.response([rows.patient_item(r) for r in page.items])
         if user.is_doctor:  # their own appointments and their department's, each read in index order

@@ -8,6 +8,14 @@ appointments_sql_queries_5 / _100: SQL queries of ``GET /api/appointments/`` for
 and with 100 appointments. Target: equal.
 doctor_queue_sql_queries_10 / _200: SQL queries of ``GET /api/department-pending-appointments/``
 for a doctor whose department has 10 and 200 appointments (half pending, half theirs). Target: equal.
+
+On PostgreSQL, the patient's page of 200 appointments in process (``appointments.list_items``),
+milliseconds of this process's CPU and of wall-clock time (the database's work included) per
+request, the median of interleaved rounds:
+appointments_200_rendered_cpu_ms / _wall_ms: every row rendered from its columns (items not kept);
+appointments_200_kept_cpu_ms / _wall_ms: every item as kept;
+appointments_200_first_read_cpu_ms / _wall_ms: no item kept yet: each row rendered and its item
+written.
 """
 
 from __future__ import annotations
@@ -82,6 +90,60 @@ def query_figures() -> dict[str, int]:
     return out
 
 
+def list_figures(rounds: int = 15, calls: int = 10) -> dict[str, float]:
+    import statistics
+    import time
+
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    from accounts.cookies import issue_tokens
+    from appointments.models import Appointment
+    from tests.appointments.helpers import bulk_appointments
+    from tests.factories import DepartmentFactory, HospitalFactory, make_patient
+
+    if connection.vendor != "postgresql":
+        return {}
+    hospital = HospitalFactory()
+    patient = make_patient(hospital=hospital)
+    bulk_appointments(patients=[patient], department=DepartmentFactory(hospital=hospital), count=200)
+    client = Client()
+    client.cookies["access_token"] = str(issue_tokens(user=patient).access_token)
+    path = "/api/appointments/?limit=200"
+
+    def measure(before=None) -> tuple[float, float]:
+        cpu = wall = 0.0
+        for _ in range(calls):
+            if before:
+                before()
+            c0, w0 = time.process_time(), time.perf_counter()
+            response = client.get(path)
+            cpu += time.process_time() - c0
+            wall += time.perf_counter() - w0
+            assert response.status_code == 200 and len(response.json()) == 200
+        return cpu * 1000 / calls, wall * 1000 / calls
+
+    def forget() -> None:
+        Appointment.objects.filter(patient=patient).update(list_item=None)
+
+    def rendered() -> tuple[float, float]:
+        with override_settings(APPOINTMENT_LIST_ITEMS_KEPT=False):
+            return measure()
+
+    ways = {"rendered": rendered, "kept": measure, "first_read": lambda: measure(forget)}
+    for way in ways.values():  # warm up
+        way()
+    found: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
+    for _ in range(rounds):
+        for name, way in ways.items():
+            found[name].append(way())
+    out = {}
+    for name, pairs in found.items():
+        out[f"appointments_200_{name}_cpu_ms"] = statistics.median(p[0] for p in pairs)
+        out[f"appointments_200_{name}_wall_ms"] = statistics.median(p[1] for p in pairs)
+    return out
+
+
 def main() -> None:
     env = bench_env(PAYMENTS_ENABLED="false", LOG_LEVEL="WARNING")
     with local_aws(env):
@@ -100,6 +162,8 @@ def main() -> None:
         print(f"last_place_race_statuses: {status_line(statuses)}")
         for name, value in query_figures().items():
             print(f"{name}: {value}")
+        for name, value in list_figures().items():
+            print(f"{name}: {value:.2f}")
 
 
 if __name__ == "__main__":

@@ -43,13 +43,20 @@ def dumps(data: Any) -> bytes:
     return body
 
 
+def _without_fragments(data: Any) -> Any:
+    """``data`` with each ``orjson.Fragment`` (JSON kept as text) parsed, for DRF's own renderer."""
+    if isinstance(data, list) and any(isinstance(item, orjson.Fragment) for item in data):
+        return [orjson.loads(orjson.dumps(item)) if isinstance(item, orjson.Fragment) else item for item in data]
+    return data
+
+
 class FastJSONRenderer(JSONRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is None:
             return b""
         if self.get_indent(accepted_media_type or "", renderer_context or {}):
-            return super().render(data, accepted_media_type, renderer_context)
+            return super().render(_without_fragments(data), accepted_media_type, renderer_context)
         try:
             return dumps(data)
         except (orjson.JSONEncodeError, TypeError):
-            return super().render(data, accepted_media_type, renderer_context)
+            return super().render(_without_fragments(data), accepted_media_type, renderer_context)

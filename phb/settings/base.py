@@ -120,6 +120,8 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 # List pages: SQL kept per shape and connection, so a page compiles only its WHERE clause (phb.api.page_sql).
 DB_PAGE_SQL_CACHE_SIZE = env.int("DB_PAGE_SQL_CACHE_SIZE", default=256)
+# The patient appointment list serves items kept in their rows (appointments.list_items; PostgreSQL only).
+APPOINTMENT_LIST_ITEMS_KEPT = env.bool("APPOINTMENT_LIST_ITEMS_KEPT", default=True)
 
 # --- Cache (throttles and short-lived counters shared by every worker) ------------------
 # A Redis that stops answering fails each call after REDIS_SOCKET_TIMEOUT_SECONDS instead of holding
