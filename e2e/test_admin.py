@@ -135,6 +135,9 @@ def test_admin_approves_a_pending_registration(ui: UI) -> None:
 def test_admin_publishes_a_guideline_the_doctor_downloads(ui: UI, tmp_path: Path) -> None:
     page = admin_page(ui)
     page.goto("/organization/clinical-guidelines")
+    published = page.locator("div", has=page.get_by_text("Published", exact=True)).locator("text=/^\\d+$/").first
+    expect(published).not_to_have_text("0")  # the demo's published guidelines
+    published_before = int(published.inner_text())
     page.get_by_role("button", name="Add Guideline").click()
     title = f"Sepsis Management Protocol {uuid.uuid4().hex[:6]}"
     page.locator('input[name="title"]').fill(title)
@@ -151,8 +154,7 @@ def test_admin_publishes_a_guideline_the_doctor_downloads(ui: UI, tmp_path: Path
     row.get_by_text(title).click()
     page.get_by_role("button", name="Publish Now").click()  # confirm() is answered OK
     expect(row.get_by_text("Pending")).to_have_count(0)
-    published = page.locator("div", has=page.get_by_text("Published", exact=True)).locator("text=/^\\d+$/").first
-    expect(published).not_to_have_text("0")
+    expect(published).to_have_text(str(published_before + 1))
 
     email = people.doctor_in(ui.stack, "General Medicine") or people.DOCTOR
     doctor = ui.page("doctor")

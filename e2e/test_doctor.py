@@ -103,3 +103,15 @@ def test_doctor_accepts_starts_prescribes_and_completes(ui: UI) -> None:
     prescribed = patient.locator("li", has_text="Amoxicillin")
     expect(prescribed).to_be_visible()
     expect(prescribed).to_contain_text("Amoxicillin (1 capsule) - Take after meals")
+
+
+def test_doctor_reads_a_text_guideline_of_the_demo(ui: UI) -> None:
+    """A published text guideline opens with its Markdown rendered (``storage/demo.py``)."""
+    page = ui.page("doctor")
+    people.sign_in(page, ui.stack, email=people.DOCTOR)
+    people.to_professional_view(page)
+    page.goto("/professional/guidelines")
+    page.get_by_text("Hand hygiene in clinical areas").first.click()
+    expect(page.get_by_role("heading", name="The five moments")).to_be_visible()
+    expect(page.get_by_text("before touching a patient;")).to_be_visible()
+    expect(page.get_by_text("Demo content of the PHB demo hospital; not for clinical use.").first).to_be_visible()

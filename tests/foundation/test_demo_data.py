@@ -1,6 +1,7 @@
 """What ``seed_demo`` gives each dashboard of the real frontend: a doctor wherever the booking
 page can route a patient, queues and counts on every doctor's dashboard, registrations for the
-hospital admin to approve, and a past visit for the demo patient."""
+hospital admin to approve, a past visit for the demo patient, and clinical guidelines to read and
+to review."""
 
 from __future__ import annotations
 
@@ -77,3 +78,34 @@ def test_the_demo_patient_has_one_past_visit_and_nothing_ahead(demo):
     appointments = client_for(User.objects.get(email="patient@phb.test")).get("/api/appointments/").json()
     items = appointments if isinstance(appointments, list) else appointments.get("appointments", appointments)
     assert [a["status"] for a in items] == ["completed"]
+
+
+def _guidelines(email: str, query: str = "") -> list[dict]:
+    response = client_for(User.objects.get(email=email)).get(f"/api/clinical-guidelines/{query}")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_the_doctor_reads_published_text_guidelines_and_the_admin_has_one_to_review(demo):
+    published = _guidelines("doctor@phb.test", "?is_published=true")  # what ClinicalGuidelinesPage asks
+    assert len(published) == 4
+    assert all(g["content_type"] == "text" and g["text_content"].startswith("## ") for g in published)
+    assert all(g["approval_status"] == "published" and g["is_published"] for g in published)
+    assert {g["organization_name"] for g in published} == {demo.name}
+    pending = [g for g in _guidelines("admin@phb.test") if g["approval_status"] == "pending_review"]
+    assert [g["title"] for g in pending] == ["Fever in children under five: first assessment"]
+    stats = client_for(User.objects.get(email="admin@phb.test")).get("/api/clinical-guidelines/stats/").json()
+    assert stats["published_guidelines"] == 4 and stats["pending_approval"] == 1
+
+
+def test_seeding_again_adds_no_guideline_and_puts_back_a_missing_one(demo):
+    from storage.models import ClinicalGuideline
+
+    before = set(ClinicalGuideline.objects.values_list("guideline_id", flat=True))
+    ClinicalGuideline.objects.filter(title="Sepsis: the first hour").delete()
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "1 clinical guidelines added" in out.getvalue()
+    after = ClinicalGuideline.objects.filter(organization=demo)
+    assert after.count() == 5 and len(before & set(after.values_list("guideline_id", flat=True))) == 4
+    assert after.get(title="Sepsis: the first hour").is_published

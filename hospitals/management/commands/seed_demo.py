@@ -17,6 +17,7 @@ from appointments.scheduler.demo import seed_rosters
 from hospitals.demo_data import seed_demo_data
 from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
 from pharmacies.demo import seed_pharmacies
+from storage.demo import seed_guidelines
 
 DEMO_HOSPITAL = "PHB Demo General Hospital"
 DEMO_DEPARTMENTS = [
@@ -31,7 +32,8 @@ DEMO_DEPARTMENTS = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo hospital, departments and accounts (patient, doctor, admin @phb.test)."
+    help = ("Create the demo hospital, departments and accounts (patient, doctor, admin @phb.test), "
+            "with their demo data and clinical guidelines.")
 
     def handle(self, *args, **options):
         module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
@@ -90,6 +92,8 @@ class Command(BaseCommand):
         self.stdout.write(f"seed_demo: {DEMO_HOSPITAL} with {len(departments)} departments and 3 demo accounts")
         self.stdout.write(f"seed_demo: {seed_demo_data(hospital=hospital, password=password)}")
         seed_rosters(hospital=hospital)
+        guidelines = seed_guidelines(hospital=hospital, author=doctor, reviewer=admin)
+        self.stdout.write(f"seed_demo: {guidelines} clinical guidelines added")
 
     @staticmethod
     def _user(email: str, name: str, role: str, password: str) -> User:
