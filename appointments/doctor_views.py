@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from appointments import doctor_queue, rows, selectors, services, slot_grid
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment
 from appointments.serializers import (
     WALL_CLOCK_HELP,
     AcceptInput,
@@ -73,13 +73,11 @@ class DepartmentQueueView(ApiView):
         start, end = local_day_range(data.get("start_date"), data.get("end_date"), zone)
         scope = selectors.appointments_for_doctor(fetched_by=user, staff=staff)
         limit = pagination.page_size(request, pagination.DOCTOR_APPOINTMENTS)
+        department_pending = selectors.department_pending(fetched_by=user, staff=staff)
         pending_qs = None
-        if staff.department_id is not None:
-            pending_qs = selectors.appointment_filter(
-                scope.filter(department_id=staff.department_id, hospital_id=staff.hospital_id,
-                             status=AppointmentStatus.PENDING),
-                priority=data.get("priority", ""), start_from=start, start_before=end,
-            )
+        if department_pending is not None:
+            pending_qs = selectors.appointment_filter(department_pending, priority=data.get("priority", ""),
+                                                      start_from=start, start_before=end)
         mine_qs = selectors.appointment_filter(
             scope.filter(doctor_id=data.get("doctor_id") or user.pk),
             status=data.get("status", ""), priority=data.get("priority", ""), start_from=start, start_before=end,
@@ -113,7 +111,10 @@ class DepartmentQueueView(ApiView):
                     "department_name": department.name if department else "",
                 },
                 "summary": {
-                    **selectors.doctor_dashboard_summary(fetched_by=user, staff=staff, now=timezone.now(), zone=zone),
+                    **selectors.doctor_dashboard_summary(
+                        fetched_by=user, staff=staff, now=timezone.now(), zone=zone,
+                        # Unfiltered, the pending list is the department's whole queue: counted once.
+                        pending_department=None if data.get("priority") or start or end else pending_total),
                     # The counts of the lists in this answer (after its filters; every row, not the page).
                     "pending_count": pending_total,
                     **{f"{key}_count": n for key, n in counts.items()},

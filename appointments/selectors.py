@@ -164,19 +164,26 @@ DASHBOARD_STATUSES = ("confirmed", "in_progress", "completed", "cancelled", "no_
 _NOT_HAPPENING = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW, AppointmentStatus.RESCHEDULED)
 
 
-def doctor_dashboard_summary(*, fetched_by: User, staff: StaffMember, now: datetime, zone) -> dict:
+def department_pending(*, fetched_by: User, staff: StaffMember) -> QuerySet[Appointment] | None:
+    """The pending appointments of the doctor's department (None: the doctor has no department)."""
+    if staff.department_id is None:
+        return None
+    return appointments_for_doctor(fetched_by=fetched_by, staff=staff).filter(
+        hospital_id=staff.hospital_id, department_id=staff.department_id, status=AppointmentStatus.PENDING)
+
+
+def doctor_dashboard_summary(*, fetched_by: User, staff: StaffMember, now: datetime, zone,
+                             pending_department: int | None = None) -> dict:
     """The doctor dashboard's counters, over the doctor's whole workload (not one page of it):
-    pending appointments in the doctor's department, the doctor's own appointments by status,
+    pending appointments in the doctor's department (``pending_department``, counted here unless
+    the caller counted :func:`department_pending` already), the doctor's own appointments by status,
     today's (hospital local day, not cancelled, no-show or rescheduled) and upcoming ones
-    (pending or confirmed, starting from now on). Two queries."""
+    (pending or confirmed, starting from now on). One or two queries."""
     from django.db.models import Count
 
-    scope = appointments_for_doctor(fetched_by=fetched_by, staff=staff)
-    pending_department = 0
-    if staff.department_id is not None:
-        pending_department = scope.filter(
-            hospital_id=staff.hospital_id, department_id=staff.department_id, status=AppointmentStatus.PENDING,
-        ).count()
+    if pending_department is None:
+        pending = department_pending(fetched_by=fetched_by, staff=staff)
+        pending_department = pending.count() if pending is not None else 0
     today_start, today_end = day_bounds(now.astimezone(zone).date(), zone)
     counts = Appointment.objects.filter(doctor=fetched_by).aggregate(
         total=Count("id"),

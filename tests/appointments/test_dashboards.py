@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from appointments import slot_grid
@@ -69,6 +71,29 @@ def test_doctor_dashboard_summary_counts_more_than_one_page(doctor, department, 
     body = client_for(doctor).get("/api/department-pending-appointments/?limit=2").json()
     assert len(body["pending_department_appointments"]) == 2
     assert body["summary"]["pending_department_count"] == 3
+
+
+def test_the_summary_counts_the_whole_queue_while_the_list_follows_its_filters(doctor, department, hospital):
+    for days in (1, 2, 2):
+        book(make_patient(hospital=hospital), department, future_slot(hospital, days=days, at=f"1{days}:00"))
+    day = (local_today(hospital) + timedelta(days=1)).isoformat()
+    body = client_for(doctor).get(f"/api/department-pending-appointments/?start_date={day}&end_date={day}").json()
+    assert len(body["pending_department_appointments"]) == 1 and body["summary"]["pending_count"] == 1
+    assert body["summary"]["pending_department_count"] == 3
+    whole = client_for(doctor).get("/api/department-pending-appointments/").json()["summary"]
+    assert whole["pending_count"] == whole["pending_department_count"] == 3
+
+
+def test_the_dashboard_runs_no_query_twice(doctor, department, hospital, patient):
+    book(patient, department, future_slot(hospital))
+    put_in("confirmed", book(make_patient(hospital=hospital), department, future_slot(hospital, at="11:00")), doctor)
+    client = client_for(doctor)
+    client.get("/api/department-pending-appointments/")  # first-use caches
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/api/department-pending-appointments/").json()
+    assert body["summary"]["pending_department_count"] == 1 and body["summary"]["confirmed_count"] == 1
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == len(set(statements)), statements
 
 
 def test_a_new_doctor_sees_zeroes_not_missing_keys(doctor):
