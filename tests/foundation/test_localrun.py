@@ -128,14 +128,16 @@ def test_make_run_ships_logs_and_metrics_to_the_aws_it_is_given(tmp_path):
         assert httpx.get(f"{base}/api/profile/").status_code == 401
         logs = boto3.client("logs", endpoint_url=aws, **credentials)
         cloudwatch = boto3.client("cloudwatch", endpoint_url=aws, **credentials)
-        events, metric_names = [], set()
+        events, request_lines, metric_names = [], [], set()
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (events and metric_names):
+        # Set-up (seed_demo) logs too: wait for the request's own line, not just any line.
+        while time.monotonic() < deadline and not (request_lines and metric_names):
             time.sleep(1)
             events = logs.filter_log_events(logGroupName="/phb/app")["events"]
+            request_lines = [e for e in events if "request" in e["message"]]
             metric_names = {m["MetricName"] for m in cloudwatch.list_metrics()["Metrics"]}
         assert events, "no log line reached CloudWatch"
-        assert any('"request"' in e["message"] or "request" in e["message"] for e in events)
+        assert request_lines, "the request's log line did not reach CloudWatch"
         assert metric_names, "no metric reached CloudWatch"
     finally:
         process.send_signal(signal.SIGINT)
