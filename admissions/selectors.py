@@ -34,7 +34,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from admissions.models import ICU_WARD_TYPES, WARD_MAX_BEDS, Admission, AdmissionStatus, Bed, BedStatus, Ward
-from hospitals.models import Hospital, StaffMember
+from hospitals.models import Hospital
+from hospitals.selectors import staff_of
 from phb.api import page_sql
 from phb.api.pagination import COUNT_CAP, PageSpec, capped_count, whole_count
 
@@ -43,8 +44,8 @@ def staff_hospital_of(*, user: User) -> Hospital | None:
     """The hospital whose admissions ``user`` may see and act on (doctors and hospital admins)."""
     if not user.is_authenticated or user.is_patient:
         return None
-    staff = StaffMember.objects.select_related("hospital").filter(user=user, hospital__is_active=True).first()
-    return staff.hospital if staff else None
+    staff = staff_of(user=user)
+    return staff.hospital if staff is not None and staff.hospital.is_active else None
 
 
 def _base() -> QuerySet[Admission]:

@@ -17,6 +17,7 @@ from hospitals.models import (
 )
 from phb.db import PrecompiledLookup
 from phb.geo import bounding_box, distance_km
+from phb.related import related_once
 
 
 def users_with_primary_registration() -> QuerySet[User]:
@@ -123,9 +124,12 @@ def departments_of_hospital(*, hospital_id: int) -> QuerySet[Department]:
 
 
 def staff_of(*, user: User) -> StaffMember | None:
+    """The place of a doctor or hospital admin (with its hospital and department), read once per
+    user instance, which is once per request (``phb.related``)."""
     if user.is_patient:
         return None
-    return StaffMember.objects.select_related("hospital", "department").filter(user=user).first()
+    return related_once(user, "staff",
+                        lambda: StaffMember.objects.select_related("hospital", "department").filter(user=user).first())
 
 
 def admin_hospital_of(*, user: User) -> Hospital | None:

@@ -367,9 +367,9 @@ class RegistryMyInfoView(ApiView):
 
 
 def _pharmacist_registration(user) -> dict:
-    from pharmacies.models import Pharmacist
+    from pharmacies.selectors import pharmacist_of
 
-    pharmacist = Pharmacist.objects.select_related("pharmacy").filter(user=user).first()
+    pharmacist = pharmacist_of(user=user)
     if pharmacist is None:
         raise ApiError("You have no professional registration.", status_code=404, code="not_found")
     return {

@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound
 from accounts.models import User
 from pharmacies.models import Nomination, Pharmacist, Pharmacy
 from phb.geo import bounding_box, distance_km
+from phb.related import related_once
 
 
 def directory() -> QuerySet[Pharmacy]:
@@ -66,9 +67,16 @@ def nominations_of(*, fetched_by: User) -> QuerySet[Nomination]:
     return Nomination.objects.select_related("pharmacy").filter(patient=fetched_by).order_by("-nominated_at", "-id")
 
 
-def pharmacy_of(*, user: User) -> Pharmacy | None:
-    """The pharmacy a pharmacist works at (None for anyone else, or an unverified pharmacist)."""
+def pharmacist_of(*, user: User) -> Pharmacist | None:
+    """A pharmacist's record with its pharmacy (None for anyone else), read once per user instance,
+    which is once per request (``phb.related``)."""
     if not user.is_authenticated or not user.is_pharmacist:
         return None
-    staff = Pharmacist.objects.select_related("pharmacy").filter(user=user, pharmacy__is_active=True).first()
-    return staff.pharmacy if staff else None
+    return related_once(user, "pharmacist",
+                        lambda: Pharmacist.objects.select_related("pharmacy").filter(user=user).first())
+
+
+def pharmacy_of(*, user: User) -> Pharmacy | None:
+    """The active pharmacy a pharmacist works at (None for anyone else)."""
+    staff = pharmacist_of(user=user)
+    return staff.pharmacy if staff is not None and staff.pharmacy.is_active else None
