@@ -154,15 +154,31 @@ class SlotView:
     past: bool
 
 
-def slots_of_day(*, department: Department, day: date, now: datetime | None = None) -> list[SlotView]:
-    """Every slot of ``day`` with its remaining capacity (live holds and booked appointments count)."""
+@dataclass(frozen=True)
+class DayGrid:
+    """What one read of a department's day found: whether the department has a roster, the roster's
+    seats of each slot start (naive local; empty without a roster), and every slot as of ``now``.
+    The slots page and the recommendation it marks share one read."""
+
+    day: date
+    now: datetime
+    rostered: bool
+    seats: dict[datetime, list[rosters.Seat]]
+    slots: list[SlotView]
+
+
+def read_day(*, department: Department, day: date, now: datetime | None = None) -> DayGrid:
+    """Every slot of ``day`` with its remaining capacity (live holds and booked appointments count),
+    and the roster's seats behind it."""
     now = now or timezone.now()
     zone = hospital_zone(department.hospital)
     local_starts = slot_starts_of_day(day)
+    rostered = rosters.has_roster(department=department)
     if not local_starts:
-        return []
+        return DayGrid(day=day, now=now, rostered=rostered, seats={}, slots=[])
     starts = [local_to_aware(s, zone) for s in local_starts]
-    if rosters.has_roster(department=department):
+    seats: dict[datetime, list[rosters.Seat]] = {}
+    if rostered:
         seats = rosters.seats_of_day(department=department, day=day, starts=local_starts)
         capacities = [sum(seat.patients_per_slot for seat in seats[s]) for s in local_starts]
     else:
@@ -191,4 +207,9 @@ def slots_of_day(*, department: Department, day: date, now: datetime | None = No
                 past=start <= now,
             )
         )
-    return out
+    return DayGrid(day=day, now=now, rostered=rostered, seats=seats, slots=out)
+
+
+def slots_of_day(*, department: Department, day: date, now: datetime | None = None) -> list[SlotView]:
+    """Every slot of ``day`` with its remaining capacity (:func:`read_day`)."""
+    return read_day(department=department, day=day, now=now).slots

@@ -217,8 +217,9 @@ class SlotsView(ApiView):
         if department is None:
             raise ApiError("Department not found.", status_code=404, code="department_not_found")
         zone = slot_grid.hospital_zone(department.hospital)
-        slots = slot_grid.slots_of_day(department=department, day=data["date"])
-        recommended = recommended_start_of_day(patient=request.user, department=department, day=data["date"])
+        grid = slot_grid.read_day(department=department, day=data["date"])
+        slots = grid.slots
+        recommended = recommended_start_of_day(patient=request.user, department=department, grid=grid)
         return Response(
             {
                 "status": "success",

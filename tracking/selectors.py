@@ -47,7 +47,7 @@ from tracking.models import (
 )
 from tracking.pregnancy import progress, upcoming_screenings
 from tracking.serializers import cycle_payload, goal_payload, profile_completion, profile_payload
-from tracking.verification import is_verified
+from tracking.verification import still_valid
 
 MAX_RANGE_DAYS = 400
 SPAN_GAP_DAYS = 7
@@ -215,7 +215,7 @@ def profile_of(*, fetched_by: User) -> WomensHealthProfile:
 def profile_get(*, fetched_by: User) -> dict[str, Any]:
     profile = profile_of(fetched_by=fetched_by)
     latest = cycles_of(fetched_by=fetched_by).values_list("cycle_start_date", flat=True).first()
-    return profile_payload(profile, latest_cycle_start=latest, verified=is_verified(user=fetched_by))
+    return profile_payload(profile, latest_cycle_start=latest, verified=still_valid(profile.verified_at))
 
 
 def due_date_get(*, fetched_by: User) -> dict[str, Any]:
@@ -274,7 +274,7 @@ def dashboard(*, fetched_by: User) -> dict[str, Any]:
     current_pregnancy = progress(due_date=profile.estimated_due_date, today=today).as_dict() if pregnant else None
     return {
         "profile": profile_payload(profile, latest_cycle_start=current.cycle_start_date if current else None,
-                                   verified=is_verified(user=fetched_by)),
+                                   verified=still_valid(profile.verified_at)),
         "current_cycle": cycle_payload(current, days=[]) if current else None,
         "current_pregnancy": current_pregnancy,
         "recent_fertility_data": fertility,

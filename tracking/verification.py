@@ -29,9 +29,14 @@ def _valid_since() -> datetime:
     return timezone.now() - timedelta(days=settings.WOMENS_HEALTH_VERIFICATION_DAYS)
 
 
+def still_valid(verified_at: datetime | None) -> bool:
+    """Whether a check made at ``verified_at`` still opens the area."""
+    return verified_at is not None and verified_at > _valid_since()
+
+
 def verified_at_of(*, user: User) -> datetime | None:
     found = WomensHealthProfile.objects.filter(user=user).values_list("verified_at", flat=True).first()
-    return found if found and found > _valid_since() else None
+    return found if still_valid(found) else None
 
 
 def is_verified(*, user: User) -> bool:

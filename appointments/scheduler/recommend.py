@@ -97,7 +97,9 @@ class _Calendar:
     doctors: list[uuid.UUID] = field(default_factory=list)
 
 
-def _calendar(*, department: Department, earliest: datetime, days: list[date], now: datetime) -> _Calendar:
+def _calendar(*, department: Department, earliest: datetime, days: list[date], now: datetime,
+              known: slot_grid.DayGrid | None = None) -> _Calendar:
+    """The open places of ``days`` from ``earliest`` on; ``known``: a day the caller read already."""
     zone = slot_grid.hospital_zone(department.hospital)
     out = _Calendar()
     seen: dict[uuid.UUID, int] = {}
@@ -107,9 +109,10 @@ def _calendar(*, department: Department, earliest: datetime, days: list[date], n
         local_starts = [s for s in slot_grid.slot_starts_of_day(day) if s >= earliest]
         if not local_starts:
             continue
-        seats = rosters.seats_of_day(department=department, day=day, starts=local_starts)
-        remaining = {v.start: v.remaining for v in slot_grid.slots_of_day(department=department, day=day, now=now)
-                     if not v.past}
+        grid = known if known is not None and known.day == day else \
+            slot_grid.read_day(department=department, day=day, now=now)
+        seats = grid.seats
+        remaining = {v.start: v.remaining for v in grid.slots if not v.past}
         doctor_ids = sorted({s.doctor_id for seat_list in seats.values() for s in seat_list}, key=str)
         aware = [slot_grid.local_to_aware(s, zone) for s in local_starts]
         loads = rosters.doctor_loads_in(doctor_ids=doctor_ids, starts=aware)
@@ -118,7 +121,7 @@ def _calendar(*, department: Department, earliest: datetime, days: list[date], n
             if left <= 0:
                 continue
             free = {}
-            for seat in seats[local]:
+            for seat in seats.get(local, ()):
                 n = min(left, seat.patients_per_slot - loads.get((seat.doctor_id, start), 0))
                 if n > 0:
                     free[seat.doctor_id] = n
@@ -201,7 +204,9 @@ def _policy_scores(view: DecisionView) -> tuple[np.ndarray | None, str, str]:
 
 
 def recommend(*, patient: User, hospital_id, department_id, preferred_dates=None, preferred_times=None,
-              priority: str = "normal", now: datetime | None = None) -> Recommendation:
+              priority: str = "normal", now: datetime | None = None,
+              known: slot_grid.DayGrid | None = None) -> Recommendation:
+    """``known``: a day of this department the caller read already (as of ``now``)."""
     hospital, department = booking._resolve_target(hospital_id=hospital_id, department_id=department_id)
     urgency = urgency_of(priority)
     now = now or timezone.now()
@@ -209,13 +214,13 @@ def recommend(*, patient: User, hospital_id, department_id, preferred_dates=None
     requested = now.astimezone(zone).replace(tzinfo=None)
     dates = _parse_dates(preferred_dates, requested.date())
     times = _parse_times(preferred_times)
-    if not rosters.has_roster(department=department):
+    if not (known.rostered if known is not None else rosters.has_roster(department=department)):
         raise ApiError("This department has no doctor roster yet: choose a time from the list of slots.",
                        code="no_roster")
     earliest = max(requested, datetime.combine(dates[0], time(0))) if dates else requested
     asap = earliest.date() == requested.date()
     days = dates or [earliest.date() + timedelta(days=i) for i in range(HORIZON_DAYS)]
-    calendar = _calendar(department=department, earliest=earliest, days=days, now=now)
+    calendar = _calendar(department=department, earliest=earliest, days=days, now=now, known=known)
     if times:
         keep = [j for j, s in enumerate(calendar.starts) if s.strftime("%H:%M") in times]
         if keep:
@@ -262,13 +267,15 @@ def recommend(*, patient: User, hospital_id, department_id, preferred_dates=None
     return result
 
 
-def recommended_start_of_day(*, patient: User, department: Department, day: date) -> datetime | None:
-    """The aware start of the slot recommended to ``patient`` on ``day`` (None: no recommendation that day)."""
-    if not patient.is_authenticated or not patient.is_patient or not rosters.has_roster(department=department):
+def recommended_start_of_day(*, patient: User, department: Department, grid: slot_grid.DayGrid) -> datetime | None:
+    """The aware start of the slot recommended to ``patient`` on the day of ``grid`` (the slots page's
+    read of it; None: no recommendation that day)."""
+    if not patient.is_authenticated or not patient.is_patient or not grid.rostered:
         return None
+    day = grid.day
     try:
         result = recommend(patient=patient, hospital_id=department.hospital_id, department_id=department.pk,
-                           preferred_dates=[day.isoformat()])
+                           preferred_dates=[day.isoformat()], now=grid.now, known=grid)
     except ApiError:
         return None
     if result.chosen.start_local.date() != day:

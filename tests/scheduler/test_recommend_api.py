@@ -7,6 +7,8 @@ import sys
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from appointments import booking, slot_grid
 from appointments.models import SchedulerModelState, SchedulingEvent
@@ -130,6 +132,18 @@ def test_slots_mark_the_recommended_slot(hospital, department, patient):
                                                                  "date": day.isoformat()}).json()["slots"]
     marked = [s["time"] for s in slots if s["recommended"]]
     assert marked == [recommended]
+
+
+def test_the_slots_page_and_its_recommendation_share_one_read_of_the_day(hospital, department, patient):
+    roster(department, doctors=2)
+    day = (local_today(hospital) + timedelta(days=1)).isoformat()
+    client = client_for(patient)
+    client.get("/api/appointments/slots/", {"department": department.pk, "date": day})  # first-use caches
+    with CaptureQueriesContext(connection) as queries:
+        slots = client.get("/api/appointments/slots/", {"department": department.pk, "date": day}).json()["slots"]
+    assert sum(s["recommended"] for s in slots) == 1
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == len(set(statements)), statements
 
 
 def test_booking_the_recommended_slot_gets_the_recommended_doctor(hospital, department, patient):
