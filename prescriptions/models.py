@@ -113,6 +113,12 @@ class PrescriptionRequest(models.Model):
             # The same list of every status.
             models.Index(fields=["hospital", "-created_at", "-id"], name="rx_request_hospital"),
             models.Index(fields=["pharmacy", "status", "-created_at"], name="rx_request_pharmacy_queue"),
+            # The pharmacy's triage queue (``prescriptions.triage.TRIAGE_ORDER``), of one status and of
+            # every one, and the requests it reviewed today (built concurrently: prescriptions/0004).
+            models.Index(fields=["pharmacy", "status", "-triage_score", "created_at", "id"],
+                         name="rx_request_triage_status"),
+            models.Index(fields=["pharmacy", "-triage_score", "created_at", "id"], name="rx_request_triage"),
+            models.Index(fields=["pharmacy", "pharmacist_reviewed_at"], name="rx_request_reviewed"),
             # The patient's requests (``PRESCRIPTION_REQUESTS``), in the list's order.
             models.Index(fields=["patient", "-created_at", "-id"], name="rx_request_patient"),
             # The admin's changelist, newest first (built concurrently: prescriptions/0003).

@@ -10,7 +10,7 @@ A pharmacist reviews a request once per stage:
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -28,6 +28,9 @@ from prescriptions.signing_flow import cancel_items
 from records.audit import audit_record
 
 REVIEWABLE = (RequestStatus.REQUESTED, RequestStatus.APPROVED)
+# Most urgent first, then oldest; the id makes it a total order, so numbered pages neither repeat
+# nor skip a request (indexes ``rx_request_triage``, ``rx_request_triage_status``).
+TRIAGE_ORDER = ("-triage_score", "created_at", "id")
 
 
 def _locked(*, pharmacist: User, request_id: object) -> PrescriptionRequest:
@@ -92,16 +95,19 @@ def triage_queue(*, pharmacist: User, status: str = "", urgency: str = "", categ
         qs = qs.exclude(pharmacist_action="")
     elif reviewed is False:
         qs = qs.filter(pharmacist_action="")
-    return qs.order_by("-triage_score", "created_at")
+    return qs.order_by(*TRIAGE_ORDER)
 
 
 def queue_stats(*, pharmacist: User) -> dict:
     qs = requests_for_pharmacy(fetched_by=pharmacist)
-    today = timezone.localdate()
-    counts = qs.aggregate(
-        awaiting=Count("pk", filter=Q(status__in=REVIEWABLE, pharmacist_action="")),
-        today=Count("pk", filter=Q(pharmacist_reviewed_at__date=today)),
-        urgent=Count("pk", filter=Q(status__in=REVIEWABLE, pharmacist_action="", urgency="urgent")),
+    today_start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+    awaiting = Q(status__in=REVIEWABLE, pharmacist_action="")
+    today = Q(pharmacist_reviewed_at__gte=today_start, pharmacist_reviewed_at__lt=today_start + timedelta(days=1))
+    # Only the rows the counters count are read (the open queue, today's reviews), not the history.
+    counts = qs.filter(awaiting | today).aggregate(
+        awaiting=Count("pk", filter=awaiting),
+        today=Count("pk", filter=today),
+        urgent=Count("pk", filter=awaiting & Q(urgency="urgent")),
     )
     return {"awaiting_review": counts["awaiting"], "reviewed_today": counts["today"],
             "urgent_pending": counts["urgent"]}
