@@ -6,6 +6,7 @@ import pytest
 from django.contrib import admin
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from records.audit import audit_record
 from records.models import AuditEvent
@@ -81,6 +82,9 @@ def test_admin_pages_render_and_audit_phi_views(client, patient, doctor):
     for name in ("medicalprofile", "clinicalentry", "accessconsent", "patientdocument", "auditevent"):
         assert client.get(f"/admin/records/{name}/").status_code == 200, name
     assert client.get(f"/admin/records/medicalprofile/{profile.pk}/change/").status_code == 200
-    page = client.get(f"/admin/records/clinicalentry/{entry.pk}/change/")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/admin/records/clinicalentry/{entry.pk}/change/")
     assert page.status_code == 200 and b"kms1:" not in page.content
     assert AuditEvent.objects.filter(action="admin_read", actor_id=staff.pk).count() == 2
+    loads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "records_clinicalentry"."id"')]
+    assert len(loads) == 1, loads  # the audited object is the page's own
