@@ -88,3 +88,15 @@ def test_admin_pages_render_and_audit_phi_views(client, patient, doctor):
     assert AuditEvent.objects.filter(action="admin_read", actor_id=staff.pk).count() == 2
     loads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "records_clinicalentry"."id"')]
     assert len(loads) == 1, loads  # the audited object is the page's own
+
+
+def test_an_admin_page_refused_leaves_no_read_in_the_audit(client, patient):
+    from records.models import ClinicalEntry
+
+    staff = UserFactory(is_staff=True)  # no permission on clinical entries
+    client.force_login(staff)
+    entry = ClinicalEntry(patient=patient, kind="diagnosis", title="Asthma", occurred_on="2025-01-01")
+    entry.notes = "secret"
+    entry.save()
+    assert client.get(f"/admin/records/clinicalentry/{entry.pk}/change/").status_code == 403
+    assert not AuditEvent.objects.filter(action="admin_read", actor_id=staff.pk).exists()
