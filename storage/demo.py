@@ -49,14 +49,15 @@ DEMO_GUIDELINES = [
     ("Sepsis: the first hour", GuidelineCategory.EMERGENCY, "Emergency Medicine",
      GuidelinePriority.CRITICAL, ["sepsis", "emergency"], True,
      "## Suspect sepsis\n\n"
-     "In any patient with an infection and signs of organ dysfunction: a respiratory rate of 22 or "
-     "more, altered mentation, a systolic pressure of 100 mmHg or less.\n\n"
+     "In a patient with an infection, two or more of these call for an assessment for sepsis now: a "
+     "respiratory rate of 22 or more, altered mentation, a systolic pressure of 100 mmHg or less.\n\n"
      "## Within the first hour\n\n"
      "1. Measure lactate.\n"
      "2. Take blood cultures before antibiotics.\n"
      "3. Give broad-spectrum antibiotics.\n"
      "4. Give 30 mL/kg of crystalloid for hypotension or a lactate of 4 mmol/L or more.\n"
-     "5. Vasopressors if hypotension persists during or after fluids.\n"),
+     "5. Vasopressors if hypotension persists during or after fluids (mean arterial pressure of 65 mmHg "
+     "or more).\n"),
     ("Fever in children under five: first assessment", GuidelineCategory.PEDIATRIC, "Paediatrics",
      GuidelinePriority.HIGH, ["fever", "children", "danger signs"], False,
      "## General danger signs\n\n"
