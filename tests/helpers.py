@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +22,12 @@ def client_for(user=None) -> APIClient:
         refresh = issue_tokens(user=user)
         client.cookies[settings.AUTH_COOKIE_ACCESS] = str(refresh.access_token)
     return client
+
+
+def repeated_statements(queries: Any) -> list[str]:
+    """The SQL statements a captured request (``CaptureQueriesContext``) ran more than once."""
+    counts = Counter(q["sql"] for q in queries.captured_queries)
+    return [sql for sql, n in counts.items() if n > 1]
 
 
 def call(client: APIClient, method: str, url: str, data: Any = None, *, format: str | None = "json", **extra):

@@ -16,7 +16,7 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from accounts.models import User
-from tests.helpers import client_for
+from tests.helpers import client_for, repeated_statements
 from tests.routes import routes
 from tracking.models import WomensHealthProfile
 
@@ -47,8 +47,7 @@ def test_no_read_repeats_a_statement():
                 response = client.get(path)
             assert response.status_code < 500, (email, path)
             answered[response.status_code // 100] += 1
-            counts = Counter(q["sql"] for q in queries.captured_queries)
-            twice = [sql[:200] for sql, n in counts.items() if n > 1]
+            twice = [sql[:200] for sql in repeated_statements(queries)]
             if twice:
                 repeated[f"{email} {path}"] = twice
     assert answered[2] > 100  # most of the reads answered, so the sweep read real pages

@@ -16,7 +16,7 @@ from appointments.selectors import day_bounds
 from tests.appointments.helpers import book, future_slot, local_today
 from tests.appointments.test_doctor_api import put_in
 from tests.factories import DepartmentFactory, make_doctor, make_patient
-from tests.helpers import client_for
+from tests.helpers import client_for, repeated_statements
 
 pytestmark = pytest.mark.django_db
 
@@ -92,8 +92,7 @@ def test_the_dashboard_runs_no_query_twice(doctor, department, hospital, patient
     with CaptureQueriesContext(connection) as queries:
         body = client.get("/api/department-pending-appointments/").json()
     assert body["summary"]["pending_department_count"] == 1 and body["summary"]["confirmed_count"] == 1
-    statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) == len(set(statements)), statements
+    assert repeated_statements(queries) == []
 
 
 def test_a_new_doctor_sees_zeroes_not_missing_keys(doctor):

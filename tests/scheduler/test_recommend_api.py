@@ -15,7 +15,7 @@ from appointments.models import SchedulerModelState, SchedulingEvent
 from appointments.scheduler import registry
 from tests.appointments.helpers import book, future_slot, hold, local_today
 from tests.factories import DepartmentFactory, make_patient
-from tests.helpers import client_for
+from tests.helpers import client_for, repeated_statements
 from tests.scheduler.helpers import roster
 
 pytestmark = pytest.mark.django_db
@@ -142,8 +142,7 @@ def test_the_slots_page_and_its_recommendation_share_one_read_of_the_day(hospita
     with CaptureQueriesContext(connection) as queries:
         slots = client.get("/api/appointments/slots/", {"department": department.pk, "date": day}).json()["slots"]
     assert sum(s["recommended"] for s in slots) == 1
-    statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) == len(set(statements)), statements
+    assert repeated_statements(queries) == []
 
 
 def test_booking_the_recommended_slot_gets_the_recommended_doctor(hospital, department, patient):
