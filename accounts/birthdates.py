@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.utils import timezone
+from phb.zones import today_at
 
 MIN_AGE_YEARS = 18
 MAX_AGE_YEARS = 130
@@ -15,13 +15,14 @@ def age_on(born: date, today: date) -> int:
 
 
 def age_today(born: date | None) -> int | None:
-    """Age in whole years on today's date (the service's time zone); None without a birth date."""
-    return None if born is None else age_on(born, timezone.localdate())
+    """Age in whole years on today's date in the hospitals' default zone (``phb.zones``); None
+    without a birth date."""
+    return None if born is None else age_on(born, today_at())
 
 
 def birth_date_problem(born: date, *, today: date | None = None) -> str | None:
     """Why ``born`` is not an acceptable date of birth for an account holder, or None."""
-    today = today or timezone.localdate()
+    today = today or today_at()
     if born > today:
         return "Date of birth cannot be in the future."
     age = age_on(born, today)

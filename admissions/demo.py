@@ -12,6 +12,7 @@ from accounts.models import Role, User
 from admissions import services
 from admissions.models import Admission, Bed, BedFeature, Ward, WardType
 from hospitals.models import Department, Hospital, StaffMember
+from phb.zones import today_at
 
 # department name -> [(ward name, code, type, floor, beds)]
 DEMO_WARDS = {
@@ -93,7 +94,7 @@ def seed_admissions(*, hospital: Hospital, departments: dict[str, Department], p
                 temp_patient_details={"first_name": "Ngozi", "last_name": "Eze", "age": 54, "gender": "female",
                                       "chief_complaint": "Hip pain"},
                 department_id=departments["Orthopedics"].pk, reason_for_admission="Elective hip replacement",
-                priority="elective", expected_discharge_date=timezone.localdate() + timedelta(days=5)))
+                priority="elective", expected_discharge_date=today_at(hospital) + timedelta(days=5)))
             made += 1
         if "General Medicine" in departments and not Admission.objects.filter(patient=patient).exists():
             past = services.admission_create(actor=admin, hospital=hospital, new=services.NewAdmission(

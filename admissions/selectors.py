@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import connections
 from django.db.models import (
@@ -30,7 +29,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Length
-from django.utils import timezone
 
 from accounts.models import User
 from admissions.models import ICU_WARD_TYPES, WARD_MAX_BEDS, Admission, AdmissionStatus, Bed, BedStatus, Ward
@@ -38,6 +36,7 @@ from hospitals.models import Hospital
 from hospitals.selectors import staff_of
 from phb.api import page_sql
 from phb.api.pagination import COUNT_CAP, PageSpec, capped_count, whole_count
+from phb.zones import day_bounds, today_in, zone_of
 
 
 def staff_hospital_of(*, user: User) -> Hospital | None:
@@ -70,10 +69,9 @@ def admissions_visible_to(*, fetched_by: User) -> QuerySet[Admission]:
 
 def local_today(hospital: Hospital | None) -> tuple[date, datetime]:
     """Today in the hospital's time zone, and the instant that day began."""
-    tz = ZoneInfo(hospital.time_zone) if hospital is not None else timezone.get_current_timezone()
-    now = timezone.now().astimezone(tz)
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return now.date(), start
+    zone = zone_of(hospital)
+    today = today_in(zone)
+    return today, day_bounds(today, zone)[0]
 
 
 # The admissions list, newest first: 500 a page by default (the admissions page computes its
@@ -130,7 +128,7 @@ def admission_list(*, fetched_by: User, status: str = "", since: date | None = N
                              columns=columns)
     _, day_start = local_today(hospital)
     if since is not None:
-        day_start = datetime.combine(since, datetime.min.time(), tzinfo=ZoneInfo(hospital.time_zone))
+        day_start = day_bounds(since, zone_of(hospital))[0]
     by_status = {AdmissionStatus.PENDING: Q(status=AdmissionStatus.PENDING),
                  AdmissionStatus.ADMITTED: Q(status=AdmissionStatus.ADMITTED)}
     by_status |= {closed: Q(status=closed, **{f"{column}__gte": day_start}) for closed, column in _CLOSED_AT.items()}

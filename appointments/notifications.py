@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from django.conf import settings
 
 from phb.notify import send_email_after_commit
+from phb.zones import zone_of
 
 
 def _local(appointment) -> str:
-    try:
-        zone = ZoneInfo(appointment.hospital.time_zone or settings.DEFAULT_HOSPITAL_TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(settings.DEFAULT_HOSPITAL_TIME_ZONE)
+    zone = zone_of(appointment.hospital)
     start = appointment.start.astimezone(zone)
     return f"{start:%A %d %B %Y} at {start:%H:%M} ({zone.key} time)"
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.db.models import QuerySet
 
 from appointments.models import AppointmentStatus
 from phb.api.timestamps import iso
+from phb.zones import zone_named
 
 _MINUTE = timedelta(minutes=1)
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -40,14 +39,6 @@ DOCTOR_COLUMNS = PATIENT_COLUMNS + (
     "referred_to_hospital_id", "referred_to_department_id", "referral_reason", "referred_at",
     "accepted_at", "started_at", "completed_at",
 )
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or settings.DEFAULT_HOSPITAL_TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.DEFAULT_HOSPITAL_TIME_ZONE)
 
 
 @lru_cache(maxsize=256)
@@ -97,7 +88,7 @@ def doctor_rows(queryset: QuerySet) -> QuerySet:
 
 def patient_item(row: dict[str, Any]) -> dict[str, Any]:
     """One item of the patient list (P3/M5), from a :data:`PATIENT_COLUMNS` row."""
-    zone = _zone(row["hospital__time_zone"])
+    zone = zone_named(row["hospital__time_zone"])
     start, end = row["start"], row["end"]
     local = start.astimezone(zone)
     local_end = end.astimezone(zone)

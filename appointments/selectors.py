@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from functools import reduce
 
 from django.db.models import Q, QuerySet
@@ -13,6 +13,7 @@ from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus, Prescription
 from hospitals.models import StaffMember
 from hospitals.selectors import admin_hospital_of, staff_of
+from phb.zones import day_bounds
 
 _RELATED = ("patient", "hospital", "department", "doctor")
 _READ_IT = object()  # ``staff`` not given: the selector reads the caller's staff record itself
@@ -150,13 +151,6 @@ def prescriptions_of_patient(*, fetched_by: User) -> QuerySet[Prescription]:
 
 def prescriptions_of_appointment(*, appointment: Appointment) -> QuerySet[Prescription]:
     return Prescription.objects.select_related("prescriber").filter(appointment=appointment).order_by("issued_at")
-
-
-def day_bounds(day: date, zone) -> tuple[datetime, datetime]:
-    from datetime import time, timedelta
-
-    start = datetime.combine(day, time(0, 0)).replace(tzinfo=zone)
-    return start, datetime.combine(day + timedelta(days=1), time(0, 0)).replace(tzinfo=zone)
 
 
 # Statuses the doctor dashboard counts one by one (``summary.my_appointments_count``).

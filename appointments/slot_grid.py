@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count
@@ -25,14 +25,12 @@ from appointments.models import (
 from hospitals.models import Department, Hospital
 from phb.api.errors import ApiError
 from phb.api.fields import EARLIEST_DATE, LATEST_DATE, OUT_OF_RANGE
+from phb.zones import zone_of
 
 
 # --- Time and slots --------------------------------------------------------------------------
 def hospital_zone(hospital: Hospital) -> ZoneInfo:
-    try:
-        return ZoneInfo(hospital.time_zone or settings.DEFAULT_HOSPITAL_TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.DEFAULT_HOSPITAL_TIME_ZONE)
+    return zone_of(hospital)
 
 
 def _clock(value: str) -> time:

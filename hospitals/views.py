@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from functools import partial
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,6 +39,7 @@ from phb.api.errors import ApiError
 from phb.api.schema import JSON_ARRAY
 from phb.api.serializers import validated
 from phb.api.views import ApiView, PublicApiView, ScopedAPIView
+from phb.zones import today_at
 
 
 def _primary_payload(user) -> dict:
@@ -87,9 +87,8 @@ class HospitalListView(ApiView):
             if not request.query_params.get("cursor"):
                 items.insert(0, own)
         facilities = selectors.facilities_of(hospital_ids=[h.id for h in items])
-        today = timezone.localdate()
         hospitals = [{**hospital_payload(h), "registration_number": h.code, **facilities[h.id],
-                      **hospital_profile_payload(h, today=today, own=own is not None and h.pk == own.pk)}
+                      **hospital_profile_payload(h, today=today_at(h), own=own is not None and h.pk == own.pk)}
                      for h in items]
         return page.response({"hospitals": hospitals, "message": f"{len(hospitals)} hospitals",
                               **_primary_payload(request.user)})

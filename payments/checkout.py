@@ -29,6 +29,7 @@ from payments.models import (
     Provider,
 )
 from payments.services import PaymentProviderError, failure_metric, record_event, to_minor
+from phb.zones import zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +60,7 @@ def _booking_summary(hold: Any) -> dict[str, Any]:
     department = Department.objects.select_related("hospital").only(
         "name", "hospital__name", "hospital__time_zone"
     ).get(pk=hold.department_id)
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        zone = ZoneInfo(department.hospital.time_zone or settings.DEFAULT_HOSPITAL_TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(settings.DEFAULT_HOSPITAL_TIME_ZONE)
-    local = hold.start.astimezone(zone)
+    local = hold.start.astimezone(zone_of(department.hospital))
     return {
         "type": hold.appointment_type,
         "date": local.strftime("%Y-%m-%d"),

@@ -10,7 +10,7 @@ A pharmacist reviews a request once per stage:
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -20,7 +20,9 @@ from rest_framework.exceptions import NotFound
 
 from accounts.models import User
 from appointments.models import Prescription
+from pharmacies.selectors import pharmacy_of
 from phb.api.errors import ApiError, Conflict
+from phb.zones import day_bounds, today_in, zone_of
 from prescriptions import notifications
 from prescriptions.models import PharmacistAction, PrescriptionRequest, RequestStatus
 from prescriptions.selectors import requests_for_pharmacy
@@ -100,9 +102,10 @@ def triage_queue(*, pharmacist: User, status: str = "", urgency: str = "", categ
 
 def queue_stats(*, pharmacist: User) -> dict:
     qs = requests_for_pharmacy(fetched_by=pharmacist)
-    today_start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+    zone = zone_of(pharmacy_of(user=pharmacist))  # "today" is the pharmacy's day, on its clock
+    today_start, today_end = day_bounds(today_in(zone), zone)
     awaiting = Q(status__in=REVIEWABLE, pharmacist_action="")
-    today = Q(pharmacist_reviewed_at__gte=today_start, pharmacist_reviewed_at__lt=today_start + timedelta(days=1))
+    today = Q(pharmacist_reviewed_at__gte=today_start, pharmacist_reviewed_at__lt=today_end)
     # Only the rows the counters count are read (the open queue, today's reviews), not the history.
     counts = qs.filter(awaiting | today).aggregate(
         awaiting=Count("pk", filter=awaiting),

@@ -10,7 +10,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +18,7 @@ from phb.api import pagination, serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.views import ApiView
+from phb.zones import today_at
 from records import presenters, selectors, services
 from records.audit import audit_record
 from records.gate import record_access_error, require_med_session
@@ -198,7 +198,7 @@ class _EntryInput(serializers.Serializer):
         return value
 
     def validate(self, attrs: dict) -> dict:
-        if attrs["date"] > timezone.localdate() + timedelta(days=1):
+        if attrs["date"] > today_at() + timedelta(days=1):
             raise serializers.ValidationError({"date": ["The date cannot be in the future."]})
         return attrs
 

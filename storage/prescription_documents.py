@@ -14,13 +14,12 @@ import hashlib
 import json
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.crypto import salted_hmac
 
 from phb import metrics
+from phb.zones import zone_of
 from storage import objects
 from storage.models import PrescriptionDocument, PrescriptionDocumentVersion
 from storage.prescription_pdf import PrescriptionSheet, render_prescription_pdf
@@ -57,11 +56,7 @@ def _sheet(prescription: Any, *, code: str, revision: int) -> PrescriptionSheet:
     hospital = getattr(appointment, "hospital", None) or getattr(getattr(prescription, "request", None),
                                                                  "hospital", None)
     department = getattr(appointment, "department", None)
-    zone_name = getattr(hospital, "time_zone", "") or settings.DEFAULT_HOSPITAL_TIME_ZONE
-    try:
-        zone = ZoneInfo(zone_name)
-    except Exception:  # an unknown zone name must not stop the document
-        zone = ZoneInfo("UTC")
+    zone = zone_of(hospital)  # an unknown zone name must not stop the document
     prescriber = prescription.prescriber
     return PrescriptionSheet(
         prescription_id=str(prescription.pk),

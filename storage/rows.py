@@ -15,14 +15,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import Role, User
 from phb.api.timestamps import iso
+from phb.zones import today_in, zone_named
 from storage.models import shown_approval_status
 
 COLUMNS = (
     "id", "guideline_id", "title", "description", "version", "organization_id", "organization__name",
+    "organization__time_zone",
     "created_by_id", "created_by__full_name", "created_by__email", "category", "specialty", "keywords",
     "content_type", "text_content", "effective_date", "expiry_date", "is_active", "is_published",
     "approval_status", "approved_by_id", "approved_by__full_name", "approved_at", "published_at", "created_at",
@@ -46,10 +47,16 @@ class GuidelineItems:
         template = request.build_absolute_uri(path) if request is not None else path
         self._before, _, self._after = template.partition(_MARK)
         self._staff = viewer.role != Role.PATIENT
-        self._today: date = timezone.localdate()
+        self._today: dict[str | None, date] = {}  # by the hospital's zone: its day, on its clock
+
+    def _today_at(self, zone_name: str | None) -> date:
+        today = self._today.get(zone_name)
+        if today is None:
+            today = self._today[zone_name] = today_in(zone_named(zone_name))
+        return today
 
     def item(self, row: dict[str, Any]) -> dict[str, Any]:
-        today = self._today
+        today = self._today_at(row["organization__time_zone"])
         download_url = f"{self._before}{row['guideline_id']}{self._after}"
         expiry, effective_date = row["expiry_date"], row["effective_date"]
         expired = bool(expiry and expiry < today)

@@ -11,6 +11,7 @@ from phb.api import serializers
 from phb.api.fields import from_json
 from phb.api.schema import documented
 from phb.api.timestamps import iso
+from phb.zones import today_at
 from storage.models import (
     TARGET_ROLES,
     ClinicalGuideline,
@@ -116,9 +117,7 @@ def _user_name(user: User | None) -> str:
 
 def guideline_payload(guideline: ClinicalGuideline, *, viewer: User, request: Any = None) -> dict[str, Any]:
     """The frontend's ``ClinicalGuideline`` (guidelinesService.ts)."""
-    from django.utils import timezone
-
-    today = timezone.localdate()
+    today = today_at(guideline.organization)  # the hospital's day, on its clock
     download_path = reverse("guideline-download", kwargs={"guideline_id": guideline.guideline_id})
     download_url = request.build_absolute_uri(download_path) if request is not None else download_path
     creator = guideline.created_by
