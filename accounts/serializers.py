@@ -12,6 +12,7 @@ from accounts.models import User
 from accounts.roles import login_code_required
 from phb.api import serializers
 from phb.api.schema import PASSWORD_SCHEMA, REQUIRED_CONSENT_SCHEMA, documented
+from phb.zones import date_at
 
 
 def _mask(value: str) -> str | None:
@@ -30,7 +31,7 @@ def hospital_brief(registration) -> dict | None:
         "state": hospital.state,
         "country": hospital.country,
         "region": hospital.region,
-        "registration_date": registration.created_at.date().isoformat(),
+        "registration_date": date_at(registration.created_at, hospital).isoformat(),
         "status": registration.status,
         "available": hospital.available,
     }

@@ -13,6 +13,7 @@ from hospitals.models import (
 )
 from phb.api import serializers
 from phb.numbers import MAX_ID
+from phb.zones import date_at
 
 
 def hospital_payload(hospital: Hospital, *, registration: HospitalRegistration | None = None) -> dict:
@@ -32,7 +33,7 @@ def hospital_payload(hospital: Hospital, *, registration: HospitalRegistration |
     }
     if registration is not None:
         body["status"] = registration.status
-        body["registration_date"] = registration.created_at.date().isoformat()
+        body["registration_date"] = date_at(registration.created_at, hospital).isoformat()
         body["is_primary"] = registration.is_primary
     return body
 
@@ -122,7 +123,7 @@ def staff_hospital_payload(staff: StaffMember) -> dict:
     return {
         **hospital_payload(staff.hospital),
         "status": "approved",
-        "registration_date": staff.user.date_joined.date().isoformat(),
+        "registration_date": date_at(staff.user.date_joined, staff.hospital).isoformat(),
         "is_primary": True,
         "affiliation": "staff",
     }

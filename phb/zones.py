@@ -4,7 +4,8 @@ Hospitals and pharmacies each keep a time zone (``time_zone``; Lagos by default)
 clock is UTC, so "today" at a hospital is a date on the hospital's own clock: in Lagos's first
 hour of a day the UTC date is still yesterday's. Everything that shows or counts "today" for a
 place (an accreditation that lasts until its expiry day, a guideline in effect from a date, a
-pharmacist's reviews of the day, a patient's age) asks this module, never ``timezone.localdate()``.
+pharmacist's reviews of the day, a patient's age, the day a patient registered) asks this module,
+never ``timezone.localdate()`` or a UTC instant's ``.date()``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def today_in(zone: ZoneInfo, *, now: datetime | None = None) -> date:
 def today_at(place: object | None = None, *, now: datetime | None = None) -> date:
     """Today's date at ``place`` (the default hospital zone's when there is none)."""
     return today_in(zone_of(place), now=now)
+
+
+def date_at(instant: datetime, place: object | None) -> date:
+    """The date ``instant`` falls on at ``place``."""
+    return instant.astimezone(zone_of(place)).date()
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -11,12 +11,13 @@ from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from accounts.birthdates import age_today
+from hospitals.models import HospitalRegistration
 from phb import zones
 from phb.api.renderers import dumps
 from storage import rows, selectors
 from storage.models import ClinicalGuideline
 from storage.serializers import guideline_payload
-from tests.factories import HospitalFactory, UserFactory
+from tests.factories import HospitalFactory, UserFactory, make_hospital_admin, make_patient
 from tests.helpers import client_for
 
 # 23:30 UTC on 6 December is 00:30 on 7 December in Lagos.
@@ -85,3 +86,23 @@ def test_a_guideline_takes_effect_and_expires_on_its_hospitals_day(clock, hospit
 def test_an_age_turns_over_at_midnight_in_the_hospitals_zone(clock):
     assert age_today(date(2000, 12, 7)) == 26
     assert age_today(date(2000, 12, 8)) == 25
+
+
+@pytest.mark.django_db
+def test_a_registration_is_dated_by_its_hospitals_day():
+    hospital = HospitalFactory(time_zone="Africa/Lagos")
+    patient = make_patient(hospital=hospital)
+    HospitalRegistration.objects.filter(user=patient).update(created_at=NOW)
+    profile = client_for(patient).get("/api/profile/").json()
+    assert profile["primaryHospital"]["registration_date"] == LAGOS_TODAY.isoformat()
+    listed = client_for(patient).get("/api/hospitals/").json()
+    assert listed["primary_hospital"]["registration_date"] == LAGOS_TODAY.isoformat()
+
+    admin = make_hospital_admin(hospital=hospital)  # staff: the day she joined, at her hospital
+    type(admin).objects.filter(pk=admin.pk).update(date_joined=NOW)
+    listed = client_for(admin).get("/api/hospitals/").json()
+    assert listed["primary_hospital"]["registration_date"] == LAGOS_TODAY.isoformat()
+
+    other = client_for(make_patient(hospital=HospitalFactory())).get("/api/profile/").json()
+    assert other["primaryHospital"]["id"] != hospital.id
+    assert client_for(None).get("/api/profile/").status_code == 401
