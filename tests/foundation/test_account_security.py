@@ -13,11 +13,11 @@ from django.core import mail
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from accounts.cookies import issue_tokens
 from phb import afterresponse
 from phb.middleware import register_after_response, unregister_after_response
+from phb.zones import today_at
 from tests.factories import PASSWORD, make_hospital_admin
 from tests.helpers import client_for
 
@@ -211,14 +211,14 @@ def test_password_reset_ends_access_tokens(patient, django_capture_on_commit_cal
 # --- One birth-date rule --------------------------------------------------------------------------
 def _day_after_years_ago(years: int) -> str:
     """The day after the date ``years`` ago (28 February stands for 29 February in a common year)."""
-    today = timezone.localdate()
+    today = today_at()
     day = 28 if (today.month, today.day) == (2, 29) else today.day
     then = today.replace(year=today.year - years, day=day)
     return (then + timedelta(days=1)).isoformat()
 
 
 @pytest.mark.parametrize("born", ["0001-01-01", _day_after_years_ago(17),
-                                  (timezone.localdate() + timedelta(days=1)).isoformat()])
+                                  (today_at() + timedelta(days=1)).isoformat()])
 def test_registration_and_profile_refuse_the_same_birth_dates(patient, born):
     body = {"full_name": "New Person", "email": "born@example.test", "password": "Sturdy-pass-123",
             "date_of_birth": born, "consent_terms": True, "consent_hipaa": True, "consent_data_processing": True}
