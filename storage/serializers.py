@@ -62,6 +62,13 @@ class CommaListField(serializers.ListField):
 _DATE_OR_BLANK = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
 
 
+class GuidelineDownloadInput(serializers.Serializer):
+    """G10's query. ``format`` is DRF's choice of renderer (the API description lists its values);
+    given, it names one: an empty ``?format=`` is a 400 like every other empty choice."""
+
+    format = serializers.ChoiceField(choices=("bin", "json"), required=False)
+
+
 class GuidelineInput(serializers.Serializer):
     title = serializers.CharField(max_length=255)
     description = serializers.CharField(max_length=20000)

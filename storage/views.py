@@ -20,6 +20,7 @@ from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.schema import JSON_ARRAY
+from phb.api.serializers import validated
 from phb.api.views import ApiView, ScopedAPIView
 from storage import objects, rows, selectors, services
 from storage.filetypes import GUIDELINE_TYPES
@@ -28,6 +29,7 @@ from storage.prescription_documents import prescription_document_url
 from storage.serializers import (
     BookmarkInput,
     FileReplaceInput,
+    GuidelineDownloadInput,
     GuidelineInput,
     GuidelineUploadInput,
     access_payload,
@@ -250,6 +252,7 @@ class GuidelineDownloadView(ApiView):
     @extend_schema(responses={(200, media): bytes for media in GUIDELINE_FILE_MEDIA_TYPES},
                    summary="G10 download the file (in its own content type)")
     def get(self, request: Request, guideline_id: str) -> HttpResponse:
+        validated(GuidelineDownloadInput, request.query_params)
         guideline = selectors.guideline_get(fetched_by=request.user, guideline_id=guideline_id)
         version_id = request.query_params.get("version_id", "")
         if version_id and version_id != guideline.file_version_id:

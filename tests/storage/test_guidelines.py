@@ -217,6 +217,29 @@ def test_text_guideline_from_json_edit_and_delete(doctor, hospital_admin, patien
     assert client_for(hospital_admin).post(f"{BASE}{gid}/approve/").status_code == 404
 
 
+def test_download_format_names_one_of_the_documented_values(doctor, hospital_admin, s3):
+    from drf_spectacular.generators import SchemaGenerator
+
+    client = client_for(doctor)
+    gid = client.post(BASE, {"title": "Sepsis", "description": "First hour", "category": "emergency",
+                             "text_content": "1. Lactate."}, format="json").json()["guideline_id"]
+    publish(hospital_admin, gid)
+    operation = SchemaGenerator().get_schema(request=None, public=True)["paths"][
+        "/api/clinical-guidelines/{guideline_id}/download/"]["get"]
+    (documented,) = [p["schema"]["enum"] for p in operation["parameters"] if p["name"] == "format"]
+    assert sorted(documented) == ["bin", "json"]
+    for value in documented:
+        answer = client.get(f"{BASE}{gid}/download/", {"format": value})
+        assert answer.status_code == 200 and answer.content == b"1. Lactate.", value
+    downloads = GuidelineAccess.objects.filter(guideline__guideline_id=gid, action="download").count()
+
+    empty = client.get(f"{BASE}{gid}/download/?format=")
+    assert empty.status_code == 400 and empty["Content-Type"] == "application/json"
+    assert empty.json()["message"].startswith("format")
+    assert client.get(f"{BASE}{gid}/download/", {"format": "nope"}).status_code == 404  # DRF: no such renderer
+    assert GuidelineAccess.objects.filter(guideline__guideline_id=gid, action="download").count() == downloads
+
+
 def test_drafts_are_private_to_author_and_hospital_admin(doctor, hospital_admin, other_admin, other_doctor, department):
     gid = upload(client_for(doctor), make_pdf()).json()["guideline_id"]
     url = f"{BASE}{gid}/"
