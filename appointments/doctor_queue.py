@@ -26,8 +26,9 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from appointments import rows, selectors
+from appointments import rows
 from phb.api import pagination
+from phb.zones import day_bounds, today_in
 
 UPCOMING = pagination.DOCTOR_APPOINTMENTS
 EARLIER = pagination.PageSpec(ordering=("-start", "-id"), default=UPCOMING.default, maximum=UPCOMING.maximum)
@@ -59,7 +60,7 @@ class QueuePage:
 
 def start_of_today(zone, now: datetime | None = None) -> datetime:
     """Midnight starting the hospital's local day."""
-    return selectors.day_bounds((now or timezone.now()).astimezone(zone).date(), zone)[0]
+    return day_bounds(today_in(zone, now=now), zone)[0]
 
 
 def _position_values(position: Position | None) -> list[Any]:

@@ -13,7 +13,7 @@ from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus, Prescription
 from hospitals.models import StaffMember
 from hospitals.selectors import admin_hospital_of, staff_of
-from phb.zones import day_bounds
+from phb.zones import day_bounds, today_in
 
 _RELATED = ("patient", "hospital", "department", "doctor")
 _READ_IT = object()  # ``staff`` not given: the selector reads the caller's staff record itself
@@ -178,7 +178,7 @@ def doctor_dashboard_summary(*, fetched_by: User, staff: StaffMember, now: datet
     if pending_department is None:
         pending = department_pending(fetched_by=fetched_by, staff=staff)
         pending_department = pending.count() if pending is not None else 0
-    today_start, today_end = day_bounds(now.astimezone(zone).date(), zone)
+    today_start, today_end = day_bounds(today_in(zone, now=now), zone)
     counts = Appointment.objects.filter(doctor=fetched_by).aggregate(
         total=Count("id"),
         today=Count("id", filter=Q(start__gte=today_start, start__lt=today_end) & ~Q(status__in=_NOT_HAPPENING)),

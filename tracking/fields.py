@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from phb.api import serializers
 from phb.api.fields import CLOCK_SCHEMA, FormBlankIsText, clock_hhmm, from_json
 from phb.numbers import whole_number
+from phb.zones import today_in
 
 EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 _TOKEN_TEXT = r"^[A-Za-z][A-Za-z0-9 _\-]{0,39}$"
@@ -27,7 +28,7 @@ def local_zone() -> ZoneInfo:
 
 
 def local_today() -> date:
-    return timezone.now().astimezone(local_zone()).date()
+    return today_in(local_zone())
 
 
 def now_ms() -> int:
