@@ -98,6 +98,7 @@ class AdmissionAdmitInput(serializers.Serializer):
 
 
 class AdmissionTransferInput(serializers.Serializer):
+    required_one_of = (("bed_id", "bed_identifier", "is_icu_bed"),)  # phb.api.schema
     bed_identifier = _text(40)
     bed_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None)
     is_icu_bed = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -147,6 +148,7 @@ class AdmissionPatchInput(serializers.Serializer):
 
 
 class AdmissionLinkPatientInput(serializers.Serializer):
+    required_one_of = (("patient", "hpn"),)  # phb.api.schema
     patient = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     hpn = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 

@@ -51,6 +51,8 @@ class ConflictInput(serializers.Serializer):
 class BookInput(serializers.Serializer):
     """A booking without payment (the payments area drives the paid path through the same service)."""
 
+    required_one_of = (("department_id", "department"),)  # phb.api.schema
+
     hospital_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     hospital = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     department_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
@@ -75,6 +77,7 @@ class BookInput(serializers.Serializer):
 
 
 class CancelInput(serializers.Serializer):
+    required_one_of = (("reason", "cancellation_reason"),)  # phb.api.schema
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     cancellation_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -125,6 +128,7 @@ class ReferInput(serializers.Serializer):
 
 
 class MedicationInput(serializers.Serializer):
+    required_one_of = (("medication_name", "name"), ("patient_instructions", "instructions"))  # phb.api.schema
     medication_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     generic_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

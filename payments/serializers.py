@@ -24,6 +24,8 @@ class SymptomInput(serializers.Serializer):
 class InitializeInput(serializers.Serializer):
     """The whole booking (payment-first). ``amount`` is read and ignored: the server prices it."""
 
+    required_one_of = (("chief_complaint", "symptoms_data"),)  # phb.api.schema
+
     amount = serializers.JSONField(required=False)
     payment_method = serializers.ChoiceField(choices=["card"], required=False, default="card", error_messages={
         "invalid_choice": "Only card payments are available."})

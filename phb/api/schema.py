@@ -12,6 +12,11 @@ headers over the server's limits, refused by gunicorn before the application: ph
 for writes 409 (in conflict with the current state) and, for operations with a body, 413 (body
 too large) and 415 (content type not accepted). The cookie and the Bearer header are
 alternatives, not both required.
+
+A request serializer whose input names a value by either of two (or more) fields, one of which
+must have it, declares the groups as ``required_one_of`` (e.g. ``(("patient", "hpn"),)``). The
+request schema then states each group as ``anyOf`` (at least one field of the group present with
+a value: not null, not blank text, not an empty list) and the body as required.
 """
 
 from __future__ import annotations
@@ -91,7 +96,26 @@ class AutoSchema(SpectacularAutoSchema):
             if child is not None and isinstance(schema.get("items"), dict):
                 schema = {**schema, "items": _states_visible_text(child, schema["items"])}
             properties[field.field_name] = schema
+        rules = [{"anyOf": [{"required": [name], "properties": {name: self._has_a_value(serializer.fields[name])}}
+                            for name in group]}
+                 for group in getattr(serializer, "required_one_of", ())]
+        if len(rules) == 1:
+            result.update(rules[0])
+        elif rules:
+            result["allOf"] = rules
         return result
+
+    def _has_a_value(self, field: serializers.Field) -> dict:
+        """The request schema of ``field`` holding a value: not null, not blank text, not an empty list."""
+        schema = {key: value for key, value in self._map_serializer_field(field, "request").items()
+                  if key not in ("nullable", "default", "description")}
+        if schema.get("type") == "string":
+            schema["minLength"] = max(1, schema.get("minLength", 0))
+            if isinstance(field, serializers.CharField) and field.trim_whitespace and "pattern" not in schema:
+                schema["pattern"] = VISIBLE_TEXT_PATTERN
+        elif schema.get("type") == "array":
+            schema["minItems"] = max(1, schema.get("minItems", 0))
+        return schema
 
     def _get_serializer(self):
         view = self.view
@@ -112,9 +136,12 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_request_for_media_type(self, serializer, direction="request"):
         """A body declared as a plain schema with required properties is itself required (an
-        empty POST is refused), as it is for a serializer with required fields."""
+        empty POST is refused), as it is for a serializer with required fields or with
+        ``required_one_of``."""
         schema, required = super()._get_request_for_media_type(serializer, direction)
-        if isinstance(serializer, dict) and isinstance(schema, dict):
+        if getattr(serializer, "required_one_of", ()):
+            required = True
+        elif isinstance(serializer, dict) and isinstance(schema, dict):
             required = bool(schema.get("required")) or any(
                 isinstance(option, dict) and option.get("required") for option in schema.get("anyOf", ())
             )

@@ -138,3 +138,75 @@ def test_text_that_is_trimmed_and_required_says_so_in_the_description(schema, pa
     registration = schema["components"]["schemas"]["RegisterInputRequest"]["properties"]
     assert "pattern" not in registration.get("gender", {})
     assert registration["password"]["pattern"] == "\\D"
+
+
+# Inputs that take a value under either of two (or more) names, one of which must have it
+# (``required_one_of``, phb.api.schema): a valid body of each, its operation, and a value per name.
+EITHER_OR = {
+    "AdmissionLinkPatientInput": ("/api/admissions/{admission_ref}/link_patient/", {"hpn": "PHB0001"}),
+    "AdmissionTransferInput": ("/api/admissions/{admission_ref}/transfer/", {"bed_id": 3}),
+    "BookInput": ("/api/appointments/", {"department_id": 2, "appointment_date": "2030-01-02T09:30:00Z"}),
+    "CancelInput": ("/api/appointments/{ref}/cancel/", {"reason": "Travelling"}),
+    "InitializeInput": ("/api/payments/initialize/", {
+        "hospital_id": 1, "department_id": 2, "appointment_date": "2030-01-02T09:30:00Z", "chief_complaint": "Cough"}),
+    "MedicationInput": ("/api/appointments/{ref}/prescriptions/", {
+        "medication_name": "Amoxicillin", "strength": "500 mg", "form": "capsule", "route": "oral",
+        "dosage": "1 capsule", "frequency": "three times a day", "patient_instructions": "After food",
+        "indication": "Chest infection"}),
+}
+VALUES = {"patient": "17", "hpn": "PHB0001", "bed_id": 3, "bed_identifier": "CARD-2", "is_icu_bed": False,
+          "department_id": 2, "department": 2, "reason": "Travelling", "cancellation_reason": "Travelling",
+          "medication_name": "Amoxicillin", "name": "Amoxicillin", "patient_instructions": "After food",
+          "instructions": "After food", "chief_complaint": "Cough", "symptoms_data": [{"symptom_name": "cough"}]}
+
+
+def _either_or_serializers():
+    """Every serializer class that declares ``required_one_of``, in every app's ``serializers``."""
+    import importlib
+    import inspect
+
+    from django.apps import apps
+
+    found = {}
+    for config in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{config.name}.serializers")
+        except ModuleNotFoundError as error:
+            if error.name != f"{config.name}.serializers":
+                raise
+            continue
+        for name, value in vars(module).items():
+            if inspect.isclass(value) and getattr(value, "required_one_of", None):
+                found[name] = value
+    return found
+
+
+def test_every_either_or_input_is_checked_here():
+    assert set(_either_or_serializers()) == set(EITHER_OR)
+
+
+@pytest.mark.parametrize("name", sorted(EITHER_OR))
+def test_either_or_fields_are_stated_in_the_schema_as_the_server_checks_them(schema, name):
+    """The body is required, and for each group: the schema and the serializer both refuse a body
+    with none of its fields (or only blank text or an empty list there) and both accept one with any
+    single one."""
+    import jsonschema_rs
+
+    serializer_class = _either_or_serializers()[name]
+    path, body = EITHER_OR[name]
+    assert schema["paths"][path]["post"]["requestBody"]["required"] is True
+    validator = jsonschema_rs.validator_for(
+        {"$ref": f"#/components/schemas/{name}Request", "components": schema["components"]})
+
+    def verdicts(data):
+        return validator.is_valid(data), serializer_class(data=data).is_valid()
+
+    assert verdicts(body) == (True, True)
+    for group in serializer_class.required_one_of:
+        others = {key: value for key, value in body.items() if key not in group}
+        assert verdicts(others) == (False, False), group
+        for field in group:
+            assert verdicts({**others, field: VALUES[field]}) == (True, True), field
+            empty = {str: " \t", list: []}.get(type(VALUES[field]))
+            if empty is not None:
+                assert verdicts({**others, field: empty}) == (False, False), field
