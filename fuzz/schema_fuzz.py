@@ -15,7 +15,8 @@ signed-in caller (default 80, a third of it for the anonymous one; Schemathesis 
 with coverage, fuzzing and then stateful sequences). ``FUZZ_ROLES`` picks callers (comma-separated), ``FUZZ_SEED`` fixes the
 random seed, ``FUZZ_REPORT_DIR`` keeps Schemathesis' reports (default ``var/fuzz``).
 ``FUZZ_BASE_URL`` fuzzes a service already running there (its ``DATABASE_URL`` in the
-environment, for the tokens) instead of starting one.
+environment, for the tokens) instead of starting one. ``FUZZ_CONCURRENT=1`` runs the callers at
+once against the one service (each one's output in ``<report dir>/<role>.log``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,71 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
+def _command(role: str, base: str, token: str | None, report_dir: Path, max_examples: str, max_seconds: str,
+             seed: str) -> list[str]:
+    """The Schemathesis command line for one caller (``token`` None: anonymous)."""
+    command = [
+        str(Path(PYTHON).parent / "schemathesis"),
+        "--config-file", str(ROOT / "fuzz" / "schemathesis.toml"),
+        "run", f"{base}/api/schema/",
+        "--checks", ",".join(CHECKS),
+        "--max-examples", max_examples,
+        "--seed", seed,
+        "--workers", "1",  # threads parse hypothesis lambdas concurrently: CPython 3.11 AST errors
+        "--request-timeout", "20",
+        "--no-shrink",
+        "--no-color",
+        "--generation-database", "none",
+        "--report", "junit",
+        "--report-junit-path", str(report_dir / f"{role}.xml"),
+        "--suppress-health-check", "all",
+        "--warnings", "off",
+    ]
+    if token:
+        command += ["-H", f"Authorization: Bearer {token}", "--exclude-path-regex", SESSION_ENDING]
+        command += ["--max-time", max_seconds]
+    else:  # anonymous: mostly 401s and the public operations
+        command += ["--max-time", str(max(20, int(max_seconds) // 3))]
+    return command
+
+
+def _run_callers(commands: dict[str, list[str]], *, env: dict, report_dir: Path, max_seconds: int,
+                 at_once: bool) -> list[str]:
+    """Run each caller's command, one after another or all at once (``FUZZ_CONCURRENT``: the
+    callers then meet on the same service's objects); returns the callers that found failures.
+    At once, each caller's output goes to ``<report dir>/<role>.log``."""
+    failed = []
+    if at_once:
+        running = {}
+        try:
+            for role, command in commands.items():
+                with open(report_dir / f"{role}.log", "w") as log:
+                    running[role] = (time.monotonic(), subprocess.Popen(
+                        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            for role, (role_started, process) in running.items():
+                try:
+                    returncode = process.wait(timeout=max(0.0, role_started + max_seconds + 180 - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    returncode = -1
+                failed += _reported(role, returncode, time.monotonic() - role_started)
+        finally:
+            for _, process in running.values():
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        return failed
+    for role, command in commands.items():
+        role_started = time.monotonic()
+        result = subprocess.run(command, cwd=ROOT, env=env, timeout=max_seconds + 180)
+        failed += _reported(role, result.returncode, time.monotonic() - role_started)
+    return failed
+
+
+def _reported(role: str, returncode: int, elapsed: float) -> list[str]:
+    print(f"fuzz_{role}: {'ok' if returncode == 0 else 'FAILED'} in {elapsed:.0f} s", flush=True)
+    return [] if returncode == 0 else [role]
+
+
 def main() -> int:
     roles = [r.strip() for r in os.environ.get("FUZZ_ROLES", ",".join(ROLES)).split(",") if r.strip()]
     unknown = set(roles) - set(ROLES)
@@ -181,35 +247,10 @@ def main() -> int:
         # fuzz/hooks.py registers the check judged on the body as sent.
         fuzz_env = {**env, "SCHEMATHESIS_HOOKS": "fuzz.hooks",
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))}
-        for role in roles:
-            command = [
-                str(Path(PYTHON).parent / "schemathesis"),
-                "--config-file", str(ROOT / "fuzz" / "schemathesis.toml"),
-                "run", f"{base}/api/schema/",
-                "--checks", ",".join(CHECKS),
-                "--max-examples", max_examples,
-                "--seed", seed,
-                "--workers", "1",  # threads parse hypothesis lambdas concurrently: CPython 3.11 AST errors
-                "--request-timeout", "20",
-                "--no-shrink",
-                "--no-color",
-                "--generation-database", "none",
-                "--report", "junit",
-                "--report-junit-path", str(report_dir / f"{role}.xml"),
-                "--suppress-health-check", "all",
-                "--warnings", "off",
-            ]
-            if role in tokens:
-                command += ["-H", f"Authorization: Bearer {tokens[role]}", "--exclude-path-regex", SESSION_ENDING]
-                command += ["--max-time", max_seconds]
-            else:  # anonymous: mostly 401s and the public operations
-                command += ["--max-time", str(max(20, int(max_seconds) // 3))]
-            role_started = time.monotonic()
-            result = subprocess.run(command, cwd=ROOT, env=fuzz_env, timeout=int(max_seconds) + 180)
-            elapsed = time.monotonic() - role_started
-            print(f"fuzz_{role}: {'ok' if result.returncode == 0 else 'FAILED'} in {elapsed:.0f} s", flush=True)
-            if result.returncode != 0:
-                failed.append(role)
+        commands = {role: _command(role, base, tokens.get(role), report_dir, max_examples, max_seconds, seed)
+                    for role in roles}
+        failed = _run_callers(commands, env=fuzz_env, report_dir=report_dir, max_seconds=int(max_seconds),
+                              at_once=env.get("FUZZ_CONCURRENT", "").lower() in ("1", "true", "yes"))
     finally:
         if service is not None:
             _stop(service)
