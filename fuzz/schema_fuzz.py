@@ -121,8 +121,8 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
-def _command(role: str, base: str, token: str | None, report_dir: Path, max_examples: str, max_seconds: str,
-             seed: str) -> list[str]:
+def _command(role: str, *, base: str, token: str | None, report_dir: Path, max_examples: str,
+             max_seconds: str, seed: str) -> list[str]:
     """The Schemathesis command line for one caller (``token`` None: anonymous)."""
     command = [
         str(Path(PYTHON).parent / "schemathesis"),
@@ -247,7 +247,8 @@ def main() -> int:
         # fuzz/hooks.py registers the check judged on the body as sent.
         fuzz_env = {**env, "SCHEMATHESIS_HOOKS": "fuzz.hooks",
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))}
-        commands = {role: _command(role, base, tokens.get(role), report_dir, max_examples, max_seconds, seed)
+        commands = {role: _command(role, base=base, token=tokens.get(role), report_dir=report_dir,
+                                   max_examples=max_examples, max_seconds=max_seconds, seed=seed)
                     for role in roles}
         failed = _run_callers(commands, env=fuzz_env, report_dir=report_dir, max_seconds=int(max_seconds),
                               at_once=env.get("FUZZ_CONCURRENT", "").lower() in ("1", "true", "yes"))
