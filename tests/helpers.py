@@ -101,3 +101,14 @@ def silent_server() -> Iterator[int]:
         for conn in held:
             conn.close()
         server.close()
+
+
+def migrate_to_latest():
+    """Every migration applied (the schema the tests after a migration test read); returns the
+    executor, its loader reflecting the database."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    return MigrationExecutor(connection)

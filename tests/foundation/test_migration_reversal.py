@@ -22,6 +22,7 @@ from django.db.migrations.executor import MigrationExecutor
 from tests.admissions.helpers import admit, ward
 from tests.appointments.helpers import book, future_slot
 from tests.factories import DepartmentFactory, make_doctor, make_hospital_admin, make_patient
+from tests.helpers import migrate_to_latest
 
 
 def _project_apps(executor: MigrationExecutor) -> list[str]:
@@ -53,8 +54,7 @@ def test_every_migration_goes_back_with_rows_in_its_tables_and_forward_again():
         executor = MigrationExecutor(connection)
         assert not [key for key in executor.loader.applied_migrations if key[0] in project_apps]
         executor.migrate(leaves)
-    finally:  # the latest schema, which the tests after this one read
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    finally:
+        executor = migrate_to_latest()
     assert set(executor.loader.applied_migrations) >= set(executor.loader.graph.nodes)
     _rows(1)
