@@ -1,11 +1,7 @@
-"""The one booking service: holds, confirming them, and moving an appointment between slots
-(the fee comes from ``fees``, the slot grid and its capacity from ``slot_grid``).
-
-Every path that takes or gives back a place in a slot goes through this module. Lock order is
-always: the patient's user row, then slot rows (by primary key), then holds. The slot row is
-locked with ``select_for_update`` and its counter changed with ``F()`` updates; the check
-constraint ``in_use <= capacity`` on :class:`~appointments.models.Slot` refuses any write that
-would overbook, whatever the caller did.
+"""The booking service: holds on a place while the patient pays, confirming them into
+appointments, releasing them (the fee comes from ``fees``, the slot grid and its capacity from
+``slot_grid``, the locks and place counters from ``slot_places``; moving a booked appointment is
+``moving``).
 
 Times: the frontend sends a local wall-clock time labelled ``Z``. Functions here take
 ``start_local``, a naive datetime on the hospital's wall clock, and store aware datetimes.
@@ -19,25 +15,24 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from appointments import rosters
 from appointments.fees import fee_for, normalize_priority
-from appointments.models import (
-    LIVE_STATUSES,
-    Appointment,
-    AppointmentStatus,
-    BookingHold,
-    HoldState,
-    PaymentStatus,
-    Slot,
-)
+from appointments.models import Appointment, AppointmentStatus, BookingHold, HoldState, PaymentStatus, Slot
 from appointments.notifications import notify_booked
 from appointments.scheduler import events as scheduling_events
 from appointments.scheduler.memory import preferred_doctor, remembered
 from appointments.slot_grid import slot_capacity, validate_start, wall_clock_of
+from appointments.slot_places import (
+    ensure_patient_free,
+    lock_patient,
+    lock_slot,
+    release_place,
+    sweep_expired,
+    take_place,
+)
 from hospitals.models import Department, Hospital
 from hospitals.selectors import is_approved_patient
 from phb import metrics
@@ -58,89 +53,13 @@ DETAIL_FIELDS = (
 )
 
 
-class SlotUnavailable(Conflict):
-    """The slot has no place left (or the hold that had one expired and it was given away)."""
-
-    def __init__(self, message: str = "This time slot is fully booked. Please choose another time.", **extra) -> None:
-        super().__init__(message, code="slot_unavailable", **extra)
-
-
-# --- Locks -----------------------------------------------------------------------------------
-def _lock_patient(patient: User) -> None:
-    """Serialize one patient's bookings so the overlap check cannot race with itself."""
-    User.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
-
-
-def _lock_slot(*, department: Department, start: datetime, end: datetime, capacity: int) -> Slot:
-    Slot.objects.bulk_create(
-        [Slot(department=department, start=start, end=end, capacity=capacity, in_use=0)], ignore_conflicts=True
-    )
-    return Slot.objects.select_for_update().get(department=department, start=start)
-
-
-def _sweep_expired(slot: Slot, now: datetime) -> None:
-    """Give back the places of holds on ``slot`` that expired. Caller holds the slot lock."""
-    expired = list(
-        BookingHold.objects.filter(slot=slot, state=HoldState.HELD, expires_at__lte=now).values_list("pk", flat=True)
-    )
-    if not expired:
-        return
-    BookingHold.objects.filter(pk__in=expired).update(state=HoldState.EXPIRED, updated_at=now)
-    Slot.objects.filter(pk=slot.pk).update(in_use=F("in_use") - len(expired))
-    slot.in_use -= len(expired)
-    logger.info("booking holds expired", extra={"event": "holds_expired", "count": len(expired)})
-
-
-def _take_place(slot: Slot, *, capacity: int, now: datetime) -> None:
-    """Take one place in the locked ``slot`` or raise :class:`SlotUnavailable`."""
-    _sweep_expired(slot, now)
-    if slot.in_use >= capacity:
-        raise SlotUnavailable()
-    try:
-        with transaction.atomic():
-            Slot.objects.filter(pk=slot.pk).update(in_use=F("in_use") + 1, capacity=capacity)
-    except IntegrityError as exc:  # the constraint: something wrote around the lock
-        raise SlotUnavailable() from exc
-    slot.in_use += 1
-    slot.capacity = capacity
-
-
-def release_place(*, slot_id: int | None) -> None:
-    """Give back one place (an appointment left its slot)."""
-    if slot_id is None:
-        return
-    Slot.objects.filter(pk=slot_id, in_use__gt=0).update(in_use=F("in_use") - 1)
-
-
-def _ensure_patient_free(
-    *, patient: User, start: datetime, end: datetime, now: datetime,
-    exclude_appointment: uuid.UUID | None = None, exclude_hold: uuid.UUID | None = None,
-) -> None:
-    overlapping = Appointment.objects.filter(
-        patient=patient, status__in=LIVE_STATUSES, start__lt=end, end__gt=start
-    )
-    if exclude_appointment:
-        overlapping = overlapping.exclude(pk=exclude_appointment)
-    if overlapping.exists():
-        raise Conflict("You already have an appointment at this time.", code="overlapping_appointment")
-    holds = BookingHold.objects.filter(
-        patient=patient, state=HoldState.HELD, expires_at__gt=now, start__lt=end, end__gt=start
-    )
-    if exclude_hold:
-        holds = holds.exclude(pk=exclude_hold)
-    if holds.exists():
-        raise Conflict(
-            "You already have a booking in progress at this time. Finish or cancel it first.",
-            code="overlapping_appointment",
-        )
-
-
 def _failure(reason: str) -> None:
     metrics.record("BookingFailure", area=METRIC_AREA, dimensions={"Reason": reason})
 
 
-# --- Holds -----------------------------------------------------------------------------------
-def _resolve_target(*, hospital_id, department_id) -> tuple[Hospital, Department]:
+def resolve_target(*, hospital_id, department_id) -> tuple[Hospital, Department]:
+    """The active department asked for, and its hospital; 404 when there is none, 400 when it is
+    not ``hospital_id``'s."""
     try:
         department = Department.objects.select_related("hospital").get(
             pk=int(department_id), is_active=True, hospital__is_active=True
@@ -154,10 +73,6 @@ def _resolve_target(*, hospital_id, department_id) -> tuple[Hospital, Department
 
 def clean_details(details: dict | None) -> dict:
     """The booking details a hold keeps (the known fields, sized)."""
-    return _clean_details(details)
-
-
-def _clean_details(details: dict | None) -> dict:
     details = details or {}
     out = {}
     for key in DETAIL_FIELDS:
@@ -188,10 +103,10 @@ def hold_create(
 
     Raises :class:`ApiError` with a clear message when refused (past, outside opening hours,
     not registered at the hospital, department closed that day, overlapping booking) and
-    :class:`SlotUnavailable` when the slot is full.
+    :class:`~appointments.slot_places.SlotUnavailable` when the slot is full.
     """
     try:
-        hospital, department = _resolve_target(hospital_id=hospital_id, department_id=department_id)
+        hospital, department = resolve_target(hospital_id=hospital_id, department_id=department_id)
         priority = normalize_priority(priority)
         now = timezone.now()
         start, end = validate_start(start_local=start_local, hospital=hospital, now=now)
@@ -206,10 +121,10 @@ def hold_create(
             raise ApiError("This department takes no appointments at that time.", code="department_closed")
         fee = fee_for(department=department, priority=priority)
         with transaction.atomic():
-            _lock_patient(patient)
-            _ensure_patient_free(patient=patient, start=start, end=end, now=now)
-            slot = _lock_slot(department=department, start=start, end=end, capacity=capacity)
-            _take_place(slot, capacity=capacity, now=now)
+            lock_patient(patient)
+            ensure_patient_free(patient=patient, start=start, end=end, now=now)
+            slot = lock_slot(department=department, start=start, end=end, capacity=capacity)
+            take_place(slot, capacity=capacity, now=now)
             hold = BookingHold.objects.create(
                 patient=patient,
                 hospital=hospital,
@@ -219,7 +134,7 @@ def hold_create(
                 end=end,
                 priority=priority,
                 appointment_type=(appointment_type or "consultation")[:32],
-                details=_clean_details(details),
+                details=clean_details(details),
                 fee_amount=fee,
                 currency=settings.BOOKING_CURRENCY,
                 expires_at=now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
@@ -247,7 +162,7 @@ def hold_confirm(*, hold_id, payment_reference: str | None, recommendation: dict
     """Turn a hold into an appointment (status ``pending``: waiting for a doctor to accept).
 
     Idempotent: a hold already confirmed returns its appointment. A hold that expired or was
-    released takes a place again if one is free, else raises :class:`SlotUnavailable`.
+    released takes a place again if one is free, else raises :class:`~appointments.slot_places.SlotUnavailable`.
     ``payment_reference`` None means the payment was waived. ``recommendation`` is what
     ``scheduler.memory.remembered`` returned for the hold's patient and department; a caller inside
     a transaction must pass it (the default reads the cache here, which only a caller without a
@@ -267,16 +182,16 @@ def hold_confirm(*, hold_id, payment_reference: str | None, recommendation: dict
     prefer = preferred_doctor(hold=hold, memory=recommendation)
     try:
         with transaction.atomic():
-            _lock_patient(hold.patient)
+            lock_patient(hold.patient)
             slot = Slot.objects.select_for_update().get(pk=hold.slot_id)
             hold = BookingHold.objects.select_for_update().get(pk=hold.pk)
             if hold.state == HoldState.CONFIRMED and hold.appointment_id:
                 return Appointment.objects.get(pk=hold.appointment_id)
-            _ensure_patient_free(patient=hold.patient, start=hold.start, end=hold.end, now=now, exclude_hold=hold.pk)
+            ensure_patient_free(patient=hold.patient, start=hold.start, end=hold.end, now=now, exclude_hold=hold.pk)
             start_local = wall_clock_of(hold.start, hold.hospital)
             if hold.state != HoldState.HELD:
                 capacity = slot_capacity(department=hold.department, start_local=start_local)
-                _take_place(slot, capacity=capacity, now=now)
+                take_place(slot, capacity=capacity, now=now)
             doctor_id = rosters.pick_doctor(department=hold.department, start_local=start_local, start=hold.start,
                                             prefer=prefer)
             appointment = _create_appointment(hold, payment_reference=payment_reference, now=now,
@@ -349,7 +264,7 @@ def hold_release(*, hold_id) -> None:
             state=HoldState.RELEASED, updated_at=timezone.now()
         )
         if changed:
-            Slot.objects.filter(pk=hold.slot_id).update(in_use=F("in_use") - 1)
+            release_place(slot_id=hold.slot_id)
     logger.info("booking hold released", extra={"event": "hold_released", "hold_id": str(hold.pk)})
 
 
@@ -366,66 +281,6 @@ def release_expired_holds(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             slot = Slot.objects.select_for_update().get(pk=slot_id)
             before = slot.in_use
-            _sweep_expired(slot, now)
+            sweep_expired(slot, now)
             total += before - slot.in_use
     return total
-
-
-# --- Moving an appointment -------------------------------------------------------------------
-MOVABLE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED, AppointmentStatus.RESCHEDULED)
-
-
-def appointment_move(*, appointment: Appointment, start_local: datetime, now: datetime | None = None) -> Appointment:
-    """Move ``appointment`` to the slot starting at ``start_local`` (hospital wall clock), atomically.
-
-    Takes the new place before giving back the old one, inside one transaction: on any refusal
-    nothing changes. An appointment whose status no longer occupies a place (``rescheduled``)
-    only takes the new place.
-    """
-    now = now or timezone.now()
-    hospital = appointment.hospital
-    department = appointment.department
-    start, end = validate_start(start_local=start_local, hospital=hospital, now=now)
-    capacity = slot_capacity(department=department, start_local=wall_clock_of(start, hospital))
-    if capacity <= 0:
-        raise ApiError("This department takes no appointments at that time.", code="department_closed")
-    with transaction.atomic():
-        _lock_patient(appointment.patient)
-        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if current.status not in MOVABLE_STATUSES:
-            raise Conflict(
-                f"A {current.status.replace('_', ' ')} appointment cannot be rescheduled.", code="invalid_transition"
-            )
-        if start == current.start and current.status != AppointmentStatus.RESCHEDULED:
-            raise ApiError("The appointment is already at this time.", code="same_slot")
-        _ensure_patient_free(
-            patient=appointment.patient, start=start, end=end, now=now, exclude_appointment=appointment.pk
-        )
-        Slot.objects.bulk_create(
-            [Slot(department=department, start=start, end=end, capacity=capacity, in_use=0)], ignore_conflicts=True
-        )
-        new_slot_id = Slot.objects.filter(department=department, start=start).values_list("pk", flat=True).get()
-        ids = sorted({new_slot_id, current.slot_id} - {None})
-        locked = {slot.pk: slot for slot in Slot.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
-        new_slot = locked[new_slot_id]
-        _take_place(new_slot, capacity=capacity, now=now)
-        occupies_old = current.status != AppointmentStatus.RESCHEDULED
-        if occupies_old and current.slot_id is not None:
-            Slot.objects.filter(pk=current.slot_id, in_use__gt=0).update(in_use=F("in_use") - 1)
-        current.previous_start = current.start
-        current.doctor_id = rosters.pick_doctor(
-            department=department, start_local=wall_clock_of(start, hospital), start=start,
-            prefer=current.doctor_id, exclude_appointment=current.pk,
-        ) or (None if rosters.has_roster(department=department) else current.doctor_id)
-        current.start, current.end, current.slot_id = start, end, new_slot_id
-        current.reschedule_count += 1
-        if current.status == AppointmentStatus.RESCHEDULED:
-            current.status = AppointmentStatus.CONFIRMED if current.doctor_id else AppointmentStatus.PENDING
-        try:
-            with transaction.atomic():
-                current.save(update_fields=["start", "end", "slot", "reschedule_count", "previous_start", "status",
-                                            "doctor", "updated_at"])
-        except IntegrityError as exc:
-            raise Conflict("You already have an appointment at this time.", code="overlapping_appointment") from exc
-    logger.info("appointment moved", extra={"event": "appointment_moved", "appointment_id": str(appointment.pk)})
-    return current

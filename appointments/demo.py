@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from appointments import fees, slot_grid
+from appointments import fees, slot_grid, slot_places
 from appointments.models import OCCUPYING_STATUSES, Appointment, AppointmentStatus, PaymentStatus, Slot
 from hospitals.models import Department, Hospital
 
@@ -91,12 +90,11 @@ def _plan(*, hospital: Hospital, doctors: dict[int, User], patients: list[User],
 def _take_place(*, department: Department, start: datetime, end: datetime) -> Slot | None:
     capacity = slot_grid.capacity_for(department=department, day=start.astimezone(
         slot_grid.hospital_zone(department.hospital)).date())
-    Slot.objects.bulk_create([Slot(department=department, start=start, end=end, capacity=capacity, in_use=0)],
-                             ignore_conflicts=True)
-    slot = Slot.objects.select_for_update().get(department=department, start=start)
-    if slot.in_use >= slot.capacity:
+    slot = slot_places.lock_slot(department=department, start=start, end=end, capacity=capacity)
+    try:
+        slot_places.take_place(slot, capacity=slot.capacity, now=timezone.now())
+    except slot_places.SlotUnavailable:
         return None
-    Slot.objects.filter(pk=slot.pk).update(in_use=F("in_use") + 1)
     return slot
 
 

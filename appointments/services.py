@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from appointments import booking, notifications, rosters, state
+from appointments import moving, notifications, rosters, slot_places, state
 from appointments.models import Appointment, AppointmentStatus, Prescription
 from appointments.scheduler import events as scheduling_events
 from appointments.signals import send_appointment_cancelled_after_commit, send_prescription_issued_after_commit
@@ -44,7 +44,7 @@ def _transition(appointment: Appointment, target: str, **changes: Any) -> Appoin
             setattr(current, field, value)
         current.save(update_fields=["status", "updated_at", *changes.keys()])
         if target in state.RELEASES_PLACE and previous not in state.RELEASES_PLACE:
-            booking.release_place(slot_id=current.slot_id)
+            slot_places.release_place(slot_id=current.slot_id)
         scheduling_events.record_outcome(appointment_id=current.pk, status=target)
     # Keep the caller's related objects (already loaded) on the fresh row.
     for name in ("patient", "hospital", "department"):
@@ -64,7 +64,7 @@ def appointment_accept(*, appointment: Appointment, doctor: User, proposed_time:
     now = timezone.now()
     with transaction.atomic():
         if proposed_time is not None:
-            appointment = booking.appointment_move(appointment=appointment, start_local=proposed_time)
+            appointment = moving.appointment_move(appointment=appointment, start_local=proposed_time)
             notifications.notify_rescheduled(appointment)
         rosters.ensure_place_for(appointment=appointment, doctor_id=doctor.pk)
         if appointment.status == S.CONFIRMED:  # moved back from rescheduled with its doctor
@@ -185,7 +185,7 @@ def appointment_set_status(*, appointment: Appointment, doctor: User, status: st
 # --- Patient actions -----------------------------------------------------------------------------
 def appointment_reschedule(*, appointment: Appointment, start_local: datetime) -> Appointment:
     """Take the new slot and give back the old one in one transaction, or change nothing."""
-    appointment = booking.appointment_move(appointment=appointment, start_local=start_local)
+    appointment = moving.appointment_move(appointment=appointment, start_local=start_local)
     notifications.notify_rescheduled(appointment)
     return appointment
 

@@ -207,7 +207,7 @@ def recommend(*, patient: User, hospital_id, department_id, preferred_dates=None
               priority: str = "normal", now: datetime | None = None,
               known: slot_grid.DayGrid | None = None) -> Recommendation:
     """``known``: a day of this department the caller read already (as of ``now``)."""
-    hospital, department = booking._resolve_target(hospital_id=hospital_id, department_id=department_id)
+    hospital, department = booking.resolve_target(hospital_id=hospital_id, department_id=department_id)
     urgency = urgency_of(priority)
     now = now or timezone.now()
     zone = slot_grid.hospital_zone(hospital)

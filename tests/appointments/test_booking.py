@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from appointments import booking, slot_grid
-from appointments.booking import SlotUnavailable, hold_confirm, hold_create, hold_release
+from appointments.booking import hold_confirm, hold_create, hold_release
 from appointments.fees import fee_for
 from appointments.models import (
     Appointment,
@@ -23,6 +23,7 @@ from appointments.models import (
     Slot,
     SlotCapacity,
 )
+from appointments.slot_places import SlotUnavailable
 from phb.api.errors import ApiError
 from tests.appointments.helpers import book, expire, future_slot, hold, iso_z
 from tests.concurrency import race

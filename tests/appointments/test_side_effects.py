@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from appointments.booking import SlotUnavailable
 from appointments.models import AppointmentStatus, Slot, SlotCapacity
 from appointments.selectors import clinician_has_appointment_with
+from appointments.slot_places import SlotUnavailable
 from phb import metrics
 from tests.appointments.helpers import book, expire, future_slot, hold
 from tests.factories import DepartmentFactory, UserFactory, make_doctor, make_patient

@@ -7,8 +7,7 @@ from datetime import time
 import pytest
 from django.db import connection
 
-from appointments import booking, rosters, slot_grid
-from appointments.booking import SlotUnavailable
+from appointments import moving, rosters, slot_grid
 from appointments.models import (
     Appointment,
     BookingHold,
@@ -18,6 +17,7 @@ from appointments.models import (
     SlotCapacity,
     StaffAvailability,
 )
+from appointments.slot_places import SlotUnavailable
 from tests.appointments.helpers import book, future_slot, hold, iso_z
 from tests.concurrency import race
 from tests.factories import DepartmentFactory, HospitalFactory, make_patient
@@ -90,12 +90,12 @@ def test_moving_keeps_the_doctor_when_she_is_free_and_changes_it_otherwise(hospi
     a_doc, b_doc = roster(department, doctors=2, start="09:00", end="17:00")
     appointment = book(make_patient(hospital=hospital), department, future_slot(hospital, at="10:00"))
     kept = appointment.doctor_id
-    moved = booking.appointment_move(appointment=appointment, start_local=future_slot(hospital, at="11:00"))
+    moved = moving.appointment_move(appointment=appointment, start_local=future_slot(hospital, at="11:00"))
     assert moved.doctor_id == kept
     noon = future_slot(hospital, at="12:00")
     RosterException.objects.create(doctor_id=kept, kind="leave", date=noon.date(), start_time=time(12),
                                    end_time=time(13))
-    moved = booking.appointment_move(appointment=moved, start_local=noon)
+    moved = moving.appointment_move(appointment=moved, start_local=noon)
     assert moved.doctor_id == ({a_doc.pk, b_doc.pk} - {kept}).pop()
 
 
