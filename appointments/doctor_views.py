@@ -15,6 +15,14 @@ from rest_framework.response import Response
 
 from appointments import doctor_queue, rows, selectors, services, slot_grid
 from appointments.models import Appointment
+from appointments.presenters import (
+    appointment_detail_payload,
+    appointment_payload,
+    doctor_appointment_payload,
+    doctor_contact_payload,
+    doctor_detail_nested,
+    medication_payload,
+)
 from appointments.serializers import (
     WALL_CLOCK_HELP,
     AcceptInput,
@@ -26,12 +34,6 @@ from appointments.serializers import (
     QueueInput,
     ReferInput,
     StatusInput,
-    appointment_detail_payload,
-    appointment_payload,
-    doctor_appointment_payload,
-    doctor_contact_payload,
-    doctor_detail_nested,
-    medication_payload,
 )
 from appointments.view_base import (
     REF_PARAM,

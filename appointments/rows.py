@@ -5,7 +5,7 @@ and format each row with plain string arithmetic: the hospital's ``ZoneInfo`` is
 zone, the English day and month names replace ``strftime``, and timestamps are written in C
 (:func:`phb.api.timestamps.iso`). Ids stay ``UUID`` objects, which the
 JSON renderer writes as ``str()`` does. The rendered JSON is byte-for-byte what
-:func:`appointments.serializers.appointment_payload` and ``doctor_appointment_payload`` render for
+:func:`appointments.presenters.appointment_payload` and ``doctor_appointment_payload`` render for
 the same row (``tests/appointments/test_rows.py`` compares them on many rows), at a fraction of the
 cost per row.
 """

@@ -15,10 +15,7 @@ from rest_framework.response import Response
 
 from appointments import selectors
 from appointments.models import Appointment
-from appointments.serializers import (
-    appointment_payload,
-    doctor_appointment_payload,
-)
+from appointments.presenters import appointment_payload, doctor_appointment_payload
 from phb.api.access import Access
 from phb.api.views import ScopedAPIView
 

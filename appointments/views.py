@@ -17,6 +17,14 @@ from rest_framework.response import Response
 
 from appointments import booking, list_items, rows, selectors, services, slot_grid
 from appointments.models import LIVE_STATUSES, Appointment
+from appointments.presenters import (
+    admin_appointment_payload,
+    appointment_detail_payload,
+    appointment_payload,
+    doctor_appointment_payload,
+    medication_payload,
+    summary_payload,
+)
 from appointments.scheduler.recommend import recommended_start_of_day
 from appointments.serializers import (
     WALL_CLOCK_HELP,
@@ -26,12 +34,6 @@ from appointments.serializers import (
     ConflictInput,
     RescheduleInput,
     SlotsInput,
-    admin_appointment_payload,
-    appointment_detail_payload,
-    appointment_payload,
-    doctor_appointment_payload,
-    medication_payload,
-    summary_payload,
 )
 from appointments.view_base import (
     REF_PARAM,

@@ -38,7 +38,7 @@ from rest_framework.renderers import JSONRenderer  # noqa: E402
 from accounts.models import User  # noqa: E402
 from appointments import rows  # noqa: E402
 from appointments.models import Appointment  # noqa: E402
-from appointments.serializers import appointment_payload  # noqa: E402
+from appointments.presenters import appointment_payload  # noqa: E402
 from hospitals.models import Department, Hospital  # noqa: E402
 from phb.api.renderers import FastJSONRenderer, dumps  # noqa: E402
 

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.throttles import client_ip, hit
-from appointments.serializers import medication_payload
+from appointments.presenters import medication_payload
 from pharmacies.presenters import pharmacy_summary
 from phb.api import pagination
 from phb.api.access import Access

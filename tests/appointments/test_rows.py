@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from appointments import rows
 from appointments.models import Appointment
-from appointments.serializers import appointment_payload, doctor_appointment_payload
+from appointments.presenters import appointment_payload, doctor_appointment_payload
 from phb.api.renderers import dumps
 from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_patient
 
