@@ -1,24 +1,21 @@
 """Reads of the women's-health area, always scoped to the caller (``fetched_by``).
 
 DynamoDB reads are a ``Query`` or ``GetItem`` on the caller's own partition (``USER#<id>``);
-the only other read is trending search terms, a ``Query`` per day on the search-term index that
-returns counts, never users. Before reading, the caller's queued writes are delivered
-(:func:`tracking.outbox.catch_up`) so a read after an outage includes them.
+reads across users (counts only) are ``tracking.population``. Before reading, the caller's
+queued writes are delivered (:func:`tracking.outbox.catch_up`) so a read after an outage
+includes them.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from accounts.models import User
-from hospitals.selectors import admin_hospital_of
 from phb.api.errors import ApiError
 from tracking import kept_days, outbox
 from tracking.birth_plan import birth_plan_document
@@ -27,7 +24,6 @@ from tracking.dynamo.cursors import cursor_decode, cursor_encode
 from tracking.fields import local_today
 from tracking.kinds import (
     CONTRACTIONS,
-    CYCLE_DAYS,
     DAILY_LOGS,
     FERTILITY,
     KICK_SESSIONS,
@@ -57,7 +53,8 @@ def _pk(user: User) -> str:
     return keys.user_pk(user.pk)
 
 
-def _limit(value: Any, *, default: int) -> int:
+def page_limit(value: Any, *, default: int) -> int:
+    """A ``limit`` query parameter: a whole number, 1 to ``TRACKING_PAGE_MAX``; 400 otherwise."""
     try:
         number = int(value) if value not in (None, "") else default
     except (TypeError, ValueError) as exc:
@@ -80,7 +77,7 @@ def _page(*, user: User, listing: str, prefix: str, limit: int, cursor: str | No
 
 
 def kick_session_list(*, fetched_by: User, limit: Any = None, cursor: str | None = None) -> tuple[list[dict], str | None]:
-    number = _limit(limit, default=20)
+    number = page_limit(limit, default=20)
     items, next_cursor = _page(user=fetched_by, listing="kick", prefix=keys.KICK, limit=number, cursor=cursor)
     return [KICK_SESSIONS.payload(i) for i in items[:number]], next_cursor
 
@@ -89,7 +86,7 @@ def contraction_list(*, fetched_by: User, limit: Any = None,
                      cursor: str | None = None) -> tuple[list[dict], str | None, bool]:
     """A page of contractions, oldest first inside the page (as the timer keeps them); pages
     walk back in time. Intervals use one extra older item; ``alert`` is about the latest three."""
-    number = _limit(limit, default=50)
+    number = page_limit(limit, default=50)
     items, next_cursor = _page(user=fetched_by, listing="contraction", prefix=keys.CONTRACTION, limit=number,
                                cursor=cursor, extra=1)
     oldest_first = list(reversed(items[: number + 1]))
@@ -153,7 +150,7 @@ def cycles_of(*, fetched_by: User) -> QuerySet[MenstrualCycle]:
 
 
 def cycle_list(*, fetched_by: User, limit: Any = None, offset: Any = None) -> tuple[list[dict], int]:
-    number = _limit(limit, default=20)
+    number = page_limit(limit, default=20)
     try:
         skip = max(0, int(offset or 0))
     except (TypeError, ValueError) as exc:
@@ -325,89 +322,8 @@ def planner_get(*, fetched_by: User) -> PregnancyPlanner:
 
 # --- Search history ------------------------------------------------------------------------------
 def search_history_list(*, fetched_by: User, limit: Any = None) -> list[dict[str, Any]]:
-    number = max(1, min(_limit(limit, default=settings.SEARCH_HISTORY_MAX_TERMS), settings.SEARCH_HISTORY_MAX_TERMS))
+    number = max(1, min(page_limit(limit, default=settings.SEARCH_HISTORY_MAX_TERMS), settings.SEARCH_HISTORY_MAX_TERMS))
     outbox.catch_up(user_id=fetched_by.pk)
     items = store.query_all(store.search_table(), pk=_pk(fetched_by), prefix=keys.TERM)
     items.sort(key=lambda i: int(i["ts"]), reverse=True)
     return [SEARCHES.payload(i) for i in items[:number]]
-
-
-def search_trending(*, fetched_by: User, days: Any = None, limit: Any = None) -> dict[str, Any]:
-    """Most searched terms over the last ``days`` days, for hospital administrators.
-
-    One ``Query`` per day on ``search-term-index`` (partition ``term_day``), keys only. A term is
-    counted once per user (history keeps one item per user and term) and shown only when at least
-    ``SEARCH_TRENDING_MIN_USERS`` users searched it, so no answer points at one person.
-    """
-    if admin_hospital_of(user=fetched_by) is None:
-        raise ApiError("Only hospital administrators can see trending searches.", status_code=403,
-                       code="permission_denied")
-    try:
-        window = int(days) if days not in (None, "") else 7
-    except (TypeError, ValueError) as exc:
-        raise ApiError("days must be a whole number.", code="invalid") from exc
-    window = max(1, min(window, settings.SEARCH_TRENDING_MAX_DAYS))
-    number = _limit(limit, default=10)
-    today = timezone.now().astimezone(UTC).date()
-    counts: Counter[str] = Counter()
-    table = store.search_table()
-    for offset in range(window):
-        day = (today - timedelta(days=offset)).isoformat()
-        start = None
-        for _ in range(50):
-            kwargs: dict[str, Any] = {
-                "IndexName": keys.SEARCH_TERM_INDEX,
-                "KeyConditionExpression": "#d = :d",
-                "ExpressionAttributeNames": {"#d": "term_day", "#t": "term_norm"},
-                "ExpressionAttributeValues": {":d": day},
-                "ProjectionExpression": "#t",
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            with store.guard():
-                response = table.query(**kwargs)
-            counts.update(item["term_norm"] for item in response.get("Items", []))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                break
-    minimum = settings.SEARCH_TRENDING_MIN_USERS
-    ranked = sorted(((t, c) for t, c in counts.items() if c >= minimum), key=lambda tc: (-tc[1], tc[0]))
-    since = datetime.combine(today - timedelta(days=window - 1), datetime.min.time(), tzinfo=UTC)
-    return {
-        "trending": [{"term": term, "searches": count} for term, count in ranked[:number]],
-        "window_days": window,
-        "since": since.isoformat(),
-        "min_users": minimum,
-    }
-
-
-def activity_counts(*, days: int) -> dict[str, int]:
-    """Entries per type whose event time falls in the last ``days`` days, across all users.
-
-    A ``Query`` with ``Select=COUNT`` per type on ``data-type-time-index`` (keys only): population
-    figures for operations, no user and no health value ever leaves DynamoDB.
-    """
-    until = int(timezone.now().timestamp() * 1000)
-    since = until - days * 86_400_000
-    table = store.tracking_table()
-    out: dict[str, int] = {}
-    for kind in (KICK_SESSIONS, CONTRACTIONS, CYCLE_DAYS, DAILY_LOGS, FERTILITY):
-        total, start = 0, None
-        for _ in range(1000):
-            kwargs: dict[str, Any] = {
-                "IndexName": keys.DATA_TYPE_INDEX,
-                "KeyConditionExpression": "#t = :t AND #ts BETWEEN :a AND :b",
-                "ExpressionAttributeNames": {"#t": "data_type", "#ts": "ts"},
-                "ExpressionAttributeValues": {":t": kind.data_type, ":a": since, ":b": until},
-                "Select": "COUNT",
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            with store.guard(respect_breaker=False):
-                response = table.query(**kwargs)
-            total += int(response.get("Count", 0))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                break
-        out[kind.name] = total
-    return out

@@ -23,7 +23,7 @@ from phb.api.access import Access
 from phb.api.errors import ApiError
 from phb.api.serializers import validated
 from phb.api.views import ApiView, ScopedAPIView
-from tracking import outbox, selectors, services
+from tracking import outbox, population, selectors, services
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.kinds import (
     CYCLE_DAYS,
@@ -364,5 +364,5 @@ class SearchTrendingView(TrackingMixin, ApiView):
 
     @extend_schema(responses={200: dict}, summary="Trending search terms (hospital administrators)")
     def get(self, request: Request) -> Response:
-        return ok(**selectors.search_trending(fetched_by=request.user, days=request.query_params.get("days"),
+        return ok(**population.search_trending(fetched_by=request.user, days=request.query_params.get("days"),
                                               limit=request.query_params.get("limit")))

@@ -87,3 +87,23 @@ def test_trending_for_hospital_admins_without_user_data(api, mother, hospital, h
     refused = api.get(f"{URL}trending/")
     assert refused.status_code == 403 and refused.json()["message"]
     assert client_for(None).get(f"{URL}trending/").status_code == 401
+
+
+def test_index_queries_follow_every_page_up_to_their_bound(api):
+    from datetime import UTC, datetime
+
+    from tracking.dynamo import keys, store
+
+    terms = {f"paged-{n}-{uuid.uuid4().hex[:8]}" for n in range(5)}
+    for term in terms:
+        assert api.post(URL, {"term": term}, format="json").status_code in (200, 201)
+    query = {"IndexName": keys.SEARCH_TERM_INDEX, "KeyConditionExpression": "#d = :d",
+             "ExpressionAttributeNames": {"#d": "term_day"},
+             "ExpressionAttributeValues": {":d": datetime.now(UTC).date().isoformat()}, "Limit": 2}
+
+    pages = list(store.query_responses(store.search_table(), max_pages=50, **query))
+    found = [item["term_norm"] for page in pages for item in page["Items"]]
+    assert terms <= set(found) and len(pages) >= 3, "every page of the day is read, two items at a time"
+
+    bounded = list(store.query_responses(store.search_table(), max_pages=2, **query))
+    assert len(bounded) == 2 and sum(len(page["Items"]) for page in bounded) == 4

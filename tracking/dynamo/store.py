@@ -169,6 +169,21 @@ def query_all(table: Any, *, max_pages: int = 20, **kwargs: Any) -> list[dict[st
     return items
 
 
+def query_responses(table: Any, *, max_pages: int, respect_breaker: bool = True,
+                    **query: Any) -> Iterator[dict[str, Any]]:
+    """The responses of one ``Query`` (``query`` as boto3 takes it, on an index: the reads across
+    users), page by page, at most ``max_pages``."""
+    query = dict(query)
+    for _ in range(max_pages):
+        with guard(respect_breaker=respect_breaker):
+            response = table.query(**query)
+        yield response
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return
+        query["ExclusiveStartKey"] = last
+
+
 def get_item(table: Any, *, pk: str, sk: str, respect_breaker: bool = True) -> dict[str, Any] | None:
     with guard(respect_breaker=respect_breaker):
         return table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from tracking.selectors import activity_counts
+from tracking.population import activity_counts
 
 
 class Command(BaseCommand):
