@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db.models import F
 
 from phb.aws.clients import dynamodb_table
+from phb.aws.dynamodb import query_pages
 from phb.lru import BoundedLRU
 
 logger = logging.getLogger("records.sessions")
@@ -138,13 +139,7 @@ def _prune(*, holder_id: str, subject_id: str, now: int) -> int:
         "ProjectionExpression": "sessionId, createdAt, expiresAt",
         "ConsistentRead": True,
     }
-    items: list[dict[str, Any]] = []
-    while True:
-        page = table.query(**query)
-        items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            break
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = [item for page in query_pages(table.query, **query) for item in page.get("Items", [])]
     live = sorted((i for i in items if int(i.get("expiresAt", 0)) > now),
                   key=lambda i: int(i.get("createdAt", 0)), reverse=True)
     stale = [i for i in items if int(i.get("expiresAt", 0)) <= now] + live[settings.MED_ACCESS_MAX_SESSIONS:]
@@ -218,8 +213,7 @@ def sessions_revoke(*, holder: Any, consent_id: Any = None, kind: str | None = N
     removed = 0
     deleting = False
     try:
-        while True:
-            page = table.query(**query)
+        for page in query_pages(table.query, **query):
             items = page.get("Items", [])
             if items:
                 deleting = True
@@ -227,9 +221,6 @@ def sessions_revoke(*, holder: Any, consent_id: Any = None, kind: str | None = N
                     for item in items:
                         batch.delete_item(Key={"userId": item["userId"], "sessionId": item["sessionId"]})
                 removed += len(items)
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     finally:  # even after a partial failure: some may be gone
         if deleting:
             _ended_early(str(getattr(holder, "pk", holder)))

@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from phb.aws.clients import aws_resource, dynamodb_table
+from phb.aws.dynamodb import query_pages
 
 logger = logging.getLogger("tracking.dynamo")
 
@@ -173,15 +174,11 @@ def query_responses(table: Any, *, max_pages: int, respect_breaker: bool = True,
                     **query: Any) -> Iterator[dict[str, Any]]:
     """The responses of one ``Query`` (``query`` as boto3 takes it, on an index: the reads across
     users), page by page, at most ``max_pages``."""
-    query = dict(query)
-    for _ in range(max_pages):
+    def guarded(**arguments: Any) -> dict[str, Any]:
         with guard(respect_breaker=respect_breaker):
-            response = table.query(**query)
-        yield response
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            return
-        query["ExclusiveStartKey"] = last
+            return table.query(**arguments)
+
+    return query_pages(guarded, max_pages=max_pages, **query)
 
 
 def get_item(table: Any, *, pk: str, sk: str, respect_breaker: bool = True) -> dict[str, Any] | None:
