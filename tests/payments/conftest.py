@@ -206,3 +206,32 @@ def signed_post(api_server: ApiServer, payload: bytes, *, signature: str | None 
         headers["x-paystack-signature"] = signature
     headers["Connection"] = "close"
     return httpx.post(f"{api_server.url}/api/payments/webhook/", content=payload, headers=headers, timeout=60)
+
+
+def initialize(http: httpx.Client, department, *, statuses: tuple[int, ...] = (200,), **overrides) -> dict:
+    """Y2 with ``booking_body(department, **overrides)``, answered with one of ``statuses``."""
+    response = http.post("/api/payments/initialize/", json=booking_body(department, **overrides))
+    assert response.status_code in statuses, response.text
+    return response.json()
+
+
+def history_status(http: httpx.Client, reference: str, status: str, timeout: float = 10.0) -> dict:
+    """The payment's history item once it has ``status`` (polled: refunds settle through webhooks)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = {p["reference"]: p for p in http.get("/api/payments/history/").json()["payments"]}
+        if items[reference]["status"] == status or time.monotonic() > deadline:
+            assert items[reference]["status"] == status, items[reference]
+            return items[reference]
+        time.sleep(0.05)
+
+
+def paid_appointment(api_server: ApiServer, standin: Standin, department, patient, when: str) -> tuple[dict, str]:
+    """A booking paid through the stand-in's checkout and verified: Y2's answer and the appointment's id."""
+    http = api_client(api_server, patient)
+    started = initialize(http, department, when=when)
+    standin.pay(started["payment_url"], webhook="sync")
+    body = http.get(f"/api/payments/verify/{started['reference']}/").json()
+    assert body["status"] == "completed", body
+    return started, body["appointment_id"]
+

@@ -14,15 +14,9 @@ from django.utils import timezone
 
 from appointments.models import Appointment, BookingHold, HoldState, Slot
 from payments.models import Payment, PaymentStatus
-from tests.payments.conftest import api_client, booking_body, slot_start
+from tests.payments.conftest import api_client, booking_body, initialize, slot_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _initialize(http, department, **overrides) -> dict:
-    response = http.post("/api/payments/initialize/", json=booking_body(department, **overrides))
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def _live_holds(patient) -> list[BookingHold]:
@@ -32,8 +26,8 @@ def _live_holds(patient) -> list[BookingHold]:
 def test_pressing_pay_again_reopens_the_same_checkout(api_server, standin, clinic):
     patient, general = clinic["patient"], clinic["general"]
     http = api_client(api_server, patient)
-    first = _initialize(http, general)
-    again = _initialize(http, general, chief_complaint="Cough and fever")
+    first = initialize(http, general)
+    again = initialize(http, general, chief_complaint="Cough and fever")
     assert again["reference"] == first["reference"] and again["access_code"] == first["access_code"]
     assert standin.calls()["initialize"] == 1
     [hold] = _live_holds(patient)
@@ -48,8 +42,8 @@ def test_pressing_pay_again_reopens_the_same_checkout(api_server, standin, clini
 def test_a_different_booking_at_the_same_time_replaces_her_hold(api_server, standin, clinic):
     patient, general, cardiology = clinic["patient"], clinic["general"], clinic["cardiology"]
     http = api_client(api_server, patient)
-    first = _initialize(http, general)
-    second = _initialize(http, cardiology)
+    first = initialize(http, general)
+    second = initialize(http, cardiology)
     assert second["reference"] != first["reference"]
     [hold] = _live_holds(patient)
     assert hold.department_id == cardiology.pk
@@ -58,7 +52,7 @@ def test_a_different_booking_at_the_same_time_replaces_her_hold(api_server, stan
     assert Slot.objects.get(department=general).in_use == 0
     assert Slot.objects.get(department=cardiology).in_use == 1
     # Another priority for the same slot is another price: replaced too.
-    third = _initialize(http, cardiology, priority="urgent")
+    third = initialize(http, cardiology, priority="urgent")
     assert third["reference"] != second["reference"]
     assert [h.priority for h in _live_holds(patient)] == ["urgent"]
     assert Slot.objects.get(department=cardiology).in_use == 1
@@ -67,9 +61,9 @@ def test_a_different_booking_at_the_same_time_replaces_her_hold(api_server, stan
 def test_a_checkout_about_to_run_out_is_replaced(api_server, standin, clinic):
     patient, general = clinic["patient"], clinic["general"]
     http = api_client(api_server, patient)
-    first = _initialize(http, general)
+    first = initialize(http, general)
     BookingHold.objects.filter(patient=patient).update(expires_at=timezone.now() + timedelta(seconds=30))
-    second = _initialize(http, general)
+    second = initialize(http, general)
     assert second["reference"] != first["reference"]
     assert len(_live_holds(patient)) == 1 and Slot.objects.get(department=general).in_use == 1
     assert Payment.objects.get(reference=first["reference"]).status == PaymentStatus.EXPIRED
@@ -78,8 +72,8 @@ def test_a_checkout_about_to_run_out_is_replaced(api_server, standin, clinic):
 def test_another_time_is_another_booking(api_server, standin, clinic):
     patient, general = clinic["patient"], clinic["general"]
     http = api_client(api_server, patient)
-    first = _initialize(http, general, when=slot_start(hour=10))
-    second = _initialize(http, general, when=slot_start(hour=11))
+    first = initialize(http, general, when=slot_start(hour=10))
+    second = initialize(http, general, when=slot_start(hour=11))
     assert first["reference"] != second["reference"] and len(_live_holds(patient)) == 2
 
 
@@ -87,8 +81,8 @@ def test_a_late_charge_on_the_replaced_checkout_is_refunded(api_server, standin,
     """She paid in the first window after all, then started another booking at that time."""
     patient, general, cardiology = clinic["patient"], clinic["general"], clinic["cardiology"]
     http = api_client(api_server, patient)
-    first = _initialize(http, general)
-    second = _initialize(http, cardiology)
+    first = initialize(http, general)
+    second = initialize(http, cardiology)
     standin.pay(second["payment_url"], webhook="none")
     assert http.get(f"/api/payments/verify/{second['reference']}/").json()["status"] == "completed"
     standin.pay(first["payment_url"], webhook="none")

@@ -16,25 +16,17 @@ from django.utils import timezone
 from appointments.models import Appointment, BookingHold, HoldState, Slot, SlotCapacity
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from tests.factories import make_patient
-from tests.payments.conftest import api_client, booking_body, signed_post, slot_start
+from tests.payments.conftest import (
+    api_client,
+    booking_body,
+    history_status,
+    initialize,
+    paid_appointment,
+    signed_post,
+    slot_start,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _start(http, department, **overrides) -> dict:
-    response = http.post("/api/payments/initialize/", json=booking_body(department, **overrides))
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _history_status(http, reference: str, status: str, timeout: float = 10.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        items = {p["reference"]: p for p in http.get("/api/payments/history/").json()["payments"]}
-        if items[reference]["status"] == status or time.monotonic() > deadline:
-            assert items[reference]["status"] == status, items[reference]
-            return items[reference]
-        time.sleep(0.05)
 
 
 def _charge_success_body(standin, reference: str) -> bytes:
@@ -43,7 +35,7 @@ def _charge_success_body(standin, reference: str) -> bytes:
 
 def test_ten_verifies_and_three_webhooks_at_once_make_one_appointment(api_server, standin, clinic):
     patient = clinic["patient"]
-    started = _start(api_client(api_server, patient), clinic["general"])
+    started = initialize(api_client(api_server, patient), clinic["general"])
     reference = started["reference"]
     standin.pay(started["payment_url"], webhook="none")
     body = _charge_success_body(standin, reference)
@@ -82,7 +74,7 @@ def test_late_payment_with_the_slot_taken_is_refunded_and_the_patient_told(api_s
     late, other = clinic["patient"], make_patient(hospital=clinic["hospital"])
     late_http, other_http = api_client(api_server, late), api_client(api_server, other)
     when = slot_start(days=4, hour=11)
-    started = _start(late_http, general, when=when)
+    started = initialize(late_http, general, when=when)
     full = other_http.post("/api/payments/initialize/", json=booking_body(general, when=when))
     assert full.status_code == 409 and full.json()["code"] == "slot_unavailable"  # the only place is held
 
@@ -90,13 +82,13 @@ def test_late_payment_with_the_slot_taken_is_refunded_and_the_patient_told(api_s
     BookingHold.objects.filter(pk=Payment.objects.get(reference=started["reference"]).hold_id).update(
         expires_at=timezone.now() - timedelta(minutes=1)
     )
-    _start(other_http, general, when=when)
+    initialize(other_http, general, when=when)
     standin.pay(started["payment_url"], webhook="sync")
 
     body = late_http.get(f"/api/payments/verify/{started['reference']}/").json()
     assert body["success"] is False and body["status"] in ("refund_pending", "refunded")
     assert "could not be confirmed" in body["message"] and "refunded" in body["message"]
-    item = _history_status(late_http, started["reference"], "refunded")
+    item = history_status(late_http, started["reference"], "refunded")
     assert item["status_reason"]
     assert not Appointment.objects.filter(patient=late).exists()
     assert Slot.objects.get(department=general).in_use == 1  # capacity never exceeded
@@ -110,7 +102,7 @@ def test_late_payment_with_the_slot_taken_is_refunded_and_the_patient_told(api_s
 
 def test_late_payment_with_room_left_is_confirmed(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    started = _start(http, clinic["general"])
+    started = initialize(http, clinic["general"])
     BookingHold.objects.filter(pk=Payment.objects.get(reference=started["reference"]).hold_id).update(
         expires_at=timezone.now() - timedelta(minutes=5)
     )
@@ -118,15 +110,6 @@ def test_late_payment_with_room_left_is_confirmed(api_server, standin, clinic):
     body = http.get(f"/api/payments/verify/{started['reference']}/").json()
     assert body["status"] == "completed" and body["appointment_id"]
     assert standin.calls().get("refund", 0) == 0
-
-
-def _paid_appointment(api_server, standin, department, patient, when: str) -> tuple[dict, str]:
-    http = api_client(api_server, patient)
-    started = _start(http, department, when=when)
-    standin.pay(started["payment_url"], webhook="sync")
-    body = http.get(f"/api/payments/verify/{started['reference']}/").json()
-    assert body["status"] == "completed", body
-    return started, body["appointment_id"]
 
 
 def _slot_within_a_day() -> str:
@@ -144,11 +127,11 @@ def _slot_within_a_day() -> str:
 
 def test_patient_cancelling_a_day_ahead_gets_a_full_refund(api_server, standin, clinic):
     patient = clinic["patient"]
-    started, appointment_id = _paid_appointment(api_server, standin, clinic["general"], patient, slot_start(days=3))
+    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, slot_start(days=3))
     http = api_client(api_server, patient)
     cancelled = http.post(f"/api/appointments/{appointment_id}/cancel/", json={"reason": "Feeling better"})
     assert cancelled.status_code == 200, cancelled.text
-    item = _history_status(http, started["reference"], "refunded")
+    item = history_status(http, started["reference"], "refunded")
     assert item["refunded_at"]
     payment = Payment.objects.get(reference=started["reference"])
     assert payment.refund_amount_minor == 200000
@@ -160,7 +143,7 @@ def test_patient_cancelling_a_day_ahead_gets_a_full_refund(api_server, standin, 
 
 def test_patient_cancelling_within_a_day_gets_no_refund(api_server, standin, clinic):
     patient = clinic["patient"]
-    started, appointment_id = _paid_appointment(api_server, standin, clinic["general"], patient, _slot_within_a_day())
+    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, _slot_within_a_day())
     http = api_client(api_server, patient)
     assert http.post(f"/api/appointments/{appointment_id}/cancel/", json={"reason": "Busy"}).status_code == 200
     payment = Payment.objects.get(reference=started["reference"])
@@ -171,27 +154,27 @@ def test_patient_cancelling_within_a_day_gets_no_refund(api_server, standin, cli
 
 def test_hospital_cancelling_gives_a_full_refund_even_late(api_server, standin, clinic):
     patient, doctor = clinic["patient"], clinic["doctor"]
-    started, appointment_id = _paid_appointment(api_server, standin, clinic["general"], patient, _slot_within_a_day())
+    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, _slot_within_a_day())
     doctor_http = api_client(api_server, doctor)
     response = doctor_http.post(f"/api/appointments/{appointment_id}/cancel/",
                                 json={"cancellation_reason": "Clinic closed"})
     assert response.status_code == 200, response.text
-    _history_status(api_client(api_server, patient), started["reference"], "refunded")
+    history_status(api_client(api_server, patient), started["reference"], "refunded")
 
 
 def test_failed_refund_is_kept_and_reported(api_server, standin, clinic):
     patient = clinic["patient"]
-    started, appointment_id = _paid_appointment(api_server, standin, clinic["general"], patient, slot_start(days=3))
+    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, slot_start(days=3))
     standin.http.post("/_standin/config", json={"refund_outcome": "failed"})
     http = api_client(api_server, patient)
     http.post(f"/api/appointments/{appointment_id}/cancel/", json={"reason": "Travelling"})
-    item = _history_status(http, started["reference"], "refund_failed")
+    item = history_status(http, started["reference"], "refund_failed")
     assert "refund failed" in item["status_reason"].lower()
 
 
 def test_refund_request_refused_by_paystack_is_retried_on_the_next_verify(api_server, standin, clinic):
     patient = clinic["patient"]
-    started, appointment_id = _paid_appointment(api_server, standin, clinic["general"], patient, slot_start(days=3))
+    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, slot_start(days=3))
     standin.fault("refund", status=500)
     http = api_client(api_server, patient)
     assert http.post(f"/api/appointments/{appointment_id}/cancel/", json={"reason": "x"}).status_code == 200
@@ -200,7 +183,7 @@ def test_refund_request_refused_by_paystack_is_retried_on_the_next_verify(api_se
     assert payment.events.filter(kind="refund_request_failed").exists()
     # The patient checks again: the refund is asked for once more and goes through.
     http.get(f"/api/payments/verify/{started['reference']}/")
-    _history_status(http, started["reference"], "refunded")
+    history_status(http, started["reference"], "refunded")
     assert standin.calls()["refund"] == 2
 
 
@@ -222,13 +205,13 @@ def test_paystack_down_at_initialize_is_a_502_and_the_slot_is_given_back(api_ser
 
 def test_verify_retries_a_flaky_paystack_and_reports_a_dead_one(api_server, standin, clinic, settings):
     http = api_client(api_server, clinic["patient"])
-    started = _start(http, clinic["general"])
+    started = initialize(http, clinic["general"])
     standin.pay(started["payment_url"])
     standin.fault("verify", status=503, count=1)
     assert http.get(f"/api/payments/verify/{started['reference']}/").json()["status"] == "completed"
     assert standin.calls()["verify"] == 2  # a read: retried once
 
-    second = _start(http, clinic["general"], when=slot_start(days=5))
+    second = initialize(http, clinic["general"], when=slot_start(days=5))
     standin.fault("verify", status=503, count=10)
     before = standin.calls()["verify"]
     response = http.get(f"/api/payments/verify/{second['reference']}/")
@@ -240,7 +223,7 @@ def test_paystack_timeouts_are_bounded(api_server, standin, clinic, settings):
     settings.PAYSTACK_READ_TIMEOUT = 0.5
     settings.PAYSTACK_MAX_RETRIES = 0
     http = api_client(api_server, clinic["patient"])
-    started = _start(http, clinic["general"])
+    started = initialize(http, clinic["general"])
     standin.fault("verify", delay=3, count=1)
     began = time.monotonic()
     response = http.get(f"/api/payments/verify/{started['reference']}/")
@@ -249,7 +232,7 @@ def test_paystack_timeouts_are_bounded(api_server, standin, clinic, settings):
 
 def test_events_record_every_change_and_no_card_data_is_kept(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    started = _start(http, clinic["general"])
+    started = initialize(http, clinic["general"])
     assert standin.pay(started["payment_url"], webhook="sync")["webhook_status"] == 200
     payment = Payment.objects.get(reference=started["reference"])
     events = list(payment.events.order_by("id"))

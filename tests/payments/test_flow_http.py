@@ -10,7 +10,7 @@ from django.core import mail
 from appointments.models import Appointment, BookingHold, DepartmentFee, HoldState
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from phb import metrics
-from tests.payments.conftest import api_client, booking_body, signed_post, slot_start
+from tests.payments.conftest import api_client, booking_body, history_status, initialize, signed_post, slot_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,12 +29,6 @@ def recorded_metrics(monkeypatch):
     return seen
 
 
-def _initialize(http, department, **overrides):
-    response = http.post("/api/payments/initialize/", json=booking_body(department, **overrides))
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
 def test_status_reports_payments_on_and_off(api_server, standin, settings):
     http = api_client(api_server)
     body = http.get("/api/payments/status/").json()
@@ -48,7 +42,7 @@ def test_initialize_pay_verify_then_appointment_is_listed(api_server, standin, c
     patient, general = clinic["patient"], clinic["general"]
     http = api_client(api_server, patient)
 
-    started = _initialize(http, general)
+    started = initialize(http, general, statuses=(200, 201))
     assert started["success"] is True
     assert started["payment_url"].startswith(standin.url + "/checkout/")
     assert started["payment_id"] and started["provider_reference"].startswith("PHB-")
@@ -94,14 +88,14 @@ def test_initialize_pay_verify_then_appointment_is_listed(api_server, standin, c
 
 def test_client_amount_is_ignored_and_specialist_fee_is_charged(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    started = _initialize(http, clinic["cardiology"], amount=1, priority="emergency")
+    started = initialize(http, clinic["cardiology"], amount=1, priority="emergency", statuses=(200, 201))
     assert started["amount"] == 10000
     assert standin.transaction(started["reference"])["requested_amount"] == 1_000_000
 
 
 def test_webhook_first_then_verify(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    started = _initialize(http, clinic["general"])
+    started = initialize(http, clinic["general"], statuses=(200, 201))
     reference = started["reference"]
     paid = standin.pay(started["payment_url"], webhook="sync")
     assert paid["webhook_status"] == 200
@@ -117,7 +111,7 @@ def test_webhook_first_then_verify(api_server, standin, clinic):
 
 def test_verify_first_then_webhook(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    started = _initialize(http, clinic["general"])
+    started = initialize(http, clinic["general"], statuses=(200, 201))
     reference = started["reference"]
     standin.pay(started["payment_url"], webhook="none")
     assert http.get(f"/api/payments/verify/{reference}/").json()["status"] == "completed"
@@ -132,7 +126,7 @@ def test_verify_first_then_webhook(api_server, standin, clinic):
 
 def test_forged_or_missing_signature_is_401_and_changes_nothing(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    started = _initialize(http, clinic["general"])
+    started = initialize(http, clinic["general"], statuses=(200, 201))
     reference = started["reference"]
     standin.pay(started["payment_url"], webhook="none")
     payload = json.dumps({"event": "charge.success", "data": {"reference": reference, "status": "success",
@@ -156,7 +150,7 @@ def test_forged_or_missing_signature_is_401_and_changes_nothing(api_server, stan
 def test_webhook_payload_is_not_trusted_without_paystack(api_server, standin, clinic):
     """A correctly signed charge.success for an unpaid transaction gives no value: Paystack says abandoned."""
     http = api_client(api_server, clinic["patient"])
-    started = _initialize(http, clinic["general"])
+    started = initialize(http, clinic["general"], statuses=(200, 201))
     payload = json.dumps({"event": "charge.success", "data": {"reference": started["reference"],
                                                               "status": "success", "amount": 200000}}).encode()
     assert signed_post(api_server, payload).status_code == 200
@@ -180,13 +174,13 @@ def test_webhook_unknown_reference_and_other_events_are_acknowledged(api_server,
 def test_underpaid_or_wrong_currency_is_not_confirmed_and_is_refunded(api_server, standin, clinic, amount,
                                                                       currency, expected, recorded_metrics):
     http = api_client(api_server, clinic["patient"])
-    started = _initialize(http, clinic["general"])
+    started = initialize(http, clinic["general"], statuses=(200, 201))
     reference = started["reference"]
     standin.pay(started["payment_url"], amount=amount, currency=currency, webhook="none")
     body = http.get(f"/api/payments/verify/{reference}/").json()
     assert body["success"] is False and body["status"] == "refund_pending"
     assert expected in body["message"] and body["error"] == body["message"]
-    _wait_for_status(http, reference, PaymentStatus.REFUNDED)
+    history_status(http, reference, PaymentStatus.REFUNDED)
     assert not Appointment.objects.filter(patient=clinic["patient"]).exists()
     payment = Payment.objects.get(reference=reference)
     assert payment.refund_amount_minor == amount and payment.refund_provider_id
@@ -198,7 +192,7 @@ def test_underpaid_or_wrong_currency_is_not_confirmed_and_is_refunded(api_server
 
 def test_declined_payment_says_why_and_keeps_the_hold_for_a_retry(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    started = _initialize(http, clinic["general"])
+    started = initialize(http, clinic["general"], statuses=(200, 201))
     standin.pay(started["payment_url"], outcome="failed")
     body = http.get(f"/api/payments/verify/{started['reference']}/").json()
     assert body["success"] is False and body["status"] == "failed" and "Declined" in body["message"]
@@ -223,7 +217,7 @@ def test_waived_when_payments_are_off(api_server, standin, clinic, settings):
 def test_waived_when_the_fee_is_zero(api_server, standin, clinic):
     DepartmentFee.objects.create(department=clinic["general"], priority="normal", amount=0)
     http = api_client(api_server, clinic["patient"])
-    body = _initialize(http, clinic["general"])
+    body = initialize(http, clinic["general"], statuses=(200, 201))
     assert body["payment_status"] == "waived" and body["appointment_id"]
     assert standin.calls().get("initialize", 0) == 0
 
@@ -254,22 +248,9 @@ def test_payment_endpoints_are_private(api_server, standin, clinic, other_patien
     from tests.helpers import assert_private
 
     http = api_client(api_server, clinic["patient"])
-    started = _initialize(http, clinic["general"])
+    started = initialize(http, clinic["general"], statuses=(200, 201))
     assert_private(f"/api/payments/verify/{started['reference']}/", owner=clinic["patient"], stranger=other_patient,
                    owner_status=200)
     assert api_client(api_server).get("/api/payments/history/").status_code == 401
     assert api_client(api_server).post("/api/payments/initialize/", json={}).status_code == 401
     assert api_client(api_server, other_patient).get("/api/payments/history/").json()["count"] == 0
-
-
-def _wait_for_status(http, reference: str, status: str, timeout: float = 10.0) -> dict:
-    """Poll the patient's history over HTTP until the refund webhooks have arrived."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        items = {p["reference"]: p for p in http.get("/api/payments/history/").json()["payments"]}
-        if items[reference]["status"] == status or time.monotonic() > deadline:
-            assert items[reference]["status"] == status, items[reference]
-            return items[reference]
-        time.sleep(0.05)

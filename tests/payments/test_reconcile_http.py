@@ -19,15 +19,9 @@ from appointments.models import Appointment, BookingHold
 from payments.models import Payment, PaymentStatus
 from payments.reconcile import payments_reconcile
 from tests.factories import make_patient
-from tests.payments.conftest import api_client, booking_body, signed_post, slot_start
+from tests.payments.conftest import api_client, initialize, signed_post, slot_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _start(http, department, *, days: int = 3) -> dict:
-    response = http.post("/api/payments/initialize/", json=booking_body(department, when=slot_start(days=days)))
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def _window_closed(reference: str, *, minutes: int = 30) -> Payment:
@@ -41,8 +35,8 @@ def _window_closed(reference: str, *, minutes: int = 30) -> Payment:
 
 def test_unpaid_payment_is_checked_once_then_expired(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    fresh = _start(http, clinic["general"])
-    stale = _start(http, clinic["cardiology"], days=4)
+    fresh = initialize(http, clinic["general"])
+    stale = initialize(http, clinic["cardiology"], when=slot_start(days=4))
     _window_closed(stale["reference"])
 
     report = payments_reconcile()
@@ -62,7 +56,7 @@ def test_unpaid_payment_is_checked_once_then_expired(api_server, standin, clinic
 def test_a_paid_charge_whose_webhook_was_lost_is_confirmed(api_server, standin, clinic):
     patient = clinic["patient"]
     http = api_client(api_server, patient)
-    started = _start(http, clinic["general"])
+    started = initialize(http, clinic["general"])
     standin.pay(started["payment_url"], webhook="none")  # the patient closed the tab; no webhook came
     _window_closed(started["reference"], minutes=20)
 
@@ -77,7 +71,7 @@ def test_a_paid_charge_whose_webhook_was_lost_is_confirmed(api_server, standin, 
 
 def test_paystack_down_during_reconciliation_changes_nothing(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    started = _start(http, clinic["general"])
+    started = initialize(http, clinic["general"])
     _window_closed(started["reference"])
     standin.fault("verify", status=503, count=10)
     report = payments_reconcile()
@@ -87,7 +81,7 @@ def test_paystack_down_during_reconciliation_changes_nothing(api_server, standin
 
 def test_a_charge_after_expiry_still_books_when_room_is_left(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
-    started = _start(http, clinic["general"])
+    started = initialize(http, clinic["general"])
     _window_closed(started["reference"])
     assert payments_reconcile().expired == 1
     standin.pay(started["payment_url"], webhook="sync")
@@ -98,7 +92,7 @@ def test_a_charge_after_expiry_still_books_when_room_is_left(api_server, standin
 def _paid_and_cancelled(api_server, standin, clinic, *, webhook: str = "sync") -> Payment:
     patient = clinic["patient"]
     http = api_client(api_server, patient)
-    started = _start(http, clinic["general"])
+    started = initialize(http, clinic["general"])
     standin.pay(started["payment_url"], webhook=webhook)
     body = http.get(f"/api/payments/verify/{started['reference']}/").json()
     assert body["status"] == "completed", body
@@ -135,7 +129,7 @@ def test_a_refund_of_another_transaction_is_not_applied(api_server, standin, cli
     # A completed payment of another patient, and a webhook naming it with the first refund's id.
     other = make_patient(hospital=clinic["hospital"])
     http = api_client(api_server, other)
-    started = _start(http, clinic["cardiology"], days=5)
+    started = initialize(http, clinic["cardiology"], when=slot_start(days=5))
     standin.pay(started["payment_url"], webhook="sync")
     assert http.get(f"/api/payments/verify/{started['reference']}/").json()["status"] == "completed"
     forged = {"event": "refund.processed",
@@ -166,8 +160,8 @@ def test_admin_check_now_books_a_paid_charge_and_expires_nothing(api_server, sta
     from accounts.models import User
 
     http = api_client(api_server, clinic["patient"])
-    paid = _start(http, clinic["general"])
-    unpaid = _start(http, clinic["cardiology"], days=4)
+    paid = initialize(http, clinic["general"])
+    unpaid = initialize(http, clinic["cardiology"], when=slot_start(days=4))
     standin.pay(paid["payment_url"], webhook="none")
     staff = User.objects.create_superuser("ops@example.test", "Str0ng-admin-passw0rd")
     admin = Client()
