@@ -11,12 +11,15 @@ class PaymentEventInline(admin.TabularInline):
     model = PaymentEvent
     extra = 0
     can_delete = False
-    fields = ("created_at", "kind", "source", "from_status", "to_status", "provider_status", "amount_minor",
+    fields = ("created_at", "kind", "source", "actor", "from_status", "to_status", "provider_status", "amount_minor",
               "currency", "message")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
 
 
 @admin.register(Payment)

@@ -1,4 +1,5 @@
-"""The refund policy, applied when the appointments side cancels a paid appointment.
+"""Refunds: the policy applied when the appointments side cancels a paid appointment, and the
+refunds a hospital administrator gives.
 
 - Cancelled by the patient at least ``PAYMENTS_REFUND_WINDOW_HOURS`` (24) before the start: full refund.
 - Cancelled by the patient later than that: no refund (recorded on the payment with the reason).
@@ -7,6 +8,11 @@
 
 The receiver runs after the cancellation committed (``appointment_cancelled`` is sent on commit);
 it never raises into the cancelling request: a provider failure is recorded and retried later.
+
+A hospital administrator may refund a completed payment for an appointment at her hospital, in
+full or in part, whether or not it was cancelled (:func:`refund_by_hospital`). Both paths take the
+same claim on the payment's row (``services.payment_refund_claim``), so a payment is refunded at
+most once, whichever asks first; the provider is asked after the claim committed.
 """
 
 from __future__ import annotations
@@ -14,14 +20,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus
 from payments.selectors import payment_for_appointment
-from payments.services import payment_refund_start
+from payments.services import payment_refund_claim, payment_refund_start, payment_request_refund, to_minor
+from phb.api.errors import ApiError, Conflict
+from phb.logs import user_reference
 
 logger = logging.getLogger(__name__)
 
@@ -68,3 +78,26 @@ def refund_on_cancel(sender, *, appointment, cancelled_by=None, reason: str = ""
     except Exception:
         logger.exception("refund on cancel failed", extra={"event": "refund_on_cancel_failed",
                                                            "payment_id": str(payment.pk)})
+
+
+HOSPITAL_REFUND_REASON = "Refunded by the hospital."
+
+
+def refund_by_hospital(*, payment: Payment, actor: User, amount: Decimal | None = None, reason: str = "") -> Payment:
+    """Refund ``payment`` (completed; in the caller's hospital's scope, see
+    ``selectors.payments_refundable_by``): all that was paid, or ``amount`` of it (major units, as
+    the frontend sends money). The event names ``actor``. 409 when the payment is not completed
+    (never paid, or its refund already began); 400 for an amount above what was paid."""
+    try:
+        amount_minor = to_minor(amount) if amount is not None else None
+    except ValueError as exc:
+        raise ApiError("amount has more than two decimal places.", code="invalid_amount") from exc
+    reason = (reason or "").strip() or HOSPITAL_REFUND_REASON
+    if not payment_refund_claim(payment_id=payment.pk, reason=reason, source=EventSource.ADMIN,
+                                amount_minor=amount_minor, actor=actor):
+        status = Payment.objects.filter(pk=payment.pk).values_list("status", flat=True).get()
+        raise Conflict(f"Only a completed payment can be refunded; this one is {PaymentStatus(status).label.lower()}.",
+                       code="not_refundable")
+    logger.info("refund started by the hospital", extra={"event": "refund_by_hospital", "payment_id": str(payment.pk),
+                                                          "actor_ref": user_reference(actor.pk)})
+    return payment_request_refund(payment_id=payment.pk, source=EventSource.ADMIN)

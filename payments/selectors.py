@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from hospitals.selectors import admin_hospital_of
 from payments.models import Payment
 
 
@@ -13,6 +14,27 @@ def payment_list(*, fetched_by: User) -> QuerySet[Payment]:
     if not getattr(fetched_by, "is_authenticated", False):
         return Payment.objects.none()
     return Payment.objects.filter(patient=fetched_by).select_related("appointment").order_by("-created_at")
+
+
+def payment_scope(*, fetched_by: User) -> QuerySet[Payment]:
+    """The payments the caller may read one by one: her own, and for a hospital administrator
+    those for appointments at her hospital."""
+    if not getattr(fetched_by, "is_authenticated", False):
+        return Payment.objects.none()
+    scope = Q(patient=fetched_by)
+    hospital = admin_hospital_of(user=fetched_by)
+    if hospital is not None:
+        scope |= Q(appointment__hospital=hospital)
+    return Payment.objects.filter(scope).select_related("appointment")
+
+
+def payments_refundable_by(*, fetched_by: User) -> QuerySet[Payment]:
+    """The payments a hospital administrator may refund: those for appointments at her hospital
+    (none for anyone else)."""
+    hospital = admin_hospital_of(user=fetched_by) if getattr(fetched_by, "is_authenticated", False) else None
+    if hospital is None:
+        return Payment.objects.none()
+    return Payment.objects.filter(appointment__hospital=hospital).select_related("appointment")
 
 
 def payment_for_appointment(*, appointment) -> Payment | None:

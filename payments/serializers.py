@@ -1,4 +1,5 @@
-"""Input validation and response payloads for the payment endpoints (contract §4, Y1–Y4)."""
+"""Input validation and response payloads for the payment endpoints (contract §4, Y1–Y4, and the
+payment and refund endpoints the frontend's service has commented out)."""
 
 from __future__ import annotations
 
@@ -168,4 +169,25 @@ def history_item(payment: Payment) -> dict:
             "department": summary.get("department"),
             "hospital": summary.get("hospital"),
         },
+    }
+
+
+class RefundInput(serializers.Serializer):
+    """A hospital's refund: ``amount`` in major units (naira), as the frontend sends money; all that
+    was paid when left out."""
+
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False,
+                                      allow_null=True)
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+def payment_detail(payment: Payment) -> dict:
+    """One payment as the frontend's ``PaymentTransaction`` reads it (its history item, the
+    provider's transaction id, what was refunded and why)."""
+    refunded = payment.refund_amount_minor
+    return {
+        **history_item(payment),
+        "transaction_id": payment.provider_transaction_id or payment.reference,
+        "refund_amount": money(from_minor(refunded)) if refunded is not None else None,
+        "refund_reason": payment.refund_reason or None,
     }

@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.models import User
 from appointments.booking import hold_confirm, hold_release, recommendation_for_hold
 from payments.gateway import GatewayError, RefundResult, Verification, get_gateway
 from payments.models import (
@@ -75,11 +76,11 @@ def _money(minor: int | None, currency: str) -> str:
 # --- events ------------------------------------------------------------------------------------
 def record_event(payment: Payment, *, kind: str, source: str, from_status: str = "", to_status: str = "",
            provider_status: str = "", amount_minor: int | None = None, currency: str = "",
-           message: str = "", dedupe_key: str | None = None) -> PaymentEvent:
+           message: str = "", dedupe_key: str | None = None, actor: User | None = None) -> PaymentEvent:
     return PaymentEvent.objects.create(
         payment=payment, kind=kind, source=source, from_status=from_status, to_status=to_status,
         provider_status=provider_status[:32], amount_minor=amount_minor, currency=currency[:3],
-        message=message[:255], dedupe_key=dedupe_key,
+        message=message[:255], dedupe_key=dedupe_key, actor=actor,
     )
 
 
@@ -248,20 +249,35 @@ def _complete_or_refund(*, payment_id: uuid.UUID, verification: Verification, so
 
 
 # --- refunds -----------------------------------------------------------------------------------------
-def payment_refund_start(*, payment: Payment, reason: str, source: str) -> Payment:
-    """Begin a full refund of a completed payment (the appointments side cancelled under the policy)."""
+def payment_refund_claim(*, payment_id: uuid.UUID, reason: str, source: str, amount_minor: int | None = None,
+                         actor: User | None = None) -> bool:
+    """Move a completed payment to ``refund_pending`` under its row lock, with the amount to give
+    back (``amount_minor``; all that was paid when None) and the reason. False when the payment is
+    not completed any more (its refund began elsewhere, or it was never paid): one claim per
+    payment, whoever asks. An amount above what was paid is refused (400) and changes nothing."""
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        locked = Payment.objects.select_for_update().get(pk=payment_id)
         if locked.status != PaymentStatus.COMPLETED:
-            return locked
+            return False
+        paid = locked.paid_amount_minor or locked.amount_minor
+        if amount_minor is not None and not 0 < amount_minor <= paid:
+            raise ApiError(f"The refund can be at most what was paid ({_money(paid, locked.currency)}).",
+                           code="refund_amount_too_large")
         locked.status = PaymentStatus.REFUND_PENDING
         locked.status_reason = reason[:255]
         locked.refund_reason = reason[:255]
-        locked.refund_amount_minor = locked.paid_amount_minor or locked.amount_minor
+        locked.refund_amount_minor = paid if amount_minor is None else amount_minor
         locked.save(update_fields=["status", "status_reason", "refund_reason", "refund_amount_minor", "updated_at"])
         record_event(locked, kind="refund_started", source=source, from_status=PaymentStatus.COMPLETED,
-               to_status=PaymentStatus.REFUND_PENDING, amount_minor=locked.refund_amount_minor,
-               currency=locked.currency, message=reason)
+                     to_status=PaymentStatus.REFUND_PENDING, amount_minor=locked.refund_amount_minor,
+                     currency=locked.currency, message=reason, actor=actor)
+    return True
+
+
+def payment_refund_start(*, payment: Payment, reason: str, source: str) -> Payment:
+    """Begin a full refund of a completed payment (the appointments side cancelled under the policy)."""
+    if not payment_refund_claim(payment_id=payment.pk, reason=reason, source=source):
+        return Payment.objects.get(pk=payment.pk)
     return payment_request_refund(payment_id=payment.pk, source=source)
 
 

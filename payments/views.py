@@ -1,4 +1,5 @@
-"""Payments (contract §4): Y1 status, Y2 initialize, Y3 verify, Y4 history, and the Paystack webhook."""
+"""Payments (contract §4): Y1 status, Y2 initialize, Y3 verify, Y4 history, one payment, a hospital's
+refund, and the Paystack webhook."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.throttles import client_ip
-from payments import checkout, selectors, services, webhooks
+from hospitals.selectors import admin_hospital_of
+from payments import checkout, refunds, selectors, services, webhooks
 from payments.gateway import BadSignature, get_gateway
-from payments.serializers import InitializeInput, history_item, money, verify_payload
+from payments.serializers import InitializeInput, RefundInput, history_item, money, payment_detail, verify_payload
 from phb.api import pagination
 from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.serializers import validated
 from phb.api.views import ApiView, PublicApiView, ScopedAPIView
 
 logger = logging.getLogger(__name__)
@@ -124,6 +127,49 @@ class PaymentHistoryView(ScopedAPIView):
         page = pagination.paginate(request, self.scoped_queryset(request.user), spec=pagination.RECENT_FIRST)
         payments = [history_item(p) for p in page.items]
         return page.response({"success": True, "payments": payments, "count": len(payments)})
+
+
+class PaymentDetailView(ScopedAPIView):
+    """One payment: the payer's own, or for a hospital administrator one for an appointment at her
+    hospital; anyone else's is a 404."""
+
+    access = Access.OWN | Access.STAFF
+
+    def scoped_queryset(self, user):
+        return selectors.payment_scope(fetched_by=user)
+
+    @extend_schema(responses={200: dict, 404: dict}, summary="One payment")
+    def get(self, request: Request, payment_id: str) -> Response:
+        return Response(payment_detail(self.get_scoped_object(request, pk=payment_id)))
+
+
+class PaymentRefundView(ScopedAPIView):
+    """A hospital administrator refunds a completed payment for an appointment at her hospital, in
+    full or in part; the refund settles through the provider's webhooks as the policy's refunds do."""
+
+    access = Access.STAFF
+
+    def scoped_queryset(self, user):
+        return selectors.payments_refundable_by(fetched_by=user)
+
+    @extend_schema(request=RefundInput, responses={200: dict, 202: dict, 400: dict, 403: dict, 404: dict, 409: dict},
+                   summary="A hospital refunds a payment",
+                   description="200 when the provider accepted the refund (it settles through its webhooks), 202 "
+                               "when the refund is recorded and the provider is asked again later.")
+    def post(self, request: Request, payment_id: str) -> Response:
+        if admin_hospital_of(user=request.user) is None:
+            raise ApiError("Only hospital administrators can refund payments.", status_code=403,
+                           code="not_hospital_admin")
+        payment = self.get_scoped_object(request, pk=payment_id)
+        data = validated(RefundInput, request.data)
+        payment = refunds.refund_by_hospital(payment=payment, actor=request.user, amount=data.get("amount"),
+                                             reason=data["reason"])
+        payment = self.scoped_queryset(request.user).get(pk=payment.pk)
+        accepted = bool(payment.refund_provider_id)
+        message = ("Refund requested: the payment provider accepted it." if accepted else
+                   "Refund recorded: the payment provider did not accept it yet and will be asked again.")
+        return Response({"success": True, "message": message, "payment": payment_detail(payment)},
+                        status=200 if accepted else 202)
 
 
 class PaystackWebhookView(PublicApiView):

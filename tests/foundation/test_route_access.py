@@ -169,7 +169,8 @@ def owned_samples(*, owner, doctor, hospital, department) -> dict[str, str]:
         "patient_id": str(owner.pk), "record_id": str(owner.pk), "registration_id": str(registration.pk),
         "consent_id": str(consent.pk), "file_id": str(document.pk), "study_id": str(study.pk),
         "guideline_id": guideline.guideline_id, "prescription_id": str(prescription.pk),
-        "reference": payment.reference, "cycle_id": str(cycle.pk), "goal_id": str(goal.pk),
+        "reference": payment.reference, "payment_id": str(payment.pk), "cycle_id": str(cycle.pk),
+        "goal_id": str(goal.pk),
         "entry_id": kick.json().get("id") or kick.json()["kick_session"]["id"],
         "hospital_id": str(hospital.pk), "day": "2025-01-02",
         "admission_ref": admission.admission_id, "bed_id": str(bed.pk), "department_id": str(department.pk),
@@ -230,7 +231,7 @@ def test_every_path_parameter_has_a_sample():
     known = {"ref", "appointment_id", "patient_id", "record_id", "registration_id", "consent_id", "file_id",
              "study_id", "guideline_id", "prescription_id", "reference", "cycle_id", "goal_id", "entry_id",
              "hospital_id", "day", "admission_ref", "bed_id", "department_id", "session_id", "exception_id",
-             "pharmacy_id", "request_id", "staff_id"}
+             "pharmacy_id", "request_id", "staff_id", "payment_id"}
     missing = {p for r in ROUTES if r.access not in (None, Access.PUBLIC) for p in r.params} - known
     assert not missing, f"add a sample of A's to owned_samples for: {sorted(missing)}"
 
