@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from appointments.models import Appointment, AppointmentStatus
 from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus
 from payments.selectors import payment_for_appointment
 from payments.services import payment_refund_claim, payment_refund_start, payment_request_refund, to_minor
@@ -83,21 +84,48 @@ def refund_on_cancel(sender, *, appointment, cancelled_by=None, reason: str = ""
 HOSPITAL_REFUND_REASON = "Refunded by the hospital."
 
 
+def partial_refund_allowed(*, payment: Payment) -> bool:
+    """Whether part of ``payment`` may be refunded: a payment is refunded once, so only when nothing
+    can still owe the patient all of it. Its appointment was seen (completed) or missed (no-show),
+    or was cancelled and the policy recorded that no refund is due. While it is open, or
+    cancelled with the policy's refund still to come, a hospital's cancellation owes a full
+    refund, which a partial one would take the place of."""
+    status = Appointment.objects.filter(pk=payment.appointment_id).values_list("status", flat=True).first()
+    if status in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW):
+        return True
+    return status == AppointmentStatus.CANCELLED and payment.events.filter(kind="refund_not_eligible").exists()
+
+
+def _not_refundable(payment: Payment) -> Conflict | None:
+    """The 409 for a payment no longer completed (its refund began, or it was never paid); None
+    while it is completed."""
+    status = Payment.objects.filter(pk=payment.pk).values_list("status", flat=True).get()
+    if status == PaymentStatus.COMPLETED:
+        return None
+    return Conflict(f"Only a completed payment can be refunded; this one is {PaymentStatus(status).label.lower()}.",
+                    code="not_refundable")
+
+
 def refund_by_hospital(*, payment: Payment, actor: User, amount: Decimal | None = None, reason: str = "") -> Payment:
     """Refund ``payment`` (completed; in the caller's hospital's scope, see
     ``selectors.payments_refundable_by``): all that was paid, or ``amount`` of it (major units, as
-    the frontend sends money). The event names ``actor``. 409 when the payment is not completed
-    (never paid, or its refund already began); 400 for an amount above what was paid."""
+    the frontend sends money) where :func:`partial_refund_allowed`. The event names ``actor``. 409
+    when the payment is not completed (never paid, or its refund already began) or a part is
+    asked for too early; 400 for an amount above what was paid."""
     try:
         amount_minor = to_minor(amount) if amount is not None else None
     except ValueError as exc:
         raise ApiError("amount has more than two decimal places.", code="invalid_amount") from exc
     reason = (reason or "").strip() or HOSPITAL_REFUND_REASON
+    if amount_minor is not None and amount_minor < (payment.paid_amount_minor or payment.amount_minor) \
+            and not partial_refund_allowed(payment=payment):
+        raise _not_refundable(payment) or Conflict(
+            "Part of a payment can be refunded once its appointment was seen or missed, or cancelled with no refund "
+            "due. Until then a cancellation by the hospital owes the patient all of it: refund it in full, or later.",
+            code="partial_refund_not_allowed")
     if not payment_refund_claim(payment_id=payment.pk, reason=reason, source=EventSource.ADMIN,
                                 amount_minor=amount_minor, actor=actor):
-        status = Payment.objects.filter(pk=payment.pk).values_list("status", flat=True).get()
-        raise Conflict(f"Only a completed payment can be refunded; this one is {PaymentStatus(status).label.lower()}.",
-                       code="not_refundable")
+        raise _not_refundable(payment) or Conflict("The payment's refund began meanwhile.", code="not_refundable")
     logger.info("refund started by the hospital", extra={"event": "refund_by_hospital", "payment_id": str(payment.pk),
                                                           "actor_ref": user_reference(actor.pk)})
     return payment_request_refund(payment_id=payment.pk, source=EventSource.ADMIN)

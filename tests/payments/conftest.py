@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -235,3 +235,14 @@ def paid_appointment(api_server: ApiServer, standin: Standin, department, patien
     assert body["status"] == "completed", body
     return started, body["appointment_id"]
 
+def slot_within_a_day() -> str:
+    """The first bookable slot between 1 and 23 hours from now (Lagos wall clock)."""
+    zone = ZoneInfo("Africa/Lagos")
+    now = timezone.now().astimezone(zone)
+    for day in range(3):
+        date = (now + timedelta(days=day)).date()
+        for minutes in range(9 * 60, 17 * 60, 30):
+            start = datetime.combine(date, datetime.min.time(), tzinfo=zone) + timedelta(minutes=minutes)
+            if timedelta(hours=1) < start - now < timedelta(hours=23):
+                return start.strftime("%Y-%m-%dT%H:%M:00Z")
+    raise AssertionError("no slot in the next day")

@@ -6,8 +6,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -24,6 +23,7 @@ from tests.payments.conftest import (
     paid_appointment,
     signed_post,
     slot_start,
+    slot_within_a_day,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,19 +112,6 @@ def test_late_payment_with_room_left_is_confirmed(api_server, standin, clinic):
     assert standin.calls().get("refund", 0) == 0
 
 
-def _slot_within_a_day() -> str:
-    """The first bookable slot between 1 and 23 hours from now (Lagos wall clock)."""
-    zone = ZoneInfo("Africa/Lagos")
-    now = timezone.now().astimezone(zone)
-    for day in range(3):
-        date = (now + timedelta(days=day)).date()
-        for minutes in range(9 * 60, 17 * 60, 30):
-            start = datetime.combine(date, datetime.min.time(), tzinfo=zone) + timedelta(minutes=minutes)
-            if timedelta(hours=1) < start - now < timedelta(hours=23):
-                return start.strftime("%Y-%m-%dT%H:%M:00Z")
-    raise AssertionError("no slot in the next day")
-
-
 def test_patient_cancelling_a_day_ahead_gets_a_full_refund(api_server, standin, clinic):
     patient = clinic["patient"]
     started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, slot_start(days=3))
@@ -143,7 +130,7 @@ def test_patient_cancelling_a_day_ahead_gets_a_full_refund(api_server, standin, 
 
 def test_patient_cancelling_within_a_day_gets_no_refund(api_server, standin, clinic):
     patient = clinic["patient"]
-    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, _slot_within_a_day())
+    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, slot_within_a_day())
     http = api_client(api_server, patient)
     assert http.post(f"/api/appointments/{appointment_id}/cancel/", json={"reason": "Busy"}).status_code == 200
     payment = Payment.objects.get(reference=started["reference"])
@@ -154,7 +141,7 @@ def test_patient_cancelling_within_a_day_gets_no_refund(api_server, standin, cli
 
 def test_hospital_cancelling_gives_a_full_refund_even_late(api_server, standin, clinic):
     patient, doctor = clinic["patient"], clinic["doctor"]
-    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, _slot_within_a_day())
+    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, slot_within_a_day())
     doctor_http = api_client(api_server, doctor)
     response = doctor_http.post(f"/api/appointments/{appointment_id}/cancel/",
                                 json={"cancellation_reason": "Clinic closed"})

@@ -6,9 +6,17 @@ import threading
 
 import pytest
 
+from appointments.models import Appointment, AppointmentStatus
 from payments.models import Payment, PaymentStatus
 from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin, make_patient
-from tests.payments.conftest import api_client, history_status, initialize, paid_appointment, slot_start
+from tests.payments.conftest import (
+    api_client,
+    history_status,
+    initialize,
+    paid_appointment,
+    slot_start,
+    slot_within_a_day,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,13 +77,33 @@ def test_the_hospital_refunds_a_payment_in_full(api_server, standin, clinic, pai
 
 def test_the_hospital_refunds_part_of_a_payment_with_its_reason(api_server, standin, clinic, paid):
     payment = paid["payment"]
-    response = api_client(api_server, paid["admin"]).post(
-        f"/api/payments/{payment.pk}/refund/", json={"amount": 500.5, "reason": "Consultation cut short"})
+    url = f"/api/payments/{payment.pk}/refund/"
+    admin_http = api_client(api_server, paid["admin"])
+    # While the appointment is open, a cancellation by the hospital would owe all of it: no part yet.
+    early = admin_http.post(url, json={"amount": 500.5})
+    assert early.status_code == 409 and early.json()["code"] == "partial_refund_not_allowed", early.text
+    assert early.json()["message"] and Payment.objects.get(pk=payment.pk).status == PaymentStatus.COMPLETED
+    Appointment.objects.filter(appointment_id=paid["appointment_id"]).update(status=AppointmentStatus.COMPLETED)
+    response = admin_http.post(url, json={"amount": 500.5, "reason": "Consultation cut short"})
     assert response.status_code == 200, response.text
     history_status(api_client(api_server, clinic["patient"]), payment.reference, "refunded")
     detail = api_client(api_server, clinic["patient"]).get(f"/api/payments/{payment.pk}/").json()
     assert detail["refund_amount"] == 500.5 and detail["refund_reason"] == "Consultation cut short"
     assert Payment.objects.get(pk=payment.pk).events.get(kind="refund_requested").amount_minor == 50050
+
+
+def test_a_goodwill_part_after_a_late_cancellation_with_no_refund_due(api_server, standin, clinic):
+    late = slot_within_a_day()
+    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], clinic["patient"], late)
+    patient_http = api_client(api_server, clinic["patient"])
+    assert patient_http.post(f"/api/appointments/{appointment_id}/cancel/", json={"reason": "Busy"}).status_code == 200
+    payment = Payment.objects.get(reference=started["reference"])
+    assert payment.status == PaymentStatus.COMPLETED  # the policy: no refund this late
+    admin_http = api_client(api_server, make_hospital_admin(hospital=clinic["hospital"]))
+    response = admin_http.post(f"/api/payments/{payment.pk}/refund/", json={"amount": 1000, "reason": "Goodwill"})
+    assert response.status_code == 200, response.text
+    history_status(patient_http, payment.reference, "refunded")
+    assert Payment.objects.get(pk=payment.pk).refund_amount_minor == 100000
 
 
 @pytest.mark.parametrize("body", [
@@ -166,7 +194,7 @@ def test_a_refund_and_a_hospital_cancellation_at_once_refund_once(api_server, st
     payment = paid["payment"]
     admin_http, doctor_http = api_client(api_server, paid["admin"]), api_client(api_server, clinic["doctor"])
     refund, cancel = _at_once(
-        lambda: admin_http.post(f"/api/payments/{payment.pk}/refund/", json={"amount": 300}),
+        lambda: admin_http.post(f"/api/payments/{payment.pk}/refund/", json={"reason": "Clinic closed"}),
         lambda: doctor_http.post(f"/api/appointments/{paid['appointment_id']}/cancel/",
                                  json={"cancellation_reason": "Clinic closed"}),
     )
@@ -176,6 +204,5 @@ def test_a_refund_and_a_hospital_cancellation_at_once_refund_once(api_server, st
     payment.refresh_from_db()
     assert standin.calls()["refund"] == 1
     assert payment.events.filter(kind="refund_started").count() == 1
-    # Whoever claimed first decided the amount: the admin's part, or the policy's whole payment.
-    assert payment.refund_amount_minor == (30000 if refund.status_code == 200 else 200000)
+    assert payment.refund_amount_minor == 200000
     assert payment.events.get(kind="refund_requested").amount_minor == payment.refund_amount_minor
