@@ -123,6 +123,12 @@ class Payment(models.Model):
             ),
         ]
 
+    @property
+    def refundable_minor(self) -> int:
+        """What a refund may give back: what was paid, or what was charged where the provider did
+        not say what was paid."""
+        return self.paid_amount_minor or self.amount_minor
+
     def __str__(self) -> str:
         return self.reference
 

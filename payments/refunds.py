@@ -117,7 +117,7 @@ def refund_by_hospital(*, payment: Payment, actor: User, amount: Decimal | None 
     except ValueError as exc:
         raise ApiError("amount has more than two decimal places.", code="invalid_amount") from exc
     reason = (reason or "").strip() or HOSPITAL_REFUND_REASON
-    if amount_minor is not None and amount_minor < (payment.paid_amount_minor or payment.amount_minor) \
+    if amount_minor is not None and amount_minor < payment.refundable_minor \
             and not partial_refund_allowed(payment=payment):
         raise _not_refundable(payment) or Conflict(
             "Part of a payment can be refunded once its appointment was seen or missed, or cancelled with no refund "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from hospitals.selectors import admin_hospital_of
@@ -19,13 +19,7 @@ def payment_list(*, fetched_by: User) -> QuerySet[Payment]:
 def payment_scope(*, fetched_by: User) -> QuerySet[Payment]:
     """The payments the caller may read one by one: her own, and for a hospital administrator
     those for appointments at her hospital."""
-    if not getattr(fetched_by, "is_authenticated", False):
-        return Payment.objects.none()
-    scope = Q(patient=fetched_by)
-    hospital = admin_hospital_of(user=fetched_by)
-    if hospital is not None:
-        scope |= Q(appointment__hospital=hospital)
-    return Payment.objects.filter(scope).select_related("appointment")
+    return payment_list(fetched_by=fetched_by) | payments_refundable_by(fetched_by=fetched_by)
 
 
 def payments_refundable_by(*, fetched_by: User) -> QuerySet[Payment]:

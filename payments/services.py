@@ -259,7 +259,7 @@ def payment_refund_claim(*, payment_id: uuid.UUID, reason: str, source: str, amo
         locked = Payment.objects.select_for_update().get(pk=payment_id)
         if locked.status != PaymentStatus.COMPLETED:
             return False
-        paid = locked.paid_amount_minor or locked.amount_minor
+        paid = locked.refundable_minor
         if amount_minor is not None and not 0 < amount_minor <= paid:
             raise ApiError(f"The refund can be at most what was paid ({_money(paid, locked.currency)}).",
                            code="refund_amount_too_large")
