@@ -15,6 +15,7 @@ from appointments.models import (
     StaffAvailability,
 )
 from phb.admin_lists import LargeTableAdmin, recent_values_filter
+from phb.zones import zone_of
 
 
 @admin.register(SlotCapacity)
@@ -71,7 +72,8 @@ class AppointmentAdmin(LargeTableAdmin):
     """Every booking of every hospital: the changelist reads no more of them than a page needs
     (``phb.admin_lists``)."""
 
-    list_display = ("appointment_id", "hospital", "department", "start", "status", "priority", "payment_status")
+    list_display = ("appointment_id", "hospital", "department", "start_at_hospital", "status", "priority",
+                    "payment_status")
     list_filter = ("status", "priority", "payment_status", "hospital",
                    recent_values_filter("appointment_type", "appointment type"), "start")
     search_fields = ("=appointment_id", "=id", "=payment_reference", "=patient__hpn")
@@ -81,6 +83,11 @@ class AppointmentAdmin(LargeTableAdmin):
     # Status, time and slot change only through the booking service and the state machine.
     readonly_fields = ("id", "appointment_id", "status", "start", "end", "slot", "fee_amount", "currency",
                        "payment_status", "payment_reference", "created_at", "updated_at")
+
+    @admin.display(description="start (hospital's clock)", ordering="start")
+    def start_at_hospital(self, obj: Appointment) -> str:
+        """The time the patient and the hospital read, whatever zone the admin shows the rest in."""
+        return obj.start.astimezone(zone_of(obj.hospital)).strftime("%Y-%m-%d %H:%M %Z")
 
     def get_queryset(self, request):
         # The kept list item (``appointments.list_items``) is the patient list's: the admin neither shows nor saves it.

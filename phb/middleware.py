@@ -1,4 +1,5 @@
-"""Request-level plumbing: path normalisation, request ids, access log lines, JSON error pages."""
+"""Request-level plumbing: path normalisation, request ids, access log lines, JSON error pages, the
+admin's clock."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import re
 import time
 import uuid
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import is_valid_path
+from django.urls import is_valid_path, reverse
+from django.utils import timezone
 
 from phb.api.errors import json_error_response
 from phb.logs import request_id_var, route_var, user_ref_var, user_reference
+from phb.zones import zone_named
 
 access_logger = logging.getLogger("phb.access")
 _DOUBLE_SLASH = re.compile(r"/{2,}")
@@ -131,3 +135,28 @@ class JsonErrorPagesMiddleware:
             )
             return json_error_response(response.status_code, message, code)
         return response
+
+
+class AdminTimeZoneMiddleware:
+    """The Django admin on the hospitals' clock (``ADMIN_TIME_ZONE``, the default hospital zone).
+
+    The server's zone is UTC, which the API never shows: it writes instants with their offset, and
+    wall-clock times on each hospital's own clock. The admin renders, filters ("Today", "Past 7
+    days") and reads datetimes in the active zone, so without this an operator in Lagos saw a 09:00
+    appointment at 08:00 and typed times an hour off. Only admin requests change zone; the zone is
+    put back when the response is made."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._prefix: str | None = None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._prefix is None:
+            self._prefix = reverse("admin:index")
+        if not request.path_info.startswith(self._prefix):
+            return self.get_response(request)
+        timezone.activate(zone_named(settings.ADMIN_TIME_ZONE))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "phb.middleware.AdminTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "phb.middleware.JsonErrorPagesMiddleware",
@@ -158,6 +159,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 DEFAULT_HOSPITAL_TIME_ZONE = "Africa/Lagos"
+# The clock the Django admin shows and reads datetimes on (phb.middleware.AdminTimeZoneMiddleware).
+ADMIN_TIME_ZONE = env.str("ADMIN_TIME_ZONE", default=DEFAULT_HOSPITAL_TIME_ZONE)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -14,11 +14,21 @@ from django.contrib import admin
 from tests.helpers import client_for
 
 ROOT = Path(__file__).resolve().parents[2]
-OUR_APPS = {"accounts", "hospitals", "records", "appointments", "payments", "tracking", "storage", "phb"}
+
+
+def our_apps() -> set[str]:
+    """The project's own apps: those whose package lies in this repository, not in the environment."""
+    return {config.label for config in apps.get_app_configs()
+            if Path(config.path).is_relative_to(ROOT) and ".venv" not in Path(config.path).relative_to(ROOT).parts}
 
 
 def our_models():
-    return [m for m in apps.get_models() if m._meta.app_label in OUR_APPS]
+    return [m for m in apps.get_models() if m._meta.app_label in our_apps()]
+
+
+def test_every_app_of_the_project_is_checked():
+    assert {"accounts", "hospitals", "records", "appointments", "payments", "tracking", "storage", "admissions",
+            "pharmacies", "prescriptions"} <= our_apps()
 
 
 @pytest.mark.parametrize("model", our_models(), ids=lambda m: m._meta.label)
