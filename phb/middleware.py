@@ -10,7 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import is_valid_path, reverse
+from django.urls import is_valid_path
 from django.utils import timezone
 
 from phb.api.errors import json_error_response
@@ -143,20 +143,21 @@ class AdminTimeZoneMiddleware:
     The server's zone is UTC, which the API never shows: it writes instants with their offset, and
     wall-clock times on each hospital's own clock. The admin renders, filters ("Today", "Past 7
     days") and reads datetimes in the active zone, so without this an operator in Lagos saw a 09:00
-    appointment at 08:00 and typed times an hour off. Only admin requests change zone; the zone is
-    put back when the response is made."""
+    appointment at 08:00 and typed times an hour off. Only the admin's views change zone (a URL
+    configuration without the admin has none), and the zone is put back once the response is made."""
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self._prefix: str | None = None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if self._prefix is None:
-            self._prefix = reverse("admin:index")
-        if not request.path_info.startswith(self._prefix):
-            return self.get_response(request)
-        timezone.activate(zone_named(settings.ADMIN_TIME_ZONE))
         try:
             return self.get_response(request)
         finally:
-            timezone.deactivate()
+            if getattr(request, "_phb_admin_zone", False):
+                timezone.deactivate()
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+        match = request.resolver_match
+        if match is not None and "admin" in match.namespaces:
+            timezone.activate(zone_named(settings.ADMIN_TIME_ZONE))
+            request._phb_admin_zone = True
