@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class PhbConfig(AppConfig):
@@ -22,3 +23,10 @@ class PhbConfig(AppConfig):
         register_after_response(record_request)
         # Names, emails and phones of users loaded during a request are scrubbed from its lines.
         post_init.connect(remember_user, sender=get_user_model(), dispatch_uid="phb.logs.remember_user")
+
+
+class PhbAdminConfig(AdminConfig):
+    """Django's admin with the project's site: operators sign in with the emailed code
+    (``accounts.admin_site``)."""
+
+    default_site = "accounts.admin_site.PhbAdminSite"

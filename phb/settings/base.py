@@ -27,7 +27,7 @@ PHB_ENVIRONMENT = env.str("PHB_ENVIRONMENT", default="development")
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:5173")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "phb.apps.PhbAdminConfig",  # django.contrib.admin, signed in with the emailed code
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
