@@ -13,6 +13,11 @@ steps that use the API's own pieces:
 2. ``/admin/login/code/``: the code, checked under the code budgets and each code's own attempts.
    Only then is the operator signed in (a new session key). "Send a new code" issues another
    under the API's resend budget.
+
+A signed-in admin session ends after ``ADMIN_SESSION_IDLE_SECONDS`` without an admin page (each
+admin page moves the end on) and ``ADMIN_SESSION_MAX_SECONDS`` after the code was entered,
+whatever happened since: a workstation left signed in does not stay open for Django's default two
+weeks.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -52,6 +58,7 @@ from accounts.throttles import (
 logger = logging.getLogger("accounts")
 
 PENDING_KEY = "phb_admin_sign_in"  # in the browser's session: {"user", "until", "next"}
+SIGNED_IN_AT_KEY = "phb_admin_signed_in_at"  # time.time() when the code was entered
 
 
 class AdminPasswordForm(AdminAuthenticationForm):
@@ -108,6 +115,18 @@ class PhbAdminSite(admin.AdminSite):
         return PasswordStep.as_view(extra_context=context, authentication_form=AdminPasswordForm,
                                     template_name="admin/login.html")(request)
 
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Django's rule (an active ``is_staff`` account), within the session's two limits; each
+        admin page asked for moves the idle limit on."""
+        if not super().has_permission(request):
+            return False
+        signed_in_at = request.session.get(SIGNED_IN_AT_KEY)
+        if signed_in_at is not None and time.time() - float(signed_in_at) > settings.ADMIN_SESSION_MAX_SECONDS:
+            auth_logout(request)
+            return False
+        request.session.set_expiry(settings.ADMIN_SESSION_IDLE_SECONDS)
+        return True
+
     def get_urls(self) -> list:
         return [path("login/code/", self.login_code, name="login_code"), *super().get_urls()]
 
@@ -130,6 +149,8 @@ class PhbAdminSite(admin.AdminSite):
             if refusal is None:
                 request.session.pop(PENDING_KEY, None)
                 auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                request.session[SIGNED_IN_AT_KEY] = time.time()
+                request.session.set_expiry(settings.ADMIN_SESSION_IDLE_SECONDS)
                 logger.info("admin signed in", extra={"event": "admin_signed_in"})
                 target = pending.get("next") or ""
                 if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},

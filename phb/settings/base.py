@@ -161,6 +161,10 @@ USE_TZ = True
 DEFAULT_HOSPITAL_TIME_ZONE = "Africa/Lagos"
 # The clock the Django admin shows and reads datetimes on (phb.middleware.AdminTimeZoneMiddleware).
 ADMIN_TIME_ZONE = env.str("ADMIN_TIME_ZONE", default=DEFAULT_HOSPITAL_TIME_ZONE)
+# Django admin sessions (accounts.admin_site): idle limit, moved on by each admin page; absolute limit from sign-in.
+ADMIN_SESSION_IDLE_SECONDS = env.int("ADMIN_SESSION_IDLE_SECONDS", default=1800)
+ADMIN_SESSION_MAX_SECONDS = env.int("ADMIN_SESSION_MAX_SECONDS", default=12 * 3600)
+SESSION_COOKIE_AGE = ADMIN_SESSION_MAX_SECONDS  # the only sessions are the admin's
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

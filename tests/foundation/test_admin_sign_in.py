@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -207,3 +208,35 @@ def test_no_code_or_email_reaches_a_log_line(operator, caplog):
         client.post(CODE, {"code": code})
     text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert code not in text and operator.email not in text and PASSWORD not in text
+
+
+def _sign_in(client: Client, operator) -> None:
+    _password_step(client, operator.email)
+    assert client.post(CODE, {"code": _code(operator.email)}).status_code == 302
+
+
+def test_an_idle_session_ends_and_each_admin_page_moves_the_end_on(operator, monkeypatch, settings):
+    from django.utils import timezone
+
+    client = Client()
+    _sign_in(client, operator)
+    started = timezone.now()
+    idle = timedelta(seconds=settings.ADMIN_SESSION_IDLE_SECONDS)
+
+    monkeypatch.setattr(timezone, "now", lambda: started + idle - timedelta(seconds=30))
+    assert _signed_in(client)
+    monkeypatch.setattr(timezone, "now", lambda: started + 2 * idle - timedelta(seconds=60))
+    assert _signed_in(client)  # the page before moved the end on
+    monkeypatch.setattr(timezone, "now", lambda: started + 3 * idle)
+    assert not _signed_in(client)
+
+
+def test_a_session_ends_at_its_absolute_limit_however_busy(operator, monkeypatch, settings):
+    client = Client()
+    _sign_in(client, operator)
+    later = time.time() + settings.ADMIN_SESSION_MAX_SECONDS + 1
+    monkeypatch.setattr(admin_site.time, "time", lambda: later)
+
+    assert client.get(AUDIT)["Location"].startswith(LOGIN)
+    monkeypatch.undo()
+    assert not _signed_in(client)  # signed out, not only refused
