@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from admissions.models import Admission, Bed, BedAssignment, Ward
+from records.admin_reads import AuditedReadAdmin
 
 
 class BedInline(admin.TabularInline):
@@ -37,9 +38,10 @@ class BedAssignmentInline(admin.TabularInline):
 
 
 @admin.register(Admission)
-class AdmissionAdmin(admin.ModelAdmin):
+class AdmissionAdmin(AuditedReadAdmin):
     """Read-mostly: status, beds and times change only through the API's state machine (which
-    locks beds and writes the audit trail); here staff may correct the clinical text fields."""
+    locks beds and writes the audit trail); here staff may correct the clinical text fields, and
+    opening one is an audited read (``records.admin_reads``)."""
 
     list_display = ("admission_id", "hospital", "department", "status", "priority", "is_emergency",
                     "is_readmission", "created_at", "admitted_at", "discharged_at")

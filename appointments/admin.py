@@ -16,6 +16,7 @@ from appointments.models import (
 )
 from phb.admin_lists import LargeTableAdmin, recent_values_filter
 from phb.zones import zone_of
+from records.admin_reads import AuditedReadAdmin
 
 
 @admin.register(SlotCapacity)
@@ -68,9 +69,10 @@ class BookingHoldAdmin(LargeTableAdmin, ReadOnlyAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(LargeTableAdmin):
+class AppointmentAdmin(LargeTableAdmin, AuditedReadAdmin):
     """Every booking of every hospital: the changelist reads no more of them than a page needs
-    (``phb.admin_lists``)."""
+    (``phb.admin_lists``). A booking's page shows the patient's complaint, history and the doctor's
+    notes, so opening one is an audited read (``records.admin_reads``)."""
 
     list_display = ("appointment_id", "hospital", "department", "start_at_hospital", "status", "priority",
                     "payment_status")
@@ -78,11 +80,13 @@ class AppointmentAdmin(LargeTableAdmin):
                    recent_values_filter("appointment_type", "appointment type"), "start")
     search_fields = ("=appointment_id", "=id", "=payment_reference", "=patient__hpn")
     search_help_text = "Exact: the appointment's id (either form), the payment reference or the patient's HPN."
-    raw_id_fields = ("patient", "doctor", "cancelled_by", "referred_by", "hospital", "department", "slot",
-                     "referred_to_hospital", "referred_to_department")
-    # Status, time and slot change only through the booking service and the state machine.
+    # Who, where, when, with whom and the slot change only through the booking service and the state
+    # machine, under their locks: a department, doctor or patient changed here would leave the slot's
+    # places, the doctor's per-slot limit and the patient's overlap check behind.
     readonly_fields = ("id", "appointment_id", "status", "start", "end", "slot", "fee_amount", "currency",
-                       "payment_status", "payment_reference", "created_at", "updated_at")
+                       "payment_status", "payment_reference", "created_at", "updated_at", "patient", "doctor",
+                       "hospital", "department", "cancelled_by", "referred_by", "referred_to_hospital",
+                       "referred_to_department")
 
     @admin.display(description="start (hospital's clock)", ordering="start")
     def start_at_hospital(self, obj: Appointment) -> str:

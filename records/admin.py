@@ -2,20 +2,13 @@ from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
 from phb.admin_lists import LargeTableAdmin, recent_values_filter
-from records.audit import audit_record
+from records.admin_reads import AuditedReadAdmin
 from records.models import AccessConsent, AuditEvent, ClinicalEntry, MedicalProfile, PatientDocument
 
 
-class _AuditedPhiAdmin(ReadOnlyAdmin):
+class _AuditedPhiAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     """Clinical data is written through the API only (so every write keeps who and when and is
     audited); staff opening one object in the admin is itself an audited read."""
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        # The object Django's change view loaded, audited as its page is built (read-only: never a save).
-        if obj is not None:
-            audit_record(actor=request.user, patient=obj.patient_id, action="admin_read",
-                         object_type=self.model._meta.model_name, object_id=str(obj.pk), request=request)
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
 
 @admin.register(MedicalProfile)

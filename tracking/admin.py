@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import AppendOnlyAdmin, ReadOnlyAdmin
+from records.admin_reads import AuditedReadAdmin
 from tracking.models import (
     BirthPlan,
     GoalProgress,
@@ -12,8 +13,14 @@ from tracking.models import (
 )
 
 
+class _HealthDataAdmin(AuditedReadAdmin):
+    """A woman's own health data: opening one is an audited read (``records.admin_reads``)."""
+
+    patient_field = "user_id"
+
+
 @admin.register(WomensHealthProfile)
-class WomensHealthProfileAdmin(admin.ModelAdmin):
+class WomensHealthProfileAdmin(_HealthDataAdmin):
     list_display = ("id", "user_id", "pregnancy_status", "verified_at", "updated_at")
     list_filter = ("pregnancy_status", "fertility_tracking_enabled", "pregnancy_tracking_enabled")
     search_fields = ("id", "user__id", "user__email")
@@ -21,7 +28,7 @@ class WomensHealthProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(MenstrualCycle)
-class MenstrualCycleAdmin(admin.ModelAdmin):
+class MenstrualCycleAdmin(_HealthDataAdmin):
     list_display = ("id", "user_id", "cycle_start_date", "cycle_end_date", "is_current_cycle")
     list_filter = ("is_current_cycle", "flow_intensity", "is_regular")
     search_fields = ("id", "user__id", "user__email")
@@ -29,7 +36,7 @@ class MenstrualCycleAdmin(admin.ModelAdmin):
 
 
 @admin.register(HealthGoal)
-class HealthGoalAdmin(admin.ModelAdmin):
+class HealthGoalAdmin(_HealthDataAdmin):
     list_display = ("id", "user_id", "category", "status", "created_at")
     list_filter = ("status", "category", "is_active")
     search_fields = ("id", "user__id", "user__email")
@@ -49,7 +56,7 @@ class GoalProgressAdmin(AppendOnlyAdmin):
 
 
 @admin.register(BirthPlan)
-class BirthPlanAdmin(admin.ModelAdmin):
+class BirthPlanAdmin(_HealthDataAdmin):
     list_display = ("id", "user_id", "updated_at")
     list_filter = ("updated_at",)
     search_fields = ("id", "user__id", "user__email")
@@ -58,7 +65,7 @@ class BirthPlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(PregnancyPlanner)
-class PregnancyPlannerAdmin(admin.ModelAdmin):
+class PregnancyPlannerAdmin(_HealthDataAdmin):
     list_display = ("id", "user_id", "updated_at")
     list_filter = ("updated_at",)
     search_fields = ("id", "user__id", "user__email")

@@ -1,0 +1,103 @@
+"""Every admin page that shows one patient's health data is an audited read, and a booking's who,
+where and with whom cannot be changed by hand in the admin (``records.admin_reads``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.test import RequestFactory
+from django.utils import timezone
+
+from admissions.models import Admission
+from appointments.models import Appointment
+from records.admin_reads import AuditedReadAdmin
+from records.models import AuditEvent, ClinicalEntry, MedicalProfile
+from tests.factories import DepartmentFactory, UserFactory, make_patient
+from tracking.models import BirthPlan, HealthGoal, MenstrualCycle, PregnancyPlanner, WomensHealthProfile
+
+pytestmark = pytest.mark.django_db
+
+HEALTH_DATA_MODELS = (Appointment, Admission, MedicalProfile, ClinicalEntry, WomensHealthProfile, MenstrualCycle,
+                      HealthGoal, PregnancyPlanner, BirthPlan)
+
+
+@pytest.mark.parametrize("model", HEALTH_DATA_MODELS, ids=lambda m: m._meta.label)
+def test_the_admin_of_each_model_holding_health_data_audits_its_pages(model):
+    model_admin = admin.site._registry[model]
+    assert isinstance(model_admin, AuditedReadAdmin)
+    assert model._meta.get_field(model_admin.patient_field.removesuffix("_id")).related_model is not None
+
+
+def _objects(patient):
+    department = DepartmentFactory()
+    start = timezone.now() + timedelta(days=2)
+    return {
+        "appointment": Appointment.objects.create(
+            patient=patient, hospital=department.hospital, department=department, start=start,
+            end=start + timedelta(minutes=30), status="confirmed", chief_complaint="Chest pain at night"),
+        "admission": Admission.objects.create(hospital=department.hospital, department=department, patient=patient,
+                                              reason_for_admission="Observation"),
+        "womenshealthprofile": WomensHealthProfile.objects.create(user=patient),
+        "menstrualcycle": MenstrualCycle.objects.create(user=patient, cycle_start_date=timezone.now().date()),
+    }
+
+
+@pytest.mark.parametrize("name", ["appointment", "admission", "womenshealthprofile", "menstrualcycle"])
+def test_opening_one_writes_an_admin_read_naming_the_operator_and_the_patient(client, name):
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    patient = make_patient()
+    obj = _objects(patient)[name]
+    client.force_login(operator)
+
+    listed = client.get(f"/admin/{obj._meta.app_label}/{name}/")
+    assert listed.status_code == 200
+    assert not AuditEvent.objects.filter(action="admin_read").exists()  # the list shows no health data
+
+    page = client.get(f"/admin/{obj._meta.app_label}/{name}/{obj.pk}/change/")
+
+    assert page.status_code == 200
+    reads = list(AuditEvent.objects.filter(action="admin_read"))
+    assert [(r.actor_id, r.patient_id, r.object_type, r.object_id) for r in reads] == [
+        (operator.pk, patient.pk, name, str(obj.pk))]
+
+
+def test_an_operator_without_the_permission_leaves_no_read(client):
+    patient = make_patient()
+    appointment = _objects(patient)["appointment"]
+    client.force_login(UserFactory(is_staff=True))
+
+    assert client.get(f"/admin/appointments/appointment/{appointment.pk}/change/").status_code == 403
+    assert not AuditEvent.objects.filter(action="admin_read").exists()
+
+
+def test_a_bookings_people_place_and_slot_are_not_fields_of_the_admin_form():
+    request = RequestFactory().get("/admin/appointments/appointment/")
+    request.user = UserFactory(is_staff=True, is_superuser=True)
+    patient = make_patient()
+    appointment = _objects(patient)["appointment"]
+
+    form_fields = set(admin.site._registry[Appointment].get_form(request, appointment).base_fields)
+
+    assert not form_fields & {"patient", "doctor", "hospital", "department", "slot", "start", "end", "status",
+                              "referred_to_hospital", "referred_to_department", "cancelled_by", "referred_by"}
+    assert "doctor_notes" in form_fields  # the clinical text stays correctable, as on an admission
+
+
+def test_a_post_naming_another_department_leaves_the_booking_where_it_was(client):
+    patient = make_patient()
+    appointment = _objects(patient)["appointment"]
+    elsewhere = DepartmentFactory()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = f"/admin/appointments/appointment/{appointment.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: ("" if value is None else value) for name, value in form.initial.items() if name in form.fields}
+    data.update({"department": str(elsewhere.pk), "hospital": str(elsewhere.hospital_id), "doctor_notes": "Seen"})
+
+    saved = client.post(url, data)
+
+    assert saved.status_code == 302, saved.context["adminform"].form.errors if saved.context else saved
+    appointment.refresh_from_db()
+    assert appointment.doctor_notes == "Seen"
+    assert (appointment.department_id, appointment.hospital_id) != (elsewhere.pk, elsewhere.hospital_id)
