@@ -102,8 +102,9 @@ class AppointmentAdmin(LargeTableAdmin, AuditedReadAdmin):
 
 
 @admin.register(Prescription)
-class PrescriptionAdmin(LargeTableAdmin, ReadOnlyAdmin):
-    """One or more a consultation: the changelist reads no more of them than a page needs."""
+class PrescriptionAdmin(LargeTableAdmin, AuditedReadAdmin, ReadOnlyAdmin):
+    """One or more a consultation: the changelist reads no more of them than a page needs. Its page
+    shows the medicines, so opening one is an audited read."""
 
     list_display = ("id", "appointment", "status", "issued_at", "expires_at")
     list_filter = ("status", "issued_at")

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from accounts.admin import AppendOnlyAdmin
 from phb.admin_lists import LargeTableAdmin
+from records.admin_reads import AuditedReadAdmin
 from storage.models import (
     ClinicalGuideline,
     GuidelineAccess,
@@ -83,7 +84,9 @@ class PrescriptionDocumentAdmin(AppendOnlyAdmin):
 
 
 @admin.register(ImagingStudy)
-class ImagingStudyAdmin(AppendOnlyAdmin):
+class ImagingStudyAdmin(AuditedReadAdmin, AppendOnlyAdmin):
+    """A patient's study (modality, date, body part): opening one is an audited read."""
+
     list_display = ("id", "patient_id", "uploaded_by_id", "status", "modality", "study_date", "created_at")
     list_filter = ("status", "modality", "created_at")
     search_fields = ("id", "study_instance_uid", "sop_instance_uid", "patient__hpn")

@@ -11,16 +11,17 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from admissions.models import Admission
-from appointments.models import Appointment
+from appointments.models import Appointment, Prescription
 from records.admin_reads import AuditedReadAdmin
 from records.models import AuditEvent, ClinicalEntry, MedicalProfile
+from storage.models import ImagingStudy
 from tests.factories import DepartmentFactory, UserFactory, make_patient
 from tracking.models import BirthPlan, HealthGoal, MenstrualCycle, PregnancyPlanner, WomensHealthProfile
 
 pytestmark = pytest.mark.django_db
 
 HEALTH_DATA_MODELS = (Appointment, Admission, MedicalProfile, ClinicalEntry, WomensHealthProfile, MenstrualCycle,
-                      HealthGoal, PregnancyPlanner, BirthPlan)
+                      HealthGoal, PregnancyPlanner, BirthPlan, Prescription, ImagingStudy)
 
 
 @pytest.mark.parametrize("model", HEALTH_DATA_MODELS, ids=lambda m: m._meta.label)
