@@ -143,7 +143,9 @@ class PhbAdminSite(admin.AdminSite):
         notice = ""
         if request.method == "POST" and "resend" in request.POST:
             form = AdminCodeForm()
-            notice = _resend(user)
+            notice, sent = _resend(user)
+            if sent:  # the step lasts as long as the new code
+                request.session[PENDING_KEY] = {**pending, "until": time.time() + settings.OTP_TTL_SECONDS}
         elif request.method == "POST" and form.is_valid():
             refusal = _check_code(request, user, form.cleaned_data["code"])
             if refusal is None:
@@ -186,10 +188,11 @@ def _check_code(request: HttpRequest, user: User, code: str) -> str | None:
     return None
 
 
-def _resend(user: User) -> str:
+def _resend(user: User) -> tuple[str, bool]:
+    """The notice to show, and whether a new code was sent."""
     try:
         throttle_code_request(user_id=user.pk, purpose=CodePurpose.LOGIN)
     except Throttled as exc:
-        return str(exc.detail)
+        return str(exc.detail), False
     code_send(user=user, purpose=CodePurpose.LOGIN)
-    return "We sent a new code."
+    return "We sent a new code.", True

@@ -240,3 +240,31 @@ def test_a_session_ends_at_its_absolute_limit_however_busy(operator, monkeypatch
     assert client.get(AUDIT)["Location"].startswith(LOGIN)
     monkeypatch.undo()
     assert not _signed_in(client)  # signed out, not only refused
+
+
+def test_a_new_code_gives_the_step_the_new_codes_time(operator, monkeypatch, settings):
+    client = Client()
+    _password_step(client, operator.email)
+    halfway = time.time() + settings.OTP_TTL_SECONDS / 2
+    monkeypatch.setattr(admin_site.time, "time", lambda: halfway)
+    client.post(CODE, {"resend": "1"})
+    code = _code(operator.email)
+    past_the_first = halfway + settings.OTP_TTL_SECONDS * 0.75
+    monkeypatch.setattr(admin_site.time, "time", lambda: past_the_first)
+
+    assert client.post(CODE, {"code": code})["Location"] == "/admin/"
+    monkeypatch.undo()
+    assert _signed_in(client)
+
+
+@override_settings(OTP_REQUEST_RATE_PER_ACCOUNT="1/900")
+def test_resending_is_throttled_with_a_message(operator):
+    client = Client()
+    _password_step(client, operator.email)
+    sent = len(mail.outbox)
+
+    client.post(CODE, {"resend": "1"})
+    again = client.post(CODE, {"resend": "1"})
+
+    assert again.status_code == 200 and b"We sent a new code." not in again.content
+    assert len(mail.outbox) == sent + 1
