@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from admissions.models import Admission, Bed, BedAssignment, Ward
-from records.admin_reads import AuditedReadAdmin
+from records.admin_audit import HealthDataAdmin
 
 
 class BedInline(admin.TabularInline):
@@ -38,10 +38,10 @@ class BedAssignmentInline(admin.TabularInline):
 
 
 @admin.register(Admission)
-class AdmissionAdmin(AuditedReadAdmin):
+class AdmissionAdmin(HealthDataAdmin):
     """Read-mostly: status, beds and times change only through the API's state machine (which
     locks beds and writes the audit trail); here staff may correct the clinical text fields, and
-    opening one is an audited read (``records.admin_reads``)."""
+    opening one is an audited read (``records.admin_audit``)."""
 
     list_display = ("admission_id", "hospital", "department", "status", "priority", "is_emergency",
                     "is_readmission", "created_at", "admitted_at", "discharged_at")

@@ -16,7 +16,7 @@ from appointments.models import (
 )
 from phb.admin_lists import LargeTableAdmin, recent_values_filter
 from phb.zones import zone_of
-from records.admin_reads import AuditedReadAdmin
+from records.admin_audit import HealthDataAdmin
 
 
 @admin.register(SlotCapacity)
@@ -69,10 +69,10 @@ class BookingHoldAdmin(LargeTableAdmin, ReadOnlyAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(LargeTableAdmin, AuditedReadAdmin):
+class AppointmentAdmin(LargeTableAdmin, HealthDataAdmin):
     """Every booking of every hospital: the changelist reads no more of them than a page needs
     (``phb.admin_lists``). A booking's page shows the patient's complaint, history and the doctor's
-    notes, so opening one is an audited read (``records.admin_reads``)."""
+    notes, so opening one is an audited read (``records.admin_audit``)."""
 
     list_display = ("appointment_id", "hospital", "department", "start_at_hospital", "status", "priority",
                     "payment_status")
@@ -102,7 +102,7 @@ class AppointmentAdmin(LargeTableAdmin, AuditedReadAdmin):
 
 
 @admin.register(Prescription)
-class PrescriptionAdmin(LargeTableAdmin, AuditedReadAdmin, ReadOnlyAdmin):
+class PrescriptionAdmin(LargeTableAdmin, HealthDataAdmin, ReadOnlyAdmin):
     """One or more a consultation: the changelist reads no more of them than a page needs. Its page
     shows the medicines, so opening one is an audited read."""
 

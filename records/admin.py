@@ -2,11 +2,11 @@ from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
 from phb.admin_lists import LargeTableAdmin, recent_values_filter
-from records.admin_reads import AuditedReadAdmin
+from records.admin_audit import HealthDataAdmin
 from records.models import AccessConsent, AuditEvent, ClinicalEntry, MedicalProfile, PatientDocument
 
 
-class _AuditedPhiAdmin(AuditedReadAdmin, ReadOnlyAdmin):
+class _AuditedPhiAdmin(HealthDataAdmin, ReadOnlyAdmin):
     """Clinical data is written through the API only (so every write keeps who and when and is
     audited); staff opening one object in the admin is itself an audited read."""
 

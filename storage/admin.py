@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from accounts.admin import AppendOnlyAdmin
 from phb.admin_lists import LargeTableAdmin
-from records.admin_reads import AuditedReadAdmin
+from records.admin_audit import HealthDataAdmin
 from storage.models import (
     ClinicalGuideline,
     GuidelineAccess,
@@ -84,7 +84,7 @@ class PrescriptionDocumentAdmin(AppendOnlyAdmin):
 
 
 @admin.register(ImagingStudy)
-class ImagingStudyAdmin(AuditedReadAdmin, AppendOnlyAdmin):
+class ImagingStudyAdmin(HealthDataAdmin, AppendOnlyAdmin):
     """A patient's study (modality, date, body part): opening one is an audited read."""
 
     list_display = ("id", "patient_id", "uploaded_by_id", "status", "modality", "study_date", "created_at")

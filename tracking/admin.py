@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import AppendOnlyAdmin, ReadOnlyAdmin
-from records.admin_reads import AuditedReadAdmin
+from records.admin_audit import HealthDataAdmin
 from tracking.models import (
     BirthPlan,
     GoalProgress,
@@ -13,8 +13,8 @@ from tracking.models import (
 )
 
 
-class _HealthDataAdmin(AuditedReadAdmin):
-    """A woman's own health data: opening one is an audited read (``records.admin_reads``)."""
+class _HealthDataAdmin(HealthDataAdmin):
+    """A woman's own health data: opening one is an audited read (``records.admin_audit``)."""
 
     patient_field = "user_id"
 

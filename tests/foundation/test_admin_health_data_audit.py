@@ -1,5 +1,6 @@
-"""Every admin page that shows one patient's health data is an audited read, and a booking's who,
-where and with whom cannot be changed by hand in the admin (``records.admin_reads``)."""
+"""Every admin page that shows one patient's health data is an audited read, every change saved there
+an audited write, and a booking's who, where and with whom cannot be changed by hand in the admin
+(``records.admin_audit``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from admissions.models import Admission
 from appointments.models import Appointment, Prescription
-from records.admin_reads import AuditedReadAdmin
+from records.admin_audit import HealthDataAdmin
 from records.models import AuditEvent, ClinicalEntry, MedicalProfile
 from storage.models import ImagingStudy
 from tests.factories import DepartmentFactory, UserFactory, make_patient
@@ -27,7 +28,7 @@ HEALTH_DATA_MODELS = (Appointment, Admission, MedicalProfile, ClinicalEntry, Wom
 @pytest.mark.parametrize("model", HEALTH_DATA_MODELS, ids=lambda m: m._meta.label)
 def test_the_admin_of_each_model_holding_health_data_audits_its_pages(model):
     model_admin = admin.site._registry[model]
-    assert isinstance(model_admin, AuditedReadAdmin)
+    assert isinstance(model_admin, HealthDataAdmin)
     assert model._meta.get_field(model_admin.patient_field.removesuffix("_id")).related_model is not None
 
 
@@ -73,6 +74,16 @@ def test_an_operator_without_the_permission_leaves_no_read(client):
     assert not AuditEvent.objects.filter(action="admin_read").exists()
 
 
+def _form_data(page) -> dict:
+    """What the change page's form would send back as it stands: its fields and its inlines' counts."""
+    form = page.context["adminform"].form
+    data = {name: ("" if value is None else value) for name, value in form.initial.items() if name in form.fields}
+    for inline in page.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({f"{management.prefix}-{name}": value for name, value in management.initial.items()})
+    return data
+
+
 def test_a_bookings_people_place_and_slot_are_not_fields_of_the_admin_form():
     request = RequestFactory().get("/admin/appointments/appointment/")
     request.user = UserFactory(is_staff=True, is_superuser=True)
@@ -92,8 +103,7 @@ def test_a_post_naming_another_department_leaves_the_booking_where_it_was(client
     elsewhere = DepartmentFactory()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     url = f"/admin/appointments/appointment/{appointment.pk}/change/"
-    form = client.get(url).context["adminform"].form
-    data = {name: ("" if value is None else value) for name, value in form.initial.items() if name in form.fields}
+    data = _form_data(client.get(url))
     data.update({"department": str(elsewhere.pk), "hospital": str(elsewhere.hospital_id), "doctor_notes": "Seen"})
 
     saved = client.post(url, data)
@@ -102,3 +112,23 @@ def test_a_post_naming_another_department_leaves_the_booking_where_it_was(client
     appointment.refresh_from_db()
     assert appointment.doctor_notes == "Seen"
     assert (appointment.department_id, appointment.hospital_id) != (elsewhere.pk, elsewhere.hospital_id)
+
+
+def test_a_change_saved_in_the_admin_is_an_audited_write_and_a_refused_form_is_none(client):
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    patient = make_patient()
+    admission = _objects(patient)["admission"]
+    client.force_login(operator)
+    url = f"/admin/admissions/admission/{admission.pk}/change/"
+    data = _form_data(client.get(url))
+
+    refused = client.post(url, {**data, "reason_for_admission": ""})  # required
+    assert refused.status_code == 200
+    assert not AuditEvent.objects.filter(action="admin_write").exists()
+
+    saved = client.post(url, {**data, "diagnosis": "Community-acquired pneumonia"})
+
+    assert saved.status_code == 302, saved.context["adminform"].form.errors if saved.context else saved
+    writes = list(AuditEvent.objects.filter(action="admin_write"))
+    assert [(w.actor_id, w.patient_id, w.object_type, w.object_id) for w in writes] == [
+        (operator.pk, patient.pk, "admission", str(admission.pk))]
