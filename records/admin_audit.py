@@ -3,9 +3,10 @@
 Changelists show ids, dates and statuses; a change page shows the object's health data (a record
 entry, an appointment's complaint and notes, an admission's diagnosis, a women's-health profile).
 Each such page, as Django builds it for an operator allowed to see it, appends an ``admin_read``
-row to the audit trail (``records.audit``) naming the operator and the patient, and each change an
-operator saves there appends an ``admin_write`` row, in the save's own transaction. A refused page
-or a form sent back with errors saves nothing and writes no ``admin_write``.
+row to the audit trail (``records.audit``) naming the operator and the patient; each change an
+operator saves there appends an ``admin_write`` row, and each deletion (one object, or the "delete
+selected" action) an ``admin_delete`` row per object, in the same transaction. A refused page or a
+form sent back with errors saves nothing and writes no ``admin_write``.
 """
 
 from __future__ import annotations
@@ -35,3 +36,12 @@ class HealthDataAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         self._audit(request, obj, "admin_write")
+
+    def delete_model(self, request, obj) -> None:
+        self._audit(request, obj, "admin_delete")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self._audit(request, obj, "admin_delete")
+        super().delete_queryset(request, queryset)

@@ -132,3 +132,21 @@ def test_a_change_saved_in_the_admin_is_an_audited_write_and_a_refused_form_is_n
     writes = list(AuditEvent.objects.filter(action="admin_write"))
     assert [(w.actor_id, w.patient_id, w.object_type, w.object_id) for w in writes] == [
         (operator.pk, patient.pk, "admission", str(admission.pk))]
+
+
+def test_a_deletion_in_the_admin_is_audited_one_row_an_object(client):
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    patient = make_patient()
+    first = _objects(patient)["menstrualcycle"]
+    second = MenstrualCycle.objects.create(user=patient, cycle_start_date=timezone.now().date() - timedelta(days=30))
+    third = MenstrualCycle.objects.create(user=patient, cycle_start_date=timezone.now().date() - timedelta(days=60))
+    client.force_login(operator)
+
+    one = client.post(f"/admin/tracking/menstrualcycle/{first.pk}/delete/", {"post": "yes"})
+    selected = client.post("/admin/tracking/menstrualcycle/", {"action": "delete_selected", "post": "yes",
+                                                                "_selected_action": [second.pk, third.pk]})
+
+    assert one.status_code == 302 and selected.status_code == 302
+    assert not MenstrualCycle.objects.filter(user=patient).exists()
+    deletes = {(d.actor_id, d.patient_id, d.object_id) for d in AuditEvent.objects.filter(action="admin_delete")}
+    assert deletes == {(operator.pk, patient.pk, str(cycle.pk)) for cycle in (first, second, third)}
