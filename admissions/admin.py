@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from admissions.models import Admission, Bed, BedAssignment, Ward
+from admissions import beds
+from admissions.models import Admission, Bed, BedAssignment, BedStatus, Ward
+from phb.api.errors import ApiError
 from records.admin_audit import HealthDataAdmin
 
 
@@ -8,6 +10,7 @@ class BedInline(admin.TabularInline):
     model = Bed
     extra = 0
     fields = ("number", "status", "features")
+    readonly_fields = ("status",)  # through the bed list's actions (BedAdmin)
 
 
 @admin.register(Ward)
@@ -18,12 +21,38 @@ class WardAdmin(admin.ModelAdmin):
     inlines = [BedInline]
 
 
+def _mark(status: str):
+    """An action setting the selected beds' status through ``admissions.beds.set_status``: under the
+    bed's lock, never to or from occupied (only an admission occupies a bed, and frees it)."""
+
+    def action(model_admin, request, queryset) -> None:
+        done, refused = 0, []
+        for bed in queryset.select_related("ward"):
+            try:
+                beds.set_status(bed=bed, status=status)
+                done += 1
+            except ApiError as exc:
+                refused.append(str(exc.detail))
+        if done:
+            model_admin.message_user(request, f"{done} bed(s) marked {BedStatus(status).label.lower()}.")
+        for message in refused:
+            model_admin.message_user(request, message, messages.WARNING)
+
+    action.__name__ = f"mark_{status}"
+    return admin.action(description=f"Mark as {BedStatus(status).label.lower()}")(action)
+
+
 @admin.register(Bed)
 class BedAdmin(admin.ModelAdmin):
+    """A bed's status changes through the actions (the API's rule, under the bed's lock): an operator
+    cannot free an occupied bed or occupy one without an admission."""
+
     list_display = ("__str__", "ward", "status", "status_changed_at")
     list_filter = ("status", "ward__hospital", "ward__department", "ward__ward_type")
     search_fields = ("number", "ward__code", "ward__name")
     list_select_related = ("ward",)
+    readonly_fields = ("status", "status_changed_at")
+    actions = [_mark(status) for status in BedStatus.values if status != BedStatus.OCCUPIED]
 
 
 class BedAssignmentInline(admin.TabularInline):
