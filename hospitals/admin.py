@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from hospitals.models import (
     HOSPITAL_CONTACT_PERSONS,
@@ -9,6 +9,8 @@ from hospitals.models import (
     HospitalRegistration,
     StaffMember,
 )
+from hospitals.services import registration_decide
+from phb.api.errors import ApiError
 
 
 class DepartmentInline(admin.TabularInline):
@@ -43,12 +45,38 @@ class DepartmentAdmin(admin.ModelAdmin):
     search_fields = ("name", "code", "hospital__name")
 
 
+def _decide(approve: bool):
+    """An action deciding the selected pending registrations through ``registration_decide`` (under
+    the row's lock, once, naming the operator), as a hospital admin's decision does."""
+
+    def action(model_admin, request, queryset) -> None:
+        done, refused = 0, []
+        for registration in queryset:
+            try:
+                registration_decide(registration=registration, approve=approve, decided_by=request.user)
+                done += 1
+            except ApiError as exc:
+                refused.append(f"Registration {registration.pk}: {exc.detail}")
+        if done:
+            model_admin.message_user(request, f"{done} registration(s) {'approved' if approve else 'rejected'}.")
+        for message in refused:
+            model_admin.message_user(request, message, messages.WARNING)
+
+    action.__name__ = "approve" if approve else "reject"
+    return admin.action(description=f"{'Approve' if approve else 'Reject'} the selected pending registrations")(action)
+
+
 @admin.register(HospitalRegistration)
 class HospitalRegistrationAdmin(admin.ModelAdmin):
+    """A registration is decided through the actions, once, with who and when kept; its status and
+    decision are not fields of the form."""
+
     list_display = ("id", "user_id", "hospital", "is_primary", "status", "created_at", "decided_at")
     list_filter = ("status", "is_primary", "hospital")
     search_fields = ("id", "user__email", "user__hpn", "hospital__name")
-    raw_id_fields = ("user", "decided_by")
+    raw_id_fields = ("user",)
+    readonly_fields = ("status", "decided_at", "decided_by")
+    actions = [_decide(True), _decide(False)]
 
 
 @admin.register(StaffMember)
