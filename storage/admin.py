@@ -27,15 +27,22 @@ class GuidelineFileVersionInline(admin.TabularInline):
 
 @admin.register(ClinicalGuideline)
 class ClinicalGuidelineAdmin(admin.ModelAdmin):
+    """Content, approval and publication change only through the API's workflow: an admin of the
+    guideline's hospital approves and publishes, and an edit sends an approved guideline back to
+    review (``storage.services``). Here an operator can take a guideline down (``is_active``) and
+    nothing else."""
+
     list_display = ("guideline_id", "title", "organization", "category", "approval_status", "is_published",
                     "is_active", "updated_at")
     list_filter = ("approval_status", "is_published", "is_active", "category", "priority", "content_type")
     search_fields = ("guideline_id", "title", "specialty", "organization__name")
-    readonly_fields = ("guideline_id", "file_key", "file_name", "file_content_type", "file_size", "file_version_id",
-                       "access_count", "download_count", "approved_by", "approved_at", "published_at",
-                       "created_at", "updated_at")
-    raw_id_fields = ("organization", "created_by")
     inlines = [GuidelineFileVersionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in ClinicalGuideline._meta.fields if f.name not in ("id", "is_active")]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(GuidelineFileVersion)

@@ -112,3 +112,14 @@ def migrate_to_latest():
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
     return MigrationExecutor(connection)
+
+
+def admin_form_data(page) -> dict[str, Any]:
+    """What a Django admin change page's form would send back as it stands: its fields and its
+    inlines' management counts (``page``: the test client's response to the change page)."""
+    form = page.context["adminform"].form
+    data = {name: ("" if value is None else value) for name, value in form.initial.items() if name in form.fields}
+    for inline in page.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({f"{management.prefix}-{name}": value for name, value in management.initial.items()})
+    return data

@@ -17,6 +17,7 @@ from records.admin_audit import HealthDataAdmin
 from records.models import AuditEvent, ClinicalEntry, MedicalProfile
 from storage.models import ImagingStudy
 from tests.factories import DepartmentFactory, UserFactory, make_patient
+from tests.helpers import admin_form_data
 from tracking.models import BirthPlan, HealthGoal, MenstrualCycle, PregnancyPlanner, WomensHealthProfile
 
 pytestmark = pytest.mark.django_db
@@ -74,16 +75,6 @@ def test_an_operator_without_the_permission_leaves_no_read(client):
     assert not AuditEvent.objects.filter(action="admin_read").exists()
 
 
-def _form_data(page) -> dict:
-    """What the change page's form would send back as it stands: its fields and its inlines' counts."""
-    form = page.context["adminform"].form
-    data = {name: ("" if value is None else value) for name, value in form.initial.items() if name in form.fields}
-    for inline in page.context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        data.update({f"{management.prefix}-{name}": value for name, value in management.initial.items()})
-    return data
-
-
 def test_a_bookings_people_place_and_slot_are_not_fields_of_the_admin_form():
     request = RequestFactory().get("/admin/appointments/appointment/")
     request.user = UserFactory(is_staff=True, is_superuser=True)
@@ -103,7 +94,7 @@ def test_a_post_naming_another_department_leaves_the_booking_where_it_was(client
     elsewhere = DepartmentFactory()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     url = f"/admin/appointments/appointment/{appointment.pk}/change/"
-    data = _form_data(client.get(url))
+    data = admin_form_data(client.get(url))
     data.update({"department": str(elsewhere.pk), "hospital": str(elsewhere.hospital_id), "doctor_notes": "Seen"})
 
     saved = client.post(url, data)
@@ -120,7 +111,7 @@ def test_a_change_saved_in_the_admin_is_an_audited_write_and_a_refused_form_is_n
     admission = _objects(patient)["admission"]
     client.force_login(operator)
     url = f"/admin/admissions/admission/{admission.pk}/change/"
-    data = _form_data(client.get(url))
+    data = admin_form_data(client.get(url))
 
     refused = client.post(url, {**data, "reason_for_admission": ""})  # required
     assert refused.status_code == 200
