@@ -10,7 +10,14 @@ from django.conf import settings
 from django.core.management import call_command
 
 from phb.logs import build_logging
-from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin, make_patient
+from tests.factories import (
+    DepartmentFactory,
+    HospitalFactory,
+    UserFactory,
+    make_doctor,
+    make_hospital_admin,
+    make_patient,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,6 +54,13 @@ def doctor(department):
 @pytest.fixture
 def hospital_admin(hospital):
     return make_hospital_admin(hospital=hospital)
+
+
+@pytest.fixture
+def staff_client(client):
+    """Django's test client signed in to the admin as an operator (``is_staff``, superuser)."""
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
 
 
 @pytest.fixture(autouse=True)

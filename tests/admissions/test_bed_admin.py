@@ -8,16 +8,10 @@ from django.contrib import admin
 
 from admissions.models import Bed, BedStatus
 from tests.admissions.helpers import admit
-from tests.factories import UserFactory, make_hospital_admin
+from tests.factories import make_hospital_admin
 
 pytestmark = pytest.mark.django_db
 BEDS = "/admin/admissions/bed/"
-
-
-@pytest.fixture
-def operator(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def _act(client, action: str, beds: list[Bed]):
@@ -31,12 +25,12 @@ def test_status_is_no_field_of_the_bed_forms():
     assert "mark_occupied" not in admin.site._registry[Bed].actions
 
 
-def test_free_beds_are_marked_and_an_occupied_one_is_refused_and_stays(operator, department, general_ward, patient):
+def test_free_beds_are_marked_and_an_occupied_one_is_refused_and_stays(staff_client, department, general_ward, patient):
     admit(actor=make_hospital_admin(hospital=department.hospital), patient=patient, department=department)
     occupied = Bed.objects.get(ward=general_ward, status=BedStatus.OCCUPIED)
     free = list(Bed.objects.filter(ward=general_ward, status=BedStatus.AVAILABLE))
 
-    page = _act(operator, "mark_cleaning", [occupied, *free])
+    page = _act(staff_client, "mark_cleaning", [occupied, *free])
 
     text = page.content.decode()
     assert f"{len(free)} bed(s) marked cleaning." in text
@@ -45,5 +39,5 @@ def test_free_beds_are_marked_and_an_occupied_one_is_refused_and_stays(operator,
     assert occupied.status == BedStatus.OCCUPIED
     assert set(Bed.objects.filter(pk__in=[b.pk for b in free]).values_list("status", flat=True)) == {BedStatus.CLEANING}
 
-    assert _act(operator, "mark_available", free).status_code == 200
+    assert _act(staff_client, "mark_available", free).status_code == 200
     assert set(Bed.objects.filter(pk__in=[b.pk for b in free]).values_list("status", flat=True)) == {BedStatus.AVAILABLE}

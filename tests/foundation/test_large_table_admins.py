@@ -34,12 +34,6 @@ pytestmark = pytest.mark.django_db
 QUALIFIER = re.compile(r'"(\w+)"\."\w+"')
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def _shown(client, url: str, query: str = "") -> list:
     response = client.get(url + query)
     assert response.status_code == 200, query

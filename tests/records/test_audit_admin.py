@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 URL = "/admin/records/auditevent/"
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def _event(**fields) -> AuditEvent:
     values = {"actor_id": uuid.uuid4(), "patient_id": uuid.uuid4(), "action": "read", "object_type": "medical_record",
               "object_id": str(uuid.uuid4()), "request_id": uuid.uuid4().hex, "actor_role": "doctor"}

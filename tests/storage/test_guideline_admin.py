@@ -7,7 +7,6 @@ import pytest
 from django.contrib import admin
 
 from storage.models import ClinicalGuideline
-from tests.factories import UserFactory
 from tests.helpers import admin_form_data
 
 pytestmark = pytest.mark.django_db
@@ -20,16 +19,15 @@ def test_only_the_takedown_is_a_field_and_nothing_is_added():
     assert not model_admin.has_add_permission(None)
 
 
-def test_a_post_can_take_a_guideline_down_but_not_approve_publish_or_rewrite_it(client, hospital, doctor):
+def test_a_post_can_take_a_guideline_down_but_not_approve_publish_or_rewrite_it(staff_client, hospital, doctor):
     guideline = ClinicalGuideline.objects.create(organization=hospital, created_by=doctor, title="Sepsis bundle",
                                                  category="clinical_protocol", content_type="text",
                                                  text_content="Give antibiotics within the hour.",
                                                  approval_status="pending_review")
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
     url = f"/admin/storage/clinicalguideline/{guideline.pk}/change/"
-    data = admin_form_data(client.get(url))
+    data = admin_form_data(staff_client.get(url))
 
-    saved = client.post(url, {**data, "is_active": "", "approval_status": "approved", "is_published": "on",
+    saved = staff_client.post(url, {**data, "is_active": "", "approval_status": "approved", "is_published": "on",
                               "text_content": "Rewritten"})
 
     assert saved.status_code == 302
