@@ -52,40 +52,56 @@ def _slot_minutes() -> timedelta:
 
 
 def seats_of_day(*, department: Department, day: date, starts: list[datetime]) -> dict[datetime, list[Seat]]:
-    """The doctors (and their places) of every slot start in ``starts`` (naive, all on ``day``).
+    """The doctors (and their places) of every slot start in ``starts`` (naive, all on ``day``)."""
+    return seats_of_days(department=department, starts=starts)
 
-    Three queries whatever the number of slots.
+
+def seats_of_days(*, department: Department, starts: list[datetime]) -> dict[datetime, list[Seat]]:
+    """The doctors (and their places) of every slot start in ``starts`` (naive, on any days).
+
+    Four queries whatever the number of slots and days.
     """
+    days = sorted({start.date() for start in starts})
+    if not days:
+        return {}
     sessions = list(
-        RosterSession.objects.filter(department=department, weekday=day.weekday(), is_active=True)
+        RosterSession.objects.filter(department=department, weekday__in={day.weekday() for day in days},
+                                     is_active=True)
         .order_by("start_time", "doctor_id")
     )
-    exceptions = list(RosterException.objects.filter(date=day).filter(
+    exceptions = list(RosterException.objects.filter(date__in=days).filter(
         doctor_id__in=[s.doctor_id for s in sessions] + list(
-            RosterException.objects.filter(date=day, kind=RosterExceptionKind.EXTRA, department=department)
+            RosterException.objects.filter(date__in=days, kind=RosterExceptionKind.EXTRA, department=department)
             .values_list("doctor_id", flat=True)
         )
     ))
     doctors = {s.doctor_id for s in sessions} | {e.doctor_id for e in exceptions}
     away = set(StaffAvailability.objects.filter(user_id__in=doctors, is_available=False).values_list("user_id", flat=True))
-    leave = [e for e in exceptions if e.kind == RosterExceptionKind.LEAVE]
-    extra = [e for e in exceptions if e.kind == RosterExceptionKind.EXTRA and e.department_id == department.pk]
     out: dict[datetime, list[Seat]] = {}
-    for start in starts:
-        slot_start, slot_end = start.time(), (start + _slot_minutes()).time()
-        if slot_end == time(0):
-            slot_end = time(23, 59, 59)
-        seats: dict[uuid.UUID, int] = {}
-        for rows in (sessions, extra):
-            for row in rows:
-                if row.doctor_id in away or not _covers(row.start_time, row.end_time, slot_start, slot_end):
-                    continue
-                seats[row.doctor_id] = max(seats.get(row.doctor_id, 0), row.patients_per_slot)
-        for row in leave:
-            if row.doctor_id in seats and _overlaps(row.start_time, row.end_time, slot_start, slot_end):
-                del seats[row.doctor_id]
-        out[start] = [Seat(doctor_id=d, patients_per_slot=n) for d, n in sorted(seats.items(), key=lambda kv: str(kv[0]))]
+    for day in days:
+        weekly = [s for s in sessions if s.weekday == day.weekday()]
+        leave = [e for e in exceptions if e.date == day and e.kind == RosterExceptionKind.LEAVE]
+        extra = [e for e in exceptions
+                 if e.date == day and e.kind == RosterExceptionKind.EXTRA and e.department_id == department.pk]
+        for start in (start for start in starts if start.date() == day):
+            out[start] = _seats(start, weekly=weekly, extra=extra, leave=leave, away=away)
     return out
+
+
+def _seats(start: datetime, *, weekly: list, extra: list, leave: list, away: set) -> list[Seat]:
+    slot_start, slot_end = start.time(), (start + _slot_minutes()).time()
+    if slot_end == time(0):
+        slot_end = time(23, 59, 59)
+    seats: dict[uuid.UUID, int] = {}
+    for rows in (weekly, extra):
+        for row in rows:
+            if row.doctor_id in away or not _covers(row.start_time, row.end_time, slot_start, slot_end):
+                continue
+            seats[row.doctor_id] = max(seats.get(row.doctor_id, 0), row.patients_per_slot)
+    for row in leave:
+        if row.doctor_id in seats and _overlaps(row.start_time, row.end_time, slot_start, slot_end):
+            del seats[row.doctor_id]
+    return [Seat(doctor_id=d, patients_per_slot=n) for d, n in sorted(seats.items(), key=lambda kv: str(kv[0]))]
 
 
 def _overlaps(start: time | None, end: time | None, slot_start: time, slot_end: time) -> bool:
@@ -147,6 +163,17 @@ def pick_doctor(*, department: Department, start_local: datetime, start: datetim
     day_start = start - timedelta(hours=start_local.hour, minutes=start_local.minute)
     loads = day_loads(doctor_ids=ids, day_start=day_start, day_end=day_start + timedelta(days=1))
     return min(ids, key=lambda d: (loads.get(d, 0), str(d)))
+
+
+def doctor_loads_between(*, doctor_ids: list[uuid.UUID], first: datetime, last: datetime
+                         ) -> dict[tuple[uuid.UUID, datetime], int]:
+    """Live appointments per (doctor, aware slot start) for the slots from ``first`` to ``last``: one query."""
+    if not doctor_ids:
+        return {}
+    rows = (Appointment.objects.filter(doctor_id__in=doctor_ids, start__gte=first, start__lte=last,
+                                       status__in=LIVE_STATUSES)
+            .values_list("doctor_id", "start").annotate(n=Count("id")))
+    return {(d, s): n for d, s, n in rows}
 
 
 def doctor_loads_in(*, doctor_ids: list[uuid.UUID], starts: list[datetime]) -> dict[tuple[uuid.UUID, datetime], int]:

@@ -80,26 +80,30 @@ def consultation_hours(*, sessions: list[RosterSession], weekday: int) -> tuple[
 
 def next_free_slots(*, department: Department, doctor_ids: list[uuid.UUID], now: datetime | None = None
                     ) -> dict[uuid.UUID, datetime]:
-    """The first slot (hospital wall clock) in which each doctor still has a place, within two weeks."""
+    """The first slot (hospital wall clock) in which each doctor still has a place, within two weeks.
+
+    The two weeks are read at once (the roster in four queries, the doctors' bookings in one), so
+    the cost does not grow with how far ahead a doctor's next place is."""
     now = now or timezone.now()
     zone = slot_grid.hospital_zone(department.hospital)
     local_now = now.astimezone(zone).replace(tzinfo=None)
-    wanted, found = set(doctor_ids), {}
-    for offset in range(NEXT_SLOT_DAYS):
-        if not wanted - set(found):
+    starts = [start for offset in range(NEXT_SLOT_DAYS)
+              for start in slot_grid.slot_starts_of_day(local_now.date() + timedelta(days=offset)) if start > local_now]
+    wanted = set(doctor_ids)
+    if not starts or not wanted:
+        return {}
+    seats = rosters.seats_of_days(department=department, starts=starts)
+    aware = {s: slot_grid.local_to_aware(s, zone) for s in starts}
+    loads = rosters.doctor_loads_between(doctor_ids=sorted(wanted, key=str), first=aware[starts[0]],
+                                         last=aware[starts[-1]])
+    found: dict[uuid.UUID, datetime] = {}
+    for start in starts:
+        for seat in seats[start]:
+            if seat.doctor_id in wanted and seat.doctor_id not in found \
+                    and seat.patients_per_slot > loads.get((seat.doctor_id, aware[start]), 0):
+                found[seat.doctor_id] = start
+        if len(found) == len(wanted):
             break
-        day = local_now.date() + timedelta(days=offset)
-        starts = [s for s in slot_grid.slot_starts_of_day(day) if s > local_now]
-        if not starts:
-            continue
-        seats = rosters.seats_of_day(department=department, day=day, starts=starts)
-        aware = {s: slot_grid.local_to_aware(s, zone) for s in starts}
-        loads = rosters.doctor_loads_in(doctor_ids=list(wanted - set(found)), starts=list(aware.values()))
-        for start in starts:
-            for seat in seats[start]:
-                if seat.doctor_id in wanted and seat.doctor_id not in found \
-                        and seat.patients_per_slot > loads.get((seat.doctor_id, aware[start]), 0):
-                    found[seat.doctor_id] = start
     return found
 
 

@@ -137,3 +137,30 @@ def test_roster_of_a_doctor_in_another_hospital_is_not_found(department, hospita
         "doctor_id": str(stranger_doctor.pk), "department_id": department.pk, "weekday": 0, "start_time": "09:00",
         "end_time": "10:00"}, format="json")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("days_ahead", [0, 3, 6])
+def test_the_next_free_place_costs_the_same_however_far_ahead_it_is(department, days_ahead):
+    """A doctor rostered on one weekday only, asked on each day of the week before: the answer is that
+    weekday's first slot, read in the same few statements, none of them twice."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from appointments import staff
+    from tests.helpers import repeated_statements
+
+    doctor = make_doctor(department=department)
+    zone = ZoneInfo(department.hospital.time_zone)
+    today = datetime(2031, 3, 3, 8, 0, tzinfo=zone)  # a Monday, before the day's slots
+    target = (today + timedelta(days=days_ahead)).date()
+    RosterSession.objects.create(doctor=doctor, department=department, weekday=target.weekday(),
+                                 start_time=time(9), end_time=time(12))
+
+    with CaptureQueriesContext(connection) as queries:
+        found = staff.next_free_slots(department=department, doctor_ids=[doctor.pk], now=today)
+
+    assert found == {doctor.pk: datetime.combine(target, time(9))}
+    assert len(queries) <= 5 and repeated_statements(queries) == []
