@@ -1,8 +1,8 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from admissions import beds
 from admissions.models import Admission, Bed, BedAssignment, BedStatus, Ward
-from phb.api.errors import ApiError
+from phb.admin_actions import service_action
 from records.admin_audit import HealthDataAdmin
 
 
@@ -22,24 +22,12 @@ class WardAdmin(admin.ModelAdmin):
 
 
 def _mark(status: str):
-    """An action setting the selected beds' status through ``admissions.beds.set_status``: under the
-    bed's lock, never to or from occupied (only an admission occupies a bed, and frees it)."""
-
-    def action(model_admin, request, queryset) -> None:
-        done, refused = 0, []
-        for bed in queryset.select_related("ward"):
-            try:
-                beds.set_status(bed=bed, status=status)
-                done += 1
-            except ApiError as exc:
-                refused.append(str(exc.detail))
-        if done:
-            model_admin.message_user(request, f"{done} bed(s) marked {BedStatus(status).label.lower()}.")
-        for message in refused:
-            model_admin.message_user(request, message, messages.WARNING)
-
-    action.__name__ = f"mark_{status}"
-    return admin.action(description=f"Mark as {BedStatus(status).label.lower()}")(action)
+    """Set the selected beds' status through ``admissions.beds.set_status``: under the bed's lock,
+    never to or from occupied (only an admission occupies a bed, and frees it)."""
+    label = BedStatus(status).label.lower()
+    return service_action(name=f"mark_{status}", description=f"Mark as {label}",
+                          apply=lambda bed, request: beds.set_status(bed=bed, status=status),
+                          done=lambda n: f"{n} bed(s) marked {label}.")
 
 
 @admin.register(Bed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Count
@@ -49,11 +49,6 @@ def _covers(start: time | None, end: time | None, slot_start: time, slot_end: ti
 
 def _slot_minutes() -> timedelta:
     return timedelta(minutes=settings.BOOKING_SLOT_MINUTES)
-
-
-def seats_of_day(*, department: Department, day: date, starts: list[datetime]) -> dict[datetime, list[Seat]]:
-    """The doctors (and their places) of every slot start in ``starts`` (naive, all on ``day``)."""
-    return seats_of_days(department=department, starts=starts)
 
 
 def seats_of_days(*, department: Department, starts: list[datetime]) -> dict[datetime, list[Seat]]:
@@ -111,7 +106,7 @@ def _overlaps(start: time | None, end: time | None, slot_start: time, slot_end: 
 
 
 def seats_at(*, department: Department, start_local: datetime) -> list[Seat]:
-    return seats_of_day(department=department, day=start_local.date(), starts=[start_local])[start_local]
+    return seats_of_days(department=department, starts=[start_local])[start_local]
 
 
 def capacity_at(*, department: Department, start_local: datetime) -> int | None:

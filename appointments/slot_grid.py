@@ -177,7 +177,7 @@ def read_day(*, department: Department, day: date, now: datetime | None = None) 
     starts = [local_to_aware(s, zone) for s in local_starts]
     seats: dict[datetime, list[rosters.Seat]] = {}
     if rostered:
-        seats = rosters.seats_of_day(department=department, day=day, starts=local_starts)
+        seats = rosters.seats_of_days(department=department, starts=local_starts)
         capacities = [sum(seat.patients_per_slot for seat in seats[s]) for s in local_starts]
     else:
         capacities = [capacity_for(department=department, day=day)] * len(starts)

@@ -1,4 +1,4 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from hospitals.models import (
     HOSPITAL_CONTACT_PERSONS,
@@ -10,7 +10,7 @@ from hospitals.models import (
     StaffMember,
 )
 from hospitals.services import registration_decide
-from phb.api.errors import ApiError
+from phb.admin_actions import service_action
 
 
 class DepartmentInline(admin.TabularInline):
@@ -46,24 +46,15 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 def _decide(approve: bool):
-    """An action deciding the selected pending registrations through ``registration_decide`` (under
-    the row's lock, once, naming the operator), as a hospital admin's decision does."""
-
-    def action(model_admin, request, queryset) -> None:
-        done, refused = 0, []
-        for registration in queryset:
-            try:
-                registration_decide(registration=registration, approve=approve, decided_by=request.user)
-                done += 1
-            except ApiError as exc:
-                refused.append(f"Registration {registration.pk}: {exc.detail}")
-        if done:
-            model_admin.message_user(request, f"{done} registration(s) {'approved' if approve else 'rejected'}.")
-        for message in refused:
-            model_admin.message_user(request, message, messages.WARNING)
-
-    action.__name__ = "approve" if approve else "reject"
-    return admin.action(description=f"{'Approve' if approve else 'Reject'} the selected pending registrations")(action)
+    """Decide the selected pending registrations through ``registration_decide`` (under the row's
+    lock, once, naming the operator), as a hospital admin's decision does."""
+    verb = "approve" if approve else "reject"
+    return service_action(
+        name=verb, description=f"{verb.capitalize()} the selected pending registrations",
+        apply=lambda registration, request: registration_decide(registration=registration, approve=approve,
+                                                                decided_by=request.user),
+        done=lambda n: f"{n} registration(s) {verb}d.",
+        refused=lambda registration, exc: f"Registration {registration.pk}: {exc.detail}")
 
 
 @admin.register(HospitalRegistration)
