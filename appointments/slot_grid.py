@@ -168,22 +168,32 @@ class DayGrid:
 def read_day(*, department: Department, day: date, now: datetime | None = None) -> DayGrid:
     """Every slot of ``day`` with its remaining capacity (live holds and booked appointments count),
     and the roster's seats behind it."""
+    return read_days(department=department, days=[day], now=now)[0]
+
+
+def read_days(*, department: Department, days: list[date], now: datetime | None = None,
+              rostered: bool | None = None) -> list[DayGrid]:
+    """:func:`read_day` for each of ``days`` (in their order), in the same statements whatever their
+    number: the roster's seats, the department's capacity, the slot rows and their stale holds.
+    ``rostered``: whether the department has a roster, where the caller knows already."""
     now = now or timezone.now()
     zone = hospital_zone(department.hospital)
-    local_starts = slot_starts_of_day(day)
-    rostered = rosters.has_roster(department=department)
-    if not local_starts:
-        return DayGrid(day=day, now=now, rostered=rostered, seats={}, slots=[])
-    starts = [local_to_aware(s, zone) for s in local_starts]
+    if rostered is None:
+        rostered = rosters.has_roster(department=department)
+    local_of = {day: slot_starts_of_day(day) for day in days}
+    every_local = [s for day in days for s in local_of[day]]
+    if not every_local:
+        return [DayGrid(day=day, now=now, rostered=rostered, seats={}, slots=[]) for day in days]
     seats: dict[datetime, list[rosters.Seat]] = {}
+    capacity_rows: list[SlotCapacity] = []
     if rostered:
-        seats = rosters.seats_of_days(department=department, starts=local_starts)
-        capacities = [sum(seat.patients_per_slot for seat in seats[s]) for s in local_starts]
+        seats = rosters.seats_of_days(department=department, starts=every_local)
     else:
-        capacities = [capacity_for(department=department, day=day)] * len(starts)
+        capacity_rows = list(SlotCapacity.objects.filter(department=department))
     rows = {
         slot.start: slot
-        for slot in Slot.objects.filter(department=department, start__gte=starts[0], start__lte=starts[-1])
+        for slot in Slot.objects.filter(department=department,
+                                        start__in=[local_to_aware(s, zone) for s in every_local])
     }
     stale = dict(
         BookingHold.objects.filter(
@@ -192,20 +202,28 @@ def read_day(*, department: Department, day: date, now: datetime | None = None) 
         .values_list("slot_id")
         .annotate(n=Count("id"))
     ) if rows else {}
-    out = []
-    for start, capacity in zip(starts, capacities, strict=True):
-        row = rows.get(start)
-        used = (row.in_use - stale.get(row.pk, 0)) if row else 0
-        out.append(
-            SlotView(
-                start=start,
-                end=start + slot_length(),
-                capacity=capacity,
-                remaining=max(0, capacity - used),
-                past=start <= now,
+    grids = []
+    for day in days:
+        local_starts = local_of[day]
+        default = 0 if rostered else capacity_for(department=department, day=day, rows=capacity_rows)
+        out = []
+        for local in local_starts:
+            start = local_to_aware(local, zone)
+            capacity = sum(seat.patients_per_slot for seat in seats[local]) if rostered else default
+            row = rows.get(start)
+            used = (row.in_use - stale.get(row.pk, 0)) if row else 0
+            out.append(
+                SlotView(
+                    start=start,
+                    end=start + slot_length(),
+                    capacity=capacity,
+                    remaining=max(0, capacity - used),
+                    past=start <= now,
+                )
             )
-        )
-    return DayGrid(day=day, now=now, rostered=rostered, seats=seats, slots=out)
+        day_seats = {local: seats[local] for local in local_starts} if rostered else {}
+        grids.append(DayGrid(day=day, now=now, rostered=rostered, seats=day_seats, slots=out))
+    return grids
 
 
 def slots_of_day(*, department: Department, day: date, now: datetime | None = None) -> list[SlotView]:

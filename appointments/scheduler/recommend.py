@@ -99,36 +99,48 @@ class _Calendar:
 
 def _calendar(*, department: Department, earliest: datetime, days: list[date], now: datetime,
               known: slot_grid.DayGrid | None = None) -> _Calendar:
-    """The open places of ``days`` from ``earliest`` on; ``known``: a day the caller read already."""
+    """The open places of ``days`` from ``earliest`` on; ``known``: a day the caller read already.
+
+    The department has a roster. The days are read in at most two batches, whatever their number:
+    those of the next 72 hours, then, only where these give fewer than ``CANDIDATES`` open times,
+    the rest."""
     zone = slot_grid.hospital_zone(department.hospital)
     out = _Calendar()
     seen: dict[uuid.UUID, int] = {}
-    for day in days:
-        if len(out.starts) >= CANDIDATES and day > earliest.date() + timedelta(days=3):
+    soon = earliest.date() + timedelta(days=3)
+    open_days = [day for day in days if any(s >= earliest for s in slot_grid.slot_starts_of_day(day))]
+    for batch in ([d for d in open_days if d <= soon], [d for d in open_days if d > soon]):
+        if batch and batch[0] > soon and len(out.starts) >= CANDIDATES:
             break  # enough candidates and the next 72 hours seen
-        local_starts = [s for s in slot_grid.slot_starts_of_day(day) if s >= earliest]
-        if not local_starts:
-            continue
-        grid = known if known is not None and known.day == day else \
-            slot_grid.read_day(department=department, day=day, now=now)
-        seats = grid.seats
-        remaining = {v.start: v.remaining for v in grid.slots if not v.past}
-        doctor_ids = sorted({s.doctor_id for seat_list in seats.values() for s in seat_list}, key=str)
-        aware = [slot_grid.local_to_aware(s, zone) for s in local_starts]
-        loads = rosters.doctor_loads_in(doctor_ids=doctor_ids, starts=aware)
-        for local, start in zip(local_starts, aware, strict=True):
-            left = remaining.get(start, 0)
-            if left <= 0:
-                continue
-            free = {}
-            for seat in seats.get(local, ()):
-                n = min(left, seat.patients_per_slot - loads.get((seat.doctor_id, start), 0))
-                if n > 0:
-                    free[seat.doctor_id] = n
-                    seen[seat.doctor_id] = seen.get(seat.doctor_id, 0) + n
-            if free:
-                out.starts.append(local)
-                out.free.append(free)
+        to_read = [d for d in batch if known is None or known.day != d]
+        read = slot_grid.read_days(department=department, days=to_read, now=now, rostered=True) if to_read else []
+        grids = dict(zip(to_read, read, strict=True))
+        if known is not None and known.day in batch:
+            grids[known.day] = known
+        wanted = [(day, [s for s in slot_grid.slot_starts_of_day(day) if s >= earliest]) for day in batch]
+        doctor_ids = sorted({s.doctor_id for day in batch for seat_list in grids[day].seats.values()
+                             for s in seat_list}, key=str)
+        loads = rosters.doctor_loads_in(doctor_ids=doctor_ids, starts=[
+            slot_grid.local_to_aware(s, zone) for _, local_starts in wanted for s in local_starts])
+        for day, local_starts in wanted:
+            if len(out.starts) >= CANDIDATES and day > soon:
+                break
+            grid = grids[day]
+            remaining = {v.start: v.remaining for v in grid.slots if not v.past}
+            for local in local_starts:
+                start = slot_grid.local_to_aware(local, zone)
+                left = remaining.get(start, 0)
+                if left <= 0:
+                    continue
+                free = {}
+                for seat in grid.seats.get(local, ()):
+                    n = min(left, seat.patients_per_slot - loads.get((seat.doctor_id, start), 0))
+                    if n > 0:
+                        free[seat.doctor_id] = n
+                        seen[seat.doctor_id] = seen.get(seat.doctor_id, 0) + n
+                if free:
+                    out.starts.append(local)
+                    out.free.append(free)
     out.doctors = sorted(seen, key=lambda d: (-seen[d], str(d)))[:MAX_DOCTORS]
     out.doctors.sort(key=str)
     return out

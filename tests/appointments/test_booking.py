@@ -213,6 +213,36 @@ def test_weekday_capacity_beats_every_day_capacity(hospital, department):
         hold(b, department, start)
 
 
+@pytest.mark.parametrize("rostered", [False, True])
+def test_many_days_read_at_once_match_each_day_read_alone(hospital, department, rostered):
+    """``read_days`` gives, for each day, what ``read_day`` gives for it: the weekday's capacity, the
+    roster's seats, booked places, held places and an expired hold's place given back."""
+    if rostered:
+        from tests.scheduler.helpers import roster
+        roster(department, doctors=2, start="10:00", end="12:00")
+    day_one = future_slot(hospital, days=1)
+    SlotCapacity.objects.create(department=department, weekday=None, capacity=3)
+    SlotCapacity.objects.create(department=department, weekday=(day_one + timedelta(days=2)).weekday(), capacity=1)
+    a, b, c = _patients(hospital, 3)
+    book(a, department, day_one)
+    hold(b, department, future_slot(hospital, days=2, at="10:30"))
+    expire(hold(c, department, future_slot(hospital, days=3, at="11:00")))
+    days = [(day_one + timedelta(days=n)).date() for n in (0, 1, 2, 5)]
+
+    together = slot_grid.read_days(department=department, days=days)
+    alone = [slot_grid.read_day(department=department, day=day, now=together[0].now) for day in days]
+
+    assert together == alone
+    assert [g.day for g in together] == days
+    remaining = {v.start.astimezone(slot_grid.hospital_zone(hospital)).replace(tzinfo=None): v.remaining
+                 for g in together for v in g.slots}
+    full = 2 if rostered else 3
+    assert remaining[day_one] == full - 1
+    assert remaining[future_slot(hospital, days=2, at="10:30")] == full - 1
+    assert remaining[future_slot(hospital, days=3, at="11:00")] == (full if rostered else 1)
+    assert remaining[future_slot(hospital, days=3, at="10:00")] == (full if rostered else 1)
+
+
 def test_hold_expiry_frees_capacity(hospital, department):
     SlotCapacity.objects.create(department=department, capacity=1)
     start = future_slot(hospital)

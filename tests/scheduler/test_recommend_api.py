@@ -205,3 +205,29 @@ def test_the_demo_recommends_out_of_the_box():
     patient = User.objects.get(email="patient@phb.test")
     body = _ask(patient, department).json()
     assert body["fallback"] is False and body["recommended_doctor"]["id"] in {str(m.user_id) for m in doctors}
+
+
+@pytest.mark.parametrize("days_ahead", [1, 4, 6])
+def test_a_recommendation_reads_the_days_ahead_in_two_batches_at_most(department, patient, days_ahead):
+    """A doctor rostered on one weekday only: the recommendation is that day's first slot however far
+    ahead it is, found in the same few statements (the days read in two batches, not one by one)."""
+    from datetime import datetime, time
+
+    from appointments.models import RosterSession
+    from appointments.scheduler.recommend import recommend
+    from tests.factories import make_doctor
+
+    doctor = make_doctor(department=department)
+    zone = slot_grid.hospital_zone(department.hospital)
+    now = datetime(2031, 3, 3, 8, 0, tzinfo=zone)  # a Monday, before the day's slots
+    target = (now + timedelta(days=days_ahead)).date()
+    RosterSession.objects.create(doctor=doctor, department=department, weekday=target.weekday(),
+                                 start_time=time(9), end_time=time(12))
+    registry.active_version()  # the model's state, read once a process
+
+    with CaptureQueriesContext(connection) as queries:
+        result = recommend(patient=patient, hospital_id=department.hospital_id, department_id=department.pk,
+                           now=now)
+
+    assert result.chosen.start_local.date() == target and result.chosen.doctor_id == doctor.pk
+    assert len(queries) <= 21, "\n".join(q["sql"][:150] for q in queries.captured_queries)
