@@ -75,20 +75,19 @@ class EpochMsField(FormBlankIsText, serializers.Field):
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool):
             self.fail("invalid")
-        if isinstance(data, (int, float, Decimal)):
-            ms = int(data)
-        elif isinstance(data, str) and re.fullmatch(r"[0-9]{10,16}(\.[0-9]+)?", data):
-            ms = int(Decimal(data))
-        elif isinstance(data, str):
-            text = data.strip().replace("Z", "+00:00").replace("z", "+00:00")
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
+        try:
+            if isinstance(data, (int, float, Decimal)):
+                ms = int(data)
+            elif isinstance(data, str) and re.fullmatch(r"[0-9]{10,16}(\.[0-9]+)?", data):
+                ms = int(Decimal(data))
+            elif isinstance(data, str):
+                moment = datetime.fromisoformat(data.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+                if timezone.is_naive(moment):
+                    moment = moment.replace(tzinfo=local_zone())
+                ms = int(moment.timestamp() * 1000)
+            else:
                 self.fail("invalid")
-            if timezone.is_naive(moment):
-                moment = moment.replace(tzinfo=local_zone())
-            ms = int(moment.timestamp() * 1000)
-        else:
+        except (ValueError, OverflowError):  # not a time, infinite, or beyond the calendar's ends
             self.fail("invalid")
         if not EARLIEST_MS <= ms <= _latest_ms():
             self.fail("range")
@@ -123,7 +122,7 @@ class LocalDateField(FormBlankIsText, serializers.Field):
             else:
                 moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
                 found = moment.astimezone(local_zone()).date() if timezone.is_aware(moment) else moment.date()
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an offset that moves it past the calendar's ends
             self.fail("invalid")
         if found < date(2000, 1, 1) or found > local_today() + timedelta(days=self.allow_future_days):
             self.fail("range")

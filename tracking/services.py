@@ -315,7 +315,7 @@ def sync_apply(*, user: User, items: Any, max_items: int) -> list[dict[str, Any]
             if client_id is None:
                 raise serializers.ValidationError({"client_id": ["client_id is required."]})
             kind = raw.get("type")
-            if kind not in KINDS:
+            if not isinstance(kind, str) or kind not in KINDS:
                 raise serializers.ValidationError({"type": [f"Use one of: {', '.join(KINDS)}."]})
             data = KINDS[kind].validate(raw.get("data"))
             if kind == SEARCHES.name and not data["term"]:
