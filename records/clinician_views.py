@@ -21,9 +21,8 @@ from phb.api.views import ApiView
 from phb.zones import today_at
 from records import presenters, selectors, services
 from records.audit import audit_record
-from records.gate import record_access_error, require_med_session
+from records.gate import require_consent, require_med_session
 from records.models import AccessConsent, EntryKind
-from records.sessions import MedAccessError
 from records.views import consent_item, event_item, iso, record_accessed, record_page, subject_of, token_body
 
 
@@ -209,10 +208,7 @@ class ClinicianPatientRecordView(_ClinicianPatientView):
 
     def get(self, request: Request, patient_id) -> Response:
         patient = self.patient_for(request, patient_id)
-        if not selectors.clinician_can_access_patient(clinician=request.user, patient=patient):
-            record_access_error("no_consent")
-            raise ApiError("The patient has not granted you access to their record.", status_code=403,
-                           code=MedAccessError.REQUIRED, requires_otp=True)
+        require_consent(clinician=request.user, patient=patient)
         return _read_for_clinician(request, patient)
 
     def post(self, request: Request, patient_id) -> Response:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from phb import metrics
 from phb.api.errors import ApiError, ServiceUnavailable
 from records.models import AccessConsent, ConsentStatus
+from records.selectors import clinician_can_access_patient
 from records.sessions import MedAccessError, MedSession, session_check
 
 logger = logging.getLogger("records.gate")
@@ -47,6 +48,15 @@ def _refuse(code: str, message: str) -> ApiError:
     record_access_error(_REASON_OF_CODE.get(code, "invalid_token"))
     logger.info("medical access refused", extra={"event": "med_access_refused", "reason": code})
     return ApiError(message, status_code=403, code=code, requires_otp=True)
+
+
+def require_consent(*, clinician: Any, patient: Any) -> None:
+    """403 ``MED_ACCESS_REQUIRED`` (with ``requires_otp``) unless ``clinician`` holds the patient's
+    live consent: what reading her record, or changing what it says, takes."""
+    if not clinician_can_access_patient(clinician=clinician, patient=patient):
+        record_access_error("no_consent")
+        raise ApiError("The patient has not granted you access to their record.", status_code=403,
+                       code=MedAccessError.REQUIRED, requires_otp=True)
 
 
 def require_med_session(request: Any) -> MedSession:

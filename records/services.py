@@ -23,6 +23,7 @@ from phb import metrics
 from phb.api.errors import ApiError
 from records import sessions
 from records.audit import audit_record
+from records.gate import require_consent
 from records.models import AccessConsent, ClinicalEntry, ConsentStatus, EntryKind, MedicalProfile
 from records.selectors import clinician_has_relationship, patient_lookup
 
@@ -328,7 +329,11 @@ PROFILE_FIELDS = (
 
 
 def profile_update(*, clinician: User, patient: User, data: dict[str, Any], request: Any = None) -> MedicalProfile:
+    """Change the patient's profile facts. Unlike adding an entry, this replaces what the record says
+    (an allergy list sent replaces the stored one) and answers with the stored profile, so it takes
+    what reading the record takes: the patient's live consent, not only an appointment."""
     _require_writer(clinician=clinician, patient=patient)
+    require_consent(clinician=clinician, patient=patient)
     with transaction.atomic():
         profile, _ = MedicalProfile.objects.select_for_update().get_or_create(patient=patient)
         changed = []

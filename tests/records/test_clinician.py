@@ -173,7 +173,8 @@ def test_patients_and_strangers_cannot_write(doctor, other_doctor, patient, othe
     assert not ClinicalEntry.objects.exists()
 
 
-def test_profile_update_by_clinician(open_record, doctor, patient, appointment):
+def test_profile_update_by_clinician(send, open_record, doctor, patient, appointment):
+    _grant(send, doctor, patient, appointment)
     response = client_for(doctor).patch(
         f"/api/professional/patients/{patient.pk}/medical-profile/",
         {"blood_type": "O+", "allergies": ["Penicillin", "Peanuts"]}, format="json",
@@ -183,3 +184,28 @@ def test_profile_update_by_clinician(open_record, doctor, patient, appointment):
     data = client.get(RECORD_URL, **{MED_HEADER: token}).json()["data"]
     assert data["blood_type"] == "O+"
     assert data["allergies"] == "Penicillin, Peanuts"
+
+
+@pytest.mark.parametrize("body", [{}, {"allergies": ["Latex"]}, {"blood_type": "A+"}])
+def test_a_profile_change_takes_the_patients_consent_as_reading_does(send, doctor, patient, appointment, body):
+    """An appointment lets a doctor add entries, not replace the profile's facts or read them back:
+    without a live consent the change is refused like the read, and nothing is stored or shown."""
+    from records.models import MedicalProfile
+
+    MedicalProfile.objects.create(patient=patient, blood_type="AB-", genotype="SS", allergies=["Penicillin"],
+                                  chronic_conditions=["Sickle cell disease"])
+    url = f"/api/professional/patients/{patient.pk}/medical-profile/"
+
+    with metrics.capture() as seen:
+        refused = client_for(doctor).patch(url, body, format="json")
+
+    assert refused.status_code == 403, refused.content
+    assert refused.json()["code"] == "MED_ACCESS_REQUIRED" and refused.json()["requires_otp"] is True
+    assert "Penicillin" not in refused.content.decode() and "Sickle" not in refused.content.decode()
+    assert [d.dimensions for d in seen if d.name == "MedicalRecordAccessError"] == [{"Reason": "no_consent"}]
+    profile = MedicalProfile.objects.get(patient=patient)
+    assert (profile.blood_type, profile.allergies, profile.updated_by_id) == ("AB-", ["Penicillin"], None)
+    assert not AuditEvent.objects.filter(patient_id=patient.pk, object_type="medical_profile").exists()
+
+    _grant(send, doctor, patient, appointment)
+    assert client_for(doctor).patch(url, body, format="json").status_code == 200

@@ -30,7 +30,7 @@ def test_professional_endpoints_are_private(doctor, patient, other_patient, appo
         (f"{base}/consents/", "get", None, 200),
         (f"{base}/request-access/", "post", {}, 400),  # already requested
         (f"/api/professional/patients/{patient.pk}/medical-records/", "get", None, 403),  # pending, not granted
-        (f"/api/professional/patients/{patient.pk}/medical-profile/", "patch", {"blood_type": "A+"}, 200),
+        (f"/api/professional/patients/{patient.pk}/medical-profile/", "patch", {"blood_type": "A+"}, 403),  # pending
     ]:
         assert_private(url, owner=doctor, stranger=other_patient, method=method, data=data, owner_status=owner_status)
         # The patient themself is not a clinician: nothing here either.
