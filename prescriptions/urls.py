@@ -2,6 +2,7 @@ from django.urls import path
 
 from prescriptions import views_patient as patient
 from prescriptions import views_provider as provider
+from prescriptions import views_search as search
 from prescriptions import views_triage as triage
 
 P = "prescriptions/"
@@ -22,6 +23,8 @@ urlpatterns = [
     path(P + "<str:prescription_id>/complete/", patient.PrescriptionCompleteView.as_view(),
          name="prescription-complete"),
     # pharmacists
+    path("pharmacy/prescriptions/search/", search.PharmacyPrescriptionSearchView.as_view(),
+         name="pharmacy-prescription-search"),
     path(T, triage.TriageListView.as_view(), name="triage-list"),
     path(T + "stats/", triage.TriageStatsView.as_view(), name="triage-stats"),
     path(T + "<uuid:request_id>/", triage.TriageDetailView.as_view(), name="triage-detail"),
