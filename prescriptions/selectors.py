@@ -10,14 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import User
 from appointments.models import Prescription
 from hospitals.selectors import staff_of
 from pharmacies.selectors import pharmacy_of
-from prescriptions.models import OPEN_REQUEST_STATUSES, PrescriptionRequest, RequestStatus, SignedItem, Urgency
+from prescriptions.models import (
+    OPEN_REQUEST_STATUSES,
+    ItemState,
+    PrescriptionRequest,
+    RequestStatus,
+    SignedItem,
+    Urgency,
+)
 
 _RELATED = ("patient", "pharmacy", "hospital", "approved_by", "rejected_by", "first_approved_by",
             "pharmacist_reviewed_by")
@@ -52,18 +59,23 @@ def requests_for_pharmacy(*, fetched_by: User) -> QuerySet[PrescriptionRequest]:
     return PrescriptionRequest.objects.select_related(*_RELATED).filter(pharmacy_id=pharmacy.pk)
 
 
+_CANCELLED_LAST = Case(When(state=ItemState.CANCELLED, then=Value(1)), default=Value(0))
+
+
 def items_of_patient(*, fetched_by: User) -> QuerySet[SignedItem]:
     return SignedItem.objects.select_related("prescription", "prescription__prescriber", "pharmacy",
                                              "dispensed_at_pharmacy").filter(prescription__patient=fetched_by)
 
 
 def item_of_patient(*, fetched_by: User, item_ref: str) -> SignedItem | None:
-    """The patient's item by medication id, item id or (single-medication) prescription id."""
-    qs = items_of_patient(fetched_by=fetched_by)
+    """The patient's item by medication id, item id or (single-medication) prescription id. A
+    corrected medication has a cancelled item and its live successor under the same medication
+    id: the live one (the list's) is meant; otherwise the oldest match, as before."""
+    qs = items_of_patient(fetched_by=fetched_by).order_by(_CANCELLED_LAST, "created_at", "id")
     found = qs.filter(medication_id=item_ref).first()
     if found is None:
         try:
-            found = qs.filter(Q(pk=item_ref) | Q(prescription_id=item_ref)).order_by("created_at").first()
+            found = qs.filter(Q(pk=item_ref) | Q(prescription_id=item_ref)).first()
         except (ValueError, DjangoValidationError):  # not a UUID
             found = None
     return found

@@ -200,3 +200,27 @@ def test_a_corrected_prescription_cancels_the_old_token(issued, patient, pharmac
     refused = _dispense(pharmacist, old, pharmacy.code)
     assert refused.status_code == 409 and refused.json()["code"] == "cancelled"
     assert _dispense(pharmacist, new, pharmacy.code).status_code == 200
+
+
+def test_after_a_correction_the_patients_item_pages_act_on_the_live_item(issued, patient, pharmacist, pharmacy,
+                                                                          django_capture_on_commit_callbacks):
+    """The cancelled item and its successor share the medication id: the detail page and "collected"
+    take the live one, as the list does."""
+    from appointments.signals import send_prescription_issued_after_commit
+
+    prescription = issued.prescription
+    prescription.medications = [{**prescription.medications[0], "strength": "850mg"}]
+    prescription.save(update_fields=["medications"])
+    with django_capture_on_commit_callbacks(execute=True):
+        send_prescription_issued_after_commit(prescription=prescription)
+    new = signed_of(patient)
+    assert _dispense(pharmacist, new, pharmacy.code).status_code == 200
+    medication_id = prescription.medications[0]["id"]
+
+    listed = client_for(patient).get("/api/prescriptions/").json()["medications"][0]
+    detail = client_for(patient).get(f"/api/prescriptions/{medication_id}/")
+    assert detail.status_code == 200
+    assert detail.json()["status"] == listed["status"] == "dispensed"
+    collected = client_for(patient).post(f"/api/prescriptions/{medication_id}/update-status/",
+                                         {"status": "collected"}, format="json")
+    assert collected.status_code == 200, collected.json()
