@@ -1,6 +1,7 @@
 """Emails to the patient about their prescription request, sent after commit.
 
-The message names no medication: an email may be read by others."""
+The message names no medication and carries no clinician's free text: an email may be read by
+others. The details are in the patient's account."""
 
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ def notify_approved(request: PrescriptionRequest) -> None:
 
 
 def notify_rejected(request: PrescriptionRequest) -> None:
-    lines = ["Your prescription request was not approved.", f"Reason: {request.rejection_reason}"]
+    """The prescriber's reason is free text that may name the medicine or a condition: the email
+    says where to read it, not what it is."""
+    lines = ["Your prescription request was not approved.",
+             "The prescriber's reason is with the request in your PHB account."]
     if request.requires_follow_up:
         lines.append("Please book an appointment so a clinician can review your medication.")
     _send(request, subject="Your prescription request was not approved", lines=lines, kind="prescription_rejected")

@@ -72,3 +72,21 @@ def test_unknown_ids_are_json_404s(patient, doctor, pharmacist):
                       (pharmacist, "/api/provider/prescriptions/triage/00000000-0000-0000-0000-000000000000/")):
         response = client_for(user).get(url)
         assert response.status_code == 404 and "message" in response.json()
+
+
+def test_the_rejection_email_carries_no_clinical_text(patient, doctor, nominated, django_capture_on_commit_callbacks):
+    """The prescriber's reason may name the medicine: the patient reads it in her account, not in the email."""
+    from django.core import mail
+
+    rx = make_request(patient)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(doctor).post(f"/api/provider/prescriptions/{rx.pk}/reject",
+                                           {"reason": "Stop metformin: kidney function", "requires_follow_up": True},
+                                           format="json")
+    assert response.status_code == 200
+    (email,) = [m for m in mail.outbox if "not approved" in m.subject]
+    assert "metformin" not in email.body.lower() and "kidney" not in email.body.lower()
+    assert "reason" in email.body.lower() and rx.reference in email.body
+    history = client_for(patient).get("/api/prescriptions/requests/", {"status": "REJECTED"}).json()["requests"]
+    assert history[0]["rejection_reason"] == "Stop metformin: kidney function"
