@@ -68,16 +68,18 @@ def lock_bed(bed: Bed) -> Bed:
     return Bed.objects.select_for_update(of=("self",)).select_related("ward", "ward__department").get(pk=bed.pk)
 
 
-def lock_free_bed(*, department: Department, icu: bool) -> Bed | None:
+def lock_free_bed(*, department: Department, icu: bool, other_than: Bed | None = None) -> Bed | None:
     """Lock one available bed of the department's active wards (ICU or not), skipping beds other
-    transactions are taking right now. None when there is none."""
-    return (
+    transactions are taking right now, and ``other_than`` (the bed a moving patient just gave back:
+    this transaction holds its lock, so ``SKIP LOCKED`` would not skip it). None when there is none."""
+    qs = (
         Bed.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("ward", "ward__department")
         .filter(_icu_filter(icu), ward__department=department, ward__is_active=True, status=BedStatus.AVAILABLE)
-        .order_by("ward__name", Length("number"), "number")
-        .first()
     )
+    if other_than is not None:
+        qs = qs.exclude(pk=other_than.pk)
+    return qs.order_by("ward__name", Length("number"), "number").first()
 
 
 def ensure_free(bed: Bed) -> None:
@@ -89,9 +91,13 @@ def ensure_free(bed: Bed) -> None:
         raise Conflict(f"Bed {bed.identifier} is in a closed ward.", code="bed_unavailable")
 
 
-def no_free_bed(*, department: Department, icu: bool) -> Conflict:
+def no_free_bed(*, department: Department, icu: bool, staying_in: Bed | None = None) -> Conflict:
+    """The 409 when no bed can be had; ``staying_in``: the bed a patient asked to move out of."""
     metrics.record("BedConflict", area="Admissions", dimensions={"Reason": "none_free"})
     kind = "ICU" if icu else "general"
+    if staying_in is not None:
+        return Conflict(f"No other {kind} bed is available in {department.name} right now: the patient stays "
+                        f"in bed {staying_in.identifier}.", code="no_bed_available")
     return Conflict(f"No {kind} bed is available in {department.name} right now. Create the admission as "
                     "pending, or choose another department.", code="no_bed_available")
 

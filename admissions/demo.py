@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from admissions import services
-from admissions.models import Admission, Bed, BedFeature, Ward, WardType
+from admissions.models import Admission, Bed, BedAssignment, BedFeature, Ward, WardType
 from hospitals.models import Department, Hospital, StaffMember
 from phb.zones import today_at
 
@@ -101,8 +101,9 @@ def seed_admissions(*, hospital: Hospital, departments: dict[str, Department], p
                 patient_ref=str(patient.pk), department_id=departments["General Medicine"].pk,
                 reason_for_admission="Community-acquired pneumonia", diagnosis="Pneumonia, right lower lobe",
                 priority="urgent", assign_bed=True))
-            Admission.objects.filter(pk=past.pk).update(
-                created_at=timezone.now() - timedelta(days=60), admitted_at=timezone.now() - timedelta(days=60))
+            sixty_days_ago = timezone.now() - timedelta(days=60)
+            Admission.objects.filter(pk=past.pk).update(created_at=sixty_days_ago, admitted_at=sixty_days_ago)
+            BedAssignment.objects.filter(admission=past).update(assigned_at=sixty_days_ago)  # the bed since then
             past.refresh_from_db()
             services.admission_discharge(actor=admin, admission=past,
                                          discharge_summary="Treated with IV antibiotics; recovered well.",

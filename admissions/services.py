@@ -25,11 +25,13 @@ from admissions.models import (
     AdmissionStatus,
     AdmissionType,
     Bed,
+    BedAssignment,
     DischargeType,
 )
 from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
 from phb import metrics
 from phb.api.errors import ApiError, Conflict
+from phb.api.timestamps import iso_z
 
 READMISSION_WINDOW = timedelta(days=30)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -93,6 +95,16 @@ def _check_time(value: datetime | None, *, not_before: datetime | None, what: st
     return value
 
 
+def _check_after_last_move(*, admission: Admission, when: datetime) -> None:
+    """A discharge time not before the admission's last bed assignment (its history stays in order)."""
+    last = (BedAssignment.objects.select_related("bed", "bed__ward").filter(admission=admission)
+            .order_by("-assigned_at").first())
+    if last is not None and when < last.assigned_at:
+        message = (f"discharged_at: the discharge time is before the patient was placed in bed "
+                   f"{last.bed.identifier} ({iso_z(last.assigned_at)}).")
+        raise ApiError(message, code="invalid_time", discharged_at=[message.split(": ", 1)[1]])
+
+
 def _lock(admission: Admission) -> Admission:
     return (Admission.objects.select_for_update(of=("self",))
             .select_related("hospital", "department", "bed", "bed__ward")
@@ -100,10 +112,11 @@ def _lock(admission: Admission) -> Admission:
 
 
 def _place(*, admission: Admission, actor: User, bed_ref: object = None, at: datetime,
-           any_department: bool = False) -> Bed:
+           any_department: bool = False, leaving: Bed | None = None) -> Bed:
     """Take the named bed (locked, checked) or any free bed of the admission's kind in its
-    department. Only a move (``any_department``) may take a bed of another department, and the
-    admission then belongs to that department."""
+    department other than ``leaving`` (the bed a move gives back). Only a move
+    (``any_department``) may take a bed of another department, and the admission then belongs to
+    that department."""
     if bed_ref not in (None, ""):
         bed = beds.lock_bed(beds.bed_in_hospital(hospital=admission.hospital, ref=bed_ref))
         if not any_department and bed.ward.department_id != admission.department_id:
@@ -112,9 +125,9 @@ def _place(*, admission: Admission, actor: User, bed_ref: object = None, at: dat
         if admission.requires_icu and not bed.ward.is_icu:
             raise ApiError(f"Bed {bed.identifier} is not an ICU bed.", code="bed_kind")
     else:
-        bed = beds.lock_free_bed(department=admission.department, icu=admission.requires_icu)
+        bed = beds.lock_free_bed(department=admission.department, icu=admission.requires_icu, other_than=leaving)
         if bed is None:
-            raise beds.no_free_bed(department=admission.department, icu=admission.requires_icu)
+            raise beds.no_free_bed(department=admission.department, icu=admission.requires_icu, staying_in=leaving)
     beds.take(admission=admission, bed=bed, by=actor, at=at)
     admission.bed = bed
     if bed.ward.department_id != admission.department_id:
@@ -192,7 +205,8 @@ def admission_admit(*, actor: User, admission: Admission, bed_ref: object = None
 def admission_transfer(*, actor: User, admission: Admission, bed_ref: object = None, icu: bool | None = None,
                        request: Any = None) -> Admission:
     """Move an admitted patient to another bed (named, or any free one of the requested kind in the
-    department). The old bed is released in the same transaction."""
+    department other than the current one: 409 ``no_bed_available`` when there is none). The old
+    bed is released in the same transaction."""
     with transaction.atomic():
         locked = _lock(admission)
         state.ensure_admitted(locked.status, action="moved to another bed")
@@ -203,8 +217,8 @@ def admission_transfer(*, actor: User, admission: Admission, bed_ref: object = N
             if target.pk == locked.bed_id:
                 raise Conflict(f"The patient is already in bed {target.identifier}.", code="same_bed")
         now = timezone.now()
-        beds.give_back(admission=locked, reason="transfer", at=now)
-        _place(admission=locked, actor=actor, bed_ref=bed_ref, at=now, any_department=True)
+        leaving = beds.give_back(admission=locked, reason="transfer", at=now)
+        _place(admission=locked, actor=actor, bed_ref=bed_ref, at=now, any_department=True, leaving=leaving)
         locked.save(update_fields=["bed", "department", "requires_icu", "updated_at"])
         audit_admission(actor=actor, admission=locked, action="transfer", request=request)
     metrics.record("BedTransfer", area="Admissions")
@@ -242,6 +256,7 @@ def admission_discharge(*, actor: User, admission: Admission, discharge_summary:
             raise Conflict("A discharge summary is required: send discharge_summary, or save one on the "
                            "admission first.", code="summary_required")
         when = _check_time(discharged_at, not_before=locked.admitted_at, what="discharge")
+        _check_after_last_move(admission=locked, when=when)
         beds.give_back(admission=locked, reason="discharge", at=when)
         locked.status = target
         locked.discharged_at = when

@@ -63,6 +63,17 @@ def current_nomination(*, patient: User) -> Nomination | None:
             .filter(patient=patient, is_current=True).first())
 
 
+def routable_nomination(*, patient: User) -> Pharmacy | None:
+    """The pharmacy the patient's prescriptions go to by nomination: the current nomination's
+    pharmacy while it is open (``is_active``) and takes electronic prescriptions. None otherwise,
+    exactly as when the patient nominated none."""
+    nomination = current_nomination(patient=patient)
+    if nomination is None:
+        return None
+    pharmacy = nomination.pharmacy
+    return pharmacy if pharmacy.is_active and pharmacy.electronic_prescriptions_enabled else None
+
+
 def nominations_of(*, fetched_by: User) -> QuerySet[Nomination]:
     return Nomination.objects.select_related("pharmacy").filter(patient=fetched_by).order_by("-nominated_at", "-id")
 

@@ -4,6 +4,12 @@ Verification needs only the public key; it then looks up the item by (id, nonce)
 current state. Dispensing is one conditional UPDATE on the item's own row
 (``state = 'issued' AND expires_at > now``): under concurrent requests, from one pharmacy or
 several, exactly one UPDATE matches; every other caller gets the reason and nothing changes.
+
+The UPDATE runs with the prescription's request row locked (``SELECT ... FOR UPDATE``), as the
+pharmacist's triage and the prescriber's decisions lock it: dispenses of the items of one
+prescription queue there, so the last one to commit sees every other item dispensed and closes
+the request, and a pharmacist's escalation either lands before the dispense (which is then
+refused) or after it.
 """
 
 from __future__ import annotations
@@ -52,9 +58,23 @@ def _find(prescription_id: Any, nonce: Any) -> SignedItem | None:
         return None
 
 
+ESCALATED = ("escalated", "A pharmacist escalated this prescription to the prescriber: it is on hold.")
+
+
 def _escalated(item: SignedItem) -> bool:
     return PrescriptionRequest.objects.filter(prescription_id=item.prescription_id, status=RequestStatus.APPROVED,
                                               pharmacist_action=PharmacistAction.ESCALATED).exists()
+
+
+def _on_hold(rx: PrescriptionRequest | None) -> bool:
+    return rx is not None and rx.status == RequestStatus.APPROVED and rx.pharmacist_action == PharmacistAction.ESCALATED
+
+
+def _locked_request(item: SignedItem) -> PrescriptionRequest | None:
+    """The request the item's prescription was issued for, its row locked; None for a
+    consultation prescription. Call inside a transaction."""
+    return (PrescriptionRequest.objects.select_for_update(of=("self",))
+            .filter(prescription_id=item.prescription_id).first())
 
 
 def refusal(item: SignedItem) -> tuple[str, str] | None:
@@ -69,7 +89,7 @@ def refusal(item: SignedItem) -> tuple[str, str] | None:
     if item.expires_at <= timezone.now():
         return "expired", f"This prescription expired on {item.expires_at:%Y-%m-%d}."
     if _escalated(item):
-        return "escalated", "A pharmacist escalated this prescription to the prescriber: it is on hold."
+        return ESCALATED
     return None
 
 
@@ -107,6 +127,9 @@ def dispense(*, pharmacist: User, prescription_id: Any, nonce: Any, pharmacy_cod
         raise Conflict(refused[1], code=refused[0])
     now = timezone.now()
     with transaction.atomic():
+        rx = _locked_request(item)  # the hold is checked, and the request closed, under this lock
+        if _on_hold(rx):
+            raise Conflict(ESCALATED[1], code=ESCALATED[0])
         won = SignedItem.objects.filter(pk=item.pk, state=ItemState.ISSUED, expires_at__gt=now).update(
             state=ItemState.DISPENSED, dispensed_at=now, dispensed_by=pharmacist, dispensed_at_pharmacy=pharmacy,
             pharmacist_name=(pharmacist_name or pharmacist.full_name or "")[:200],
@@ -114,12 +137,9 @@ def dispense(*, pharmacist: User, prescription_id: Any, nonce: Any, pharmacy_cod
         if won:
             audit_record(actor=pharmacist, patient=item.prescription.patient_id, action="prescription_dispensed",
                          object_type="signed_item", object_id=str(item.pk), request=request)
-            open_items = SignedItem.objects.filter(prescription_id=item.prescription_id,
-                                                   state__in=[ItemState.PENDING, ItemState.ISSUED]).exists()
-            if not open_items:
-                PrescriptionRequest.objects.filter(prescription_id=item.prescription_id,
-                                                   status=RequestStatus.APPROVED).update(
-                    status=RequestStatus.DISPENSED, updated_at=now)
+            if rx is not None and rx.status == RequestStatus.APPROVED and not SignedItem.objects.filter(
+                    prescription_id=item.prescription_id, state__in=[ItemState.PENDING, ItemState.ISSUED]).exists():
+                PrescriptionRequest.objects.filter(pk=rx.pk).update(status=RequestStatus.DISPENSED, updated_at=now)
     item.refresh_from_db()
     if not won:
         refused = refusal(item) or ("not_dispensable", "This prescription cannot be dispensed now.")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from hospitals.selectors import primary_registration_of
 from pharmacies.models import Pharmacy
-from pharmacies.selectors import current_nomination
+from pharmacies.selectors import current_nomination, routable_nomination
 from phb.api.errors import ApiError, Conflict
 from prescriptions import rules
 from prescriptions.models import ItemState, PrescriptionRequest, RequestType, SignedItem
@@ -41,14 +41,25 @@ def check_limits(medications: list[dict]) -> int:
 
 
 def _pharmacy_for(*, patient: User, pharmacy_id: int | None) -> Pharmacy | None:
-    if pharmacy_id is None:
-        nomination = current_nomination(patient=patient)
-        return nomination.pharmacy if nomination and nomination.pharmacy.electronic_prescriptions_enabled else None
+    if pharmacy_id is None:  # a closed nominated pharmacy, or one not taking them, is no nomination
+        return routable_nomination(patient=patient)
     pharmacy = Pharmacy.objects.filter(pk=pharmacy_id, is_active=True, electronic_prescriptions_enabled=True).first()
     if pharmacy is None:
         raise ApiError("That pharmacy does not accept electronic prescriptions.", code="invalid_pharmacy",
                        nominated_pharmacy_id=["Choose a pharmacy that accepts electronic prescriptions."])
     return pharmacy
+
+
+def routing_note(*, rx_request: PrescriptionRequest) -> str:
+    """What the patient is told about where the request goes once approved."""
+    if rx_request.pharmacy_id:
+        return f"It will go to {rx_request.pharmacy.name} once approved."
+    nomination = current_nomination(patient=rx_request.patient)
+    if nomination is None:
+        return ""
+    why = "is closed" if not nomination.pharmacy.is_active else "does not take electronic prescriptions"
+    return (f"Your nominated pharmacy, {nomination.pharmacy.name}, {why}, so it is not sent to a pharmacy: "
+            "once approved, any pharmacy can dispense it from its QR code.")
 
 
 def apply_triage(request: PrescriptionRequest, *, medications: list[dict]) -> None:

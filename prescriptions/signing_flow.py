@@ -34,10 +34,9 @@ def _routed_pharmacy(prescription: Prescription) -> Pharmacy | None:
     request = getattr(prescription, "request", None)
     if request is not None and request.pharmacy_id:
         return request.pharmacy
-    from pharmacies.selectors import current_nomination
+    from pharmacies.selectors import routable_nomination
 
-    nomination = current_nomination(patient=prescription.patient)
-    return nomination.pharmacy if nomination and nomination.pharmacy.electronic_prescriptions_enabled else None
+    return routable_nomination(patient=prescription.patient)  # None for a closed nominated pharmacy
 
 
 def payload_for(*, prescription: Prescription, medication: dict, nonce: str, pharmacy: Pharmacy | None,

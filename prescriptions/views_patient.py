@@ -48,9 +48,10 @@ class PrescriptionRequestsView(ApiView):
             patient=request.user, medications=data["medications"], request_type=data["request_type"],
             urgency=data["urgency"], additional_notes=data["additional_notes"],
             pharmacy_id=data.get("nominated_pharmacy_id"), request=request)
-        where = f" It will go to {rx.pharmacy.name} once approved." if rx.pharmacy_id else ""
+        where = requests.routing_note(rx_request=rx)
         body = {**request_payload(rx), "pharmacy": pharmacy_summary(rx.pharmacy),
-                "message": f"Your request {rx.reference} was sent to your GP practice for review.{where}"}
+                "message": " ".join(filter(None, [f"Your request {rx.reference} was sent to your GP practice "
+                                                  "for review.", where]))}
         return Response(body, status=201)
 
 

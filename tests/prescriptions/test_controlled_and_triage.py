@@ -178,6 +178,35 @@ def test_escalation_holds_dispensing_until_the_prescriber_decides(issued, patien
     assert refused.status_code == 409 and refused.json()["code"] == "cancelled"
 
 
+def test_an_escalation_landing_after_the_dispense_check_still_holds_the_dispense(
+        issued, patient, pharmacist, other_pharmacist, monkeypatch):
+    """The routed pharmacy escalates between another pharmacy's first check of the token and its
+    dispense: the hold is checked again with the request locked, so nothing is dispensed."""
+    from prescriptions import dispensing
+
+    data = signed_of(patient)
+    checked = dispensing.refusal
+    escalations = []
+
+    def check_then_escalate(item):
+        reason = checked(item)  # the real check, then the escalation commits before the dispense goes on
+        if not escalations:
+            escalations.append(client_for(pharmacist).post(
+                f"/api/provider/prescriptions/triage/{issued.pk}/escalate/",
+                {"escalation_reason": "Renal function?", "pharmacist_notes": "x"}, format="json").status_code)
+        return reason
+
+    monkeypatch.setattr(dispensing, "refusal", check_then_escalate)
+    response = client_for(other_pharmacist).post("/api/prescriptions/dispense/", {
+        "prescription_id": data["payload"]["id"], "nonce": data["payload"]["nonce"]}, format="json")
+    assert escalations == [200]
+    assert response.status_code == 409 and response.json()["code"] == "escalated", response.json()
+    assert "on hold" in response.json()["message"]
+    assert SignedItem.objects.get(prescription=issued.prescription).state == ItemState.ISSUED
+    issued.refresh_from_db()
+    assert issued.status == "APPROVED" and issued.pharmacist_action == "escalated"
+
+
 def test_pharmacist_rejection_of_an_issued_prescription_cancels_it(issued, patient, pharmacist,
                                                                    django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):

@@ -32,6 +32,7 @@ def test_patient_request_answers_the_shape_the_form_reads(patient, nominated, ph
     assert body["request_reference"].startswith("REQ-")
     assert body["medications"][0]["medication_name"] == "Metformin"
     assert set(body["pharmacy"]) == PHARMACY_KEYS and body["pharmacy"]["id"] == pharmacy.pk
+    assert body["message"].endswith(f"for review. It will go to {pharmacy.name} once approved.")
     assert AuditEvent.objects.filter(action="prescription_requested", object_id=body["id"]).exists()
 
     listed = client_for(patient).get("/api/prescriptions/requests/", {"status": "REQUESTED"}).json()
@@ -183,3 +184,45 @@ def test_patient_detail_collect_complete_and_order(issued, patient, pharmacist, 
     ordered = client_for(patient).post(f"/api/prescriptions/{med['id']}/order/")
     assert ordered.status_code == 201 and ordered.json()["status"] == "REQUESTED"
     assert PrescriptionRequest.objects.filter(patient=patient, status="REQUESTED").count() == 1
+
+
+def test_a_closed_nominated_pharmacy_is_routed_like_no_nomination(patient, doctor, pharmacy, nominated,
+                                                                  django_capture_on_commit_callbacks):
+    """A closed pharmacy's queue is seen by nobody: a request is then sent to no pharmacy, as without
+    a nomination, and the patient is told so; the signed token names no pharmacy."""
+    pharmacy.is_active = False
+    pharmacy.save(update_fields=["is_active"])
+    response = client_for(patient).post("/api/prescriptions/requests/", {
+        "medications": [REPEAT], "request_type": "repeat", "urgency": "routine"}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["pharmacy"] is None
+    assert f"Your nominated pharmacy, {pharmacy.name}, is closed" in body["message"]
+    assert "any pharmacy can dispense it" in body["message"]
+    rx = PrescriptionRequest.objects.get(pk=body["id"])
+    assert rx.pharmacy_id is None
+    approve(doctor, rx, django_capture_on_commit_callbacks)
+    item = SignedItem.objects.get(prescription__request=rx)
+    assert item.state == ItemState.ISSUED and item.pharmacy_id is None and item.payload["pharmacy"] is None
+    named = client_for(patient).post("/api/prescriptions/requests/", {
+        "medications": [REPEAT], "request_type": "repeat", "nominated_pharmacy_id": pharmacy.pk}, format="json")
+    assert named.status_code == 400 and named.json()["code"] == "invalid_pharmacy"
+
+
+def test_a_consultation_prescription_is_not_routed_to_a_closed_nominated_pharmacy(
+        patient, doctor, pharmacy, nominated, django_capture_on_commit_callbacks):
+    from appointments.models import Appointment, AppointmentStatus
+    from appointments.services import prescription_issue
+    from tests.appointments.helpers import book, future_slot
+
+    appointment = book(patient, doctor.staff.department, future_slot(doctor.staff.hospital))
+    Appointment.objects.filter(pk=appointment.pk).update(status=AppointmentStatus.CONFIRMED, doctor=doctor)
+    appointment.refresh_from_db()
+    pharmacy.is_active = False
+    pharmacy.save(update_fields=["is_active"])
+    with django_capture_on_commit_callbacks(execute=True):
+        prescription_issue(appointment=appointment, prescriber=doctor,
+                           medications=[{"medication_name": "Amoxicillin", "strength": "500mg"}])
+    item = SignedItem.objects.get(prescription__appointment=appointment)
+    assert item.state == ItemState.ISSUED and item.pharmacy_id is None and item.payload["pharmacy"] is None
+
