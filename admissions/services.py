@@ -41,11 +41,25 @@ def _not_found(what: str) -> ApiError:
     return ApiError(f"{what} not found.", status_code=404, code="not_found")
 
 
+def _inactive_department() -> ApiError:
+    return ApiError("That department is not an active department of this hospital.", code="invalid_department")
+
+
 def department_of(*, hospital: Hospital, department_id: int) -> Department:
     department = Department.objects.filter(pk=department_id, hospital=hospital, is_active=True).first()
     if department is None:
-        raise ApiError("That department is not an active department of this hospital.", code="invalid_department")
+        raise _inactive_department()
     return department
+
+
+def lock_active_department(department_id: int) -> None:
+    """Lock the department's row while it is active (call inside the transaction that puts a patient
+    in it). Deactivating a department counts its open admissions under the same lock
+    (``hospitals.departments.department_update``), so one of the two waits for the other and no
+    patient is left in a closed department."""
+    if Department.objects.select_for_update().filter(pk=department_id, is_active=True).values_list(
+            "pk", flat=True).first() is None:
+        raise _inactive_department()
 
 
 def doctor_of(*, department: Department, staff_id: int | None) -> StaffMember | None:
@@ -118,7 +132,10 @@ def _place(*, admission: Admission, actor: User, bed_ref: object = None, at: dat
     (``any_department``) may take a bed of another department, and the admission then belongs to
     that department."""
     if bed_ref not in (None, ""):
-        bed = beds.lock_bed(beds.bed_in_hospital(hospital=admission.hospital, ref=bed_ref))
+        named = beds.bed_in_hospital(hospital=admission.hospital, ref=bed_ref)
+        if any_department and named.ward.department_id != admission.department_id:
+            lock_active_department(named.ward.department_id)  # before the bed: the order deactivation takes
+        bed = beds.lock_bed(named)
         if not any_department and bed.ward.department_id != admission.department_id:
             raise ApiError(f"Bed {bed.identifier} belongs to {bed.ward.department.name}, not "
                            f"{admission.department.name}.", code="bed_department")
@@ -162,6 +179,7 @@ def admission_create(*, actor: User, hospital: Hospital, new: NewAdmission, requ
     previous = _previous_stay(patient=patient, hospital=hospital, now=now)
     try:
         with transaction.atomic():
+            lock_active_department(department.pk)
             admission = Admission.objects.create(
                 hospital=hospital, department=department, patient=patient,
                 temp_patient_details=new.temp_patient_details or {}, is_emergency=new.temp_patient_details is not None,

@@ -199,20 +199,23 @@ def department_update(*, department: Department, data: dict[str, Any]) -> Depart
 
     if "code" in data:
         _check_code(hospital=department.hospital, code=data["code"], exclude=department.pk)
-    if data.get("is_active") is False and department.is_active:
-        open_admissions = Admission.objects.filter(
-            department=department, status__in=[AdmissionStatus.PENDING, AdmissionStatus.ADMITTED]).count()
-        if open_admissions:
-            raise Conflict(f"Cannot deactivate: {open_admissions} patient(s) are admitted or waiting in "
-                           f"{department.name}. Discharge or transfer them first.", code="department_in_use",
-                           patient_count=open_admissions)
-        staff = StaffMember.objects.filter(department=department, user__is_active=True).count()
-        if staff:
-            raise Conflict(f"Cannot deactivate: {staff} staff member(s) are assigned to {department.name}. "
-                           "Reassign them first.", code="department_in_use", staff_count=staff)
     fields = [k for k in FORM_FIELDS if k in data]
     try:
         with transaction.atomic():
+            if data.get("is_active") is False and department.is_active:
+                # Counted under the department's row lock, which admitting a patient there takes too
+                # (``admissions.services.lock_active_department``): neither slips past the other.
+                Department.objects.select_for_update().filter(pk=department.pk).values_list("pk").first()
+                open_admissions = Admission.objects.filter(
+                    department=department, status__in=[AdmissionStatus.PENDING, AdmissionStatus.ADMITTED]).count()
+                if open_admissions:
+                    raise Conflict(f"Cannot deactivate: {open_admissions} patient(s) are admitted or waiting in "
+                                   f"{department.name}. Discharge or transfer them first.", code="department_in_use",
+                                   patient_count=open_admissions)
+                staff = StaffMember.objects.filter(department=department, user__is_active=True).count()
+                if staff:
+                    raise Conflict(f"Cannot deactivate: {staff} staff member(s) are assigned to {department.name}. "
+                                   "Reassign them first.", code="department_in_use", staff_count=staff)
             for name in fields:
                 setattr(department, name, data[name])
             if fields:
