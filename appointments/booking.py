@@ -157,12 +157,20 @@ def recommendation_for_hold(*, hold_id) -> dict | None:
     return remembered(**row) if row else None
 
 
+def ensure_start_ahead(*, hold: BookingHold, now: datetime) -> None:
+    """A booking is confirmed only for a time still to come (a payment can complete after it)."""
+    if hold.start <= now:
+        local = wall_clock_of(hold.start, hold.hospital)
+        raise Conflict(f"The appointment time ({local:%d %b %Y %H:%M}) has already passed.", code="start_passed")
+
+
 def hold_confirm(*, hold_id, payment_reference: str | None, recommendation: dict | None | object = READ_HERE
                  ) -> Appointment:
     """Turn a hold into an appointment (status ``pending``: waiting for a doctor to accept).
 
     Idempotent: a hold already confirmed returns its appointment. A hold that expired or was
     released takes a place again if one is free, else raises :class:`~appointments.slot_places.SlotUnavailable`.
+    A hold whose start has passed is refused (409 ``start_passed``).
     ``payment_reference`` None means the payment was waived. ``recommendation`` is what
     ``scheduler.memory.remembered`` returned for the hold's patient and department; a caller inside
     a transaction must pass it (the default reads the cache here, which only a caller without a
@@ -187,6 +195,7 @@ def hold_confirm(*, hold_id, payment_reference: str | None, recommendation: dict
             hold = BookingHold.objects.select_for_update().get(pk=hold.pk)
             if hold.state == HoldState.CONFIRMED and hold.appointment_id:
                 return Appointment.objects.get(pk=hold.appointment_id)
+            ensure_start_ahead(hold=hold, now=now)
             ensure_patient_free(patient=hold.patient, start=hold.start, end=hold.end, now=now, exclude_hold=hold.pk)
             start_local = wall_clock_of(hold.start, hold.hospital)
             if hold.state != HoldState.HELD:

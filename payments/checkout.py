@@ -177,6 +177,5 @@ def _open_checkout(*, patient: User, payment: Payment, hold: Any, summary: dict)
         record_event(payment, kind="checkout_created", source=EventSource.API, from_status=PaymentStatus.INITIALIZED,
                to_status=PaymentStatus.PENDING)
     payment.refresh_from_db()
-    logger.info("payment initialized", extra={"event": "payment_initialized", "payment_id": str(payment.pk),
-                                               "reference": payment.reference})
+    logger.info("payment initialized", extra={"event": "payment_initialized", "payment_id": str(payment.pk)})
     return InitializeOutcome(payment=payment)

@@ -1,4 +1,4 @@
-"""The payment gateway seen by the rest of the code: four operations and plain result objects.
+"""The payment gateway seen by the rest of the code: its operations and plain result objects.
 
 The only implementation talks to Paystack over HTTP (``payments.paystack``); in development and
 tests its base URL points at the local stand-in (``payments.standin``), which speaks the same API.
@@ -15,16 +15,19 @@ from typing import Any, Protocol
 
 
 class GatewayError(Exception):
-    """The provider could not be reached or refused the call. ``retryable`` when trying later may help."""
+    """The provider could not be reached or refused the call. ``retryable`` when trying later may help.
+    ``maybe_applied`` when a call that changes state may have taken effect all the same (it was sent,
+    then timed out, the connection broke, or the provider answered with a server error)."""
 
     def __init__(self, message: str, *, operation: str, status_code: int | None = None,
-                 provider_code: str = "", retryable: bool = True) -> None:
+                 provider_code: str = "", retryable: bool = True, maybe_applied: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.operation = operation
         self.status_code = status_code
         self.provider_code = provider_code
         self.retryable = retryable
+        self.maybe_applied = maybe_applied
 
 
 class BadSignature(Exception):
@@ -79,6 +82,8 @@ class PaymentGateway(Protocol):
     def refund(self, *, reference: str, amount: int | None = None, note: str = "") -> RefundResult: ...
 
     def fetch_refund(self, *, refund_id: str) -> RefundResult: ...
+
+    def list_refunds(self, *, transaction: str) -> list[RefundResult]: ...
 
     def parse_webhook(self, *, raw_body: bytes, signature: str | None) -> WebhookEvent: ...
 

@@ -1,10 +1,11 @@
-"""Paystack over HTTP (httpx): transaction/initialize, transaction/verify, refund, webhooks.
+"""Paystack over HTTP (httpx): transaction/initialize, transaction/verify, refunds, webhooks.
 
 - Base URL from ``PAYSTACK_BASE_URL`` (the real API by default; the local stand-in in development
   and tests), Bearer secret key, short connect and read timeouts.
 - Retries: ``verify`` is a read and is retried on transport errors, 429 and 5xx. ``initialize`` and
   ``refund`` change state at Paystack, so they are retried only when the connection itself failed
-  (nothing reached Paystack); a timeout after sending is reported, never blindly repeated.
+  (nothing reached Paystack); a timeout after sending is reported, never blindly repeated, and
+  marked ``maybe_applied`` (as is a 5xx answer to them): Paystack may have acted on it.
 - Every failure becomes :class:`payments.gateway.GatewayError`; the views turn it into a 502.
 """
 
@@ -124,12 +125,18 @@ class PaystackGateway:
         data = self._call("GET", f"/refund/{refund_id}", operation="fetch_refund", idempotent=True)
         return _refund_result(data, default_amount=None)
 
+    def list_refunds(self, *, transaction: str) -> list[RefundResult]:
+        """The refunds of one transaction (``GET /refund?transaction=``: its id, or its reference)."""
+        data = self._call("GET", f"/refund?transaction={quote(transaction, safe='')}&perPage=100",
+                          operation="list_refunds", idempotent=True, shape=list)
+        return [_refund_result(item, default_amount=None) for item in data if isinstance(item, dict)]
+
     def parse_webhook(self, *, raw_body: bytes, signature: str | None) -> WebhookEvent:
         return parse_signed_event(raw_body=raw_body, signature=signature, secret_key=self.secret_key)
 
     # --- transport ------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, operation: str, idempotent: bool,
-              json: dict[str, Any] | None = None) -> dict[str, Any]:
+              json: dict[str, Any] | None = None, shape: type = dict) -> Any:
         if not self.secret_key:
             raise GatewayError("Payments are not configured.", operation=operation, retryable=False)
         client = _client_for(self.base_url, self.connect_timeout, self.read_timeout)
@@ -153,16 +160,18 @@ class PaystackGateway:
                     self._sleep(attempt)
                     continue
                 self._log(operation, "transport_error", started, attempt)
-                raise GatewayError("Paystack did not answer in time.", operation=operation) from exc
+                raise GatewayError("Paystack did not answer in time.", operation=operation,
+                                   maybe_applied=not idempotent) from exc
 
             if response.status_code in _RETRY_STATUSES and idempotent and attempt < self.retries:
                 attempt += 1
                 self._sleep(attempt, response.headers.get("Retry-After"))
                 continue
             self._log(operation, response.status_code, started, attempt)
-            return self._unwrap(response, operation)
+            return self._unwrap(response, operation, shape=shape, idempotent=idempotent)
 
-    def _unwrap(self, response: httpx.Response, operation: str) -> dict[str, Any]:
+    def _unwrap(self, response: httpx.Response, operation: str, *, shape: type = dict,
+                idempotent: bool = True) -> Any:
         try:
             body = response.json()
         except ValueError:
@@ -171,6 +180,7 @@ class PaystackGateway:
             raise GatewayError(
                 "Paystack returned an unreadable response.", operation=operation,
                 status_code=response.status_code, retryable=response.status_code >= 500,
+                maybe_applied=not idempotent and (response.status_code < 400 or response.status_code >= 500),
             )
         if response.status_code >= 400 or body.get("status") is not True:
             raise GatewayError(
@@ -179,9 +189,10 @@ class PaystackGateway:
                 status_code=response.status_code,
                 provider_code=str(body.get("code") or "")[:64],
                 retryable=response.status_code >= 500 or response.status_code == 429,
+                maybe_applied=not idempotent and response.status_code >= 500,
             )
         data = body.get("data")
-        return data if isinstance(data, dict) else {}
+        return data if isinstance(data, shape) else shape()
 
     def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
         delay = self.backoff * (2 ** (attempt - 1))
@@ -205,7 +216,8 @@ class PaystackGateway:
 
 
 def _refund_result(data: dict[str, Any], *, default_amount: int | None) -> RefundResult:
-    """``POST /refund`` nests the transaction as an object, ``GET /refund/:id`` gives its id."""
+    """``POST /refund`` nests the transaction as an object, ``GET /refund/:id`` and ``GET /refund``
+    give its id."""
     transaction = data.get("transaction")
     transaction_id = transaction.get("id") if isinstance(transaction, dict) else transaction
     try:

@@ -19,12 +19,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from payments import services
+from payments.gateway import GatewayError, get_gateway
 from payments.models import COMPLETABLE_STATUSES, EventSource, Payment, PaymentStatus
 
 logger = logging.getLogger("payments")
 
 # Not paid (yet): what reconciliation asks Paystack about once the booking window has closed.
 UNPAID_STATUSES = (PaymentStatus.INITIALIZED, PaymentStatus.PENDING, PaymentStatus.ABANDONED, PaymentStatus.FAILED)
+# An ``expired`` payment (its booking window closed, or a new checkout replaced it) whose Paystack
+# checkout the patient may still have open and pay: asked about once per EXPIRED_RECHECK, until
+# EXPIRED_CHECKOUT_LIFETIME after it was created. A charge found there completes the booking, or is
+# refunded when it cannot be honoured any more.
+EXPIRED_CHECKOUT_LIFETIME = timedelta(hours=72)
+EXPIRED_RECHECK = timedelta(minutes=60)
 
 
 @dataclass
@@ -83,6 +90,23 @@ def _reconcile_unpaid(payment: Payment, *, now: datetime, report: ReconcileRepor
         report.expired += 1
 
 
+def _reconcile_expired(payment: Payment, *, report: ReconcileReport) -> None:
+    """Look for a charge on an expired payment's checkout. Nothing else changes it: it stays
+    ``expired`` until a charge is found (its last check is its ``updated_at``)."""
+    report.checked += 1
+    try:
+        verification = get_gateway().verify(reference=payment.reference)
+    except GatewayError:
+        report.provider_errors += 1
+        return
+    if verification.status == "success":
+        checked = services.payment_apply_verification(payment_id=payment.pk, verification=verification,
+                                                      source=EventSource.RECONCILE)
+        report.completed += int(checked.status not in COMPLETABLE_STATUSES)
+        return
+    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.EXPIRED).update(updated_at=timezone.now())
+
+
 def _reconcile_refund(payment: Payment, *, report: ReconcileReport, source: str = EventSource.RECONCILE) -> None:
     report.checked += 1
     if not payment.refund_provider_id:
@@ -115,8 +139,9 @@ def payments_check_now(*, payments: Iterable[Payment], source: str = EventSource
 
 
 def payments_reconcile(*, now: datetime | None = None, limit: int = 200) -> ReconcileReport:
-    """One round: unpaid payments past their hold, refunds past their recheck time. At most ``limit``
-    of each, oldest first, so one slow round never grows without bound."""
+    """One round: unpaid payments past their hold, expired ones whose checkout may still be paid,
+    refunds past their recheck time. At most ``limit`` of each, oldest first, so one slow round
+    never grows without bound."""
     now = now or timezone.now()
     report = ReconcileReport()
     window_closed = now - timedelta(minutes=settings.PAYMENTS_RECONCILE_GRACE_MINUTES)
@@ -127,6 +152,14 @@ def payments_reconcile(*, now: datetime | None = None, limit: int = 200) -> Reco
     )
     for payment in unpaid:
         _reconcile_unpaid(payment, now=now, report=report)
+    expired = (
+        Payment.objects.filter(status=PaymentStatus.EXPIRED, created_at__gt=now - EXPIRED_CHECKOUT_LIFETIME,
+                               updated_at__lt=now - EXPIRED_RECHECK)
+        .exclude(access_code="")
+        .order_by("updated_at")[:limit]
+    )
+    for payment in expired:
+        _reconcile_expired(payment, report=report)
 
     recheck_before = now - timedelta(minutes=settings.PAYMENTS_REFUND_RECHECK_MINUTES)
     refunds = (

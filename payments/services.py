@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -41,6 +40,7 @@ from payments.models import (
     PaymentStatus,
     Provider,
 )
+from payments.refund_requests import needs_refund_request, payment_request_refund
 from phb import metrics
 from phb.api.errors import ApiError
 from phb.notify import send_email_after_commit
@@ -89,17 +89,6 @@ def failure_metric(reason: str) -> None:
 
 
 # --- verify and complete ---------------------------------------------------------------------------
-# A refund claim older than this without the provider's answer is considered lost (process died).
-REFUND_CLAIM_TIMEOUT = timedelta(minutes=10)
-
-
-def needs_refund_request(payment: Payment) -> bool:
-    if payment.status != PaymentStatus.REFUND_PENDING or payment.refund_provider_id:
-        return False
-    claimed = payment.refund_requested_at
-    return claimed is None or claimed < timezone.now() - REFUND_CLAIM_TIMEOUT
-
-
 def payment_verify(*, payment: Payment, source: str = EventSource.VERIFY) -> Payment:
     """Ask the provider about ``payment`` and apply the answer. Settled payments are answered from
     the database without a provider call."""
@@ -281,38 +270,6 @@ def payment_refund_start(*, payment: Payment, reason: str, source: str) -> Payme
     return payment_request_refund(payment_id=payment.pk, source=source)
 
 
-def payment_request_refund(*, payment_id: uuid.UUID, source: str) -> Payment:
-    """Ask the provider to refund a ``refund_pending`` payment. One caller wins the claim; on a
-    provider failure the claim is given back so a later verify, webhook or admin action retries."""
-    now = timezone.now()
-    claimed = Payment.objects.filter(
-        Q(refund_requested_at__isnull=True) | Q(refund_requested_at__lt=now - REFUND_CLAIM_TIMEOUT),
-        pk=payment_id, status=PaymentStatus.REFUND_PENDING, refund_provider_id="",
-    ).update(refund_requested_at=now, updated_at=now)
-    payment = Payment.objects.get(pk=payment_id)
-    if not claimed:
-        return payment
-    try:
-        result = get_gateway().refund(reference=payment.reference, amount=payment.refund_amount_minor,
-                                      note=payment.refund_reason)
-    except GatewayError as exc:
-        Payment.objects.filter(pk=payment_id, refund_provider_id="").update(refund_requested_at=None)
-        record_event(payment, kind="refund_request_failed", source=source, provider_status=exc.provider_code,
-               amount_minor=payment.refund_amount_minor, currency=payment.currency, message=exc.message)
-        failure_metric("refund_request_failed")
-        logger.warning("refund request failed at the provider",
-                       extra={"event": "refund_request_failed", "payment_id": str(payment_id),
-                              "provider_status": exc.status_code, "provider_code": exc.provider_code})
-        return Payment.objects.get(pk=payment_id)
-    Payment.objects.filter(pk=payment_id).update(refund_provider_id=(result.refund_id or "accepted")[:64])
-    record_event(payment, kind="refund_requested", source=source, provider_status=result.status,
-           amount_minor=result.amount or payment.refund_amount_minor, currency=result.currency or payment.currency,
-           message=payment.refund_reason)
-    metrics.record("RefundRequested", area=METRIC_AREA)
-    logger.info("refund requested", extra={"event": "refund_requested", "payment_id": str(payment_id)})
-    return Payment.objects.get(pk=payment_id)
-
-
 def _refund_outcome(status: str) -> str:
     return status if status in ("processed", "failed") else "pending"
 
@@ -369,6 +326,12 @@ def payment_apply_refund(*, payment_id: uuid.UUID, refund: RefundResult, source:
                 payment.refund_provider_id = (refund.refund_id or "provider")[:64]
                 fields += ["refund_reason", "refund_provider_id"]
             payment.save(update_fields=fields)
+        if (previous == PaymentStatus.REFUND_PENDING and not payment.refund_provider_id and refund.refund_id
+                and outcome != "failed" and refund.amount in (0, payment.refund_amount_minor)):
+            # The refund asked for, whose answer never reached us: known now, it is not asked for again.
+            Payment.objects.filter(pk=payment.pk, refund_provider_id="").update(
+                refund_provider_id=refund.refund_id[:64])
+            payment.refund_provider_id = refund.refund_id[:64]
         if target or source == EventSource.WEBHOOK:
             record_event(payment, kind=kind[:48], source=source, from_status=previous, to_status=target or previous,
                    provider_status=refund.status[:32], amount_minor=refund.amount or None,

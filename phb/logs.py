@@ -142,6 +142,8 @@ _KEYED_VALUE = re.compile(
     r"(?i)(?<![\w-])([\"']?(?:" + "|".join(sorted((re.escape(k) for k in SENSITIVE_KEYS), key=len, reverse=True))
     + r")[\"']?\s*[:=]\s*)(?:'[^']*'|\"[^\"]*\"|(?!\[)[^\s,;&'\"}\]\)]+)"
 )
+# Our payment references (``payments.models.new_reference``): they name a payment at the provider.
+_PAYMENT_REFERENCE = re.compile(r"(?i)(?<![\w-])PHB-[0-9a-f]{16}(?![\w-])")
 _LONG_TOKEN = re.compile(r"(?<![\w-])[A-Za-z0-9_\-]{24,}(?![\w-])")
 _DIGIT_RUN = re.compile(r"(?<![\w.])\+?\d[\d\s().\-]{5,}\d(?![\w])")
 _SIX_DIGITS = re.compile(r"(?<!\d)[0-9\uff10-\uff19]{6}(?!\d)")
@@ -213,13 +215,14 @@ def _scrub_segment(text: str) -> str:
         text = pattern.sub(replacement, text)
     text = scrub_jwts(scrub_emails(text))
     text = _KEYED_VALUE.sub(_keyed_value, text)
+    text = _PAYMENT_REFERENCE.sub("PHB-[reference]", text)
     text = _LONG_TOKEN.sub(_long_token, text)
     text = _DIGIT_RUN.sub(_digit_run, text)
     return _SIX_DIGITS.sub("[code]", text)
 
 
 # Every pattern above needs one of these; text without any is returned as it is (the common case).
-_MAY_HOLD_PHI = re.compile(r"[0-9\uff10-\uff19@=:]|bearer|basic|eyJ", re.IGNORECASE)
+_MAY_HOLD_PHI = re.compile(r"[0-9\uff10-\uff19@=:]|bearer|basic|eyJ|PHB-", re.IGNORECASE)
 
 
 def scrub_text(text: str) -> str:

@@ -83,6 +83,8 @@ class Handler(BaseHTTPRequestHandler):
     # --- routing ---------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802
         path = urlsplit(self.path).path
+        if path.rstrip("/") == "/refund":
+            return self._list_refunds(parse_qs(urlsplit(self.path).query))
         if path == "/_standin/health":
             return self._json(200, {"status": "ok"})
         if path == "/_standin/stats":
@@ -253,6 +255,23 @@ class Handler(BaseHTTPRequestHandler):
                     "currency": refund["currency"], "status": refund["status"], "domain": "test",
                     "createdAt": refund["createdAt"]}
         return self._json(200, {"status": True, "message": "Refund retrieved", "data": data})
+
+    def _list_refunds(self, query: dict[str, list[str]]) -> None:
+        """``GET /refund?transaction=``: the refunds of one transaction (its id or reference), newest first."""
+        self.state.count("list_refunds")
+        if not self._authorized() or self._apply_fault("list_refunds"):
+            return None
+        key = (query.get("transaction") or [""])[-1]
+        reference = key if key in self.state.transactions else self.state.by_id.get(whole_number(key))
+        with self.state.lock:
+            tx = self.state.transactions.get(reference or "")
+            found = [r for r in self.state.refunds.values() if tx is not None and r["transaction"] == reference]
+            data = [{"id": r["id"], "transaction": tx["id"], "amount": r["amount"], "deducted_amount": r["amount"],
+                     "currency": r["currency"], "status": r["status"], "domain": "test", "createdAt": r["createdAt"]}
+                    for r in sorted(found, key=lambda r: r["id"], reverse=True)]
+        return self._json(200, {"status": True, "message": "Refunds retrieved", "data": data,
+                                "meta": {"total": len(data), "skipped": 0, "perPage": 100, "page": 1,
+                                         "pageCount": 1}})
 
     def _settle_refund(self, refund_id: int, delay: float, outcome: str, *, cancelled: threading.Event) -> None:
         state = self.state

@@ -162,7 +162,7 @@ def test_failed_refund_is_kept_and_reported(api_server, standin, clinic):
 def test_refund_request_refused_by_paystack_is_retried_on_the_next_verify(api_server, standin, clinic):
     patient = clinic["patient"]
     started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, slot_start(days=3))
-    standin.fault("refund", status=500)
+    standin.fault("refund", status=400)
     http = api_client(api_server, patient)
     assert http.post(f"/api/appointments/{appointment_id}/cancel/", json={"reason": "x"}).status_code == 200
     payment = Payment.objects.get(reference=started["reference"])

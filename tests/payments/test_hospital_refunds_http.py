@@ -149,7 +149,7 @@ def test_an_unpaid_payment_is_not_the_hospitals_to_refund(api_server, standin, c
 
 def test_a_refused_refund_request_is_recorded_and_asked_again(api_server, standin, clinic, paid):
     payment = paid["payment"]
-    standin.fault("refund", status=500)
+    standin.fault("refund", status=400)
     response = api_client(api_server, paid["admin"]).post(f"/api/payments/{payment.pk}/refund/", json={})
     assert response.status_code == 202, response.text
     assert response.json()["success"] is True and "asked again" in response.json()["message"]
