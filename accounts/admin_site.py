@@ -12,7 +12,8 @@ steps that use the API's own pieces:
    remembers whom it is for, until the code would expire; nobody is signed in yet.
 2. ``/admin/login/code/``: the code, checked under the code budgets and each code's own attempts.
    Only then is the operator signed in (a new session key). "Send a new code" issues another
-   under the API's resend budget.
+   under the API's resend budget, and only within the window of the password step
+   (``accounts.services.login_code_resend``): resending never extends the sign-in.
 
 A signed-in admin session ends after ``ADMIN_SESSION_IDLE_SECONDS`` without an admin page (each
 admin page moves the end on) and ``ADMIN_SESSION_MAX_SECONDS`` after the code was entered,
@@ -38,6 +39,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -46,12 +48,11 @@ from rest_framework.exceptions import Throttled
 
 from accounts.codes import CodeRejected, code_verify
 from accounts.models import CodePurpose, User
-from accounts.services import code_send
+from accounts.services import code_send, login_code_resend
 from accounts.throttles import (
     password_failed,
     password_succeeded,
     throttle_code_check,
-    throttle_code_request,
     throttle_password_attempt,
 )
 
@@ -143,9 +144,9 @@ class PhbAdminSite(admin.AdminSite):
         notice = ""
         if request.method == "POST" and "resend" in request.POST:
             form = AdminCodeForm()
-            notice, sent = _resend(user)
-            if sent:  # the step lasts as long as the new code
-                request.session[PENDING_KEY] = {**pending, "until": time.time() + settings.OTP_TTL_SECONDS}
+            notice, lasts = _resend(user)
+            if lasts is not None:  # the step lasts as long as the new code, never past the window
+                request.session[PENDING_KEY] = {**pending, "until": time.time() + lasts}
         elif request.method == "POST" and form.is_valid():
             refusal = _check_code(request, user, form.cleaned_data["code"])
             if refusal is None:
@@ -181,6 +182,8 @@ def _check_code(request: HttpRequest, user: User, code: str) -> str | None:
         return str(exc.detail)
     try:
         code_verify(user=user, purpose=CodePurpose.LOGIN, code=code)
+    except Throttled as exc:  # the account's wrong-code budget
+        return str(exc.detail)
     except CodeRejected as exc:
         logger.info("login code refused", extra={"event": "code_refused", "purpose": "admin_login",
                                                  "reason": exc.reason})
@@ -188,11 +191,13 @@ def _check_code(request: HttpRequest, user: User, code: str) -> str | None:
     return None
 
 
-def _resend(user: User) -> tuple[str, bool]:
-    """The notice to show, and whether a new code was sent."""
+def _resend(user: User) -> tuple[str, float | None]:
+    """The notice to show, and the new code's seconds of life (``None``: none was sent). Codes
+    are resent only within the window of the password step (``accounts.services.login_code_resend``)."""
     try:
-        throttle_code_request(user_id=user.pk, purpose=CodePurpose.LOGIN)
+        expires = login_code_resend(user=user)
     except Throttled as exc:
-        return str(exc.detail), False
-    code_send(user=user, purpose=CodePurpose.LOGIN)
-    return "We sent a new code.", True
+        return str(exc.detail), None
+    if expires is None:
+        return "This sign-in has expired. Start again with your password.", None
+    return "We sent a new code.", max(0.0, (expires - timezone.now()).total_seconds())

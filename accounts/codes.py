@@ -7,6 +7,8 @@
   a new code is issued. Each attempt first takes a slot with one conditional ``UPDATE``
   (``attempts < max``), so parallel guesses on several workers cannot exceed the limit.
 - Purpose-bound (and optionally subject-bound): a login code cannot open medical records.
+- Wrong codes also count per account and purpose family across every address
+  (``accounts.throttles.code_failure_slot``): past the budget no code of the family is compared.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import CodePurpose, OneTimeCode, User
+from accounts.throttles import code_failure_slot
 
 _CODE_FORMAT = re.compile(r"[0-9]{6}")
 
@@ -31,11 +34,13 @@ _CODE_FORMAT = re.compile(r"[0-9]{6}")
 class CodeRejected(Exception):
     """A code was refused. ``reason``: malformed, missing, expired, locked or invalid."""
 
-    def __init__(self, reason: str, message: str, *, attempts_left: int | None = None) -> None:
+    def __init__(self, reason: str, message: str, *, attempts_left: int | None = None,
+                 compared: bool = False) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.attempts_left = attempts_left
+        self.compared = compared  # a wrong code was compared (counts against the account's budget)
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,19 @@ def _digest(*, user_id: object, purpose: str, subject: str, code: str) -> str:
     return hmac.new(settings.OTP_PEPPER.encode(), message, hashlib.sha256).hexdigest()
 
 
-def code_issue(*, user: User, purpose: CodePurpose | str, subject: str = "") -> str:
-    """Create a fresh code (superseding earlier live ones) and return it in plain text once."""
+def code_issue(
+    *, user: User, purpose: CodePurpose | str, subject: str = "", started_at: datetime | None = None,
+    not_after: datetime | None = None,
+) -> str:
+    """Create a fresh code (superseding earlier live ones) and return it in plain text once.
+
+    ``started_at``: when the step that asked for it happened (now unless a resend carries an
+    earlier step's time forward); ``not_after``: the code expires then at the latest."""
     code = f"{secrets.randbelow(10**6):06d}"
     now = timezone.now()
+    expires_at = now + timedelta(seconds=settings.OTP_TTL_SECONDS)
+    if not_after is not None:
+        expires_at = min(expires_at, not_after)
     with transaction.atomic():
         OneTimeCode.objects.filter(
             user=user, purpose=purpose, subject=subject, used_at__isnull=True, expires_at__gt=now
@@ -62,7 +76,8 @@ def code_issue(*, user: User, purpose: CodePurpose | str, subject: str = "") -> 
             purpose=purpose,
             subject=subject,
             code_hash=_digest(user_id=user.pk, purpose=str(purpose), subject=subject, code=code),
-            expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS),
+            expires_at=expires_at,
+            started_at=started_at or now,
         )
     return code
 
@@ -84,6 +99,19 @@ def code_verify(*, user: User, purpose: CodePurpose | str, code: object, subject
     """Return on success (the code is then spent); raise :class:`CodeRejected` otherwise."""
     if not isinstance(code, str) or not _CODE_FORMAT.fullmatch(code):
         raise CodeRejected("malformed", "Enter the 6-digit code we sent you.")
+    refund = code_failure_slot(user_id=user.pk, purpose=str(purpose))  # 429 past the account's budget
+    wrong = False
+    try:
+        _code_compare(user=user, purpose=purpose, code=code, subject=subject)
+    except CodeRejected as exc:
+        wrong = exc.compared
+        raise
+    finally:
+        if not wrong:  # right, or nothing compared: the slot goes back
+            refund()
+
+
+def _code_compare(*, user: User, purpose: CodePurpose | str, code: str, subject: str) -> None:
     max_attempts = settings.OTP_MAX_ATTEMPTS
     now = timezone.now()
     live = OneTimeCode.objects.filter(user=user, purpose=purpose, subject=subject, used_at__isnull=True)
@@ -110,8 +138,9 @@ def code_verify(*, user: User, purpose: CodePurpose | str, code: object, subject
         current.refresh_from_db(fields=["attempts"])
         left = max(0, max_attempts - current.attempts)
         if left == 0:
-            raise CodeRejected("locked", "Too many wrong attempts. Request a new code.", attempts_left=0)
-        raise CodeRejected("invalid", f"Incorrect code. {left} attempt(s) left.", attempts_left=left)
+            raise CodeRejected("locked", "Too many wrong attempts. Request a new code.", attempts_left=0,
+                               compared=True)
+        raise CodeRejected("invalid", f"Incorrect code. {left} attempt(s) left.", attempts_left=left, compared=True)
 
     spent = OneTimeCode.objects.filter(pk=current.pk, used_at__isnull=True).update(used_at=timezone.now())
     if not spent:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from rest_framework.response import Response
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import User
 
@@ -19,6 +24,15 @@ def issue_tokens(*, user: User, remember_me: bool = False) -> RefreshToken:
         refresh["remember"] = True
         refresh.set_exp(lifetime=settings.REMEMBER_ME_REFRESH_LIFETIME)
     return refresh
+
+
+def token_is_current(*, payload: Mapping[str, Any], user: User) -> bool:
+    """Whether a token was issued under the account's present ``token_version`` and password
+    hash (the checks ``accounts.authentication`` makes of access tokens, for refresh tokens)."""
+    if payload.get(TOKEN_VERSION_CLAIM) != user.token_version:
+        return False
+    return not api_settings.CHECK_REVOKE_TOKEN or payload.get(
+        api_settings.REVOKE_TOKEN_CLAIM) == get_md5_hash_password(user.password)
 
 
 def _common() -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -23,6 +24,9 @@ class Role(models.TextChoices):
 def new_hpn() -> str:
     """A Health Personal Number: 13 random digits, shown grouped as 3-3-3-4."""
     return "".join(str(secrets.randbelow(10)) for _ in range(13))
+
+
+_UNKNOWN = object()  # the password hash a User was loaded with, when it was not loaded
 
 
 class UserManager(BaseUserManager["User"]):
@@ -105,9 +109,57 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:  # never a name or email: admin lists show ids
         return f"User {self.pk}"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_password = instance.__dict__.get("password", _UNKNOWN)
+        return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or "password" in fields:
+            self._stored_password = self.__dict__.get("password", _UNKNOWN)
+
     def save(self, *args, **kwargs):
+        """A save that changes the stored password hash, from whatever path (the API, a reset,
+        the Django admin's password form, a shell's ``set_password``), ends every session of
+        the account (``accounts.services.sessions_end``)."""
         self.email = (self.email or "").strip().lower()
+        password_changed = self._password_changes(kwargs.get("update_fields"), kwargs.get("using"))
         super().save(*args, **kwargs)
+        self._stored_password = self.password
+        if password_changed:
+            from accounts.services import sessions_end
+
+            sessions_end(user=self)
+
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check, whose re-hash of a right password under newer hasher settings is saved
+        without ending the account's sessions: the password itself did not change."""
+
+        def rehash(raw: str) -> None:
+            self.set_password(raw)
+            self._password = None
+            self._rehashing = True
+            try:
+                self.save(update_fields=["password"])
+            finally:
+                self._rehashing = False
+
+        return check_password(raw_password, self.password, rehash)
+
+    def _password_changes(self, update_fields, using) -> bool:
+        """Whether this save writes a password hash other than the one stored (a re-hash of the
+        same password at sign-in does not count)."""
+        if self._state.adding or "password" not in self.__dict__ or getattr(self, "_rehashing", False):
+            return False
+        if update_fields is not None and "password" not in update_fields:
+            return False
+        stored = getattr(self, "_stored_password", _UNKNOWN)
+        if stored is _UNKNOWN:  # loaded without the password, or made in memory
+            stored = (type(self)._base_manager.using(using or self._state.db or "default")
+                      .filter(pk=self.pk).values_list("password", flat=True).first())
+        return stored is not None and stored != self.password
 
     @property
     def is_patient(self) -> bool:
@@ -144,6 +196,10 @@ class OneTimeCode(models.Model):
     code_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+    started_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the step that asked for this code happened (a sign-in's password step); a resent code keeps it",
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
 

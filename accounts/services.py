@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
-from functools import cache
+from datetime import datetime, timedelta
+from functools import cache, partial
 from typing import Any
 
 from django.conf import settings
@@ -18,8 +20,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.birthdates import birth_date_problem
 from accounts.codes import code_issue, code_verify
-from accounts.models import CodePurpose, PasswordResetToken, Role, User
+from accounts.models import CodePurpose, OneTimeCode, PasswordResetToken, Role, User
 from accounts.roles import is_staff_member
+from accounts.throttles import throttle_code_request
 from phb import metrics
 from phb.api.errors import ApiError
 from phb.notify import send_email_after_commit
@@ -41,10 +44,17 @@ def _dummy_password_hash() -> str:
     return make_password("not-a-real-password-but-same-cost")
 
 
-def code_send(*, user: User, purpose: CodePurpose, subject: str = "", note: str = "") -> None:
-    """Issue a code for ``purpose`` and email it to the user (after commit)."""
-    code = code_issue(user=user, purpose=purpose, subject=subject)
-    minutes = settings.OTP_TTL_SECONDS // 60
+def code_send(
+    *, user: User, purpose: CodePurpose, subject: str = "", note: str = "", started_at: datetime | None = None,
+    not_after: datetime | None = None,
+) -> None:
+    """Issue a code for ``purpose`` and email it to the user (after commit). ``started_at`` and
+    ``not_after``: see :func:`accounts.codes.code_issue`."""
+    code = code_issue(user=user, purpose=purpose, subject=subject, started_at=started_at, not_after=not_after)
+    lifetime = settings.OTP_TTL_SECONDS
+    if not_after is not None:
+        lifetime = min(lifetime, int((not_after - timezone.now()).total_seconds()))
+    minutes = max(1, math.ceil(lifetime / 60))
     body = f"Your PHB code is {code}. It expires in {minutes} minutes and can be used once.\n"
     if note:
         body += f"\n{note}\n"
@@ -112,11 +122,52 @@ def login_verify_code(*, email: str, code: object) -> User:
     return user
 
 
+def login_window_seconds() -> int:
+    """How long after the password step a sign-in may go on asking for new login codes."""
+    return 3 * settings.OTP_TTL_SECONDS
+
+
+def login_code_resend(*, user: User) -> datetime | None:
+    """Email a new login code while the sign-in whose password step sent the last one is in
+    progress (that code unused, the step under ``login_window_seconds`` ago); return when the
+    new code expires, or ``None`` when none was sent.
+
+    The step's time is carried forward on the new code, never reset, and the code expires by
+    the window's end: resends cannot keep a sign-in alive without the password again."""
+    latest = (OneTimeCode.objects.filter(user=user, purpose=CodePurpose.LOGIN, subject="")
+              .order_by("-created_at").first())
+    if latest is None or latest.used_at is not None:
+        return None
+    started = latest.started_at or latest.created_at
+    window_ends = started + timedelta(seconds=login_window_seconds())
+    if window_ends <= timezone.now():
+        return None
+    throttle_code_request(user_id=user.pk, purpose="login-resend")
+    code_send(user=user, purpose=CodePurpose.LOGIN, started_at=started, not_after=window_ends)
+    return min(window_ends, timezone.now() + timedelta(seconds=settings.OTP_TTL_SECONDS))
+
+
 def sessions_end(*, user: User) -> None:
-    """End every session of ``user`` now: access and refresh tokens issued so far are refused."""
+    """End every session of ``user`` now: access and refresh tokens issued so far are refused,
+    and, once the transaction commits, the medical-access sessions she holds are deleted."""
     User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
     user.refresh_from_db(fields=["token_version"])
     refresh_tokens_revoke(user=user)
+    transaction.on_commit(partial(med_sessions_end, user_id=str(user.pk)))
+
+
+def med_sessions_end(*, user_id: str) -> int:
+    """Delete every medical-access session the account holds (DynamoDB: never inside a
+    transaction). A failure is logged and does not fail the sign-out or password change."""
+    from records.sessions import sessions_revoke
+
+    try:
+        return sessions_revoke(holder=user_id)
+    except Exception as exc:  # noqa: BLE001  (DynamoDB or the network: the caller has finished)
+        logger.warning("medical access sessions not revoked at session end",
+                       extra={"event": "med_sessions_revoke_failed", "error": type(exc).__name__})
+        metrics.record("MedSessionRevokeFailure", area="Auth")
+        return 0
 
 
 def refresh_tokens_revoke(*, user: User) -> int:
@@ -136,8 +187,7 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
     password_hash = make_password(new_password)
     with transaction.atomic():
         user.password = password_hash
-        user.save(update_fields=["password"])
-        sessions_end(user=user)
+        user.save(update_fields=["password"])  # ends every session (User.save)
         _security_notice(user=user, what="Your password was changed and every other session was signed out.")
 
 
@@ -189,8 +239,7 @@ def _reset_spend(*, found: PasswordResetToken, new_password: str, message: str) 
             raise ApiError(message, code="invalid_token")
         user = found.user
         user.password = password_hash
-        user.save(update_fields=["password"])
-        sessions_end(user=user)
+        user.save(update_fields=["password"])  # ends every session (User.save)
     return user
 
 

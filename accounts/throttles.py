@@ -12,6 +12,9 @@ Password guessing is limited without letting a stranger lock the owner out:
   (``LOGIN_KNOWN_ADDRESS_DAYS``) still work;
 - one-time code checks have their own budgets (``CODE_CHECK_RATE_*``), on top of each code's own
   five attempts, so failed passwords never block a code and the other way round;
+- wrong one-time codes also count per account and purpose family, whatever the address
+  (``CODE_FAILURES_PER_ACCOUNT``, 20 an hour): past it the account's codes of that family are not
+  checked at all until the window ends (guessing spread over many addresses);
 - password-reset requests and registrations have budgets of their own per address.
 """
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -61,7 +64,12 @@ def hit(*, scope: str, ident: str, rate: str) -> None:
         cache.set(key, 1, timeout=seconds + 5)
         count = 1
     if count > limit:
-        raise Throttled(wait=max(1, int((window + 1) * seconds - now)), detail="Too many attempts. Try again later.")
+        raise Throttled(wait=_retry_after(seconds, now), detail="Too many attempts. Try again later.")
+
+
+def _retry_after(seconds: int, now: float) -> int:
+    """Seconds until the fixed window of ``seconds`` containing ``now`` ends."""
+    return max(1, int((int(now // seconds) + 1) * seconds - now))
 
 
 def _count(*, scope: str, ident: str, rate: str) -> int:
@@ -86,8 +94,7 @@ def throttle_password_attempt(request, email: str) -> None:
     limit, seconds = parse_rate(settings.LOGIN_FAILURES_PER_ACCOUNT)
     if _count(scope="login-fail", ident=account, rate=settings.LOGIN_FAILURES_PER_ACCOUNT) >= limit \
             and not cache.get(_known_key(account, address)):
-        now = time.time()
-        raise Throttled(wait=max(1, int((int(now // seconds) + 1) * seconds - now)),
+        raise Throttled(wait=_retry_after(seconds, time.time()),
                         detail="Too many failed sign-ins for this account. Try again later.")
 
 
@@ -138,3 +145,43 @@ def throttle_registration(request) -> None:
 
 def throttle_code_request(*, user_id: object, purpose: str) -> None:
     hit(scope=f"code-{purpose}", ident=str(user_id), rate=settings.OTP_REQUEST_RATE_PER_ACCOUNT)
+
+
+# Wrong one-time codes per account, across every address. Codes that open the same thing share a
+# budget: a clinician's consent code is the patient's, and opens her record like her own code.
+CODE_FAMILIES = {
+    "login": "sign-in",
+    "admin_password_reset": "password-reset",
+    "medical_records": "records",
+    "clinician_access": "records",
+    "womens_health": "womens-health",
+}
+
+
+def code_failure_slot(*, user_id: object, purpose: str) -> Callable[[], None]:
+    """Before a code of ``user_id`` is compared: take one of the account's wrong-code slots for the
+    purpose's family (``CODE_FAILURES_PER_ACCOUNT``), or raise ``Throttled`` (429) when they are
+    all taken. Returns the refund, for a check that turns out right or never compared a code.
+
+    The slot is taken before the comparison, so parallel guesses on several workers cannot pass
+    the budget between a check and its count."""
+    limit, seconds = parse_rate(settings.CODE_FAILURES_PER_ACCOUNT)
+    now = time.time()
+    family = CODE_FAMILIES.get(str(purpose), str(purpose))
+    key = _key("code-fail", f"{user_id}|{family}", int(now // seconds), seconds)
+    cache.add(key, 0, timeout=seconds + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=seconds + 5)
+        count = 1
+    if count > limit:
+        raise Throttled(wait=_retry_after(seconds, now), detail="Too many attempts. Try again later.")
+
+    def refund() -> None:
+        try:
+            cache.decr(key)
+        except ValueError:  # expired meanwhile: nothing left to give back
+            pass
+
+    return refund

@@ -17,8 +17,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.cookies import TOKEN_VERSION_CLAIM, clear_auth_cookies, issue_tokens, set_auth_cookies
-from accounts.models import CodePurpose, OneTimeCode, User
+from accounts.cookies import clear_auth_cookies, issue_tokens, set_auth_cookies, token_is_current
+from accounts.models import CodePurpose, User
 from accounts.roles import login_code_required
 from accounts.serializers import (
     EmailInput,
@@ -34,7 +34,6 @@ from accounts.serializers import (
 from accounts.throttles import (
     password_attempt,
     throttle_code_check,
-    throttle_code_request,
     throttle_email_action,
     throttle_password_attempt,
     throttle_registration,
@@ -95,23 +94,17 @@ class VerifyLoginCodeView(PublicApiView):
 
 
 class ResendLoginCodeView(PublicApiView):
-    """A3. Sends a new code only when a password login started within the code's lifetime."""
+    """A3. Sends a new code only while a sign-in is in progress: its password step under
+    ``services.login_window_seconds`` ago, counted from that step however often codes are resent
+    (``services.login_code_resend``). The answer is the same either way."""
 
     @extend_schema(request=EmailInput, responses={200: dict}, summary="A3 resend the login code")
     def post(self, request: Request) -> Response:
-        from datetime import timedelta
-
-        from django.utils import timezone
-
         data = validated(EmailInput, request.data)
         throttle_email_action(request, data["email"], action="login-resend")
         user = User.objects.filter(email=data["email"].strip().lower(), is_active=True).first()
         if user is not None:
-            window = timezone.now() - timedelta(seconds=3 * settings.OTP_TTL_SECONDS)
-            started = OneTimeCode.objects.filter(user=user, purpose=CodePurpose.LOGIN, created_at__gte=window).exists()
-            if started:
-                throttle_code_request(user_id=user.pk, purpose="login-resend")
-                services.code_send(user=user, purpose=CodePurpose.LOGIN)
+            services.login_code_resend(user=user)
         return Response({"message": "If a sign-in is in progress for this email, a new code is on its way."})
 
 
@@ -128,7 +121,7 @@ class TokenRefreshView(PublicApiView):
         try:
             old = RefreshToken(raw)
             user = User.objects.filter(pk=old.payload.get(settings.SIMPLE_JWT["USER_ID_CLAIM"]), is_active=True).first()
-            if user is None or old.payload.get(TOKEN_VERSION_CLAIM) != user.token_version:
+            if user is None or not token_is_current(payload=old.payload, user=user):
                 raise ApiError("Session ended.", status_code=401, code="not_authenticated")
             old.blacklist()
         except TokenError as exc:
@@ -165,7 +158,7 @@ def _token_owner(request: Request) -> User | None:
             token = None
         if token is not None:
             found = User.objects.filter(pk=token.payload.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])).first()
-            if found is not None and token.payload.get(TOKEN_VERSION_CLAIM) == found.token_version:
+            if found is not None and token_is_current(payload=token.payload, user=found):
                 return found
     try:
         authenticated = JWTCookieAuthentication().authenticate(request._request)
