@@ -231,6 +231,16 @@ class Appointment(models.Model):
     no_show_at = models.DateTimeField(null=True, blank=True)
     reschedule_count = models.PositiveSmallIntegerField(default=0)
     previous_start = models.DateTimeField(null=True, blank=True)
+    late_change_from = models.DateTimeField(
+        null=True, blank=True,
+        help_text="The start the patient's late-cancellation window is measured from when she moved the "
+                  "appointment inside that window (a late move keeps the earlier deadline); empty otherwise",
+    )
+    time_set_by_hospital = models.BooleanField(
+        default=False,
+        help_text="The hospital set or gave up the current time (a doctor's proposed time, or a request for a "
+                  "new one): the patient's cancellation is refunded whatever the time",
+    )
 
     # Referral.
     referred_to_hospital = models.ForeignKey(

@@ -9,8 +9,9 @@ labelled ``Z``); the appointment stores aware datetimes.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,12 +26,28 @@ logger = logging.getLogger(__name__)
 MOVABLE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED, AppointmentStatus.RESCHEDULED)
 
 
-def appointment_move(*, appointment: Appointment, start_local: datetime, now: datetime | None = None) -> Appointment:
+def late_change_from_after_move(*, appointment: Appointment, by_hospital: bool, now: datetime) -> datetime | None:
+    """What ``late_change_from`` becomes when ``appointment`` moves (before its fields change).
+
+    A patient's move inside the late-cancellation window (``PAYMENTS_REFUND_WINDOW_HOURS`` before
+    the start she had) keeps that start as her deadline's anchor, so moving a booking she can no
+    longer cancel with a refund does not buy a new window. A move made earlier, a move that answers
+    the hospital's change of time, and the hospital's own move start afresh from the new time."""
+    if by_hospital or appointment.time_set_by_hospital or appointment.status == AppointmentStatus.RESCHEDULED:
+        return None
+    anchor = min(filter(None, (appointment.late_change_from, appointment.start)))
+    window = timedelta(hours=settings.PAYMENTS_REFUND_WINDOW_HOURS)
+    return anchor if now > anchor - window else None
+
+
+def appointment_move(*, appointment: Appointment, start_local: datetime, now: datetime | None = None,
+                     by_hospital: bool = False) -> Appointment:
     """Move ``appointment`` to the slot starting at ``start_local`` (hospital wall clock), atomically.
 
     Takes the new place before giving back the old one, inside one transaction: on any refusal
     nothing changes. An appointment whose status no longer occupies a place (``rescheduled``)
-    only takes the new place.
+    only takes the new place. ``by_hospital``: a doctor chose the time (her proposed time), not
+    the patient (see :func:`late_change_from_after_move` for what each means to a refund).
     """
     now = now or timezone.now()
     hospital = appointment.hospital
@@ -59,6 +76,8 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
         take_place(new_slot, capacity=capacity, now=now)
         if current.status != AppointmentStatus.RESCHEDULED:  # a rescheduled appointment holds no place
             release_place(slot_id=current.slot_id)
+        current.late_change_from = late_change_from_after_move(appointment=current, by_hospital=by_hospital, now=now)
+        current.time_set_by_hospital = by_hospital
         current.previous_start = current.start
         current.doctor_id = rosters.pick_doctor(
             department=department, start_local=wall_clock_of(start, hospital), start=start,
@@ -71,7 +90,7 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
         try:
             with transaction.atomic():
                 current.save(update_fields=["start", "end", "slot", "reschedule_count", "previous_start", "status",
-                                            "doctor", "updated_at"])
+                                            "doctor", "late_change_from", "time_set_by_hospital", "updated_at"])
         except IntegrityError as exc:
             raise Conflict("You already have an appointment at this time.", code="overlapping_appointment") from exc
     logger.info("appointment moved", extra={"event": "appointment_moved", "appointment_id": str(appointment.pk)})

@@ -64,7 +64,7 @@ def appointment_accept(*, appointment: Appointment, doctor: User, proposed_time:
     now = timezone.now()
     with transaction.atomic():
         if proposed_time is not None:
-            appointment = moving.appointment_move(appointment=appointment, start_local=proposed_time)
+            appointment = moving.appointment_move(appointment=appointment, start_local=proposed_time, by_hospital=True)
             notifications.notify_rescheduled(appointment)
         rosters.ensure_place_for(appointment=appointment, doctor_id=doctor.pk)
         if appointment.status == S.CONFIRMED:  # moved back from rescheduled with its doctor
@@ -150,7 +150,7 @@ def appointment_cancel(*, appointment: Appointment, cancelled_by: User, reason: 
 def appointment_request_new_time(*, appointment: Appointment, doctor: User, notes: str = "") -> Appointment:
     """D4 ``rescheduled``: the hospital cannot keep the time; the place is given back and the
     patient picks a new time with the reschedule endpoint."""
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {"time_set_by_hospital": True}
     if notes:
         changes["doctor_notes"] = _append(appointment.doctor_notes, notes)
     appointment = _transition(appointment, S.RESCHEDULED, **changes)

@@ -3,8 +3,13 @@ refunds a hospital administrator gives.
 
 - Cancelled by the patient at least ``PAYMENTS_REFUND_WINDOW_HOURS`` (24) before the start: full refund.
 - Cancelled by the patient later than that: no refund (recorded on the payment with the reason).
+  A move she made inside that window does not buy a new one: the start she moved away from
+  stays the deadline's anchor (``Appointment.late_change_from``, kept by ``appointments.moving``).
 - Cancelled by the hospital (a doctor or admin) or by the system: full refund, whatever the time;
   the patient did not choose to give up the appointment.
+- Cancelled by the patient while its time is the hospital's (a doctor proposed it, or asked for a
+  new one and she has not chosen it yet: ``Appointment.time_set_by_hospital``): full refund,
+  whatever the time; the hospital changed what she paid for.
 
 The receiver runs after the cancellation committed (``appointment_cancelled`` is sent on commit);
 it never raises into the cancelling request: a provider failure is recorded and retried later.
@@ -49,7 +54,10 @@ def refund_decision(*, appointment, cancelled_by, now: datetime | None = None) -
     by_patient = cancelled_by is not None and getattr(cancelled_by, "pk", None) == appointment.patient_id
     if not by_patient:
         return RefundDecision(True, "The hospital cancelled the appointment: full refund.")
-    if appointment.start - now >= window:
+    if appointment.time_set_by_hospital:
+        return RefundDecision(True, "The hospital changed the appointment's time: full refund.")
+    deadline_from = min(filter(None, (appointment.late_change_from, appointment.start)))
+    if deadline_from - now >= window:
         return RefundDecision(
             True, f"Cancelled at least {settings.PAYMENTS_REFUND_WINDOW_HOURS} hours before the appointment: full refund."
         )
