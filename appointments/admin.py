@@ -86,7 +86,8 @@ class AppointmentAdmin(LargeTableAdmin, HealthDataAdmin):
     readonly_fields = ("id", "appointment_id", "status", "start", "end", "slot", "fee_amount", "currency",
                        "payment_status", "payment_reference", "created_at", "updated_at", "patient", "doctor",
                        "hospital", "department", "cancelled_by", "referred_by", "referred_to_hospital",
-                       "referred_to_department")
+                       "referred_to_department", "previous_start", "reschedule_count", "late_change_from",
+                       "time_set_by_hospital")
 
     @admin.display(description="start (hospital's clock)", ordering="start")
     def start_at_hospital(self, obj: Appointment) -> str:
