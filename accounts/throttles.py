@@ -51,8 +51,9 @@ def _key(scope: str, ident: str, window: int, seconds: int) -> str:
     return f"rl:{scope}:{digest}:{seconds}:{window}"
 
 
-def hit(*, scope: str, ident: str, rate: str) -> None:
-    """Count one event for ``ident``; raise ``Throttled`` (429 with Retry-After) over the rate."""
+def hit(*, scope: str, ident: str, rate: str) -> str:
+    """Count one event for ``ident``; raise ``Throttled`` (429 with Retry-After) over the rate.
+    Returns the counter's cache key (for a caller that may give the event back)."""
     limit, seconds = parse_rate(rate)
     now = time.time()
     window = int(now // seconds)
@@ -65,6 +66,7 @@ def hit(*, scope: str, ident: str, rate: str) -> None:
         count = 1
     if count > limit:
         raise Throttled(wait=_retry_after(seconds, now), detail="Too many attempts. Try again later.")
+    return key
 
 
 def _retry_after(seconds: int, now: float) -> int:
@@ -165,18 +167,8 @@ def code_failure_slot(*, user_id: object, purpose: str) -> Callable[[], None]:
 
     The slot is taken before the comparison, so parallel guesses on several workers cannot pass
     the budget between a check and its count."""
-    limit, seconds = parse_rate(settings.CODE_FAILURES_PER_ACCOUNT)
-    now = time.time()
     family = CODE_FAMILIES.get(str(purpose), str(purpose))
-    key = _key("code-fail", f"{user_id}|{family}", int(now // seconds), seconds)
-    cache.add(key, 0, timeout=seconds + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=seconds + 5)
-        count = 1
-    if count > limit:
-        raise Throttled(wait=_retry_after(seconds, now), detail="Too many attempts. Try again later.")
+    key = hit(scope="code-fail", ident=f"{user_id}|{family}", rate=settings.CODE_FAILURES_PER_ACCOUNT)
 
     def refund() -> None:
         try:
