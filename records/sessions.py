@@ -64,6 +64,7 @@ class MedSession:
     kind: str
     consent_id: str | None
     expires_at: int
+    token_version: int | None = None  # the holder's sign-in sessions' version when it was opened
 
     @property
     def expires_in(self) -> int:
@@ -111,6 +112,7 @@ def session_create(
         kind=kind,
         consent_id=str(consent_id) if consent_id else None,
         expires_at=now + int(ttl_seconds),
+        token_version=getattr(holder, "token_version", None),
     )
     item: dict[str, Any] = {
         "userId": session.holder_id,
@@ -122,6 +124,8 @@ def session_create(
     }
     if session.consent_id:
         item["consentId"] = session.consent_id
+    if session.token_version is not None:
+        item["tokenVersion"] = session.token_version
     _table().put_item(Item=item, ConditionExpression="attribute_not_exists(sessionId)")
     logger.info("medical access session created", extra={"event": "med_session_created", "kind": kind})
     _prune(holder_id=session.holder_id, subject_id=session.subject_id, now=now)
@@ -169,7 +173,7 @@ def session_check(*, holder: Any, token: str | None) -> MedSession:
     version = getattr(holder, "record_sessions_version", None)
     kept = _kept.get(key) if version is not None else None
     if kept is not None and kept[1] == version:
-        return _live(kept[0])
+        return _live(kept[0], holder=holder)
     found = _table().get_item(
         Key={"userId": key[0], "sessionId": SESSION_PREFIX + key[1]}, ConsistentRead=True
     ).get("Item")
@@ -181,13 +185,20 @@ def session_check(*, holder: Any, token: str | None) -> MedSession:
         kind=str(found.get("kind", "")),
         consent_id=str(found["consentId"]) if found.get("consentId") else None,
         expires_at=int(found.get("expiresAt", 0)),
+        token_version=int(found["tokenVersion"]) if found.get("tokenVersion") is not None else None,
     )
     if version is not None:
         _kept.put(key, (session, version))
-    return _live(session)
+    return _live(session, holder=holder)
 
 
-def _live(session: MedSession) -> MedSession:
+def _live(session: MedSession, *, holder: Any) -> MedSession:
+    """``session`` while it lasts and the holder's sign-in that opened it has not ended (a sign-out
+    or password change raises her ``token_version``: the session ends with it, even where deleting
+    it from the table failed)."""
+    current = getattr(holder, "token_version", None)
+    if session.token_version is not None and current is not None and session.token_version != current:
+        raise MedAccessError(MedAccessError.INVALID, "Invalid medical records access token. Please verify again.")
     if session.expires_at <= int(time.time()):
         raise MedAccessError(MedAccessError.EXPIRED, "Your medical records access has expired. Please verify again.")
     return session

@@ -136,3 +136,27 @@ def test_an_end_that_fails_part_way_still_stops_kept_copies(open_record, patient
         events.unregister("before-call.dynamodb.BatchWriteItem", refuse)
     assert type(patient).objects.get(pk=patient.pk).record_sessions_version == before + 1
     assert _read(client_for(patient), token).status_code == 200  # not deleted: read again, still live
+
+
+@pytest.mark.parametrize("kept", [False, True])
+def test_a_session_ends_with_the_sign_in_that_opened_it_even_if_its_row_stays(open_record, patient, kept):
+    """Signing out (or a password change) raises the account's token version; a medical-access
+    session opened before answers 403 from then on, also where deleting it from DynamoDB failed
+    and whether or not this process kept it."""
+    from django.db.models import F
+
+    from accounts.models import User
+
+    client, token = open_record(patient)
+    assert _read(client, token).status_code == 200
+    if not kept:
+        sessions.forget_kept_sessions()
+    User.objects.filter(pk=patient.pk).update(token_version=F("token_version") + 1)  # the sign-out's own write
+    patient.refresh_from_db()
+
+    refused = _read(client_for(patient), token)
+
+    assert refused.status_code == 403 and refused.json()["code"] == "INVALID_MED_ACCESS"
+    assert dynamodb_table(settings.USER_SESSIONS_TABLE).get_item(
+        Key={"userId": str(patient.pk), "sessionId": sessions.SESSION_PREFIX + sessions._hash(token)}
+    ).get("Item") is not None, "the row is still there: the version alone ended it"
