@@ -31,8 +31,11 @@ CLAIM_SECONDS = 120  # a claim older than this (a crashed worker) may be taken o
 
 
 def _routed_pharmacy(prescription: Prescription) -> Pharmacy | None:
+    """The pharmacy the request named while it is open and takes electronic prescriptions, else
+    the patient's nominated one on the same terms, else none (any pharmacy, from the QR code)."""
     request = getattr(prescription, "request", None)
-    if request is not None and request.pharmacy_id:
+    if request is not None and request.pharmacy_id and request.pharmacy.is_active \
+            and request.pharmacy.electronic_prescriptions_enabled:
         return request.pharmacy
     from pharmacies.selectors import routable_nomination
 

@@ -226,3 +226,14 @@ def test_a_consultation_prescription_is_not_routed_to_a_closed_nominated_pharmac
     item = SignedItem.objects.get(prescription__appointment=appointment)
     assert item.state == ItemState.ISSUED and item.pharmacy_id is None and item.payload["pharmacy"] is None
 
+
+
+def test_a_request_whose_pharmacy_closed_before_approval_is_not_routed_there(patient, doctor, pharmacy, nominated,
+                                                                             django_capture_on_commit_callbacks):
+    rx = make_request(patient)
+    assert rx.pharmacy_id == pharmacy.pk
+    pharmacy.is_active = False
+    pharmacy.save(update_fields=["is_active"])
+    approve(doctor, rx, django_capture_on_commit_callbacks)
+    item = SignedItem.objects.get(prescription=rx.prescription)
+    assert item.state == ItemState.ISSUED and item.pharmacy_id is None and item.payload["pharmacy"] is None
