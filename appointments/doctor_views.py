@@ -24,7 +24,7 @@ from appointments.presenters import (
     medication_payload,
 )
 from appointments.serializers import (
-    WALL_CLOCK_HELP,
+    PROPOSED_TIME_HELP,
     AcceptInput,
     CompleteInput,
     NoShowInput,
@@ -179,12 +179,15 @@ class DoctorStatusView(DoctorAppointmentView):
 class AcceptView(DoctorAppointmentView):
     @extend_schema(parameters=[REF_PARAM], request=AcceptInput, responses={200: dict},
                    summary="D5 accept (assigns the accepting doctor)",
-                   description="`proposed_time` (optional) moves the appointment first. " + WALL_CLOCK_HELP)
+                   description="`proposed_time` (optional) moves the appointment first. " + PROPOSED_TIME_HELP)
     def post(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
         data = validated(AcceptInput, request.data)
+        proposed = data.get("proposed_time")
+        if proposed is not None and timezone.is_aware(proposed):  # an instant: on the hospital's clock
+            proposed = slot_grid.wall_clock_of(proposed, appointment.hospital)
         appointment = services.appointment_accept(appointment=appointment, doctor=request.user,
-                                                  proposed_time=data.get("proposed_time"))
+                                                  proposed_time=proposed)
         return ok_response("Appointment accepted.", appointment)
 
 

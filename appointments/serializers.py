@@ -9,7 +9,7 @@ from typing import Any
 from appointments import slot_grid
 from appointments.models import AppointmentStatus, Priority
 from phb.api import serializers
-from phb.api.fields import CalendarDateField
+from phb.api.fields import EARLIEST_DATE, LATEST_DATE, OUT_OF_RANGE, CalendarDateField
 from phb.numbers import MAX_ID
 
 WALL_CLOCK_HELP = (
@@ -30,6 +30,28 @@ class WallClockField(serializers.CharField):
             raise serializers.ValidationError(
                 "Use an ISO date-time such as 2025-03-04T09:30:00Z (hospital local time)."
             ) from exc
+
+
+PROPOSED_TIME_HELP = (
+    "The time the doctor proposes, as the dashboard sends it: an instant (`toISOString()`, UTC with "
+    "`Z`, or any offset), read on the hospital's clock; a time without `Z` or offset is the "
+    "hospital's wall clock."
+)
+
+
+class InstantField(serializers.CharField):
+    """An ISO date-time that means an instant when it carries ``Z`` or an offset (aware), and the
+    hospital's wall clock when it carries neither (naive)."""
+
+    def to_internal_value(self, data: Any) -> datetime:
+        text = super().to_internal_value(data).strip()
+        try:
+            value = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
+        except ValueError as exc:
+            raise serializers.ValidationError("Use an ISO date-time such as 2025-03-04T08:30:00.000Z.") from exc
+        if not EARLIEST_DATE <= value.date() <= LATEST_DATE:
+            raise serializers.ValidationError(OUT_OF_RANGE)
+        return value
 
 
 # --- Inputs --------------------------------------------------------------------------------------
@@ -89,7 +111,7 @@ class RescheduleInput(serializers.Serializer):
 
 
 class AcceptInput(serializers.Serializer):
-    proposed_time = WallClockField(required=False, allow_null=True, help_text=WALL_CLOCK_HELP)
+    proposed_time = InstantField(required=False, allow_null=True, help_text=PROPOSED_TIME_HELP)
 
 
 class StatusInput(serializers.Serializer):

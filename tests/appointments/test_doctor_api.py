@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
+from appointments import slot_grid
 from appointments.models import Appointment, AppointmentStatus, Prescription, Slot
 from appointments.signals import prescription_issued
 from tests.appointments.helpers import book, future_slot, iso_z, move_to_past
@@ -119,10 +120,21 @@ def test_accept_assigns_doctor_and_emails(appointment, doctor, django_capture_on
     assert mail.outbox[-1].subject == "Your PHB appointment is confirmed"
 
 
-def test_accept_with_proposed_time_moves(appointment, doctor, department):
+@pytest.mark.parametrize("sent_as", ["instant", "wall_clock"])
+def test_accept_with_proposed_time_moves(appointment, doctor, department, sent_as):
+    """The dashboard sends ``new Date(local).toISOString()``: the instant, in UTC. 15:00 in Lagos is
+    14:00Z, and the appointment moves to 15:00 on the hospital's clock; a time without ``Z`` or
+    offset is the hospital's wall clock."""
+    from datetime import UTC
+
     new_time = future_slot(department.hospital, days=3, at="15:00")
-    response = client_for(doctor).post(_url(appointment, "accept/"), {"proposed_time": iso_z(new_time)},
-                                       format="json")
+    if sent_as == "instant":
+        instant = slot_grid.local_to_aware(new_time, slot_grid.hospital_zone(department.hospital)).astimezone(UTC)
+        sent = instant.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        assert sent.endswith("T14:00:00.000Z")
+    else:
+        sent = new_time.strftime("%Y-%m-%dT%H:%M:%S")
+    response = client_for(doctor).post(_url(appointment, "accept/"), {"proposed_time": sent}, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["appointment"]["time"] == "15:00"
     assert response.json()["appointment"]["status"] == "confirmed"
