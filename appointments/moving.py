@@ -85,8 +85,9 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
         ) or (None if rosters.has_roster(department=department) else current.doctor_id)
         current.start, current.end, current.slot_id = start, end, new_slot_id
         current.reschedule_count += 1
-        if current.status == AppointmentStatus.RESCHEDULED:
-            current.status = AppointmentStatus.CONFIRMED if current.doctor_id else AppointmentStatus.PENDING
+        if current.status == AppointmentStatus.RESCHEDULED:  # confirmed again only if a doctor had accepted it
+            accepted = current.doctor_id and current.accepted_at
+            current.status = AppointmentStatus.CONFIRMED if accepted else AppointmentStatus.PENDING
         try:
             with transaction.atomic():
                 current.save(update_fields=["start", "end", "slot", "reschedule_count", "previous_start", "status",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,11 +34,15 @@ def _log(event: str, appointment: Appointment, **extra: Any) -> None:
     logger.info(event.replace("_", " "), extra={"event": event, "appointment_id": str(appointment.pk), **extra})
 
 
-def _transition(appointment: Appointment, target: str, **changes: Any) -> Appointment:
-    """Lock, check the state machine, apply ``changes`` and the new status, release the place if due."""
+def _transition(appointment: Appointment, target: str, *, check: Callable[[Appointment], None] | None = None,
+                **changes: Any) -> Appointment:
+    """Lock, check the state machine (and ``check``, on the locked row), apply ``changes`` and the
+    new status, release the place if due."""
     with transaction.atomic():
         current = Appointment.objects.select_for_update().get(pk=appointment.pk)
         state.ensure_transition(current.status, target)
+        if check is not None:
+            check(current)
         previous = current.status
         current.status = target
         for field, value in changes.items():
@@ -54,15 +59,27 @@ def _transition(appointment: Appointment, target: str, **changes: Any) -> Appoin
 
 
 # --- Doctor actions ------------------------------------------------------------------------------
-def appointment_accept(*, appointment: Appointment, doctor: User, proposed_time: datetime | None = None) -> Appointment:
-    """D5: the accepting doctor takes the appointment; optionally at another time (hospital wall clock)."""
+def _ensure_acceptable(appointment: Appointment, *, proposed_time: datetime | None) -> None:
     if appointment.status == S.RESCHEDULED and proposed_time is None:
         raise Conflict("This appointment needs a new time first: send proposed_time or let the patient choose one.",
                        code="invalid_transition")
     if appointment.status not in (S.PENDING, S.RESCHEDULED):
         state.ensure_transition(appointment.status, S.CONFIRMED)
+
+
+def appointment_accept(*, appointment: Appointment, doctor: User, proposed_time: datetime | None = None) -> Appointment:
+    """D5: the accepting doctor takes the appointment; optionally at another time (hospital wall clock).
+
+    Checked on the locked row, taken in the order a move takes its locks (the patient, the
+    appointment, then its slots): an appointment another doctor accepted, or the patient moved,
+    since the request read it is judged as it is now."""
     now = timezone.now()
     with transaction.atomic():
+        if proposed_time is not None:
+            slot_places.lock_patient(appointment.patient)
+        appointment = Appointment.objects.select_for_update().select_related("hospital", "department").get(
+            pk=appointment.pk)
+        _ensure_acceptable(appointment, proposed_time=proposed_time)
         if proposed_time is not None:
             appointment = moving.appointment_move(appointment=appointment, start_local=proposed_time, by_hospital=True)
             notifications.notify_rescheduled(appointment)
@@ -117,16 +134,21 @@ def appointment_complete(*, appointment: Appointment, doctor: User, medical_summ
 
 
 def appointment_no_show(*, appointment: Appointment, doctor: User, notes: str = "") -> Appointment:
-    """D10: only once the appointment's time has come."""
+    """D10: only once the appointment's time has come (its time as locked: a move the patient made
+    meanwhile counts)."""
     state.ensure_transition(appointment.status, S.NO_SHOW)
-    if appointment.start > timezone.now():
-        raise Conflict("A patient cannot be marked as a no-show before the appointment time.", code="too_early")
+    _ensure_started(appointment)
     changes: dict[str, Any] = {"no_show_at": timezone.now()}
     if notes:
         changes["doctor_notes"] = _append(appointment.doctor_notes, notes)
-    appointment = _transition(appointment, S.NO_SHOW, **changes)
+    appointment = _transition(appointment, S.NO_SHOW, check=_ensure_started, **changes)
     _log("appointment_no_show", appointment)
     return appointment
+
+
+def _ensure_started(appointment: Appointment) -> None:
+    if appointment.start > timezone.now():
+        raise Conflict("A patient cannot be marked as a no-show before the appointment time.", code="too_early")
 
 
 def appointment_cancel(*, appointment: Appointment, cancelled_by: User, reason: str) -> Appointment:
