@@ -7,6 +7,7 @@ availability; anybody else sees nothing.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, time, timedelta
 
@@ -265,17 +266,28 @@ def _overlapping(doctor: User, weekday: int, start: time, end: time, exclude: in
     return qs.exists()
 
 
+def _per_slot(value: object, *, code: str) -> int:
+    """``patients_per_slot``: 1 when left out, else a whole number from 1 to 20 (400 otherwise)."""
+    if value in (None, ""):
+        return 1
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,2}", value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
+        raise ApiError("patients_per_slot must be a whole number from 1 to 20.", code=code)
+    return value
+
+
 def session_create(*, created_by: User, data: dict) -> RosterSession:
     hospital = admin_hospital(created_by)
     doctor = _doctor(hospital, data.get("doctor_id"))
     department = _department(hospital, data.get("department_id"))
     try:
         weekday = int(data.get("weekday"))
-        per_slot = int(data.get("patients_per_slot", 1))
-    except (TypeError, ValueError) as exc:
-        raise ApiError("weekday (0 = Monday) and patients_per_slot must be numbers.", code="invalid_session") from exc
-    if not 0 <= weekday <= 6 or not 1 <= per_slot <= 20:
-        raise ApiError("weekday is 0 (Monday) to 6 and patients_per_slot 1 to 20.", code="invalid_session")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ApiError("weekday must be a number, 0 (Monday) to 6.", code="invalid_session") from exc
+    if not 0 <= weekday <= 6:
+        raise ApiError("weekday is 0 (Monday) to 6.", code="invalid_session")
+    per_slot = _per_slot(data.get("patients_per_slot"), code="invalid_session")
     start, end = _clock(data.get("start_time"), "start_time"), _clock(data.get("end_time"), "end_time")
     _on_grid(start, end)
     with transaction.atomic():
@@ -312,8 +324,6 @@ def exception_create(*, created_by: User, data: dict) -> RosterException:
         if start is None:
             raise ApiError("An extra session needs start_time and end_time.", code="invalid_time")
         department = _department(hospital, data.get("department_id"))
-    per_slot = int(data.get("patients_per_slot", 1) or 1)
-    if not 1 <= per_slot <= 20:
-        raise ApiError("patients_per_slot is 1 to 20.", code="invalid_exception")
+    per_slot = _per_slot(data.get("patients_per_slot"), code="invalid_exception")
     return RosterException.objects.create(doctor=doctor, kind=kind, date=day, start_time=start, end_time=end,
                                           department=department, patients_per_slot=per_slot, hospital=hospital)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from accounts.models import Role, User
@@ -129,6 +131,20 @@ def test_admin_manages_exceptions(department, hospital_admin):
     assert client.get("/api/staff/roster/exceptions/").json()["exceptions"][0]["kind"] == "leave"
     assert client.delete(f"/api/staff/roster/exceptions/{row_id}/").status_code == 200
     assert not RosterException.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["sessions", "exceptions"])
+@pytest.mark.parametrize("per_slot", ["two", 1.5, True, 0, 21, [2], {"n": 2}, "1e400"])
+def test_a_bad_patients_per_slot_is_a_400(department, hospital_admin, path, per_slot):
+    doctor = make_doctor(department=department)
+    body = {"doctor_id": str(doctor.pk), "department_id": department.pk, "weekday": 0, "kind": "extra",
+            "date": "2031-03-04", "start_time": "09:00", "end_time": "12:00", "patients_per_slot": per_slot}
+    raw = json.dumps(body).replace('"1e400"', "1e400")  # a JSON number Python reads as infinity
+    response = client_for(hospital_admin).generic("POST", f"/api/staff/roster/{path}/", raw,
+                                                  content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "patients_per_slot" in response.json()["message"]
+    assert not RosterSession.objects.exists() and not RosterException.objects.exists()
 
 
 def test_roster_of_a_doctor_in_another_hospital_is_not_found(department, hospital_admin):
