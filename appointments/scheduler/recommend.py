@@ -106,7 +106,6 @@ def _calendar(*, department: Department, earliest: datetime, days: list[date], n
     the rest."""
     zone = slot_grid.hospital_zone(department.hospital)
     out = _Calendar()
-    seen: dict[uuid.UUID, int] = {}
     soon = earliest.date() + timedelta(days=3)
     open_days = [day for day in days if any(s >= earliest for s in slot_grid.slot_starts_of_day(day))]
     for batch in ([d for d in open_days if d <= soon], [d for d in open_days if d > soon]):
@@ -137,13 +136,21 @@ def _calendar(*, department: Department, earliest: datetime, days: list[date], n
                     n = min(left, seat.patients_per_slot - loads.get((seat.doctor_id, start), 0))
                     if n > 0:
                         free[seat.doctor_id] = n
-                        seen[seat.doctor_id] = seen.get(seat.doctor_id, 0) + n
                 if free:
                     out.starts.append(local)
                     out.free.append(free)
-    out.doctors = sorted(seen, key=lambda d: (-seen[d], str(d)))[:MAX_DOCTORS]
-    out.doctors.sort(key=str)
+    out.doctors = _doctors_with_most_places(out.free)
     return out
+
+
+def _doctors_with_most_places(free: list[dict[uuid.UUID, int]]) -> list[uuid.UUID]:
+    """The ``MAX_DOCTORS`` doctors (the policy's action space) with the most open places in ``free``,
+    in a fixed order."""
+    seen: dict[uuid.UUID, int] = {}
+    for places in free:
+        for doctor_id, n in places.items():
+            seen[doctor_id] = seen.get(doctor_id, 0) + n
+    return sorted(sorted(seen, key=lambda d: (-seen[d], str(d)))[:MAX_DOCTORS], key=str)
 
 
 def _view(*, calendar: _Calendar, urgency: int, asap: bool, requested: datetime, earliest: datetime,
@@ -231,15 +238,19 @@ def recommend(*, patient: User, hospital_id, department_id, preferred_dates=None
                        code="no_roster")
     earliest = max(requested, datetime.combine(dates[0], time(0))) if dates else requested
     asap = earliest.date() == requested.date()
+    last_day = requested.date() + timedelta(days=settings.BOOKING_MAX_DAYS_AHEAD)  # what booking takes
     days = dates or [earliest.date() + timedelta(days=i) for i in range(HORIZON_DAYS)]
+    days = [day for day in days if day <= last_day]
     calendar = _calendar(department=department, earliest=earliest, days=days, now=now, known=known)
     if times:
         keep = [j for j, s in enumerate(calendar.starts) if s.strftime("%H:%M") in times]
-        if keep:
+        if keep:  # the doctors shown to the policy are those of the times kept
             calendar.starts = [calendar.starts[j] for j in keep]
             calendar.free = [calendar.free[j] for j in keep]
+            calendar.doctors = _doctors_with_most_places(calendar.free)
     if not calendar.starts and dates:  # nothing on the preferred dates: the days after them
-        days = [dates[-1] + timedelta(days=i) for i in range(1, HORIZON_DAYS)]
+        days = [dates[-1] + timedelta(days=i) for i in range(1, HORIZON_DAYS)
+                if dates[-1] + timedelta(days=i) <= last_day]
         calendar = _calendar(department=department, earliest=earliest, days=days, now=now)
     if not calendar.starts or not calendar.doctors:
         raise ApiError("No doctor has a free place in the next two weeks for these dates.", status_code=409,

@@ -231,3 +231,35 @@ def test_a_recommendation_reads_the_days_ahead_in_two_batches_at_most(department
 
     assert result.chosen.start_local.date() == target and result.chosen.doctor_id == doctor.pk
     assert len(queries) <= 21, "\n".join(q["sql"][:150] for q in queries.captured_queries)
+
+
+def test_preferred_times_only_a_fifth_doctor_works_are_recommended_with_her(hospital, department, patient):
+    """The policy sees four doctors: those with the most places at the times kept, not before the
+    preferred times narrowed them."""
+    roster(department, doctors=4, per_slot=5, start="09:00", end="13:00")
+    (afternoon,) = roster(department, doctors=1, start="13:00", end="17:00")
+    response = _ask(patient, department, preferred_times=["14:00"])
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["recommended"]["time"] == "14:00"
+    assert body["recommended_doctor"]["id"] == str(afternoon.pk)
+
+
+def test_the_days_after_full_preferred_dates_stop_where_booking_does(hospital, department, patient, settings):
+    """No recommendation of a day booking would refuse as too far ahead."""
+    from datetime import time
+
+    from appointments.models import RosterSession
+    from tests.factories import make_doctor
+
+    settings.BOOKING_MAX_DAYS_AHEAD = 3
+    day = local_today(hospital) + timedelta(days=3)
+    doctor = make_doctor(department=department)
+    RosterSession.objects.create(doctor=doctor, department=department, weekday=day.weekday(),
+                                 start_time=time(9), end_time=time(9, 30))
+    book(make_patient(hospital=hospital), department, future_slot(hospital, days=3, at="09:00"))
+
+    response = _ask(patient, department, preferred_dates=[day.isoformat()])
+
+    assert response.status_code == 409, response.json()  # the same weekday a week later is past the limit
+    assert response.json()["code"] == "no_availability"
