@@ -37,9 +37,9 @@ from appointments.serializers import (
 )
 from appointments.view_base import (
     REF_PARAM,
+    ClinicalAppointmentView,
     DefaultHospital,
     DoctorAppointmentView,
-    VisibleAppointmentView,
     local_day_range,
     ok_response,
 )
@@ -253,7 +253,7 @@ class PrescriptionCreateView(DoctorAppointmentView):
         )
 
 
-class PrescriptionViewView(VisibleAppointmentView):
+class PrescriptionViewView(ClinicalAppointmentView):
     @extend_schema(parameters=[REF_PARAM], responses={200: dict}, summary="D12 prescriptions of an appointment")
     def get(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)

@@ -99,6 +99,17 @@ def appointments_visible_to(*, fetched_by: User) -> QuerySet[Appointment]:
     return appointments_of_patient(fetched_by=fetched_by)
 
 
+def appointments_with_clinical_detail_for(*, fetched_by: User) -> QuerySet[Appointment]:
+    """Whose clinical detail (complaint, history, allergies, notes, summary, prescriptions) the
+    caller may read: a patient her own, a doctor her department's. A hospital admin reads the
+    hospital's list (O1), not the clinical content behind it."""
+    if fetched_by.is_doctor:
+        return appointments_for_doctor(fetched_by=fetched_by)
+    if fetched_by.is_patient:
+        return appointments_of_patient(fetched_by=fetched_by)
+    return Appointment.objects.none()
+
+
 def appointments_actionable_by(*, fetched_by: User) -> QuerySet[Appointment]:
     """Patients act on their own; doctors on their department's. Hospital admins only read."""
     if fetched_by.is_doctor:

@@ -44,11 +44,13 @@ class AppointmentView(ScopedAPIView):
         return self.get_scoped_object(request, **selectors.ref_lookup(ref))
 
 
-class VisibleAppointmentView(AppointmentView):
+class ClinicalAppointmentView(AppointmentView):
+    """An appointment's clinical detail: its patient and the doctors in scope; anyone else 404."""
+
     access = Access.OWN | Access.STAFF
 
     def scoped_queryset(self, user) -> QuerySet[Appointment]:
-        return selectors.appointments_visible_to(fetched_by=user)
+        return selectors.appointments_with_clinical_detail_for(fetched_by=user)
 
 
 class ActionableAppointmentView(AppointmentView):

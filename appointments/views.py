@@ -39,8 +39,8 @@ from appointments.view_base import (
     REF_PARAM,
     ActionableAppointmentView,
     AppointmentView,
+    ClinicalAppointmentView,
     DefaultHospital,
-    VisibleAppointmentView,
     local_day_range,
     ok_response,
 )
@@ -121,7 +121,7 @@ class AppointmentListView(ScopedAPIView):
         )
 
 
-class AppointmentDetailView(VisibleAppointmentView):
+class AppointmentDetailView(ClinicalAppointmentView):
     @extend_schema(parameters=[REF_PARAM], responses={200: dict}, summary="P4 appointment detail (either id)")
     def get(self, request: Request, ref: str) -> Response:
         appointment = self.get_appointment(request, ref)
@@ -132,7 +132,7 @@ class AppointmentDetailView(VisibleAppointmentView):
         return Response(body)
 
 
-class AppointmentSummaryView(VisibleAppointmentView):
+class AppointmentSummaryView(ClinicalAppointmentView):
     @extend_schema(parameters=[REF_PARAM], responses={200: dict}, summary="M6 appointment summary")
     def get(self, request: Request, ref: str) -> Response:
         return Response(summary_payload(self.get_appointment(request, ref)))

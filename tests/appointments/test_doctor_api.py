@@ -412,3 +412,14 @@ def test_doctor_detail_nests_the_appointment_and_patient_for_the_reschedule_page
     assert client_for(stranger).get(url).status_code == 404
     assert client_for(None).get(url).status_code == 401
     assert client_for(patient).get(url).status_code == 404
+
+
+def test_a_hospital_admin_reads_the_list_not_the_clinical_detail(appointment, doctor, hospital_admin):
+    """O1 lists her hospital's appointments; the complaint, history, notes, summary and prescriptions
+    behind them are for the patient and her doctors: 404, as the notes already were."""
+    admin = client_for(hospital_admin)
+    listed = admin.get("/api/hospitals/appointments/").json()["appointments"]
+    assert appointment.appointment_id in {row["id"] for row in listed} | {row.get("appointment_id") for row in listed}
+    for suffix in ("", "summary/", "prescriptions/view/", "notes/"):
+        assert admin.get(_url(appointment, suffix)).status_code == 404, suffix
+        assert client_for(doctor).get(_url(appointment, suffix)).status_code == 200, suffix
