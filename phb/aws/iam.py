@@ -88,12 +88,17 @@ def iam_actions(service: str, operation: str, params: Iterable[str] = ()) -> lis
 # "runtime": the service's own calls; "check": the reads provision_aws --check makes.
 S3_OBJECT_ACTIONS = [
     "s3:AbortMultipartUpload",  # django-storages / s3transfer abort a failed multipart upload
-    "s3:BypassGovernanceRetention",  # deleting a locked version of an erased upload
     "s3:DeleteObject",
-    "s3:DeleteObjectVersion",
     "s3:GetObject",
     "s3:GetObjectVersion",
     "s3:PutObject",
+]
+# Erasing a version for good, past its object lock: only for imaging uploads refused before they
+# were ever listed (storage.imaging). Every other bucket keeps its versions (prescriptions, records,
+# guidelines): the role cannot remove them.
+S3_ERASE_ACTIONS = [
+    "s3:BypassGovernanceRetention",
+    "s3:DeleteObjectVersion",
 ]
 S3_BUCKET_ACTIONS = [
     "s3:ListBucket",  # HeadBucket, ListObjectsV2; without it a missing key answers 403 not 404
@@ -218,6 +223,7 @@ class PolicyInputs:
     region: str
     resources: list[Any]
     storages_buckets: list[str] = field(default_factory=list)
+    erasable_buckets: list[str] = field(default_factory=list)  # may lose versions (S3_ERASE_ACTIONS)
     metric_namespaces: list[str] = field(default_factory=list)
     agent_log_group: str | None = None
     releases_bucket: str | None = None
@@ -244,6 +250,7 @@ class PolicyInputs:
             region=settings.AWS_REGION,
             resources=resources,
             storages_buckets=storages_buckets(),
+            erasable_buckets=[settings.MEDICAL_IMAGING_BUCKET],
             metric_namespaces=[f"{settings.CLOUDWATCH_METRICS_NAMESPACE}/*"],
             agent_log_group=agent_log_group_name(),
             releases_bucket=settings.DEPLOY_RELEASES_BUCKET if not settings.DEPLOY_RELEASE_SOURCE else None,
@@ -273,9 +280,13 @@ def _resolve_key_arn(resource: Any) -> str:
 
 def storages_buckets() -> list[str]:
     """Buckets behind django-storages S3 storages (settings.STORAGES)."""
+    from django.utils.module_loading import import_string
+    from storages.backends.s3 import S3Storage
+
     found = []
     for config in settings.STORAGES.values():
-        if config.get("BACKEND", "").startswith("storages.backends.s3"):
+        backend = import_string(config.get("BACKEND", ""))
+        if isinstance(backend, type) and issubclass(backend, S3Storage):
             found.append(config["OPTIONS"]["bucket_name"])
     return sorted(set(found))
 
@@ -299,6 +310,11 @@ def instance_statements(inputs: PolicyInputs) -> list[Statement]:
         statements.append(Statement(
             "ServiceBucketObjects", S3_OBJECT_ACTIONS, [f"arn:aws:s3:::{b}/*" for b in buckets],
             reason="objects in the service's own buckets"))
+        erasable = sorted(set(inputs.erasable_buckets) & set(buckets))
+        if erasable:
+            statements.append(Statement(
+                "RefusedUploadErasure", S3_ERASE_ACTIONS, [f"arn:aws:s3:::{b}/*" for b in erasable],
+                reason="removing every version of an imaging upload refused before it was listed"))
         statements.append(Statement(
             "ServiceBuckets", S3_BUCKET_ACTIONS, [f"arn:aws:s3:::{b}" for b in buckets],
             reason="listing and configuration reads on the service's own buckets"))

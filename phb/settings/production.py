@@ -16,6 +16,8 @@ def _require(name: str, *, when: bool = True) -> str:
     return value
 
 
+# Resource names (buckets, tables, alarms) derive from it: left out, they would be development's.
+_require("PHB_ENVIRONMENT")
 SECRET_KEY = _require("DJANGO_SECRET_KEY")
 SIMPLE_JWT = {**_base.SIMPLE_JWT, "SIGNING_KEY": _require("JWT_SIGNING_KEY")}
 OTP_PEPPER = _require("OTP_PEPPER")

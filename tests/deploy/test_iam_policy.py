@@ -22,6 +22,7 @@ from django.core.management import call_command
 from phb.aws.clients import count_aws_calls
 from phb.aws.iam import (
     CLOUDFRONT_LOOKUP_ACTIONS,
+    S3_ERASE_ACTIONS,
     WILDCARD_RESOURCES,
     PolicyInputs,
     iam_actions,
@@ -126,6 +127,8 @@ def targets(call: Call, inputs: PolicyInputs, action: str) -> list[tuple[str, di
         buckets = sorted({b.name for b in kinds["s3-bucket"]} | set(inputs.storages_buckets))
         if call.how == "cli":
             return [(f"arn:aws:s3:::{inputs.releases_bucket}/releases/phb-v1.tar.gz", {})]
+        if action in S3_ERASE_ACTIONS:  # called on imaging uploads only (storage.objects, storage.imaging)
+            return [(f"arn:aws:s3:::{b}/studies/0b1c/upload.dcm", {}) for b in inputs.erasable_buckets]
         if S3_OBJECT_ACTION.fullmatch(action):
             return [(f"arn:aws:s3:::{b}/records/0b1c/upload.pdf", {}) for b in buckets]
         return [(f"arn:aws:s3:::{b}", {}) for b in buckets]
@@ -457,3 +460,15 @@ def test_iam_policy_command_prints_the_policy(full_settings):
 def test_policy_fits_an_inline_role_policy(policy):
     """IAM refuses inline role policies above 10,240 characters (whitespace not counted)."""
     assert len(json.dumps(policy, separators=(",", ":"))) < 10_240
+
+
+def test_only_imaging_uploads_may_lose_versions(inputs, policy, settings):
+    """Versions in the prescriptions, records and guidelines buckets are kept for their retention:
+    the role may erase versions (past an object lock) in the imaging bucket only."""
+    kept = sorted({r.name for r in declared_resources() if r.kind == "s3-bucket"} - {settings.MEDICAL_IMAGING_BUCKET})
+    assert settings.PRESCRIPTIONS_BUCKET in kept and settings.MEDICAL_RECORDS_BUCKET in kept
+    for action in S3_ERASE_ACTIONS:
+        assert allowed(policy, action, f"arn:aws:s3:::{settings.MEDICAL_IMAGING_BUCKET}/studies/x.dcm", {})
+        for bucket in kept:
+            assert not allowed(policy, action, f"arn:aws:s3:::{bucket}/records/x.pdf", {}), (action, bucket)
+    assert allowed(policy, "s3:DeleteObject", f"arn:aws:s3:::{settings.PRESCRIPTIONS_BUCKET}/x.pdf", {})

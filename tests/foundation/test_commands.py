@@ -71,6 +71,7 @@ def _production_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AWS_ENDPOINT"))}
     env.update(
         DJANGO_SETTINGS_MODULE="phb.settings.production",
+        PHB_ENVIRONMENT="production",
         DJANGO_SECRET_KEY="x" * 64 + "-production-secret-key-for-the-check",
         JWT_SIGNING_KEY="j" * 64,
         OTP_PEPPER="p" * 40,
@@ -93,13 +94,14 @@ def test_production_settings_pass_check_deploy():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_production_settings_refuse_to_start_without_secrets():
+@pytest.mark.parametrize("name", ["OTP_PEPPER", "PHB_ENVIRONMENT"])
+def test_production_settings_refuse_to_start_without_secrets(name):
     env = _production_env()
-    env.pop("OTP_PEPPER")
+    env.pop(name)
     done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode != 0
-    assert "OTP_PEPPER must be set in production" in done.stderr
+    assert f"{name} must be set in production" in done.stderr
 
 
 @pytest.mark.parametrize("url", ["consolemail://", "filemail:///var/tmp/mail"])
