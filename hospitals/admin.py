@@ -13,7 +13,16 @@ from hospitals.services import registration_decide
 from phb.admin_actions import service_action
 
 
-class DepartmentInline(admin.TabularInline):
+class _NoDepartmentDeletion:
+    """Departments are deactivated (``is_active``, through the API), never deleted: deleting one
+    would set its staff's department to none, and an administrator without a department is a
+    general administrator, so its heads would silently gain the right to manage administrators."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DepartmentInline(_NoDepartmentDeletion, admin.TabularInline):
     model = Department
     extra = 0
 
@@ -39,7 +48,7 @@ class HospitalAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(_NoDepartmentDeletion, admin.ModelAdmin):
     list_display = ("id", "name", "hospital", "code", "is_active")
     list_filter = ("is_active", "hospital", "department_type")
     search_fields = ("name", "code", "hospital__name")

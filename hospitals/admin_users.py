@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from rest_framework.exceptions import ValidationError
 
 from accounts.models import Role, User
 from accounts.services import sessions_end
@@ -100,13 +101,21 @@ def _invitation(hospital: Hospital) -> str:
 
 
 def admin_update(*, updated_by: User, staff: StaffMember, data: dict[str, Any]) -> StaffMember:
-    """The edit form: name, phone, position, department, status (active, inactive or suspended)."""
+    """The edit form: name, phone, position, department, status (active, inactive or suspended).
+
+    ``pending`` (the status the list shows an invited administrator, which the form sends back
+    as it was) leaves the status as it is; only an account that is pending may send it, since
+    nobody is set back to pending (400 otherwise)."""
     hospital = _general_admin_hospital(updated_by)
     department = _department(hospital, data["department"]) if "department" in data else staff.department
     with transaction.atomic():
         locked = _lock_admins(hospital, [staff.pk])[0]
         user = locked.user
-        activate = None if "status" not in data else data["status"] not in INACTIVE_STATUSES
+        wanted = data.get("status")
+        if wanted == "pending" and status_of(user) != "pending":
+            raise ValidationError({"status": ["An account that is not pending cannot be set back to pending; "
+                                              "choose active or inactive."]})
+        activate = None if wanted in (None, "pending") else wanted not in INACTIVE_STATUSES
         _check_change(by=updated_by, hospital=hospital, staff=[locked], activate=activate,
                       becomes_general=department is None)
         for name in ("full_name", "phone"):

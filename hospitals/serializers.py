@@ -171,7 +171,9 @@ class AdminUpdateInput(serializers.Serializer):
     department = serializers.CharField(required=False, allow_blank=True, max_length=20)
     position = serializers.CharField(required=False, max_length=64)
     phone = serializers.RegexField(_PHONE, required=False, allow_blank=True, max_length=20)
-    status = serializers.ChoiceField(choices=["active", "inactive", "suspended"], required=False)
+    # ``pending`` is what the list shows an invited administrator; the edit form sends it back
+    # unchanged, and it means "no change" (refused by the service for an account not pending).
+    status = serializers.ChoiceField(choices=["active", "pending", "inactive", "suspended"], required=False)
 
 
 class AdminBulkInput(serializers.Serializer):

@@ -146,6 +146,15 @@ def _require_editor(user: User, guideline: ClinicalGuideline) -> None:
         raise PermissionDenied("Only the author or the hospital's admin can change this guideline.")
 
 
+REVIEW_FIELDS = ("approval_status", "is_published", "approved_by", "approved_at", "published_at")
+
+
+def _locked(guideline: ClinicalGuideline) -> ClinicalGuideline:
+    """The guideline's row as it is now, locked until the transaction ends (callers hold no lock
+    across an S3 call: the writes that take it do not touch S3)."""
+    return ClinicalGuideline.objects.select_for_update().get(pk=guideline.pk)
+
+
 def _back_to_review(guideline: ClinicalGuideline, *, by: User) -> None:
     """A change by anyone but the reviewing admin sends an approved guideline back to review."""
     if guideline_can_review(user=by, guideline=guideline):
@@ -159,21 +168,25 @@ def _back_to_review(guideline: ClinicalGuideline, *, by: User) -> None:
 
 
 def guideline_update(*, guideline: ClinicalGuideline, by: User, data: dict[str, Any]) -> ClinicalGuideline:
-    """G6: the edit form (fields left out keep their values)."""
+    """G6: the edit form (fields left out keep their values).
+
+    The row is re-read under its lock and only the fields the edit (and a return to review)
+    changes are written, so a file replaced or a view or download counted since the request read
+    the guideline is kept."""
     _require_editor(by, guideline)
-    changed = False
-    for name in EDITABLE_FIELDS:
-        if name in data and getattr(guideline, name) != data[name]:
-            setattr(guideline, name, data[name] if data[name] is not None else _default_for(name))
-            changed = True
-    if guideline.content_type in (GuidelineContentType.PDF, GuidelineContentType.MIXED) and not guideline.has_file \
-            and guideline.is_published:
-        raise Conflict("Upload a file before making this a file guideline.", code="file_required")
-    _check_content(guideline)
-    if changed:
-        _back_to_review(guideline, by=by)
-        guideline.save()
-    return guideline
+    with transaction.atomic():
+        locked = _locked(guideline)
+        changed = [name for name in EDITABLE_FIELDS if name in data and getattr(locked, name) != data[name]]
+        for name in changed:
+            setattr(locked, name, data[name] if data[name] is not None else _default_for(name))
+        if locked.content_type in (GuidelineContentType.PDF, GuidelineContentType.MIXED) and not locked.has_file \
+                and locked.is_published:
+            raise Conflict("Upload a file before making this a file guideline.", code="file_required")
+        _check_content(locked)
+        if changed:
+            _back_to_review(locked, by=by)
+            locked.save(update_fields=[*changed, *REVIEW_FIELDS, "updated_at"])
+    return locked
 
 
 def _default_for(name: str) -> Any:
@@ -226,34 +239,41 @@ def _require_reviewer(user: User, guideline: ClinicalGuideline) -> None:
 
 
 def guideline_approve(*, guideline: ClinicalGuideline, by: User) -> ClinicalGuideline:
-    """G8. Approving an approved guideline changes nothing."""
+    """G8. Approving an approved guideline changes nothing. Judged on the row as it is now
+    (locked), not on the copy the request read: an edit meanwhile may have archived it."""
     _require_reviewer(by, guideline)
-    if guideline.approval_status == ApprovalStatus.APPROVED:
-        return guideline
-    if guideline.approval_status == ApprovalStatus.ARCHIVED:
-        raise Conflict("An archived guideline cannot be approved.", code="invalid_transition")
-    guideline.approval_status = ApprovalStatus.APPROVED
-    guideline.approved_by = by
-    guideline.approved_at = timezone.now()
-    guideline.save(update_fields=["approval_status", "approved_by", "approved_at", "updated_at"])
+    with transaction.atomic():
+        guideline = _locked(guideline)
+        if guideline.approval_status == ApprovalStatus.APPROVED:
+            return guideline
+        if guideline.approval_status == ApprovalStatus.ARCHIVED:
+            raise Conflict("An archived guideline cannot be approved.", code="invalid_transition")
+        guideline.approval_status = ApprovalStatus.APPROVED
+        guideline.approved_by = by
+        guideline.approved_at = timezone.now()
+        guideline.save(update_fields=["approval_status", "approved_by", "approved_at", "updated_at"])
     logger.info("guideline approved", extra={"event": "guideline_approved", "guideline_id": guideline.guideline_id})
     return guideline
 
 
 def guideline_publish(*, guideline: ClinicalGuideline, by: User) -> ClinicalGuideline:
-    """G9. Only an approved guideline with its content in place can be published."""
+    """G9. Only an approved guideline with its content in place can be published. Judged on the
+    row as it is now (locked), not on the copy the request read: an edit meanwhile sends it back
+    to review, and what was not reviewed is not published."""
     _require_reviewer(by, guideline)
-    if guideline.is_published:
-        return guideline
-    if guideline.approval_status != ApprovalStatus.APPROVED:
-        raise Conflict("Approve the guideline before publishing it.", code="invalid_transition")
-    if guideline.content_type in (GuidelineContentType.PDF, GuidelineContentType.MIXED) and not guideline.has_file:
-        raise Conflict("Upload the guideline's file before publishing it.", code="file_required")
-    if guideline.content_type == GuidelineContentType.TEXT and not guideline.text_content.strip():
-        raise Conflict("Add the guideline's text before publishing it.", code="text_required")
-    guideline.is_published = True
-    guideline.published_at = timezone.now()
-    guideline.save(update_fields=["is_published", "published_at", "updated_at"])
+    with transaction.atomic():
+        guideline = _locked(guideline)
+        if guideline.is_published:
+            return guideline
+        if guideline.approval_status != ApprovalStatus.APPROVED:
+            raise Conflict("Approve the guideline before publishing it.", code="invalid_transition")
+        if guideline.content_type in (GuidelineContentType.PDF, GuidelineContentType.MIXED) and not guideline.has_file:
+            raise Conflict("Upload the guideline's file before publishing it.", code="file_required")
+        if guideline.content_type == GuidelineContentType.TEXT and not guideline.text_content.strip():
+            raise Conflict("Add the guideline's text before publishing it.", code="text_required")
+        guideline.is_published = True
+        guideline.published_at = timezone.now()
+        guideline.save(update_fields=["is_published", "published_at", "updated_at"])
     metrics.record("GuidelinePublished", area="Storage")
     logger.info("guideline published", extra={"event": "guideline_published", "guideline_id": guideline.guideline_id})
     return guideline
