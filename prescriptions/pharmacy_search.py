@@ -29,7 +29,8 @@ from prescriptions.presenters import item_status
 from prescriptions.selectors import allergies_by_patient
 
 STATUSES = ("active", "completed", "discontinued", "all")
-HPN_PATTERN = re.compile(r"[0-9A-Za-z]{6,20}")
+# An HPN as typed or printed: 6 to 20 letters and digits, spaces allowed between them (and around).
+HPN_PATTERN = r"^ *[0-9A-Za-z]( *[0-9A-Za-z]){5,19} *$"
 CONTROLLED_NOTE = "CONTROLLED SUBSTANCE: check the patient's photo ID; no repeats."
 NOT_FOUND_SUGGESTIONS = [
     "Check the HPN with the patient.",
@@ -47,11 +48,10 @@ class SearchResult:
 
 def clean_hpn(value: Any) -> str:
     """The HPN without the spaces it is shown with; 400 when it cannot be one."""
-    text = re.sub(r"\s+", "", value) if isinstance(value, str) else ""
-    if not HPN_PATTERN.fullmatch(text):
+    if not isinstance(value, str) or not re.fullmatch(HPN_PATTERN[1:-1], value):
         problem = "hpn must be the patient's Health Personal Number, such as 123 456 789 0123."
         raise ApiError(problem, code="invalid_hpn", errors={"hpn": [problem]})
-    return text
+    return value.replace(" ", "")
 
 
 def _status_of(item: SignedItem, *, held: bool) -> str:

@@ -16,7 +16,8 @@ class PharmacyPrescriptionSearchView(ApiView):
     access = Access.STAFF
 
     @extend_schema(
-        parameters=[OpenApiParameter("hpn", str, required=True, description="the patient's HPN (spaces allowed)"),
+        parameters=[OpenApiParameter("hpn", str, required=True, pattern=pharmacy_search.HPN_PATTERN,
+                                     description="the patient's HPN (spaces allowed)"),
                     OpenApiParameter("status", str, enum=list(pharmacy_search.STATUSES),
                                      description="active (default), completed, discontinued or all")],
         responses={200: dict}, summary="A pharmacy's prescriptions for one patient, by HPN",
