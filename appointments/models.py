@@ -294,6 +294,12 @@ class Appointment(models.Model):
         return self.appointment_id
 
     @property
+    def late_cancel_from(self):
+        """The start the patient's late-cancellation window is measured from: ``start``, or the
+        earlier start a late move of hers kept (``late_change_from``)."""
+        return min(filter(None, (self.late_change_from, self.start)))
+
+    @property
     def duration_minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
 

@@ -35,7 +35,7 @@ def late_change_from_after_move(*, appointment: Appointment, by_hospital: bool, 
     the hospital's change of time, and the hospital's own move start afresh from the new time."""
     if by_hospital or appointment.time_set_by_hospital or appointment.status == AppointmentStatus.RESCHEDULED:
         return None
-    anchor = min(filter(None, (appointment.late_change_from, appointment.start)))
+    anchor = appointment.late_cancel_from
     window = timedelta(hours=settings.PAYMENTS_REFUND_WINDOW_HOURS)
     return anchor if now > anchor - window else None
 

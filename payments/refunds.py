@@ -56,8 +56,7 @@ def refund_decision(*, appointment, cancelled_by, now: datetime | None = None) -
         return RefundDecision(True, "The hospital cancelled the appointment: full refund.")
     if appointment.time_set_by_hospital:
         return RefundDecision(True, "The hospital changed the appointment's time: full refund.")
-    deadline_from = min(filter(None, (appointment.late_change_from, appointment.start)))
-    if deadline_from - now >= window:
+    if appointment.late_cancel_from - now >= window:
         return RefundDecision(
             True, f"Cancelled at least {settings.PAYMENTS_REFUND_WINDOW_HOURS} hours before the appointment: full refund."
         )

@@ -108,7 +108,7 @@ def approve(*, doctor: User, request_id: object, medications: list[dict], clinic
     now = timezone.now()
     with transaction.atomic():
         rx = _locked(doctor=doctor, request_id=request_id)
-        if rx.status == RequestStatus.APPROVED and rx.pharmacist_action == PharmacistAction.ESCALATED:
+        if rx.is_on_hold:
             rx.pharmacist_action = PharmacistAction.NONE
             rx.clinical_notes = "\n".join(filter(None, [rx.clinical_notes, clinical_notes]))[:5000]
             rx.save()
@@ -155,7 +155,7 @@ def reject(*, doctor: User, request_id: object, reason: str, requires_follow_up:
     now = timezone.now()
     with transaction.atomic():
         rx = _locked(doctor=doctor, request_id=request_id)
-        if rx.status == RequestStatus.APPROVED and rx.pharmacist_action == PharmacistAction.ESCALATED:
+        if rx.is_on_hold:
             prescription = Prescription.objects.select_for_update().get(pk=rx.prescription_id)
             prescription.status = Prescription.Status.CANCELLED
             prescription.save(update_fields=["status"])

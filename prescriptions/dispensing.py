@@ -27,7 +27,7 @@ from accounts.models import User
 from pharmacies.selectors import pharmacy_of
 from phb.api.errors import ApiError, Conflict
 from prescriptions import verification
-from prescriptions.models import ItemState, PharmacistAction, PrescriptionRequest, RequestStatus, SignedItem
+from prescriptions.models import ON_HOLD, ItemState, PrescriptionRequest, RequestStatus, SignedItem
 from prescriptions.presenters import verification_details
 from records.audit import audit_record
 
@@ -62,12 +62,7 @@ ESCALATED = ("escalated", "A pharmacist escalated this prescription to the presc
 
 
 def _escalated(item: SignedItem) -> bool:
-    return PrescriptionRequest.objects.filter(prescription_id=item.prescription_id, status=RequestStatus.APPROVED,
-                                              pharmacist_action=PharmacistAction.ESCALATED).exists()
-
-
-def _on_hold(rx: PrescriptionRequest | None) -> bool:
-    return rx is not None and rx.status == RequestStatus.APPROVED and rx.pharmacist_action == PharmacistAction.ESCALATED
+    return PrescriptionRequest.objects.filter(ON_HOLD, prescription_id=item.prescription_id).exists()
 
 
 def _locked_request(item: SignedItem) -> PrescriptionRequest | None:
@@ -128,7 +123,7 @@ def dispense(*, pharmacist: User, prescription_id: Any, nonce: Any, pharmacy_cod
     now = timezone.now()
     with transaction.atomic():
         rx = _locked_request(item)  # the hold is checked, and the request closed, under this lock
-        if _on_hold(rx):
+        if rx is not None and rx.is_on_hold:
             raise Conflict(ESCALATED[1], code=ESCALATED[0])
         won = SignedItem.objects.filter(pk=item.pk, state=ItemState.ISSUED, expires_at__gt=now).update(
             state=ItemState.DISPENSED, dispensed_at=now, dispensed_by=pharmacist, dispensed_at_pharmacy=pharmacy,

@@ -125,8 +125,17 @@ class PrescriptionRequest(models.Model):
             models.Index(fields=["-created_at", "-id"], name="rx_request_recent"),
         ]
 
+    @property
+    def is_on_hold(self) -> bool:
+        """Approved, and a pharmacist escalated it to the prescriber: nothing is dispensed (``ON_HOLD``)."""
+        return self.status == RequestStatus.APPROVED and self.pharmacist_action == PharmacistAction.ESCALATED
+
     def __str__(self) -> str:
         return self.reference
+
+
+# The requests ``PrescriptionRequest.is_on_hold`` describes, as a query.
+ON_HOLD = Q(status=RequestStatus.APPROVED, pharmacist_action=PharmacistAction.ESCALATED)
 
 
 class ItemState(models.TextChoices):

@@ -24,7 +24,7 @@ from pharmacies.models import Pharmacy
 from pharmacies.selectors import pharmacist_of
 from phb.api.errors import ApiError
 from phb.api.timestamps import iso_z
-from prescriptions.models import ItemState, PharmacistAction, PrescriptionRequest, RequestStatus, SignedItem
+from prescriptions.models import ON_HOLD, ItemState, PrescriptionRequest, SignedItem
 from prescriptions.presenters import item_status
 from prescriptions.selectors import allergies_by_patient
 
@@ -86,10 +86,8 @@ def search(*, pharmacist: User, hpn: Any, status: Any = "active") -> SearchResul
         .filter(prescription__patient=patient, pharmacy=staff.pharmacy)
         .order_by("-created_at", "-id")[:200]
     )
-    held = set(PrescriptionRequest.objects.filter(
-        prescription_id__in={i.prescription_id for i in items}, status=RequestStatus.APPROVED,
-        pharmacist_action=PharmacistAction.ESCALATED,
-    ).values_list("prescription_id", flat=True)) if items else set()
+    held = set(PrescriptionRequest.objects.filter(ON_HOLD, prescription_id__in={i.prescription_id for i in items})
+               .values_list("prescription_id", flat=True)) if items else set()
     if status != "all":
         items = [i for i in items if _status_of(i, held=i.prescription_id in held) == status]
     if patient is None or not items:
