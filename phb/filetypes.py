@@ -9,9 +9,10 @@ import zipfile
 from dataclasses import dataclass
 from typing import IO
 
+import olefile
+
 CHUNK = 64 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_WORD_STREAM = "WordDocument".encode("utf-16-le")
 
 
 @dataclass(frozen=True)
@@ -31,16 +32,19 @@ ACCEPTED = "PDF, Word (.doc, .docx), JPEG, PNG or plain text"
 ALL_TYPES = frozenset({PDF, PNG, JPG, DOC, DOCX, TXT})
 
 
-def _scan_for(fh: IO[bytes], needle: bytes) -> bool:
+def _is_doc(fh: IO[bytes]) -> bool:
+    """A compound file (OLE2) whose directory holds a ``WordDocument`` stream at its root.
+
+    OLE2 also wraps installers (.msi) and spreadsheets, so the magic number alone is not enough,
+    and neither are the stream's name's bytes somewhere in the file: the directory is read through
+    the file's own allocation table, as Word reads it. The file is read in place (seek and read).
+    """
     fh.seek(0)
-    tail = b""
-    while True:
-        chunk = fh.read(CHUNK)
-        if not chunk:
-            return False
-        if needle in tail + chunk:
-            return True
-        tail = chunk[-(len(needle) - 1):]
+    try:
+        with olefile.OleFileIO(fh) as ole:
+            return ole.get_type("WordDocument") == olefile.STGTY_STREAM
+    except Exception:  # noqa: BLE001 - any malformed container is simply not a Word document
+        return False
 
 
 def _is_docx(fh: IO[bytes]) -> bool:
@@ -96,8 +100,7 @@ def _sniff(fh: IO[bytes]) -> FileType | None:
         if head.startswith(b"\xff\xd8\xff"):
             return JPG
         if head.startswith(_OLE_MAGIC):
-            # OLE2 also wraps installers (.msi) and spreadsheets: require a Word stream.
-            return DOC if _scan_for(fh, _WORD_STREAM) else None
+            return DOC if _is_doc(fh) else None
         if head.startswith(b"PK\x03\x04"):
             return DOCX if _is_docx(fh) else None
         if head.startswith(codecs.BOM_UTF8):

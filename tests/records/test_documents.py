@@ -13,6 +13,7 @@ from django.http import StreamingHttpResponse
 from phb.aws.clients import aws_client
 from records.models import AuditEvent, PatientDocument
 from tests.helpers import assert_private, client_for
+from tests.storage.files import make_ole2
 
 pytestmark = pytest.mark.django_db
 
@@ -93,11 +94,20 @@ def test_renamed_executable_refused(patient):
     assert not PatientDocument.objects.exists()
 
 
+def test_word_97_document_accepted(patient):
+    content = make_ole2({"WordDocument": b"\xec\xa5", "1Table": b""})
+    response = _upload(patient, ("referral.doc", content, "application/octet-stream"))
+    assert response.status_code == 201, response.content
+    doc = PatientDocument.objects.get(patient=patient)
+    head = aws_client("s3").head_object(Bucket=settings.MEDICAL_RECORDS_BUCKET, Key=doc.file.name)
+    assert head["ContentType"] == "application/msword"
+
+
 def test_other_zip_and_ole_files_refused(patient):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("classes.dex", "x")
-    ole_not_word = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024
+    ole_not_word = make_ole2({"Workbook": b"\x09\x08"}, extra="WordDocument".encode("utf-16-le"))
     response = _upload(patient, ("a.docx", buffer.getvalue(), "application/zip"), ("b.doc", ole_not_word, "x"))
     assert response.status_code == 400
     assert len(response.json()["failed_uploads"]) == 2

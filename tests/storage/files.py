@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import re
+import struct
 import zipfile
 import zlib
 
@@ -32,6 +33,42 @@ def make_docx(text: str = "Sepsis bundle") -> bytes:
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+_OLE_FREE, _OLE_END, _OLE_FATSECT, _OLE_NONE = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def _ole_entry(name: str, *, kind: int, child: int = _OLE_NONE, right: int = _OLE_NONE,
+               start: int = _OLE_END, size: int = 0) -> bytes:
+    encoded = (name + "\0").encode("utf-16-le")
+    return (encoded.ljust(64, b"\0") + struct.pack("<HBB3I", len(encoded), kind, 1, _OLE_NONE, right, child)
+            + b"\0" * 36 + struct.pack("<IQ", start, size))
+
+
+def make_ole2(streams: dict[str, bytes], *, extra: bytes = b"") -> bytes:
+    """A compound file (OLE2, version 3, 512-byte sectors) holding ``streams`` at its root, the way
+    Word (``WordDocument``), Excel (``Workbook``) and installers lay theirs out. Each stream is padded
+    to 4,096 bytes so that it lives in the file's own sectors. ``extra`` is appended as unallocated
+    sectors (bytes the directory does not name)."""
+    sectors_per_stream = 8
+    data = [body.ljust(4096, b"\0")[:4096] for body in streams.values()]
+    fat = [_OLE_FATSECT, _OLE_END]  # sector 0: this table; sector 1: the directory
+    entries = [_ole_entry("Root Entry", kind=5, child=1 if streams else _OLE_NONE)]
+    for number, name in enumerate(streams, start=1):
+        first = len(fat)
+        fat += list(range(first + 1, first + sectors_per_stream)) + [_OLE_END]
+        entries.append(_ole_entry(name, kind=2, start=first, size=4096,
+                                  right=number + 1 if number < len(streams) else _OLE_NONE))
+    assert len(fat) <= 128 and len(entries) <= 4
+    entries += [b"\0" * 64 + struct.pack("<HBB3I", 0, 0, 0, _OLE_NONE, _OLE_NONE, _OLE_NONE) + b"\0" * 48] * (
+        4 - len(entries))
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+              + struct.pack("<9I", 0, 1, 1, 0, 4096, _OLE_END, 0, _OLE_END, 0)
+              + struct.pack("<109I", 0, *[_OLE_FREE] * 108))
+    table = struct.pack(f"<{len(fat)}I", *fat) + struct.pack("<I", _OLE_FREE) * (128 - len(fat))
+    padded_extra = extra.ljust(-(-len(extra) // 512) * 512, b"\0")
+    return header + table + b"".join(entries) + b"".join(data) + padded_extra
 
 
 def make_dicom(*, modality: str = "CT", study_date: str = "20250102", body_part: str = "CHEST") -> tuple[bytes, Dataset]:

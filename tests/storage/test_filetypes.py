@@ -7,20 +7,16 @@ import io
 import pytest
 
 from storage.filetypes import DOC, DOCX, PDF, TXT, detect_guideline_kind, safe_filename
-from tests.storage.files import PNG, make_docx, make_pdf
+from tests.storage.files import PNG, make_docx, make_ole2, make_pdf
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-def _ole2(stream_name: str, *, padding: int = 70_000) -> bytes:
-    """An OLE2 compound file whose directory names ``stream_name`` past the first read chunk."""
-    return OLE2 + b"\x00" * padding + stream_name.encode("utf-16-le") + b"\x00" * 64
+WORD_STREAM_NAME = "WordDocument".encode("utf-16-le")
 
 
 @pytest.mark.parametrize(("content", "kind"), [
     (make_pdf(), PDF),
     (make_docx(), DOCX),
-    (_ole2("WordDocument"), DOC),
+    (make_ole2({"WordDocument": b"\xec\xa5", "1Table": b"", "\x05SummaryInformation": b""}), DOC),
     ("Protocole d'hygiène des mains\n\tétape 1\n".encode(), TXT),
 ])
 def test_accepted_kinds(content, kind):
@@ -29,7 +25,12 @@ def test_accepted_kinds(content, kind):
 
 @pytest.mark.parametrize("content", [
     PNG,
-    _ole2("Workbook"),  # an Excel file is OLE2 too
+    make_ole2({"Workbook": b"\x09\x08"}),  # an Excel file is OLE2 too
+    # The Word stream's name among a spreadsheet's bytes, or after the magic number alone, is not a
+    # directory entry.
+    make_ole2({"Workbook": b"\x09\x08" + WORD_STREAM_NAME}, extra=WORD_STREAM_NAME),
+    OLE2 + b"\x00" * 70_000 + WORD_STREAM_NAME + b"\x00" * 64,
+    make_ole2({"WordDocument": b""})[:600],  # cut short: the directory is missing
     b"PK\x03\x04" + b"\x00" * 100,  # not a readable zip
     b"MZ\x90\x00" + b"\x00" * 100,  # an executable
     b"text with a NUL\x00 byte",
