@@ -68,9 +68,28 @@ def profile_upsert(*, user: User, data: dict[str, Any]) -> WomensHealthProfile:
 
 
 def cycle_create(*, user: User, data: dict[str, Any]) -> MenstrualCycle:
+    """A new cycle, kept in sequence with the others: the cycle it starts inside ends the day
+    before, and one that starts before a later cycle (a period logged afterwards) is not the
+    current one and ends the day before the later one starts."""
     start: date = data["cycle_start_date"]
     try:
         with transaction.atomic():
+            mine = MenstrualCycle.objects.select_for_update().filter(user=user)
+            following = mine.filter(cycle_start_date__gt=start).order_by("cycle_start_date").first()
+            if following is not None:
+                end = data.get("cycle_end_date")
+                if end is not None and end >= following.cycle_start_date:
+                    raise ApiError("cycle_end_date: a past cycle must end before the next cycle starts "
+                                   f"({following.cycle_start_date.isoformat()}).", code="invalid",
+                                   cycle_end_date=["Must be before the next cycle's start."])
+                data = {**data, "is_current_cycle": False,
+                        "cycle_end_date": end or following.cycle_start_date - timedelta(days=1)}
+            if data.get("is_current_cycle", True) or following is not None:
+                previous = mine.filter(cycle_start_date__lt=start).order_by("-cycle_start_date").first()
+                if previous is not None and (previous.cycle_end_date is None or previous.cycle_end_date >= start):
+                    previous.is_current_cycle = False
+                    previous.cycle_end_date = start - timedelta(days=1)
+                    previous.save(update_fields=["is_current_cycle", "cycle_end_date", "updated_at"])
             if data.get("is_current_cycle", True):
                 for previous in MenstrualCycle.objects.select_for_update().filter(
                     user=user, is_current_cycle=True, cycle_start_date__lt=start
