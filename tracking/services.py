@@ -109,7 +109,23 @@ def cycle_create(*, user: User, data: dict[str, Any]) -> MenstrualCycle:
 
 
 def cycle_delete(*, cycle: MenstrualCycle) -> None:
-    cycle.delete()
+    """Delete a cycle and undo what starting it did: the cycle it ended (the day before it began)
+    runs on to where it ended, current again if it was, and a last period taken from its start
+    goes back to the latest remaining cycle's start (none: no last period)."""
+    start = cycle.cycle_start_date
+    with transaction.atomic():
+        mine = MenstrualCycle.objects.select_for_update().filter(user_id=cycle.user_id)
+        previous = mine.filter(cycle_start_date__lt=start).order_by("-cycle_start_date").first()
+        cycle.delete()
+        if previous is not None and previous.cycle_end_date == start - timedelta(days=1):
+            previous.cycle_end_date = cycle.cycle_end_date
+            previous.is_current_cycle = previous.is_current_cycle or cycle.is_current_cycle
+            previous.save(update_fields=["is_current_cycle", "cycle_end_date", "updated_at"])
+        profile = WomensHealthProfile.objects.select_for_update().filter(user_id=cycle.user_id).first()
+        if profile is not None and profile.last_menstrual_period == start:
+            profile.last_menstrual_period = MenstrualCycle.objects.filter(user_id=cycle.user_id).order_by(
+                "-cycle_start_date").values_list("cycle_start_date", flat=True).first()
+            profile.save(update_fields=["last_menstrual_period", "updated_at"])
 
 
 def goal_create(*, user: User, data: dict[str, Any]) -> HealthGoal:

@@ -1,8 +1,11 @@
-"""Cycles stay in sequence when a period is logged afterwards (W9, as the calendar sends it)."""
+"""Cycles stay in sequence when a period is logged afterwards or deleted (W9, W10, as the calendar sends them)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.tracking.conftest import WH
+from tracking.fields import local_today
 
 CALENDAR = {"flow_intensity": "medium", "is_regular": True, "is_current_cycle": True}  # CycleCalendar.tsx's body
 
@@ -39,3 +42,35 @@ def test_a_past_cycle_may_not_end_inside_the_next_one(api):
                                              **CALENDAR}, format="json")
     assert overlapping.status_code == 400 and overlapping.json()["message"].startswith("cycle_end_date")
     assert _cycles(api) == [("2025-03-01", None, True)]
+
+
+def test_deleting_a_period_marked_by_mistake_undoes_it(api):
+    """The calendar colours period days from the profile's last period: a deleted cycle no longer counts."""
+    today = local_today()
+    real, wrong = today - timedelta(days=10), today - timedelta(days=2)
+    api.post(f"{WH}/cycles/", {"cycle_start_date": real.isoformat(), **CALENDAR}, format="json")
+    mistake = api.post(f"{WH}/cycles/", {"cycle_start_date": wrong.isoformat(), **CALENDAR}, format="json").json()
+    assert api.get(f"{WH}/profile/").json()["profile"]["last_menstrual_period"] == wrong.isoformat()
+
+    assert api.delete(f"{WH}/cycles/{mistake['cycle']['id']}/").status_code == 200
+    assert _cycles(api) == [(real.isoformat(), None, True)], "the cycle it ended runs on and is current again"
+    profile = api.get(f"{WH}/profile/").json()["profile"]
+    assert profile["last_menstrual_period"] == real.isoformat() and profile["current_cycle_day"] == 11
+    dashboard = api.get(f"{WH}/dashboard/").json()["dashboard"]
+    assert dashboard["current_cycle"]["cycle_start_date"] == real.isoformat()
+    assert dashboard["profile"]["last_menstrual_period"] == real.isoformat()
+
+    only = api.get(f"{WH}/cycles/").json()["cycles"][0]
+    api.delete(f"{WH}/cycles/{only['id']}/")
+    profile = api.get(f"{WH}/profile/").json()["profile"]
+    assert profile["last_menstrual_period"] is None and profile["current_cycle_day"] is None
+    assert profile["estimated_next_period"] is None
+
+
+def test_deleting_a_cycle_between_two_gives_its_days_to_the_one_before(api):
+    for start in ("2025-01-01", "2025-01-29", "2025-02-26"):
+        api.post(f"{WH}/cycles/", {"cycle_start_date": start, **CALENDAR}, format="json")
+    middle = next(c for c in api.get(f"{WH}/cycles/").json()["cycles"] if c["cycle_start_date"] == "2025-01-29")
+    api.delete(f"{WH}/cycles/{middle['id']}/")
+    assert _cycles(api) == [("2025-02-26", None, True), ("2025-01-01", "2025-02-25", False)]
+    assert api.get(f"{WH}/profile/").json()["profile"]["last_menstrual_period"] == "2025-02-26"
