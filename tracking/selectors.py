@@ -21,6 +21,7 @@ from tracking import kept_days, outbox
 from tracking.birth_plan import birth_plan_document
 from tracking.dynamo import keys, store
 from tracking.dynamo.cursors import cursor_decode, cursor_encode
+from tracking.fertility import fertility_overview
 from tracking.fields import local_today
 from tracking.kinds import (
     CONTRACTIONS,
@@ -42,7 +43,7 @@ from tracking.models import (
     WomensHealthProfile,
 )
 from tracking.pregnancy import progress, upcoming_screenings
-from tracking.serializers import cycle_payload, goal_payload, profile_completion, profile_payload
+from tracking.serializers import cycle_payload, cycle_position, goal_payload, profile_completion, profile_payload
 from tracking.verification import still_valid
 
 MAX_RANGE_DAYS = 400
@@ -131,6 +132,18 @@ def daily_log_list(*, fetched_by: User, start_date: Any = None, end_date: Any = 
 def fertility_list(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> list[dict]:
     start, end = date_range(start_date, end_date, default_days=90)
     return [FERTILITY.payload(i) for i in _by_date(user=fetched_by, prefix=keys.FERTILITY, start=start, end=end)]
+
+
+def fertility_page(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> dict[str, Any]:
+    """W13: the range's entries with the overview the fertility tracker page reads (``tracking.fertility``)."""
+    entries = fertility_list(fetched_by=fetched_by, start_date=start_date, end_date=end_date)
+    profile = profile_of(fetched_by=fetched_by)
+    starts = list(cycles_of(fetched_by=fetched_by).values_list("cycle_start_date", flat=True))
+    cycle_day, _ = cycle_position(profile, starts[0] if starts else None, local_today())
+    if profile.last_menstrual_period is not None:
+        starts.append(profile.last_menstrual_period)
+    return fertility_overview(entries=entries, cycle_length=profile.average_cycle_length, cycle_day=cycle_day,
+                              period_starts=starts)
 
 
 def cycle_day_list(*, fetched_by: User, start_date: Any = None, end_date: Any = None) -> list[dict]:

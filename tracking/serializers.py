@@ -53,7 +53,7 @@ def profile_completion(profile: WomensHealthProfile) -> int:
     return round(100 * filled / len(PROFILE_COMPLETION_FIELDS))
 
 
-def _cycle_position(profile: WomensHealthProfile, latest_start: date | None, today: date) -> tuple[int | None, date | None]:
+def cycle_position(profile: WomensHealthProfile, latest_start: date | None, today: date) -> tuple[int | None, date | None]:
     start = max(filter(None, [latest_start, profile.last_menstrual_period]), default=None)
     if start is None or start > today:
         return None, None
@@ -65,7 +65,7 @@ def _cycle_position(profile: WomensHealthProfile, latest_start: date | None, tod
 
 def profile_payload(profile: WomensHealthProfile, *, latest_cycle_start: date | None, verified: bool) -> dict[str, Any]:
     today = local_today()
-    cycle_day, next_period = _cycle_position(profile, latest_cycle_start, today)
+    cycle_day, next_period = cycle_position(profile, latest_cycle_start, today)
     week = progress(due_date=profile.estimated_due_date, today=today).week if profile.estimated_due_date else None
     return {
         "id": str(profile.pk) if profile.pk and not profile._state.adding else None,

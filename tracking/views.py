@@ -237,9 +237,9 @@ def _deleted(recorded: Recorded) -> Response:
 class FertilityView(WomensHealthView):
     @extend_schema(responses={200: dict}, summary="W13 fertility entries")
     def get(self, request: Request) -> Response:
-        data = selectors.fertility_list(fetched_by=request.user, start_date=request.query_params.get("start_date"),
+        data = selectors.fertility_page(fetched_by=request.user, start_date=request.query_params.get("start_date"),
                                         end_date=request.query_params.get("end_date"))
-        return ok(fertility_data=data, total_count=len(data))
+        return ok(fertility_data=data, total_count=data["length"])
 
     @extend_schema(request=FertilityInput, responses=RECORDED_RESPONSES, summary="W14 record fertility signs (merged per date)")
     def post(self, request: Request) -> Response:

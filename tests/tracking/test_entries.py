@@ -260,7 +260,8 @@ def test_fertility_merges_per_date(api):
     assert merged["basal_body_temperature"] == 36.71 and merged["ovulation_test_result"] == "positive"
     listed = api.get(f"{WH}/fertility/", {"start_date": "2025-03-01", "end_date": "2025-03-31"}).json()
     assert listed["total_count"] == 1
-    assert listed["fertility_data"][0]["cycle_day"] == 14 and listed["fertility_data"][0]["ovulation_test_taken"] is True
+    entry = listed["fertility_data"]["entries"][0]
+    assert entry["cycle_day"] == 14 and entry["ovulation_test_taken"] is True
 
 
 def test_a_future_ovulation_day_is_kept_as_a_prediction(api):
@@ -272,7 +273,7 @@ def test_a_future_ovulation_day_is_kept_as_a_prediction(api):
                                          "ovulation_test_result": "positive"}, format="json")
     assert mark.status_code == 201, mark.json()
     assert mark.json()["success"] is True and mark.json()["tracking"]["is_prediction"] is True
-    listed = api.get(f"{WH}/fertility/", {"start_date": ahead, "end_date": ahead}).json()["fertility_data"]
+    listed = api.get(f"{WH}/fertility/", {"start_date": ahead, "end_date": ahead}).json()["fertility_data"]["entries"]
     assert [(e["date"], e["is_prediction"], e["ovulation_test_result"]) for e in listed] == [(ahead, True, "positive")]
     observed = api.post(f"{WH}/fertility/", {"date": ahead, "basal_body_temperature": 36.6}, format="json")
     assert observed.status_code == 400 and "basal_body_temperature" in observed.json()["errors"]

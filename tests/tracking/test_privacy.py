@@ -52,7 +52,6 @@ LISTS = [
     ("cycles/", "cycles", {}),
     ("cycle-days/", "days", {"start_date": "2025-02-01", "end_date": "2025-02-28"}),
     ("logs/", "logs", {"start_date": "2025-02-01", "end_date": "2025-02-28"}),
-    ("fertility/", "fertility_data", {"start_date": "2025-02-01", "end_date": "2025-02-28"}),
     ("goals/", "goals", {}),
 ]
 
@@ -63,6 +62,8 @@ def test_lists_show_another_user_nothing(owned, stranger):
         response = other.get(f"{WH}/{path}", params)
         assert response.status_code == 200, path
         assert response.json()[key] == [], path
+    fertility = other.get(f"{WH}/fertility/", {"start_date": "2025-02-01", "end_date": "2025-02-28"}).json()
+    assert fertility["fertility_data"]["entries"] == [] and fertility["total_count"] == 0
     assert other.get(f"{WH}/pregnancy/").json()["pregnancy_record"] is None
     assert other.get(f"{WH}/birth-plan/").json()["birth_plan"] is None
     assert other.get("/api/search-history/").json()["history"] == []

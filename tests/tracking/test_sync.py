@@ -94,7 +94,7 @@ def test_mixed_types_invalid_items_and_order(api):
     log = api.get(f"{WH}/logs/", {"start_date": "2025-02-01", "end_date": "2025-02-01"}).json()["logs"][0]
     assert log["mood"] == "good" and log["symptoms"] is None, "the later daily log replaced the earlier one"
     tracking = api.get(f"{WH}/fertility/", {"start_date": "2025-02-01", "end_date": "2025-02-01"}).json()
-    entry = tracking["fertility_data"][0]
+    entry = tracking["fertility_data"]["entries"][0]
     assert entry["cycle_day"] == 12 and entry["ovulation_test_taken"] is True, "fertility entries merge"
     assert api.get("/api/search-history/").json()["history"] == [{"term": "Folic acid", "timestamp": 1738400000000}]
     assert api.get(f"{WH}/contractions/").json()["contractions"][0]["duration"] == 65
