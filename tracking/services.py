@@ -67,6 +67,13 @@ def profile_upsert(*, user: User, data: dict[str, Any]) -> WomensHealthProfile:
     return profile
 
 
+def _cycles_locked(*, user_id: object) -> WomensHealthProfile:
+    """The user's profile, locked for the rest of the transaction: cycle writes of one user take
+    turns, and each reads the cycles as the one before it left them."""
+    WomensHealthProfile.objects.get_or_create(user_id=user_id)
+    return WomensHealthProfile.objects.select_for_update().get(user_id=user_id)
+
+
 def cycle_create(*, user: User, data: dict[str, Any]) -> MenstrualCycle:
     """A new cycle, kept in sequence with the others: the cycle it starts inside ends the day
     before, and one that starts before a later cycle (a period logged afterwards) is not the
@@ -74,7 +81,8 @@ def cycle_create(*, user: User, data: dict[str, Any]) -> MenstrualCycle:
     start: date = data["cycle_start_date"]
     try:
         with transaction.atomic():
-            mine = MenstrualCycle.objects.select_for_update().filter(user=user)
+            profile = _cycles_locked(user_id=user.pk)
+            mine = MenstrualCycle.objects.filter(user=user)
             following = mine.filter(cycle_start_date__gt=start).order_by("cycle_start_date").first()
             if following is not None:
                 end = data.get("cycle_end_date")
@@ -91,15 +99,12 @@ def cycle_create(*, user: User, data: dict[str, Any]) -> MenstrualCycle:
                     previous.cycle_end_date = start - timedelta(days=1)
                     previous.save(update_fields=["is_current_cycle", "cycle_end_date", "updated_at"])
             if data.get("is_current_cycle", True):
-                for previous in MenstrualCycle.objects.select_for_update().filter(
-                    user=user, is_current_cycle=True, cycle_start_date__lt=start
-                ):
+                for previous in MenstrualCycle.objects.filter(user=user, is_current_cycle=True, cycle_start_date__lt=start):
                     previous.is_current_cycle = False
                     if previous.cycle_end_date is None:
                         previous.cycle_end_date = start - timedelta(days=1)
                     previous.save(update_fields=["is_current_cycle", "cycle_end_date", "updated_at"])
             cycle = MenstrualCycle.objects.create(user=user, **data)
-            profile, _ = WomensHealthProfile.objects.get_or_create(user=user)
             if profile.last_menstrual_period is None or profile.last_menstrual_period < start:
                 profile.last_menstrual_period = start
                 profile.save(update_fields=["last_menstrual_period", "updated_at"])
@@ -112,17 +117,20 @@ def cycle_delete(*, cycle: MenstrualCycle) -> None:
     """Delete a cycle and undo what starting it did: the cycle it ended (the day before it began)
     runs on to where it ended, current again if it was, and a last period taken from its start
     goes back to the latest remaining cycle's start (none: no last period)."""
-    start = cycle.cycle_start_date
     with transaction.atomic():
-        mine = MenstrualCycle.objects.select_for_update().filter(user_id=cycle.user_id)
+        profile = _cycles_locked(user_id=cycle.user_id)
+        cycle = MenstrualCycle.objects.filter(pk=cycle.pk).first()  # as it stands now
+        if cycle is None:
+            raise NotFound()
+        start = cycle.cycle_start_date
+        mine = MenstrualCycle.objects.filter(user_id=cycle.user_id)
         previous = mine.filter(cycle_start_date__lt=start).order_by("-cycle_start_date").first()
         cycle.delete()
         if previous is not None and previous.cycle_end_date == start - timedelta(days=1):
             previous.cycle_end_date = cycle.cycle_end_date
             previous.is_current_cycle = previous.is_current_cycle or cycle.is_current_cycle
             previous.save(update_fields=["is_current_cycle", "cycle_end_date", "updated_at"])
-        profile = WomensHealthProfile.objects.select_for_update().filter(user_id=cycle.user_id).first()
-        if profile is not None and profile.last_menstrual_period == start:
+        if profile.last_menstrual_period == start:
             profile.last_menstrual_period = MenstrualCycle.objects.filter(user_id=cycle.user_id).order_by(
                 "-cycle_start_date").values_list("cycle_start_date", flat=True).first()
             profile.save(update_fields=["last_menstrual_period", "updated_at"])

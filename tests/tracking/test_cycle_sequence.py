@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+import time
+from datetime import date, timedelta
 
+import pytest
+
+from tests.helpers import client_for
 from tests.tracking.conftest import WH
 from tracking.fields import local_today
 
@@ -74,3 +79,62 @@ def test_deleting_a_cycle_between_two_gives_its_days_to_the_one_before(api):
     api.delete(f"{WH}/cycles/{middle['id']}/")
     assert _cycles(api) == [("2025-02-26", None, True), ("2025-01-01", "2025-02-25", False)]
     assert api.get(f"{WH}/profile/").json()["profile"]["last_menstrual_period"] == "2025-02-26"
+
+
+def _wait_until_a_query_waits_on_a_lock(timeout: float = 10.0) -> None:
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second write never waited")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_periods_logged_at_once_stay_in_sequence(mother):
+    """Two past periods marked at the same moment (two tabs): the second reads the cycles the first left."""
+    from django.db import connection, transaction
+
+    from tracking import services
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the row lock is exercised on PostgreSQL")
+    services.cycle_create(user=mother, data={"cycle_start_date": date(2025, 3, 1), "is_current_cycle": True})
+    first_written, release = threading.Event(), threading.Event()
+    errors = []
+
+    def first():
+        try:
+            with transaction.atomic():
+                services.cycle_create(user=mother, data={"cycle_start_date": date(2025, 2, 1), "is_current_cycle": True})
+                first_written.set()
+                release.wait(10)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def second():
+        try:
+            services.cycle_create(user=mother, data={"cycle_start_date": date(2025, 1, 15), "is_current_cycle": True})
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_written.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    _wait_until_a_query_waits_on_a_lock()
+    release.set()
+    one.join()
+    two.join()
+    assert errors == []
+    assert _cycles(client_for(mother)) == [("2025-03-01", None, True), ("2025-02-01", "2025-02-28", False),
+                                           ("2025-01-15", "2025-01-31", False)]
