@@ -156,6 +156,9 @@ def _goal_apply(goal: HealthGoal, data: dict[str, Any], *, check_in: bool) -> He
         goal.notes = note  # the latest note
     if goal.target_value and goal.current_value >= goal.target_value and goal.status == GoalStatus.ACTIVE:
         goal.status = GoalStatus.COMPLETED
+    elif (goal.status == GoalStatus.COMPLETED and "status" not in data and goal.target_value
+          and goal.current_value < goal.target_value and {"current_value", "target_value"} & data.keys()):
+        goal.status = GoalStatus.ACTIVE  # a corrected value or a raised target: not reached after all
     if goal.status == GoalStatus.COMPLETED and goal.completed_at is None:
         goal.completed_at = timezone.now()
     elif goal.status != GoalStatus.COMPLETED:

@@ -94,6 +94,26 @@ def test_goals_create_update_filter(api):
     assert api.post(f"{WH}/goals/", {"description": "no title"}, format="json").status_code == 400
 
 
+def test_a_goal_completed_by_a_mistyped_value_is_active_again_once_corrected(api):
+    """The goals page's full update sends any value (HealthGoals.tsx): 100 for 10, then the fix."""
+    goal = api.post(f"{WH}/goals/", {"title": "Fruits & Vegetables", "category": "nutrition", "target_value": 10,
+                                     "unit": "servings", "frequency": "daily", "is_active": True,
+                                     "reminders_enabled": True}, format="json").json()["goal"]
+    typo = api.put(f"{WH}/goals/{goal['id']}/", {"goal_id": goal["id"], "current_value": 100}, format="json").json()
+    assert typo["goal"]["status"] == "completed" and typo["goal"]["is_active"] is False
+
+    fixed = api.put(f"{WH}/goals/{goal['id']}/", {"goal_id": goal["id"], "current_value": 5}, format="json").json()["goal"]
+    assert fixed["status"] == "active" and fixed["is_completed"] is False and fixed["completed_at"] is None
+    assert fixed["is_active"] is True and fixed["progress_percentage"] == 50
+    assert [g["id"] for g in api.get(f"{WH}/dashboard/").json()["dashboard"]["active_goals"]] == [goal["id"]]
+
+    done = api.put(f"{WH}/goals/{goal['id']}/", {"current_value": 10}, format="json").json()["goal"]
+    raised = api.put(f"{WH}/goals/{goal['id']}/", {"target_value": 12}, format="json").json()["goal"]
+    assert done["status"] == "completed" and raised["status"] == "active", "a raised target is not reached yet"
+    kept = api.put(f"{WH}/goals/{goal['id']}/", {"current_value": 3, "status": "completed"}, format="json").json()
+    assert kept["goal"]["status"] == "completed", "a status sent with the update is kept"
+
+
 def test_dashboard(api):
     due = (local_today() + timedelta(days=100)).isoformat()
     api.put(f"{WH}/due-date/", {"due_date": due}, format="json")
