@@ -174,6 +174,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # filemail:////absolute/dir (four slashes for an absolute path).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PHB <no-reply@phb.test>")
+# Seconds the SMTP backend waits on each step of a conversation with the mail server. Emails are sent
+# when the request's transaction commits, so a server that never answers would otherwise hold the
+# request until gunicorn ends the worker (30 s) and the caller saw an error for a saved change.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
