@@ -170,7 +170,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Email ----------------------------------------------------------------------------
-# EMAIL_URL in django-environ form: consolemail://, smtp://user:pass@host:587/?tls=True,
+# EMAIL_URL in django-environ form: consolemail://, smtp+tls://user:pass@host:587 (STARTTLS),
 # filemail:////absolute/dir (four slashes for an absolute path).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PHB <no-reply@phb.test>")

@@ -30,6 +30,14 @@ _require("EMAIL_URL")
 if EMAIL_BACKEND in ("django.core.mail.backends.console.EmailBackend",  # noqa: F405
                      "django.core.mail.backends.filebased.EmailBackend"):
     raise ImproperlyConfigured("EMAIL_URL must name a mail server in production (smtp://...), not the console or a file")
+# Emails carry sign-in codes and the server's password goes with every one: TLS unless the server is a
+# relay on this machine. django-environ reads TLS from the scheme (smtp+tls://, smtp+ssl://) or from
+# ?email_use_tls=true; any other query parameter (?tls=True) is dropped without a word.
+if (EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"  # noqa: F405
+        and not (getattr(_base, "EMAIL_USE_TLS", False) or getattr(_base, "EMAIL_USE_SSL", False))
+        and _base.EMAIL_HOST not in ("127.0.0.1", "::1", "localhost")):
+    raise ImproperlyConfigured("EMAIL_URL must reach the mail server over TLS in production: "
+                               "smtp+tls://user:pass@host:587 or smtp+ssl://user:pass@host:465")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production")

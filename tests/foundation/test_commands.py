@@ -117,3 +117,37 @@ def test_seed_demo_refuses_production():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "refuses to run under production" in done.stderr
+
+
+def _check(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("url", [
+    # django-environ reads only the scheme and email_use_tls/email_use_ssl: "?tls=True" is dropped.
+    "smtp://user:password@email-smtp.eu-west-1.amazonaws.com:587/?tls=True",
+    "smtp://user:password@smtp.example.com:587",
+])
+def test_production_settings_refuse_a_mail_server_reached_without_tls(url):
+    done = _check(_production_env(EMAIL_URL=url))
+    assert done.returncode != 0
+    assert "EMAIL_URL must reach the mail server over TLS" in done.stderr
+
+
+def test_production_settings_take_a_relay_on_the_instance_without_tls():
+    done = _check(_production_env(EMAIL_URL="smtp://127.0.0.1:25"))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_deploy_guides_mail_server_url_starts_production_with_tls():
+    """The EMAIL_URL that deploy/README.md tells the operator to store."""
+    guide = (ROOT / "deploy" / "README.md").read_text()
+    line = next(x for x in guide.splitlines() if x.startswith("put EMAIL_URL "))
+    url = line.split('"')[1]
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print(settings.EMAIL_USE_TLS or settings.EMAIL_USE_SSL)"],
+        cwd=ROOT, env=_production_env(EMAIL_URL=url), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
