@@ -32,9 +32,10 @@ API_AREA = "API"
 
 # Apps that own API views; a request to anything else is Service "other".
 KNOWN_SERVICES = ("accounts", "hospitals", "records", "appointments", "payments", "tracking", "storage", "admissions",
-                  "phb")
-# Services that get their own 5xx-rate and p99-latency alarms.
-ALARMED_SERVICES = ("accounts", "hospitals", "records", "appointments", "payments", "tracking", "storage")
+                  "prescriptions", "pharmacies", "phb")
+# Services that get their own 5xx-rate and p99-latency alarms: every app that serves the API.
+ALARMED_SERVICES = ("accounts", "hospitals", "records", "appointments", "payments", "tracking", "storage",
+                    "admissions", "prescriptions", "pharmacies")
 # Areas whose code checks publish OTPVerificationFailure (login codes, medical-records and
 # clinician-access codes, women's health codes). The code-failure alarm sums all of them.
 CODE_FAILURE_AREAS = ("Auth", "MedicalRecords", "Tracking")

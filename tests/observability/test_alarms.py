@@ -123,3 +123,44 @@ def test_provisioning_reports_and_repairs_alarm_drift():
         call_command("provision_aws", stdout=open("/dev/null", "w"))
     assert _alarms()[name]["Threshold"] == THRESHOLDS.booking_failures
     call_command("provision_aws", "--check", stdout=open("/dev/null", "w"))
+
+
+def _api_views() -> list[tuple[str, object]]:
+    from django.urls import URLResolver, get_resolver
+
+    found = []
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif (prefix + str(pattern.pattern)).startswith("api/"):
+                found.append((prefix + str(pattern.pattern), pattern.callback))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_every_app_serving_the_api_is_a_service_with_its_own_alarms():
+    """Prescriptions and pharmacy requests were counted as Service "other", and no 5xx-rate or
+    latency alarm watched them or the admissions API."""
+    from django.test import RequestFactory
+    from django.urls import ResolverMatch
+
+    from phb.observability.requests import service_of
+
+    services: dict[str, str] = {}
+    for route, view in _api_views():
+        module = getattr(getattr(view, "cls", None) or getattr(view, "view_class", None) or view, "__module__", "")
+        if module.startswith(("drf_spectacular.", "phb.")):  # the API description, the client-error reports
+            continue
+        request = RequestFactory().get("/")
+        request.resolver_match = ResolverMatch(view, (), {}, route=route)
+        services[route] = service_of(request)
+    assert {"prescriptions", "pharmacies", "admissions"} <= set(services.values())
+    assert not [route for route, service in services.items() if service not in ALARMED_SERVICES]
+
+    alarms = _alarms()
+    for service in set(services.values()):
+        assert f"{PREFIX}-{service}-5xxRate" in alarms
+        assert f"{PREFIX}-{service}-p99Latency" in alarms
