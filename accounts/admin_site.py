@@ -55,6 +55,7 @@ from accounts.throttles import (
     throttle_code_check,
     throttle_password_attempt,
 )
+from phb import metrics
 
 logger = logging.getLogger("accounts")
 
@@ -185,6 +186,7 @@ def _check_code(request: HttpRequest, user: User, code: str) -> str | None:
     except Throttled as exc:  # the account's wrong-code budget
         return str(exc.detail)
     except CodeRejected as exc:
+        metrics.record("OTPVerificationFailure", area="Auth", dimensions={"Purpose": "admin_login"})
         logger.info("login code refused", extra={"event": "code_refused", "purpose": "admin_login",
                                                  "reason": exc.reason})
         return exc.message

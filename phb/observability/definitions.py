@@ -36,8 +36,8 @@ KNOWN_SERVICES = ("accounts", "hospitals", "records", "appointments", "payments"
 # Services that get their own 5xx-rate and p99-latency alarms: every app that serves the API.
 ALARMED_SERVICES = ("accounts", "hospitals", "records", "appointments", "payments", "tracking", "storage",
                     "admissions", "prescriptions", "pharmacies")
-# Areas whose code checks publish OTPVerificationFailure (login codes, medical-records and
-# clinician-access codes, women's health codes). The code-failure alarm sums all of them.
+# Areas whose code checks publish OTPVerificationFailure (login codes, the Django admin's sign-in
+# and password-reset codes, medical-records and clinician-access codes, women's health codes). The code-failure alarm sums all of them.
 CODE_FAILURE_AREAS = ("Auth", "MedicalRecords", "Tracking")
 # MedicalRecordAccessError reasons the alarm sums: a token that is not the caller's, a clinician
 # without live consent, the session store or S3 failing. "verification_required" and "expired"

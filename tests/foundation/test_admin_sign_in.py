@@ -96,6 +96,23 @@ def test_a_wrong_code_is_refused_and_the_right_one_still_works(operator):
     assert _signed_in(client)
 
 
+def test_a_wrong_admin_code_counts_towards_the_code_failure_alarm(operator):
+    """The HighCodeVerificationFailures alarm sums OTPVerificationFailure of PHB/Auth; a wrong code
+    at the admin's sign-in (the most privileged accounts) was only logged."""
+    from phb import metrics
+
+    client = Client()
+    _password_step(client, operator.email)
+    code = _code(operator.email)
+    with metrics.capture() as seen:
+        client.post(CODE, {"code": f"{(int(code) + 1) % 10**6:06d}"})
+    failures = [(d.namespace, d.dimensions) for d in seen if d.name == "OTPVerificationFailure"]
+    assert failures == [("PHB/Auth", {"Purpose": "admin_login"})]
+    with metrics.capture() as seen:
+        assert client.post(CODE, {"code": code}).status_code == 302
+    assert not [d for d in seen if d.name == "OTPVerificationFailure"]
+
+
 def test_a_spent_code_does_not_sign_in_again(operator):
     first = Client()
     _password_step(first, operator.email)
