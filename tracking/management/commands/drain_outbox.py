@@ -7,6 +7,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from phb.management.arguments import at_least
 from tracking.outbox import drain
 
 
@@ -14,10 +15,10 @@ class Command(BaseCommand):
     help = "Deliver queued women's-health writes to DynamoDB, per user in order, exactly once."
 
     def add_arguments(self, parser):
-        parser.add_argument("--max-users", type=int, default=None, help="Stop after this many users.")
-        parser.add_argument("--purge-days", type=int, default=30,
+        parser.add_argument("--max-users", type=at_least(1), default=None, help="Stop after this many users.")
+        parser.add_argument("--purge-days", type=at_least(0), default=30,
                             help="Delete delivered rows older than this many days (0 keeps them).")
-        parser.add_argument("--loop", type=float, default=0.0,
+        parser.add_argument("--loop", type=at_least(0, kind=float), default=0.0,
                             help="Keep draining every N seconds until nothing is pending (0: one pass).")
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
