@@ -19,6 +19,7 @@ namespace                      metric                                 dimensions
 <root>/Appointments            BookingCompleted, BookingFailure       Priority / Reason; none
 <root>/Tracking                TrackingWriteQueued                    none
                                OTPVerificationFailure                 Purpose; none
+<root>/Notifications           EmailDeliveryFailure                   Kind; none
 <root>/Observability           MetricsDropped, LogEventsDropped       none
 =============================  =====================================  =====================
 """
@@ -64,6 +65,10 @@ class Thresholds:
     # Seed names the alarm; our threshold: more than 5 failed bookings in 5 minutes.
     booking_failures: int = 5
     booking_failures_period_s: int = 300
+    # Our choice: more than 2 emails the mail server did not take in 5 minutes (sign-in codes
+    # travel by email: a mail outage stops sign-ins, and at night few are tried).
+    email_failures: int = 2
+    email_failures_period_s: int = 300
     # Our choice, per service: 5xx above 5 % of requests, or p99 latency above 2 s, in 2 of 3
     # five-minute periods.
     server_error_rate: float = 0.05
@@ -175,6 +180,14 @@ def alarm_definitions(*, root: str, prefix: str, topic_arn: str) -> list[dict[st
                                 f"{t.booking_failures_period_s // 60} minutes.",
             "Namespace": _ns(root, "Appointments"), "MetricName": "BookingFailure",
             "Period": t.booking_failures_period_s, "Threshold": float(t.booking_failures),
+            **count_alarm, **actions,
+        },
+        {
+            "AlarmName": f"{prefix}-EmailDeliveryFailures",
+            "AlarmDescription": f"More than {t.email_failures} emails (sign-in codes among them) refused or not "
+                                f"answered by the mail server in {t.email_failures_period_s // 60} minutes.",
+            "Namespace": _ns(root, "Notifications"), "MetricName": "EmailDeliveryFailure",
+            "Period": t.email_failures_period_s, "Threshold": float(t.email_failures),
             **count_alarm, **actions,
         },
     ]

@@ -164,3 +164,12 @@ def test_every_app_serving_the_api_is_a_service_with_its_own_alarms():
     for service in set(services.values()):
         assert f"{PREFIX}-{service}-5xxRate" in alarms
         assert f"{PREFIX}-{service}-p99Latency" in alarms
+
+
+def test_failed_emails_raise_an_alarm():
+    alarm = _alarms()[f"{PREFIX}-EmailDeliveryFailures"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == \
+        ("PHB/Notifications", "EmailDeliveryFailure", "Sum")
+    assert alarm["Dimensions"] == []  # the roll-up over every kind of email
+    assert (alarm["Threshold"], alarm["Period"]) == (THRESHOLDS.email_failures, THRESHOLDS.email_failures_period_s)
+    assert alarm["AlarmActions"] == [_topic_arn()]
