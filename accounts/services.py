@@ -60,7 +60,7 @@ def code_send(
         body += f"\n{note}\n"
     body += "\nIf you did not ask for this code, you can ignore this email."
     send_email_after_commit(to=user.email, subject=CODE_EMAIL_SUBJECTS[CodePurpose(purpose)], body=body,
-                            kind=f"code_{purpose}")
+                            kind=f"code_{purpose}", holds_secret=True)
     logger.info("one-time code issued", extra={"event": "code_issued", "purpose": str(purpose)})
 
 
@@ -214,6 +214,7 @@ def password_reset_request(*, email: str) -> None:
             body=f"Use this link within the hour to choose a new password:\n\n{link}\n\n"
             "If you did not ask for this, ignore this email.",
             kind="password_reset",
+            holds_secret=True,
         )
 
 

@@ -178,6 +178,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PHB <no-reply@phb.te
 # when the request's transaction commits, so a server that never answers would otherwise hold the
 # request until gunicorn ends the worker (30 s) and the caller saw an error for a saved change.
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+# Notification emails wait in the outbox (phb.email_outbox) until the mail server takes them. A
+# sender's claim on one lasts this long: longer than a whole conversation with a server that stops
+# answering (each step waits EMAIL_TIMEOUT). Settled rows are deleted after EMAIL_OUTBOX_KEEP_DAYS.
+EMAIL_OUTBOX_CLAIM_SECONDS = env.int("EMAIL_OUTBOX_CLAIM_SECONDS", default=300)
+EMAIL_OUTBOX_KEEP_DAYS = env.int("EMAIL_OUTBOX_KEEP_DAYS", default=30)
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {

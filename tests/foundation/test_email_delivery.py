@@ -20,9 +20,10 @@ def test_a_mail_server_that_never_answers_costs_a_bounded_wait(django_capture_on
     with hanging_endpoint() as endpoint:
         done = threading.Event()
 
-        def request() -> None:
+        def request() -> None:  # an email sent straight after commit (a code: never stored)
             with django_capture_on_commit_callbacks(execute=True):
-                send_email_after_commit(to="someone@example.org", subject="s", body="b", kind="test")
+                send_email_after_commit(to="someone@example.org", subject="s", body="b", kind="test",
+                                        holds_secret=True)
             done.set()
 
         with pytest.MonkeyPatch.context() as patch:
@@ -55,7 +56,8 @@ def test_a_failed_email_is_counted_for_the_email_alarm(django_capture_on_commit_
         patch.setattr(settings, "EMAIL_HOST", "127.0.0.1")
         patch.setattr(settings, "EMAIL_PORT", port)
         with django_capture_on_commit_callbacks(execute=True):
-            send_email_after_commit(to="someone@example.org", subject="s", body="b", kind="code_login")
+            send_email_after_commit(to="someone@example.org", subject="s", body="b", kind="code_login",
+                                    holds_secret=True)
     failures = [(d.namespace, d.dimensions) for d in seen if d.name == "EmailDeliveryFailure"]
     assert failures == [("PHB/Notifications", {"Kind": "code_login"})]
     line = next(r for r in caplog.records if getattr(r, "event", None) == "email_failed")
@@ -67,5 +69,5 @@ def test_a_sent_email_is_not_counted_as_a_failure(django_capture_on_commit_callb
     from phb import metrics
 
     with metrics.capture() as seen, django_capture_on_commit_callbacks(execute=True):
-        send_email_after_commit(to="someone@example.org", subject="s", body="b", kind="code_login")
+        send_email_after_commit(to="someone@example.org", subject="s", body="b", kind="code_login", holds_secret=True)
     assert not [d for d in seen if d.name == "EmailDeliveryFailure"]
