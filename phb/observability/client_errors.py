@@ -39,7 +39,7 @@ FIELDS: dict[str, tuple[str, int]] = {
     "route": ("page_route", 200),
     "userAgent": ("user_agent", 300),
     "release": ("release", 64),
-    "level": ("level", 16),
+    "level": ("client_level", 16),  # the page's own word for it; the line's level stays ERROR
     "source": ("source", 120),
 }
 ALIASES = {"error": "message", "errorMessage": "message", "component_stack": "componentStack",

@@ -49,6 +49,13 @@ def test_an_anonymous_report_is_one_scrubbed_line_in_the_frontend_group(lines):
         assert secret not in text, secret
 
 
+def test_the_reports_level_does_not_replace_the_lines(lines):
+    """A reporter cannot file its line as INFO, out of sight of the alarms on ERROR lines."""
+    assert client_for(None).post(URL, _report(level="INFO"), format="json").status_code == 202
+    [line] = [entry for entry in lines() if entry.get("event") == "client_error"]
+    assert line["level"] == "ERROR" and line["client_level"] == "INFO"
+
+
 def test_a_signed_in_reporters_own_name_is_scrubbed_and_their_reference_kept(lines):
     user = UserFactory(full_name="Chiamaka Eze")
     response = client_for(user).post(URL, _report(message="Welcome back Chiamaka Eze: render failed"),
