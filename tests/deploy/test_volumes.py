@@ -81,6 +81,19 @@ def test_persistent_data_volume_is_attached_by_the_instance(blk):
     assert len(calls.read_text().splitlines()) == 1, "an attached volume is not attached again"
 
 
+def test_the_jobs_log_belongs_to_the_service_user(blk):
+    """systemd creates an ``append:`` log as root; logrotate truncates it as the service user."""
+    logs = blk.root / "host/var/log/phb"
+    logs.mkdir(parents=True)
+    (logs / "jobs.log").write_text("a line\n")
+    os.chown(logs / "jobs.log", 65534, 65534)  # as left by an earlier boot, not the service user's
+    result = run(blk, PHB_DATA_DEVICE="", PHB_LOGS_DEVICE="")
+    assert result.returncode == 0, result.stderr
+    stat = (logs / "jobs.log").stat()
+    assert (stat.st_uid, stat.st_gid, oct(stat.st_mode & 0o777)) == (0, 0, "0o640")  # PHB_USER=root here
+    assert (logs / "jobs.log").read_text() == "a line\n"
+
+
 def test_without_volumes_directories_are_still_made(blk):
     result = run(blk, PHB_DATA_DEVICE="", PHB_LOGS_DEVICE="")
     assert result.returncode == 0, result.stderr
