@@ -55,6 +55,27 @@ def test_access_point_and_stale_entry_replaced_once(efs):
     assert efs.fstab.read_text().splitlines()[0] == "LABEL=/ / xfs defaults 1 1"
 
 
+def test_the_owner_is_set_on_the_file_system_root_but_not_through_an_access_point(efs):
+    """An access point enforcing a POSIX user refuses a chown (EPERM); its own root directory owner
+    decides, and the mount must not fail the boot over it."""
+    calls = efs.state / "calls.log"
+    chown = efs.stubs / "chown"
+    chown.write_text(f'#!/usr/bin/env bash\nprintf "chown %s\\n" "$*" >>"{calls}"\n'
+                     'echo "chown: Operation not permitted" >&2\nexit 1\n')
+    chown.chmod(0o755)
+    through = efs.run(EFS_SCRIPT, *args(efs, "--owner", "nobody:nogroup", "--access-point", "fsap-0123456789abcdef0"))
+    assert through.returncode == 0, through.stderr
+    assert efs.calls_of("chown") == []
+    direct = BlockEnv(mode="file", root=efs.root / "direct")
+    direct.add_efs_helper()
+    (direct.stubs / "chown").write_text("#!/usr/bin/env bash\nexit 0\n")
+    (direct.stubs / "chown").chmod(0o755)
+    result = direct.run(EFS_SCRIPT, "--file-system-id", FS, "--mount-point", str(direct.root / "shared"),
+                        "--owner", "nobody:nogroup")
+    assert result.returncode == 0, result.stderr
+    assert "chowned" in result.stdout
+
+
 def test_mount_is_retried_while_the_mount_target_is_not_ready(efs):
     (efs.state / "mount-failures").write_text("1")
     result = efs.run(EFS_SCRIPT, *args(efs, "--retries", "3"))
