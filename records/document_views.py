@@ -113,6 +113,10 @@ class DocumentUploadView(ApiView):
             "failed_uploads": result.failures,
             "files": [_file(d) for d in result.documents],
         }
+        if not result.documents and result.storage_failed:
+            message = "Your documents could not be stored just now. Try again shortly."
+            return Response({**body, "message": message, "error": message, "detail": message,
+                             "code": "storage_unavailable"}, status=503, headers={"Retry-After": "5"})
         if not result.documents:
             message = result.failures[0]["error"] if result.failures else "Nothing was uploaded."
             return Response({**body, "message": message, "error": message, "detail": message,

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import transaction
@@ -33,6 +34,7 @@ logger = logging.getLogger("records.documents")
 
 STREAM_CHUNK = 256 * 1024
 KEY_PREFIX = "patient-documents"
+NOT_STORED = "The file could not be stored. Try again."
 
 
 def storage():
@@ -67,6 +69,7 @@ def _hash_file(fh) -> str:
 class UploadResult:
     documents: list[PatientDocument] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
+    storage_failed: bool = False  # S3 did not take a file: the ones after it were not tried
 
 
 def _check(upload: Any) -> tuple[filetypes.FileType | None, str | None]:
@@ -91,9 +94,13 @@ def documents_upload(*, patient: User, files: list[Any], request: Any = None) ->
     target = storage()
     for upload in files:
         original = getattr(upload, "name", "") or ""
+        shown = _clean(original)[:120] or "file"
+        if result.storage_failed:
+            result.failures.append({"name": shown, "error": NOT_STORED})
+            continue
         kind, problem = _check(upload)
         if problem:
-            result.failures.append({"name": _clean(original)[:120] or "file", "error": problem})
+            result.failures.append({"name": shown, "error": problem})
             logger.info("document refused", extra={"event": "document_refused", "reason": problem[:40]})
             continue
         assert kind is not None
@@ -103,7 +110,17 @@ def documents_upload(*, patient: User, files: list[Any], request: Any = None) ->
         upload.seek(0)
         # Content-Type is ours (from the bytes); the storage adds SSE-KMS from its options.
         upload.content_type = kind.content_type.split(";")[0]
-        stored_key = target.save(key, upload)
+        try:
+            stored_key = target.save(key, upload)
+        except (ClientError, BotoCoreError):
+            # The files stored before this one keep their rows and are answered as uploaded;
+            # this one and the rest are reported, so a retry sends only those.
+            result.storage_failed = True
+            result.failures.append({"name": shown, "error": NOT_STORED})
+            record_access_error("unavailable")
+            logger.warning("document not stored", extra={"event": "document_store_failed"})
+            _forget_quietly(target, key)
+            continue
         try:
             with transaction.atomic():
                 doc = PatientDocument.objects.create(
@@ -117,6 +134,14 @@ def documents_upload(*, patient: User, files: list[Any], request: Any = None) ->
                      object_id=str(doc.pk), request=request)
         result.documents.append(doc)
     return result
+
+
+def _forget_quietly(target: Any, key: str) -> None:
+    """Best effort: hide an object whose upload may have reached S3 although the call failed."""
+    try:
+        target.delete(key)
+    except (ClientError, BotoCoreError):
+        logger.warning("document not stored and not removed", extra={"event": "document_orphan_possible"})
 
 
 def document_delete(*, document: PatientDocument, actor: User, request: Any = None) -> None:

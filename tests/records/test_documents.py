@@ -147,3 +147,54 @@ def test_documents_are_private(patient, other_patient):
     assert client_for(None).post(UPLOAD_URL, {}, format="multipart").status_code == 401
     doc.refresh_from_db()
     assert doc.deleted_at is None
+
+
+def _s3_refuses_after(count: int, operation: str = "PutObject"):
+    """From the ``count``-th call of ``operation`` on, the records bucket's S3 client cannot connect."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from records.documents import storage
+
+    events = storage().connection.meta.client.meta.events
+    seen = {"calls": 0}
+
+    def refuse(**_):
+        seen["calls"] += 1
+        if seen["calls"] > count:
+            raise EndpointConnectionError(endpoint_url="http://s3.invalid")
+
+    events.register(f"before-call.s3.{operation}", refuse)
+    return lambda: events.unregister(f"before-call.s3.{operation}", refuse)
+
+
+def test_a_file_s3_does_not_take_is_reported_and_the_files_stored_before_it_are_kept(patient):
+    """S3 failing part way through a batch: the files it stored are listed as uploaded (not a 500
+    that hides them, so the patient uploads them twice) and the one it did not take is refused."""
+    restore = _s3_refuses_after(1)
+    try:
+        response = _upload(patient, ("first.pdf", PDF, "application/pdf"), ("second.png", PNG, "image/png"))
+    finally:
+        restore()
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["successful_uploads"] == 1
+    assert [f["display_name"] for f in body["files"]] == ["first.pdf"]
+    assert body["failed_uploads"] == [{"name": "second.png", "error": "The file could not be stored. Try again."}]
+    doc = PatientDocument.objects.get(patient=patient)
+    assert doc.display_name == "first.pdf"
+    aws_client("s3").head_object(Bucket=settings.MEDICAL_RECORDS_BUCKET, Key=doc.file.name)
+    assert AuditEvent.objects.filter(action="upload", object_type="document").count() == 1
+
+
+def test_an_upload_s3_does_not_take_at_all_is_a_503_with_a_message(patient):
+    restore = _s3_refuses_after(0)
+    try:
+        response = _upload(patient, ("only.pdf", PDF, "application/pdf"))
+    finally:
+        restore()
+    assert response.status_code == 503, response.content
+    body = response.json()
+    assert body["success"] is False and body["successful_uploads"] == 0
+    assert body["message"] == "Your documents could not be stored just now. Try again shortly."
+    assert not PatientDocument.objects.exists()
+    assert not AuditEvent.objects.filter(action="upload").exists()
