@@ -40,6 +40,10 @@ class DecryptionError(Exception):
     """A ciphertext could not be decrypted (wrong row, tampered, or its key is unavailable)."""
 
 
+class EncryptionUnavailable(Exception):
+    """KMS did not give a data key: nothing can be encrypted until it answers again."""
+
+
 @dataclass
 class _DataKey:
     plaintext: bytes
@@ -68,9 +72,12 @@ def _encryption_key() -> _DataKey:
             if pid == os.getpid() and now - key.created < _ttl() and key.uses < _MAX_MESSAGES_PER_KEY:
                 key.uses += 1
                 return key
-    reply = aws_client("kms").generate_data_key(
-        KeyId=settings.MEDICAL_RECORDS_KMS_ALIAS, KeySpec="AES_256", EncryptionContext=_ENCRYPTION_CONTEXT
-    )
+    try:
+        reply = aws_client("kms").generate_data_key(
+            KeyId=settings.MEDICAL_RECORDS_KMS_ALIAS, KeySpec="AES_256", EncryptionContext=_ENCRYPTION_CONTEXT
+        )
+    except Exception as exc:  # botocore ClientError and transport errors alike
+        raise EncryptionUnavailable("No data key could be generated.") from exc
     key = _DataKey(plaintext=reply["Plaintext"], wrapped=reply["CiphertextBlob"], created=now, uses=1)
     with _lock:
         _current = (os.getpid(), key)

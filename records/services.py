@@ -20,9 +20,10 @@ from accounts.models import CodePurpose, User
 from accounts.services import code_send
 from accounts.throttles import throttle_code_request
 from phb import metrics
-from phb.api.errors import ApiError
+from phb.api.errors import ApiError, ServiceUnavailable
 from records import sessions
 from records.audit import audit_record
+from records.crypto import EncryptionUnavailable
 from records.gate import require_consent
 from records.models import AccessConsent, ClinicalEntry, ConsentStatus, EntryKind, MedicalProfile
 from records.selectors import clinician_has_relationship, patient_lookup
@@ -308,7 +309,12 @@ def entry_create(
         appointment_ref=_appointment_ref(clinician=clinician, patient=patient, value=appointment),
         created_at=now, created_by=clinician, updated_at=now, updated_by=clinician,
     )
-    entry.notes = notes or ""
+    try:
+        entry.notes = notes or ""
+    except EncryptionUnavailable as exc:
+        logger.warning("clinical notes could not be encrypted", extra={"event": "notes_encrypt_failed"})
+        raise ServiceUnavailable("Clinical notes cannot be saved just now. Try again shortly.",
+                                 code="encryption_unavailable") from exc
     with transaction.atomic():
         entry.save(force_insert=True)
         if kind == EntryKind.ENCOUNTER:
