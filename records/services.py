@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -277,7 +278,13 @@ def consent_revoke(*, patient: User, consent_id: object, request: Any = None) ->
     AccessConsent.objects.filter(pk=consent.pk).update(
         status=ConsentStatus.REVOKED, revoked_at=now, revoked_by=patient
     )
-    sessions.sessions_revoke(holder=consent.clinician_id, consent_id=consent.pk)
+    try:
+        sessions.sessions_revoke(holder=consent.clinician_id, consent_id=consent.pk)
+    except (ClientError, BotoCoreError):
+        # The revocation is the consent row, which every read of a clinician's session checks:
+        # a session left in the store opens nothing.
+        logger.warning("revoked consent's sessions not deleted", extra={"event": "consent_sessions_left",
+                                                                        "consent": str(consent.pk)})
     audit_record(actor=patient, patient=patient, action="access_revoked", object_type="consent",
                  object_id=str(consent.pk), request=request)
     consent.refresh_from_db()
