@@ -25,7 +25,7 @@ from phb.api.errors import ApiError, ServiceUnavailable
 from records import sessions
 from records.audit import audit_record
 from records.crypto import EncryptionUnavailable
-from records.gate import require_consent
+from records.gate import record_access_error, require_consent
 from records.models import AccessConsent, ClinicalEntry, ConsentStatus, EntryKind, MedicalProfile
 from records.selectors import clinician_has_relationship, patient_lookup
 
@@ -40,6 +40,13 @@ _DURATION = re.compile(r"^\s*(\d{1,5})\s*([smhd]?)\s*$", re.IGNORECASE)
 
 def _metric_failure(purpose: str) -> None:
     metrics.record("OTPVerificationFailure", area=AREA, dimensions={"purpose": purpose})
+
+
+def _session_store_down(then: str) -> ServiceUnavailable:
+    """The 503 of a session store (DynamoDB) that did not answer, counted like the gate's."""
+    record_access_error("unavailable")
+    logger.warning("session store unavailable", extra={"event": "med_session_store_error"})
+    return ServiceUnavailable(f"Medical records are temporarily unavailable. {then}")
 
 
 # --- The patient's gate (M1, M2) -------------------------------------------------------------
@@ -67,9 +74,12 @@ def med_access_verify(*, user: User, code: object, request: Any = None) -> Grant
         _metric_failure("medical_records")
         logger.info("medical records code refused", extra={"event": "code_refused", "reason": exc.reason})
         raise ApiError(exc.message, code=f"code_{exc.reason}", attempts_left=exc.attempts_left) from exc
-    token, _session = sessions.session_create(
-        holder=user, subject=user, kind="patient", ttl_seconds=settings.MED_ACCESS_TOKEN_TTL_SECONDS
-    )
+    try:
+        token, _session = sessions.session_create(
+            holder=user, subject=user, kind="patient", ttl_seconds=settings.MED_ACCESS_TOKEN_TTL_SECONDS
+        )
+    except (ClientError, BotoCoreError) as exc:  # the code is spent: a new one opens the record
+        raise _session_store_down("Request a new code shortly.") from exc
     audit_record(actor=user, patient=user, action="access_granted", object_type="med_access_session",
                  object_id="", request=request)
     return Granted(token=token, expires_in=settings.MED_ACCESS_TOKEN_TTL_SECONDS,
@@ -78,7 +88,10 @@ def med_access_verify(*, user: User, code: object, request: Any = None) -> Grant
 
 def med_access_end(*, user: User, request: Any = None) -> int:
     """End every medical-access session the caller holds (their own and, for clinicians, granted ones)."""
-    removed = sessions.sessions_revoke(holder=user)
+    try:
+        removed = sessions.sessions_revoke(holder=user)
+    except (ClientError, BotoCoreError) as exc:
+        raise _session_store_down("Try again shortly.") from exc
     audit_record(actor=user, patient=user, action="access_ended", object_type="med_access_session",
                  object_id="", request=request)
     return removed
@@ -253,12 +266,15 @@ def _consent_grant(*, consent: AccessConsent, clinician: User, request: Any) -> 
     )
     if not updated:
         raise ApiError("This access request is no longer pending.", code="code_missing")
-    token, _session = sessions.session_create(
-        holder=clinician, subject=consent.patient, kind="clinician",
-        ttl_seconds=consent.duration_seconds, consent_id=consent.pk,
-    )
     audit_record(actor=clinician, patient=consent.patient, action="access_granted", object_type="consent",
                  object_id=str(consent.pk), request=request)
+    try:
+        token, _session = sessions.session_create(
+            holder=clinician, subject=consent.patient, kind="clinician",
+            ttl_seconds=consent.duration_seconds, consent_id=consent.pk,
+        )
+    except (ClientError, BotoCoreError) as exc:  # the consent holds: M18 opens the record without a token
+        raise _session_store_down("Access was granted: open the patient's record shortly.") from exc
     consent.refresh_from_db()
     return Granted(token=token, expires_in=consent.duration_seconds,
                    subject_id=str(consent.patient_id), consent=consent)

@@ -83,3 +83,22 @@ def appointment(patient, doctor, department):
 @pytest.fixture
 def other_doctor(hospital):
     return make_doctor(department=DepartmentFactory(hospital=hospital))
+
+
+def session_store_refuses(*operations: str):
+    """From now until the returned function is called, these DynamoDB operations of the
+    sessions table cannot connect."""
+    from botocore.exceptions import EndpointConnectionError
+    from django.conf import settings
+
+    from phb.aws.clients import dynamodb_table
+
+    events = dynamodb_table(settings.USER_SESSIONS_TABLE).meta.client.meta.events
+
+    def refuse(**_):
+        raise EndpointConnectionError(endpoint_url="http://dynamodb.invalid")
+
+    for operation in operations:
+        events.register(f"before-call.dynamodb.{operation}", refuse)
+    return lambda: [events.unregister(f"before-call.dynamodb.{operation}", refuse) for operation in operations]
+

@@ -7,7 +7,14 @@ import pytest
 from phb import metrics
 from records.models import AccessConsent, AuditEvent, ClinicalEntry
 from tests.helpers import client_for
-from tests.records.conftest import MED_HEADER, RECORD_URL, VERIFY_OTP_URL, last_code, make_appointment
+from tests.records.conftest import (
+    MED_HEADER,
+    RECORD_URL,
+    VERIFY_OTP_URL,
+    last_code,
+    make_appointment,
+    session_store_refuses,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +245,24 @@ def test_a_revocation_holds_and_is_audited_when_the_session_store_is_down(send, 
     after = doctor_client.get(RECORD_URL, **{MED_HEADER: token})
     assert after.status_code == 403 and after.json()["code"] == "INVALID_MED_ACCESS"
     assert doctor_client.get(f"/api/professional/patients/{patient.pk}/medical-records/").status_code == 403
+
+
+def test_a_grant_while_the_session_store_is_down_is_a_503_and_the_granted_consent_is_audited(
+        send, doctor, patient, appointment):
+    """The patient's code is spent and the consent granted before the session is stored: with
+    DynamoDB down that is a 503 saying so (it was a 500), the grant is audited, and the record
+    opens from the doctor's page, which takes the consent and no token."""
+    assert _request(send, doctor, patient, appointment).status_code == 201
+    code = last_code(to=patient.email)
+    restore = session_store_refuses("PutItem")
+    try:
+        response = client_for(doctor).post(VERIFY_OTP_URL, {"otp": code}, format="json")
+    finally:
+        restore()
+    assert response.status_code == 503, response.content
+    assert response.json()["message"] == (
+        "Medical records are temporarily unavailable. Access was granted: open the patient's record shortly.")
+    consent = AccessConsent.objects.get()
+    assert consent.status == "granted"
+    assert AuditEvent.objects.filter(action="access_granted", object_id=str(consent.pk)).count() == 1
+    assert client_for(doctor).get(f"/api/professional/patients/{patient.pk}/medical-records/").status_code == 200

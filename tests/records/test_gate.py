@@ -12,7 +12,14 @@ from accounts.codes import code_issue
 from accounts.models import CodePurpose
 from records.models import AuditEvent
 from tests.helpers import client_for
-from tests.records.conftest import MED_HEADER, RECORD_URL, REQUEST_OTP_URL, VERIFY_OTP_URL, last_code
+from tests.records.conftest import (
+    MED_HEADER,
+    RECORD_URL,
+    REQUEST_OTP_URL,
+    VERIFY_OTP_URL,
+    last_code,
+    session_store_refuses,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +229,29 @@ def test_no_phi_or_tokens_in_logs(send, doctor, patient, appointment, captured_l
     assert '"phi_access"' in output
     for secret in (patient.email, patient.full_name, token, code, "wheeze at night", doctor.email):
         assert secret not in output
+
+
+def test_a_code_entered_while_the_session_store_is_down_is_a_503_that_says_what_to_do(send, patient):
+    client = client_for(patient)
+    code = _code_for(send, client, patient)
+    restore = session_store_refuses("PutItem")
+    try:
+        response = client.post(VERIFY_OTP_URL, {"otp": code}, format="json")
+    finally:
+        restore()
+    assert response.status_code == 503, response.content
+    assert response.json()["error"] == "Medical records are temporarily unavailable. Request a new code shortly."
+    assert not AuditEvent.objects.filter(action="access_granted").exists()
+
+
+def test_ending_access_while_the_session_store_is_down_is_a_503_and_the_session_stays_usable(open_record, patient):
+    client, token = open_record(patient)
+    restore = session_store_refuses("Query")
+    try:
+        response = client.post("/api/patient/medical-record/end-access/")
+    finally:
+        restore()
+    assert response.status_code == 503, response.content
+    assert response.json()["message"] == "Medical records are temporarily unavailable. Try again shortly."
+    assert not AuditEvent.objects.filter(action="access_ended").exists()
+    assert client.get(RECORD_URL, **{MED_HEADER: token}).status_code == 200
