@@ -150,7 +150,14 @@ def document_delete(*, document: PatientDocument, actor: User, request: Any = No
     hidden = PatientDocument.objects.filter(pk=document.pk, deleted_at__isnull=True).update(deleted_at=now)
     if not hidden:
         raise ApiError("Not found.", status_code=404, code="not_found")
-    storage().delete(document.file.name)  # a delete marker under versioning, not an erase
+    try:
+        storage().delete(document.file.name)  # a delete marker under versioning, not an erase
+    except (ClientError, BotoCoreError) as exc:
+        # Shown again, so that what the patient sees is what S3 serves and she can retry.
+        PatientDocument.objects.filter(pk=document.pk, deleted_at=now).update(deleted_at=None)
+        logger.warning("document not deleted", extra={"event": "document_delete_failed", "document": str(document.pk)})
+        raise ApiError("The document could not be deleted just now. Try again shortly.", status_code=503,
+                       code="storage_unavailable", success=False) from exc
     audit_record(actor=actor, patient=document.patient_id, action="delete", object_type="document",
                  object_id=str(document.pk), request=request)
 

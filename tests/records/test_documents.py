@@ -198,3 +198,26 @@ def test_an_upload_s3_does_not_take_at_all_is_a_503_with_a_message(patient):
     assert body["message"] == "Your documents could not be stored just now. Try again shortly."
     assert not PatientDocument.objects.exists()
     assert not AuditEvent.objects.filter(action="upload").exists()
+
+
+def test_a_delete_s3_refuses_is_a_503_and_the_document_stays_listed_for_a_retry(patient):
+    """S3 not answering the delete: the patient is told to try again and the document is still
+    hers to see and delete (it was a 500 that hid it, left its object current and audited nothing)."""
+    assert _upload(patient, ("x.pdf", PDF, "application/pdf")).status_code == 201
+    doc = PatientDocument.objects.get()
+    url = f"/api/secure/files/{doc.pk}/delete/"
+    restore = _s3_refuses_after(0, "DeleteObject")
+    try:
+        refused = client_for(patient).delete(url)
+    finally:
+        restore()
+    assert refused.status_code == 503, refused.content
+    assert refused.json()["success"] is False
+    assert refused.json()["message"] == "The document could not be deleted just now. Try again shortly."
+    assert [f["file_id"] for f in client_for(patient).get(LIST_URL).json()["data"]["files"]] == [str(doc.pk)]
+    assert not AuditEvent.objects.filter(action="delete").exists()
+
+    deleted = client_for(patient).delete(url)
+    assert deleted.status_code == 200 and deleted.json()["success"] is True
+    assert client_for(patient).get(LIST_URL).json()["data"]["files"] == []
+    assert AuditEvent.objects.filter(action="delete", object_id=str(doc.pk)).count() == 1
