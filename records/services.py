@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.codes import CodeRejected, code_pending, code_verify
@@ -121,8 +121,6 @@ def _appointment_ref(*, clinician: User, patient: User, value: object) -> uuid.U
     """The UUID of the patient's appointment named by ``value`` (its UUID or human id), if any."""
     if value in (None, ""):
         return None
-    from django.db.models import Q
-
     from appointments.models import Appointment
 
     text = str(value).strip()
@@ -342,10 +340,11 @@ def entry_create(
         entry.save(force_insert=True)
         if kind == EntryKind.ENCOUNTER:
             profile, _ = MedicalProfile.objects.get_or_create(patient=patient)
-            if profile.last_visit_date is None or profile.last_visit_date < occurred_on:
-                MedicalProfile.objects.filter(pk=profile.pk).update(
-                    last_visit_date=occurred_on, updated_at=now, updated_by=clinician
-                )
+            # Compared in the UPDATE, against the row as it stands once locked: an encounter
+            # written at the same moment with a later date is never overwritten.
+            MedicalProfile.objects.filter(pk=profile.pk).filter(
+                Q(last_visit_date__isnull=True) | Q(last_visit_date__lt=occurred_on)
+            ).update(last_visit_date=occurred_on, updated_at=now, updated_by=clinician)
     audit_record(actor=clinician, patient=patient, action="write", object_type="clinical_entry",
                  object_id=str(entry.pk), request=request)
     return entry
