@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -38,6 +39,21 @@ _MAX_CACHED_KEYS = 512
 
 class DecryptionError(Exception):
     """A ciphertext could not be decrypted (wrong row, tampered, or its key is unavailable)."""
+
+
+class KeyServiceUnavailable(DecryptionError):
+    """KMS did not answer (unreachable, throttled, failing): the ciphertext may well be intact."""
+
+
+# KMS's own answers that say "not now" rather than "not this ciphertext".
+_KMS_NOT_NOW = frozenset({"DependencyTimeoutException", "KMSInternalException", "ThrottlingException",
+                          "KeyUnavailableException", "ServiceUnavailableException", "InternalFailure"})
+
+
+def _kms_not_now(exc: Exception) -> bool:
+    if isinstance(exc, BotoCoreError):
+        return True
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code", "") in _KMS_NOT_NOW
 
 
 class EncryptionUnavailable(Exception):
@@ -107,6 +123,8 @@ def _unwrap(wrapped: bytes) -> AESGCM:
             "Plaintext"
         ]
     except Exception as exc:  # botocore ClientError and transport errors alike
+        if _kms_not_now(exc):
+            raise KeyServiceUnavailable("KMS did not answer.") from exc
         raise DecryptionError("The data key could not be unwrapped.") from exc
     with _lock:
         return _remember(wrapped, plaintext, now)
@@ -152,10 +170,11 @@ def decrypt_text(token: str, *, context: str) -> str:
     return _decrypted(_unwrap(wrapped), nonce, sealed, context)
 
 
-def decrypt_many(items: list[tuple[str, str]]) -> list[str | None]:
+def decrypt_many(items: list[tuple[str, str]], *, complete: bool = False) -> list[str | None]:
     """Each ``(token, context)`` decrypted, in order, as :func:`decrypt_text` would; ``None`` where
     it would raise :class:`DecryptionError`. Each distinct data key is looked up (or unwrapped by
-    KMS) once for the whole list: a record's entries mostly share one."""
+    KMS) once for the whole list: a record's entries mostly share one. With ``complete``, KMS not
+    answering raises :class:`KeyServiceUnavailable` instead (a copy must not drop what a retry reads)."""
     ciphers: dict[bytes, AESGCM | None] = {}
     out: list[str | None] = []
     for token, context in items:
@@ -164,10 +183,18 @@ def decrypt_many(items: list[tuple[str, str]]) -> list[str | None]:
             if wrapped not in ciphers:
                 try:
                     ciphers[wrapped] = _unwrap(wrapped)
+                except KeyServiceUnavailable:
+                    if complete:
+                        raise
+                    ciphers[wrapped] = None
                 except DecryptionError:
                     ciphers[wrapped] = None
             cipher = ciphers[wrapped]
             out.append(None if cipher is None else _decrypted(cipher, nonce, sealed, context))
+        except KeyServiceUnavailable:
+            if complete:
+                raise
+            out.append(None)
         except DecryptionError:
             out.append(None)
     return out

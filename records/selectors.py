@@ -164,16 +164,17 @@ def entry_rows(*, patient: User) -> QuerySet:
     return entries_of(patient=patient).values(*EntryRow.COLUMNS)
 
 
-def with_notes(rows: list[dict[str, Any]]) -> list[tuple[EntryRow, str]]:
+def with_notes(rows: list[dict[str, Any]], *, complete: bool = False) -> list[tuple[EntryRow, str]]:
     """Each row with its notes decrypted. An entry whose notes cannot be decrypted is still listed,
-    with empty notes, and logged."""
+    with empty notes, and logged; with ``complete``, KMS not answering raises
+    :class:`records.crypto.KeyServiceUnavailable` instead."""
     import logging
 
     from records.crypto import decrypt_many
 
     entries = [EntryRow(row) for row in rows]
     opened = iter(decrypt_many([(entry.notes_encrypted, f"records.ClinicalEntry.notes:{entry.id}")
-                                for entry in entries if entry.notes_encrypted]))
+                                for entry in entries if entry.notes_encrypted], complete=complete))
     out: list[tuple[EntryRow, str]] = []
     for entry in entries:
         notes = next(opened) if entry.notes_encrypted else ""
@@ -187,6 +188,8 @@ def with_notes(rows: list[dict[str, Any]]) -> list[tuple[EntryRow, str]]:
 
 
 def record_of(*, patient: User) -> tuple[MedicalProfile | None, list[tuple[EntryRow, str]]]:
-    """Profile and every entry with its notes decrypted, newest first (the PDF export): two queries."""
+    """Profile and every entry with its notes decrypted, newest first (the PDF export): two queries.
+    Raises :class:`records.crypto.KeyServiceUnavailable` when KMS does not answer: a copy of the
+    record never silently lacks notes a retry would show."""
     rows = entry_rows(patient=patient).order_by("-occurred_on", "-created_at", "-id")
-    return profile_of(patient=patient), with_notes(list(rows))
+    return profile_of(patient=patient), with_notes(list(rows), complete=True)

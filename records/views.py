@@ -23,13 +23,14 @@ from admissions.history import admissions_in_record
 from phb import metrics
 from phb.api import pagination, serializers
 from phb.api.access import Access
-from phb.api.errors import ApiError
+from phb.api.errors import ApiError, ServiceUnavailable
 from phb.api.timestamps import iso
 from phb.api.views import ApiView
 from records import presenters, selectors, services
 from records.audit import audit_record
+from records.crypto import KeyServiceUnavailable
 from records.export import record_pdf
-from records.gate import require_med_session, token_of
+from records.gate import record_access_error, require_med_session, token_of
 from records.models import AccessConsent, ConsentStatus, EntryKind
 
 AREA = "MedicalRecords"
@@ -210,7 +211,12 @@ class MedicalRecordExportView(ApiView):
     def get(self, request: Request) -> HttpResponse:
         session = require_med_session(request)
         patient = subject_of(request, session)
-        profile, entries = selectors.record_of(patient=patient)
+        try:
+            profile, entries = selectors.record_of(patient=patient)
+        except KeyServiceUnavailable as exc:
+            record_access_error("unavailable")
+            raise ServiceUnavailable("Your record cannot be exported just now. Try again shortly.",
+                                     code="encryption_unavailable") from exc
         pdf = record_pdf(patient=patient, profile=profile, entries=entries)
         audit_record(actor=request.user, patient=patient, action="export", object_type="medical_record",
                      object_id=str(patient.pk), request=request)

@@ -156,3 +156,44 @@ def test_export_shows_every_entry_of_a_long_record(open_record, patient):
             assert f"Note {n:03d}" in shown, n
     start = words.index("word0x0") - 2  # "Paragraph 0:"
     assert words[start:start + 3 * 122] == note.split()
+
+
+@pytest.mark.django_db
+def test_an_export_while_kms_cannot_unwrap_the_notes_is_a_503_not_a_copy_without_them(open_record, patient):
+    """The PDF is the patient's copy of her record: with KMS unreachable its notes cannot be read,
+    and a PDF that silently lacks them was answered. It is a 503 now, not audited, and the same
+    request works once KMS answers. (The record's screens still list such entries, notes empty.)"""
+    from botocore.exceptions import EndpointConnectionError
+
+    from phb.aws.clients import aws_client
+    from records.crypto import clear_key_cache
+    from records.models import AuditEvent
+
+    entry = ClinicalEntry(patient=patient, kind=EntryKind.DIAGNOSIS, title="Asthma", occurred_on=date(2025, 1, 2))
+    entry.notes = "Salbutamol as needed"
+    entry.save()
+    copied = ClinicalEntry.objects.create(patient=patient, kind=EntryKind.ENCOUNTER, title="Copied",
+                                          occurred_on=date(2025, 1, 1), notes_encrypted=entry.notes_encrypted)
+    client, token = open_record(patient)
+    clear_key_cache()
+    events = aws_client("kms").meta.events
+
+    def refuse(**_):
+        raise EndpointConnectionError(endpoint_url="http://kms.invalid")
+
+    events.register("before-call.kms.Decrypt", refuse)
+    try:
+        refused = client.get(EXPORT_URL, **{MED_HEADER: token})
+        listed = client.get("/api/patient/medical-record/", **{MED_HEADER: token})
+    finally:
+        events.unregister("before-call.kms.Decrypt", refuse)
+    assert refused.status_code == 503, refused.status_code
+    assert refused.json()["message"] == "Your record cannot be exported just now. Try again shortly."
+    assert not AuditEvent.objects.filter(action="export").exists()
+    assert listed.status_code == 200 and listed.json()["data"]["diagnoses"][0]["notes"] == ""
+
+    exported = client.get(EXPORT_URL, **{MED_HEADER: token})  # the copied ciphertext never opens: not a 503
+    assert exported.status_code == 200
+    shown = shown_text(exported.content)
+    assert "Salbutamol as needed" in shown
+    assert f"{copied.occurred_on.isoformat()} Copied" in shown
