@@ -20,6 +20,7 @@ import tempfile
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +29,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from accounts.models import Role, User
 from hospitals.selectors import staff_of
 from phb import metrics
-from phb.api.errors import ApiError, Conflict
+from phb.api.errors import ApiError, Conflict, ServiceUnavailable
 from storage import cdn, objects
 from storage.aws_resources import IMAGING_PREFIX
 from storage.dicom import DicomHeader, NotDicom, looks_like_dicom, read_header
@@ -152,12 +153,25 @@ def _refuse(study: ImagingStudy, refusal: _Refusal, *, by: User, request: Any) -
     )
     if not rejected:
         return Conflict("This study was completed by another request.", code="already_completed")
-    removed = objects.delete_all_versions(storage_name=objects.IMAGING, key=study.key)
+    try:
+        removed = objects.delete_all_versions(storage_name=objects.IMAGING, key=study.key)
+    except (ClientError, BotoCoreError):
+        # Pending again, so that a retry checks and removes the object: a rejected study is one
+        # whose object is gone.
+        ImagingStudy.objects.filter(pk=study.pk, status=StudyStatus.REJECTED).update(
+            status=StudyStatus.PENDING, rejection_reason="", completed_at=None
+        )
+        return _s3_down(study)
     _audit(actor=by, study=study, action="upload_rejected", request=request)
     metrics.record("ImagingStudyRejected", area="Storage", dimensions={"Reason": refusal.code})
     logger.warning("imaging upload refused", extra={"event": "imaging_upload_refused", "study_id": str(study.pk),
                                                     "reason": refusal.code, "versions_removed": removed})
     return ApiError(refusal.message, status_code=422, code=refusal.code)
+
+
+def _s3_down(study: ImagingStudy) -> ServiceUnavailable:
+    logger.warning("imaging upload not checked", extra={"event": "imaging_check_unavailable", "study_id": str(study.pk)})
+    return ServiceUnavailable("The upload cannot be checked just now. Try again shortly.", code="storage_unavailable")
 
 
 def imaging_study_complete(*, clinician: User, study_id: Any, request: Any = None) -> ImagingStudy:
@@ -178,6 +192,8 @@ def imaging_study_complete(*, clinician: User, study_id: Any, request: Any = Non
         version_id, header = _check_upload(study)
     except _Refusal as refusal:
         raise _refuse(study, refusal, by=clinician, request=request) from None
+    except (ClientError, BotoCoreError) as exc:
+        raise _s3_down(study) from exc
     with transaction.atomic():
         listed = ImagingStudy.objects.filter(pk=study.pk, status=StudyStatus.PENDING).update(
             status=StudyStatus.AVAILABLE,

@@ -1,0 +1,80 @@
+"""S3 not answering while an imaging upload is checked: the doctor is told to try again (a 503,
+not a 500) and the study stays pending, so the retry checks the same upload; a refused upload is
+never left rejected with its object still in the bucket."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from django.conf import settings
+
+from records.models import AuditEvent
+from storage.models import ImagingStudy, StudyStatus
+from tests.helpers import client_for
+from tests.storage.conftest import grant_access
+from tests.storage.files import make_dicom
+from tests.storage.test_imaging import STUDIES, post_to_s3, start
+
+pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def s3_refuses(s3, operation: str):
+    events = s3.meta.events
+
+    def refuse(**_):
+        raise EndpointConnectionError(endpoint_url="http://s3.invalid")
+
+    events.register(f"before-call.s3.{operation}", refuse)
+    try:
+        yield
+    finally:
+        events.unregister(f"before-call.s3.{operation}", refuse)
+
+
+def _uploaded(doctor, patient, content: bytes) -> ImagingStudy:
+    grant_access(clinician=doctor, patient=patient)
+    started = start(doctor, patient, content)
+    assert started.status_code == 201, started.json()
+    assert post_to_s3(started.json()["upload"], content).status_code in (200, 201, 204)
+    return ImagingStudy.objects.get(pk=started.json()["id"])
+
+
+def test_a_completion_s3_does_not_answer_is_a_503_and_the_retry_lists_the_study(doctor, patient, s3):
+    content, _ = make_dicom()
+    study = _uploaded(doctor, patient, content)
+    with s3_refuses(s3, "HeadObject"):
+        refused = client_for(doctor).post(f"{STUDIES}{study.pk}/complete/")
+    assert refused.status_code == 503, refused.content
+    assert refused.json()["message"] == "The upload cannot be checked just now. Try again shortly."
+    study.refresh_from_db()
+    assert study.status == StudyStatus.PENDING
+
+    listed = client_for(doctor).post(f"{STUDIES}{study.pk}/complete/")
+    assert listed.status_code == 200, listed.content
+    assert listed.json()["status"] == "available"
+
+
+def test_a_refused_upload_whose_object_s3_does_not_delete_stays_pending_for_a_retry(doctor, patient, s3):
+    content, _ = make_dicom()
+    bad = content[:200]  # not a DICOM file any more (and not the declared size)
+    grant_access(clinician=doctor, patient=patient)
+    started = start(doctor, patient, bad)
+    assert post_to_s3(started.json()["upload"], bad).status_code in (200, 201, 204)
+    study = ImagingStudy.objects.get(pk=started.json()["id"])
+
+    with s3_refuses(s3, "DeleteObject"):
+        refused = client_for(doctor).post(f"{STUDIES}{study.pk}/complete/")
+    assert refused.status_code == 503, refused.content
+    study.refresh_from_db()
+    assert study.status == StudyStatus.PENDING, "not rejected while its object is still there"
+    assert not AuditEvent.objects.filter(action="upload_rejected").exists()
+
+    again = client_for(doctor).post(f"{STUDIES}{study.pk}/complete/")
+    assert again.status_code == 422 and again.json()["code"] == "not_dicom"
+    study.refresh_from_db()
+    assert study.status == StudyStatus.REJECTED
+    found = s3.list_object_versions(Bucket=settings.MEDICAL_IMAGING_BUCKET, Prefix=study.key)
+    assert not found.get("Versions") and not found.get("DeleteMarkers")
