@@ -149,13 +149,16 @@ def throttle_code_request(*, user_id: object, purpose: str) -> None:
     hit(scope=f"code-{purpose}", ident=str(user_id), rate=settings.OTP_REQUEST_RATE_PER_ACCOUNT)
 
 
-# Wrong one-time codes per account, across every address. Codes that open the same thing share a
-# budget: a clinician's consent code is the patient's, and opens her record like her own code.
+# Wrong one-time codes per account, across every address, per family of codes. The consent codes
+# clinicians enter are counted on the patient's account apart from her own records code: a
+# clinician who spends their budget stops consent codes being checked, and never locks the
+# patient out of her own record (either budget still allows only 20 guesses an hour at codes of
+# a million values).
 CODE_FAMILIES = {
     "login": "sign-in",
     "admin_password_reset": "password-reset",
     "medical_records": "records",
-    "clinician_access": "records",
+    "clinician_access": "records-consent",
     "womens_health": "womens-health",
 }
 

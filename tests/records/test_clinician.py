@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 
 from phb import metrics
 from records.models import AccessConsent, AuditEvent, ClinicalEntry
@@ -10,6 +11,7 @@ from tests.helpers import client_for
 from tests.records.conftest import (
     MED_HEADER,
     RECORD_URL,
+    REQUEST_OTP_URL,
     VERIFY_OTP_URL,
     last_code,
     make_appointment,
@@ -266,3 +268,17 @@ def test_a_grant_while_the_session_store_is_down_is_a_503_and_the_granted_consen
     assert consent.status == "granted"
     assert AuditEvent.objects.filter(action="access_granted", object_id=str(consent.pk)).count() == 1
     assert client_for(doctor).get(f"/api/professional/patients/{patient.pk}/medical-records/").status_code == 200
+
+
+@override_settings(CODE_FAILURES_PER_ACCOUNT="3/3600")
+def test_a_clinicians_wrong_codes_do_not_lock_the_patient_out_of_her_own_record(send, doctor, patient, appointment):
+    """Consent codes have their own wrong-code budget on the patient's account: a clinician who
+    spends it stops consent codes being checked, not the patient's own."""
+    assert _request(send, doctor, patient, appointment).status_code == 201
+    wrong = f"{(int(last_code(to=patient.email)) + 1) % 10**6:06d}"
+    statuses = [client_for(doctor).post(VERIFY_OTP_URL, {"otp": wrong, "patient_id": str(patient.pk)},
+                                        format="json").status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]  # the consent family's budget is spent
+    assert send(client_for(patient), "post", REQUEST_OTP_URL, {}).status_code == 200
+    opened = client_for(patient).post(VERIFY_OTP_URL, {"otp": last_code(to=patient.email)}, format="json")
+    assert opened.status_code == 200, opened.json()
