@@ -118,10 +118,12 @@ def parse_duration(value: object) -> int:
 
 
 def _appointment_ref(*, clinician: User, patient: User, value: object) -> uuid.UUID | None:
-    """The UUID of the patient's appointment named by ``value`` (its UUID or human id), if any."""
+    """The UUID of the patient's appointment named by ``value`` (its UUID or human id), if any,
+    among the appointments the clinician may see (their hospital and department, or their own):
+    another hospital's visit is not theirs to link a note or a consent to."""
     if value in (None, ""):
         return None
-    from appointments.models import Appointment
+    from appointments.selectors import appointments_for_doctor
 
     text = str(value).strip()
     lookup = Q(appointment_id=text)
@@ -129,7 +131,8 @@ def _appointment_ref(*, clinician: User, patient: User, value: object) -> uuid.U
         lookup |= Q(id=uuid.UUID(text))
     except ValueError:
         pass
-    found = Appointment.objects.filter(lookup, patient=patient).values_list("id", flat=True).first()
+    found = appointments_for_doctor(fetched_by=clinician).filter(lookup, patient=patient).values_list(
+        "id", flat=True).first()
     if found is None:
         raise ApiError("No such appointment for this patient.", status_code=404, code="not_found")
     return found

@@ -172,6 +172,23 @@ def test_clinician_writes_entries_patient_reads_them(send, open_record, doctor, 
     assert {r["title"] for r in data["records"]} == {"Type 2 diabetes", "Metformin"}
 
 
+def test_a_note_or_consent_links_only_an_appointment_the_clinician_may_see(send, doctor, patient, appointment):
+    """Another hospital's visit of the same patient is not the doctor's to link: the same 404 as an
+    appointment that does not exist."""
+    from tests.factories import DepartmentFactory, HospitalFactory
+
+    elsewhere = make_appointment(patient=patient, department=DepartmentFactory(hospital=HospitalFactory()), days=2)
+    url = f"/api/professional/patients/{patient.pk}/medical-records/"
+    body = {"kind": "diagnosis", "title": "Asthma", "date": "2025-01-10", "appointment_id": elsewhere.appointment_id}
+    refused = client_for(doctor).post(url, body, format="json")
+    assert refused.status_code == 404, refused.content
+    assert not ClinicalEntry.objects.exists()
+    refused = _request(send, doctor, patient, elsewhere)
+    assert refused.status_code == 404 and not AccessConsent.objects.exists()
+    assert client_for(doctor).post(url, {**body, "appointment_id": appointment.appointment_id},
+                                   format="json").status_code == 201
+
+
 def test_patients_and_strangers_cannot_write(doctor, other_doctor, patient, other_patient, appointment):
     url = f"/api/professional/patients/{patient.pk}/medical-records/"
     body = {"kind": "diagnosis", "title": "x", "date": "2025-01-10"}
