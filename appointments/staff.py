@@ -230,15 +230,22 @@ def staff_create(*, created_by: User, data: dict) -> StaffMember:
         validate_password(password)
     except ValidationError as exc:
         raise ApiError(" ".join(exc.messages), code="invalid_password") from exc
+    profile = data.get("doctor_profile") or {}
     password_hash = make_password(password)  # hashing is slow: never inside the transaction
     try:
         with transaction.atomic():
             user = User.objects.create_user(
                 email, password_hash=password_hash, full_name=name[:200], role=role, phone=str(data.get("phone") or "")[:32],
                 gender=str(data.get("gender") or "")[:32], preferred_language=str(data.get("preferred_language") or "")[:64],
-                otp_required_for_login=True,
+                date_of_birth=data.get("date_of_birth"), otp_required_for_login=True,
             )
-            return StaffMember.objects.create(user=user, hospital=hospital, department=department, position="Doctor")
+            return StaffMember.objects.create(
+                user=user, hospital=hospital, department=department, position="Doctor",
+                license_number=str(profile.get("medical_license_number") or "").strip()[:64],
+                license_expiry_date=profile.get("license_expiry_date"),
+                specialization=str(profile.get("specialization") or "").strip()[:120],
+                years_of_experience=profile.get("years_of_experience"),
+            )
     except IntegrityError as exc:
         raise ApiError("An account with this email already exists.", status_code=409, code="email_taken") from exc
 

@@ -11,11 +11,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.birthdates import birth_date_problem
 from appointments import staff
 from appointments.models import RosterException, RosterSession
 from phb.api import pagination, serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.fields import CalendarDateField
 from phb.api.schema import PASSWORD_SCHEMA, VISIBLE_TEXT_PATTERN, documented
 from phb.api.views import ScopedAPIView
 from phb.numbers import MAX_ID, whole_number
@@ -30,6 +32,21 @@ def _body(request: Request) -> dict:
     if not isinstance(request.data, dict):
         raise ApiError("The request body must be a JSON object.", code="invalid_body")
     return request.data
+
+
+class DoctorProfileInput(serializers.Serializer):
+    """The form's doctor details; a field it leaves empty arrives as ``""`` and is left unset."""
+
+    medical_license_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    specialization = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    license_expiry_date = CalendarDateField(required=False, allow_null=True)
+    years_of_experience = serializers.IntegerField(min_value=0, max_value=80, required=False, allow_null=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            data = {key: (None if value == "" and key in ("license_expiry_date", "years_of_experience") else value)
+                    for key, value in data.items()}
+        return super().to_internal_value(data)
 
 
 class StaffCreateInput(serializers.Serializer):
@@ -48,6 +65,14 @@ class StaffCreateInput(serializers.Serializer):
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
     gender = serializers.CharField(max_length=32, required=False, allow_blank=True)
     preferred_language = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    date_of_birth = CalendarDateField(required=False, allow_null=True)
+    doctor_profile = DoctorProfileInput(required=False)
+
+    def validate_date_of_birth(self, value):
+        problem = birth_date_problem(value) if value is not None else None
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
 
 
 class StaffView(ScopedAPIView):

@@ -206,3 +206,39 @@ def test_admin_filters_the_hospitals_administrators(ui: UI) -> None:
     kind.select_option("general")
     expect(row).to_be_visible()
     expect(page.get_by_text("Failed to load")).to_have_count(0)
+
+
+def test_admin_adds_a_doctor_who_signs_in_with_her_details(ui: UI) -> None:
+    """Staff Roster's Add Staff form: the new doctor is listed, signs in with the emailed code, and
+    her dashboard names the specialization the admin entered."""
+    page = admin_page(ui)
+    page.goto("/organization/staffing")
+    page.get_by_role("button", name="Add Staff").first.click()
+    form = page.locator("div.fixed.inset-0").filter(has=page.get_by_text("Add New Staff Member"))
+    suffix = uuid.uuid4().hex[:6]
+    # Listed after the demo doctors: ``people.doctor_in`` picks a department's first doctor by email.
+    email, password = f"roster.{suffix}@phb.test", f"Roster-{suffix}-Passw0rd!"
+    form.locator("#first_name").fill("Kemi")
+    form.locator("#last_name").fill(f"Roster{suffix}")
+    form.locator("#email").fill(email)
+    form.locator("#password").fill(password)
+    form.locator("#role").select_option("doctor")
+    form.locator("#department").select_option(label="General Medicine")
+    form.locator("#phone").fill("08031234567")
+    form.locator("#date_of_birth").fill("1984-05-06")
+    form.locator("[id='doctor_profile.medical_license_number']").fill(f"MDCN-{suffix}")
+    form.locator("[id='doctor_profile.license_expiry_date']").fill("2029-06-30")
+    form.locator("[id='doctor_profile.specialization']").fill("Family Medicine")
+    form.locator("[id='doctor_profile.years_of_experience']").fill("9")
+    form.get_by_role("button", name="Save Staff Member").click()
+    expect(page.get_by_text(f"Kemi Roster{suffix}")).to_be_visible()
+    assert ui.answers("/api/staff/", "POST") == [201]
+
+    doctor = ui.page("new doctor")
+    people.sign_in(doctor, ui.stack, email=email, password=password)
+    expect(doctor).to_have_url(re.compile(r"/onboarding"))  # a new account's welcome tour
+    doctor.get_by_text("Skip tour").click()
+    doctor.get_by_role("button", name="Skip anyway").click()
+    expect(doctor).not_to_have_url(re.compile(r"/onboarding"))
+    people.to_professional_view(doctor)
+    expect(doctor.get_by_text(re.compile(r"\| doctor \| Family Medicine"))).to_be_visible()

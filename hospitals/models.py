@@ -172,7 +172,9 @@ class StaffMember(models.Model):
     department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff")
     position = models.CharField(max_length=64, blank=True)
     license_number = models.CharField(max_length=64, blank=True)
+    license_expiry_date = models.DateField(null=True, blank=True)
     specialization = models.CharField(max_length=120, blank=True)
+    years_of_experience = models.PositiveSmallIntegerField(null=True, blank=True)
     verified = models.BooleanField(default=False)
 
     class Meta:

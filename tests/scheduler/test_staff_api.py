@@ -54,7 +54,41 @@ def test_admin_adds_a_doctor(hospital, department, hospital_admin):
     assert again.status_code == 409 and "message" in again.json()
 
 
+def test_the_roster_forms_doctor_details_are_kept(hospital, department, hospital_admin):
+    """What StaffRosterPage sends for a doctor: her birth date and licence details are stored, and
+    her professional registration (the frontend's professional view) names them."""
+    payload = {"email": "kola@example.test", "password": "Str0ng-Passw0rd!kola", "first_name": "Kola",
+               "last_name": "Ade", "phone": "08031234567", "role": "doctor", "department": department.pk,
+               "date_of_birth": "1980-01-02", "gender": "male", "preferred_language": "en",
+               "doctor_profile": {"specialization": "Cardiology", "medical_license_number": "MDCN-751",
+                                  "license_expiry_date": "2028-01-01", "years_of_experience": 7}}
+    response = client_for(hospital_admin).post("/api/staff/", payload, format="json")
+    assert response.status_code == 201, response.json()
+    user = User.objects.get(email="kola@example.test")
+    assert user.date_of_birth.isoformat() == "1980-01-02"
+    member = user.staff
+    assert (member.license_number, member.specialization) == ("MDCN-751", "Cardiology")
+    assert member.license_expiry_date.isoformat() == "2028-01-01" and member.years_of_experience == 7
+    registration = client_for(user).get("/api/registry/my-info/").json()
+    assert registration["license_number"] == "MDCN-751" and registration["specialization"] == "Cardiology"
+
+
+def test_a_doctor_added_without_details_is_added(department, hospital_admin):
+    payload = {"email": "bare@example.test", "password": "a-Long-pass-2931", "first_name": "A", "last_name": "B",
+               "role": "doctor", "department": department.pk,
+               "doctor_profile": {"specialization": "", "medical_license_number": "MDCN-9",
+                                  "license_expiry_date": "", "years_of_experience": ""}}
+    assert client_for(hospital_admin).post("/api/staff/", payload, format="json").status_code == 201
+    member = User.objects.get(email="bare@example.test").staff
+    assert member.license_number == "MDCN-9" and member.license_expiry_date is None
+    assert member.years_of_experience is None and member.user.date_of_birth is None
+
+
 @pytest.mark.parametrize("change", [{"role": "nurse"}, {"department": 999999}, {"password": "short"},
+                                    {"date_of_birth": "2030-01-01"}, {"date_of_birth": "not a date"},
+                                    {"doctor_profile": {"years_of_experience": -1}},
+                                    {"doctor_profile": {"license_expiry_date": "soon"}},
+                                    {"doctor_profile": "MDCN-1"},
                                     {"email": "nope"}, {"first_name": "", "last_name": ""}])
 def test_bad_staff_creation_gets_a_clear_error(department, hospital_admin, change):
     payload = {"email": "x.doc@example.test", "password": "a-Long-pass-2931", "first_name": "A", "last_name": "B",
