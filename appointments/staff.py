@@ -142,6 +142,7 @@ def staff_rows(*, members: list[StaffMember], now: datetime | None = None) -> li
             "role_display": user.get_role_display(),
             "department_id": member.department_id,
             "department_name": member.department.name if member.department else None,
+            "specialization": member.specialization or None,
             "is_available": available,
             "availability_status": {
                 "is_available": available,

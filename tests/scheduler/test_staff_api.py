@@ -32,6 +32,16 @@ def test_staff_list_shows_roster_hours_and_next_slot(hospital, department, hospi
     assert admin_row["availability_status"]["consultation_hours_start"] is None
 
 
+def test_staff_list_names_each_doctors_specialization(department, hospital_admin):
+    """Staff Management's search matches a member's ``specialization``."""
+    doctor = make_doctor(department=department)
+    doctor.staff.specialization = "Family Medicine"
+    doctor.staff.save(update_fields=["specialization"])
+    rows = {r["user_id"]: r for r in client_for(hospital_admin).get("/api/staff/").json()["staff_members"]}
+    assert rows[str(doctor.pk)]["specialization"] == "Family Medicine"
+    assert rows[str(hospital_admin.pk)]["specialization"] is None
+
+
 def test_staff_list_is_scoped_to_the_callers_hospital(hospital, department, hospital_admin, patient):
     roster(department, doctors=1)
     elsewhere = make_hospital_admin(hospital=HospitalFactory())
