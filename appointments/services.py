@@ -120,15 +120,18 @@ def normalize_summary(value: Any) -> dict:
 def appointment_complete(*, appointment: Appointment, doctor: User, medical_summary: Any,
                          notes: str = "") -> Appointment:
     """D7 / D4 completed: requires a non-empty medical summary (asked for only where the
-    consultation can be completed: otherwise the refusal says why it cannot)."""
+    consultation can be completed: otherwise the refusal says why it cannot). A confirmed
+    appointment nobody started is completed directly, once its time has come (checked on the
+    locked row)."""
     state.ensure_transition(appointment.status, S.COMPLETED)
+    _ensure_time_came_if_not_started(appointment)
     summary = normalize_summary(medical_summary)
     changes: dict[str, Any] = {"medical_summary": summary, "completed_at": timezone.now()}
     if notes:
         changes["doctor_notes"] = _append(appointment.doctor_notes, notes)
     if appointment.doctor_id is None:
         changes["doctor"] = doctor
-    appointment = _transition(appointment, S.COMPLETED, **changes)
+    appointment = _transition(appointment, S.COMPLETED, check=_ensure_time_came_if_not_started, **changes)
     _log("consultation_completed", appointment)
     return appointment
 
@@ -149,6 +152,12 @@ def appointment_no_show(*, appointment: Appointment, doctor: User, notes: str = 
 def _ensure_started(appointment: Appointment) -> None:
     if appointment.start > timezone.now():
         raise Conflict("A patient cannot be marked as a no-show before the appointment time.", code="too_early")
+
+
+def _ensure_time_came_if_not_started(appointment: Appointment) -> None:
+    if appointment.status == S.CONFIRMED and appointment.start > timezone.now():
+        raise Conflict("A consultation cannot be completed before the appointment time; start it to see the "
+                       "patient early.", code="too_early")
 
 
 def appointment_cancel(*, appointment: Appointment, cancelled_by: User, reason: str) -> Appointment:

@@ -1,6 +1,7 @@
 """The appointment state machine: the only place that says which status may follow which.
 
     pending ──accept──▶ confirmed ──start──▶ in_progress ──complete──▶ completed
+       │                   │  │  └────────────complete (once its time has come)─────────┘
        │                   │  │
        │                   │  └──no-show──▶ no_show
        ├──cancel──▶ cancelled ◀──cancel──┘
@@ -16,7 +17,9 @@ from phb.api.errors import ApiError, Conflict
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.CONFIRMED, S.CANCELLED, S.RESCHEDULED}),
-    S.CONFIRMED: frozenset({S.IN_PROGRESS, S.CANCELLED, S.NO_SHOW, S.RESCHEDULED}),
+    # confirmed → completed: the consultation took place without being started in the app (the
+    # appointment page offers only "Mark as Completed"); allowed once its time has come.
+    S.CONFIRMED: frozenset({S.IN_PROGRESS, S.COMPLETED, S.CANCELLED, S.NO_SHOW, S.RESCHEDULED}),
     S.IN_PROGRESS: frozenset({S.COMPLETED}),
     S.RESCHEDULED: frozenset({S.PENDING, S.CONFIRMED, S.CANCELLED}),
     S.COMPLETED: frozenset(),

@@ -63,7 +63,7 @@ TARGET = {"accept": S.CONFIRMED, "start": S.IN_PROGRESS, "complete": S.COMPLETED
           "no_show": S.NO_SHOW, "rescheduled": S.RESCHEDULED}
 ALLOWED = {
     S.PENDING: {"accept", "cancel", "rescheduled"},
-    S.CONFIRMED: {"start", "cancel", "no_show", "rescheduled"},
+    S.CONFIRMED: {"start", "complete", "cancel", "no_show", "rescheduled"},
     S.IN_PROGRESS: {"complete"},
     S.COMPLETED: set(),
     S.CANCELLED: set(),
@@ -92,7 +92,7 @@ def do_action(client, appointment, action: str, via: str):
 @pytest.mark.parametrize("start_status", list(ALLOWED))
 def test_state_machine(start_status, action, via, appointment, doctor):
     appointment = put_in(start_status, appointment, doctor)
-    if action == "no_show":
+    if action in ("no_show", "complete"):
         move_to_past(appointment)
     slot_before = Slot.objects.get(pk=appointment.slot_id).in_use
     response = do_action(client_for(doctor), appointment, action, via)
@@ -165,14 +165,16 @@ def test_complete_requires_summary(appointment, doctor):
 
 @pytest.mark.parametrize("status", [S.PENDING, S.CONFIRMED, S.COMPLETED, S.CANCELLED])
 def test_completing_without_a_summary_where_it_cannot_be_completed_says_why(appointment, doctor, status):
-    """The state is the reason, not the missing summary: sending one would not help."""
+    """The state is the reason, not the missing summary: sending one would not help (a confirmed
+    appointment can be completed, but not before its time)."""
     put_in(status, appointment, doctor)
     client = client_for(doctor)
+    reason = "too_early" if status == S.CONFIRMED else "invalid_transition"
     for response in (client.post(_url(appointment, "complete-consultation/"), {}, format="json"),
                      client.patch(f"/api/doctor-appointments/{appointment.id}/status/", {"status": "completed"},
                                   format="json")):
         assert response.status_code == 409, response.json()
-        assert response.json()["code"] == "invalid_transition" and response.json()["message"]
+        assert response.json()["code"] == reason and response.json()["message"]
     assert Appointment.objects.get(pk=appointment.pk).status == status
 
 
@@ -191,6 +193,21 @@ def test_no_show_refused_before_time(appointment, doctor):
     put_in(S.CONFIRMED, appointment, doctor)
     response = client_for(doctor).post(_url(appointment, "no-show/"), {}, format="json")
     assert response.status_code == 409 and "before the appointment time" in response.json()["message"]
+
+
+def test_a_confirmed_consultation_is_completed_without_a_start_once_its_time_has_come(appointment, doctor):
+    """The appointment page offers a confirmed appointment only "Mark as Completed"."""
+    put_in(S.CONFIRMED, appointment, doctor)
+    early = client_for(doctor).post(_url(appointment, "complete-consultation/"), {"medical_summary": SUMMARY},
+                                    format="json")
+    assert early.status_code == 409 and early.json()["code"] == "too_early", early.json()
+    move_to_past(appointment)
+    done = client_for(doctor).post(_url(appointment, "complete-consultation/"), {"medical_summary": SUMMARY},
+                                   format="json")
+    assert done.status_code == 200, done.json()
+    appointment.refresh_from_db()
+    assert appointment.status == S.COMPLETED and appointment.medical_summary == SUMMARY
+    assert appointment.completed_at is not None and appointment.started_at is None
 
 
 def test_unknown_status_is_400(appointment, doctor):
