@@ -140,6 +140,8 @@ def _check_upload(study: ImagingStudy) -> tuple[str, DicomHeader]:
     version_id = found.get("VersionId", "") or ""
     try:
         return version_id, _read_dicom_header(study, version_id)
+    except objects.ObjectMissing:  # removed since the head (a concurrent refusal)
+        raise Conflict("The file has not been uploaded yet.", code="upload_missing") from None
     except NotDicom as exc:
         raise _Refusal(reason=f"not dicom: {exc}", code="not_dicom",
                        message="The file is not a DICOM study (no readable DICOM header).") from None
@@ -174,6 +176,10 @@ def _s3_down(study: ImagingStudy) -> ServiceUnavailable:
     return ServiceUnavailable("The upload cannot be checked just now. Try again shortly.", code="storage_unavailable")
 
 
+def _rejected(study: ImagingStudy) -> Conflict:
+    return Conflict("This upload was refused; start a new one.", code="upload_rejected")
+
+
 def imaging_study_complete(*, clinician: User, study_id: Any, request: Any = None) -> ImagingStudy:
     """Check the uploaded object and list the study (idempotent once it is available).
 
@@ -187,13 +193,18 @@ def imaging_study_complete(*, clinician: User, study_id: Any, request: Any = Non
     if study.status == StudyStatus.AVAILABLE:
         return study
     if study.status == StudyStatus.REJECTED:
-        raise Conflict("This upload was refused; start a new one.", code="upload_rejected")
+        raise _rejected(study)
     try:
         version_id, header = _check_upload(study)
     except _Refusal as refusal:
         raise _refuse(study, refusal, by=clinician, request=request) from None
     except (ClientError, BotoCoreError) as exc:
         raise _s3_down(study) from exc
+    except Conflict:
+        study.refresh_from_db()
+        if study.status == StudyStatus.REJECTED:  # refused by another request while it was read
+            raise _rejected(study) from None
+        raise
     with transaction.atomic():
         listed = ImagingStudy.objects.filter(pk=study.pk, status=StudyStatus.PENDING).update(
             status=StudyStatus.AVAILABLE,

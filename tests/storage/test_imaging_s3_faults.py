@@ -78,3 +78,33 @@ def test_a_refused_upload_whose_object_s3_does_not_delete_stays_pending_for_a_re
     assert study.status == StudyStatus.REJECTED
     found = s3.list_object_versions(Bucket=settings.MEDICAL_IMAGING_BUCKET, Prefix=study.key)
     assert not found.get("Versions") and not found.get("DeleteMarkers")
+
+
+def test_an_upload_removed_while_a_second_completion_reads_it_is_a_409(doctor, patient, s3):
+    """The doctor presses "complete" twice on a file of the declared size and type that is not
+    DICOM. The first request refuses it and deletes its versions while the second is between its
+    ``head_object`` and its read of the header: the second answers 409 (refused), not a 500."""
+    bad = b"not a dicom file" * 64
+    grant_access(clinician=doctor, patient=patient)
+    started = start(doctor, patient, bad)
+    assert post_to_s3(started.json()["upload"], bad).status_code in (200, 201, 204)
+    study = ImagingStudy.objects.get(pk=started.json()["id"])
+    url = f"{STUDIES}{study.pk}/complete/"
+    first: list = []
+
+    def first_completes_meanwhile(**_):
+        if not first:
+            first.append(None)
+            first[0] = client_for(doctor).post(url)
+
+    s3.meta.events.register("before-call.s3.GetObject", first_completes_meanwhile)
+    try:
+        second = client_for(doctor).post(url)
+    finally:
+        s3.meta.events.unregister("before-call.s3.GetObject", first_completes_meanwhile)
+    assert first[0].status_code == 422 and first[0].json()["code"] == "not_dicom"
+    assert second.status_code == 409, second.content
+    assert second.json()["code"] == "upload_rejected"
+    study.refresh_from_db()
+    assert study.status == StudyStatus.REJECTED
+    assert AuditEvent.objects.filter(action="upload_rejected", object_id=str(study.pk)).count() == 1
