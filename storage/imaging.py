@@ -7,6 +7,8 @@
    else is refused and every version of the object deleted.
 3. The patient and clinicians with access get 5-minute signed GET URLs (CloudFront signed URLs
    with ``CLOUDFRONT_ENABLED``, S3 SigV4 presigned URLs otherwise); every read audited.
+4. :func:`imaging_uploads_expire` removes the studies never completed once their upload window
+   closed more than ``IMAGING_UPLOAD_ABANDON_HOURS`` ago, with every version of their object.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import io
 import logging
 import re
 import tempfile
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
@@ -43,7 +47,16 @@ HEADER_PROBE_BYTES = 1024 * 1024
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
-def _audit(*, actor: User, study: ImagingStudy, action: str, request: Any = None) -> None:
+# ``rejection_reason`` of a study whose upload was never completed: while its object is being
+# removed, then once it is gone.
+ABANDONED = "upload abandoned"
+ABANDONED_REMOVING = "upload abandoned: removing"
+# A removal claimed longer ago than this was cut short (the job outlives at most
+# phb-job@.service's TimeoutStartSec, 10 minutes): the next run takes it over.
+ABANDON_CLAIM_LEASE = timedelta(minutes=15)
+
+
+def _audit(*, actor: User | None, study: ImagingStudy, action: str, request: Any = None) -> None:
     from records.audit import audit_record
 
     audit_record(actor=actor, patient=study.patient_id, action=action, object_type="imaging_study",
@@ -177,6 +190,9 @@ def _s3_down(study: ImagingStudy) -> ServiceUnavailable:
 
 
 def _rejected(study: ImagingStudy) -> Conflict:
+    if study.rejection_reason in (ABANDONED, ABANDONED_REMOVING):
+        return Conflict("This upload was not completed in time and was removed; start a new one.",
+                        code="upload_rejected")
     return Conflict("This upload was refused; start a new one.", code="upload_rejected")
 
 
@@ -202,7 +218,7 @@ def imaging_study_complete(*, clinician: User, study_id: Any, request: Any = Non
         raise _s3_down(study) from exc
     except Conflict:
         study.refresh_from_db()
-        if study.status == StudyStatus.REJECTED:  # refused by another request while it was read
+        if study.status == StudyStatus.REJECTED:  # refused or removed as abandoned while it was read
             raise _rejected(study) from None
         raise
     with transaction.atomic():
@@ -221,6 +237,8 @@ def imaging_study_complete(*, clinician: User, study_id: Any, request: Any = Non
         if listed:
             _audit(actor=clinician, study=study, action="write", request=request)
     study.refresh_from_db()
+    if not listed and study.status == StudyStatus.REJECTED:
+        raise _rejected(study)
     if listed:
         metrics.record("ImagingStudyCompleted", area="Storage")
         logger.info("imaging study listed", extra={"event": "imaging_study_listed", "study_id": str(study.pk)})
@@ -261,3 +279,56 @@ def imaging_list_audit(*, studies: list[ImagingStudy], fetched_by: User, request
     for patient_id in sorted({s.patient_id for s in studies}, key=str):
         audit_record(actor=fetched_by, patient=patient_id, action="list", object_type="imaging_studies",
                      object_id=str(patient_id), request=request)
+
+
+@dataclass(frozen=True)
+class ExpiryReport:
+    removed: int  # studies no longer pending, their objects gone
+    versions_removed: int
+    retrying: int  # S3 did not answer: still pending, for the next run
+
+
+def _abandoned(*, now: Any) -> Q:
+    """Pending studies whose upload window closed more than the grace ago, and removals claimed
+    by a run that did not finish."""
+    closed_before = now - timedelta(hours=settings.IMAGING_UPLOAD_ABANDON_HOURS)
+    return (Q(status=StudyStatus.PENDING, upload_expires_at__lt=closed_before)
+            | Q(status=StudyStatus.REJECTED, rejection_reason=ABANDONED_REMOVING,
+                completed_at__lt=now - ABANDON_CLAIM_LEASE))
+
+
+def imaging_uploads_expire(*, limit: int = 200) -> ExpiryReport:
+    """Remove up to ``limit`` studies never completed, oldest first, with every version of their
+    object (an upload that did arrive is a patient's scan nobody can see).
+
+    Each is claimed by a conditional update (``pending`` -> ``rejected``, reason
+    ``ABANDONED_REMOVING``) committed before S3 is called, so a concurrent ``complete`` (or
+    another run) acts on it only if it got there first. S3 not answering puts it back to
+    ``pending`` and ends the run (the rest wait for the next one); a run cut short leaves a claim
+    the next run takes over after ``ABANDON_CLAIM_LEASE``."""
+    removed = versions = retrying = 0
+    due = list(ImagingStudy.objects.filter(_abandoned(now=timezone.now()))
+               .order_by("upload_expires_at").only("pk", "patient_id", "key")[:limit])
+    for study in due:
+        claimed_at = timezone.now()
+        if not ImagingStudy.objects.filter(_abandoned(now=claimed_at), pk=study.pk).update(
+                status=StudyStatus.REJECTED, rejection_reason=ABANDONED_REMOVING, completed_at=claimed_at):
+            continue  # completed (or taken) since it was read
+        claim = ImagingStudy.objects.filter(pk=study.pk, status=StudyStatus.REJECTED,
+                                            rejection_reason=ABANDONED_REMOVING, completed_at=claimed_at)
+        try:
+            gone = objects.delete_all_versions(storage_name=objects.IMAGING, key=study.key)
+        except (ClientError, BotoCoreError):
+            claim.update(status=StudyStatus.PENDING, rejection_reason="", completed_at=None)
+            retrying += 1
+            logger.warning("abandoned imaging upload not removed", extra={
+                "event": "imaging_abandoned_unavailable", "study_id": str(study.pk)})
+            break  # S3 is not answering: the rest wait for the next run, not for its timeouts
+        claim.update(rejection_reason=ABANDONED, completed_at=timezone.now())
+        _audit(actor=None, study=study, action="upload_abandoned")
+        metrics.record("ImagingUploadAbandoned", area="Storage", dimensions={"Uploaded": "yes" if gone else "no"})
+        logger.info("abandoned imaging upload removed", extra={
+            "event": "imaging_upload_abandoned", "study_id": str(study.pk), "versions_removed": gone})
+        removed += 1
+        versions += gone
+    return ExpiryReport(removed=removed, versions_removed=versions, retrying=retrying)

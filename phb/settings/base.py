@@ -459,6 +459,11 @@ MULTIPART_BODY_MAX_BYTES = max(PATIENT_UPLOAD_MAX_FILES * (PATIENT_UPLOAD_MAX_BY
                                CLINICAL_GUIDELINE_MAX_BYTES + 1024 * 1024)
 JSON_MAX_DEPTH = 32
 MEDICAL_IMAGING_MAX_BYTES = env.int("MEDICAL_IMAGING_MAX_BYTES", default=1024 * 1024 * 1024)
+# Hours after an imaging upload's window (the presigned POST's 300 s) closed before a study never
+# completed is removed with its object (``manage.py expire_imaging_uploads``); at least 1.
+IMAGING_UPLOAD_ABANDON_HOURS = env.int("IMAGING_UPLOAD_ABANDON_HOURS", default=24)
+if IMAGING_UPLOAD_ABANDON_HOURS < 1:
+    raise ImproperlyConfigured("IMAGING_UPLOAD_ABANDON_HOURS must be at least 1 (an upload may still be arriving).")
 # Days without access before Intelligent-Tiering moves a scan to the asynchronous Archive Access
 # tier (90-730); 0 keeps scans in the millisecond-access tiers only.
 MEDICAL_IMAGING_ARCHIVE_AFTER_DAYS = env.int("MEDICAL_IMAGING_ARCHIVE_AFTER_DAYS", default=0)
