@@ -47,12 +47,13 @@ HEADER_PROBE_BYTES = 1024 * 1024
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
-# ``rejection_reason`` of a study whose upload was never completed: while its object is being
-# removed, then once it is gone.
+# A rejected study's ``rejection_reason`` starts with this while its object is being removed (a
+# refusal, or an upload never completed: ``ABANDONED``), and loses it once the object is gone.
+REMOVING = "removing: "
 ABANDONED = "upload abandoned"
-ABANDONED_REMOVING = "upload abandoned: removing"
-# A removal claimed longer ago than this was cut short (the job outlives at most
-# phb-job@.service's TimeoutStartSec, 10 minutes): the next run takes it over.
+ABANDONED_REMOVING = REMOVING + ABANDONED
+# A removal claimed longer ago than this was cut short (a request lives at most gunicorn's 30 s
+# timeout, the job phb-job@.service's TimeoutStartSec, 10 minutes): the next run takes it over.
 ABANDON_CLAIM_LEASE = timedelta(minutes=15)
 
 
@@ -162,21 +163,24 @@ def _check_upload(study: ImagingStudy) -> tuple[str, DicomHeader]:
 
 def _refuse(study: ImagingStudy, refusal: _Refusal, *, by: User, request: Any) -> ApiError:
     """Mark the study rejected and delete every version of its object (unless a concurrent
-    completion listed it first: then the listed version stays)."""
+    completion listed it first: then the listed version stays). Until the object is gone the
+    reason says ``REMOVING``, so that a refusal cut short is finished by ``expire_imaging_uploads``."""
+    claimed_at = timezone.now()
     rejected = ImagingStudy.objects.filter(pk=study.pk, status=StudyStatus.PENDING).update(
-        status=StudyStatus.REJECTED, rejection_reason=refusal.reason[:255], completed_at=timezone.now()
+        status=StudyStatus.REJECTED, rejection_reason=(REMOVING + refusal.reason)[:255], completed_at=claimed_at
     )
     if not rejected:
         return Conflict("This study was completed by another request.", code="already_completed")
+    claim = ImagingStudy.objects.filter(pk=study.pk, status=StudyStatus.REJECTED,
+                                        rejection_reason__startswith=REMOVING, completed_at=claimed_at)
     try:
         removed = objects.delete_all_versions(storage_name=objects.IMAGING, key=study.key)
     except (ClientError, BotoCoreError):
         # Pending again, so that a retry checks and removes the object: a rejected study is one
         # whose object is gone.
-        ImagingStudy.objects.filter(pk=study.pk, status=StudyStatus.REJECTED).update(
-            status=StudyStatus.PENDING, rejection_reason="", completed_at=None
-        )
+        claim.update(status=StudyStatus.PENDING, rejection_reason="", completed_at=None)
         return _s3_down(study)
+    claim.update(rejection_reason=refusal.reason[:255])
     _audit(actor=by, study=study, action="upload_rejected", request=request)
     metrics.record("ImagingStudyRejected", area="Storage", dimensions={"Reason": refusal.code})
     logger.warning("imaging upload refused", extra={"event": "imaging_upload_refused", "study_id": str(study.pk),
@@ -290,10 +294,10 @@ class ExpiryReport:
 
 def _abandoned(*, now: Any) -> Q:
     """Pending studies whose upload window closed more than the grace ago, and removals claimed
-    by a run that did not finish."""
+    by a run or a refusal that did not finish."""
     closed_before = now - timedelta(hours=settings.IMAGING_UPLOAD_ABANDON_HOURS)
     return (Q(status=StudyStatus.PENDING, upload_expires_at__lt=closed_before)
-            | Q(status=StudyStatus.REJECTED, rejection_reason=ABANDONED_REMOVING,
+            | Q(status=StudyStatus.REJECTED, rejection_reason__startswith=REMOVING,
                 completed_at__lt=now - ABANDON_CLAIM_LEASE))
 
 
@@ -303,32 +307,39 @@ def imaging_uploads_expire(*, limit: int = 200) -> ExpiryReport:
 
     Each is claimed by a conditional update (``pending`` -> ``rejected``, reason
     ``ABANDONED_REMOVING``) committed before S3 is called, so a concurrent ``complete`` (or
-    another run) acts on it only if it got there first. S3 not answering puts it back to
-    ``pending`` and ends the run (the rest wait for the next one); a run cut short leaves a claim
-    the next run takes over after ``ABANDON_CLAIM_LEASE``."""
+    another run) acts on it only if it got there first. S3 not answering puts it back as it was
+    and ends the run (the rest wait for the next one). A removal cut short (this job's, or a
+    refusal's whose request was killed) is taken over after ``ABANDON_CLAIM_LEASE``."""
     removed = versions = retrying = 0
-    due = list(ImagingStudy.objects.filter(_abandoned(now=timezone.now()))
-               .order_by("upload_expires_at").only("pk", "patient_id", "key")[:limit])
+    due = list(ImagingStudy.objects.filter(_abandoned(now=timezone.now())).order_by("upload_expires_at")
+               .only("pk", "patient_id", "key", "status", "rejection_reason", "completed_at")[:limit])
     for study in due:
         claimed_at = timezone.now()
-        if not ImagingStudy.objects.filter(_abandoned(now=claimed_at), pk=study.pk).update(
-                status=StudyStatus.REJECTED, rejection_reason=ABANDONED_REMOVING, completed_at=claimed_at):
+        reason = ABANDONED_REMOVING if study.status == StudyStatus.PENDING else study.rejection_reason
+        if not ImagingStudy.objects.filter(
+                _abandoned(now=claimed_at), pk=study.pk, status=study.status, rejection_reason=study.rejection_reason,
+        ).update(status=StudyStatus.REJECTED, rejection_reason=reason, completed_at=claimed_at):
             continue  # completed (or taken) since it was read
-        claim = ImagingStudy.objects.filter(pk=study.pk, status=StudyStatus.REJECTED,
-                                            rejection_reason=ABANDONED_REMOVING, completed_at=claimed_at)
+        claim = ImagingStudy.objects.filter(pk=study.pk, status=StudyStatus.REJECTED, rejection_reason=reason,
+                                            completed_at=claimed_at)
         try:
             gone = objects.delete_all_versions(storage_name=objects.IMAGING, key=study.key)
         except (ClientError, BotoCoreError):
-            claim.update(status=StudyStatus.PENDING, rejection_reason="", completed_at=None)
+            claim.update(status=study.status, rejection_reason=study.rejection_reason, completed_at=study.completed_at)
             retrying += 1
             logger.warning("abandoned imaging upload not removed", extra={
                 "event": "imaging_abandoned_unavailable", "study_id": str(study.pk)})
             break  # S3 is not answering: the rest wait for the next run, not for its timeouts
-        claim.update(rejection_reason=ABANDONED, completed_at=timezone.now())
-        _audit(actor=None, study=study, action="upload_abandoned")
-        metrics.record("ImagingUploadAbandoned", area="Storage", dimensions={"Uploaded": "yes" if gone else "no"})
-        logger.info("abandoned imaging upload removed", extra={
-            "event": "imaging_upload_abandoned", "study_id": str(study.pk), "versions_removed": gone})
+        final = reason.removeprefix(REMOVING)
+        claim.update(rejection_reason=final, completed_at=timezone.now())
+        if final == ABANDONED:
+            _audit(actor=None, study=study, action="upload_abandoned")
+            metrics.record("ImagingUploadAbandoned", area="Storage", dimensions={"Uploaded": "yes" if gone else "no"})
+        else:  # the refusal's own audit row was never written
+            _audit(actor=None, study=study, action="upload_rejected")
+        logger.info("unfinished imaging upload removed", extra={
+            "event": "imaging_upload_abandoned", "study_id": str(study.pk), "versions_removed": gone,
+            "was": "abandoned" if final == ABANDONED else "refused"})
         removed += 1
         versions += gone
     return ExpiryReport(removed=removed, versions_removed=versions, retrying=retrying)

@@ -271,3 +271,52 @@ def test_a_grace_shorter_than_an_hour_stops_the_start_with_a_clear_reason(hours)
     )
     assert done.returncode != 0
     assert "ImproperlyConfigured" in done.stderr and "IMAGING_UPLOAD_ABANDON_HOURS must be at least 1" in done.stderr
+
+
+@pytest.mark.django_db
+def test_a_refusal_cut_short_has_its_object_removed_by_the_next_run(doctor, patient, s3):
+    """The worker refusing an upload is killed (its timeout, a deploy) after marking the study
+    rejected and before S3 deleted the file: a later run removes the object all the same."""
+    bad = b"not a dicom file" * 64
+    grant_access(clinician=doctor, patient=patient)
+    started = start(doctor, patient, bad)
+    assert post_to_s3(started.json()["upload"], bad).status_code in (200, 201, 204)
+    study = ImagingStudy.objects.get(pk=started.json()["id"])
+
+    def killed(**_):
+        raise SystemExit("worker killed")
+
+    s3.meta.events.register("before-call.s3.ListObjectVersions", killed)
+    try:
+        with pytest.raises(SystemExit):
+            client_for(doctor).post(f"{STUDIES}{study.pk}/complete/")
+    finally:
+        s3.meta.events.unregister("before-call.s3.ListObjectVersions", killed)
+    study.refresh_from_db()
+    assert study.status == StudyStatus.REJECTED and len(_versions(s3, study)) == 1
+
+    assert _expire() == {"removed": 0, "versions_removed": 0, "retrying": 0}  # the refusal may still be running
+    ImagingStudy.objects.filter(pk=study.pk).update(
+        completed_at=timezone.now() - imaging.ABANDON_CLAIM_LEASE - timedelta(minutes=1)
+    )
+    assert _expire() == {"removed": 1, "versions_removed": 1, "retrying": 0}
+    study.refresh_from_db()
+    assert study.status == StudyStatus.REJECTED and _versions(s3, study) == []
+    assert study.rejection_reason.startswith("not dicom")
+    assert AuditEvent.objects.filter(action="upload_rejected", object_id=str(study.pk), actor_id=None).exists()
+    again = client_for(doctor).post(f"{STUDIES}{study.pk}/complete/")
+    assert again.status_code == 409 and again.json()["message"] == "This upload was refused; start a new one."
+
+
+@pytest.mark.django_db
+def test_a_finished_refusal_is_not_counted_again(doctor, patient, s3):
+    bad = b"not a dicom file" * 64
+    grant_access(clinician=doctor, patient=patient)
+    started = start(doctor, patient, bad)
+    assert post_to_s3(started.json()["upload"], bad).status_code in (200, 201, 204)
+    assert client_for(doctor).post(f"{STUDIES}{started.json()['id']}/complete/").status_code == 422
+    study = ImagingStudy.objects.get(pk=started.json()["id"])
+    assert study.rejection_reason.startswith("not dicom")
+    ImagingStudy.objects.filter(pk=study.pk).update(completed_at=timezone.now() - timedelta(days=2))
+    assert _expire() == {"removed": 0, "versions_removed": 0, "retrying": 0}
+    assert AuditEvent.objects.filter(action="upload_rejected", object_id=str(study.pk)).count() == 1
