@@ -54,7 +54,9 @@ class Report:
 
 def enqueue(*, to: str, subject: str, body: str, kind: str) -> OutgoingEmail:
     email = OutgoingEmail.objects.create(to=to, subject=subject[:200], body=body, kind=kind[:40])
-    transaction.on_commit(lambda: deliver(email_id=email.pk))
+    # robust: an attempt that fails for any reason (the database gone after the commit) is logged,
+    # never the request's error; the row waits for the timer.
+    transaction.on_commit(lambda: deliver(email_id=email.pk), robust=True)
     return email
 
 
