@@ -144,7 +144,7 @@ class ClinicianAccessLogsView(_ClinicianPatientView):
         patient = self.patient_for(request, patient_id)
         page = pagination.paginate(request, selectors.access_log_by_clinician(clinician=request.user, patient=patient),
                                    spec=pagination.AUDIT_EVENTS)
-        return page.response({"access_logs": [event_item(e) for e in page.items]})
+        return page.response({"access_logs": [event_item(e, viewer=request.user) for e in page.items]})
 
 
 class ClinicianConsentsView(_ClinicianPatientView):

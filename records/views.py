@@ -237,10 +237,13 @@ class AccessLogView(ApiView):
         page = pagination.paginate(request, selectors.access_log_of_patient(fetched_by=request.user),
                                    spec=pagination.AUDIT_EVENTS)
         actors = selectors.actors_of(page.items)
-        return page.response({"status": "success", "access_logs": [event_item(e, actors) for e in page.items]})
+        return page.response({"status": "success", "access_logs": [event_item(e, actors, viewer=request.user)
+                                                                    for e in page.items]})
 
 
-def event_item(event, actors: dict[str, User] | None = None) -> dict[str, Any]:
+def event_item(event, actors: dict[str, User] | None = None, *, viewer: User) -> dict[str, Any]:
+    """One audit event as its reader sees it. The network address is the reader's own only: a
+    patient sees who opened her record and when, not the hospital's or an operator's addresses."""
     actor = (actors or {}).get(str(event.actor_id)) if event.actor_id else None
     staff = getattr(actor, "staff", None) if actor is not None else None
     return {
@@ -253,7 +256,7 @@ def event_item(event, actors: dict[str, User] | None = None) -> dict[str, Any]:
         "actor_role": event.actor_role,
         "actor_name": (actor.full_name if actor is not None else "") if event.actor_role != "patient" else "You",
         "hospital_name": staff.hospital.name if staff is not None else "",
-        "ip_address": event.ip_address,
+        "ip_address": event.ip_address if event.actor_id == viewer.pk else None,
         "request_id": event.request_id,
     }
 

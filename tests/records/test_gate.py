@@ -195,6 +195,24 @@ def test_access_log_lists_reads(open_record, patient):
     assert len(reads) == 1
     assert reads[0]["actor_id"] == str(patient.pk)
     assert reads[0]["request_id"]
+    assert reads[0]["ip_address"] == "127.0.0.1"  # her own address
+
+
+def test_the_access_log_shows_the_patient_no_one_elses_address(send, open_record, patient, doctor, department):
+    from tests.records.conftest import make_appointment
+
+    appointment = make_appointment(patient=patient, doctor=doctor, department=department)
+    body = {"access_reason": "Consultation", "access_type": "medical_records",
+            "appointment_id": appointment.appointment_id}
+    assert send(client_for(doctor), "post", f"/api/professional/patient/{patient.pk}/request-access/",
+                body, REMOTE_ADDR="10.20.30.40").status_code == 201
+    doctors = client_for(doctor).get(f"/api/professional/patient/{patient.pk}/access-logs/").json()["access_logs"]
+    assert doctors and all(e["ip_address"] == "10.20.30.40" for e in doctors)  # the doctor's own
+    client, _token = open_record(patient)
+    logs = client.get("/api/patient/medical-record/access-log/").json()["access_logs"]
+    theirs = [e for e in logs if e["actor_id"] == str(doctor.pk)]
+    assert theirs and all(e["ip_address"] is None for e in theirs)
+    assert "10.20.30.40" not in str(logs)
 
 
 def test_metrics_emitted(send, patient):
