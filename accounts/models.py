@@ -68,8 +68,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     preferred_language = models.CharField(max_length=64, blank=True)
     secondary_languages = JSONField(default=list, blank=True)
     custom_language = models.CharField(max_length=64, blank=True)
+    # Masked (``*******8901``); the full number is sealed in ``*_sealed`` (``accounts.identifiers``).
     nin = models.CharField("national identification number", max_length=32, blank=True)
+    nin_sealed = models.TextField(blank=True, editable=False)
     ssn = models.CharField(max_length=32, blank=True)
+    ssn_sealed = models.TextField(blank=True, editable=False)
     contact_preferences = JSONField(default=dict, blank=True)
     has_completed_onboarding = models.BooleanField(default=False)
     email_verified = models.BooleanField(default=False)

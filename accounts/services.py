@@ -6,6 +6,7 @@ import hashlib
 import logging
 import math
 import secrets
+import uuid
 from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any
@@ -20,11 +21,12 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.birthdates import birth_date_problem
 from accounts.codes import code_issue, code_verify
+from accounts.identifiers import sealed_identifiers
 from accounts.models import CodePurpose, OneTimeCode, PasswordResetToken, Role, User
 from accounts.roles import is_staff_member
 from accounts.throttles import throttle_code_request
 from phb import metrics
-from phb.api.errors import ApiError
+from phb.api.errors import ApiError, ServiceUnavailable
 from phb.notify import send_email_after_commit
 
 logger = logging.getLogger("accounts")
@@ -70,14 +72,23 @@ def user_register(*, data: dict[str, Any]) -> User:
         k: data.get(k)
         for k in (
             "full_name", "gender", "date_of_birth", "phone", "country", "state", "city",
-            "preferred_language", "secondary_languages", "custom_language", "nin", "ssn",
+            "preferred_language", "secondary_languages", "custom_language",
         )
         if data.get(k) not in (None, "")
     }
+    from records.crypto import EncryptionUnavailable
+
+    user_id = uuid.uuid4()
+    try:  # KMS: before the transaction opens
+        fields.update(sealed_identifiers(user_id=user_id, values=data))
+    except EncryptionUnavailable as exc:
+        raise ServiceUnavailable("Registration is unavailable just now. Try again shortly.",
+                                 code="encryption_unavailable") from exc
     password_hash = make_password(data["password"])  # hashing is slow: never inside the transaction
     try:
         with transaction.atomic():
             user = User.objects.create_user(
+                id=user_id,
                 email=data["email"],
                 password_hash=password_hash,
                 role=Role.PATIENT,
