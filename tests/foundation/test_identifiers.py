@@ -6,7 +6,6 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
 from django.core.management import call_command
 from django.db import connection
 
@@ -14,6 +13,7 @@ from accounts.identifiers import identifier_of
 from accounts.models import User
 from phb.aws.clients import aws_client
 from records.crypto import DecryptionError, clear_key_cache, decrypt_text
+from tests.aws_faults import unreachable
 from tests.factories import UserFactory
 from tests.foundation.test_accounts_api import REGISTRATION
 from tests.helpers import client_for
@@ -54,16 +54,8 @@ def test_a_registered_number_is_sealed_and_shown_masked():
 
 
 def test_registration_while_kms_gives_no_key_is_a_503_and_creates_no_one():
-    events = aws_client("kms").meta.events
-
-    def refuse(**_):
-        raise EndpointConnectionError(endpoint_url="http://kms.invalid")
-
-    events.register("before-call.kms.GenerateDataKey", refuse)
-    try:
+    with unreachable(aws_client("kms"), "GenerateDataKey"):
         response = client_for(None).post("/api/registration/", REGISTRATION, format="json")
-    finally:
-        events.unregister("before-call.kms.GenerateDataKey", refuse)
     assert response.status_code == 503 and response.json()["message"], response.content
     assert not User.objects.filter(email=REGISTRATION["email"]).exists()
 

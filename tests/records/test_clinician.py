@@ -241,23 +241,15 @@ def test_a_revocation_holds_and_is_audited_when_the_session_store_is_down(send, 
     """The patient's revocation is the consent row: with DynamoDB unreachable, deleting the
     doctor's sessions fails, yet the revocation is answered, audited, and the doctor's token
     refused (the gate checks the consent). It was a 500 with no audit row."""
-    from botocore.exceptions import EndpointConnectionError
     from django.conf import settings
 
     from phb.aws.clients import dynamodb_table
+    from tests.aws_faults import unreachable
 
     doctor_client, token = _grant(send, doctor, patient, appointment)
     consent = AccessConsent.objects.get()
-    events = dynamodb_table(settings.USER_SESSIONS_TABLE).meta.client.meta.events
-
-    def refuse(**_):
-        raise EndpointConnectionError(endpoint_url="http://dynamodb.invalid")
-
-    events.register("before-call.dynamodb.Query", refuse)
-    try:
+    with unreachable(dynamodb_table(settings.USER_SESSIONS_TABLE).meta.client, "Query"):
         revoked = client_for(patient).post(f"/api/patient/medical-record/consents/{consent.pk}/revoke/")
-    finally:
-        events.unregister("before-call.dynamodb.Query", refuse)
     assert revoked.status_code == 200, revoked.content
     assert revoked.json()["consent"]["status"] == "revoked"
     assert AuditEvent.objects.filter(action="access_revoked", object_id=str(consent.pk)).count() == 1

@@ -146,24 +146,15 @@ def test_record_reads_use_constant_queries(open_record, doctor, patient, appoint
 def test_a_note_kms_cannot_seal_is_a_503_and_stores_nothing(doctor, patient, appointment):
     """KMS unreachable while a doctor adds an entry with notes: a 503 with a message the screen
     shows (it was a 500), no entry without its notes, no audit row."""
-    from botocore.exceptions import EndpointConnectionError
-
     from phb.aws.clients import aws_client
     from records.models import AuditEvent
+    from tests.aws_faults import unreachable
 
-    events = aws_client("kms").meta.events
-
-    def refuse(**_):
-        raise EndpointConnectionError(endpoint_url="http://kms.invalid")
-
-    events.register("before-call.kms.GenerateDataKey", refuse)
-    try:
+    with unreachable(aws_client("kms"), "GenerateDataKey"):
         response = client_for(doctor).post(
             f"/api/professional/patients/{patient.pk}/medical-records/",
             {"kind": "encounter", "title": "Review", "date": "2025-01-10", "notes": SECRET_NOTE}, format="json",
         )
-    finally:
-        events.unregister("before-call.kms.GenerateDataKey", refuse)
     assert response.status_code == 503, response.content
     assert response.json()["message"] == "Clinical notes cannot be saved just now. Try again shortly."
     assert not ClinicalEntry.objects.exists()

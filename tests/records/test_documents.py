@@ -12,6 +12,7 @@ from django.http import StreamingHttpResponse
 
 from phb.aws.clients import aws_client
 from records.models import AuditEvent, PatientDocument
+from tests.aws_faults import unreachable
 from tests.helpers import assert_private, client_for
 from tests.storage.files import make_ole2
 
@@ -150,31 +151,17 @@ def test_documents_are_private(patient, other_patient):
 
 
 def _s3_refuses_after(count: int, operation: str = "PutObject"):
-    """From the ``count``-th call of ``operation`` on, the records bucket's S3 client cannot connect."""
-    from botocore.exceptions import EndpointConnectionError
-
+    """Past ``count`` calls of ``operation``, the records bucket's S3 client cannot connect."""
     from records.documents import storage
 
-    events = storage().connection.meta.client.meta.events
-    seen = {"calls": 0}
-
-    def refuse(**_):
-        seen["calls"] += 1
-        if seen["calls"] > count:
-            raise EndpointConnectionError(endpoint_url="http://s3.invalid")
-
-    events.register(f"before-call.s3.{operation}", refuse)
-    return lambda: events.unregister(f"before-call.s3.{operation}", refuse)
+    return unreachable(storage().connection.meta.client, operation, after=count)
 
 
 def test_a_file_s3_does_not_take_is_reported_and_the_files_stored_before_it_are_kept(patient):
     """S3 failing part way through a batch: the files it stored are listed as uploaded (not a 500
     that hides them, so the patient uploads them twice) and the one it did not take is refused."""
-    restore = _s3_refuses_after(1)
-    try:
+    with _s3_refuses_after(1):
         response = _upload(patient, ("first.pdf", PDF, "application/pdf"), ("second.png", PNG, "image/png"))
-    finally:
-        restore()
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["successful_uploads"] == 1
@@ -187,11 +174,8 @@ def test_a_file_s3_does_not_take_is_reported_and_the_files_stored_before_it_are_
 
 
 def test_an_upload_s3_does_not_take_at_all_is_a_503_with_a_message(patient):
-    restore = _s3_refuses_after(0)
-    try:
+    with _s3_refuses_after(0):
         response = _upload(patient, ("only.pdf", PDF, "application/pdf"))
-    finally:
-        restore()
     assert response.status_code == 503, response.content
     body = response.json()
     assert body["success"] is False and body["successful_uploads"] == 0
@@ -206,11 +190,8 @@ def test_a_delete_s3_refuses_is_a_503_and_the_document_stays_listed_for_a_retry(
     assert _upload(patient, ("x.pdf", PDF, "application/pdf")).status_code == 201
     doc = PatientDocument.objects.get()
     url = f"/api/secure/files/{doc.pk}/delete/"
-    restore = _s3_refuses_after(0, "DeleteObject")
-    try:
+    with _s3_refuses_after(0, "DeleteObject"):
         refused = client_for(patient).delete(url)
-    finally:
-        restore()
     assert refused.status_code == 503, refused.content
     assert refused.json()["success"] is False
     assert refused.json()["message"] == "The document could not be deleted just now. Try again shortly."

@@ -163,11 +163,10 @@ def test_an_export_while_kms_cannot_unwrap_the_notes_is_a_503_not_a_copy_without
     """The PDF is the patient's copy of her record: with KMS unreachable its notes cannot be read,
     and a PDF that silently lacks them was answered. It is a 503 now, not audited, and the same
     request works once KMS answers. (The record's screens still list such entries, notes empty.)"""
-    from botocore.exceptions import EndpointConnectionError
-
     from phb.aws.clients import aws_client
     from records.crypto import clear_key_cache
     from records.models import AuditEvent
+    from tests.aws_faults import unreachable
 
     entry = ClinicalEntry(patient=patient, kind=EntryKind.DIAGNOSIS, title="Asthma", occurred_on=date(2025, 1, 2))
     entry.notes = "Salbutamol as needed"
@@ -176,17 +175,9 @@ def test_an_export_while_kms_cannot_unwrap_the_notes_is_a_503_not_a_copy_without
                                           occurred_on=date(2025, 1, 1), notes_encrypted=entry.notes_encrypted)
     client, token = open_record(patient)
     clear_key_cache()
-    events = aws_client("kms").meta.events
-
-    def refuse(**_):
-        raise EndpointConnectionError(endpoint_url="http://kms.invalid")
-
-    events.register("before-call.kms.Decrypt", refuse)
-    try:
+    with unreachable(aws_client("kms"), "Decrypt"):
         refused = client.get(EXPORT_URL, **{MED_HEADER: token})
         listed = client.get("/api/patient/medical-record/", **{MED_HEADER: token})
-    finally:
-        events.unregister("before-call.kms.Decrypt", refuse)
     assert refused.status_code == 503, refused.status_code
     assert refused.json()["message"] == "Your record cannot be exported just now. Try again shortly."
     assert not AuditEvent.objects.filter(action="export").exists()

@@ -4,14 +4,12 @@ never left rejected with its object still in the bucket."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from botocore.exceptions import EndpointConnectionError
 from django.conf import settings
 
 from records.models import AuditEvent
 from storage.models import ImagingStudy, StudyStatus
+from tests.aws_faults import unreachable
 from tests.helpers import client_for
 from tests.storage.conftest import grant_access
 from tests.storage.files import make_dicom
@@ -20,18 +18,8 @@ from tests.storage.test_imaging import STUDIES, post_to_s3, start
 pytestmark = pytest.mark.django_db
 
 
-@contextmanager
 def s3_refuses(s3, operation: str):
-    events = s3.meta.events
-
-    def refuse(**_):
-        raise EndpointConnectionError(endpoint_url="http://s3.invalid")
-
-    events.register(f"before-call.s3.{operation}", refuse)
-    try:
-        yield
-    finally:
-        events.unregister(f"before-call.s3.{operation}", refuse)
+    return unreachable(s3, operation)
 
 
 def _uploaded(doctor, patient, content: bytes) -> ImagingStudy:
