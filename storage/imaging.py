@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
@@ -37,7 +37,7 @@ from phb.api.errors import ApiError, Conflict, ServiceUnavailable
 from storage import cdn, objects
 from storage.aws_resources import IMAGING_PREFIX
 from storage.dicom import DicomHeader, NotDicom, looks_like_dicom, read_header
-from storage.models import ImagingStudy, StudyStatus
+from storage.models import REMOVING, ImagingStudy, StudyStatus
 from storage.selectors import imaging_patient_for
 
 logger = logging.getLogger(__name__)
@@ -47,9 +47,6 @@ HEADER_PROBE_BYTES = 1024 * 1024
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
-# A rejected study's ``rejection_reason`` starts with this while its object is being removed (a
-# refusal, or an upload never completed: ``ABANDONED``), and loses it once the object is gone.
-REMOVING = "removing: "
 ABANDONED = "upload abandoned"
 ABANDONED_REMOVING = REMOVING + ABANDONED
 # A removal claimed longer ago than this was cut short (a request lives at most gunicorn's 30 s
@@ -301,6 +298,13 @@ def _abandoned(*, now: Any) -> Q:
                 completed_at__lt=now - ABANDON_CLAIM_LEASE))
 
 
+def abandoned_studies(*, now: Any, limit: int) -> QuerySet[ImagingStudy]:
+    """The oldest ``limit`` studies to remove (read from the partial indexes of pending studies
+    and of removals under way, not from every study ever stored)."""
+    return (ImagingStudy.objects.filter(_abandoned(now=now)).order_by("upload_expires_at")
+            .only("pk", "patient_id", "key", "status", "rejection_reason", "completed_at")[:limit])
+
+
 def imaging_uploads_expire(*, limit: int = 200) -> ExpiryReport:
     """Remove up to ``limit`` studies never completed, oldest first, with every version of their
     object (an upload that did arrive is a patient's scan nobody can see).
@@ -311,8 +315,7 @@ def imaging_uploads_expire(*, limit: int = 200) -> ExpiryReport:
     and ends the run (the rest wait for the next one). A removal cut short (this job's, or a
     refusal's whose request was killed) is taken over after ``ABANDON_CLAIM_LEASE``."""
     removed = versions = retrying = 0
-    due = list(ImagingStudy.objects.filter(_abandoned(now=timezone.now())).order_by("upload_expires_at")
-               .only("pk", "patient_id", "key", "status", "rejection_reason", "completed_at")[:limit])
+    due = list(abandoned_studies(now=timezone.now(), limit=limit))
     for study in due:
         claimed_at = timezone.now()
         reason = ABANDONED_REMOVING if study.status == StudyStatus.PENDING else study.rejection_reason

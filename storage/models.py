@@ -262,6 +262,12 @@ class StudyStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+# A rejected study's ``rejection_reason`` starts with this while its object is being removed (a
+# refusal, or an upload never completed: ``storage.imaging.ABANDONED``), and loses it once the
+# object is gone.
+REMOVING = "removing: "
+
+
 class ImagingStudy(models.Model):
     """A DICOM file uploaded straight to S3 by a clinician; listed once its header was read."""
 
@@ -298,6 +304,12 @@ class ImagingStudy(models.Model):
             # own uploads are read in index order, the page's rows and no more.
             models.Index(fields=["patient", "-created_at", "-id"], name="imaging_patient_recent"),
             models.Index(fields=["uploaded_by", "-created_at", "-id"], name="imaging_uploader_recent"),
+            # ``expire_imaging_uploads`` (hourly): the studies still waiting for their upload, and
+            # removals under way, are a handful among every study ever stored.
+            models.Index(fields=["upload_expires_at"], name="imaging_pending_expiry",
+                         condition=models.Q(status=StudyStatus.PENDING)),
+            models.Index(fields=["completed_at"], name="imaging_removing_claimed",
+                         condition=models.Q(status=StudyStatus.REJECTED, rejection_reason__startswith=REMOVING)),
         ]
 
     def __str__(self) -> str:
