@@ -23,6 +23,7 @@ from accounts.models import User
 from phb import metrics
 from phb.api.errors import ApiError, Conflict
 from phb.filetypes import FileType
+from phb.zones import today_in, zone_named
 from storage import objects
 from storage.filetypes import detect_guideline_kind, safe_filename
 from storage.models import (
@@ -125,6 +126,7 @@ def guideline_create(*, author: User, data: dict[str, Any], upload: UploadedFile
     fields = {k: v for k, v in data.items() if k in EDITABLE_FIELDS and v is not None}
     if "content_type" not in fields:
         fields["content_type"] = GuidelineContentType.PDF if checked is not None else GuidelineContentType.TEXT
+    fields.setdefault("effective_date", today_in(zone_named(hospital.time_zone)))  # the hospital's day, not UTC's
     guideline = ClinicalGuideline(organization=hospital, created_by=author, **fields)
     _check_content(guideline)
     version = _store_file(guideline=guideline, checked=checked, by=author) if checked else None

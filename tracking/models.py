@@ -15,12 +15,15 @@ pregnancy entries, search history) live in DynamoDB; see ``tracking/dynamo``. Wh
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from phb.jsonfield import JSONField
+from phb.zones import today_in
 from tracking.goals import Run
 
 
@@ -110,6 +113,11 @@ class GoalStatus(models.TextChoices):
 GOAL_NOTES_SHOWN = 20  # a goal's latest notes in its payload
 
 
+def tracking_today() -> date:
+    """Today in ``TRACKING_TIME_ZONE``: the day the pages and check-ins count in, not UTC's."""
+    return today_in(ZoneInfo(settings.TRACKING_TIME_ZONE))
+
+
 class HealthGoal(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="health_goals")
@@ -123,7 +131,7 @@ class HealthGoal(models.Model):
     status = models.CharField(max_length=16, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
     is_active = models.BooleanField(default=True)
     reminders_enabled = models.BooleanField(default=True)
-    start_date = models.DateField(default=timezone.localdate)
+    start_date = models.DateField(default=tracking_today)
     target_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

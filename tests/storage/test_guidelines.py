@@ -6,10 +6,12 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from phb.zones import today_in, zone_named
 from storage.models import ClinicalGuideline, GuidelineAccess
 from tests.factories import make_doctor, make_patient
 from tests.helpers import assert_private, client_for
 from tests.storage.files import PNG, make_docx, make_pdf
+from tests.zone_days import zone_on_another_day
 
 pytestmark = pytest.mark.django_db
 
@@ -332,3 +334,13 @@ def test_the_list_marks_only_the_callers_own_live_bookmark(doctor, hospital_admi
     assert reader.delete(f"{BASE}{gid}/bookmark/").status_code == 204
     assert listed(reader) == (False, None)
     assert listed(colleague) == (True, "theirs")
+
+
+def test_a_guideline_without_an_effective_date_is_in_effect_from_the_hospitals_day(doctor, hospital):
+    hospital.time_zone = zone_on_another_day()
+    hospital.save(update_fields=["time_zone"])
+    response = client_for(doctor).post(BASE, {"title": "Hand hygiene", "description": "Five moments",
+                                              "category": "prevention", "text_content": "Before touching."},
+                                       format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["effective_date"] == today_in(zone_named(hospital.time_zone)).isoformat()

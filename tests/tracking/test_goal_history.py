@@ -13,8 +13,10 @@ from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from phb.zones import today_in, zone_named
 from tests.helpers import assert_private, client_for
 from tests.tracking.conftest import WH
+from tests.zone_days import zone_on_another_day
 from tracking import services
 from tracking.fields import local_today
 from tracking.goals import streaks, streaks_of
@@ -250,3 +252,9 @@ def test_updates_at_once_are_all_kept_on_the_goal(mother):
     assert sorted(kept.recent_notes) == [f"n{i}" for i in range(8)]
     assert (kept.streak_length, kept.best_streak) == (1, 1)
     assert GoalProgress.objects.filter(goal=goal).count() == 8
+
+
+def test_a_goal_starts_on_the_local_day_not_utcs(api, settings):
+    settings.TRACKING_TIME_ZONE = zone_on_another_day()
+    goal = _goal(api)
+    assert goal["start_date"] == today_in(zone_named(settings.TRACKING_TIME_ZONE)).isoformat()
