@@ -30,6 +30,8 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from appointments.booking import hold_confirm, hold_release, recommendation_for_hold
+from appointments.models import Appointment
+from appointments.models import PaymentStatus as AppointmentPayment
 from payments.gateway import GatewayError, RefundResult, Verification, get_gateway
 from payments.models import (
     COMPLETABLE_STATUSES,
@@ -318,6 +320,11 @@ def payment_apply_refund(*, payment_id: uuid.UUID, refund: RefundResult, source:
                 if refund.amount:
                     payment.refund_amount_minor = refund.amount
                 fields += ["refunded_at", "status_reason", "refund_amount_minor"]
+                if payment.appointment_id and (payment.refund_amount_minor or 0) >= payment.refundable_minor:
+                    # All of the fee went back: the appointment no longer reads as paid.
+                    Appointment.objects.filter(pk=payment.appointment_id, payment_status=AppointmentPayment.PAID
+                                               ).update(payment_status=AppointmentPayment.REFUNDED,
+                                                        updated_at=payment.refunded_at)
             elif target == PaymentStatus.REFUND_FAILED:
                 payment.status_reason = "The refund failed at the payment provider; our staff will follow up."
                 fields += ["status_reason"]
