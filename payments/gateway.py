@@ -137,4 +137,5 @@ def get_gateway() -> PaymentGateway:
         connect_timeout=settings.PAYSTACK_CONNECT_TIMEOUT,
         read_timeout=settings.PAYSTACK_READ_TIMEOUT,
         retries=settings.PAYSTACK_MAX_RETRIES,
+        budget=settings.PAYSTACK_CALL_BUDGET,
     )

@@ -6,6 +6,9 @@
   ``refund`` change state at Paystack, so they are retried only when the connection itself failed
   (nothing reached Paystack); a timeout after sending is reported, never blindly repeated, and
   marked ``maybe_applied`` (as is a 5xx answer to them): Paystack may have acted on it.
+- One call, retries included, ends within ``PAYSTACK_CALL_BUDGET`` seconds (each attempt's timeouts
+  are cut to what is left, and no retry starts without time for it), so a hung Paystack is a 502
+  before gunicorn's worker timeout kills the request.
 - Every failure becomes :class:`payments.gateway.GatewayError`; the views turn it into a 502.
 """
 
@@ -35,6 +38,8 @@ logger = logging.getLogger(__name__)
 _clients: dict[tuple[str, float, float], httpx.Client] = {}
 _clients_lock = threading.Lock()
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
+# A retry starts only with at least this long left in the call's budget.
+_MIN_ATTEMPT_SECONDS = 1.0
 
 
 def _guard(request: httpx.Request) -> None:
@@ -64,13 +69,15 @@ class PaystackGateway:
     name = "paystack"
 
     def __init__(self, *, base_url: str, secret_key: str, connect_timeout: float = 3.0,
-                 read_timeout: float = 10.0, retries: int = 2, backoff: float = 0.2) -> None:
+                 read_timeout: float = 10.0, retries: int = 2, backoff: float = 0.2,
+                 budget: float = 20.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.secret_key = secret_key
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.retries = max(0, retries)
         self.backoff = backoff
+        self.budget = max(0.1, budget)
 
     # --- operations -----------------------------------------------------------------------
     def initialize(self, *, email: str, amount: int, currency: str, reference: str,
@@ -142,20 +149,21 @@ class PaystackGateway:
         client = _client_for(self.base_url, self.connect_timeout, self.read_timeout)
         headers = {"Authorization": f"Bearer {self.secret_key}"}
         attempt = 0
+        deadline = time.monotonic() + self.budget
         while True:
             started = time.perf_counter()
             try:
-                response = client.request(method, path, json=json, headers=headers)
+                response = client.request(method, path, json=json, headers=headers, timeout=self._timeout(deadline))
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Nothing reached Paystack: safe to try again whatever the operation.
-                if attempt < self.retries:
+                if attempt < self.retries and self._time_for_retry(deadline, attempt + 1):
                     attempt += 1
                     self._sleep(attempt)
                     continue
                 self._log(operation, "unreachable", started, attempt)
                 raise GatewayError("Could not reach Paystack.", operation=operation) from exc
             except httpx.TransportError as exc:
-                if idempotent and attempt < self.retries:
+                if idempotent and attempt < self.retries and self._time_for_retry(deadline, attempt + 1):
                     attempt += 1
                     self._sleep(attempt)
                     continue
@@ -163,9 +171,11 @@ class PaystackGateway:
                 raise GatewayError("Paystack did not answer in time.", operation=operation,
                                    maybe_applied=not idempotent) from exc
 
-            if response.status_code in _RETRY_STATUSES and idempotent and attempt < self.retries:
+            retry_after = response.headers.get("Retry-After")
+            if (response.status_code in _RETRY_STATUSES and idempotent and attempt < self.retries
+                    and self._time_for_retry(deadline, attempt + 1, retry_after)):
                 attempt += 1
-                self._sleep(attempt, response.headers.get("Retry-After"))
+                self._sleep(attempt, retry_after)
                 continue
             self._log(operation, response.status_code, started, attempt)
             return self._unwrap(response, operation, shape=shape, idempotent=idempotent)
@@ -194,12 +204,23 @@ class PaystackGateway:
         data = body.get("data")
         return data if isinstance(data, shape) else shape()
 
-    def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
+    def _timeout(self, deadline: float) -> httpx.Timeout:
+        """This attempt's timeouts: the configured ones, cut to what is left of the call's budget."""
+        left = max(0.1, deadline - time.monotonic())
+        return httpx.Timeout(min(self.read_timeout, left), connect=min(self.connect_timeout, left))
+
+    def _delay(self, attempt: int, retry_after: str | None = None) -> float:
         delay = self.backoff * (2 ** (attempt - 1))
         seconds = whole_number(retry_after)
         if seconds is not None:
             delay = max(delay, min(float(seconds), 2.0))
-        time.sleep(min(delay, 2.0))
+        return min(delay, 2.0)
+
+    def _time_for_retry(self, deadline: float, attempt: int, retry_after: str | None = None) -> bool:
+        return deadline - time.monotonic() - self._delay(attempt, retry_after) >= _MIN_ATTEMPT_SECONDS
+
+    def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
+        time.sleep(self._delay(attempt, retry_after))
 
     @staticmethod
     def _log(operation: str, outcome: object, started: float, retries: int) -> None:

@@ -351,6 +351,9 @@ PAYSTACK_CALLBACK_URL = env.str("PAYSTACK_CALLBACK_URL", default=f"{FRONTEND_URL
 PAYSTACK_CONNECT_TIMEOUT = env.float("PAYSTACK_CONNECT_TIMEOUT", default=3.0)
 PAYSTACK_READ_TIMEOUT = env.float("PAYSTACK_READ_TIMEOUT", default=10.0)
 PAYSTACK_MAX_RETRIES = env.int("PAYSTACK_MAX_RETRIES", default=2)  # reads only; see payments/paystack.py
+# One Paystack call, retries included, ends within this many seconds: keep it well below
+# GUNICORN_TIMEOUT (30 s), past which the worker is killed and the request answered with no JSON.
+PAYSTACK_CALL_BUDGET = env.float("PAYSTACK_CALL_BUDGET", default=20.0)
 # Optional second layer behind the signature (Paystack's documented sources); empty accepts any.
 PAYSTACK_WEBHOOK_ALLOWED_IPS = env.list("PAYSTACK_WEBHOOK_ALLOWED_IPS", default=[])
 PAYMENTS_CURRENCY = "NGN"

@@ -217,6 +217,30 @@ def test_paystack_timeouts_are_bounded(api_server, standin, clinic, settings):
     assert response.status_code == 502 and time.monotonic() - began < 2.5
 
 
+def test_retries_of_a_hung_paystack_stop_within_the_call_budget(api_server, standin, clinic, settings):
+    """Each retry of a read that timed out waited the full read timeout again: with the defaults
+    (10 s, 2 retries) a hung Paystack held the request past gunicorn's 30 s, which kills the worker
+    and answers no JSON at all. The retries stop within ``PAYSTACK_CALL_BUDGET``."""
+    settings.PAYSTACK_READ_TIMEOUT = 1.0
+    settings.PAYSTACK_MAX_RETRIES = 2
+    settings.PAYSTACK_CALL_BUDGET = 1.6
+    http = api_client(api_server, clinic["patient"])
+    started = initialize(http, clinic["general"])
+    standin.fault("verify", delay=3, count=3)
+    began = time.monotonic()
+    response = http.get(f"/api/payments/verify/{started['reference']}/")
+    took = time.monotonic() - began
+    assert response.status_code == 502 and response.json()["code"] == "payment_provider_error"
+    assert took < 2.4, took  # without a budget: 3 x 1 s and the backoff
+
+
+def test_the_default_paystack_budget_fits_inside_the_workers_timeout():
+    from django.conf import settings as django_settings
+
+    gunicorn_timeout = 30  # deploy/gunicorn.conf.py's default
+    assert django_settings.PAYSTACK_CALL_BUDGET + 5 <= gunicorn_timeout
+
+
 def test_events_record_every_change_and_no_card_data_is_kept(api_server, standin, clinic):
     http = api_client(api_server, clinic["patient"])
     started = initialize(http, clinic["general"])
