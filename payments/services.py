@@ -46,6 +46,7 @@ from payments.refund_requests import needs_refund_request, payment_request_refun
 from phb import metrics
 from phb.api.errors import ApiError
 from phb.notify import send_email_after_commit
+from phb.numbers import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +296,27 @@ def payment_fetch_refund(*, payment: Payment, refund_id: str) -> RefundResult | 
                               "provider_status": exc.status_code, "provider_code": exc.provider_code})
         raise PaymentProviderError() from exc
     return refund if refund_belongs_to(payment, refund) else None
+
+
+def payment_find_refund(*, payment: Payment, amount: object, status: str) -> RefundResult | None:
+    """The provider's refund of ``payment`` a refund webhook is about when it does not give the
+    refund's id (Paystack's ``refund.*`` events name the transaction and the processor's reference):
+    among the transaction's refunds as the provider lists them (newest first), the one of the event's
+    amount and status, preferring the refund we asked for. Only the provider's account is applied."""
+    try:
+        refunds = get_gateway().list_refunds(transaction=payment.provider_transaction_id or payment.reference)
+    except GatewayError as exc:
+        if not exc.retryable:
+            return None
+        logger.warning("refund list failed at the provider",
+                       extra={"event": "refund_list_failed", "payment_id": str(payment.pk),
+                              "provider_status": exc.status_code, "provider_code": exc.provider_code})
+        raise PaymentProviderError() from exc
+    amount_minor = amount if isinstance(amount, int) and not isinstance(amount, bool) else whole_number(amount)
+    ranked = [(r.amount == amount_minor, _refund_outcome(r.status) == _refund_outcome(status),
+               bool(payment.refund_provider_id) and r.refund_id == payment.refund_provider_id, -i, r)
+              for i, r in enumerate(refunds) if r.refund_id]
+    return max(ranked, key=lambda row: row[:4])[4] if ranked else None
 
 
 def payment_apply_refund(*, payment_id: uuid.UUID, refund: RefundResult, source: str, kind: str) -> Payment:

@@ -20,6 +20,7 @@ from payments.services import (
     needs_refund_request,
     payment_apply_refund,
     payment_fetch_refund,
+    payment_find_refund,
     payment_verify,
     record_event,
 )
@@ -36,8 +37,9 @@ class WebhookOutcome:
 
 def _dedupe_key(event: WebhookEvent) -> str:
     key = f"{event.event}:{event.reference}"
-    if event.event.startswith("refund.") and event.data.get("id") is not None:
-        key = f"{key}:{event.data.get('id')}"
+    refund = event.data.get("id") if event.data.get("id") is not None else event.data.get("refund_reference")
+    if event.event.startswith("refund.") and refund is not None:
+        key = f"{key}:{refund}"
     return key[:160]
 
 
@@ -67,7 +69,13 @@ def webhook_handle(*, event: WebhookEvent) -> WebhookOutcome:
 
     if event.event.startswith("refund."):
         # Like charges, refunds are never taken from the payload: ask the provider about it.
-        refund = payment_fetch_refund(payment=payment, refund_id=str(event.data.get("id") or ""))
+        refund_id = event.data.get("id")
+        if refund_id is None or refund_id == "":
+            # Paystack's refund events name the transaction, not the refund: find it at the provider.
+            refund = payment_find_refund(payment=payment, amount=event.data.get("amount"),
+                                         status=str(event.data.get("status") or ""))
+        else:
+            refund = payment_fetch_refund(payment=payment, refund_id=str(refund_id))
         if refund is None:
             logger.warning("refund webhook for a refund that is not this payment's",
                            extra={"event": "webhook_refund_unmatched", "payment_id": str(payment.pk)})

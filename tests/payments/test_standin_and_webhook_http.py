@@ -12,6 +12,7 @@ import pytest
 from payments.gateway import BadSignature, parse_signed_event, sign
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.standin import sidecar
+from tests.factories import make_hospital_admin
 from tests.payments.conftest import SECRET, api_client, booking_body, signed_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,6 +77,55 @@ def test_refund_webhook_redeliveries_apply_once(api_server, standin, clinic):
     standin.http.post("/_standin/config", json={"webhook_url": f"{api_server.url}/api/payments/webhook/"})
     assert standin.redeliver(started["reference"]) == 200
     assert Payment.objects.get(reference=started["reference"]).status == PaymentStatus.REFUNDED
+
+
+def _processed_refund_of(standin, reference: str) -> dict:
+    """A refund of the whole transaction made at the stand-in (as from Paystack's dashboard), once processed."""
+    auth = {"Authorization": f"Bearer {SECRET}"}
+    refund = standin.http.post("/refund", json={"transaction": reference}, headers=auth).json()["data"]
+    deadline = time.monotonic() + 10
+    while standin.http.get(f"/refund/{refund['id']}", headers=auth).json()["data"]["status"] != "processed":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return refund
+
+
+def _paystack_refund_event(event: str, reference: str, *, amount: int = 200000) -> bytes:
+    """A refund event as Paystack documents it: the transaction's reference and the processor's
+    refund reference, no refund id."""
+    return json.dumps({"event": event, "data": {
+        "status": event.split(".")[1], "transaction_reference": reference, "refund_reference": "132013318360",
+        "amount": amount, "currency": "NGN", "processor": "mpgs_zen", "domain": "test",
+        "customer": {"email": "patient@example.test"}, "integration": 463433}}).encode()
+
+
+def test_a_refund_event_without_the_refunds_id_is_found_at_paystack_and_applied(api_server, standin, clinic):
+    http = api_client(api_server, clinic["patient"])
+    started = http.post("/api/payments/initialize/", json=booking_body(clinic["general"])).json()
+    standin.pay(started["payment_url"], webhook="sync")
+    standin.http.post("/_standin/config", json={"webhook_url": "", "refund_webhook_delay": 0.1})
+    _processed_refund_of(standin, started["reference"])
+    payload = _paystack_refund_event("refund.processed", started["reference"])
+    assert signed_post(api_server, payload).json()["result"] == "processed"
+    payment = Payment.objects.get(reference=started["reference"])
+    assert payment.status == PaymentStatus.REFUNDED and payment.refund_amount_minor == 200000
+    assert signed_post(api_server, payload).json()["result"] == "duplicate"
+    assert PaymentEvent.objects.filter(payment=payment, kind="refund.processed").count() == 1
+
+
+def test_a_refund_we_asked_for_settles_on_paystacks_refund_event(api_server, standin, clinic):
+    """The hospital's refund is followed by Paystack's events at once, not an hour later by reconciliation."""
+    http = api_client(api_server, clinic["patient"])
+    started = http.post("/api/payments/initialize/", json=booking_body(clinic["general"])).json()
+    standin.pay(started["payment_url"], webhook="sync")
+    standin.http.post("/_standin/config", json={"webhook_url": "", "refund_webhook_delay": 0.1})
+    admin = make_hospital_admin(hospital=clinic["hospital"])
+    payment = Payment.objects.get(reference=started["reference"])
+    assert api_client(api_server, admin).post(f"/api/payments/{payment.pk}/refund/", json={}).status_code == 200
+    time.sleep(0.3)  # the stand-in settles the refund (its webhooks go nowhere)
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.REFUND_PENDING
+    assert signed_post(api_server, _paystack_refund_event("refund.processed", started["reference"])).status_code == 200
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.REFUNDED
 
 
 def test_webhook_source_allow_list(api_server, standin, settings):
