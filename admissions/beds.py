@@ -25,6 +25,7 @@ from admissions.models import ICU_WARD_TYPES, Admission, Bed, BedAssignment, Bed
 from hospitals.models import Department, Hospital
 from phb import metrics
 from phb.api.errors import ApiError, Conflict
+from phb.api.timestamps import iso_z
 
 _UNAVAILABLE = {
     BedStatus.OCCUPIED: "is occupied",
@@ -68,10 +69,12 @@ def lock_bed(bed: Bed) -> Bed:
     return Bed.objects.select_for_update(of=("self",)).select_related("ward", "ward__department").get(pk=bed.pk)
 
 
-def lock_free_bed(*, department: Department, icu: bool, other_than: Bed | None = None) -> Bed | None:
+def lock_free_bed(*, department: Department, icu: bool, other_than: Bed | None = None,
+                  free_since: datetime | None = None) -> Bed | None:
     """Lock one available bed of the department's active wards (ICU or not), skipping beds other
     transactions are taking right now, and ``other_than`` (the bed a moving patient just gave back:
-    this transaction holds its lock, so ``SKIP LOCKED`` would not skip it). None when there is none."""
+    this transaction holds its lock, so ``SKIP LOCKED`` would not skip it). With ``free_since`` (a
+    backdated admission), only a bed no patient held after that time. None when there is none."""
     qs = (
         Bed.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("ward", "ward__department")
@@ -79,6 +82,8 @@ def lock_free_bed(*, department: Department, icu: bool, other_than: Bed | None =
     )
     if other_than is not None:
         qs = qs.exclude(pk=other_than.pk)
+    if free_since is not None:
+        qs = qs.exclude(pk__in=BedAssignment.objects.filter(released_at__gt=free_since).values("bed_id"))
     return qs.order_by("ward__name", Length("number"), "number").first()
 
 
@@ -91,10 +96,28 @@ def ensure_free(bed: Bed) -> None:
         raise Conflict(f"Bed {bed.identifier} is in a closed ward.", code="bed_unavailable")
 
 
-def no_free_bed(*, department: Department, icu: bool, staying_in: Bed | None = None) -> Conflict:
-    """The 409 when no bed can be had; ``staying_in``: the bed a patient asked to move out of."""
+def ensure_free_since(bed: Bed, at: datetime) -> None:
+    """A bed taken at a past time ``at`` (a backdated admission) must have been free then: no
+    patient's stay in it may end after ``at``, or the bed's history would hold two patients at once.
+    Call with the bed locked."""
+    released = (BedAssignment.objects.filter(bed=bed, released_at__gt=at).order_by("-released_at")
+                .values_list("released_at", flat=True).first())
+    if released is not None:
+        message = (f"admitted_at: bed {bed.identifier} was held by another patient until {iso_z(released)}; "
+                   "the admission time cannot be before that.")
+        raise ApiError(message, code="invalid_time", admitted_at=[message.split(": ", 1)[1]])
+
+
+def no_free_bed(*, department: Department, icu: bool, staying_in: Bed | None = None,
+                free_since: datetime | None = None) -> Conflict:
+    """The 409 when no bed can be had; ``staying_in``: the bed a patient asked to move out of;
+    ``free_since``: the past time a backdated admission asked for."""
     metrics.record("BedConflict", area="Admissions", dimensions={"Reason": "none_free"})
     kind = "ICU" if icu else "general"
+    if free_since is not None:
+        return Conflict(f"No {kind} bed of {department.name} that is free now was also free at the admission "
+                        f"time ({iso_z(free_since)}): name the bed, or give a later admission time.",
+                        code="no_bed_available")
     if staying_in is not None:
         return Conflict(f"No other {kind} bed is available in {department.name} right now: the patient stays "
                         f"in bed {staying_in.identifier}.", code="no_bed_available")
@@ -102,9 +125,13 @@ def no_free_bed(*, department: Department, icu: bool, staying_in: Bed | None = N
                     "pending, or choose another department.", code="no_bed_available")
 
 
-def take(*, admission: Admission, bed: Bed, by: User | None, at: datetime | None = None) -> BedAssignment:
-    """Give a locked, available bed to the admission. Call inside a transaction."""
+def take(*, admission: Admission, bed: Bed, by: User | None, at: datetime | None = None,
+         free_since: datetime | None = None) -> BedAssignment:
+    """Give a locked, available bed to the admission (free since ``free_since`` too, when given).
+    Call inside a transaction."""
     ensure_free(bed)
+    if free_since is not None:
+        ensure_free_since(bed, free_since)
     now = at or timezone.now()
     try:
         with transaction.atomic():

@@ -119,6 +119,19 @@ def _check_after_last_move(*, admission: Admission, when: datetime) -> None:
         raise ApiError(message, code="invalid_time", discharged_at=[message.split(": ", 1)[1]])
 
 
+def _check_after_previous_stay(*, admission: Admission, when: datetime) -> None:
+    """A backdated admission time not before the end of the patient's previous stay: one patient
+    is never in two beds at once."""
+    if admission.patient_id is None:
+        return
+    ended = (Admission.objects.filter(patient_id=admission.patient_id, discharged_at__gt=when)
+             .exclude(pk=admission.pk).order_by("-discharged_at").values_list("discharged_at", flat=True).first())
+    if ended is not None:
+        message = (f"admitted_at: the patient's previous stay ended at {iso_z(ended)}; the admission time cannot "
+                   "be before that.")
+        raise ApiError(message, code="invalid_time", admitted_at=[message.split(": ", 1)[1]])
+
+
 def _lock(admission: Admission) -> Admission:
     return (Admission.objects.select_for_update(of=("self",))
             .select_related("hospital", "department", "bed", "bed__ward")
@@ -126,11 +139,13 @@ def _lock(admission: Admission) -> Admission:
 
 
 def _place(*, admission: Admission, actor: User, bed_ref: object = None, at: datetime,
-           any_department: bool = False, leaving: Bed | None = None) -> Bed:
+           any_department: bool = False, leaving: Bed | None = None, backdated: bool = False) -> Bed:
     """Take the named bed (locked, checked) or any free bed of the admission's kind in its
     department other than ``leaving`` (the bed a move gives back). Only a move
     (``any_department``) may take a bed of another department, and the admission then belongs to
-    that department."""
+    that department. ``backdated``: ``at`` is a past time the caller gave, and the bed must have
+    been free since then."""
+    free_since = at if backdated else None
     if bed_ref not in (None, ""):
         named = beds.bed_in_hospital(hospital=admission.hospital, ref=bed_ref)
         if any_department and named.ward.department_id != admission.department_id:
@@ -142,10 +157,12 @@ def _place(*, admission: Admission, actor: User, bed_ref: object = None, at: dat
         if admission.requires_icu and not bed.ward.is_icu:
             raise ApiError(f"Bed {bed.identifier} is not an ICU bed.", code="bed_kind")
     else:
-        bed = beds.lock_free_bed(department=admission.department, icu=admission.requires_icu, other_than=leaving)
+        bed = beds.lock_free_bed(department=admission.department, icu=admission.requires_icu, other_than=leaving,
+                                 free_since=free_since)
         if bed is None:
-            raise beds.no_free_bed(department=admission.department, icu=admission.requires_icu, staying_in=leaving)
-    beds.take(admission=admission, bed=bed, by=actor, at=at)
+            raise beds.no_free_bed(department=admission.department, icu=admission.requires_icu, staying_in=leaving,
+                                   free_since=free_since)
+    beds.take(admission=admission, bed=bed, by=actor, at=at, free_since=free_since)
     admission.bed = bed
     if bed.ward.department_id != admission.department_id:
         admission.department = bed.ward.department
@@ -212,7 +229,9 @@ def admission_admit(*, actor: User, admission: Admission, bed_ref: object = None
         locked = _lock(admission)
         state.ensure_transition(locked.status, AdmissionStatus.ADMITTED)
         when = _check_time(admitted_at, not_before=None, what="admission")
-        _place(admission=locked, actor=actor, bed_ref=bed_ref, at=when)
+        if admitted_at is not None:
+            _check_after_previous_stay(admission=locked, when=when)
+        _place(admission=locked, actor=actor, bed_ref=bed_ref, at=when, backdated=admitted_at is not None)
         locked.status = AdmissionStatus.ADMITTED
         locked.admitted_at = when
         locked.save(update_fields=["status", "admitted_at", "bed", "department", "updated_at"])
