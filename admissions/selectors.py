@@ -234,14 +234,17 @@ def bed_counts_by_department(*, hospital_id: int, department_ids: list[int] | No
 
 
 def bed_counts_by_hospital(*, hospital_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Hospital id -> bed counts, as :func:`bed_counts_by_department` counts them, in one query."""
-    rows = (Bed.objects.filter(ward__hospital_id__in=hospital_ids, ward__is_active=True)
+    """Hospital id -> bed counts, as :func:`bed_counts_by_department` counts them, of its active
+    departments (a closed department admits nobody), in one query."""
+    rows = (Bed.objects.filter(ward__hospital_id__in=hospital_ids, ward__is_active=True,
+                               ward__department__is_active=True)
             .values("ward__hospital_id").annotate(**_bed_counts()).order_by())
     return {row.pop("ward__hospital_id"): row for row in rows}
 
 
 def bed_counts_by_ward(*, hospital_id: int) -> list[dict[str, Any]]:
-    rows = (Bed.objects.filter(ward__hospital_id=hospital_id, ward__is_active=True)
+    """Bed counts of each active ward of the hospital's active departments (the dashboard's)."""
+    rows = (Bed.objects.filter(ward__hospital_id=hospital_id, ward__is_active=True, ward__department__is_active=True)
             .values("ward_id", "ward__name", "ward__code", "ward__ward_type", "ward__department_id",
                     "ward__department__name")
             .annotate(**_bed_counts()).order_by("ward__department__name", "ward__name"))
