@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from hospitals.departments import department_update
 from hospitals.models import (
     HOSPITAL_CONTACT_PERSONS,
     HOSPITAL_DIGITAL_FLAGS,
@@ -25,6 +26,7 @@ class _NoDepartmentDeletion:
 class DepartmentInline(_NoDepartmentDeletion, admin.TabularInline):
     model = Department
     extra = 0
+    readonly_fields = ("is_active",)  # through the department list's actions (DepartmentAdmin)
 
 
 @admin.register(Hospital)
@@ -47,11 +49,28 @@ class HospitalAdmin(admin.ModelAdmin):
     )
 
 
+def _set_active(active: bool):
+    """(De)activate the selected departments through ``department_update``, the API's rule: a
+    department is closed only with nobody admitted or waiting there and no staff assigned, counted
+    under its row lock."""
+    verb = "activate" if active else "deactivate"
+    return service_action(
+        name=verb, description=f"{verb.capitalize()} the selected departments",
+        apply=lambda department, request: department_update(department=department, data={"is_active": active}),
+        done=lambda n: f"{n} department(s) {verb}d.",
+        refused=lambda department, exc: f"{department.name}: {exc.detail}")
+
+
 @admin.register(Department)
 class DepartmentAdmin(_NoDepartmentDeletion, admin.ModelAdmin):
+    """``is_active`` changes through the actions, which refuse closing a department that still has
+    patients or staff, as the API does."""
+
     list_display = ("id", "name", "hospital", "code", "is_active")
     list_filter = ("is_active", "hospital", "department_type")
     search_fields = ("name", "code", "hospital__name")
+    readonly_fields = ("is_active",)
+    actions = [_set_active(False), _set_active(True)]
 
 
 def _decide(approve: bool):

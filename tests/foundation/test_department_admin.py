@@ -51,3 +51,34 @@ def test_the_hospital_page_offers_no_department_deletion_and_the_list_still_work
     assert listed.status_code == 200 and "Medical Records" in listed.content.decode()
     assert "delete_selected" not in listed.content.decode()
     assert staff_client.get(f"{URL}{records.pk}/change/").status_code == 200
+
+
+def test_the_admin_closes_a_department_only_through_the_apis_rule(staff_client, hospital, patient):
+    """is_active is read-only on the forms; the list's actions close a department as the API does:
+    not while a patient is admitted or waiting there."""
+    from admissions.models import AdmissionStatus
+    from tests.admissions.helpers import admit
+
+    ward_dept = DepartmentFactory(hospital=hospital, name="Cardiology", department_type="cardiology")
+    empty = DepartmentFactory(hospital=hospital, name="Dermatology", department_type="dermatology")
+    stay = admit(actor=make_hospital_admin(hospital=hospital), patient=patient, department=ward_dept,
+                 assign_bed=False)
+    assert stay.status == AdmissionStatus.PENDING
+
+    staff_client.post(f"{URL}{ward_dept.pk}/change/", {
+        "name": "Cardiology", "hospital": hospital.pk, "code": "", "department_type": "cardiology",
+        "minimum_staff_required": 1, "operating_hours": "{}"})  # the box left unticked
+    assert Department.objects.get(pk=ward_dept.pk).is_active is True
+    assert 'name="is_active"' not in staff_client.get(f"{URL}{ward_dept.pk}/change/").content.decode()
+    hospital_page = staff_client.get(f"/admin/hospitals/hospital/{hospital.pk}/change/").content.decode()
+    assert "departments-0-is_active" not in hospital_page
+
+    done = staff_client.post(URL, {"action": "deactivate", "_selected_action": [ward_dept.pk, empty.pk]},
+                             follow=True)
+    assert done.status_code == 200
+    assert "1 department(s) deactivated." in done.content.decode() and "Cardiology: Cannot deactivate" in \
+        done.content.decode()
+    assert Department.objects.get(pk=ward_dept.pk).is_active is True
+    assert Department.objects.get(pk=empty.pk).is_active is False
+    staff_client.post(URL, {"action": "activate", "_selected_action": [empty.pk]})
+    assert Department.objects.get(pk=empty.pk).is_active is True
