@@ -32,6 +32,7 @@ from hospitals.models import Department, Hospital, HospitalRegistration, Registr
 from phb import metrics
 from phb.api.errors import ApiError, Conflict
 from phb.api.timestamps import iso_z
+from phb.zones import date_at
 
 READMISSION_WINDOW = timedelta(days=30)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -119,6 +120,18 @@ def _check_after_last_move(*, admission: Admission, when: datetime) -> None:
         raise ApiError(message, code="invalid_time", discharged_at=[message.split(": ", 1)[1]])
 
 
+def _check_expected_discharge(*, expected: date | None, hospital: Hospital, began: datetime) -> None:
+    """An expected discharge date not before the day the stay began (the hospital's date of its
+    admission, or of its creation while pending; today for a new one)."""
+    if expected is None:
+        return
+    first_day = date_at(began, hospital)
+    if expected < first_day:
+        message = (f"expected_discharge_date: the expected discharge date cannot be before the stay began "
+                   f"({first_day.isoformat()}).")
+        raise ApiError(message, code="invalid_date", expected_discharge_date=[message.split(": ", 1)[1]])
+
+
 def _check_after_previous_stay(*, admission: Admission, when: datetime) -> None:
     """A backdated admission time not before the end of the patient's previous stay: one patient
     is never in two beds at once."""
@@ -193,6 +206,7 @@ def admission_create(*, actor: User, hospital: Hospital, new: NewAdmission, requ
     doctor = doctor_of(department=department, staff_id=new.attending_doctor_id)
     patient = patient_of(hospital=hospital, ref=new.patient_ref) if new.temp_patient_details is None else None
     now = timezone.now()
+    _check_expected_discharge(expected=new.expected_discharge_date, hospital=hospital, began=now)
     previous = _previous_stay(patient=patient, hospital=hospital, now=now)
     try:
         with transaction.atomic():
@@ -330,6 +344,9 @@ def admission_update(*, actor: User, admission: Admission, changes: dict[str, An
     with transaction.atomic():
         locked = _lock(admission)
         fields = [name for name in EDITABLE if name in changes]
+        if "expected_discharge_date" in changes:
+            _check_expected_discharge(expected=changes["expected_discharge_date"], hospital=locked.hospital,
+                                      began=locked.admitted_at or locked.created_at)
         for name in fields:
             setattr(locked, name, changes[name])
         if "attending_doctor_id" in changes:

@@ -159,12 +159,14 @@ def test_dashboard_figures(hospital_admin, department, general_ward):
 
     from django.utils import timezone
 
+    from phb.zones import today_at
+
     stay = admit(actor=hospital_admin, patient=make_patient(hospital=department.hospital), department=department)
     Admission.objects.filter(pk=stay.pk).update(admitted_at=timezone.now() - timedelta(days=3))
     stay.refresh_from_db()
     services.admission_discharge(actor=hospital_admin, admission=stay, discharge_summary="ok")
     admit(actor=hospital_admin, patient=make_patient(hospital=department.hospital), department=department,
-          expected_discharge_date=timezone.localdate())
+          expected_discharge_date=today_at(department.hospital))
     admit(actor=hospital_admin, patient=make_patient(hospital=department.hospital), department=department,
           assign_bed=False)
     body = client_for(hospital_admin).get("/api/admissions/dashboard/").json()

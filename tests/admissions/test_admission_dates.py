@@ -1,0 +1,49 @@
+"""Dates an admission takes that only make sense one way: an expected discharge not before the stay
+began, and a birth date (taken at the emergency door) not in the future."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from admissions.models import Admission
+from phb.zones import today_at
+from tests.admissions.helpers import admit
+from tests.helpers import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_expected_discharge_date_before_the_stay_began_is_refused(hospital_admin, patient, department,
+                                                                     general_ward):
+    client = client_for(hospital_admin)
+    today = today_at(department.hospital)
+    body = {"patient": str(patient.pk), "department": department.pk, "reason_for_admission": "Pneumonia",
+            "assign_bed": True}
+    past = client.post("/api/admissions/", {**body, "expected_discharge_date": "2001-01-01"}, format="json")
+    assert past.status_code == 400, past.json()
+    assert past.json()["code"] == "invalid_date" and past.json()["message"].startswith("expected_discharge_date:")
+    assert not Admission.objects.exists()
+
+    made = client.post("/api/admissions/", {**body, "expected_discharge_date": today.isoformat()}, format="json")
+    assert made.status_code == 201, made.json()
+    ref = made.json()["admission_id"]
+    earlier = client.patch(f"/api/admissions/{ref}/", {"expected_discharge_date": (today - timedelta(days=1))
+                                                        .isoformat()}, format="json")
+    assert earlier.status_code == 400 and earlier.json()["code"] == "invalid_date", earlier.json()
+    assert Admission.objects.get(admission_id=ref).expected_discharge_date == today
+    later = client.patch(f"/api/admissions/{ref}/", {"expected_discharge_date": (today + timedelta(days=3))
+                                                      .isoformat()}, format="json")
+    assert later.status_code == 200 and later.json()["expected_discharge_date"] == (today + timedelta(days=3)).isoformat()
+    assert client.patch(f"/api/admissions/{ref}/", {"expected_discharge_date": None}, format="json").status_code == 200
+
+
+def test_an_overdue_expected_discharge_date_of_a_longer_stay_can_still_be_set(hospital_admin, patient, department,
+                                                                               general_ward):
+    stay = admit(actor=hospital_admin, patient=patient, department=department)
+    Admission.objects.filter(pk=stay.pk).update(admitted_at=stay.admitted_at - timedelta(days=5))
+    yesterday = today_at(department.hospital) - timedelta(days=1)
+    done = client_for(hospital_admin).patch(f"/api/admissions/{stay.admission_id}/",
+                                            {"expected_discharge_date": yesterday.isoformat()}, format="json")
+    assert done.status_code == 200, done.json()
