@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from accounts.birthdates import MAX_AGE_YEARS, age_on
 from admissions.models import AdmissionPriority, AdmissionStatus, AdmissionType, BedStatus, DischargeType
 from phb.api import serializers
 from phb.api.fields import CalendarDateField
 from phb.api.schema import documented
 from phb.numbers import MAX_ID  # a larger id is a 400, never a database error
+from phb.zones import today_at
 
 
 def _text(max_length: int, **kwargs) -> serializers.CharField:
@@ -46,6 +50,15 @@ class TempPatientInput(serializers.Serializer):
     brief_history = _text(4000)
     insurance_provider = _text(120)
     insurance_id = _text(64)
+
+    def validate_date_of_birth(self, value: date | None) -> date | None:
+        if value is None:
+            return value
+        if value > today_at():
+            raise serializers.ValidationError("The date of birth cannot be in the future.")
+        if age_on(value, today_at()) > MAX_AGE_YEARS:
+            raise serializers.ValidationError("Enter a real date of birth.")
+        return value
 
     def validate(self, attrs: dict) -> dict:
         out = {k: v for k, v in attrs.items() if v not in ("", None)}

@@ -47,3 +47,17 @@ def test_an_overdue_expected_discharge_date_of_a_longer_stay_can_still_be_set(ho
     done = client_for(hospital_admin).patch(f"/api/admissions/{stay.admission_id}/",
                                             {"expected_discharge_date": yesterday.isoformat()}, format="json")
     assert done.status_code == 200, done.json()
+
+
+@pytest.mark.parametrize("born", [1, 400, -365 * 140])
+def test_the_emergency_door_refuses_a_birth_date_no_one_has(hospital_admin, department, general_ward, born):
+    client = client_for(hospital_admin)
+    body = {"department_id": department.pk, "reason_for_admission": "Collapsed", "assign_bed": True,
+            "temp_patient_details": {"first_name": "Ada",
+                                     "date_of_birth": (today_at() + timedelta(days=born)).isoformat()}}
+    refused = client.post("/api/admissions/emergency_admission/", body, format="json")
+    assert refused.status_code == 400, refused.json()
+    assert "date_of_birth" in str(refused.json()["errors"]) and not Admission.objects.exists()
+    body["temp_patient_details"]["date_of_birth"] = today_at().isoformat()  # born today
+    made = client.post("/api/admissions/emergency_admission/", body, format="json")
+    assert made.status_code == 201 and made.json()["patient_age"] == 0, made.json()
