@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from admissions import beds
@@ -13,8 +14,37 @@ class BedInline(admin.TabularInline):
     readonly_fields = ("status",)  # through the bed list's actions (BedAdmin)
 
 
+class WardForm(forms.ModelForm):
+    """A ward stays in its department's hospital; one where patients hold beds is neither closed
+    nor moved to another department or hospital (its beds would leave the figures with the
+    patients still in them): discharge or move them first."""
+
+    class Meta:
+        model = Ward
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        department, hospital = data.get("department"), data.get("hospital")
+        if department is not None and hospital is not None and department.hospital_id != hospital.pk:
+            self.add_error("department", "This department belongs to another hospital.")
+        ward = self.instance
+        if ward.pk is None:
+            return data
+        changing = [name for name, value in (("is_active", data.get("is_active", True)),
+                                             ("department", department), ("hospital", hospital))
+                    if name in self.changed_data and (name != "is_active" or value is False)]
+        held = BedAssignment.objects.filter(bed__ward=ward, released_at__isnull=True).count() if changing else 0
+        if held:
+            raise forms.ValidationError(
+                f"{held} patient(s) hold beds in this ward: discharge or move them before closing the ward "
+                "or moving it to another department or hospital.")
+        return data
+
+
 @admin.register(Ward)
 class WardAdmin(admin.ModelAdmin):
+    form = WardForm
     list_display = ("code", "name", "ward_type", "department", "hospital", "floor", "wing", "is_active")
     list_filter = ("hospital", "department", "ward_type", "is_active")
     search_fields = ("name", "code", "department__name", "hospital__name")
