@@ -114,18 +114,32 @@ def login_check_password(*, email: str, password: str) -> User:
     return user
 
 
+# One answer for every email that has no live login code, whether or not an account has it.
+_NO_LIVE_LOGIN_CODE = "This code has expired or has already been used. Request a new code."
+_STAND_IN_NAMESPACE = uuid.UUID("5f0c7d0e-8f34-4b1e-9c55-6a0d2c1f3b7a")
+
+
 def login_verify_code(*, email: str, code: object) -> User:
+    """The account whose live login code this is (the code then spent), else an ApiError.
+
+    The answers (and the work behind them) are the same for an email no active account has as
+    for an account without a live code: checking codes, which takes no password, does not tell
+    who has an account. An unknown email is checked as a stand-in account that has no codes."""
     from accounts.codes import CodeRejected
 
-    user = User.objects.filter(email=(email or "").strip().lower(), is_active=True).first()
-    if user is None:
-        raise ApiError("Invalid or expired code.", code="invalid_code")
+    address = (email or "").strip().lower()
+    user = User.objects.filter(email=address, is_active=True).first()
+    checked = user or User(id=uuid.uuid5(_STAND_IN_NAMESPACE, address), email=address)
     try:
-        code_verify(user=user, purpose=CodePurpose.LOGIN, code=code)
+        code_verify(user=checked, purpose=CodePurpose.LOGIN, code=code)
     except CodeRejected as exc:
         logger.info("login code refused", extra={"event": "code_refused", "purpose": "login", "reason": exc.reason})
         metrics.record("OTPVerificationFailure", area="Auth", dimensions={"Purpose": "login"})
+        if exc.reason in ("missing", "expired"):
+            raise ApiError(_NO_LIVE_LOGIN_CODE, code="code_expired") from exc
         raise ApiError(exc.message, code=f"code_{exc.reason}") from exc
+    if user is None:  # a stand-in has no codes; never reached
+        raise ApiError(_NO_LIVE_LOGIN_CODE, code="code_expired")
     if not user.email_verified:
         user.email_verified = True
     user.last_login = timezone.now()

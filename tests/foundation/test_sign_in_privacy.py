@@ -1,0 +1,64 @@
+"""Checking a login code takes no password, so its answers must not tell who has an account: an
+email nobody has, an inactive account and an account without a live code are answered alike,
+after the same work (``accounts.services.login_verify_code``)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.codes import code_issue
+from accounts.models import CodePurpose
+from tests.factories import UserFactory
+from tests.helpers import client_for
+
+pytestmark = pytest.mark.django_db
+
+VERIFY_URLS = {
+    "/api/verify-login-otp/": lambda email, code: {"email": email, "otp": code},
+    "/api/hospitals/admin/verify-2fa/": lambda email, code: {"email": email, "verification_code": code,
+                                                             "remember_device": False},
+}
+
+
+def _answer(url: str, email: str, code: str) -> tuple[int, dict, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client_for(None).post(url, VERIFY_URLS[url](email, code), format="json")
+    tables = [word.strip('"') for q in queries.captured_queries for word in q["sql"].split()
+              if word.startswith('"accounts_')]
+    return response.status_code, response.json(), sorted(set(tables))
+
+
+@pytest.mark.parametrize("url", list(VERIFY_URLS))
+@pytest.mark.parametrize("code", ["123456", "12a"])
+def test_code_checks_answer_alike_whether_or_not_the_account_exists(url, code):
+    without_code = UserFactory()
+    spent = UserFactory()
+    code_issue(user=spent, purpose=CodePurpose.LOGIN)
+    type(spent).objects.filter(pk=spent.pk).update(is_active=False)  # an inactive account with a live code
+    expired = UserFactory()
+    code_issue(user=expired, purpose=CodePurpose.LOGIN, not_after=None)
+    expired.one_time_codes.update(expires_at=expired.date_joined)
+
+    answers = {who: _answer(url, email, code) for who, email in {
+        "nobody": "nobody-at-all@example.test",
+        "no code": without_code.email,
+        "inactive": spent.email,
+        "expired code": expired.email,
+    }.items()}
+    assert len({repr(a) for a in answers.values()}) == 1, answers
+    status, body, _ = answers["nobody"]
+    assert status == 400 and body["message"]
+
+
+def test_the_owner_still_signs_in_with_her_code(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    code = code_issue(user=user, purpose=CodePurpose.LOGIN)
+    wrong = "000000" if code != "000000" else "111111"
+    refused = client_for(None).post("/api/verify-login-otp/", {"email": user.email, "otp": wrong}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "code_invalid"
+    signed_in = client_for(None).post("/api/verify-login-otp/", {"email": user.email, "otp": code}, format="json")
+    assert signed_in.status_code == 200 and signed_in.json()["user_data"]["email"] == user.email
+    again = client_for(None).post("/api/verify-login-otp/", {"email": user.email, "otp": code}, format="json")
+    assert again.status_code == 400 and again.json()["code"] == "code_expired"
