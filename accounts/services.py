@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from rest_framework.exceptions import Throttled
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.birthdates import birth_date_problem
@@ -170,6 +171,19 @@ def login_code_resend(*, user: User) -> datetime | None:
     throttle_code_request(user_id=user.pk, purpose="login-resend")
     code_send(user=user, purpose=CodePurpose.LOGIN, started_at=started, not_after=window_ends)
     return min(window_ends, timezone.now() + timedelta(seconds=settings.OTP_TTL_SECONDS))
+
+
+def login_code_resend_for(*, email: str) -> None:
+    """``/api/resend-otp/``, run after its answer: resend the login code of the active account
+    with this email, if it has a sign-in in progress. The account's resend budget refuses in
+    silence here, since the caller has had the same answer as for any other email."""
+    user = User.objects.filter(email=(email or "").strip().lower(), is_active=True).first()
+    if user is None:
+        return
+    try:
+        login_code_resend(user=user)
+    except Throttled:
+        logger.info("login code resend refused", extra={"event": "code_resend_throttled"})
 
 
 def sessions_end(*, user: User) -> None:

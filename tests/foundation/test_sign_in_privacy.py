@@ -1,16 +1,21 @@
-"""Checking a login code takes no password, so its answers must not tell who has an account: an
-email nobody has, an inactive account and an account without a live code are answered alike,
-after the same work (``accounts.services.login_verify_code``)."""
+"""Checking a login code and asking for a new one take no password, so their answers must not tell
+who has an account: an email nobody has, an inactive account and an account without a live code
+are answered alike, after the same work (``accounts.services.login_verify_code``); a resend's
+lookup and email run after its answer (``accounts.services.login_code_resend_for``)."""
 
 from __future__ import annotations
 
 import pytest
+from django.core import mail
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.codes import code_issue
 from accounts.models import CodePurpose
-from tests.factories import UserFactory
+from phb import afterresponse
+from phb.middleware import register_after_response, unregister_after_response
+from tests.factories import PASSWORD, UserFactory
 from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +67,41 @@ def test_the_owner_still_signs_in_with_her_code(django_capture_on_commit_callbac
     assert signed_in.status_code == 200 and signed_in.json()["user_data"]["email"] == user.email
     again = client_for(None).post("/api/verify-login-otp/", {"email": user.email, "otp": code}, format="json")
     assert again.status_code == 400 and again.json()["code"] == "code_expired"
+
+
+# --- Asking for a new code ---------------------------------------------------------------------
+def _resend(email: str, address: str) -> tuple[int, dict, list[str], int]:
+    """(status, body, account tables read, jobs left for after the response) as the response left."""
+    seen: dict = {}
+
+    def hook(request, response, duration_ms):
+        seen["tables"] = sorted({word.strip('"') for q in queries.captured_queries for word in q["sql"].split()
+                                 if word.startswith('"accounts_')})
+        seen["deferred"] = afterresponse.pending()
+
+    register_after_response(hook)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            response = client_for(None).post("/api/resend-otp/", {"email": email}, format="json",
+                                             HTTP_X_FORWARDED_FOR=address)
+    finally:
+        unregister_after_response(hook)
+    return response.status_code, response.json(), seen["tables"], seen["deferred"]
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1, OTP_REQUEST_RATE_PER_ACCOUNT="2/900")
+def test_a_resend_answers_alike_and_at_the_same_cost_whether_or_not_a_sign_in_is_on(
+        django_capture_on_commit_callbacks):
+    user = UserFactory(otp_required_for_login=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(None).post("/api/login/", {"email": user.email, "password": PASSWORD},
+                                     format="json").json()["require_otp"]
+    sent = len(mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        # From many addresses, past the account's own resend budget (two a quarter hour).
+        signing_in = [_resend(user.email, f"203.0.113.{n}") for n in range(4)]
+    nobody = [_resend("nobody-at-all@example.test", f"198.51.100.{n}") for n in range(4)]
+    answers = {(status, repr(body), repr(tables), deferred) for status, body, tables, deferred in signing_in + nobody}
+    assert answers == {(200, repr(nobody[0][1]), "[]", 1)}  # no account looked up before the answer
+    assert len(mail.outbox) == sent + 2  # the budget still holds: two new codes went, to the account
+    assert {m.to[0] for m in mail.outbox} == {user.email}
