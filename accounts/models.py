@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from types import SimpleNamespace
 
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -116,22 +117,29 @@ class User(AbstractBaseUser, PermissionsMixin):
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         instance._stored_password = instance.__dict__.get("password", _UNKNOWN)
+        instance._stored_staff = instance._staff_now() if {"role", "is_staff"} <= instance.__dict__.keys() else _UNKNOWN
         return instance
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None):
         super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
         if fields is None or "password" in fields:
             self._stored_password = self.__dict__.get("password", _UNKNOWN)
+        if fields is None or {"role", "is_staff"} & set(fields):
+            self._stored_staff = _UNKNOWN
 
     def save(self, *args, **kwargs):
         """A save that changes the stored password hash, from whatever path (the API, a reset,
         the Django admin's password form, a shell's ``set_password``), ends every session of
-        the account (``accounts.services.sessions_end``)."""
+        the account (``accounts.services.sessions_end``). So does a save that makes the account
+        staff (``accounts.roles.is_staff_member``): staff always sign in with the emailed code,
+        and a session opened before, perhaps with the password alone, must not carry the new role."""
         self.email = (self.email or "").strip().lower()
         password_changed = self._password_changes(kwargs.get("update_fields"), kwargs.get("using"))
+        became_staff = self._becomes_staff(kwargs.get("update_fields"), kwargs.get("using"))
         super().save(*args, **kwargs)
         self._stored_password = self.password
-        if password_changed:
+        self._stored_staff = self._staff_now()
+        if password_changed or became_staff:
             from accounts.services import sessions_end
 
             sessions_end(user=self)
@@ -163,6 +171,32 @@ class User(AbstractBaseUser, PermissionsMixin):
             stored = (type(self)._base_manager.using(using or self._state.db or "default")
                       .filter(pk=self.pk).values_list("password", flat=True).first())
         return stored is not None and stored != self.password
+
+    def _staff_now(self) -> bool:
+        from accounts.roles import is_staff_member
+
+        return is_staff_member(self)
+
+    def _becomes_staff(self, update_fields, using) -> bool:
+        """Whether this save makes a stored account that was not staff a staff account."""
+        if self._state.adding or not self._staff_now():
+            return False
+        if update_fields is not None and not {"role", "is_staff"} & set(update_fields):
+            return False
+        stored = getattr(self, "_stored_staff", _UNKNOWN)
+        if stored is _UNKNOWN:  # loaded without the role, or made in memory
+            row = (type(self)._base_manager.using(using or self._state.db or "default")
+                   .filter(pk=self.pk).values("role", "is_staff").first())
+            if row is None:
+                return False
+            stored = self._staff_of(**row)
+        return not stored
+
+    @staticmethod
+    def _staff_of(*, role: str, is_staff: bool) -> bool:
+        from accounts.roles import is_staff_member
+
+        return is_staff_member(SimpleNamespace(role=role, is_staff=is_staff))
 
     @property
     def is_patient(self) -> bool:

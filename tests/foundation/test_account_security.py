@@ -19,7 +19,7 @@ from phb import afterresponse
 from phb.middleware import register_after_response, unregister_after_response
 from phb.zones import today_at
 from tests.factories import PASSWORD, make_hospital_admin
-from tests.helpers import client_for
+from tests.helpers import admin_form_data, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +66,42 @@ def test_a_patient_turns_off_the_code_only_with_her_password_and_is_emailed(pati
     # Sending the unchanged value with other fields needs no password and sends nothing.
     again = client.patch("/api/profile/", {"otp_required_for_login": False, "city": "Kano"}, format="json")
     assert again.status_code == 200 and len(mail.outbox) == 1
+
+
+def _signed_in_with_password_alone(user):
+    """A browser signed in as ``user`` whose code is off: the password step set the cookies."""
+    client = client_for(None)
+    answer = client.post("/api/login/", {"email": user.email, "password": PASSWORD}, format="json")
+    assert answer.status_code == 200 and "user" in answer.json()  # no code asked
+    return client
+
+
+@pytest.mark.parametrize("change", [{"role": "pharmacist"}, {"role": "doctor"}, {"is_staff": "on"}])
+def test_making_an_account_staff_ends_the_sessions_it_opened_without_the_code(change, patient, staff_client,
+                                                                               django_capture_on_commit_callbacks):
+    type(patient).objects.filter(pk=patient.pk).update(otp_required_for_login=False)
+    browser = _signed_in_with_password_alone(patient)
+    assert browser.get("/api/profile/").status_code == 200
+    url = f"/admin/accounts/user/{patient.pk}/change/"
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = staff_client.post(url, {**admin_form_data(staff_client.get(url)), **change})
+    assert saved.status_code == 302, saved.context["adminform"].form.errors if saved.context else saved
+    assert browser.get("/api/profile/").status_code == 401
+    assert browser.post("/api/token/refresh/").status_code == 401
+    again = _login(patient.email, PASSWORD, "10.0.0.2")
+    assert again.status_code == 200 and again.json()["require_otp"] is True  # now with the code
+
+
+def test_other_saves_of_an_account_keep_its_sessions(patient, doctor):
+    for user in (patient, doctor):
+        client = client_for(user)
+        loaded = type(user).objects.get(pk=user.pk)
+        loaded.city = "Kano"
+        loaded.save()
+        deferred = type(user).objects.only("id", "role").get(pk=user.pk)
+        deferred.role = user.role  # the same role, loaded without is_staff
+        deferred.save(update_fields=["role"])
+        assert client.get("/api/profile/").status_code == 200
 
 
 # --- Throttling ---------------------------------------------------------------------------------
