@@ -107,7 +107,8 @@ def user_register(*, data: dict[str, Any]) -> User:
 def login_check_password(*, email: str, password: str) -> User:
     """The user for these credentials, or an ApiError that does not say which part was wrong."""
     user = User.objects.filter(email=(email or "").strip().lower()).first()
-    if user is None:
+    if user is None or not user.has_usable_password():  # no password to check (an invited admin's
+        # before she chooses one) costs the same hashing as a wrong one
         check_password(password or "", _dummy_password_hash())
         raise ApiError("Invalid email or password.", status_code=401, code="invalid_credentials")
     if not user.check_password(password or "") or not user.is_active:

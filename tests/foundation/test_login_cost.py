@@ -31,3 +31,26 @@ def test_a_known_email_with_a_wrong_password_gets_the_same_answer():
     with pytest.raises(ApiError) as known:
         services.login_check_password(email="alice@example.test", password="wrong-password")
     assert (unknown.value.status_code, str(unknown.value)) == (known.value.status_code, str(known.value))
+
+
+def test_an_account_without_a_password_costs_a_hash_check_too(monkeypatch):
+    """An invited hospital admin has no password until she chooses one: Django answers such a
+    check at once, which would tell her account apart from an unknown email by its speed."""
+    from django.contrib.auth import hashers
+
+    checked: list[str] = []
+    hasher = type(get_hasher())
+    real_verify = hasher.verify
+    monkeypatch.setattr(hasher, "verify", lambda self, password, encoded: checked.append(encoded) or
+                        real_verify(self, password, encoded))
+    UserFactory(email="alice@example.test")
+    invited = UserFactory(email="invited@example.test")
+    invited.set_unusable_password()
+    invited.save()
+    assert not hashers.is_password_usable(invited.password)
+    for email in ("nobody@example.test", "alice@example.test", "invited@example.test"):
+        checked.clear()
+        with pytest.raises(ApiError) as refused:
+            services.login_check_password(email=email, password="wrong-password")
+        assert refused.value.status_code == 401
+        assert len(checked) == 1, email
