@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
+from phb.api.errors import ServiceUnavailable
 from phb.aws.clients import aws_client
+
+logger = logging.getLogger(__name__)
 
 ALGORITHM = "ECDSA_SHA_256"
 _lock = threading.Lock()
@@ -41,7 +46,14 @@ def _public_key() -> tuple[str, ec.EllipticCurvePublicKey]:
         cached = _public_keys.get(alias)
     if cached is not None:
         return cached
-    answer = aws_client("kms").get_public_key(KeyId=alias)
+    try:
+        answer = aws_client("kms").get_public_key(KeyId=alias)
+    except (BotoCoreError, ClientError) as exc:
+        # Nothing is cached, so the next check asks again; the caller gets a 503 it can show.
+        logger.warning("prescription signing key unavailable", extra={
+            "event": "prescription_signing_key_unavailable", "error_type": type(exc).__name__})
+        raise ServiceUnavailable("Prescriptions cannot be verified just now. Try again shortly.",
+                                 code="signing_key_unavailable") from exc
     key = serialization.load_der_public_key(answer["PublicKey"])
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise RuntimeError("the prescription signing key is not an elliptic-curve key")

@@ -224,3 +224,27 @@ def test_after_a_correction_the_patients_item_pages_act_on_the_live_item(issued,
     collected = client_for(patient).post(f"/api/prescriptions/{medication_id}/update-status/",
                                          {"status": "collected"}, format="json")
     assert collected.status_code == 200, collected.json()
+
+
+def test_kms_unreachable_for_the_public_key_is_a_503_and_nothing_changes(issued, patient, pharmacist, pharmacy):
+    """A process that has not read the public key yet while KMS cannot be reached: verifying,
+    dispensing with the payload and the key itself answer a 503 with a message (they were 500s),
+    nothing is dispensed, and the next check once KMS answers works."""
+    from phb.aws.clients import aws_client
+    from tests.aws_faults import unreachable
+
+    data = signed_of(patient)
+    item = SignedItem.objects.get(nonce=data["payload"]["nonce"])
+    signing.forget_public_key()
+    with unreachable(aws_client("kms"), "GetPublicKey"):
+        verified = client_for(None).post("/api/prescriptions/verify/", {
+            "payload": data["payload"], "signature": data["signature"]}, format="json")
+        key = client_for(None).get("/api/prescriptions/signing-key/")
+        dispensed = _dispense(pharmacist, data, pharmacy.code, payload=data["payload"], signature=data["signature"])
+    for response in (verified, key, dispensed):
+        assert response.status_code == 503, response.content
+        assert response.json()["code"] == "signing_key_unavailable" and response.json()["message"]
+    assert _state(item.pk) == (ItemState.ISSUED, None)
+    again = client_for(None).post("/api/prescriptions/verify/", {
+        "payload": data["payload"], "signature": data["signature"]}, format="json")
+    assert again.status_code == 200 and again.json()["valid"] is True
