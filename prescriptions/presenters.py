@@ -15,6 +15,21 @@ def _medications(request: PrescriptionRequest) -> list[dict]:
     return [{**m, "is_controlled": rules.is_controlled(m.get("medication_name", ""))} for m in request.medications]
 
 
+def _issued_medications(request: PrescriptionRequest) -> list[dict]:
+    """What a pharmacist checks: once issued, the medications the prescriber issued (name, strength,
+    quantity, dosage as prescribed), in the shape of a requested one; before, those requested."""
+    if not request.prescription_id:
+        return _medications(request)
+    asked = {str(m.get("medication_name", "")).lower(): m for m in request.medications}
+    repeat = request.request_type == "repeat"
+    return [{"medication_name": m.get("medication_name", ""), "strength": m.get("strength", ""),
+             "form": m.get("form", ""), "quantity": m.get("quantity"), "dosage": m.get("dosage", ""),
+             "frequency": m.get("frequency", ""), "refills_allowed": m.get("refills_allowed", 0),
+             "is_repeat": bool(asked.get(str(m.get("medication_name", "")).lower(), {}).get("is_repeat", repeat)),
+             "is_controlled": rules.is_controlled(m.get("medication_name", ""))}
+            for m in request.approved_medications or []]
+
+
 def _name(user) -> str | None:
     return (user.full_name or "Doctor") if user is not None else None
 
@@ -107,6 +122,7 @@ def triage_list_item(request: PrescriptionRequest, *, allergies: str | None = No
     """``PharmacistPrescriptionRequest``."""
     return {
         **prescriber_list_item(request, allergies=allergies),
+        "medications": _issued_medications(request),
         "assigned_at": iso_z(request.triage_assigned_at),
         "pharmacist_reviewed": bool(request.pharmacist_action),
         "pharmacist_review_date": iso_z(request.pharmacist_reviewed_at),
@@ -120,10 +136,11 @@ def triage_detail(request: PrescriptionRequest, *, allergies: list[str], current
     for flag in request.triage_flags or []:
         concerns.setdefault(flag.get("medication", ""), []).append(flag.get("reason", ""))
     medications = [{**m, "clinical_concern": "; ".join(concerns.get(m.get("medication_name", ""), [])) or None}
-                   for m in _medications(request)]
+                   for m in _issued_medications(request)]
     return {
         **request_payload(request),
         "medications": medications,
+        "requested_medications": request.medications,
         "patient": _patient(request, allergies=allergies, current=current),
         "triage_info": triage_info(request),
         "review_history": _review(request),

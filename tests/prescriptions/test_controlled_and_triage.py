@@ -226,3 +226,24 @@ def test_only_pharmacists_see_the_triage_queue(patient, doctor):
 def test_requests_limit_and_unrelated_request_types(patient, nominated):
     rx = make_request(patient, [REPEAT, {**REPEAT, "medication_name": "Atorvastatin", "strength": "20mg"}])
     assert rx.triage_category == "ROUTINE_REPEAT" and rx.controlled_count == 0
+
+
+def test_the_pharmacist_checks_what_was_issued_not_what_was_asked(patient, doctor, nominated, pharmacist,
+                                                                  django_capture_on_commit_callbacks):
+    """The request form sends quantity 0 and no dosage: the prescriber decides them. Once issued, the
+    pharmacist's queue and detail show the issued medications (strength, quantity, dosage as
+    prescribed); what the patient asked for stays in ``requested_medications``."""
+    asked = {"medication_name": "Metformin", "strength": "500mg", "form": "tablet", "quantity": 0, "is_repeat": True}
+    rx = make_request(patient, [asked, {**asked, "medication_name": "Atorvastatin", "strength": "20mg"}])
+    approve(doctor, rx, django_capture_on_commit_callbacks, body={"medications": [
+        {"medication_name": "Metformin", "strength": "850mg", "form": "tablet", "quantity": 56,
+         "dosage_instructions": "1 tablet twice daily"}]})
+    detail = client_for(pharmacist).get(f"/api/provider/prescriptions/triage/{rx.pk}/").json()
+    assert [(m["medication_name"], m["strength"], m["quantity"], m["dosage"], m["is_repeat"], m["is_controlled"])
+            for m in detail["medications"]] == [("Metformin", "850mg", 56, "1 tablet twice daily", True, False)]
+    assert [m["medication_name"] for m in detail["requested_medications"]] == ["Metformin", "Atorvastatin"]
+    listed = client_for(pharmacist).get("/api/provider/prescriptions/triage/", {"status": "APPROVED"}).json()
+    assert [(m["medication_name"], m["quantity"]) for m in listed["requests"][0]["medications"]] == [("Metformin", 56)]
+    before = make_request(patient, [{**asked, "medication_name": "Ramipril", "strength": "5mg"}])
+    pending = client_for(pharmacist).get(f"/api/provider/prescriptions/triage/{before.pk}/").json()
+    assert [(m["medication_name"], m["quantity"]) for m in pending["medications"]] == [("Ramipril", 0)]
