@@ -63,7 +63,8 @@ def routing_note(*, rx_request: PrescriptionRequest) -> str:
 
 
 def apply_triage(request: PrescriptionRequest, *, medications: list[dict]) -> None:
-    allergies, current, last_issued = triage_inputs(patient=request.patient)
+    # An issued request's own prescription is not a previous issue of its medicines (nor another medicine).
+    allergies, current, last_issued = triage_inputs(patient=request.patient, excluding=request.prescription_id)
     now = timezone.now()
     result = rules.triage(medications=medications, request_type=request.request_type, urgency=request.urgency,
                           allergies=allergies, current_medications=current, last_issued=last_issued, now=now)

@@ -111,8 +111,9 @@ def open_order_of(*, patient: User, medication_id: str) -> PrescriptionRequest |
     return None if found is None else requests_of_patient(fetched_by=patient).get(pk=found)
 
 
-def triage_inputs(*, patient: User) -> tuple[list[str], list[str], dict[str, datetime]]:
-    """(allergies, current medication names, last issue time per lower-cased medication name)."""
+def triage_inputs(*, patient: User, excluding: object = None) -> tuple[list[str], list[str], dict[str, datetime]]:
+    """(allergies, current medication names, last issue time per lower-cased medication name), from
+    the patient's prescriptions other than ``excluding`` (the one being triaged, once issued)."""
     from records.models import MedicalProfile
 
     profile = MedicalProfile.objects.filter(patient=patient).only("allergies").first()
@@ -120,7 +121,10 @@ def triage_inputs(*, patient: User) -> tuple[list[str], list[str], dict[str, dat
     now = timezone.now()
     current: list[str] = []
     last_issued: dict[str, datetime] = {}
-    recent = Prescription.objects.filter(patient=patient).exclude(status="cancelled").order_by("-issued_at")[:100]
+    recent = Prescription.objects.filter(patient=patient).exclude(status="cancelled")
+    if excluding is not None:
+        recent = recent.exclude(pk=excluding)
+    recent = recent.order_by("-issued_at")[:100]
     for prescription in recent:
         for medication in prescription.medications or []:
             name = str(medication.get("medication_name") or "").strip()

@@ -247,3 +247,18 @@ def test_the_pharmacist_checks_what_was_issued_not_what_was_asked(patient, docto
     before = make_request(patient, [{**asked, "medication_name": "Ramipril", "strength": "5mg"}])
     pending = client_for(pharmacist).get(f"/api/provider/prescriptions/triage/{before.pk}/").json()
     assert [(m["medication_name"], m["quantity"]) for m in pending["medications"]] == [("Ramipril", 0)]
+
+
+def test_issuing_does_not_flag_the_prescription_against_itself(patient, doctor, nominated,
+                                                              django_capture_on_commit_callbacks):
+    """Triage is computed again with the issued medications: the prescription being issued is not an
+    earlier issue of them (every repeat was flagged "last issued 0 days ago", COMPLEX_CASE), while an
+    earlier prescription still is."""
+    rx = make_request(patient)
+    assert rx.triage_category == "ROUTINE_REPEAT"
+    approve(doctor, rx, django_capture_on_commit_callbacks)
+    assert (rx.triage_category, rx.triage_flags, rx.triage_score) == ("ROUTINE_REPEAT", [], 0)
+    again = make_request(patient)
+    approve(doctor, again, django_capture_on_commit_callbacks)
+    assert again.triage_category == "COMPLEX_CASE"
+    assert [f["code"] for f in again.triage_flags] == ["early_repeat"]
