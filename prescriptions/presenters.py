@@ -16,9 +16,11 @@ def _medications(request: PrescriptionRequest) -> list[dict]:
 
 
 def _issued_medications(request: PrescriptionRequest) -> list[dict]:
-    """What a pharmacist checks: once issued, the medications the prescriber issued (name, strength,
-    quantity, dosage as prescribed), in the shape of a requested one; before, those requested."""
-    if not request.prescription_id:
+    """What a pharmacist checks and a second prescriber confirms: once issued, or approved once
+    (a controlled drug), the medications the prescriber approved (name, strength, quantity, dosage
+    as prescribed), in the shape of a requested one; before, those requested."""
+    first_approved = bool(request.first_approved_at and request.status == "REQUESTED")
+    if not (request.prescription_id or first_approved) or not request.approved_medications:
         return _medications(request)
     asked = {str(m.get("medication_name", "")).lower(): m for m in request.medications}
     repeat = request.request_type == "repeat"
@@ -95,7 +97,8 @@ def prescriber_detail(request: PrescriptionRequest, *, allergies: list[str], cur
     """``PrescriptionRequestDetail``."""
     return {
         **request_payload(request),
-        "medications": _medications(request),
+        "medications": _issued_medications(request),
+        "requested_medications": request.medications,
         "patient": _patient(request, allergies=allergies, current=current),
         "approved_by": _name(request.approved_by),
         "first_approved_by": _name(request.first_approved_by),

@@ -262,3 +262,25 @@ def test_issuing_does_not_flag_the_prescription_against_itself(patient, doctor, 
     approve(doctor, again, django_capture_on_commit_callbacks)
     assert again.triage_category == "COMPLEX_CASE"
     assert [f["code"] for f in again.triage_flags] == ["early_repeat"]
+
+
+def test_the_second_prescriber_is_shown_the_first_approval(patient, doctor, second_doctor, nominated,
+                                                           django_capture_on_commit_callbacks):
+    """The prescriber's form starts from the detail's ``medications``: awaiting a second approval,
+    they are the first approval's (its quantity and dosage), so the second prescriber posting them
+    as shown issues the prescription instead of being refused with approvals_differ."""
+    rx = make_request(patient, [{**CODEINE, "quantity": 0}])
+    first = {"medication_name": "Codeine phosphate", "strength": "30mg", "form": "tablet", "quantity": 28,
+             "dosage_instructions": "1 tablet four times daily when needed", "refills_allowed": 0}
+    approve(doctor, rx, django_capture_on_commit_callbacks, body={"medications": [first]})
+    detail = client_for(second_doctor).get(f"/api/provider/prescriptions/{rx.pk}/").json()
+    assert detail["awaiting_second_approval"] is True
+    assert [(m["medication_name"], m["strength"], m["quantity"], m["dosage"], m["is_controlled"])
+            for m in detail["medications"]] == [("Codeine phosphate", "30mg", 28, first["dosage_instructions"], True)]
+    assert detail["requested_medications"][0]["quantity"] == 0
+    form = [{"medication_name": m["medication_name"], "strength": m["strength"] or "", "form": m["form"] or "",
+             "quantity": m["quantity"] or 30, "dosage_instructions": m["dosage"] or "", "refills_allowed": 0}
+            for m in detail["medications"]]  # as PrescriptionRequestModal.tsx fills its form
+    second = approve(second_doctor, rx, django_capture_on_commit_callbacks,
+                     body={"medications": form, "clinical_notes": ""})
+    assert second["outcome"] == "issued" and rx.status == "APPROVED"
