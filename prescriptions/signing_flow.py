@@ -4,7 +4,9 @@
 per medication in a short transaction of its own, then signs them: each item is claimed with a
 conditional UPDATE (committed at once), KMS signs with no transaction, lock or open cursor held,
 and the signature is recorded with another conditional UPDATE. An item whose signing failed
-stays pending; ``manage.py sign_pending_prescriptions`` (and the next issue) retry it.
+stays pending; ``manage.py sign_pending_prescriptions`` (and the next issue) retry it. A prescription
+whose items were never created (the worker died after the commit) gets them from the same command
+(``items_missing``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from appointments.models import Prescription
@@ -104,6 +106,29 @@ def items_create(*, prescription: Prescription) -> list[SignedItem]:
                                   state__in=[ItemState.PENDING, ItemState.ISSUED]).update(state=ItemState.CANCELLED)
         SignedItem.objects.bulk_create(created)
     return [*kept, *created]
+
+
+def items_missing(*, within: timedelta = timedelta(days=1)) -> int:
+    """Create the items of live prescriptions issued within ``within`` that have none: their
+    after-commit step never ran (the worker died between the commit and it, or the database failed
+    it). Those issued in the last ``CLAIM_SECONDS`` are left to the step itself. Returns how many
+    prescriptions got their items."""
+    now = timezone.now()
+    ids = list(Prescription.objects.filter(issued_at__gte=now - within, issued_at__lt=now - timedelta(seconds=CLAIM_SECONDS),
+                                           status=Prescription.Status.ACTIVE)
+               .filter(~Exists(SignedItem.objects.filter(prescription=OuterRef("pk"))))
+               .order_by("issued_at").values_list("pk", flat=True)[:500])
+    done = 0
+    for prescription_id in ids:
+        try:
+            items_create(prescription=Prescription(pk=prescription_id))
+        except IntegrityError:  # created meanwhile by the step itself
+            continue
+        done += 1
+    if done:
+        logger.warning("prescription items created late", extra={"event": "prescription_items_recovered",
+                                                                 "count": done})
+    return done
 
 
 def sign_pending(*, item_ids: list[Any] | None = None, limit: int = 500) -> int:

@@ -248,3 +248,28 @@ def test_kms_unreachable_for_the_public_key_is_a_503_and_nothing_changes(issued,
     again = client_for(None).post("/api/prescriptions/verify/", {
         "payload": data["payload"], "signature": data["signature"]}, format="json")
     assert again.status_code == 200 and again.json()["valid"] is True
+
+
+def test_a_prescription_whose_items_were_never_created_gets_them_from_the_command(
+        patient, doctor, nominated, django_capture_on_commit_callbacks):
+    """The worker died between the issuing commit and its after-commit step: the prescription has no
+    item, so no QR code and nothing to dispense. The timer's command creates and signs them (once),
+    and leaves alone a prescription issued a moment ago, whose own step is still to run."""
+    from django.core.management import call_command
+
+    from appointments.models import Prescription
+
+    rx = make_request(patient)
+    with django_capture_on_commit_callbacks(execute=False):  # committed; the step never runs
+        assert client_for(doctor).post(f"/api/provider/prescriptions/{rx.pk}/approve", {}, format="json"
+                                       ).status_code == 200
+    rx.refresh_from_db()
+    assert not SignedItem.objects.filter(prescription=rx.prescription).exists()
+    call_command("sign_pending_prescriptions", stdout=open("/dev/null", "w"))
+    assert not SignedItem.objects.filter(prescription=rx.prescription).exists()  # too recent
+    Prescription.objects.filter(pk=rx.prescription_id).update(issued_at=timezone.now() - timedelta(minutes=5))
+    call_command("sign_pending_prescriptions", stdout=open("/dev/null", "w"))
+    call_command("sign_pending_prescriptions", stdout=open("/dev/null", "w"))
+    item = SignedItem.objects.get(prescription=rx.prescription)
+    assert item.state == ItemState.ISSUED and verification.verify(item.payload, item.signature)
+    assert signed_of(patient)["payload"]["nonce"] == item.nonce

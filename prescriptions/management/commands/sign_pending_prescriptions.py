@@ -1,8 +1,9 @@
-"""Sign issued prescription items whose signing failed (KMS unavailable): safe to run any time."""
+"""Sign issued prescription items whose signing failed (KMS unavailable), after creating those of
+prescriptions whose after-commit step never ran: safe to run any time."""
 
 from django.core.management.base import BaseCommand
 
-from prescriptions.signing_flow import sign_pending
+from prescriptions.signing_flow import items_missing, sign_pending
 
 
 class Command(BaseCommand):
@@ -12,5 +13,8 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=500)
 
     def handle(self, *args, **options):
+        recovered = items_missing()
+        if recovered:
+            self.stdout.write(f"created the items of {recovered} prescription(s)")
         signed = sign_pending(limit=max(1, min(options["limit"], 5000)))
         self.stdout.write(f"signed {signed} prescription item(s)")
