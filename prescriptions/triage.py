@@ -50,8 +50,9 @@ def _reviewable(rx: PrescriptionRequest) -> None:
 
 
 def review(*, pharmacist: User, request_id: object, action: str, notes: str, intervention: bool = False,
-           reason: str = "", request=None) -> PrescriptionRequest:
-    """``action``: approved, escalated or rejected."""
+           reason: str = "", requires_follow_up: bool = False, request=None) -> PrescriptionRequest:
+    """``action``: approved, escalated or rejected. ``requires_follow_up`` (a rejection): the patient
+    is asked to book an appointment, as when a prescriber rejects."""
     if action not in (PharmacistAction.APPROVED, PharmacistAction.ESCALATED, PharmacistAction.REJECTED):
         raise ApiError("Unknown review action.", code="invalid_action")
     if action != PharmacistAction.APPROVED and not (reason or "").strip():
@@ -67,6 +68,7 @@ def review(*, pharmacist: User, request_id: object, action: str, notes: str, int
         rx.pharmacist_intervention = bool(intervention)
         if action == PharmacistAction.REJECTED:
             rx.rejected_by, rx.rejected_at, rx.rejection_reason = pharmacist, now, reason.strip()[:2000]
+            rx.requires_follow_up = bool(requires_follow_up)
             if issued:
                 prescription = Prescription.objects.select_for_update().get(pk=rx.prescription_id)
                 prescription.status = Prescription.Status.CANCELLED

@@ -104,6 +104,7 @@ class TriageRejectView(ApiView):
         data = valid(PharmacistRejectInput, request.data)
         rx = triage.review(pharmacist=request.user, request_id=request_id, action=PharmacistAction.REJECTED,
                            notes=data["pharmacist_notes"], reason=data["rejection_reason"],
+                           requires_follow_up=data["requires_appointment"],
                            intervention=data["had_clinical_intervention"], request=request)
         return _answer(rx, "Rejected; the patient has been told.")
 

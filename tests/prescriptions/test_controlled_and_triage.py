@@ -284,3 +284,20 @@ def test_the_second_prescriber_is_shown_the_first_approval(patient, doctor, seco
     second = approve(second_doctor, rx, django_capture_on_commit_callbacks,
                      body={"medications": form, "clinical_notes": ""})
     assert second["outcome"] == "issued" and rx.status == "APPROVED"
+
+
+def test_a_pharmacist_rejection_asking_for_an_appointment_tells_the_patient(patient, nominated, pharmacist,
+                                                                           django_capture_on_commit_callbacks):
+    """The triage form's "Patient requires follow-up appointment" (``requires_appointment``) reaches
+    the patient's email as a prescriber's ``requires_follow_up`` does; it was dropped."""
+    asked, plain = make_request(patient), make_request(patient, [{**REPEAT, "medication_name": "Ramipril"}])
+    mail.outbox.clear()
+    for rx, follow_up in ((asked, True), (plain, False)):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for(pharmacist).post(f"/api/provider/prescriptions/triage/{rx.pk}/reject/", {
+                "rejection_reason": "Needs a review of the dose", "pharmacist_notes": "",
+                "requires_appointment": follow_up}, format="json")
+        assert response.status_code == 200, response.json()
+        rx.refresh_from_db()
+        assert rx.status == "REJECTED" and rx.requires_follow_up is follow_up
+    assert [("book an appointment" in m.body) for m in mail.outbox] == [True, False]
