@@ -22,7 +22,12 @@ def _send(request: PrescriptionRequest, *, subject: str, lines: list[str], kind:
 
 
 def notify_approved(request: PrescriptionRequest) -> None:
-    where = (f"It has been sent to {request.pharmacy.name}." if request.pharmacy_id
+    """Names the pharmacy the prescription is sent to, as its signed items are routed: not the one
+    the request named if that one has closed since."""
+    from prescriptions.signing_flow import routed_pharmacy
+
+    pharmacy = routed_pharmacy(request=request, patient=request.patient)
+    where = (f"It has been sent to {pharmacy.name}." if pharmacy is not None
              else "Show the QR code of your prescription at any pharmacy.")
     _send(request, subject="Your prescription request was approved",
           lines=["Your prescription request was approved.", where], kind="prescription_approved")

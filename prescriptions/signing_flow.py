@@ -24,7 +24,7 @@ from appointments.models import Prescription
 from pharmacies.models import Pharmacy
 from phb.api.timestamps import iso_z
 from prescriptions import rules, signing
-from prescriptions.models import ItemState, SignedItem
+from prescriptions.models import ItemState, PrescriptionRequest, SignedItem
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +32,19 @@ PAYLOAD_TYPE = "phb.prescription.v1"
 CLAIM_SECONDS = 120  # a claim older than this (a crashed worker) may be taken over
 
 
-def _routed_pharmacy(prescription: Prescription) -> Pharmacy | None:
+def routed_pharmacy(*, request: PrescriptionRequest | None, patient) -> Pharmacy | None:
     """The pharmacy the request named while it is open and takes electronic prescriptions, else
     the patient's nominated one on the same terms, else none (any pharmacy, from the QR code)."""
-    request = getattr(prescription, "request", None)
     if request is not None and request.pharmacy_id and request.pharmacy.is_active \
             and request.pharmacy.electronic_prescriptions_enabled:
         return request.pharmacy
     from pharmacies.selectors import routable_nomination
 
-    return routable_nomination(patient=prescription.patient)  # None for a closed nominated pharmacy
+    return routable_nomination(patient=patient)  # None for a closed nominated pharmacy
+
+
+def _routed_pharmacy(prescription: Prescription) -> Pharmacy | None:
+    return routed_pharmacy(request=getattr(prescription, "request", None), patient=prescription.patient)
 
 
 def payload_for(*, prescription: Prescription, medication: dict, nonce: str, pharmacy: Pharmacy | None,

@@ -230,10 +230,14 @@ def test_a_consultation_prescription_is_not_routed_to_a_closed_nominated_pharmac
 
 def test_a_request_whose_pharmacy_closed_before_approval_is_not_routed_there(patient, doctor, pharmacy, nominated,
                                                                              django_capture_on_commit_callbacks):
+    """Nor is the patient told it was sent there: the approval email says what the token says."""
     rx = make_request(patient)
     assert rx.pharmacy_id == pharmacy.pk
     pharmacy.is_active = False
     pharmacy.save(update_fields=["is_active"])
+    mail.outbox.clear()
     approve(doctor, rx, django_capture_on_commit_callbacks)
     item = SignedItem.objects.get(prescription=rx.prescription)
     assert item.state == ItemState.ISSUED and item.pharmacy_id is None and item.payload["pharmacy"] is None
+    [email] = [m for m in mail.outbox if "approved" in m.subject]
+    assert pharmacy.name not in email.body and "at any pharmacy" in email.body
