@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from phb.notify import send_email_after_commit
-from prescriptions.models import PrescriptionRequest
+from prescriptions.models import PrescriptionRequest, RequestStatus
 
 
 def _send(request: PrescriptionRequest, *, subject: str, lines: list[str], kind: str) -> None:
@@ -34,13 +34,21 @@ def notify_approved(request: PrescriptionRequest) -> None:
 
 
 def notify_rejected(request: PrescriptionRequest) -> None:
-    """The prescriber's reason is free text that may name the medicine or a condition: the email
-    says where to read it, not what it is."""
-    lines = ["Your prescription request was not approved.",
-             "The prescriber's reason is with the request in your PHB account."]
+    """The reason is free text that may name the medicine or a condition: the email says where to
+    read it, not what it is. A prescription already issued and now cancelled (by the pharmacy, or
+    by the prescriber after an escalation) is said to be cancelled: the patient was told it was
+    approved, and its QR code no longer works."""
+    if request.status == RequestStatus.CANCELLED:
+        subject = "Your prescription was cancelled"
+        lines = ["Your prescription was cancelled: it can no longer be collected or dispensed.",
+                 "The reason is with the request in your PHB account."]
+    else:
+        subject = "Your prescription request was not approved"
+        lines = ["Your prescription request was not approved.",
+                 "The reason is with the request in your PHB account."]
     if request.requires_follow_up:
         lines.append("Please book an appointment so a clinician can review your medication.")
-    _send(request, subject="Your prescription request was not approved", lines=lines, kind="prescription_rejected")
+    _send(request, subject=subject, lines=lines, kind="prescription_rejected")
 
 
 def notify_ready(request: PrescriptionRequest) -> None:

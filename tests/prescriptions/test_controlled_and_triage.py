@@ -209,12 +209,17 @@ def test_an_escalation_landing_after_the_dispense_check_still_holds_the_dispense
 
 def test_pharmacist_rejection_of_an_issued_prescription_cancels_it(issued, patient, pharmacist,
                                                                    django_capture_on_commit_callbacks):
+    """The patient, told it was approved, is told it was cancelled (not "not approved")."""
+    mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(pharmacist).post(f"/api/provider/prescriptions/triage/{issued.pk}/reject/", {
             "rejection_reason": "Duplicate therapy", "pharmacist_notes": "n"}, format="json")
     assert response.status_code == 200
     assert SignedItem.objects.get(prescription=issued.prescription).state == ItemState.CANCELLED
     assert client_for(patient).get("/api/prescriptions/").json()["medications"][0]["status"] == "cancelled"
+    (email,) = mail.outbox
+    assert email.subject == "Your prescription was cancelled" and "no longer be collected" in email.body
+    assert "not approved" not in email.body and "Duplicate" not in email.body and issued.reference in email.body
 
 
 def test_only_pharmacists_see_the_triage_queue(patient, doctor):
