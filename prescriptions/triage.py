@@ -24,7 +24,7 @@ from pharmacies.selectors import pharmacy_of
 from phb.api.errors import ApiError, Conflict
 from phb.zones import day_bounds, today_in, zone_of
 from prescriptions import notifications
-from prescriptions.models import PharmacistAction, PrescriptionRequest, RequestStatus
+from prescriptions.models import ItemState, PharmacistAction, PrescriptionRequest, RequestStatus, SignedItem
 from prescriptions.selectors import requests_for_pharmacy
 from prescriptions.signing_flow import cancel_items
 from records.audit import audit_record
@@ -47,6 +47,15 @@ def _reviewable(rx: PrescriptionRequest) -> None:
         raise Conflict(f"This request is {rx.status.lower()}: there is nothing to review.", code="invalid_transition")
     if rx.pharmacist_action:  # issuing starts a new stage (``approval._issue`` clears the action)
         raise Conflict("This request has already been reviewed at this stage.", code="already_reviewed")
+
+
+def _signed_or_refuse(rx: PrescriptionRequest) -> None:
+    """"Ready to collect" only once every item can be dispensed: while one awaits its KMS signature
+    (``sign_pending_prescriptions`` retries it), a pharmacy would refuse it as ``not_signed``."""
+    items = SignedItem.objects.filter(prescription_id=rx.prescription_id)
+    if not items.exists() or items.filter(state=ItemState.PENDING).exists():
+        raise Conflict("This prescription is not signed yet, so it cannot be collected: check it again in a few "
+                       "minutes.", code="not_signed")
 
 
 def review(*, pharmacist: User, request_id: object, action: str, notes: str, intervention: bool = False,
@@ -79,6 +88,7 @@ def review(*, pharmacist: User, request_id: object, action: str, notes: str, int
                 rx.status = RequestStatus.REJECTED
             notifications.notify_rejected(rx)
         elif action == PharmacistAction.APPROVED and issued:
+            _signed_or_refuse(rx)
             notifications.notify_ready(rx)
         rx.save()
         audit_record(actor=pharmacist, patient=rx.patient_id, action=f"prescription_triage_{action}",

@@ -306,3 +306,31 @@ def test_a_pharmacist_rejection_asking_for_an_appointment_tells_the_patient(pati
         rx.refresh_from_db()
         assert rx.status == "REJECTED" and rx.requires_follow_up is follow_up
     assert [("book an appointment" in m.body) for m in mail.outbox] == [True, False]
+
+
+def test_ready_to_collect_waits_for_the_signature(patient, doctor, nominated, pharmacist, monkeypatch,
+                                                  django_capture_on_commit_callbacks):
+    """KMS failed when the prescription was issued: its item is not signed, so a pharmacy would refuse
+    it (not_signed). The pharmacist's check does not tell the patient it is ready to collect until
+    it is signed."""
+    from django.core.management import call_command
+
+    from phb.aws.clients import aws_client
+    from tests.aws_faults import unreachable
+
+    rx = make_request(patient)
+    with unreachable(aws_client("kms"), "Sign"):
+        approve(doctor, rx, django_capture_on_commit_callbacks)
+    assert SignedItem.objects.get(prescription=rx.prescription).state == ItemState.PENDING
+    url = f"/api/provider/prescriptions/triage/{rx.pk}/approve/"
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        early = client_for(pharmacist).post(url, {"pharmacist_notes": "checked"}, format="json")
+    assert early.status_code == 409 and early.json()["code"] == "not_signed" and early.json()["message"]
+    rx.refresh_from_db()
+    assert rx.pharmacist_action == "" and not mail.outbox
+    call_command("sign_pending_prescriptions", stdout=open("/dev/null", "w"))  # KMS answers again
+    with django_capture_on_commit_callbacks(execute=True):
+        ready = client_for(pharmacist).post(url, {"pharmacist_notes": "checked"}, format="json")
+    assert ready.status_code == 200
+    assert [m.subject for m in mail.outbox] == ["Your prescription is ready to collect"]
