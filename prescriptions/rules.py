@@ -8,7 +8,8 @@ Controlled drugs are matched exactly as the frontend matches them (case-insensit
 - ``controlled_drug`` (40): a controlled drug is on the request;
 - ``allergy`` (50): a medication matches one of the patient's recorded allergies (by name, or by
   class: a penicillin allergy flags amoxicillin);
-- ``interaction`` (35): a medication interacts with one the patient already takes (the table below);
+- ``interaction`` (35): a medication interacts with one the patient already takes, or with another
+  of the same request (the table below);
 - ``dose_out_of_range`` (25): a strength above the usual single-dose maximum (the table below);
 - ``early_repeat`` (15): a repeat of a medication issued less than ``EARLY_REPEAT_DAYS`` ago.
 
@@ -178,11 +179,13 @@ def triage(*, medications: list[dict], request_type: str, urgency: str, allergie
     ``is_repeat``; ``last_issued`` maps a lower-cased medication name to when it was last issued."""
     allergies, current = list(allergies), list(current_medications)
     flags: list[Flag] = []
-    for item in medications:
+    for index, item in enumerate(medications):
         name = item.get("medication_name", "")
         if is_controlled(name):
             flags.append(Flag("controlled_drug", name, f"{name}: controlled drug"))
-        for flag in (allergy_flag(name, allergies), interaction_flag(name, current),
+        # the patient's current medicines, and those before it on this request (each pair flagged once)
+        earlier = [str(other.get("medication_name", "")) for other in medications[:index]]
+        for flag in (allergy_flag(name, allergies), interaction_flag(name, current + earlier),
                      dose_flag(name, item.get("strength", "")),
                      early_repeat_flag(name, is_repeat=bool(item.get("is_repeat")) or request_type == "repeat",
                                        last_issued=last_issued, now=now)):

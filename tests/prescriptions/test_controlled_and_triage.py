@@ -334,3 +334,18 @@ def test_ready_to_collect_waits_for_the_signature(patient, doctor, nominated, ph
         ready = client_for(pharmacist).post(url, {"pharmacist_notes": "checked"}, format="json")
     assert ready.status_code == 200
     assert [m.subject for m in mail.outbox] == ["Your prescription is ready to collect"]
+
+
+def test_medicines_of_one_request_are_checked_against_each_other(patient, doctor, nominated,
+                                                                  django_capture_on_commit_callbacks):
+    """Warfarin and ibuprofen asked for (and issued) together are an interaction, flagged once, as
+    when one of them is already taken."""
+    pair = [{"medication_name": "Warfarin", "strength": "5mg", "quantity": 0, "is_repeat": False},
+            {"medication_name": "Ibuprofen", "strength": "400mg", "quantity": 0, "is_repeat": False}]
+    assert [f.code for f in _triage(pair, request_type="new").flags] == ["interaction"]
+    rx = make_request(patient, pair, request_type="new")
+    assert rx.triage_category == "HIGH_RISK"
+    assert [(f["code"], f["medication"]) for f in rx.triage_flags] == [("interaction", "Ibuprofen")]
+    approve(doctor, rx, django_capture_on_commit_callbacks)
+    assert rx.triage_category == "HIGH_RISK" and [f["code"] for f in rx.triage_flags] == ["interaction"]
+    assert not _triage([pair[0]], request_type="new").flags
