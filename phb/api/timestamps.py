@@ -15,12 +15,15 @@ import orjson
 
 def iso(value: date | datetime | None) -> str | None:
     """``value.isoformat()``, or None for None."""
+    kind = type(value)
+    if kind is datetime:
+        zone = value.tzinfo
+        if zone is not None and (zone is UTC or not value.utcoffset().seconds % 60):
+            return orjson.dumps(value)[1:-1].decode()
+        return value.isoformat()
     if value is None:
         return None
-    zone = getattr(value, "tzinfo", None)
-    if type(value) is datetime and zone is not None and (zone is UTC or not value.utcoffset().seconds % 60):
-        return orjson.dumps(value)[1:-1].decode()
-    return value.isoformat()
+    return value.isoformat()  # a date (``getattr(date, "tzinfo")`` raised and caught inside: 0.6 µs a value)
 
 
 def iso_z(value: date | datetime | None) -> str | None:
