@@ -11,6 +11,7 @@ from phb.api.timestamps import iso
 from records.models import ClinicalEntry, EntryKind, MedicalProfile
 
 KIND_LABELS = dict(EntryKind.choices)
+_UNSET: Any = object()
 
 
 def _joined(values: Any) -> str:
@@ -25,16 +26,18 @@ def _list(values: Any) -> list[str]:
     return [values] if values else []
 
 
-def entry_list_item(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    """The list form the records page reads: ``{id, date, title, type, provider, description, attachments}``."""
+def entry_list_item(entry: ClinicalEntry, notes: str, date: Any = _UNSET) -> dict[str, Any]:
+    """The list form the records page reads: ``{id, date, title, type, provider, description, attachments}``.
+    ``date``: ``iso(entry.occurred_on)`` where the caller already wrote it."""
+    hospital = entry.hospital.name if entry.hospital_id else ""
     return {
         "id": entry.id,
-        "date": iso(entry.occurred_on),
+        "date": iso(entry.occurred_on) if date is _UNSET else date,
         "title": entry.title,
         "type": KIND_LABELS.get(entry.kind, entry.kind),
         "kind": entry.kind,
-        "provider": entry.provider_name or (entry.hospital.name if entry.hospital_id else ""),
-        "hospital": entry.hospital.name if entry.hospital_id else "",
+        "provider": entry.provider_name or hospital,
+        "hospital": hospital,
         "status": entry.status,
         "description": notes,
         "details": entry.details,
@@ -44,35 +47,37 @@ def entry_list_item(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
     }
 
 
-def _diagnosis(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    return {"id": entry.id, "name": entry.title, "date": iso(entry.occurred_on),
-            "diagnosis_date": iso(entry.occurred_on), "doctor": entry.provider_name,
+# Each section's item, from the entry, its notes and its date (``iso(entry.occurred_on)``, written once
+# per entry for the section and the list alike).
+def _diagnosis(entry: ClinicalEntry, notes: str, date: str | None) -> dict[str, Any]:
+    return {"id": entry.id, "name": entry.title, "date": date,
+            "diagnosis_date": date, "doctor": entry.provider_name,
             "status": entry.status or "active", "notes": notes}
 
 
-def _treatment(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    return {"id": entry.id, "name": entry.title, "date": iso(entry.occurred_on),
+def _treatment(entry: ClinicalEntry, notes: str, date: str | None) -> dict[str, Any]:
+    return {"id": entry.id, "name": entry.title, "date": date,
             "provider": entry.provider_name, "details": notes, "status": entry.status}
 
 
-def _medication(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
+def _medication(entry: ClinicalEntry, notes: str, date: str | None) -> dict[str, Any]:
     d = entry.details or {}
     return {"id": entry.id, "name": entry.title, "dosage": d.get("dosage", ""),
-            "frequency": d.get("frequency", ""), "start_date": iso(entry.occurred_on),
+            "frequency": d.get("frequency", ""), "start_date": date,
             "end_date": iso(entry.end_on), "prescribed_by": entry.provider_name,
             "status": entry.status or "active", "notes": notes}
 
 
-def _lab(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
+def _lab(entry: ClinicalEntry, notes: str, date: str | None) -> dict[str, Any]:
     d = entry.details or {}
-    return {"id": entry.id, "test_name": entry.title, "test_date": iso(entry.occurred_on),
+    return {"id": entry.id, "test_name": entry.title, "test_date": date,
             "result": d.get("result", ""), "unit": d.get("unit", ""),
             "reference_range": d.get("reference_range", ""), "status": entry.status or "normal",
             "notes": notes}
 
 
-def _generic(entry: ClinicalEntry, notes: str) -> dict[str, Any]:
-    return {"id": entry.id, "name": entry.title, "date": iso(entry.occurred_on),
+def _generic(entry: ClinicalEntry, notes: str, date: str | None) -> dict[str, Any]:
+    return {"id": entry.id, "name": entry.title, "date": date,
             "provider": entry.provider_name, "status": entry.status, "details": entry.details, "notes": notes}
 
 
@@ -88,12 +93,18 @@ _SECTION = {
 }
 
 
-def sections(entries: list[tuple[ClinicalEntry, str]]) -> dict[str, list[dict[str, Any]]]:
+def sections_and_list(
+    entries: list[tuple[ClinicalEntry, str]],
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Every section's items and the list form's items, in one pass over the entries."""
     out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in _SECTION.values()}
+    items: list[dict[str, Any]] = []
     for entry, notes in entries:
         name, build = _SECTION[entry.kind]  # a kind's value finds its member (``TextChoices`` are strings)
-        out[name].append(build(entry, notes))
-    return out
+        date = iso(entry.occurred_on)
+        out[name].append(build(entry, notes, date))
+        items.append(entry_list_item(entry, notes, date))
+    return out, items
 
 
 def patient_profile_form(
@@ -115,8 +126,9 @@ def patient_profile_form(
         "last_visit_date": iso(profile.last_visit_date) if profile else None,
         "updated_at": iso(profile.updated_at) if profile else None,
     }
-    data.update(sections(entries))
-    data["records"] = [entry_list_item(e, n) for e, n in entries]
+    parts, records = sections_and_list(entries)
+    data.update(parts)
+    data["records"] = records
     return data
 
 
@@ -124,7 +136,7 @@ def clinician_record(
     *, patient: User, profile: MedicalProfile | None, entries: list[tuple[ClinicalEntry, str]]
 ) -> dict[str, Any]:
     """The record shape the doctor-side screens read (``MedicalRecord``); ``id`` is the patient's id."""
-    parts = sections(entries)
+    parts, records = sections_and_list(entries)
     created = min((e.created_at for e, _ in entries), default=profile.created_at if profile else None)
     updated = max((e.updated_at for e, _ in entries), default=None)
     if profile and (updated is None or profile.updated_at > updated):
@@ -153,7 +165,7 @@ def clinician_record(
         "emergency_contact_phone": profile.emergency_contact_phone if profile else None,
         "last_visit_date": iso(profile.last_visit_date) if profile else None,
         "notes": "",
-        "records": [entry_list_item(e, n) for e, n in entries],
+        "records": records,
         "created_at": iso(created),
         "updated_at": iso(updated),
     }

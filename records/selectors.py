@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -164,6 +165,15 @@ def entry_rows(*, patient: User) -> QuerySet:
     return entries_of(patient=patient).values(*EntryRow.COLUMNS)
 
 
+_NOTES_CONTEXT = "records.ClinicalEntry.notes:"  # + the entry's id: what its notes were sealed with
+
+
+def _id_text(value: Any) -> str:
+    """``str(value)`` for an entry id: a UUID written by orjson, in C (``str()`` of a UUID formats
+    in Python, about 1 µs an entry of a record page)."""
+    return orjson.dumps(value)[1:-1].decode() if type(value) is uuid.UUID else str(value)
+
+
 def with_notes(rows: list[dict[str, Any]], *, complete: bool = False) -> list[tuple[EntryRow, str]]:
     """Each row with its notes decrypted. An entry whose notes cannot be decrypted is still listed,
     with empty notes, and logged; with ``complete``, KMS not answering raises
@@ -173,7 +183,7 @@ def with_notes(rows: list[dict[str, Any]], *, complete: bool = False) -> list[tu
     from records.crypto import decrypt_many
 
     entries = [EntryRow(row) for row in rows]
-    opened = iter(decrypt_many([(entry.notes_encrypted, f"records.ClinicalEntry.notes:{entry.id}")
+    opened = iter(decrypt_many([(entry.notes_encrypted, _NOTES_CONTEXT + _id_text(entry.id))
                                 for entry in entries if entry.notes_encrypted], complete=complete))
     out: list[tuple[EntryRow, str]] = []
     for entry in entries:

@@ -89,7 +89,8 @@ def test_decrypt_many_answers_as_decrypt_text_and_unwraps_each_key_once():
     second = [encrypt_text(f"other {i}", context=f"o{i}") for i in range(5)]
     items = [(t, str(i)) for i, t in enumerate(first)] + [(t, f"o{i}") for i, t in enumerate(second)]
     broken = [(first[0], "wrong row"), (_tampered(first[1]), "1"), ("kms1:!!", "x"), ("plain text", "x"),
-              (first[2][:-8], "2")]
+              (first[2][:-8], "2"), ("kms1:é" + first[3][5:], "3"), ("kms1:" + first[4][7:], "4"),
+              ("kms1:" + base64.urlsafe_b64encode(b"\xff\xff" + bytes(40)).decode(), "6"), ("", "7")]
     clear_key_cache()
     with count_aws_calls() as calls:
         got = decrypt_many(items[:10] + broken + items[10:])
