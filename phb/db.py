@@ -140,3 +140,59 @@ class PrecompiledInsert(Generic[M]):
         obj._state.adding = False
         obj._state.db = using
         return obj
+
+
+class PrecompiledValues:
+    """The rows of a ``values_list()`` queryset whose only parameters are a few keys, compiled once
+    per connection and re-run with each call's keys.
+
+    ``build(*keys)`` returns the queryset for those keys; it is compiled with ``sentinels`` (valid
+    keys never used, distinct), and kept only if its parameters are exactly those sentinels, each
+    once (in the ORM's order), so every value the SQL takes is one of the call's keys and nothing
+    of the sentinel query's is left in it. Otherwise (another database's form of a lookup, say) :meth:`rows` runs
+    ``build(*keys)`` through the ORM every time. Keys are passed as the driver takes them (a UUID,
+    a list of integers for ``__any``)."""
+
+    def __init__(self, build: Callable[..., QuerySet], *, sentinels: tuple[Any, ...]) -> None:
+        self._build = build
+        self._sentinels = sentinels
+        self._local = threading.local()
+
+    def _compiled(self, alias: str) -> Any:
+        connection = connections[alias]
+        cache = getattr(self._local, "by_connection", None)
+        if cache is None:
+            cache = self._local.by_connection = {}
+        found = cache.get(id(connection))
+        if found is None:
+            compiler = self._build(*self._sentinels).query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
+            order = self._order(params)
+            if order is None:
+                found = cache[id(connection)] = False
+            else:
+                columns = [s[0] for s in compiler.select[0: compiler.col_count]]
+                found = cache[id(connection)] = (compiler, sql, order, compiler.get_converters(columns))
+        return connection, found
+
+    def _order(self, params: Any) -> list[int] | None:
+        """For each parameter, which sentinel it is; None unless they are the sentinels, each once."""
+        order = []
+        for param in params:
+            matches = [i for i, s in enumerate(self._sentinels) if type(s) is type(param) and s == param]
+            if len(matches) != 1:
+                return None
+            order.append(matches[0])
+        return order if sorted(order) == list(range(len(self._sentinels))) else None
+
+    def rows(self, *keys: Any, using: str = "default") -> list[tuple]:
+        if len(keys) != len(self._sentinels):
+            raise TypeError(f"expected {len(self._sentinels)} keys")
+        connection, compiled = self._compiled(using)
+        if not compiled:
+            return list(self._build(*keys).using(using))
+        compiler, sql, order, converters = compiled
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [keys[i] for i in order])
+            rows = cursor.fetchall()
+        return [tuple(row) for row in compiler.apply_converters(rows, converters)] if converters else rows

@@ -16,7 +16,7 @@ from rest_framework.exceptions import NotFound
 from accounts.models import Role, User
 from hospitals.models import Hospital
 from hospitals.selectors import admin_hospital_of, staff_of
-from phb.api import page_sql
+from phb.db import PrecompiledValues
 from storage.models import (
     PUBLISHED,
     ApprovalStatus,
@@ -106,17 +106,21 @@ def guideline_list(*, fetched_by: User, filters: dict[str, str] | None = None) -
     return qs.order_by("-updated_at", "-id")
 
 
+# The caller's bookmarks among a page's ids, on every list of guidelines: compiled once per connection
+# (``phb.db``), the ids as one array parameter (``phb.lookups``).
+_bookmarks_among = PrecompiledValues(
+    lambda user_id, ids: GuidelineBookmark.objects.filter(user_id=user_id, is_active=True, guideline_id__any=ids)
+    .values_list("guideline_id", "notes"),
+    sentinels=(uuid.UUID(int=0), [-1]),
+)
+
+
 def bookmark_notes(*, user: User, guideline_ids: list[int]) -> dict[int, str]:
     """The caller's notes on those of ``guideline_ids`` she bookmarked (each bookmarked one is a
-    key). One query on her bookmarks' index, the ids as one parameter (``phb.lookups``), its SQL kept
-    per number of ids (``phb.api.page_sql``)."""
+    key). One query on her bookmarks' index, its SQL compiled once per connection."""
     if not guideline_ids:
         return {}
-    marks = GuidelineBookmark.objects.filter(user=user, is_active=True, guideline_id__any=guideline_ids)
-    columns, ordering, size = ("guideline_id", "notes"), ("guideline_id",), len(guideline_ids)
-    found = page_sql.page_rows(marks, columns=columns, ordering=ordering, size=size,
-                               build=lambda: marks.values(*columns).order_by(*ordering)[:size])
-    return {row["guideline_id"]: row["notes"] for row in found}
+    return dict(_bookmarks_among.rows(user.pk, list(guideline_ids)))
 
 
 def guideline_get(*, fetched_by: User, guideline_id: str) -> ClinicalGuideline:

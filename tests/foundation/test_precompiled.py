@@ -122,3 +122,45 @@ def test_insert_refuses_models_whose_key_the_database_gives():
 
     with pytest.raises(ValueError):
         PrecompiledInsert(ClinicalGuideline)
+
+
+# --- PrecompiledValues ----------------------------------------------------------------------------
+
+def _bookmarks(**extra):
+    from storage.models import GuidelineBookmark
+
+    def build(user_id, ids):
+        return GuidelineBookmark.objects.filter(user_id=user_id, is_active=True, guideline_id__any=ids, **extra) \
+            .values_list("guideline_id", "notes")
+    return build
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("extra", [{}, {"notes__startswith": "n"}])
+def test_values_give_the_orm_rows_for_each_calls_keys(extra):
+    """The kept SQL takes only the call's keys (the second shape has a parameter of its own, so it
+    is never kept and goes the ORM's way): every caller gets her own rows, never the sentinel's or
+    a previous caller's."""
+    from phb.db import PrecompiledValues
+    from storage.models import ClinicalGuideline, GuidelineBookmark
+
+    hospital = HospitalFactory()
+    author, first, second = UserFactory(role="doctor"), UserFactory(role="doctor"), UserFactory(role="doctor")
+    guidelines = ClinicalGuideline.objects.bulk_create(
+        ClinicalGuideline(organization=hospital, created_by=author, title=f"g{n}", category="surgery")
+        for n in range(6))
+    for user, picks in ((first, (0, 2, 4)), (second, (1, 2))):
+        for n in picks:
+            GuidelineBookmark.objects.create(user=user, guideline=guidelines[n], notes=f"n{n}-{user.pk}",
+                                             is_active=n != 4)
+    build = _bookmarks(**extra)
+    kept = PrecompiledValues(build, sentinels=(uuid.UUID(int=0), [-1]))
+    ids = [g.pk for g in guidelines]
+    for user, some in ((first, ids), (second, ids), (first, ids[:3]), (second, ids[2:]), (first, ids[5:])):
+        with CaptureQueriesContext(connection) as queries:
+            got = kept.rows(user.pk, some)
+        assert len(queries) == 1
+        assert sorted(got) == sorted(build(user.pk, some))
+    assert sorted(kept.rows(second.pk, ids)) == [(guidelines[1].pk, f"n1-{second.pk}"), (guidelines[2].pk, f"n2-{second.pk}")]
+    compiled = kept._compiled("default")[1]
+    assert bool(compiled) == (connection.vendor == "postgresql" and not extra)  # SQLite writes one IN parameter per id
