@@ -9,6 +9,7 @@ whatever the number of beds, wards or admissions.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import reduce
@@ -34,8 +35,8 @@ from accounts.models import User
 from admissions.models import ICU_WARD_TYPES, WARD_MAX_BEDS, Admission, AdmissionStatus, Bed, BedStatus, Ward
 from hospitals.models import Hospital
 from hospitals.selectors import staff_of
-from phb.api import page_sql
 from phb.api.pagination import COUNT_CAP, PageSpec, capped_count, whole_count
+from phb.db import PrecompiledValues
 from phb.zones import day_bounds, today_in, zone_of
 
 
@@ -155,22 +156,28 @@ class History:
     total: int  # every stay of the patient (more than ``admissions`` holds when it reached the maximum)
 
 
+# The ids of a patient's newest stays (one more than the record shows: is there more?), read on every
+# record request: compiled once per connection (``phb.db``).
+_newest_stays = PrecompiledValues(
+    lambda patient_id: Admission.objects.filter(patient_id=patient_id).order_by("-created_at", "-id")
+    .values_list("id")[: RECORD_ADMISSIONS_MAX + 1],
+    sentinels=(uuid.UUID(int=0),),
+)
+
+
 def admission_history(*, patient: User) -> History:
     """The patient's newest admissions (up to :data:`RECORD_ADMISSIONS_MAX`), newest first, and how
     many she has in all (counted only when there are more than that).
 
     Most records have none: a narrow query on the patient's index answers that, and only a
     patient with stays pays for the seven-table join (whose planning alone costs milliseconds)."""
-    own = Admission.objects.filter(patient=patient)
-    newest, size = ("-created_at", "-id"), RECORD_ADMISSIONS_MAX + 1
-    ids = [row["id"] for row in page_sql.page_rows(  # read on every record request: its SQL kept per shape
-        own, columns=("id",), ordering=newest, size=size, build=lambda: own.order_by(*newest).values("id")[:size])]
+    ids = [row[0] for row in _newest_stays.rows(patient.pk)]  # on every record request: compiled once
     if not ids:
         return History(admissions=[], total=0)
     total = len(ids)
     if total > RECORD_ADMISSIONS_MAX:
         ids = ids[:RECORD_ADMISSIONS_MAX]
-        total = whole_count(own)
+        total = whole_count(Admission.objects.filter(patient=patient))
     # The ids as one array parameter (phb.lookups): one SQL text, and one prepared statement of the
     # join, whatever the number of stays.
     return History(admissions=list(_base().filter(pk__any=ids).order_by("-created_at", "-id")), total=total)
