@@ -16,6 +16,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -134,8 +135,19 @@ def items_missing(*, within: timedelta = timedelta(days=1)) -> int:
     return done
 
 
+def _kms_down(exc: Exception) -> bool:
+    """A failure of KMS itself (unreachable, timing out, throttling, the key disabled or not
+    allowed), not of one item's message (``ValidationException``)."""
+    if isinstance(exc, BotoCoreError):
+        return True
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") != "ValidationException"
+
+
 def sign_pending(*, item_ids: list[Any] | None = None, limit: int = 500) -> int:
-    """Sign pending items (these ids, or the oldest ``limit``). Returns how many were signed."""
+    """Sign pending items (these ids, or the oldest ``limit``). Returns how many were signed.
+
+    KMS failing (not one item's message) ends the run at that item: during an outage each call
+    waits out its timeouts, and 500 of them would outlast the job's 10 minutes."""
     qs = SignedItem.objects.filter(state=ItemState.PENDING)
     if item_ids is not None:
         qs = qs.filter(pk__in=item_ids)
@@ -151,10 +163,12 @@ def sign_pending(*, item_ids: list[Any] | None = None, limit: int = 500) -> int:
         payload = SignedItem.objects.values_list("payload", flat=True).get(pk=item_id)
         try:
             signature, key_id = signing.sign(payload)
-        except Exception:
+        except Exception as exc:
             SignedItem.objects.filter(pk=item_id, signing_claimed_at=now).update(signing_claimed_at=None)
             logger.warning("prescription signing failed", exc_info=True,
                            extra={"event": "prescription_signing_failed", "item_id": str(item_id)})
+            if _kms_down(exc):  # the items after it would wait on KMS the same way: the next run signs them
+                break
             continue
         signed += SignedItem.objects.filter(pk=item_id, state=ItemState.PENDING, signing_claimed_at=now).update(
             signature=signature, key_id=key_id, state=ItemState.ISSUED, signed_at=timezone.now())

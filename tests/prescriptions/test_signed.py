@@ -273,3 +273,29 @@ def test_a_prescription_whose_items_were_never_created_gets_them_from_the_comman
     item = SignedItem.objects.get(prescription=rx.prescription)
     assert item.state == ItemState.ISSUED and verification.verify(item.payload, item.signature)
     assert signed_of(patient)["payload"]["nonce"] == item.nonce
+
+
+def test_kms_unreachable_ends_the_signing_run_at_the_first_item_and_the_next_run_signs_all(
+        patient, doctor, nominated, django_capture_on_commit_callbacks, caplog):
+    """During a KMS outage each call waits out its timeouts: one run of the job does not try every
+    pending item (500 of them would outlast its 10 minutes); the next run, KMS back, signs them all."""
+    from django.core.management import call_command
+
+    from phb.aws.clients import aws_client
+    from tests.aws_faults import unreachable
+    from tests.prescriptions.conftest import REPEAT
+
+    medications = [{**REPEAT, "medication_name": name} for name in ("Metformin", "Amlodipine", "Atorvastatin")]
+    rx = make_request(patient, medications=medications)
+    with unreachable(aws_client("kms"), "Sign"):
+        approve(doctor, rx, django_capture_on_commit_callbacks)
+        assert SignedItem.objects.filter(prescription=rx.prescription, state=ItemState.PENDING).count() == 3
+        caplog.clear()
+        call_command("sign_pending_prescriptions", stdout=open("/dev/null", "w"))
+    failures = [r for r in caplog.records if getattr(r, "event", "") == "prescription_signing_failed"]
+    assert len(failures) == 1
+    assert not SignedItem.objects.filter(prescription=rx.prescription, signing_claimed_at__isnull=False,
+                                         state=ItemState.PENDING).exists()
+
+    call_command("sign_pending_prescriptions", stdout=open("/dev/null", "w"))
+    assert SignedItem.objects.filter(prescription=rx.prescription, state=ItemState.ISSUED).count() == 3
