@@ -145,16 +145,21 @@ class ReferInput(serializers.Serializer):
     referral_reason = serializers.CharField(max_length=2000)
 
 
+# A prescribed medication's strength, form and frequency: its repeat request and its approval
+# (``prescriptions.inputs``) take the same lengths.
+STRENGTH_MAX, FORM_MAX, FREQUENCY_MAX = 100, 100, 200
+
+
 class MedicationInput(serializers.Serializer):
     required_one_of = (("medication_name", "name"), ("patient_instructions", "instructions"))  # phb.api.schema
     medication_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     generic_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    strength = serializers.CharField(max_length=100)
-    form = serializers.CharField(max_length=100)
+    strength = serializers.CharField(max_length=STRENGTH_MAX)
+    form = serializers.CharField(max_length=FORM_MAX)
     route = serializers.CharField(max_length=100)
     dosage = serializers.CharField(max_length=200)
-    frequency = serializers.CharField(max_length=200)
+    frequency = serializers.CharField(max_length=FREQUENCY_MAX)
     duration = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     patient_instructions = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     instructions = serializers.CharField(max_length=2000, required=False, allow_blank=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from appointments.serializers import FORM_MAX, FREQUENCY_MAX, STRENGTH_MAX
 from phb.api import serializers
 from prescriptions.models import RequestStatus, RequestType, Urgency
 
@@ -11,8 +12,8 @@ STATUS_CHOICES = [*RequestStatus.values, "ALL"]
 class MedicationItemInput(serializers.Serializer):
     medication_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
     medication_name = serializers.CharField(max_length=200)
-    strength = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    form = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    strength = serializers.CharField(required=False, allow_blank=True, max_length=STRENGTH_MAX)
+    form = serializers.CharField(required=False, allow_blank=True, max_length=FORM_MAX)
     # The request form always sends 0: the quantity is the prescriber's to decide on approval.
     quantity = serializers.IntegerField(required=False, min_value=0, max_value=1000, default=0)
     dosage = serializers.CharField(required=False, allow_blank=True, max_length=500)
@@ -60,12 +61,12 @@ class DispenseInput(serializers.Serializer):
 
 class ApprovedMedicationInput(serializers.Serializer):
     medication_name = serializers.CharField(max_length=200)
-    strength = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
-    form = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    strength = serializers.CharField(required=False, allow_blank=True, max_length=STRENGTH_MAX, default="")
+    form = serializers.CharField(required=False, allow_blank=True, max_length=FORM_MAX, default="")
     # The request form always sends 0: the quantity is the prescriber's to decide on approval.
     quantity = serializers.IntegerField(required=False, min_value=0, max_value=1000, default=0)
     dosage_instructions = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
-    frequency = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
+    frequency = serializers.CharField(required=False, allow_blank=True, max_length=FREQUENCY_MAX, default="")
     refills_allowed = serializers.IntegerField(required=False, min_value=0, max_value=11, default=0)
 
 

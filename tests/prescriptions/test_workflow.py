@@ -241,3 +241,23 @@ def test_a_request_whose_pharmacy_closed_before_approval_is_not_routed_there(pat
     assert item.state == ItemState.ISSUED and item.pharmacy_id is None and item.payload["pharmacy"] is None
     [email] = [m for m in mail.outbox if "approved" in m.subject]
     assert pharmacy.name not in email.body and "at any pharmacy" in email.body
+
+
+def test_a_medication_prescribed_at_a_consultation_can_be_repeated_and_approved_whole(
+        patient, nominated, doctor, django_capture_on_commit_callbacks):
+    """A consultation takes a strength or form of 100 characters and a frequency of 200
+    (``appointments.serializers.MedicationInput``): its repeat request and approval take them too."""
+    long = {"medication_name": "Insulin glargine", "strength": "100 units/mL " + "x" * 87,
+            "form": "solution for injection in a pre-filled pen " + "y" * 57, "quantity": 0, "is_repeat": True}
+    assert len(long["strength"]) == len(long["form"]) == 100
+    rx = make_request(patient, medications=[long])
+    body = {"clinical_notes": "ok", "medications": [{
+        "medication_name": long["medication_name"], "strength": long["strength"], "form": long["form"],
+        "quantity": 5, "dosage_instructions": "as directed", "frequency": "f" * 200}]}
+    issued = approve(doctor, rx, django_capture_on_commit_callbacks, body=body)
+    assert issued["status"] == "APPROVED", issued
+    assert rx.approved_medications[0]["strength"] == long["strength"]
+
+    too_long = client_for(patient).post("/api/prescriptions/requests/", {
+        "medications": [{**long, "strength": long["strength"] + "z"}], "request_type": "repeat"}, format="json")
+    assert too_long.status_code == 400 and "message" in too_long.json()
