@@ -1,7 +1,8 @@
 """AWS resources of the storage area, with the seed's settings (section 4 and 7).
 
-- clinical guidelines: versioned, SSE-S3, written as STANDARD_IA, to GLACIER after 90 days,
-  noncurrent versions kept seven years;
+- clinical guidelines: versioned, SSE-S3, written as STANDARD_IA, to Glacier Instant Retrieval
+  after 90 days (still read by a plain GET: a guideline stays downloadable), noncurrent versions
+  kept seven years;
 - prescriptions: versioned, SSE-KMS with its own key, public access blocked, CORS for the
   frontend, object lock GOVERNANCE 2555 days, noncurrent versions kept seven years;
 - medical imaging: SSE-KMS with its own key, object lock (which keeps versioning on), objects
@@ -29,6 +30,10 @@ from phb.aws.policies import deny_insecure_and_unencrypted
 from phb.aws.provisioning import Bucket, IamRole, KmsKey, Resource
 
 GLACIER_AFTER_DAYS = 90
+# The seed's "GLACIER after 90 days", as the instant-retrieval class: an object in GLACIER (Flexible
+# Retrieval) answers GetObject with InvalidObjectState until restored, so every guideline file would
+# stop downloading 90 days after its upload. GLACIER_IR is as cheap to keep and read in milliseconds.
+GUIDELINES_ARCHIVE_CLASS = "GLACIER_IR"
 CORS_MAX_AGE_SECONDS = 3000
 # Prefix under which every imaging object is written; replication filters on it (seed, section 7).
 IMAGING_PREFIX = "medical-imaging/"
@@ -96,7 +101,7 @@ def guidelines_bucket() -> Bucket:
                 "ID": "ArchiveOldGuidelines",
                 "Status": "Enabled",
                 "Filter": {"Prefix": ""},
-                "Transitions": [{"Days": GLACIER_AFTER_DAYS, "StorageClass": "GLACIER"}],
+                "Transitions": [{"Days": GLACIER_AFTER_DAYS, "StorageClass": GUIDELINES_ARCHIVE_CLASS}],
             },
             {
                 "ID": "RetainGuidelineVersions",

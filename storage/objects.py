@@ -31,6 +31,11 @@ class ObjectMissing(Exception):
     """The key (or that version of it) is not in the bucket."""
 
 
+class ObjectArchived(Exception):
+    """The object is in an archive storage class (GLACIER, DEEP_ARCHIVE) and not restored: S3
+    refuses to read it (``InvalidObjectState``)."""
+
+
 @dataclass(frozen=True)
 class SignedUrl:
     url: str
@@ -124,6 +129,8 @@ def open_stream(*, storage_name: str, key: str, version_id: str = "") -> tuple[I
     except ClientError as exc:
         if _is_missing(exc):
             raise ObjectMissing(key) from exc
+        if exc.response.get("Error", {}).get("Code", "") == "InvalidObjectState":
+            raise ObjectArchived(key) from exc
         raise
     body = found["Body"]
 

@@ -4,9 +4,11 @@ studies are in ``imaging_views``)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
@@ -18,7 +20,7 @@ from rest_framework.response import Response
 
 from phb.api import pagination
 from phb.api.access import Access
-from phb.api.errors import ApiError
+from phb.api.errors import ApiError, ServiceUnavailable
 from phb.api.schema import JSON_ARRAY
 from phb.api.serializers import validated
 from phb.api.views import ApiView, ScopedAPIView
@@ -37,6 +39,8 @@ from storage.serializers import (
     file_version_payload,
     guideline_payload,
 )
+
+logger = logging.getLogger("storage.views")
 
 # Room for the form fields next to the file in a multipart body.
 _MULTIPART_OVERHEAD = 1024 * 1024
@@ -276,6 +280,16 @@ class GuidelineDownloadView(ApiView):
             chunks, length = objects.open_stream(storage_name=objects.GUIDELINES, key=key, version_id=version_id)
         except objects.ObjectMissing:
             raise ApiError("The file is no longer available.", status_code=404, code="no_file") from None
+        except objects.ObjectArchived:
+            logger.warning("guideline file archived", extra={"event": "guideline_file_archived",
+                                                             "guideline_id": guideline.guideline_id})
+            raise ApiError("This file is archived and cannot be downloaded until it is restored. "
+                           "Ask the hospital's administrator.", status_code=409, code="file_archived") from None
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("guideline file unavailable", extra={"event": "guideline_file_unavailable",
+                                                                "guideline_id": guideline.guideline_id})
+            raise ServiceUnavailable("The file cannot be downloaded just now. Try again shortly.",
+                                     code="storage_unavailable") from exc
         services.guideline_record_access(guideline=guideline, user=request.user,
                                          action=GuidelineAccessAction.DOWNLOAD, request=request)
         response = StreamingHttpResponse(chunks, content_type=content_type)

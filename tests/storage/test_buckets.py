@@ -46,7 +46,7 @@ def test_clinical_guidelines_bucket(s3):
     assert _encryption(s3, bucket)["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
     rules = _rules(s3, bucket)
     assert rules["ArchiveOldGuidelines"]["Status"] == "Enabled"
-    assert rules["ArchiveOldGuidelines"]["Transitions"] == [{"Days": 90, "StorageClass": "GLACIER"}]
+    assert rules["ArchiveOldGuidelines"]["Transitions"] == [{"Days": 90, "StorageClass": "GLACIER_IR"}]
     assert rules["RetainGuidelineVersions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": SEVEN_YEARS}
     tags = _tags(s3, bucket)
     assert tags["DataType"] == "ClinicalGuidelines" and tags["Compliance"] == "HIPAA"
