@@ -12,6 +12,7 @@ import ipaddress
 import logging
 from typing import IO, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -21,7 +22,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from accounts.models import User
 from phb import metrics
-from phb.api.errors import ApiError, Conflict
+from phb.api.errors import ApiError, Conflict, ServiceUnavailable
 from phb.filetypes import FileType
 from phb.zones import today_in, zone_named
 from storage import objects
@@ -77,13 +78,18 @@ def _store_file(*, guideline: ClinicalGuideline, checked: CheckedFile, by: User)
     """Write the file as a new S3 version of the guideline's key (no database write here: callers
     save the returned row and point the guideline at it inside their transaction)."""
     key = guideline.file_key or objects.new_key("guidelines", guideline.organization_id)
-    version_id = objects.put_version(
-        storage_name=objects.GUIDELINES,
-        key=key,
-        body=checked.stream,
-        content_type=checked.kind.content_type,
-        metadata={"guideline-id": guideline.guideline_id},
-    )
+    try:
+        version_id = objects.put_version(
+            storage_name=objects.GUIDELINES,
+            key=key,
+            body=checked.stream,
+            content_type=checked.kind.content_type,
+            metadata={"guideline-id": guideline.guideline_id},
+        )
+    except (ClientError, BotoCoreError) as exc:  # nothing is saved: the same upload can be sent again
+        logger.warning("guideline file not stored", extra={"event": "guideline_store_failed"})
+        raise ServiceUnavailable("The file cannot be stored just now. Try again shortly.",
+                                 code="storage_unavailable") from exc
     return GuidelineFileVersion(
         guideline=guideline,
         key=key,
@@ -221,16 +227,26 @@ def guideline_replace_file(*, guideline: ClinicalGuideline, by: User, upload: Up
 
 
 def guideline_delete(*, guideline: ClinicalGuideline, by: User) -> None:
-    """G7: archived and hidden; the file gets a delete marker (its versions stay, see lifecycle)."""
+    """G7: archived and hidden; the file gets a delete marker (its versions stay, see lifecycle).
+
+    The marker comes first: S3 not answering is a 503 with nothing changed, so the author can
+    retry. Until the row is archived the guideline still serves its file, which is read by its
+    version id and so is untouched by the marker."""
     _require_editor(by, guideline)
+    if guideline.file_key:
+        try:
+            objects.mark_deleted(storage_name=objects.GUIDELINES, key=guideline.file_key)
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("guideline file not marked deleted", extra={"event": "guideline_delete_failed",
+                                                                        "guideline_id": guideline.guideline_id})
+            raise ServiceUnavailable("The guideline cannot be deleted just now. Try again shortly.",
+                                     code="storage_unavailable") from exc
     with transaction.atomic():
         guideline.is_active = False
         guideline.is_published = False
         guideline.approval_status = ApprovalStatus.ARCHIVED
         guideline.save(update_fields=["is_active", "is_published", "approval_status", "updated_at"])
         GuidelineBookmark.objects.filter(guideline=guideline).update(is_active=False)
-    if guideline.file_key:
-        objects.mark_deleted(storage_name=objects.GUIDELINES, key=guideline.file_key)
     logger.info("guideline deleted", extra={"event": "guideline_deleted", "guideline_id": guideline.guideline_id})
 
 
