@@ -1,8 +1,9 @@
 """AWS resources of the appointment scheduler (seed, section 8).
 
 - ``ml-training-data``: anonymised scheduling events (JSON Lines partitioned by date), SSE-KMS
-  with the ML key, versioned, public access blocked, to STANDARD_IA after 30 days and GLACIER
-  after 180; noncurrent versions expire after a year;
+  with the ML key, versioned, public access blocked, to STANDARD_IA after 30 days and Glacier
+  Instant Retrieval after 180 (``fit_scheduling_simulator`` reads every exported day: an object in
+  GLACIER could not be read without a restore); noncurrent versions expire after a year;
 - ``ml-models``: the scheduler's ONNX policies and manifests, SSE-KMS, versioned, noncurrent
   versions to STANDARD_IA after 30 days (a rollback target stays at hand);
 - an alarm when the share of recommendations answered by the fallback heuristic is high.
@@ -32,7 +33,7 @@ def training_data_bucket() -> Bucket:
         tags=ml_tags("SchedulingEvents"),
         lifecycle_rules=[{
             "ID": "ColderWithAge", "Status": "Enabled", "Filter": {"Prefix": ""},
-            "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}, {"Days": 180, "StorageClass": "GLACIER"}],
+            "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}, {"Days": 180, "StorageClass": "GLACIER_IR"}],
             "NoncurrentVersionExpiration": {"NoncurrentDays": 365},
         }],
         policy=deny_insecure_and_unencrypted(name, encryption="aws:kms"),

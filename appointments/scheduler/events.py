@@ -177,17 +177,29 @@ def backfill(*, limit: int = 10000) -> int:
     return created
 
 
+# Storage classes S3 serves only after a restore (an object an older lifecycle rule moved there).
+_RESTORE_FIRST = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+
+
 def read_exported(*, days: list[str] | None = None) -> list[dict]:
-    """Every exported event in the training-data bucket (optionally only some dates)."""
+    """Every exported event in the training-data bucket (optionally only some dates). Objects in a
+    class S3 serves only after a restore are left out, counted in a log line, not a failure."""
     from phb.aws.clients import aws_client
 
     s3 = aws_client("s3")
     out = []
+    archived = 0
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=settings.ML_TRAINING_DATA_BUCKET, Prefix=f"{PREFIX}/"):
         for item in page.get("Contents", []):
             if days and not any(f"date={d}/" in item["Key"] for d in days):
                 continue
+            if item.get("StorageClass") in _RESTORE_FIRST:
+                archived += 1
+                continue
             body = s3.get_object(Bucket=settings.ML_TRAINING_DATA_BUCKET, Key=item["Key"])["Body"].read().decode()
             out.extend(json.loads(line) for line in body.splitlines() if line.strip())
+    if archived:
+        logger.warning("exported scheduling events left out: archived", extra={
+            "event": "scheduling_events_archived", "objects": archived})
     return out

@@ -133,3 +133,24 @@ def test_two_exporters_at_once_ship_each_event_exactly_once():
     rows = [json.loads(line) for body in _exported_objects() for line in body.splitlines()]
     ids = [r["event_id"] for r in rows]
     assert sum(counts) == 6 and len(ids) == 6 and len(set(ids)) == 6
+
+
+def test_exported_events_stay_readable_once_the_lifecycle_moves_them(hospital, department, caplog):
+    """The training-data bucket's lifecycle moves old days to a class S3 reads at once; a day an
+    older rule put in GLACIER (readable only after a restore) is left out and counted, and the
+    fit still runs on the rest."""
+    s3 = aws_client("s3")
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=settings.ML_TRAINING_DATA_BUCKET)["Rules"]
+    (aging,) = [rule for rule in rules if rule.get("Transitions")]
+    coldest = aging["Transitions"][-1]["StorageClass"]
+    row = {"event_id": "e1", "requested_at": "2030-01-01T10:00:00+00:00", "urgency": 5, "lead_minutes": 60,
+           "outcome": "completed"}
+    for day, storage_class in (("2030-01-01", coldest), ("2030-01-02", "GLACIER")):
+        s3.put_object(Bucket=settings.ML_TRAINING_DATA_BUCKET, Key=f"{events.PREFIX}/date={day}/part.jsonl",
+                      Body=(json.dumps({**row, "event_id": day}) + "\n").encode(), StorageClass=storage_class,
+                      ServerSideEncryption="aws:kms", SSEKMSKeyId=settings.ML_KMS_ALIAS)
+
+    rows = events.read_exported()
+
+    assert [r["event_id"] for r in rows] == ["2030-01-01"]
+    assert any(getattr(r, "event", "") == "scheduling_events_archived" and r.objects == 1 for r in caplog.records)
