@@ -101,3 +101,22 @@ def test_without_volumes_directories_are_still_made(blk):
     assert (blk.root / "host/var/log/phb").is_dir()
     assert not blk.fstab.exists()
     assert os.access(SCRIPT, os.X_OK)
+
+
+def test_postgresql_on_the_data_volume_can_reach_its_directory(blk):
+    """One-instance phase: PostgreSQL (user postgres) keeps its data in /srv/phb/data/postgresql
+    (deploy/bin/phb-local-services); every directory above it must let other users through, while
+    the service's own files stay closed to them."""
+    data = blk.make_volume("vol-0aaaaaaaaaaaaaaa0")
+    (blk.dev_dir / "sdf").symlink_to(data.device)
+    result = run(blk, PHB_DATA_DEVICE="sdf", PHB_LOGS_DEVICE="", PHB_LOCAL_SERVICES="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    host = blk.root / "host"
+    for folder in (host / "srv", host / "srv/phb", host / "srv/phb/data"):
+        assert folder.stat().st_mode & 0o001, f"{folder} does not let the postgres user through"
+    assert (host / "srv/phb/data").stat().st_mode & 0o004 == 0, "other users may not list the data volume"
+    assert oct((host / "srv/phb/data/var").stat().st_mode & 0o777) == "0o750"
+
+    again = run(blk, PHB_DATA_DEVICE="sdf", PHB_LOGS_DEVICE="", PHB_LOCAL_SERVICES="1")  # the next boot
+    assert again.returncode == 0, again.stderr
+    assert (host / "srv/phb/data").stat().st_mode & 0o001
