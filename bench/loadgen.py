@@ -77,6 +77,7 @@ def production_env(database_url: str) -> dict[str, str]:
         "EMAIL_URL": "dummymail://",  # no mail is sent under load; production refuses the console
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CORS_ALLOWED_ORIGINS": "http://localhost:5173",
+        "FRONTEND_URL": "https://localhost:5173",
         "PAYSTACK_SECRET_KEY": "sk_test_bench",
         "PAYSTACK_PUBLIC_KEY": "pk_test_bench",
         "CLOUDWATCH_LOGS_ENABLED": "true",

@@ -38,6 +38,12 @@ if (EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"  # noqa: F405
         and _base.EMAIL_HOST not in ("127.0.0.1", "::1", "localhost")):
     raise ImproperlyConfigured("EMAIL_URL must reach the mail server over TLS in production: "
                                "smtp+tls://user:pass@host:587 or smtp+ssl://user:pass@host:465")
+# Password-reset links, the links in notification emails and the page Paystack sends a patient back
+# to after paying are built on it: left out, they would point at a developer's machine
+# (http://localhost:5173), and a reset link over plain HTTP shows its token on the way.
+FRONTEND_URL = _require("FRONTEND_URL")
+if not FRONTEND_URL.startswith("https://"):
+    raise ImproperlyConfigured("FRONTEND_URL must be the frontend's https:// address in production")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production")

@@ -81,6 +81,7 @@ def _production_env(**overrides: str) -> dict[str, str]:
         EMAIL_URL="smtp+tls://user:pass@smtp.example.com:587",
         DJANGO_ALLOWED_HOSTS="api.phb.example",
         CORS_ALLOWED_ORIGINS="https://phb.example",
+        FRONTEND_URL="https://phb.example",
         PAYSTACK_SECRET_KEY="sk_live_placeholder_for_check",
         PAYSTACK_PUBLIC_KEY="pk_live_placeholder_for_check",
     )
@@ -94,7 +95,7 @@ def test_production_settings_pass_check_deploy():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("name", ["OTP_PEPPER", "PHB_ENVIRONMENT"])
+@pytest.mark.parametrize("name", ["OTP_PEPPER", "PHB_ENVIRONMENT", "FRONTEND_URL"])
 def test_production_settings_refuse_to_start_without_secrets(name):
     env = _production_env()
     env.pop(name)
@@ -110,6 +111,22 @@ def test_production_settings_refuse_a_mail_backend_that_writes_messages_out(url)
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "EMAIL_URL must name a mail server in production" in done.stderr
+
+
+def test_production_settings_refuse_a_frontend_address_without_https():
+    """Password-reset links carry their token in the address: never over plain HTTP."""
+    done = _check(_production_env(FRONTEND_URL="http://phb.example"))
+    assert done.returncode != 0
+    assert "FRONTEND_URL must be the frontend's https:// address in production" in done.stderr
+
+
+def test_production_links_and_the_payment_return_use_the_frontend_address():
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print(settings.FRONTEND_URL, settings.PAYSTACK_CALLBACK_URL)"],
+        cwd=ROOT, env=_production_env(FRONTEND_URL="https://phb.example"), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["https://phb.example", "https://phb.example/account/appointments"]
 
 
 def test_seed_demo_refuses_production():
