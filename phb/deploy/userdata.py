@@ -39,6 +39,8 @@ class UserDataValues:
     efs_id: str = ""
     efs_access_point: str = ""
     local_services: str = "0"  # "1": PostgreSQL and Redis on the instance (one-instance phase)
+    # The CloudWatch agent's metrics: under the service's own namespace, the only ones the role may write.
+    agent_namespace: str = "PHB/EC2"
 
 
 def release_source(release: str) -> str:
@@ -63,6 +65,7 @@ def user_data_values(*, release: str, efs_id: str = "", efs_access_point: str = 
         efs_id=efs_id,
         efs_access_point=efs_access_point,
         local_services="1" if settings.DEPLOY_LOCAL_SERVICES else "0",
+        agent_namespace=f"{settings.CLOUDWATCH_METRICS_NAMESPACE}/EC2",
     )
 
 

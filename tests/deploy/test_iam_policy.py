@@ -387,6 +387,24 @@ def test_cloudwatch_agent_namespace_is_inside_the_allowed_namespaces(inputs):
     assert "@LOG_GROUP@" in config and "PHB_CLOUDWATCH_LOG_GROUP" in bootstrap
 
 
+@pytest.mark.parametrize("root", ["PHB", "PHB-staging"])
+def test_the_instances_agent_writes_metrics_the_role_may_put(full_settings, root):
+    """An environment with its own metrics namespace (docs/observability.md): the CloudWatch agent's
+    namespace comes with it through the user-data, inside what the instance role allows."""
+    import yaml
+
+    from phb.deploy.userdata import render_user_data, user_data_values
+
+    full_settings.CLOUDWATCH_METRICS_NAMESPACE = root
+    inputs = PolicyInputs.from_settings(account_id=ACCOUNT, efs_file_system_id=FS_ID)
+    document = yaml.safe_load(render_user_data(user_data_values(release="v1.0.0")))
+    content = next(f["content"] for f in document["write_files"] if f["path"] == "/etc/phb/bootstrap.env")
+    env = dict(line.split("=", 1) for line in content.splitlines())
+    assert env["PHB_AGENT_NAMESPACE"] == f"{root}/EC2"
+    assert allowed(instance_policy(inputs), "cloudwatch:PutMetricData", "*",
+                   {"cloudwatch:namespace": env["PHB_AGENT_NAMESPACE"]})
+
+
 def test_watchtower_handler_makes_no_call_of_its_own_at_start(settings):
     """Built with create_log_group=False, no tags, no retention: it only ever creates its stream
     and puts events (provisioning owns the groups and their retention)."""
