@@ -405,7 +405,8 @@ BOOKING_CURRENCY = "NGN"
 SCHEDULER_ENABLED = env.bool("SCHEDULER_ENABLED", default=True)  # off: the heuristic answers
 SCHEDULER_MODEL_NAME = "appointment-scheduler"
 SCHEDULER_DEFAULT_VERSION = env.str("SCHEDULER_DEFAULT_VERSION", default="v1")  # shipped in the repository
-SCHEDULER_MODEL_CACHE_DIR = env.str("SCHEDULER_MODEL_CACHE_DIR", default=str(BASE_DIR / "var" / "scheduler-models"))
+# Downloaded versions go where the service may write (PHB_VAR_DIR; the release folder is read-only on EC2).
+SCHEDULER_MODEL_CACHE_DIR = env.str("SCHEDULER_MODEL_CACHE_DIR", default=str(VAR_DIR / "scheduler-models"))
 SCHEDULER_INFERENCE_BUDGET_MS = env.float("SCHEDULER_INFERENCE_BUDGET_MS", default=50.0)
 SCHEDULER_EVENT_HASH_KEY = env.str("SCHEDULER_EVENT_HASH_KEY", default="")  # empty: derived from SECRET_KEY
 SCHEDULER_EVENTS_EXPORT_ENABLED = env.bool("SCHEDULER_EVENTS_EXPORT_ENABLED", default=True)

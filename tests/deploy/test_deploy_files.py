@@ -176,6 +176,29 @@ def test_units_agree_with_the_scripts_and_gunicorn():
     assert "Unit=phb-job@release_expired_holds.service" in timers["phb-release-expired-holds.timer"]
 
 
+@pytest.mark.parametrize("unit", ["phb.service", "phb-job@.service"])
+def test_folders_the_service_writes_are_writable_under_its_unit(unit):
+    """ProtectSystem=strict leaves only ReadWritePaths writable (the release folder is root's and
+    read-only): every folder the settings write into at run time must lie inside one of them."""
+    import os
+    from pathlib import PurePosixPath
+
+    text = (ROOT / "deploy" / "systemd" / unit).read_text()
+    assert "ProtectSystem=strict" in text
+    writable = [PurePosixPath(p.lstrip("-")) for line in text.splitlines() if line.startswith("ReadWritePaths=")
+                for p in line.split("=", 1)[1].split()]
+    unit_env = dict(line.split("=", 1)[1].split("=", 1) for line in text.splitlines() if line.startswith("Environment="))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHB_", "SCHEDULER_"))}
+    env.update(unit_env, DJANGO_SETTINGS_MODULE="phb.settings.base")
+    code = ("import json, django; django.setup(); from django.conf import settings; "
+            "print(json.dumps({'var': str(settings.VAR_DIR), 'models': settings.SCHEDULER_MODEL_CACHE_DIR}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for name, folder in json.loads(done.stdout).items():
+        assert any(PurePosixPath(folder).is_relative_to(root) for root in writable), \
+            f"{name}: {folder} is read-only under {unit} (writable: {', '.join(map(str, writable))})"
+
+
 def test_timers_run_commands_that_exist():
     import re
 
