@@ -17,6 +17,8 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -111,6 +113,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         logger.warning("database unavailable", extra={"error_type": type(exc.__cause__ or exc).__name__})
         return Response(envelope("The service is briefly unavailable; please try again.", code="database_unavailable"),
                         status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
+
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        # The shared cache (Redis: the throttles' counters) is down or not answering: nothing was
+        # counted, so the request cannot go on, and the caller may retry in a moment.
+        logger.warning("cache unavailable", extra={"error_type": type(exc).__name__})
+        return Response(envelope("The service is briefly unavailable; please try again.", code="cache_unavailable"),
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
 
     if isinstance(exc, DataError):
         # The database refused a value the request carried (a NUL character, a number out of its
