@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -515,14 +516,23 @@ DEPLOY_APP_PORT = 8000
 
 
 def _s3_options(bucket: str, **extra) -> dict:
-    """django-storages options shared by every bucket: SigV4, short signed URLs, no ACLs."""
+    """django-storages options shared by every bucket: SigV4, short signed URLs, no ACLs, and the
+    AWS clients' timeouts and retries (botocore's own are 60 s and five attempts: a hung S3 would
+    hold the request past gunicorn's worker timeout)."""
+    # Virtual-hosted style on AWS; path style against a local endpoint (no DNS for buckets).
+    addressing_style = "path" if AWS_ENDPOINT_URL else "virtual"
     options = {
         "bucket_name": bucket,
         "region_name": AWS_REGION,
         "endpoint_url": AWS_ENDPOINT_URL,
         "signature_version": "s3v4",
-        # Virtual-hosted style on AWS; path style against a local endpoint (no DNS for buckets).
-        "addressing_style": "path" if AWS_ENDPOINT_URL else "virtual",
+        "addressing_style": addressing_style,
+        # Given a client config, django-storages takes SigV4 and the addressing style from it alone.
+        "client_config": BotoConfig(
+            signature_version="s3v4", s3={"addressing_style": addressing_style},
+            connect_timeout=AWS_CONNECT_TIMEOUT, read_timeout=AWS_READ_TIMEOUT,
+            retries={"mode": "standard", "max_attempts": AWS_MAX_ATTEMPTS}, tcp_keepalive=True,
+        ),
         "querystring_auth": True,
         "querystring_expire": S3_SIGNED_URL_TTL,
         "default_acl": None,
