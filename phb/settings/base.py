@@ -115,6 +115,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # statements to another (PgBouncer in transaction mode without prepared-statement support).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "phb.pgbackend"
+    # A server that does not answer (a failover, a dropped network path) fails the connection within
+    # this many seconds (a JSON 503), not after gunicorn has killed the worker. DATABASE_URL's
+    # ?connect_timeout= wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
     if env.bool("DB_PREPARED_STATEMENTS", default=True):
         DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 # Persistent connections per worker (SQLite too: opening one runs the PRAGMAs above).
