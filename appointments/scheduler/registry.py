@@ -87,6 +87,7 @@ def forget_cached_state() -> None:
     _state["version"] = None
     with _lock:
         _policies.clear()
+        _failed_at.clear()
 
 
 def load_policy(version: str):
@@ -115,26 +116,37 @@ def load_policy(version: str):
 
 
 _fetching: set[str] = set()
+# A download that failed (S3 down, the version missing, no permission) is tried again only this long
+# after: meanwhile the heuristic answers, and requests do not start one download after another.
+FETCH_RETRY_SECONDS = 60.0
+_failed_at: dict[str, float] = {}
 
 
 def fetch_in_background(version: str) -> None:
     """Download a version this machine lacks, off the request path (the heuristic answers meanwhile)."""
     with _lock:
-        if version in _fetching:
+        failed = _failed_at.get(version)
+        if version in _fetching or (failed is not None and time.monotonic() - failed < FETCH_RETRY_SECONDS):
             return
         _fetching.add(version)
 
     def run() -> None:
+        failed_at = None
         try:
             download(version)
             logger.info("scheduler model downloaded", extra={"event": "scheduler_model_downloaded",
                                                              "version": version})
         except Exception:
+            failed_at = time.monotonic()
             logger.warning("scheduler model download failed", extra={"event": "scheduler_model_download_failed",
                                                                      "version": version})
         finally:
             with _lock:
                 _fetching.discard(version)
+                if failed_at is None:
+                    _failed_at.pop(version, None)
+                else:
+                    _failed_at[version] = failed_at
 
     threading.Thread(target=run, name="scheduler-model-fetch", daemon=True).start()
 

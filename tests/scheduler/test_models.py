@@ -118,3 +118,32 @@ def test_a_version_only_in_s3_is_fetched_in_the_background(cache_dir):
             break
         time.sleep(0.1)
     assert registry.load_policy("v-remote") is not None
+
+
+def test_a_failed_download_is_tried_again_only_after_a_pause(cache_dir, monkeypatch, caplog):
+    """S3 not answering: the first request starts one download and the heuristic answers; the
+    requests after it start none until FETCH_RETRY_SECONDS have passed, then one more."""
+    import threading
+    import time
+
+    from tests.aws_faults import unreachable
+
+    def settle() -> None:
+        for thread in threading.enumerate():
+            if thread.name == "scheduler-model-fetch":
+                thread.join(timeout=30)
+
+    def attempts() -> int:
+        return sum(getattr(r, "event", "") == "scheduler_model_download_failed" for r in caplog.records)
+
+    clock = {"now": time.monotonic()}
+    monkeypatch.setattr(registry.time, "monotonic", lambda: clock["now"])
+    with unreachable(registry._s3(), "GetObject"):
+        for _ in range(5):
+            assert registry.load_policy("v-elsewhere") is None
+            settle()
+        assert attempts() == 1
+        clock["now"] += registry.FETCH_RETRY_SECONDS + 1
+        assert registry.load_policy("v-elsewhere") is None
+        settle()
+        assert attempts() == 2
