@@ -20,10 +20,15 @@ class OutgoingEmailAdmin(LargeTableAdmin):
     ordering = ("-id",)
     actions = ("send_now",)
 
-    @admin.action(description="Send at the next round (pending emails waiting out a retry)")
+    @admin.action(description="Send at the next round (pending emails waiting out a retry)", permissions=["send"])
     def send_now(self, request, queryset) -> None:
         count = send_at_next_round(email_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} email(s) will be sent at the next round.")
+
+    def has_send_permission(self, request) -> bool:
+        """The rows stay read-only to everyone; moving a retry forward takes the change permission
+        (an operator who may only view the outbox cannot)."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
     def has_add_permission(self, request) -> bool:
         return False

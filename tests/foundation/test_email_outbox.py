@@ -188,3 +188,20 @@ def test_the_commit_and_the_timer_send_a_new_email_once(settings):
                                  else email_outbox.deliver_due().sent), ["commit", "timer", "timer"])
     assert sorted(outcomes) == [0, 0, 1], outcomes
     assert len(mail.outbox) == 1
+
+
+def test_an_operator_who_may_only_view_the_outbox_cannot_move_a_retry_forward(client):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_outgoingemail"))
+    client.force_login(viewer)
+    row = OutgoingEmail.objects.create(to=TO, subject="Your appointment", body=BODY, kind="appointment_booked",
+                                       next_attempt_at=timezone.now() + timedelta(hours=3))
+    listing = client.get("/admin/phb/outgoingemail/")
+    assert listing.status_code == 200 and b"send_now" not in listing.content
+    client.post("/admin/phb/outgoingemail/", {"action": "send_now", "_selected_action": [row.pk]})
+    row.refresh_from_db()
+    assert row.next_attempt_at > timezone.now() + timedelta(hours=2)
