@@ -252,10 +252,15 @@ def staff_create(*, created_by: User, data: dict) -> StaffMember:
 
 
 def _clock(value, name: str) -> time:
+    """A roster time on the hospital's wall clock: no UTC offset, no fraction of a second."""
     try:
-        return time.fromisoformat(str(value))
+        parsed = time.fromisoformat(str(value))
     except (TypeError, ValueError) as exc:
         raise ApiError(f"{name} must be a time such as 09:00.", code="invalid_time") from exc
+    if parsed.tzinfo is not None or parsed.microsecond:
+        raise ApiError(f"{name} must be a time such as 09:00 on the hospital's clock, without an offset.",
+                       code="invalid_time")
+    return parsed
 
 
 def _on_grid(start: time, end: time) -> None:

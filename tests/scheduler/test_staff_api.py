@@ -191,6 +191,21 @@ def test_a_bad_patients_per_slot_is_a_400(department, hospital_admin, path, per_
     assert not RosterSession.objects.exists() and not RosterException.objects.exists()
 
 
+@pytest.mark.parametrize("path", ["sessions", "exceptions"])
+@pytest.mark.parametrize("start,end", [("09:00+01:00", "12:00"), ("09:00Z", "12:00Z"), ("09:00:00.5", "12:00")])
+def test_a_roster_time_with_an_offset_or_a_fraction_is_a_400(department, hospital_admin, path, start, end):
+    """Roster times are the hospital's wall clock: an offset (which the database cannot keep, and
+    which cannot be compared with a time without one) or a fraction of a second is refused with a
+    message, not a 500, and nothing is stored."""
+    doctor = make_doctor(department=department)
+    body = {"doctor_id": str(doctor.pk), "department_id": department.pk, "weekday": 0, "kind": "extra",
+            "date": "2031-03-04", "start_time": start, "end_time": end}
+    response = client_for(hospital_admin).post(f"/api/staff/roster/{path}/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert "start_time" in response.json()["message"] or "end_time" in response.json()["message"]
+    assert not RosterSession.objects.exists() and not RosterException.objects.exists()
+
+
 def test_roster_of_a_doctor_in_another_hospital_is_not_found(department, hospital_admin):
     stranger_doctor = make_doctor(department=DepartmentFactory(hospital=HospitalFactory()))
     response = client_for(hospital_admin).post("/api/staff/roster/sessions/", {
