@@ -33,6 +33,10 @@ PATIENT_COLUMNS = (
     "department__name", "chief_complaint", "symptoms_data", "fee_amount", "currency", "payment_status",
     "reschedule_count", "cancellation_reason", "created_at", "updated_at",
 )
+# A hospital admin's reading of the bare list: who and when, never what the patient told the
+# hospital or what her doctor wrote (the admin reads the hospital's list, not its clinical detail).
+ADMIN_COLUMNS = PATIENT_COLUMNS + ("patient_id", "patient__full_name")
+CLINICAL_KEYS = ("chief_complaint", "reason", "symptoms_data", "cancellation_reason")
 DOCTOR_COLUMNS = PATIENT_COLUMNS + (
     "patient_id", "patient__full_name", "patient__hpn", "patient__gender", "patient__date_of_birth",
     "medical_history", "allergies", "current_medications", "general_notes", "doctor_notes", "medical_summary",
@@ -141,6 +145,17 @@ def patient_item(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
+
+
+def admin_item(row: dict[str, Any]) -> dict[str, Any]:
+    """One item of the bare list (P3) for a hospital admin, from an :data:`ADMIN_COLUMNS` row: the
+    patient's item without its clinical keys, and whose appointment it is."""
+    item = patient_item(row)
+    for key in CLINICAL_KEYS:
+        del item[key]
+    name = row["patient__full_name"]
+    item.update({"patient_id": row["patient_id"], "patient_name": name, "patient_full_name": name})
+    return item
 
 
 def doctor_item(row: dict[str, Any]) -> dict[str, Any]:

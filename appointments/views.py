@@ -79,12 +79,17 @@ class AppointmentListView(ScopedAPIView):
         if user.is_doctor:  # their own appointments and their department's, each read in index order
             staff = staff_of(user=user)
             qs = selectors.appointments_for_doctor(fetched_by=user, staff=staff)
-            partition = selectors.doctor_partition(fetched_by=user, staff=staff)
-        else:
-            qs, partition = self.scoped_queryset(user), ()
-        page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.DOCTOR_COLUMNS,
-                                   partition=partition)
-        return page.response([rows.doctor_item(r) for r in page.items])
+            page = pagination.paginate(request, qs, spec=pagination.APPOINTMENTS, columns=rows.DOCTOR_COLUMNS,
+                                       partition=selectors.doctor_partition(fetched_by=user, staff=staff))
+            return page.response([rows.doctor_item(r) for r in page.items])
+        if user.is_hospital_admin:  # the hospital's list without the clinical detail behind it (as O1)
+            page = pagination.paginate(request, self.scoped_queryset(user), spec=pagination.APPOINTMENTS,
+                                       columns=rows.ADMIN_COLUMNS)
+            return page.response([rows.admin_item(r) for r in page.items])
+        # Anyone else (a pharmacist): her own appointments, as a patient reads them.
+        page = pagination.paginate(request, self.scoped_queryset(user), spec=pagination.APPOINTMENTS,
+                                   columns=rows.PATIENT_COLUMNS)
+        return page.response([rows.patient_item(r) for r in page.items])
 
     @extend_schema(
         request=BookInput,

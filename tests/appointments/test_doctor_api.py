@@ -440,3 +440,23 @@ def test_a_hospital_admin_reads_the_list_not_the_clinical_detail(appointment, do
     for suffix in ("", "summary/", "prescriptions/view/", "notes/"):
         assert admin.get(_url(appointment, suffix)).status_code == 404, suffix
         assert client_for(doctor).get(_url(appointment, suffix)).status_code == 200, suffix
+
+
+def test_a_hospital_admin_reads_no_clinical_detail_in_the_bare_list(appointment, doctor, hospital_admin):
+    """``GET /api/appointments/`` for a hospital admin lists her hospital's appointments as O1 does:
+    whose and when, not the complaint, history, allergies, medicines, notes or diagnosis."""
+    Appointment.objects.filter(pk=appointment.pk).update(
+        chief_complaint="Chest pain", symptoms_data=[{"symptom_name": "Cough"}], medical_history="Asthma",
+        allergies="Penicillin", current_medications="Salbutamol", general_notes="Seen before",
+        doctor_notes="Refer to cardiology", medical_summary={"diagnosis": "Angina"},
+        cancellation_reason="Admitted with pneumonia")
+    response = client_for(hospital_admin).get("/api/appointments/")
+    assert response.status_code == 200
+    (item,) = response.json()
+    assert item["appointment_id"] == appointment.appointment_id
+    assert item["patient_name"] == appointment.patient.full_name and item["status"] == appointment.status
+    for secret in ("Chest pain", "Cough", "Asthma", "Penicillin", "Salbutamol", "Seen before", "Refer to cardiology",
+                   "Angina", "pneumonia"):
+        assert secret not in response.content.decode(), secret
+    doctors_item = client_for(doctor).get("/api/appointments/").json()[0]
+    assert doctors_item["allergies"] == "Penicillin" and doctors_item["chief_complaint"] == "Chest pain"
