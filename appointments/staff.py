@@ -193,8 +193,11 @@ def admin_hospital(user: User) -> Hospital:
 
 
 def _department(hospital: Hospital, department_id) -> Department:
+    """The active department of ``hospital`` with this id: a JSON whole number or its digits (not
+    ``true``, ``1.9`` or a number too large for an integer, which ``int()`` would turn or refuse)."""
+    number = department_id if type(department_id) is int else whole_number(department_id)
     try:
-        return Department.objects.get(pk=int(department_id), hospital=hospital, is_active=True)
+        return Department.objects.get(pk=number, hospital=hospital, is_active=True)
     except (Department.DoesNotExist, TypeError, ValueError) as exc:
         raise ApiError("Department not found in your hospital.", status_code=404, code="department_not_found") from exc
 

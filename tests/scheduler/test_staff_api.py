@@ -206,6 +206,22 @@ def test_a_roster_time_with_an_offset_or_a_fraction_is_a_400(department, hospita
     assert not RosterSession.objects.exists() and not RosterException.objects.exists()
 
 
+@pytest.mark.parametrize("path", ["sessions", "exceptions"])
+@pytest.mark.parametrize("department_id", ["1e400", "true"])
+def test_a_department_id_that_is_not_a_whole_number_is_not_found(department, hospital_admin, path, department_id):
+    """A JSON number Python reads as infinity was a 500; ``true`` was read as department 1 (whichever
+    hospital's that is)."""
+    doctor = make_doctor(department=department)
+    body = {"doctor_id": str(doctor.pk), "department_id": "@", "weekday": 0, "kind": "extra", "date": "2031-03-04",
+            "start_time": "09:00", "end_time": "12:00"}
+    raw = json.dumps(body).replace('"@"', department_id)
+    response = client_for(hospital_admin).generic("POST", f"/api/staff/roster/{path}/", raw,
+                                                  content_type="application/json")
+    assert response.status_code == 404, response.content
+    assert response.json()["message"] == "Department not found in your hospital."
+    assert not RosterSession.objects.exists() and not RosterException.objects.exists()
+
+
 def test_roster_of_a_doctor_in_another_hospital_is_not_found(department, hospital_admin):
     stranger_doctor = make_doctor(department=DepartmentFactory(hospital=HospitalFactory()))
     response = client_for(hospital_admin).post("/api/staff/roster/sessions/", {
