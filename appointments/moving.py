@@ -63,6 +63,11 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
             raise Conflict(
                 f"A {current.status.replace('_', ' ')} appointment cannot be rescheduled.", code="invalid_transition"
             )
+        if current.status == AppointmentStatus.CONFIRMED and current.start <= now:
+            # Its time has come: the consultation may have taken place (a doctor completes a confirmed
+            # appointment without starting it), so it is completed, a no-show or cancelled, not moved.
+            raise Conflict("This appointment's time has come, so it can no longer be rescheduled. "
+                           "Contact the hospital if you could not attend.", code="start_passed")
         if start == current.start and current.status != AppointmentStatus.RESCHEDULED:
             raise ApiError("The appointment is already at this time.", code="same_slot")
         ensure_patient_free(

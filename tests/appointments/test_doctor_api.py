@@ -460,3 +460,38 @@ def test_a_hospital_admin_reads_no_clinical_detail_in_the_bare_list(appointment,
         assert secret not in response.content.decode(), secret
     doctors_item = client_for(doctor).get("/api/appointments/").json()[0]
     assert doctors_item["allergies"] == "Penicillin" and doctors_item["chief_complaint"] == "Chest pain"
+
+
+def test_a_patient_cannot_move_a_confirmed_appointment_once_its_time_has_come(appointment, doctor, patient,
+                                                                                department):
+    """The consultation may have taken place without being started in the app: moving it would give
+    the patient a second one for the fee and leave the doctor unable to mark it completed."""
+    put_in(S.CONFIRMED, appointment, doctor)
+    move_to_past(appointment, hours=0)
+    before = Appointment.objects.get(pk=appointment.pk)
+    response = client_for(patient).post(_url(appointment, "reschedule/"),
+                                        {"appointment_date": iso_z(future_slot(department.hospital, days=3))},
+                                        format="json")
+    assert response.status_code == 409 and response.json()["code"] == "start_passed", response.json()
+    after = Appointment.objects.get(pk=appointment.pk)
+    assert (after.status, after.start, after.slot_id, after.reschedule_count) == (
+        S.CONFIRMED, before.start, before.slot_id, 0)
+    assert Slot.objects.get(pk=before.slot_id).in_use == 1 and Slot.objects.count() == 1
+    done = client_for(doctor).post(_url(appointment, "complete-consultation/"), {"notes": "Seen, resolved"},
+                                   format="json")
+    assert done.status_code == 200 and done.json()["appointment"]["status"] == "completed"
+
+
+def test_a_patient_still_moves_a_confirmed_appointment_before_its_time_or_a_pending_one_after(
+        appointment, doctor, patient, department, other_patient):
+    put_in(S.CONFIRMED, appointment, doctor)
+    response = client_for(patient).post(_url(appointment, "reschedule/"),
+                                        {"appointment_date": iso_z(future_slot(department.hospital, days=3))},
+                                        format="json")
+    assert response.status_code == 200, response.json()
+    waiting = book(other_patient, department, future_slot(department.hospital, at="11:00"))
+    move_to_past(waiting)  # nobody accepted it in time: the patient may choose another time
+    response = client_for(other_patient).post(_url(waiting, "reschedule/"),
+                                              {"appointment_date": iso_z(future_slot(department.hospital, days=4))},
+                                              format="json")
+    assert response.status_code == 200, response.json()
