@@ -77,8 +77,9 @@ def appointment_accept(*, appointment: Appointment, doctor: User, proposed_time:
     with transaction.atomic():
         if proposed_time is not None:
             slot_places.lock_patient(appointment.patient)
-        appointment = Appointment.objects.select_for_update().select_related("hospital", "department").get(
-            pk=appointment.pk)
+        # ``of``: the appointment's row only, not the hospital's and department's it is read with.
+        appointment = Appointment.objects.select_for_update(of=("self",)).select_related(
+            "hospital", "department").get(pk=appointment.pk)
         _ensure_acceptable(appointment, proposed_time=proposed_time)
         if proposed_time is not None:
             appointment = moving.appointment_move(appointment=appointment, start_local=proposed_time, by_hospital=True)

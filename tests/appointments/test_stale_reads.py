@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from appointments import moving, services
@@ -60,3 +61,46 @@ def test_a_booking_no_doctor_accepted_goes_back_to_the_queue_when_the_patient_pi
                                      start_local=future_slot(hospital, days=3, at="11:00"))
 
     assert chosen.status == S.PENDING and chosen.accepted_at is None
+
+
+# --- What an accept locks (PostgreSQL) -------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks")
+@pytest.mark.parametrize("held", ["hospital", "department"])
+def test_an_accept_waits_for_nothing_but_its_appointment_while_the_hospital_or_department_is_being_changed(held):
+    """Renaming the hospital (which rewrites its appointments' rows in the same transaction) and
+    admitting a patient to the department hold those rows' locks. An accept locks its appointment,
+    not them: it neither waits for those changes nor deadlocks with a rename."""
+    import threading
+
+    from hospitals.models import Department, Hospital
+    from tests.factories import DepartmentFactory, HospitalFactory, make_patient
+
+    hospital = HospitalFactory()
+    department = DepartmentFactory(hospital=hospital)
+    booked = book(make_patient(hospital=hospital), department, future_slot(hospital, days=2))
+    doctor = make_doctor(department=department)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_row():
+        try:
+            with transaction.atomic():
+                model, pk = (Hospital, hospital.pk) if held == "hospital" else (Department, department.pk)
+                model.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True).first()
+                locked.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_row)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            accepted = services.appointment_accept(appointment=Appointment.objects.get(pk=booked.pk), doctor=doctor)
+    finally:
+        release.set()
+        holder.join(timeout=20)
+    assert accepted.status == S.CONFIRMED and Appointment.objects.get(pk=booked.pk).doctor_id == doctor.pk
