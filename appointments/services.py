@@ -161,6 +161,15 @@ def _ensure_time_came_if_not_started(appointment: Appointment) -> None:
                        "patient early.", code="too_early")
 
 
+def _ensure_patient_may_cancel(appointment: Appointment) -> None:
+    """A confirmed appointment whose time has come may have taken place (a doctor completes it
+    without starting it): the patient no longer cancels it (nor, where the hospital set its time,
+    gets her fee back for a consultation she had); the hospital marks it completed or a no-show."""
+    if appointment.status == S.CONFIRMED and appointment.start <= timezone.now():
+        raise Conflict("This appointment's time has come, so it can no longer be cancelled. "
+                       "Contact the hospital if you could not attend.", code="start_passed")
+
+
 def appointment_cancel(*, appointment: Appointment, cancelled_by: User, reason: str) -> Appointment:
     """Patient or doctor cancels. Gives back the place, emails the patient, and after commit
     sends ``appointment_cancelled`` (payments refunds according to its policy)."""
@@ -168,14 +177,15 @@ def appointment_cancel(*, appointment: Appointment, cancelled_by: User, reason: 
     reason = (reason or "").strip()
     if not reason:
         raise ApiError("A cancellation reason is required.", code="reason_required")
+    by_patient = cancelled_by.pk == appointment.patient_id
     with transaction.atomic():
         appointment = _transition(
-            appointment, S.CANCELLED, cancelled_at=timezone.now(), cancelled_by=cancelled_by,
-            cancellation_reason=reason[:2000],
+            appointment, S.CANCELLED, check=_ensure_patient_may_cancel if by_patient else None,
+            cancelled_at=timezone.now(), cancelled_by=cancelled_by, cancellation_reason=reason[:2000],
         )
         send_appointment_cancelled_after_commit(appointment=appointment, cancelled_by=cancelled_by, reason=reason)
-        notifications.notify_cancelled(appointment, by_patient=cancelled_by.pk == appointment.patient_id)
-    _log("appointment_cancelled", appointment, by_patient=cancelled_by.pk == appointment.patient_id)
+        notifications.notify_cancelled(appointment, by_patient=by_patient)
+    _log("appointment_cancelled", appointment, by_patient=by_patient)
     return appointment
 
 

@@ -495,3 +495,37 @@ def test_a_patient_still_moves_a_confirmed_appointment_before_its_time_or_a_pend
                                               {"appointment_date": iso_z(future_slot(department.hospital, days=4))},
                                               format="json")
     assert response.status_code == 200, response.json()
+
+
+def test_a_patient_cannot_cancel_a_confirmed_appointment_once_its_time_has_come(
+        appointment, doctor, patient, department, django_capture_on_commit_callbacks):
+    """The doctor proposed the time (so a patient's cancellation is refunded in full) and the
+    consultation took place without being started in the app: cancelling it afterwards would refund
+    a consultation she had and leave the doctor unable to record it."""
+    response = client_for(doctor).post(_url(appointment, "accept/"), {
+        "proposed_time": future_slot(department.hospital, days=2, at="11:00").strftime("%Y-%m-%dT%H:%M:%S")},
+        format="json")
+    assert response.status_code == 200 and Appointment.objects.get(pk=appointment.pk).time_set_by_hospital
+    move_to_past(Appointment.objects.get(pk=appointment.pk), hours=0)
+    with django_capture_on_commit_callbacks() as after_commit:  # no refund asked for, no email
+        refused = client_for(patient).post(_url(appointment, "cancel/"), {"reason": "Changed my mind"}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "start_passed", refused.json()
+    assert after_commit == []
+    kept = Appointment.objects.get(pk=appointment.pk)
+    assert kept.status == S.CONFIRMED and kept.cancelled_at is None
+    assert Slot.objects.get(pk=kept.slot_id).in_use == 1
+    done = client_for(doctor).post(_url(appointment, "complete-consultation/"), {"notes": "Seen"}, format="json")
+    assert done.status_code == 200 and done.json()["appointment"]["status"] == "completed"
+
+
+def test_after_its_time_a_pending_appointment_is_still_cancelled_by_the_patient_and_a_confirmed_one_by_the_doctor(
+        appointment, doctor, patient, other_patient, department):
+    move_to_past(appointment)  # nobody accepted it
+    gave_up = client_for(patient).post(_url(appointment, "cancel/"), {"reason": "Nobody saw me"}, format="json")
+    assert gave_up.status_code == 200 and gave_up.json()["appointment"]["status"] == "cancelled"
+    other = book(other_patient, department, future_slot(department.hospital, at="11:00"))
+    put_in(S.CONFIRMED, other, doctor)
+    move_to_past(other)
+    by_doctor = client_for(doctor).post(_url(other, "cancel/"), {"cancellation_reason": "Clinic closed"},
+                                        format="json")
+    assert by_doctor.status_code == 200 and by_doctor.json()["appointment"]["status"] == "cancelled"
