@@ -63,7 +63,7 @@ def appointment_move(*, appointment: Appointment, start_local: datetime, now: da
             raise Conflict(
                 f"A {current.status.replace('_', ' ')} appointment cannot be rescheduled.", code="invalid_transition"
             )
-        if current.status == AppointmentStatus.CONFIRMED and current.start <= now:
+        if current.status == AppointmentStatus.CONFIRMED and current.start <= now and not by_hospital:
             # Its time has come: the consultation may have taken place (a doctor completes a confirmed
             # appointment without starting it), so it is completed, a no-show or cancelled, not moved.
             raise Conflict("This appointment's time has come, so it can no longer be rescheduled. "

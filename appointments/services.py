@@ -8,6 +8,7 @@ back when the new status no longer occupies one.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -201,6 +202,35 @@ def appointment_request_new_time(*, appointment: Appointment, doctor: User, note
     return appointment
 
 
+# What the doctor's reschedule page sends as ``notes`` with ``rescheduled``: the date and time she
+# chose on the hospital's clock (its date and time inputs).
+_RESCHEDULED_TO = re.compile(r"Rescheduled to ([0-9]{4}-[0-9]{2}-[0-9]{2}) at ([0-9]{2}:[0-9]{2})")
+
+
+def _time_chosen_in(notes: str) -> datetime | None:
+    match = _RESCHEDULED_TO.fullmatch((notes or "").strip())
+    if match is None:
+        return None
+    try:
+        return datetime.fromisoformat(f"{match[1]}T{match[2]}")
+    except ValueError as exc:
+        raise ApiError("The new date and time are not valid.", code="invalid_date") from exc
+
+
+def appointment_move_by_hospital(*, appointment: Appointment, doctor: User, start_local: datetime,
+                                 notes: str) -> Appointment:
+    """D4 ``rescheduled`` with the time the doctor chose: the appointment moves there (a time the
+    hospital set, see :func:`moving.late_change_from_after_move`) and the patient is told, in one
+    transaction; a refusal (a full slot, a time outside opening hours) changes nothing."""
+    with transaction.atomic():
+        moved = moving.appointment_move(appointment=appointment, start_local=start_local, by_hospital=True)
+        moved.doctor_notes = _append(moved.doctor_notes, notes)
+        moved.save(update_fields=["doctor_notes", "updated_at"])
+        notifications.notify_rescheduled(moved)
+    _log("appointment_moved_by_hospital", moved)
+    return moved
+
+
 def appointment_set_status(*, appointment: Appointment, doctor: User, status: str, notes: str = "",
                            medical_summary: Any = None, reason: str = "") -> Appointment:
     """D4: one entry point that dispatches to the action for ``status``."""
@@ -219,6 +249,10 @@ def appointment_set_status(*, appointment: Appointment, doctor: User, status: st
     if status == S.NO_SHOW:
         return appointment_no_show(appointment=appointment, doctor=doctor, notes=notes)
     if status == S.RESCHEDULED:
+        new_time = _time_chosen_in(notes)
+        if new_time is not None:
+            return appointment_move_by_hospital(appointment=appointment, doctor=doctor, start_local=new_time,
+                                                notes=notes)
         return appointment_request_new_time(appointment=appointment, doctor=doctor, notes=notes)
     state.ensure_transition(appointment.status, status)  # pending or unknown: refused here
     raise Conflict(f"Cannot set status to {status}.", code="invalid_transition")

@@ -529,3 +529,35 @@ def test_after_its_time_a_pending_appointment_is_still_cancelled_by_the_patient_
     by_doctor = client_for(doctor).post(_url(other, "cancel/"), {"cancellation_reason": "Clinic closed"},
                                         format="json")
     assert by_doctor.status_code == 200 and by_doctor.json()["appointment"]["status"] == "cancelled"
+
+
+def test_the_reschedule_pages_date_and_time_move_the_appointment_there(appointment, doctor, department,
+                                                                      django_capture_on_commit_callbacks):
+    """The doctor's reschedule page sends ``rescheduled`` with the date and time she chose in its notes
+    ("Rescheduled to 2025-03-04 at 14:30", the hospital's clock): the appointment moves there and the
+    patient is told, rather than being asked to choose a time on a page that cannot."""
+    put_in(S.CONFIRMED, appointment, doctor)
+    old_slot = Appointment.objects.get(pk=appointment.pk).slot_id
+    new_start = future_slot(department.hospital, days=3, at="14:30")
+    url = f"/api/doctor-appointments/{appointment.id}/status/"
+    off_grid = client_for(doctor).patch(url, {"status": "rescheduled",
+                                              "notes": f"Rescheduled to {new_start:%Y-%m-%d} at 14:10"}, format="json")
+    assert off_grid.status_code == 400 and off_grid.json()["code"] == "invalid_slot"
+    assert Appointment.objects.get(pk=appointment.pk).status == S.CONFIRMED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(doctor).patch(url, {"status": "rescheduled",
+                                                  "notes": f"Rescheduled to {new_start:%Y-%m-%d} at 14:30"},
+                                            format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()["appointment"]
+    assert (body["status"], body["date"], body["time"]) == ("confirmed", new_start.date().isoformat(), "14:30")
+    moved = Appointment.objects.get(pk=appointment.pk)
+    assert moved.time_set_by_hospital and moved.doctor_id == doctor.pk and moved.reschedule_count == 1
+    assert "Rescheduled to" in moved.doctor_notes
+    assert Slot.objects.get(pk=old_slot).in_use == 0 and Slot.objects.get(pk=moved.slot_id).in_use == 1
+    assert mail.outbox[-1].subject == "Your PHB appointment was rescheduled"
+    assert "14:30" in mail.outbox[-1].body
+
+    asked = client_for(doctor).patch(url, {"status": "rescheduled", "notes": "Clinic closed that week"}, format="json")
+    assert asked.status_code == 200 and asked.json()["appointment"]["status"] == "rescheduled"
