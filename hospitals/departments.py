@@ -192,10 +192,11 @@ def department_create(*, hospital: Hospital, data: dict[str, Any]) -> Department
 
 
 def department_update(*, department: Department, data: dict[str, Any]) -> Department:
-    """Partial edit; ``is_active: false`` deactivates, refused while patients are admitted there or
-    staff are assigned to it."""
+    """Partial edit; ``is_active: false`` deactivates, refused while patients are admitted there,
+    staff are assigned to it or appointments there are still to be seen."""
     from admissions.capacity import set_department_beds
     from admissions.models import Admission, AdmissionStatus
+    from appointments.models import LIVE_STATUSES, Appointment
 
     if "code" in data:
         _check_code(hospital=department.hospital, code=data["code"], exclude=department.pk)
@@ -216,6 +217,12 @@ def department_update(*, department: Department, data: dict[str, Any]) -> Depart
                 if staff:
                     raise Conflict(f"Cannot deactivate: {staff} staff member(s) are assigned to {department.name}. "
                                    "Reassign them first.", code="department_in_use", staff_count=staff)
+                booked = Appointment.objects.filter(department=department, status__in=LIVE_STATUSES).count()
+                if booked:
+                    # No doctor could see them, and their patients would not be told.
+                    raise Conflict(f"Cannot deactivate: {booked} appointment(s) in {department.name} are pending, "
+                                   "confirmed or under way. Complete, cancel or move them first.",
+                                   code="department_in_use", appointment_count=booked)
             for name in fields:
                 setattr(department, name, data[name])
             if fields:

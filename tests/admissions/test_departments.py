@@ -255,3 +255,19 @@ def test_patient_search_is_rate_limited_per_account(hospital_admin, doctor, pati
     assert refused.status_code == 429 and refused.json()["message"] and refused.headers["Retry-After"]
     # another member of staff has her own budget
     assert client_for(doctor).get(f"/api/patients/search/?hpn={patient.hpn[:4]}").status_code == 200
+
+
+def test_a_department_with_appointments_still_to_be_seen_is_not_deactivated(hospital_admin, hospital):
+    from appointments import services
+    from tests.appointments.helpers import book, future_slot
+
+    department = DepartmentFactory(hospital=hospital)
+    appointment = book(make_patient(hospital=hospital), department, future_slot(hospital))
+    url = f"/api/hospitals/departments/{department.pk}/update/"
+    refused = client_for(hospital_admin).patch(url, {"is_active": False}, format="json")
+    assert refused.status_code == 409 and "1 appointment(s)" in refused.json()["message"]
+    assert Department.objects.get(pk=department.pk).is_active is True
+
+    services.appointment_cancel(appointment=appointment, cancelled_by=appointment.patient, reason="travel")
+    closed = client_for(hospital_admin).patch(url, {"is_active": False}, format="json")
+    assert closed.status_code == 200 and closed.json()["department"]["is_active"] is False
