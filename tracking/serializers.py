@@ -17,8 +17,25 @@ from tracking.kinds import PregnancyWeekInput
 from tracking.models import FlowIntensity, GoalStatus, HealthGoal, MenstrualCycle, PregnancyStatus, WomensHealthProfile
 from tracking.pregnancy import progress
 
-
 # --- Profile (W5–W7) -----------------------------------------------------------------------------
+DUE_DATE_PAST_DAYS = 60
+
+
+class DueDateField(LocalDateField):
+    """A current pregnancy's due date: at most 300 days ahead, at most 60 days ago (the same rule
+    for the profile and the due-date endpoint; either one makes the profile pregnant)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_future_days=300, **kwargs)
+
+    def to_internal_value(self, data: Any) -> date:
+        found = super().to_internal_value(data)
+        if found < local_today() - timedelta(days=DUE_DATE_PAST_DAYS):
+            raise serializers.ValidationError(
+                f"A due date more than {DUE_DATE_PAST_DAYS} days ago is not a current pregnancy.")
+        return found
+
+
 class ShortTextList(serializers.ListField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(child=serializers.CharField(max_length=100), max_length=50, required=False, **kwargs)
@@ -31,7 +48,7 @@ class ProfileInput(serializers.Serializer):
                                                required=False)
     last_menstrual_period = LocalDateField(required=False, allow_null=True, allow_future_days=0)
     pregnancy_status = serializers.ChoiceField(choices=PregnancyStatus.choices, required=False)
-    estimated_due_date = LocalDateField(required=False, allow_null=True, allow_future_days=300)
+    estimated_due_date = DueDateField(required=False, allow_null=True)
     height_cm = RoundedDecimalField(places=1, min_value=50, max_value=250, required=False, allow_null=True)
     weight_kg = RoundedDecimalField(places=1, min_value=20, max_value=300, required=False, allow_null=True)
     contraception_method = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -212,10 +229,7 @@ class DueDateInput(serializers.Serializer):
     def validate_due_date(self, value: str | None) -> date | None:
         if not value:
             return None
-        found = LocalDateField(allow_future_days=300).run_validation(value)
-        if found < local_today() - timedelta(days=60):
-            raise serializers.ValidationError("A due date more than 60 days ago is not a current pregnancy.")
-        return found
+        return DueDateField().run_validation(value)
 
 
 # --- Offline sync ----------------------------------------------------------------------------------

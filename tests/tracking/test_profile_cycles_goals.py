@@ -148,6 +148,23 @@ def test_due_date_put_get_clear(api):
     assert cleared["due_date"] is None
 
 
+def test_profile_refuses_a_due_date_long_past_as_the_due_date_endpoint_does(api):
+    """A due date from years ago made the profile pregnant, at week 42, on the dashboard."""
+    for method in ("put", "post"):
+        response = getattr(api, method)(f"{WH}/profile/", {"estimated_due_date": "2003-05-01"}, format="json")
+        assert response.status_code == 400, response.json()
+        assert response.json()["message"].startswith("estimated_due_date") and "60 days ago" in response.json()["message"]
+    too_old = (local_today() - timedelta(days=61)).isoformat()
+    assert api.put(f"{WH}/profile/", {"estimated_due_date": too_old}, format="json").status_code == 400
+    profile = api.get(f"{WH}/profile/").json()["profile"]
+    assert profile["estimated_due_date"] is None and profile["pregnancy_status"] == "not_pregnant"
+    assert api.get(f"{WH}/dashboard/").json()["dashboard"]["current_pregnancy"] is None
+    recent = (local_today() - timedelta(days=60)).isoformat()
+    saved = api.put(f"{WH}/profile/", {"estimated_due_date": recent}, format="json")
+    assert saved.status_code == 200 and saved.json()["profile"]["estimated_due_date"] == recent
+    assert api.put(f"{WH}/profile/", {"estimated_due_date": None}, format="json").status_code == 200
+
+
 def _plan() -> dict:
     return {
         "name": "Ada",
