@@ -83,7 +83,8 @@ def cycle_position(profile: WomensHealthProfile, latest_start: date | None, toda
 def profile_payload(profile: WomensHealthProfile, *, latest_cycle_start: date | None, verified: bool) -> dict[str, Any]:
     today = local_today()
     cycle_day, next_period = cycle_position(profile, latest_cycle_start, today)
-    week = progress(due_date=profile.estimated_due_date, today=today).week if profile.estimated_due_date else None
+    pregnant = profile.pregnancy_status == PregnancyStatus.PREGNANT and profile.estimated_due_date is not None
+    week = progress(due_date=profile.estimated_due_date, today=today).week if pregnant else None
     return {
         "id": str(profile.pk) if profile.pk and not profile._state.adding else None,
         "average_cycle_length": profile.average_cycle_length,

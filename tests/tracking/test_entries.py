@@ -332,6 +332,25 @@ def test_tracker_week_zero_files_under_the_profiles_current_week(api):
     assert [e["pregnancy_week"] for e in record["weekly_entries"]] == [20]
 
 
+@pytest.mark.parametrize("status", ["not_pregnant", "postpartum"])
+def test_a_pregnancy_that_ended_shows_no_current_week(api, status):
+    """After the profile says she is no longer pregnant (a loss, a birth), the tracker page and
+    the dashboard no longer count weeks of a pregnancy from the due date still on file, and the
+    page cannot file a weekly entry under that week either."""
+    from tracking.fields import local_today
+
+    due = local_today() + timedelta(days=280 - 14 * 7)
+    assert api.put(f"{WH}/profile/", {"estimated_due_date": due.isoformat()}, format="json").status_code == 200
+    assert api.get(f"{WH}/profile/").json()["profile"]["pregnancy_week"] == 14
+    ended = api.put(f"{WH}/profile/", {"pregnancy_status": status}, format="json").json()["profile"]
+    assert ended["pregnancy_status"] == status and ended["estimated_due_date"] == due.isoformat()
+    assert ended["pregnancy_week"] is None and ended["current_pregnancy_week"] is None
+    dashboard = api.get(f"{WH}/dashboard/").json()["dashboard"]
+    assert dashboard["profile"]["current_pregnancy_week"] is None and dashboard["current_pregnancy"] is None
+    week_zero = api.post(f"{WH}/pregnancy/", TRACKER_BODY, format="json")  # what the page then sends
+    assert week_zero.status_code == 409 and week_zero.json()["code"] == "not_pregnant"
+
+
 # --- Cycle days -------------------------------------------------------------------------------------
 def test_cycle_days_carry_the_trackers_shape(api):
     day = {"date": "2025-03-02T23:00:00.000Z", "periodDay": True, "cervicalMucus": "egg_white",
