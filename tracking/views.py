@@ -183,7 +183,7 @@ class CycleListView(WomensHealthView):
     def get(self, request: Request) -> Response:
         cycles, total = selectors.cycle_list(fetched_by=request.user, limit=request.query_params.get("limit"),
                                              offset=request.query_params.get("offset"))
-        offset = int(request.query_params.get("offset") or 0)
+        offset = max(0, int(request.query_params.get("offset") or 0))  # as the selector reads it
         return ok(cycles=cycles, total_count=total, has_more=offset + len(cycles) < total)
 
     @extend_schema(request=CycleInput, responses={201: dict}, summary="W9 start a cycle")

@@ -245,6 +245,8 @@ def test_cycles_offset_beyond_every_cycle_is_an_empty_page(api):
     for offset in ("1", "100000000000000000000000"):
         body = api.get(f"{WH}/cycles/", {"offset": offset}).json()
         assert (body["cycles"], body["total_count"]) == ([], 1), offset
+    everything = api.get(f"{WH}/cycles/", {"offset": "-5"}).json()  # read as 0: the first page
+    assert (len(everything["cycles"]), everything["total_count"], everything["has_more"]) == (1, 1, False)
 
 
 # --- Fertility W13/W14 ---------------------------------------------------------------------------
