@@ -103,8 +103,9 @@ def _calendar(*, department: Department, earliest: datetime, days: list[date], n
 
     The department has a roster. The days are read in at most two batches, whatever their number:
     those of the next 72 hours, then, only where these give fewer than ``CANDIDATES`` open times,
-    the rest."""
+    the rest. No start later than booking takes (``BOOKING_MAX_DAYS_AHEAD`` from ``now``)."""
     zone = slot_grid.hospital_zone(department.hospital)
+    latest = now + timedelta(days=settings.BOOKING_MAX_DAYS_AHEAD)
     out = _Calendar()
     soon = earliest.date() + timedelta(days=3)
     open_days = [day for day in days if any(s >= earliest for s in slot_grid.slot_starts_of_day(day))]
@@ -129,7 +130,7 @@ def _calendar(*, department: Department, earliest: datetime, days: list[date], n
             for local in local_starts:
                 start = slot_grid.local_to_aware(local, zone)
                 left = remaining.get(start, 0)
-                if left <= 0:
+                if left <= 0 or start > latest:
                     continue
                 free = {}
                 for seat in grid.seats.get(local, ()):

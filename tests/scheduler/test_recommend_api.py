@@ -263,3 +263,34 @@ def test_the_days_after_full_preferred_dates_stop_where_booking_does(hospital, d
 
     assert response.status_code == 409, response.json()  # the same weekday a week later is past the limit
     assert response.json()["code"] == "no_availability"
+
+
+def test_on_the_last_bookable_day_no_time_past_the_booking_limit_is_recommended(department, patient, settings):
+    """Booking takes a start at most BOOKING_MAX_DAYS_AHEAD from now, to the minute: on the last day,
+    a place later in the day than now is not bookable, so it is not recommended either."""
+    from datetime import datetime, time
+
+    from appointments.models import RosterSession
+    from appointments.scheduler.recommend import recommend
+    from phb.api.errors import ApiError
+    from tests.factories import make_doctor
+
+    settings.BOOKING_MAX_DAYS_AHEAD = 3
+    zone = slot_grid.hospital_zone(department.hospital)
+    now = datetime(2031, 3, 3, 12, 0, tzinfo=zone)
+    last = (now + timedelta(days=3)).date()
+    doctor = make_doctor(department=department)
+    RosterSession.objects.create(doctor=doctor, department=department, weekday=last.weekday(),
+                                 start_time=time(11), end_time=time(14))
+
+    result = recommend(patient=patient, hospital_id=department.hospital_id, department_id=department.pk,
+                       preferred_dates=[last.isoformat()], now=now)
+    assert result.chosen.start_local == datetime.combine(last, time(11))
+    assert all(o.start_local <= datetime.combine(last, time(12)) for o in result.alternatives)
+    slot_grid.validate_start(start_local=result.chosen.start_local, hospital=department.hospital, now=now)
+
+    later = now + timedelta(hours=-1, minutes=-30)  # 10:30: none of that day's places is bookable yet
+    with pytest.raises(ApiError) as refused:
+        recommend(patient=patient, hospital_id=department.hospital_id, department_id=department.pk,
+                  preferred_dates=[last.isoformat()], now=later)
+    assert refused.value.status_code == 409
