@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Count
@@ -103,6 +103,40 @@ def _overlaps(start: time | None, end: time | None, slot_start: time, slot_end: 
     if start is None or end is None:
         return True
     return start < slot_end and slot_start < end
+
+
+def busy_elsewhere(*, doctor_id: uuid.UUID, department_id: int, day: date, start: time, end: time) -> bool:
+    """Whether the doctor is rostered in another department at some time of ``start``–``end`` on
+    ``day`` (a weekly or an extra session there, not cancelled by her leave). Such a doctor would be
+    counted in the places of two departments at once, and booked twice."""
+    weekly = RosterSession.objects.filter(doctor_id=doctor_id, weekday=day.weekday(), is_active=True,
+                                          start_time__lt=end, end_time__gt=start)
+    extra = RosterException.objects.filter(doctor_id=doctor_id, date=day, kind=RosterExceptionKind.EXTRA,
+                                           start_time__lt=end, end_time__gt=start)
+    elsewhere = [(row.start_time, row.end_time) for qs in (weekly, extra)
+                 for row in qs.exclude(department_id=department_id)]
+    if not elsewhere:
+        return False
+    leave = list(RosterException.objects.filter(doctor_id=doctor_id, date=day, kind=RosterExceptionKind.LEAVE))
+    moment = datetime.combine(day, start)
+    while moment.time() < end and moment.date() == day:
+        slot_start, slot_end = moment.time(), (moment + _slot_minutes()).time()
+        slot_end = time(23, 59, 59) if slot_end == time(0) else slot_end
+        if any(_overlaps(a, b, slot_start, slot_end) for a, b in elsewhere) and not any(
+                _overlaps(e.start_time, e.end_time, slot_start, slot_end) for e in leave):
+            return True
+        moment += _slot_minutes()
+    return False
+
+
+def extras_elsewhere_on(*, doctor_id: uuid.UUID, department_id: int, weekday: int, start: time, end: time,
+                        from_day: date) -> bool:
+    """Whether the doctor has an extra session in another department on a ``weekday`` from
+    ``from_day`` on that overlaps ``start``–``end`` (a new weekly session would double her)."""
+    return RosterException.objects.filter(
+        doctor_id=doctor_id, kind=RosterExceptionKind.EXTRA, date__gte=from_day, date__iso_week_day=weekday + 1,
+        start_time__lt=end, end_time__gt=start,
+    ).exclude(department_id=department_id).exists()
 
 
 def seats_at(*, department: Department, start_local: datetime) -> list[Seat]:

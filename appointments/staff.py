@@ -310,6 +310,11 @@ def session_create(*, created_by: User, data: dict) -> RosterSession:
         User.objects.select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True).first()
         if _overlapping(doctor, weekday, start, end):
             raise ApiError("This doctor already has a session at that time.", status_code=409, code="session_overlap")
+        today = timezone.now().astimezone(slot_grid.hospital_zone(hospital)).date()
+        if rosters.extras_elsewhere_on(doctor_id=doctor.pk, department_id=department.pk, weekday=weekday,
+                                       start=start, end=end, from_day=today):
+            raise ApiError("This doctor has an extra session in another department at that time.",
+                           status_code=409, code="session_overlap")
         return RosterSession.objects.create(doctor=doctor, department=department, weekday=weekday, start_time=start,
                                             end_time=end, patients_per_slot=per_slot)
 
@@ -341,5 +346,11 @@ def exception_create(*, created_by: User, data: dict) -> RosterException:
             raise ApiError("An extra session needs start_time and end_time.", code="invalid_time")
         department = _department(hospital, data.get("department_id"))
     per_slot = _per_slot(data.get("patients_per_slot"), code="invalid_exception")
-    return RosterException.objects.create(doctor=doctor, kind=kind, date=day, start_time=start, end_time=end,
-                                          department=department, patients_per_slot=per_slot, hospital=hospital)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True).first()
+        if department is not None and rosters.busy_elsewhere(doctor_id=doctor.pk, department_id=department.pk,
+                                                             day=day, start=start, end=end):
+            raise ApiError("This doctor is rostered in another department at that time: record her leave there "
+                           "first.", status_code=409, code="session_overlap")
+        return RosterException.objects.create(doctor=doctor, kind=kind, date=day, start_time=start, end_time=end,
+                                              department=department, patients_per_slot=per_slot, hospital=hospital)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, time, timedelta
 
 import pytest
 
 from accounts.models import Role, User
+from appointments import slot_grid
 from appointments.models import RosterException, RosterSession, StaffAvailability
-from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin
+from tests.appointments.helpers import book, future_slot
+from tests.factories import DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin, make_patient
 from tests.helpers import assert_private, client_for
 from tests.scheduler.helpers import roster
 
@@ -255,3 +258,48 @@ def test_the_next_free_place_costs_the_same_however_far_ahead_it_is(department, 
 
     assert found == {doctor.pk: datetime.combine(target, time(9))}
     assert len(queries) <= 5 and repeated_statements(queries) == []
+
+
+def test_a_doctor_is_not_rostered_in_two_departments_at_once(hospital, department, hospital_admin):
+    """An extra session in another department while her weekly session runs would count her places
+    in both departments: the second department sold a place no doctor had. It is refused unless her
+    leave frees that time; and a weekly session over an extra session elsewhere is refused too."""
+    other = DepartmentFactory(hospital=hospital)
+    (doctor,) = roster(department, doctors=1)  # every day, 09:00 to 17:00
+    roster(other, doctors=1, start="14:00", end="17:00")
+    day = future_slot(hospital).date()
+    client = client_for(hospital_admin)
+
+    def extra(start, end, where=other):
+        return client.post("/api/staff/roster/exceptions/", {
+            "doctor_id": str(doctor.pk), "kind": "extra", "date": day.isoformat(), "start_time": start,
+            "end_time": end, "department_id": where.pk}, format="json")
+
+    refused = extra("11:30", "13:00")
+    assert refused.status_code == 409, refused.json()
+    assert refused.json()["code"] == "session_overlap" and refused.json()["message"]
+    assert not RosterException.objects.exists()
+    assert extra("17:00", "18:00").status_code == 201  # after her weekly session
+    assert extra("10:00", "12:00", where=department).status_code == 201  # her own department: no double place
+    assert client.post("/api/staff/roster/exceptions/", {"doctor_id": str(doctor.pk), "kind": "leave",
+                                                          "date": day.isoformat(), "start_time": "09:00",
+                                                          "end_time": "12:00"}, format="json").status_code == 201
+    assert extra("09:00", "12:30").status_code == 409  # 12:00 to 12:30 is still hers in the first department
+    assert extra("09:00", "12:00").status_code == 201  # on leave there: she works in the other one
+    assert RosterException.objects.filter(kind="extra", department=other).count() == 2
+
+    assert book(make_patient(hospital=hospital), department, datetime.combine(day, time(12))).doctor_id == doctor.pk
+    noon_elsewhere = slot_grid.slots_of_day(department=other, day=day)[6]  # 12:00: no place sold twice
+    assert (noon_elsewhere.start.hour, noon_elsewhere.capacity) == (12, 0)
+
+    later = make_doctor(department=department)
+    weekly = client.post("/api/staff/roster/sessions/", {
+        "doctor_id": str(later.pk), "department_id": department.pk, "weekday": day.weekday(),
+        "start_time": "09:00", "end_time": "10:00"}, format="json")
+    assert weekly.status_code == 201
+    RosterException.objects.create(doctor=later, kind="extra", date=day + timedelta(days=7), department=other,
+                                   start_time=time(14), end_time=time(15), hospital=hospital)
+    overlapping = client.post("/api/staff/roster/sessions/", {
+        "doctor_id": str(later.pk), "department_id": department.pk, "weekday": day.weekday(),
+        "start_time": "14:30", "end_time": "16:00"}, format="json")
+    assert overlapping.status_code == 409, overlapping.json()
