@@ -28,6 +28,7 @@ from appointments.scheduler.memory import remember, urgency_of
 from appointments.scheduler.params import CANDIDATES, HORIZON_DAYS, MAX_DOCTORS
 from appointments.scheduler.registry import active_version, load_policy
 from hospitals.models import Department
+from hospitals.selectors import is_approved_patient
 from phb import metrics
 from phb.api.errors import ApiError
 
@@ -228,6 +229,9 @@ def recommend(*, patient: User, hospital_id, department_id, preferred_dates=None
               known: slot_grid.DayGrid | None = None) -> Recommendation:
     """``known``: a day of this department the caller read already (as of ``now``)."""
     hospital, department = booking.resolve_target(hospital_id=hospital_id, department_id=department_id)
+    if not is_approved_patient(user=patient, hospital_id=hospital.pk):  # booking would refuse every time
+        raise ApiError("You are not an approved patient of this hospital. Register and wait for approval before "
+                       "booking.", status_code=403, code="not_registered")
     urgency = urgency_of(priority)
     now = now or timezone.now()
     zone = slot_grid.hospital_zone(hospital)

@@ -230,7 +230,7 @@ def test_a_recommendation_reads_the_days_ahead_in_two_batches_at_most(department
                            now=now)
 
     assert result.chosen.start_local.date() == target and result.chosen.doctor_id == doctor.pk
-    assert len(queries) <= 21, "\n".join(q["sql"][:150] for q in queries.captured_queries)
+    assert len(queries) <= 22, "\n".join(q["sql"][:150] for q in queries.captured_queries)
 
 
 def test_preferred_times_only_a_fifth_doctor_works_are_recommended_with_her(hospital, department, patient):
@@ -294,3 +294,25 @@ def test_on_the_last_bookable_day_no_time_past_the_booking_limit_is_recommended(
         recommend(patient=patient, hospital_id=department.hospital_id, department_id=department.pk,
                   preferred_dates=[last.isoformat()], now=later)
     assert refused.value.status_code == 409
+
+
+def test_a_patient_not_registered_at_the_hospital_gets_no_recommendation(hospital, department):
+    """Booking refuses a patient who is not an approved patient of the hospital: she is not
+    recommended a time (nor shown its doctors' names) that she could not book."""
+    from hospitals.models import HospitalRegistration
+
+    roster(department, doctors=2)
+    stranger = make_patient(hospital=DepartmentFactory().hospital)
+    response = _ask(stranger, department)
+    assert response.status_code == 403, response.json()
+    assert response.json()["code"] == "not_registered" and response.json()["message"]
+    assert "recommended_doctor" not in response.json()
+    day = (local_today(hospital) + timedelta(days=1)).isoformat()
+    slots = client_for(stranger).get("/api/appointments/slots/", {"department": department.pk, "date": day}).json()
+    assert not any(s.get("recommended") for s in slots["slots"])
+
+    pending = make_patient(hospital=hospital)
+    HospitalRegistration.objects.filter(user=pending).update(status="pending")
+    assert _ask(pending, department).status_code == 403
+    HospitalRegistration.objects.filter(user=pending).update(status="approved")
+    assert _ask(pending, department).status_code == 200
