@@ -6,6 +6,7 @@ import json
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.db import connection
 
 from accounts.models import Role, User
 from appointments import slot_grid
@@ -303,3 +304,40 @@ def test_a_doctor_is_not_rostered_in_two_departments_at_once(hospital, departmen
         "doctor_id": str(later.pk), "department_id": department.pk, "weekday": day.weekday(),
         "start_time": "14:30", "end_time": "16:00"}, format="json")
     assert overlapping.status_code == 409, overlapping.json()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks")
+def test_concurrent_sessions_of_one_doctor_in_different_departments_have_one_winner():
+    """Each roster change of a doctor locks her row before it checks her other sessions: of
+    overlapping extra and weekly sessions sent together for different departments, one is kept."""
+    from appointments import staff
+    from phb.api.errors import ApiError
+    from tests.concurrency import race
+
+    hospital = HospitalFactory()
+    departments = [DepartmentFactory(hospital=hospital) for _ in range(6)]
+    admin = make_hospital_admin(hospital=hospital)
+    doctor = make_doctor(department=departments[0])
+    day = future_slot(hospital, days=2).date()
+
+    def attempt(index):
+        department = departments[index // 2]
+        try:
+            if index % 2:
+                staff.session_create(created_by=admin, data={
+                    "doctor_id": str(doctor.pk), "department_id": department.pk, "weekday": day.weekday(),
+                    "start_time": "10:00", "end_time": "11:00"})
+            else:
+                staff.exception_create(created_by=admin, data={
+                    "doctor_id": str(doctor.pk), "kind": "extra", "date": day.isoformat(), "start_time": "10:30",
+                    "end_time": "11:30", "department_id": department.pk})
+        except ApiError as exc:
+            return exc.code
+        return "kept"
+
+    outcomes = race(attempt, range(12))
+    assert set(outcomes) <= {"kept", "session_overlap"}, outcomes
+    kept = list(RosterSession.objects.filter(doctor=doctor).values_list("department_id", flat=True)) + list(
+        RosterException.objects.filter(doctor=doctor).values_list("department_id", flat=True))
+    assert len(set(kept)) == 1, outcomes
