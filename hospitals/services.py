@@ -21,6 +21,9 @@ def registration_create(*, user: User, hospital_id: int, is_primary: bool) -> Ho
     if hospital is None:
         raise ApiError("Hospital not found.", status_code=404, code="not_found")
     with transaction.atomic():
+        # The patient's row first: her registrations change one request at a time, so two
+        # asking for different primary hospitals at once cannot both keep theirs (a 500).
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
         registration, created = HospitalRegistration.objects.select_for_update().get_or_create(
             user=user, hospital=hospital
         )
