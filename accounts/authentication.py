@@ -74,7 +74,9 @@ class JWTCookieAuthentication(JWTAuthentication):
 
     def authenticate(self, request):
         header = self.get_header(request)
-        if header is not None:
+        # An empty header carries no credential (the organisation's user management page sends
+        # ``Authorization: ''`` beside the cookie): the cookie decides, as with no header at all.
+        if header is not None and header.strip():
             raw = self.get_raw_token(header)
             if raw is None:
                 return None

@@ -228,3 +228,24 @@ def test_two_general_admins_deactivating_each_other_at_once_leave_one(hospital):
     outcomes = race(attempt, pairs)
     assert sorted(outcomes) == [204, 409] or sorted(outcomes) == [204, 401], outcomes
     assert User.objects.filter(pk__in=[first.pk, second.pk], is_active=True).count() == 1
+
+
+def test_the_pages_writes_with_an_empty_authorization_header_use_the_session_cookie(hospital, hospital_admin,
+                                                                                    records):
+    """The page's writes send ``Authorization: ''`` (no token is stored in the browser) beside the
+    session cookie: an empty header carries no credential, so the cookie signs them in."""
+    other = make_hospital_admin(hospital=hospital)
+    admin = client_for(hospital_admin)
+    admin.credentials(HTTP_AUTHORIZATION="")
+    invited = _invite(admin, records)
+    assert invited.status_code == 201, invited.json()
+    edited = admin.patch(f"{USERS}/{invited.json()['id']}/", {"position": "Records head"}, format="json")
+    assert edited.status_code == 200, edited.json()
+    assert admin.post(f"{USERS}/bulk-action/", {"action": "deactivate", "user_ids": [invited.json()["id"]]},
+                      format="json").status_code == 200
+    assert admin.delete(f"{USERS}/{_staff(other).pk}/").status_code == 204
+    assert not User.objects.get(pk=other.pk).is_active
+    stranger = client_for(None)
+    stranger.credentials(HTTP_AUTHORIZATION="")
+    assert _invite(stranger, records, email="sneaky@phb.test").status_code == 401
+    assert client_for(None).get("/api/profile/", HTTP_AUTHORIZATION="Bearer null").status_code == 401
