@@ -66,6 +66,12 @@ def demo_user(*, email: str, name: str, role: str, password: str, **profile) -> 
     return user
 
 
+def primary_unless_chosen(*, patient: User, hospital: Hospital) -> bool:
+    """Whether the demo registration of ``patient`` at ``hospital`` is her primary one: yes,
+    unless she has since made another hospital her primary (seeding runs at every ``make run``)."""
+    return not HospitalRegistration.objects.filter(user=patient, is_primary=True).exclude(hospital=hospital).exists()
+
+
 def seed_people(*, hospital: Hospital, password: str) -> DemoPeople:
     with transaction.atomic():
         doctors: dict[int, User] = {}
@@ -91,7 +97,8 @@ def seed_people(*, hospital: Hospital, password: str) -> DemoPeople:
                                 date_of_birth=born, city="Ikeja", state="lagos", country="nigeria")
             HospitalRegistration.objects.get_or_create(
                 user=patient, hospital=hospital,
-                defaults={"is_primary": True, "status": RegistrationStatus.APPROVED},
+                defaults={"is_primary": primary_unless_chosen(patient=patient, hospital=hospital),
+                          "status": RegistrationStatus.APPROVED},
             )
             patients.append(patient)
         pending = []
@@ -101,7 +108,8 @@ def seed_people(*, hospital: Hospital, password: str) -> DemoPeople:
             # Created pending once; an admin's decision in the demo is kept on later runs.
             HospitalRegistration.objects.get_or_create(
                 user=patient, hospital=hospital,
-                defaults={"is_primary": True, "status": RegistrationStatus.PENDING},
+                defaults={"is_primary": primary_unless_chosen(patient=patient, hospital=hospital),
+                          "status": RegistrationStatus.PENDING},
             )
             pending.append(patient)
     return DemoPeople(doctors=doctors, patients=patients, pending=pending)

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from hospitals.models import Department, Hospital, StaffMember
+from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
 from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +109,19 @@ def test_seeding_again_adds_no_guideline_and_puts_back_a_missing_one(demo):
     after = ClinicalGuideline.objects.filter(organization=demo)
     assert after.count() == 5 and len(before & set(after.values_list("guideline_id", flat=True))) == 4
     assert after.get(title="Sepsis: the first hour").is_published
+
+
+def test_seeding_again_keeps_the_primary_hospital_a_demo_patient_chose(demo):
+    """``make run`` seeds at every start: a demo patient who has since made another hospital her
+    primary one keeps it, and the seeding does not fail on it."""
+    other = Hospital.objects.create(name="Another Hospital", code="OTHER1", auto_approve_registrations=True)
+    for email in ("patient@phb.test", "amina.bello@phb.test"):
+        client = client_for(User.objects.get(email=email))
+        chose = client.post("/api/hospitals/register/", {"hospital": other.pk, "is_primary": True}, format="json")
+        assert chose.status_code == 201, chose.json()
+    call_command("seed_demo", stdout=io.StringIO())
+
+    for email in ("patient@phb.test", "amina.bello@phb.test"):
+        primary = HospitalRegistration.objects.get(user__email=email, is_primary=True)
+        assert primary.hospital_id == other.pk
+        assert HospitalRegistration.objects.get(user__email=email, hospital=demo).status == RegistrationStatus.APPROVED

@@ -14,7 +14,7 @@ from django.db import transaction
 from accounts.models import Role, User
 from admissions.demo import seed_admissions
 from appointments.scheduler.demo import seed_rosters
-from hospitals.demo_data import seed_demo_data
+from hospitals.demo_data import primary_unless_chosen, seed_demo_data
 from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
 from pharmacies.demo import seed_pharmacies
 from storage.demo import seed_guidelines
@@ -76,7 +76,8 @@ class Command(BaseCommand):
             admin = self._user("admin@phb.test", "Demo Hospital Admin", Role.HOSPITAL_ADMIN, password)
             HospitalRegistration.objects.update_or_create(
                 user=patient, hospital=hospital,
-                defaults={"is_primary": True, "status": RegistrationStatus.APPROVED},
+                defaults={"is_primary": primary_unless_chosen(patient=patient, hospital=hospital),
+                          "status": RegistrationStatus.APPROVED},
             )
             StaffMember.objects.update_or_create(
                 user=doctor,
