@@ -51,5 +51,9 @@ def registration_decide(*, registration: HospitalRegistration, approve: bool, de
         locked.status = RegistrationStatus.APPROVED if approve else RegistrationStatus.REJECTED
         locked.decided_at = timezone.now()
         locked.decided_by = decided_by
-        locked.save(update_fields=["status", "decided_at", "decided_by"])
+        # A declined registration is nobody's primary hospital: while it was, the patient was
+        # shown as registered (and offered no other hospital) but refused everywhere.
+        if not approve:
+            locked.is_primary = False
+        locked.save(update_fields=["status", "decided_at", "decided_by", "is_primary"])
     return locked

@@ -319,3 +319,43 @@ def test_the_primary_hospital_loaded_with_every_request_leaves_the_profile_colum
         assert set(HOSPITAL_PROFILE_FIELDS) <= primary.get_deferred_fields()
         assert hospital_payload(primary)["name"] == hospital.name
     assert client_for(user).get("/api/user/has-primary-hospital/").json()["primary_hospital"]["id"] == hospital.id
+
+
+@pytest.mark.django_db
+def test_a_patient_whose_primary_registration_is_rejected_can_choose_another_hospital():
+    """The link page shows "already registered" while there is a primary hospital and offers no
+    other; the booking page is refused at a hospital that declined her. A declined registration
+    is no longer her primary one, so she is asked to choose a hospital again."""
+    declining = HospitalFactory(auto_approve_registrations=False)
+    other = HospitalFactory(auto_approve_registrations=True)
+    admin = make_hospital_admin(hospital=declining)
+    patient = UserFactory()
+    client = client_for(patient)
+    client.post("/api/hospitals/register/", {"hospital": declining.id, "is_primary": True}, format="json")
+    registration = HospitalRegistration.objects.get(user=patient)
+    rejected = client_for(admin).post(f"/api/hospitals/registrations/{registration.id}/reject/")
+    assert rejected.status_code == 200 and rejected.json()["data"]["status"] == "rejected"
+
+    assert client.get("/api/user/has-primary-hospital/").json() == {"has_primary": False, "primary_hospital": None}
+    assert client.get("/api/departments/").status_code == 404  # "register with a hospital first"
+    mine = client.get("/api/hospitals/registrations/").json()["registrations"]
+    assert [(r["hospital_id"], r["status"], r["is_primary"]) for r in mine] == [(declining.id, "rejected", False)]
+    chose = client.post("/api/hospitals/register/", {"hospital": other.id, "is_primary": True}, format="json")
+    assert chose.status_code == 201
+    assert client.get("/api/user/has-primary-hospital/").json()["primary_hospital"]["id"] == other.id
+
+
+@pytest.mark.django_db
+def test_registrations_declined_before_are_no_longer_primary():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    declined = HospitalRegistration.objects.create(user=UserFactory(), hospital=HospitalFactory(), is_primary=True,
+                                                   status=RegistrationStatus.REJECTED)
+    kept = HospitalRegistration.objects.create(user=UserFactory(), hospital=HospitalFactory(), is_primary=True,
+                                               status=RegistrationStatus.PENDING)
+    import_module("hospitals.migrations.0009_rejected_registrations_not_primary").unset_rejected_primaries(apps, None)
+    declined.refresh_from_db()
+    kept.refresh_from_db()
+    assert not declined.is_primary and kept.is_primary
