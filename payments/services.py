@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -49,6 +50,7 @@ from phb.notify import send_email_after_commit
 from phb.numbers import whole_number
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 METRIC_AREA = "Payments"
 MINOR_UNITS = Decimal(100)
@@ -284,18 +286,26 @@ def refund_belongs_to(payment: Payment, refund: RefundResult) -> bool:
     return bool(refund.transaction_id) and refund.transaction_id == payment.provider_transaction_id
 
 
-def payment_fetch_refund(*, payment: Payment, refund_id: str) -> RefundResult | None:
-    """The provider's own account of a refund of ``payment``, or None when it is not one of its refunds."""
+def _ask_about_refunds(payment: Payment, call: Callable[[], T], *, failed: str) -> T | None:
+    """``call`` to the provider about ``payment``'s refunds: None when it refuses for good (an
+    unknown refund or transaction); a failure it may get over is logged as ``failed`` and raised as
+    :class:`PaymentProviderError` (a 502, to retry)."""
     try:
-        refund = get_gateway().fetch_refund(refund_id=refund_id)
+        return call()
     except GatewayError as exc:
         if not exc.retryable:
             return None
-        logger.warning("refund fetch failed at the provider",
-                       extra={"event": "refund_fetch_failed", "payment_id": str(payment.pk),
+        logger.warning(f"{failed.replace('_', ' ')} at the provider",
+                       extra={"event": failed, "payment_id": str(payment.pk),
                               "provider_status": exc.status_code, "provider_code": exc.provider_code})
         raise PaymentProviderError() from exc
-    return refund if refund_belongs_to(payment, refund) else None
+
+
+def payment_fetch_refund(*, payment: Payment, refund_id: str) -> RefundResult | None:
+    """The provider's own account of a refund of ``payment``, or None when it is not one of its refunds."""
+    refund = _ask_about_refunds(payment, lambda: get_gateway().fetch_refund(refund_id=refund_id),
+                                failed="refund_fetch_failed")
+    return refund if refund is not None and refund_belongs_to(payment, refund) else None
 
 
 def payment_find_refund(*, payment: Payment, amount: object, status: str) -> RefundResult | None:
@@ -303,15 +313,11 @@ def payment_find_refund(*, payment: Payment, amount: object, status: str) -> Ref
     refund's id (Paystack's ``refund.*`` events name the transaction and the processor's reference):
     among the transaction's refunds as the provider lists them (newest first), the one of the event's
     amount and status, preferring the refund we asked for. Only the provider's account is applied."""
-    try:
-        refunds = get_gateway().list_refunds(transaction=payment.provider_transaction_id or payment.reference)
-    except GatewayError as exc:
-        if not exc.retryable:
-            return None
-        logger.warning("refund list failed at the provider",
-                       extra={"event": "refund_list_failed", "payment_id": str(payment.pk),
-                              "provider_status": exc.status_code, "provider_code": exc.provider_code})
-        raise PaymentProviderError() from exc
+    refunds = _ask_about_refunds(
+        payment, lambda: get_gateway().list_refunds(transaction=payment.provider_transaction_id or payment.reference),
+        failed="refund_list_failed")
+    if refunds is None:
+        return None
     amount_minor = amount if isinstance(amount, int) and not isinstance(amount, bool) else whole_number(amount)
     ranked = [(r.amount == amount_minor, _refund_outcome(r.status) == _refund_outcome(status),
                bool(payment.refund_provider_id) and r.refund_id == payment.refund_provider_id, -i, r)

@@ -26,49 +26,61 @@ from django.db.models.sql import InsertQuery
 M = TypeVar("M", bound=Model)
 
 
-class PrecompiledLookup(Generic[M]):
+class _OncePerConnection:
+    """What a statement keeps per database connection (and thread): worked out on first use."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _once_per_connection(self, connection: Any, make: Callable[[], Any]) -> Any:
+        cache = getattr(self._local, "by_connection", None)
+        if cache is None:
+            cache = self._local.by_connection = {}
+        key = id(connection)
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+
+class PrecompiledLookup(_OncePerConnection, Generic[M]):
     def __init__(self, build: Callable[[Any], QuerySet[M]], *, key_field: str, sentinel: Any) -> None:
         """``build(key)`` returns the queryset for one key; ``sentinel`` is a valid key never used."""
         self._build = build
         self._key_field = key_field
         self._sentinel = sentinel
-        self._local = threading.local()
+        super().__init__()
 
     def _compiled(self, alias: str):
         connection = connections[alias]
-        cache = getattr(self._local, "by_connection", None)
-        if cache is None:
-            cache = self._local.by_connection = {}
-        found = cache.get(id(connection))
-        if found is None:
-            queryset = self._build(self._sentinel)
-            compiler = queryset.query.get_compiler(using=alias)
-            sql, params = compiler.as_sql()
-            field = queryset.model._meta.get_field(self._key_field)
-            prepared = field.get_db_prep_value(self._sentinel, connection)
-            positions = [i for i, p in enumerate(params) if p == prepared]
-            if len(positions) != 1:
-                raise ValueError("the sentinel must appear exactly once in the compiled query")
-            klass_info, select = compiler.klass_info, compiler.select
-            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-            columns = [s[0] for s in select[0: compiler.col_count]]
-            if compiler.has_composite_fields(columns):
-                raise ValueError("composite primary keys are not supported")
-            found = {
-                "compiler": compiler,
-                "sql": sql,
-                "params": list(params),
-                "position": positions[0],
-                "field": field,
-                "model": klass_info["model"],
-                "init_list": [f[0].target.attname for f in select[start:end]],
-                "slice": (start, end),
-                "populators": get_related_populators(klass_info, select, alias),
-                # What ``results_iter`` works out on every call, worked out once.
-                "converters": compiler.get_converters(columns),
-            }
-            cache[id(connection)] = found
-        return connection, found
+        return connection, self._once_per_connection(connection, lambda: self._compile(alias, connection))
+
+    def _compile(self, alias: str, connection: Any) -> dict[str, Any]:
+        queryset = self._build(self._sentinel)
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        field = queryset.model._meta.get_field(self._key_field)
+        prepared = field.get_db_prep_value(self._sentinel, connection)
+        positions = [i for i, p in enumerate(params) if p == prepared]
+        if len(positions) != 1:
+            raise ValueError("the sentinel must appear exactly once in the compiled query")
+        klass_info, select = compiler.klass_info, compiler.select
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        columns = [s[0] for s in select[0: compiler.col_count]]
+        if compiler.has_composite_fields(columns):
+            raise ValueError("composite primary keys are not supported")
+        return {
+            "compiler": compiler,
+            "sql": sql,
+            "params": list(params),
+            "position": positions[0],
+            "field": field,
+            "model": klass_info["model"],
+            "init_list": [f[0].target.attname for f in select[start:end]],
+            "slice": (start, end),
+            "populators": get_related_populators(klass_info, select, alias),
+            # What ``results_iter`` works out on every call, worked out once.
+            "converters": compiler.get_converters(columns),
+        }
 
     def get(self, key: Any, *, using: str = "default") -> M | None:
         connection, compiled = self._compiled(using)
@@ -90,7 +102,7 @@ class PrecompiledLookup(Generic[M]):
         return None
 
 
-class PrecompiledInsert(Generic[M]):
+class PrecompiledInsert(_OncePerConnection, Generic[M]):
     """``insert(obj)`` writes a new ``obj`` as ``obj.save(force_insert=True)`` does, with the INSERT
     compiled once per connection.
 
@@ -108,21 +120,18 @@ class PrecompiledInsert(Generic[M]):
             raise ValueError(f"{meta.label}: only one table, with every value set in Python")
         self._model = model
         self._fields = list(meta.local_concrete_fields)
-        self._local = threading.local()
+        super().__init__()
 
     def _sql(self, connection: Any, obj: M) -> str:
-        cache = getattr(self._local, "by_connection", None)
-        if cache is None:
-            cache = self._local.by_connection = {}
-        sql = cache.get(id(connection))
-        if sql is None:
+        def compile_insert() -> str:
             query = InsertQuery(self._model)
             query.insert_values(self._fields, [obj])
             statements = query.get_compiler(connection=connection).as_sql()
             if len(statements) != 1:
                 raise ValueError(f"{self._model._meta.label}: the INSERT compiled to {len(statements)} statements")
-            sql = cache[id(connection)] = statements[0][0]
-        return sql
+            return statements[0][0]
+
+        return self._once_per_connection(connection, compile_insert)
 
     def insert(self, obj: M, *, using: str = "default") -> M:
         if type(obj) is not self._model or not obj._state.adding:
@@ -142,7 +151,7 @@ class PrecompiledInsert(Generic[M]):
         return obj
 
 
-class PrecompiledValues:
+class PrecompiledValues(_OncePerConnection):
     """The rows of a ``values_list()`` queryset whose only parameters are a few keys, compiled once
     per connection and re-run with each call's keys.
 
@@ -156,24 +165,21 @@ class PrecompiledValues:
     def __init__(self, build: Callable[..., QuerySet], *, sentinels: tuple[Any, ...]) -> None:
         self._build = build
         self._sentinels = sentinels
-        self._local = threading.local()
+        super().__init__()
 
     def _compiled(self, alias: str) -> Any:
         connection = connections[alias]
-        cache = getattr(self._local, "by_connection", None)
-        if cache is None:
-            cache = self._local.by_connection = {}
-        found = cache.get(id(connection))
-        if found is None:
-            compiler = self._build(*self._sentinels).query.get_compiler(using=alias)
-            sql, params = compiler.as_sql()
-            order = self._order(params)
-            if order is None:
-                found = cache[id(connection)] = False
-            else:
-                columns = [s[0] for s in compiler.select[0: compiler.col_count]]
-                found = cache[id(connection)] = (compiler, sql, order, compiler.get_converters(columns))
-        return connection, found
+        return connection, self._once_per_connection(connection, lambda: self._compile(alias))
+
+    def _compile(self, alias: str) -> Any:
+        """The compiled statement, or False when its parameters are not exactly the sentinels."""
+        compiler = self._build(*self._sentinels).query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        order = self._order(params)
+        if order is None:
+            return False
+        columns = [s[0] for s in compiler.select[0: compiler.col_count]]
+        return compiler, sql, order, compiler.get_converters(columns)
 
     def _order(self, params: Any) -> list[int] | None:
         """For each parameter, which sentinel it is; None unless they are the sentinels, each once."""
