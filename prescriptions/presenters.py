@@ -8,22 +8,26 @@ from accounts.birthdates import age_today
 from pharmacies.presenters import pharmacy_summary
 from phb.api.timestamps import iso_z
 from prescriptions import rules
-from prescriptions.models import ItemState, PrescriptionRequest, SignedItem
+from prescriptions.models import ItemState, PrescriptionRequest, RequestStatus, RequestType, SignedItem
 
 
 def _medications(request: PrescriptionRequest) -> list[dict]:
     return [{**m, "is_controlled": rules.is_controlled(m.get("medication_name", ""))} for m in request.medications]
 
 
+def _awaiting_second_approval(request: PrescriptionRequest) -> bool:
+    """A controlled drug approved once, waiting for its second prescriber."""
+    return bool(request.first_approved_at and request.status == RequestStatus.REQUESTED)
+
+
 def _issued_medications(request: PrescriptionRequest) -> list[dict]:
     """What a pharmacist checks and a second prescriber confirms: once issued, or approved once
     (a controlled drug), the medications the prescriber approved (name, strength, quantity, dosage
     as prescribed), in the shape of a requested one; before, those requested."""
-    first_approved = bool(request.first_approved_at and request.status == "REQUESTED")
-    if not (request.prescription_id or first_approved) or not request.approved_medications:
+    if not (request.prescription_id or _awaiting_second_approval(request)) or not request.approved_medications:
         return _medications(request)
     asked = {str(m.get("medication_name", "")).lower(): m for m in request.medications}
-    repeat = request.request_type == "repeat"
+    repeat = request.request_type == RequestType.REPEAT
     return [{"medication_name": m.get("medication_name", ""), "strength": m.get("strength", ""),
              "form": m.get("form", ""), "quantity": m.get("quantity"), "dosage": m.get("dosage", ""),
              "frequency": m.get("frequency", ""), "refills_allowed": m.get("refills_allowed", 0),
@@ -52,7 +56,7 @@ def request_payload(request: PrescriptionRequest) -> dict:
         "additional_notes": request.additional_notes,
         "pharmacy": pharmacy_summary(request.pharmacy),
         "prescription_id": str(request.prescription_id) if request.prescription_id else None,
-        "awaiting_second_approval": bool(request.first_approved_at and request.status == "REQUESTED"),
+        "awaiting_second_approval": _awaiting_second_approval(request),
     }
 
 
