@@ -25,6 +25,12 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from accounts.cookies import RESUMED_ACCESS_ATTR, TOKEN_VERSION_CLAIM
 from accounts.verified_tokens import verified_tokens
 
+# A deactivated hospital's staff (``hospitals.selectors.works_at_inactive_hospital``): refused at
+# sign-in (403) and on every request of a session they hold (401), with this message.
+HOSPITAL_INACTIVE = ("Your hospital has been deactivated on PHB, so its staff cannot sign in or use "
+                     "the service. Contact PHB support.")
+HOSPITAL_INACTIVE_CODE = "hospital_inactive"
+
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SAFE_METHODS = {"GET", "HEAD"}
 logger = logging.getLogger(__name__)
@@ -52,8 +58,10 @@ class JWTCookieAuthentication(JWTAuthentication):
         return verified_tokens.get(raw_token, verify=super().get_validated_token)
 
     def get_user(self, validated_token):
-        """The user, loaded with their primary hospital registration in the same query."""
-        from hospitals.selectors import user_with_primary_registration
+        """The user, loaded with their primary hospital registration in the same query; staff of a
+        deactivated hospital are refused (the check reads their staff place, which their views
+        read anyway: nothing more for patients)."""
+        from hospitals.selectors import user_with_primary_registration, works_at_inactive_hospital
 
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
@@ -70,6 +78,8 @@ class JWTCookieAuthentication(JWTAuthentication):
             api_settings.REVOKE_TOKEN_CLAIM
         ) != get_md5_hash_password(user.password):
             raise AuthenticationFailed("The user's password has been changed.", code="password_changed")
+        if works_at_inactive_hospital(user=user):
+            raise AuthenticationFailed(HOSPITAL_INACTIVE, code=HOSPITAL_INACTIVE_CODE)
         return user
 
     def authenticate(self, request):

@@ -113,7 +113,19 @@ def login_check_password(*, email: str, password: str) -> User:
         raise ApiError("Invalid email or password.", status_code=401, code="invalid_credentials")
     if not user.check_password(password or "") or not user.is_active:
         raise ApiError("Invalid email or password.", status_code=401, code="invalid_credentials")
+    hospital_active_check(user=user)
     return user
+
+
+def hospital_active_check(*, user: User) -> None:
+    """Refuse signing in (403) to the staff of a deactivated hospital, after their credentials
+    were right: no code is sent and no session opened (``hospitals.selectors.works_at_inactive_hospital``)."""
+    from accounts.authentication import HOSPITAL_INACTIVE, HOSPITAL_INACTIVE_CODE
+    from hospitals.selectors import works_at_inactive_hospital
+
+    if works_at_inactive_hospital(user=user):
+        logger.info("sign-in refused: hospital deactivated", extra={"event": "sign_in_hospital_inactive"})
+        raise ApiError(HOSPITAL_INACTIVE, status_code=403, code=HOSPITAL_INACTIVE_CODE)
 
 
 # One answer for every email that has no live login code, whether or not an account has it.
@@ -142,6 +154,7 @@ def login_verify_code(*, email: str, code: object) -> User:
         raise ApiError(exc.message, code=f"code_{exc.reason}") from exc
     if user is None:  # a stand-in has no codes; never reached
         raise ApiError(_NO_LIVE_LOGIN_CODE, code="code_expired")
+    hospital_active_check(user=user)  # deactivated since the password step
     if not user.email_verified:
         user.email_verified = True
     user.last_login = timezone.now()

@@ -17,6 +17,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
+from accounts.authentication import HOSPITAL_INACTIVE, HOSPITAL_INACTIVE_CODE
 from accounts.cookies import clear_auth_cookies, issue_tokens, set_auth_cookies, token_is_current
 from accounts.models import CodePurpose, User
 from accounts.roles import login_code_required
@@ -38,7 +39,7 @@ from accounts.throttles import (
     throttle_password_attempt,
     throttle_registration,
 )
-from hospitals.selectors import primary_registration_of
+from hospitals.selectors import primary_registration_of, works_at_inactive_hospital
 from phb.afterresponse import defer
 from phb.api.access import Access
 from phb.api.errors import ApiError
@@ -123,6 +124,8 @@ class TokenRefreshView(PublicApiView):
             user = User.objects.filter(pk=old.payload.get(settings.SIMPLE_JWT["USER_ID_CLAIM"]), is_active=True).first()
             if user is None or not token_is_current(payload=old.payload, user=user):
                 raise ApiError("Session ended.", status_code=401, code="not_authenticated")
+            if works_at_inactive_hospital(user=user):
+                raise ApiError(HOSPITAL_INACTIVE, status_code=401, code=HOSPITAL_INACTIVE_CODE)
             old.blacklist()
         except TokenError as exc:
             raise ApiError("Session expired. Please sign in again.", status_code=401, code="token_not_valid") from exc

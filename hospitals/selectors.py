@@ -132,6 +132,26 @@ def staff_of(*, user: User) -> StaffMember | None:
                         lambda: StaffMember.objects.select_related("hospital", "department").filter(user=user).first())
 
 
+def works_at_inactive_hospital(*, user: User) -> bool:
+    """Whether ``user`` is staff of a deactivated hospital: a doctor or hospital admin whose place
+    is there, or a pharmacist whose pharmacy belongs to it. Such an account neither signs in nor
+    uses a session it holds (``accounts.authentication``) until the hospital is reactivated.
+
+    Patients are never refused here, and the account query authentication runs is left as it is:
+    the check reads the staff place the staff views read anyway (``staff_of``, ``pharmacist_of``,
+    once per request), plus, for a pharmacist of a hospital's pharmacy, that hospital's state."""
+    if user.role in (Role.DOCTOR, Role.HOSPITAL_ADMIN):
+        staff = staff_of(user=user)
+        return staff is not None and not staff.hospital.is_active
+    if user.role == Role.PHARMACIST:
+        from pharmacies.selectors import pharmacist_of
+
+        pharmacist = pharmacist_of(user=user)
+        hospital_id = pharmacist.pharmacy.hospital_id if pharmacist is not None else None
+        return hospital_id is not None and Hospital.objects.filter(pk=hospital_id, is_active=False).exists()
+    return False
+
+
 def admin_hospital_of(*, user: User) -> Hospital | None:
     """The hospital ``user`` administers, or None."""
     if not user.is_hospital_admin:
