@@ -1,12 +1,16 @@
+from django import forms
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
+from accounts.models import Role
+from appointments import rosters
 from appointments.models import (
     Appointment,
     BookingHold,
     DepartmentFee,
     Prescription,
     RosterException,
+    RosterExceptionKind,
     RosterSession,
     SchedulerModelState,
     SchedulingEvent,
@@ -14,6 +18,7 @@ from appointments.models import (
     SlotCapacity,
     StaffAvailability,
 )
+from hospitals.models import StaffMember
 from phb.admin_lists import LargeTableAdmin, recent_values_filter
 from phb.zones import zone_of
 from records.admin_audit import HealthDataAdmin
@@ -118,10 +123,74 @@ class PrescriptionAdmin(LargeTableAdmin, HealthDataAdmin, ReadOnlyAdmin):
 
 
 # --- Rosters and the scheduler ----------------------------------------------------------------------
+def _roster_doctor_problem(doctor, department) -> str | None:
+    """A roster row's doctor must be a doctor of its department's hospital, as the API's are."""
+    if doctor.role != Role.DOCTOR or not doctor.is_active:
+        return "Only an active doctor is rostered."
+    if not StaffMember.objects.filter(user=doctor, hospital_id=department.hospital_id).exists():
+        return "This doctor does not work at the department's hospital."
+    return None
+
+
+class RosterSessionForm(forms.ModelForm):
+    """The API's rule (``rosters.session_clash``, under the doctor's row lock, inside the admin's
+    save transaction): an active session that would overlap another of the doctor's sessions, or
+    one of her coming extra sessions in another department, is refused."""
+
+    class Meta:
+        model = RosterSession
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        doctor, department = data.get("doctor"), data.get("department")
+        start, end, weekday = data.get("start_time"), data.get("end_time"), data.get("weekday")
+        if doctor is None or department is None or start is None or end is None or weekday is None:
+            return data
+        if not data.get("is_active") or start >= end:  # an inactive session counts nowhere
+            return data
+        problem = _roster_doctor_problem(doctor, department)
+        if problem is None:
+            rosters.doctor_lock(doctor_id=doctor.pk)
+            problem = rosters.session_clash(doctor_id=doctor.pk, department=department, weekday=weekday,
+                                            start=start, end=end, exclude=self.instance.pk)
+        if problem:
+            raise forms.ValidationError(problem)
+        return data
+
+
+class RosterExceptionForm(forms.ModelForm):
+    """An extra session follows the API's rule (``rosters.extra_clash``, under the doctor's row
+    lock): refused at a time the doctor is rostered in another department and not on leave."""
+
+    class Meta:
+        model = RosterException
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        doctor, department = data.get("doctor"), data.get("department")
+        start, end, day = data.get("start_time"), data.get("end_time"), data.get("date")
+        if data.get("kind") != RosterExceptionKind.EXTRA or None in (doctor, department, start, end, day):
+            return data
+        if start >= end:  # the model's constraint names it
+            return data
+        problem = _roster_doctor_problem(doctor, department)
+        if problem is None:
+            rosters.doctor_lock(doctor_id=doctor.pk)
+            problem = rosters.extra_clash(doctor_id=doctor.pk, department_id=department.pk, day=day, start=start,
+                                          end=end, exclude=self.instance.pk)
+        if problem:
+            raise forms.ValidationError(problem)
+        return data
+
+
 @admin.register(RosterSession)
 class RosterSessionAdmin(admin.ModelAdmin):
-    """Doctors' weekly sessions: a rostered department's slot capacity is their sum."""
+    """Doctors' weekly sessions: a rostered department's slot capacity is their sum. A session
+    saved here is checked as the API checks one (``RosterSessionForm``)."""
 
+    form = RosterSessionForm
     list_display = ("id", "doctor", "department", "weekday", "start_time", "end_time", "patients_per_slot", "is_active")
     list_filter = ("weekday", "is_active", "department__hospital")
     search_fields = ("department__name", "doctor__id")
@@ -130,8 +199,10 @@ class RosterSessionAdmin(admin.ModelAdmin):
 
 @admin.register(RosterException)
 class RosterExceptionAdmin(admin.ModelAdmin):
-    """Leave and extra sessions on a date."""
+    """Leave and extra sessions on a date; an extra session is checked as the API checks one
+    (``RosterExceptionForm``)."""
 
+    form = RosterExceptionForm
     list_display = ("id", "doctor", "kind", "date", "start_time", "end_time", "department", "hospital")
     list_filter = ("kind", "date", "hospital")
     search_fields = ("department__name", "doctor__id")

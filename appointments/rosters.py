@@ -27,6 +27,7 @@ from appointments.models import (
     StaffAvailability,
 )
 from hospitals.models import Department
+from phb.zones import today_in, zone_of
 
 
 @dataclass(frozen=True)
@@ -105,14 +106,18 @@ def _overlaps(start: time | None, end: time | None, slot_start: time, slot_end: 
     return start < slot_end and slot_start < end
 
 
-def busy_elsewhere(*, doctor_id: uuid.UUID, department_id: int, day: date, start: time, end: time) -> bool:
+def busy_elsewhere(*, doctor_id: uuid.UUID, department_id: int, day: date, start: time, end: time,
+                   exclude: int | None = None) -> bool:
     """Whether the doctor is rostered in another department at some time of ``start``–``end`` on
     ``day`` (a weekly or an extra session there, not cancelled by her leave). Such a doctor would be
-    counted in the places of two departments at once, and booked twice."""
+    counted in the places of two departments at once, and booked twice. ``exclude``: an extra
+    session left out (the one being edited)."""
     weekly = RosterSession.objects.filter(doctor_id=doctor_id, weekday=day.weekday(), is_active=True,
                                           start_time__lt=end, end_time__gt=start)
     extra = RosterException.objects.filter(doctor_id=doctor_id, date=day, kind=RosterExceptionKind.EXTRA,
                                            start_time__lt=end, end_time__gt=start)
+    if exclude is not None:
+        extra = extra.exclude(pk=exclude)
     elsewhere = [(row.start_time, row.end_time) for qs in (weekly, extra)
                  for row in qs.exclude(department_id=department_id)]
     if not elsewhere:
@@ -137,6 +142,45 @@ def extras_elsewhere_on(*, doctor_id: uuid.UUID, department_id: int, weekday: in
         doctor_id=doctor_id, kind=RosterExceptionKind.EXTRA, date__gte=from_day, date__iso_week_day=weekday + 1,
         start_time__lt=end, end_time__gt=start,
     ).exclude(department_id=department_id).exists()
+
+
+def doctor_lock(*, doctor_id: uuid.UUID) -> None:
+    """Lock the doctor's row: her roster changes, from the API or the Django admin, are checked
+    against her other sessions one at a time. Call inside the transaction that saves the change."""
+    from accounts.models import User
+
+    User.objects.select_for_update().filter(pk=doctor_id).values_list("pk", flat=True).first()
+
+
+def session_clash(*, doctor_id: uuid.UUID, department: Department, weekday: int, start: time, end: time,
+                  exclude: int | None = None) -> str | None:
+    """Why an active weekly session of the doctor in ``department`` on ``weekday`` from ``start`` to
+    ``end`` would double her, or None: another active weekly session of hers overlaps it (in any
+    department), or one of her coming extra sessions in another department does. ``exclude``: the
+    session being edited. The hospital admin's API and the Django admin's form both ask this,
+    after :func:`doctor_lock`."""
+    weekly = RosterSession.objects.filter(doctor_id=doctor_id, weekday=weekday, is_active=True,
+                                          start_time__lt=end, end_time__gt=start)
+    if exclude is not None:
+        weekly = weekly.exclude(pk=exclude)
+    if weekly.exists():
+        return "This doctor already has a session at that time."
+    today = today_in(zone_of(department.hospital))
+    if extras_elsewhere_on(doctor_id=doctor_id, department_id=department.pk, weekday=weekday, start=start, end=end,
+                           from_day=today):
+        return "This doctor has an extra session in another department at that time."
+    return None
+
+
+def extra_clash(*, doctor_id: uuid.UUID, department_id: int, day: date, start: time, end: time,
+                exclude: int | None = None) -> str | None:
+    """Why an extra session of the doctor in this department on ``day`` would double her, or None
+    (:func:`busy_elsewhere`). ``exclude``: the extra session being edited. Asked by the API and the
+    Django admin's form, after :func:`doctor_lock`."""
+    if busy_elsewhere(doctor_id=doctor_id, department_id=department_id, day=day, start=start, end=end,
+                      exclude=exclude):
+        return "This doctor is rostered in another department at that time: record her leave there first."
+    return None
 
 
 def seats_at(*, department: Department, start_local: datetime) -> list[Seat]:

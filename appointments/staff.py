@@ -274,14 +274,6 @@ def _on_grid(start: time, end: time) -> None:
             raise ApiError("Sessions start and end on the hour or half hour.", code="invalid_time")
 
 
-def _overlapping(doctor: User, weekday: int, start: time, end: time, exclude: int | None = None) -> bool:
-    qs = RosterSession.objects.filter(doctor=doctor, weekday=weekday, is_active=True, start_time__lt=end,
-                                      end_time__gt=start)
-    if exclude:
-        qs = qs.exclude(pk=exclude)
-    return qs.exists()
-
-
 def _per_slot(value: object, *, code: str) -> int:
     """``patients_per_slot``: 1 when left out, else a whole number from 1 to 20 (400 otherwise)."""
     if value in (None, ""):
@@ -307,14 +299,11 @@ def session_create(*, created_by: User, data: dict) -> RosterSession:
     start, end = _clock(data.get("start_time"), "start_time"), _clock(data.get("end_time"), "end_time")
     _on_grid(start, end)
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True).first()
-        if _overlapping(doctor, weekday, start, end):
-            raise ApiError("This doctor already has a session at that time.", status_code=409, code="session_overlap")
-        today = timezone.now().astimezone(slot_grid.hospital_zone(hospital)).date()
-        if rosters.extras_elsewhere_on(doctor_id=doctor.pk, department_id=department.pk, weekday=weekday,
-                                       start=start, end=end, from_day=today):
-            raise ApiError("This doctor has an extra session in another department at that time.",
-                           status_code=409, code="session_overlap")
+        rosters.doctor_lock(doctor_id=doctor.pk)
+        clash = rosters.session_clash(doctor_id=doctor.pk, department=department, weekday=weekday, start=start,
+                                      end=end)
+        if clash:
+            raise ApiError(clash, status_code=409, code="session_overlap")
         return RosterSession.objects.create(doctor=doctor, department=department, weekday=weekday, start_time=start,
                                             end_time=end, patients_per_slot=per_slot)
 
@@ -347,10 +336,10 @@ def exception_create(*, created_by: User, data: dict) -> RosterException:
         department = _department(hospital, data.get("department_id"))
     per_slot = _per_slot(data.get("patients_per_slot"), code="invalid_exception")
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True).first()
-        if department is not None and rosters.busy_elsewhere(doctor_id=doctor.pk, department_id=department.pk,
-                                                             day=day, start=start, end=end):
-            raise ApiError("This doctor is rostered in another department at that time: record her leave there "
-                           "first.", status_code=409, code="session_overlap")
+        rosters.doctor_lock(doctor_id=doctor.pk)
+        clash = department is not None and rosters.extra_clash(doctor_id=doctor.pk, department_id=department.pk,
+                                                               day=day, start=start, end=end)
+        if clash:
+            raise ApiError(clash, status_code=409, code="session_overlap")
         return RosterException.objects.create(doctor=doctor, kind=kind, date=day, start_time=start, end_time=end,
                                               department=department, patients_per_slot=per_slot, hospital=hospital)
