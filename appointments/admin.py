@@ -147,7 +147,10 @@ class RosterSessionForm(forms.ModelForm):
         start, end, weekday = data.get("start_time"), data.get("end_time"), data.get("weekday")
         if doctor is None or department is None or start is None or end is None or weekday is None:
             return data
-        if not data.get("is_active") or start >= end:  # an inactive session counts nowhere
+        problem = rosters.off_grid(start=start, end=end)
+        if problem:
+            raise forms.ValidationError(problem)
+        if not data.get("is_active"):  # an inactive session counts nowhere
             return data
         problem = _roster_doctor_problem(doctor, department)
         if problem is None:
@@ -171,9 +174,13 @@ class RosterExceptionForm(forms.ModelForm):
         data = super().clean()
         doctor, department = data.get("doctor"), data.get("department")
         start, end, day = data.get("start_time"), data.get("end_time"), data.get("date")
+        if start is not None and end is not None:
+            problem = rosters.off_grid(start=start, end=end)
+            if problem:
+                raise forms.ValidationError(problem)
+        if doctor is not None:
+            self._hospital_of_roster(data, doctor=doctor, department=department)
         if data.get("kind") != RosterExceptionKind.EXTRA or None in (doctor, department, start, end, day):
-            return data
-        if start >= end:  # the model's constraint names it
             return data
         problem = _roster_doctor_problem(doctor, department)
         if problem is None:
@@ -183,6 +190,22 @@ class RosterExceptionForm(forms.ModelForm):
         if problem:
             raise forms.ValidationError(problem)
         return data
+
+    def _hospital_of_roster(self, data: dict, *, doctor, department) -> None:
+        """``hospital`` is the roster the row changes, and whose admin lists it: an extra session's
+        is its department's, a leave's the doctor's. Left empty, it is filled in; another one is
+        refused."""
+        if department is not None:
+            expected = department.hospital
+        else:
+            place = StaffMember.objects.select_related("hospital").filter(user=doctor).first()
+            expected = place.hospital if place is not None else None
+        chosen = data.get("hospital")
+        if chosen is None:
+            data["hospital"] = expected
+        elif expected is not None and chosen.pk != expected.pk:
+            raise forms.ValidationError({"hospital": "This is another hospital than the department's (for an extra "
+                                                     "session) or the doctor's (for leave)."})
 
 
 @admin.register(RosterSession)

@@ -144,6 +144,16 @@ def extras_elsewhere_on(*, doctor_id: uuid.UUID, department_id: int, weekday: in
     ).exclude(department_id=department_id).exists()
 
 
+def off_grid(*, start: time, end: time) -> str | None:
+    """Why a session or exception from ``start`` to ``end`` cannot be kept, or None: slots are laid
+    on the hour and half hour, so its times are too (the API and the Django admin's forms)."""
+    if start >= end:
+        return "start_time must be before end_time."
+    if any(value.second or value.microsecond or value.minute % 30 for value in (start, end)):
+        return "Sessions start and end on the hour or half hour."
+    return None
+
+
 def doctor_lock(*, doctor_id: uuid.UUID) -> None:
     """Lock the doctor's row: her roster changes, from the API or the Django admin, are checked
     against her other sessions one at a time. Call inside the transaction that saves the change."""

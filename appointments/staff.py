@@ -267,11 +267,9 @@ def _clock(value, name: str) -> time:
 
 
 def _on_grid(start: time, end: time) -> None:
-    if start >= end:
-        raise ApiError("start_time must be before end_time.", code="invalid_time")
-    for value in (start, end):
-        if value.second or value.minute % 30:
-            raise ApiError("Sessions start and end on the hour or half hour.", code="invalid_time")
+    problem = rosters.off_grid(start=start, end=end)
+    if problem:
+        raise ApiError(problem, code="invalid_time")
 
 
 def _per_slot(value: object, *, code: str) -> int:

@@ -127,6 +127,48 @@ def test_the_admin_rosters_only_doctors_of_the_departments_hospital(staff_client
     assert not RosterSession.objects.exists()
 
 
+def test_the_admin_keeps_sessions_and_exceptions_on_the_half_hour_grid(staff_client, hospital, departments):
+    """Slots are laid on the hour and half hour: the API refuses other times, and so does the admin
+    (a session from 09:15 would offer places nobody can book), inactive sessions and leave included."""
+    first, _ = departments
+    doctor = make_doctor(department=first)
+    grid = ["Sessions start and end on the hour or half hour."]
+    assert _errors(staff_client.post(f"{SESSIONS}add/", _session_form(doctor, first, start="09:15"))) == grid
+    assert _errors(staff_client.post(f"{SESSIONS}add/", _session_form(doctor, first, end="11:45",
+                                                                      active=False))) == grid
+    day = local_today(hospital) + timedelta(days=2)
+    for kind, department in (("extra", str(first.pk)), ("leave", "")):
+        refused = staff_client.post(f"{EXCEPTIONS}add/", {
+            "doctor": str(doctor.pk), "kind": kind, "date": day.isoformat(), "start_time": "10:00",
+            "end_time": "10:20", "department": department, "patients_per_slot": "1", "hospital": str(hospital.pk)})
+        assert _errors(refused) == grid, kind
+    assert not RosterSession.objects.exists() and not RosterException.objects.exists()
+    assert staff_client.post(f"{SESSIONS}add/", _session_form(doctor, first, start="09:30")).status_code == 302
+
+
+def test_an_exception_saved_in_the_admin_belongs_to_the_roster_it_changes(staff_client, hospital, departments):
+    """An exception is listed to the admin of its ``hospital``: an extra session's is its
+    department's, leave the doctor's. Left empty it is filled in; another hospital is refused."""
+    first, _ = departments
+    doctor = make_doctor(department=first)
+    day = local_today(hospital) + timedelta(days=2)
+
+    def exception(kind, hospital_id, department=""):
+        return staff_client.post(f"{EXCEPTIONS}add/", {
+            "doctor": str(doctor.pk), "kind": kind, "date": day.isoformat(), "start_time": "10:00",
+            "end_time": "11:00", "department": department, "patients_per_slot": "1", "hospital": hospital_id})
+
+    elsewhere = str(HospitalFactory().pk)
+    assert _errors(exception("extra", elsewhere, str(first.pk))) == [
+        "This is another hospital than the department's (for an extra session) or the doctor's (for leave)."]
+    assert _errors(exception("leave", elsewhere))
+    assert not RosterException.objects.exists()
+    assert exception("extra", "", str(first.pk)).status_code == 302
+    assert exception("leave", "").status_code == 302
+    assert sorted(RosterException.objects.values_list("kind", "hospital_id")) == [
+        ("extra", hospital.pk), ("leave", hospital.pk)]
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks")
 def test_sessions_saved_in_the_admin_and_through_the_api_at_once_keep_one():
