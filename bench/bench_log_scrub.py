@@ -3,7 +3,8 @@
 Every log line is scrubbed of PHI (``phb.logs.scrub_text``) before any handler sees it, so a
 line's cost must grow with its length, not with its square. For each shape of text that made a
 pattern retry from every character (long runs of digits, of word characters and dots, of
-``eyJ``, of ``a@``, ...), the time to scrub 100 KB and 200 KB of it, in process, the best of 3.
+``eyJ``, of ``a@``, of nested percent-escapes, ...), the time to scrub 100 KB and 200 KB of it,
+in process, the best of 3.
 
 log_scrub_worst_ms_per_100kb: the slowest shape's time for 100 KB. Target < 100.
 log_scrub_worst_growth_200kb_vs_100kb: the largest ratio of a shape's time at 200 KB to its time
@@ -29,6 +30,8 @@ SHAPES = {
     "digits and spaces": lambda n: "1 " * (n // 2) + "x",
     "digits and dots": lambda n: "1." * (n // 2) + "x",
     "keys repeated": lambda n: "password=" * (n // 9),
+    "escapes nested": lambda n: "a%%34%30b.co " * (n // 13),
+    "encoded emails repeated": lambda n: "a%2540b.co " * (n // 11),
 }
 
 

@@ -23,6 +23,8 @@ import re
 import time
 from typing import Any
 
+from phb.observability.escapes import decode_escapes
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("phb_request_id", default=None)
 route_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("phb_route", default=None)
 user_ref_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("phb_user_ref", default=None)
@@ -226,7 +228,9 @@ _MAY_HOLD_PHI = re.compile(r"[0-9\uff10-\uff19@=:]|bearer|basic|eyJ|PHB-", re.IG
 
 
 def scrub_text(text: str) -> str:
-    """Scrub free text; UUIDs (our public ids and request ids) are kept intact."""
+    """Scrub free text; UUIDs (our public ids and request ids) are kept intact. Percent-escapes
+    (a URL's query string) are decoded first, so ``jane%40example.com`` is an email too."""
+    text = decode_escapes(text)
     if not _MAY_HOLD_PHI.search(text):
         return text
     parts = _UUID.split(text)
@@ -242,6 +246,7 @@ def scrub(value: Any, key: str | None = None, known: re.Pattern[str] | None = No
     if key is not None and key.lower() in SENSITIVE_KEYS and value not in (None, "", [], {}):
         return "[redacted]"
     if isinstance(value, str):
+        value = decode_escapes(value)
         return scrub_text(known.sub("[redacted]", value) if known else value)
     if value is None or isinstance(value, (bool, int, float)):
         return value
