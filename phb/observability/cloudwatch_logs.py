@@ -9,6 +9,10 @@ the queue grows. This subclass:
 - sends each batch once (the client already retries transient errors), creates the stream on
   first use, and on failure drops the batch, counts it and drops later batches without a
   network call for ``failure_cooldown`` seconds;
+- keeps lines other threads log while the stream is being created (they wait in the queue and go
+  with the next batch). watchtower drops every line while any thread creates the stream, to
+  avoid logging its own side effects; here only the lines the sending thread itself logs during
+  the creation are dropped, and like lines logged after ``close`` they are counted;
 - waits at most ``FLUSH_TIMEOUT`` seconds in ``flush``/``close``;
 - does not wake its sender thread for every line: the thread sleeps until the batch is due
   (``send_interval``), a batch is full, or a flush or close asks for it. watchtower's queue wakes
@@ -84,6 +88,7 @@ class BoundedCloudWatchLogHandler(watchtower.CloudWatchLogHandler):
         # Also runs in a forked child (``_at_fork_reinit``): fresh queues, counters and lock.
         super()._init_state()
         self._count_lock = threading.Lock()
+        self._sender_state = threading.local()
         self._queued_events = 0
         self._queued_bytes = 0
 
@@ -110,8 +115,14 @@ class BoundedCloudWatchLogHandler(watchtower.CloudWatchLogHandler):
         thread.start()
         return stream_queue
 
+    def _creating_stream_here(self) -> bool:
+        """Whether this thread is the sender, creating the stream (a line it logs now is a side
+        effect of the sending)."""
+        return getattr(self._sender_state, "creating", False)
+
     def emit(self, message: logging.LogRecord) -> None:
-        if self.shutting_down or self.creating_log_stream:
+        if self.shutting_down or self._creating_stream_here():
+            self._count_dropped(1)
             return
         try:
             text = self.format(message)
@@ -158,12 +169,12 @@ class BoundedCloudWatchLogHandler(watchtower.CloudWatchLogHandler):
             try:
                 self.cwl_client.put_log_events(**kwargs)
             except self.cwl_client.exceptions.ResourceNotFoundException:
-                self.creating_log_stream = True
+                self._sender_state.creating = True
                 try:
                     self._idempotent_call("create_log_stream", logGroupName=self.log_group_name,
                                           logStreamName=log_stream_name)
                 finally:
-                    self.creating_log_stream = False
+                    self._sender_state.creating = False
                 self.cwl_client.put_log_events(**kwargs)
         except Exception as exc:
             self._count_dropped(len(batch))
