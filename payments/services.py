@@ -133,7 +133,8 @@ def _set_unpaid_status(*, payment_id: uuid.UUID, status: str, verification: Veri
                        reason: str, metric_reason: str | None) -> Payment:
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
-        if payment.status not in COMPLETABLE_STATUSES:
+        if payment.status not in COMPLETABLE_STATUSES or payment.status == PaymentStatus.EXPIRED:
+            # Settled, or expired: its booking window closed, and only a successful charge changes it.
             return payment
         previous = payment.status
         if previous == status and payment.status_reason == reason:

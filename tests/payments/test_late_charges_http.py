@@ -91,3 +91,49 @@ def test_an_unpaid_expired_checkout_is_asked_about_hourly_for_a_bounded_time(api
     _an_hour_passes(payment, created_at=timezone.now() - timedelta(hours=73))
     assert payments_reconcile().checked == 0
     assert standin.calls()["verify"] == 1, "not asked about once its checkout cannot be paid"
+
+
+@pytest.mark.parametrize("answer", ["abandoned", "failed"])
+def test_verifying_an_expired_checkout_that_was_not_paid_leaves_it_expired(api_server, standin, clinic, answer):
+    """Paystack answers ``abandoned`` (or ``failed``) for a checkout whose booking window closed:
+    the payment stays expired, for the patient's verify call and for reconciliation alike."""
+    http = api_client(api_server, clinic["patient"])
+    when = slot_start(days=3)
+    old = initialize(http, clinic["general"], when=when)
+    initialize(http, clinic["general"], when=when, priority="urgent")
+    if answer == "failed":
+        standin.pay(old["payment_url"], outcome="failed", webhook="none")
+    payment = Payment.objects.get(reference=old["reference"])
+    assert payment.status == PaymentStatus.EXPIRED
+    events_before = payment.events.count()
+
+    body = http.get(f"/api/payments/verify/{old['reference']}/").json()
+    assert body["status"] == "expired", body
+    assert standin.transaction(old["reference"])["status"] == answer
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.EXPIRED
+    assert payment.status_reason == "Replaced by a new checkout for the same time."
+    assert payment.events.count() == events_before
+    _an_hour_passes(payment)
+    assert payments_reconcile().expired == 0
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.EXPIRED
+
+
+def test_a_charge_on_an_expired_checkout_with_room_books_it(api_server, standin, clinic):
+    """Her hold lapsed unpaid and nothing else took the time: a charge made afterwards on the same
+    checkout still books it, through the verify call."""
+    patient = clinic["patient"]
+    http = api_client(api_server, patient)
+    started = initialize(http, clinic["general"], when=slot_start(days=3))
+    payment = Payment.objects.get(reference=started["reference"])
+    BookingHold.objects.filter(pk=payment.hold_id).update(expires_at=timezone.now() - timedelta(minutes=30))
+    Payment.objects.filter(pk=payment.pk).update(hold_expires_at=timezone.now() - timedelta(minutes=30))
+    assert payments_reconcile().expired == 1
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.EXPIRED
+    standin.pay(started["payment_url"], webhook="none")
+
+    body = http.get(f"/api/payments/verify/{started['reference']}/").json()
+    assert body["status"] == "completed" and body["appointment_id"], body
+    assert Appointment.objects.filter(patient=patient).count() == 1
+    assert Slot.objects.get(department=clinic["general"]).in_use == 1
+    assert standin.calls().get("refund", 0) == 0
