@@ -35,7 +35,7 @@ from accounts.models import User
 from appointments import booking as booking_rules
 from appointments import fees, slot_grid
 from appointments.booking import hold_release
-from appointments.models import BookingHold, HoldState
+from appointments.models import BookingHold, HoldState, Slot
 from hospitals.models import Department
 from payments.models import EventSource, Payment, PaymentStatus, Provider
 from phb.api.errors import ApiError
@@ -72,12 +72,23 @@ def _requested_start(*, department_id, start_local: datetime) -> tuple[datetime,
 
 
 def _own_live_hold(*, patient: User, start: datetime, end: datetime, now: datetime) -> BookingHold | None:
-    return (
-        BookingHold.objects.select_for_update()
-        .filter(patient=patient, state=HoldState.HELD, expires_at__gt=now, start__lt=end, end__gt=start)
-        .order_by("-created_at")
-        .first()
-    )
+    """Her live hold overlapping ``start``–``end``, locked in the booking lock order
+    (``appointments.slot_places``): the caller holds her row, then the hold's slot is locked, then
+    the hold. The hold sweep and every booking path take the slot before the hold, so a hold
+    expiring meanwhile makes one of them wait for the other, never a deadlock. A hold that was
+    swept or released while its slot was being locked is passed over."""
+    live = BookingHold.objects.filter(patient=patient, state=HoldState.HELD, expires_at__gt=now,
+                                      start__lt=end, end__gt=start)
+    passed_over: list = []
+    while True:
+        candidate = live.exclude(pk__in=passed_over).order_by("-created_at").values("pk", "slot_id").first()
+        if candidate is None:
+            return None
+        Slot.objects.select_for_update().filter(pk=candidate["slot_id"]).values_list("pk", flat=True).first()
+        hold = live.select_for_update().filter(pk=candidate["pk"]).first()
+        if hold is not None:
+            return hold
+        passed_over.append(candidate["pk"])
 
 
 def _payment_of(hold: BookingHold, *, patient: User) -> tuple[bool, Payment | None]:
