@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from accounts.admin import ReadOnlyAdmin
 from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus
 from payments.reconcile import payments_check_now
+from payments.refund_requests import payment_retry_failed_refund
 from payments.services import payment_request_refund
 from phb.admin_lists import LargeTableAdmin, recent_values_filter
 
@@ -24,7 +25,8 @@ class PaymentEventInline(admin.TabularInline):
 
 @admin.register(Payment)
 class PaymentAdmin(LargeTableAdmin, ReadOnlyAdmin):
-    """Money records: read-only. The actions only ask the provider: check now, retry a refund.
+    """Money records: read-only. The actions only ask the provider: check now, retry a refund,
+    ask again for a refund that failed (this one takes the change permission).
     One a booking, so the changelist reads no more of them than a page needs (``phb.admin_lists``)."""
 
     list_display = ("reference", "status", "amount", "currency", "provider", "patient_id", "created_at", "completed_at")
@@ -33,7 +35,7 @@ class PaymentAdmin(LargeTableAdmin, ReadOnlyAdmin):
     search_help_text = "Exact: the reference, the payment's id, the patient's email, the appointment's id or the provider's transaction id."
     readonly_fields = [f.name for f in Payment._meta.fields]
     inlines = [PaymentEventInline]
-    actions = ["check_with_provider", "retry_refund"]
+    actions = ["check_with_provider", "retry_refund", "retry_failed_refund"]
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -50,6 +52,25 @@ class PaymentAdmin(LargeTableAdmin, ReadOnlyAdmin):
             payment = payment_request_refund(payment_id=payment.pk, source=EventSource.ADMIN)
             retried += 1 if payment.refund_provider_id else 0
         self.message_user(request, f"{retried} refund(s) accepted by the provider.", messages.INFO)
+
+    @admin.action(description="Refund again the payments whose refund failed", permissions=["refund_retry"])
+    def retry_failed_refund(self, request, queryset):
+        retried = accepted = 0
+        for payment in queryset.filter(status=PaymentStatus.REFUND_FAILED)[:50]:
+            result = payment_retry_failed_refund(payment_id=payment.pk, source=EventSource.ADMIN, actor=request.user)
+            if result is None:
+                continue  # retried meanwhile by someone else
+            retried += 1
+            accepted += 1 if result.refund_provider_id else 0
+            self.log_change(request, payment, "Asked the provider to refund it again.")
+        level = messages.INFO if retried == accepted else messages.WARNING
+        self.message_user(request, f"{retried} failed refund(s) asked for again, {accepted} accepted by the provider.",
+                          level)
+
+    def has_refund_retry_permission(self, request) -> bool:
+        """The rows stay read-only to everyone; asking for a failed refund again moves money, so it
+        takes the change permission (an operator who may only view payments cannot)."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
 
 @admin.register(PaymentEvent)

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from payments import services
 from payments.gateway import GatewayError, get_gateway
 from payments.models import COMPLETABLE_STATUSES, EventSource, Payment, PaymentStatus
+from payments.refund_requests import RETRIED_EVENT_KIND, payment_retry_failed_refund
 
 logger = logging.getLogger("payments")
 
@@ -32,6 +33,13 @@ UNPAID_STATUSES = (PaymentStatus.INITIALIZED, PaymentStatus.PENDING, PaymentStat
 # refunded when it cannot be honoured any more.
 EXPIRED_CHECKOUT_LIFETIME = timedelta(hours=72)
 EXPIRED_RECHECK = timedelta(minutes=60)
+# A refund that failed at Paystack (``refund_failed``) is asked for again by reconciliation at most
+# REFUND_AUTO_RETRIES times in all (an operator's retries count too), each at least
+# REFUND_RETRY_AFTER after it failed: a passing cause (the provider or the bank briefly failing, the
+# balance short) clears by then, and one that does not is left to an operator, who retries it from
+# the payment admin once it is dealt with.
+REFUND_AUTO_RETRIES = 2
+REFUND_RETRY_AFTER = timedelta(hours=6)
 
 
 @dataclass
@@ -41,12 +49,13 @@ class ReconcileReport:
     expired: int = 0
     refunds_requested: int = 0
     refunds_settled: int = 0
+    refunds_retried: int = 0
     provider_errors: int = 0
 
     def line(self) -> str:
         return (f"checked {self.checked}, completed {self.completed}, expired {self.expired}, "
                 f"refunds requested {self.refunds_requested}, refunds settled {self.refunds_settled}, "
-                f"provider errors {self.provider_errors}")
+                f"failed refunds retried {self.refunds_retried}, provider errors {self.provider_errors}")
 
 
 def _expire(payment: Payment) -> bool:
@@ -140,7 +149,7 @@ def payments_check_now(*, payments: Iterable[Payment], source: str = EventSource
 
 def payments_reconcile(*, now: datetime | None = None, limit: int = 200) -> ReconcileReport:
     """One round: unpaid payments past their hold, expired ones whose checkout may still be paid,
-    refunds past their recheck time. At most ``limit`` of each, oldest first, so one slow round
+    refunds past their recheck time, failed refunds due another try. At most ``limit`` of each, oldest first, so one slow round
     never grows without bound."""
     now = now or timezone.now()
     report = ReconcileReport()
@@ -169,9 +178,21 @@ def payments_reconcile(*, now: datetime | None = None, limit: int = 200) -> Reco
     )
     for payment in refunds:
         _reconcile_refund(payment, report=report)
+
+    failed_refunds = (
+        Payment.objects.filter(status=PaymentStatus.REFUND_FAILED, updated_at__lt=now - REFUND_RETRY_AFTER)
+        .annotate(retries=Count("events", filter=Q(events__kind=RETRIED_EVENT_KIND)))
+        .filter(retries__lt=REFUND_AUTO_RETRIES)
+        .order_by("updated_at")[:limit]
+    )
+    for payment in failed_refunds:
+        report.checked += 1
+        retried = payment_retry_failed_refund(payment_id=payment.pk, source=EventSource.RECONCILE)
+        report.refunds_retried += int(retried is not None)
     logger.info("payments reconciled", extra={
         "event": "payments_reconciled", "checked": report.checked, "completed": report.completed,
         "expired": report.expired, "refunds_requested": report.refunds_requested,
-        "refunds_settled": report.refunds_settled, "provider_errors": report.provider_errors,
+        "refunds_settled": report.refunds_settled, "refunds_retried": report.refunds_retried,
+        "provider_errors": report.provider_errors,
     })
     return report

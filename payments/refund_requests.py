@@ -15,6 +15,12 @@ Before asking again after any earlier attempt (a kept or abandoned claim, or a r
 the provider's refunds of the transaction are listed (``GET /refund?transaction=``) and a refund of
 the same amount that did not fail is adopted instead of making a second one. A provider that cannot
 list them is not asked to refund either: the claim is kept and the next round tries again.
+
+A refund the provider accepted and then failed (``refund_failed``) is asked for again only by
+:func:`payment_retry_failed_refund` (an operator's admin action, or reconciliation a bounded
+number of times): under the row lock it moves back to ``refund_pending`` with the same amount
+and reason, forgetting the failed refund's id, and commits; then the refund is requested as
+above. One caller wins the move, so concurrent retries make one request.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ import logging
 import uuid
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from payments.gateway import GatewayError, RefundResult, get_gateway
 from payments.models import Payment, PaymentStatus
 from phb import metrics
@@ -38,7 +46,9 @@ REFUND_CLAIM_TIMEOUT = timedelta(minutes=10)
 # A refund in one of these states will not pay anything out (Paystack's statuses).
 DEAD_REFUND_STATUSES = ("failed", "reversed")
 # What a failed earlier attempt leaves on the payment.
-ATTEMPT_EVENT_KINDS = ("refund_request_failed", "refund_request_unconfirmed")
+ATTEMPT_EVENT_KINDS = ("refund_request_failed", "refund_request_unconfirmed", "refund_retried")
+# What a failed refund asked for again leaves on the payment.
+RETRIED_EVENT_KIND = "refund_retried"
 
 
 def needs_refund_request(payment: Payment) -> bool:
@@ -118,3 +128,27 @@ def payment_request_refund(*, payment_id: uuid.UUID, source: str) -> Payment:
                            give_back=False)
         return _failed(payment=payment, exc=exc, source=source, kind="refund_request_failed", give_back=True)
     return _record_accepted(payment=payment, refund=result, source=source, kind="refund_requested")
+
+
+def payment_retry_failed_refund(*, payment_id: uuid.UUID, source: str, actor: User | None = None) -> Payment | None:
+    """Ask the provider again for the refund of a ``refund_failed`` payment (the same amount, for
+    the same reason). None when the payment is not ``refund_failed`` (never failed, or a
+    concurrent retry took it first): one caller wins, and only that one asks the provider."""
+    from payments.services import record_event
+
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if locked is None or locked.status != PaymentStatus.REFUND_FAILED:
+            return None
+        locked.status = PaymentStatus.REFUND_PENDING
+        locked.status_reason = "The refund failed at the payment provider and is being asked for again."
+        locked.refund_provider_id = ""
+        locked.refund_requested_at = None
+        locked.save(update_fields=["status", "status_reason", "refund_provider_id", "refund_requested_at",
+                                   "updated_at"])
+        record_event(locked, kind=RETRIED_EVENT_KIND, source=source, from_status=PaymentStatus.REFUND_FAILED,
+                     to_status=PaymentStatus.REFUND_PENDING, amount_minor=locked.refund_amount_minor,
+                     currency=locked.currency, message="The failed refund is asked for again.", actor=actor)
+    logger.info("failed refund asked for again", extra={"event": RETRIED_EVENT_KIND, "payment_id": str(payment_id),
+                                                        "source": source})
+    return payment_request_refund(payment_id=payment_id, source=source)

@@ -43,7 +43,7 @@ from payments.models import (
     PaymentStatus,
     Provider,
 )
-from payments.refund_requests import needs_refund_request, payment_request_refund
+from payments.refund_requests import RETRIED_EVENT_KIND, needs_refund_request, payment_request_refund
 from phb import metrics
 from phb.api.errors import ApiError
 from phb.notify import send_email_after_commit
@@ -326,6 +326,14 @@ def payment_find_refund(*, payment: Payment, amount: object, status: str) -> Ref
     return max(ranked, key=lambda row: row[:4])[4] if ranked else None
 
 
+def _earlier_refund(payment: Payment, refund: RefundResult) -> bool:
+    """Whether ``refund`` is one that failed before the payment's refund was asked for again: not
+    the refund it waits for now, on a payment whose failed refund was retried."""
+    if refund.refund_id and refund.refund_id == payment.refund_provider_id:
+        return False
+    return payment.events.filter(kind=RETRIED_EVENT_KIND).exists()
+
+
 def payment_apply_refund(*, payment_id: uuid.UUID, refund: RefundResult, source: str, kind: str) -> Payment:
     """Move a payment to what the provider says of one of its refunds (never on a payload alone)."""
     outcome = _refund_outcome(refund.status)
@@ -336,7 +344,7 @@ def payment_apply_refund(*, payment_id: uuid.UUID, refund: RefundResult, source:
         if outcome == "processed" and previous in (PaymentStatus.REFUND_PENDING, PaymentStatus.COMPLETED,
                                                    PaymentStatus.REFUND_FAILED):
             target = PaymentStatus.REFUNDED
-        elif outcome == "failed" and previous == PaymentStatus.REFUND_PENDING:
+        elif outcome == "failed" and previous == PaymentStatus.REFUND_PENDING and not _earlier_refund(payment, refund):
             target = PaymentStatus.REFUND_FAILED
         elif outcome == "pending" and previous == PaymentStatus.COMPLETED:
             target = PaymentStatus.REFUND_PENDING  # a refund started from the provider's dashboard
