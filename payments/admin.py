@@ -26,7 +26,7 @@ class PaymentEventInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(LargeTableAdmin, ReadOnlyAdmin):
     """Money records: read-only. The actions only ask the provider: check now, retry a refund,
-    ask again for a refund that failed (this one takes the change permission).
+    ask again for a refund that failed (the last two take the change permission).
     One a booking, so the changelist reads no more of them than a page needs (``phb.admin_lists``)."""
 
     list_display = ("reference", "status", "amount", "currency", "provider", "patient_id", "created_at", "completed_at")
@@ -45,10 +45,10 @@ class PaymentAdmin(LargeTableAdmin, ReadOnlyAdmin):
         report = payments_check_now(payments=queryset[:200], source=EventSource.ADMIN)
         self.message_user(request, report.line(), messages.WARNING if report.provider_errors else messages.INFO)
 
-    @admin.action(description="Ask the provider again for refunds it has not accepted")
+    @admin.action(description="Ask the provider again for refunds it has not accepted", permissions=["refund_retry"])
     def retry_refund(self, request, queryset):
         retried = 0
-        for payment in queryset.filter(status=PaymentStatus.REFUND_PENDING, refund_provider_id=""):
+        for payment in queryset.filter(status=PaymentStatus.REFUND_PENDING, refund_provider_id="")[:50]:
             payment = payment_request_refund(payment_id=payment.pk, source=EventSource.ADMIN)
             retried += 1 if payment.refund_provider_id else 0
         self.message_user(request, f"{retried} refund(s) accepted by the provider.", messages.INFO)
@@ -68,8 +68,9 @@ class PaymentAdmin(LargeTableAdmin, ReadOnlyAdmin):
                           level)
 
     def has_refund_retry_permission(self, request) -> bool:
-        """The rows stay read-only to everyone; asking for a failed refund again moves money, so it
-        takes the change permission (an operator who may only view payments cannot)."""
+        """The rows stay read-only to everyone; asking the provider for a refund (one not accepted
+        yet, or one that failed) moves money, so it takes the change permission (an operator who
+        may only view payments cannot)."""
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
 

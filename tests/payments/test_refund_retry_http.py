@@ -141,3 +141,30 @@ def test_a_late_failure_of_the_earlier_refund_leaves_the_new_one_pending(api_ser
     retried_at = payment.events.get(kind="refund_retried").created_at
     [late_event] = payment.events.filter(kind="refund.failed", created_at__gt=retried_at)
     assert late_event.to_status == PaymentStatus.REFUND_PENDING, "heard, and left as it was"
+
+
+def test_asking_again_for_a_refund_not_yet_accepted_takes_the_change_permission(api_server, standin, clinic):
+    """The older action asks Paystack for a refund it refused or did not answer: it moves money as
+    the one above does, so an operator who may only view payments neither sees it nor can post it."""
+    patient = clinic["patient"]
+    started, appointment_id = paid_appointment(api_server, standin, clinic["general"], patient, slot_start(days=3))
+    standin.fault("refund", status=400)
+    http = api_client(api_server, patient)
+    assert http.post(f"/api/appointments/{appointment_id}/cancel/", json={"reason": "Travelling"}).status_code == 200
+    payment = Payment.objects.get(reference=started["reference"])
+    assert payment.status == PaymentStatus.REFUND_PENDING and not payment.refund_provider_id
+
+    def ask(client: Client):
+        return client.post(CHANGELIST, {"action": "retry_refund", "_selected_action": [str(payment.pk)]},
+                           follow=True)
+
+    viewer = _staff("view_payment")
+    assert b'value="retry_refund"' not in viewer.get(CHANGELIST).content
+    ask(viewer)
+    assert standin.calls()["refund"] == 1
+    assert Payment.objects.get(pk=payment.pk).refund_provider_id == ""
+
+    operator = _staff("view_payment", "change_payment")
+    assert b'value="retry_refund"' in operator.get(CHANGELIST).content
+    assert "1 refund(s) accepted by the provider." in ask(operator).content.decode()
+    assert standin.calls()["refund"] == 2
