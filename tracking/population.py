@@ -15,7 +15,9 @@ from django.utils import timezone
 from accounts.models import User
 from hospitals.selectors import admin_hospital_of
 from phb.api.errors import ApiError
+from phb.zones import day_bounds, today_in
 from tracking.dynamo import keys, store
+from tracking.fields import local_zone
 from tracking.kinds import CONTRACTIONS, CYCLE_DAYS, DAILY_LOGS, FERTILITY, KICK_SESSIONS
 from tracking.selectors import page_limit
 
@@ -58,21 +60,30 @@ def search_trending(*, fetched_by: User, days: Any = None, limit: Any = None) ->
     }
 
 
-def activity_counts(*, days: int) -> dict[str, int]:
-    """Entries per type whose event time falls in the last ``days`` days, across all users.
+def activity_counts(*, days: int, now: datetime | None = None) -> dict[str, int]:
+    """Entries per type of the last ``days`` days (today included), across all users.
+
+    Days are the tracking area's own (``TRACKING_TIME_ZONE``), as everywhere else in it: a kick
+    session or contraction counts from the local midnight that starts the first day up to now; a
+    per-day entry (cycle day, daily log, fertility) counts by the date it is filed under (its
+    ``ts`` is that date at 00:00 UTC, a label rather than an instant).
 
     A ``Query`` with ``Select=COUNT`` per type on ``data-type-time-index`` (keys only): population
     figures for operations, no user and no health value ever leaves DynamoDB.
     """
-    until = int(timezone.now().timestamp() * 1000)
-    since = until - days * 86_400_000
+    moment = now or timezone.now()
+    zone = local_zone()
+    today = today_in(zone, now=moment)
+    first = today - timedelta(days=days - 1)
+    instants = (int(day_bounds(first, zone)[0].timestamp() * 1000), int(moment.timestamp() * 1000))
     table = store.tracking_table()
-    return {
-        kind.name: sum(int(response.get("Count", 0)) for response in store.query_responses(
+    counts = {}
+    for kind in (KICK_SESSIONS, CONTRACTIONS, CYCLE_DAYS, DAILY_LOGS, FERTILITY):
+        since, until = instants if kind.insert else (kind.ts_of(first.isoformat()), kind.ts_of(today.isoformat()))
+        counts[kind.name] = sum(int(response.get("Count", 0)) for response in store.query_responses(
             table, max_pages=1000, respect_breaker=False, IndexName=keys.DATA_TYPE_INDEX,
             KeyConditionExpression="#t = :t AND #ts BETWEEN :a AND :b",
             ExpressionAttributeNames={"#t": "data_type", "#ts": "ts"},
             ExpressionAttributeValues={":t": kind.data_type, ":a": since, ":b": until}, Select="COUNT",
         ))
-        for kind in (KICK_SESSIONS, CONTRACTIONS, CYCLE_DAYS, DAILY_LOGS, FERTILITY)
-    }
+    return counts
