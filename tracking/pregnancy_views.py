@@ -38,14 +38,7 @@ class PregnancyView(WomensHealthView):
                                "it has none): the current week from the profile's due date; 409 `not_pregnant` "
                                "when the profile has no pregnancy to file it under.")
     def post(self, request: Request) -> Response:
-        body = _body(request)
-        if body.get("pregnancy_week") in (None, "", 0, "0"):
-            week = selectors.current_pregnancy_week(fetched_by=request.user)
-            if week is None:
-                raise ApiError("Your women's health profile has no pregnancy yet. Set your pregnancy status and due "
-                               "date (or last period) in your profile, then your weekly entries are filed under "
-                               "the right week.", status_code=409, code="not_pregnant", success=False)
-            body = {**body, "pregnancy_week": week}
+        body = selectors.weekly_entry_body(fetched_by=request.user, body=_body(request))
         recorded = _record(request, PREGNANCY_WEEKS, body)
         return recorded_response(recorded, key="entry", message="Weekly entry saved.",
                                  created_status=200 if recorded.existed else 201)

@@ -244,6 +244,23 @@ def current_pregnancy_week(*, fetched_by: User) -> int | None:
     return max(1, progress(due_date=profile.estimated_due_date, today=local_today()).week)
 
 
+UNSET_WEEKS = (None, "", 0, "0")
+
+
+def weekly_entry_body(*, fetched_by: User, body: Any) -> Any:
+    """A weekly entry's body as it is filed: ``pregnancy_week`` 0 or absent (the tracker page sends
+    the profile's week, 0 when it has none) is the current week. The W12 endpoint and a sync item
+    of type ``pregnancy_week`` both go through here; 409 ``not_pregnant`` without a pregnancy."""
+    if not isinstance(body, dict) or body.get("pregnancy_week") not in UNSET_WEEKS:
+        return body
+    week = current_pregnancy_week(fetched_by=fetched_by)
+    if week is None:
+        raise ApiError("Your women's health profile has no pregnancy yet. Set your pregnancy status and due "
+                       "date (or last period) in your profile, then your weekly entries are filed under "
+                       "the right week.", status_code=409, code="not_pregnant", success=False)
+    return {**body, "pregnancy_week": week}
+
+
 def pregnancy_record(*, fetched_by: User) -> dict[str, Any] | None:
     """W11: due-date arithmetic merged with the latest weekly entry, plus every weekly entry."""
     profile = profile_of(fetched_by=fetched_by)

@@ -19,13 +19,13 @@ from rest_framework.exceptions import NotFound
 from accounts.models import User
 from phb.api import serializers
 from phb.api.errors import ApiError, Conflict
-from tracking import outbox
+from tracking import outbox, selectors
 from tracking.birth_plan import birth_plan_clean
 from tracking.dynamo import keys, store
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.fields import local_today, now_ms
 from tracking.goals import Run, period_kind, run_after, run_of
-from tracking.kinds import CONTRACTIONS, KINDS, SEARCHES, contraction_alert, contraction_intervals
+from tracking.kinds import CONTRACTIONS, KINDS, PREGNANCY_WEEKS, SEARCHES, contraction_alert, contraction_intervals
 from tracking.models import (
     GOAL_NOTES_SHOWN,
     BirthPlan,
@@ -363,12 +363,15 @@ def sync_apply(*, user: User, items: Any, max_items: int) -> list[dict[str, Any]
             kind = raw.get("type")
             if not isinstance(kind, str) or kind not in KINDS:
                 raise serializers.ValidationError({"type": [f"Use one of: {', '.join(KINDS)}."]})
-            data = KINDS[kind].validate(raw.get("data"))
+            body = raw.get("data")
+            if kind == PREGNANCY_WEEKS.name:
+                body = selectors.weekly_entry_body(fetched_by=user, body=body)
+            data = KINDS[kind].validate(body)
             if kind == SEARCHES.name and not data["term"]:
                 raise serializers.ValidationError({"term": ["A blank search term is not recorded."]})
             if kind == SEARCHES.name:
                 data.setdefault("timestamp", now_ms())
-        except serializers.ValidationError as exc:
+        except (serializers.ValidationError, ApiError) as exc:
             slots.append(OpResult(str(client_id_raw or "")[:64], INVALID, message=_message(exc.detail)).public())
             continue
         slots.append(None)

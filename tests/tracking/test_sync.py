@@ -163,3 +163,31 @@ def test_concurrent_syncs_of_the_same_batch_create_each_entry_once(mother):
     assert [r["id"] for r in outcomes[0]["results"]] == [r["id"] for r in outcomes[1]["results"]]
     kicks = all_kicks(client_for(mother))
     assert len(kicks) == 120 and {k["id"] for k in kicks} == {r["id"] for r in outcomes[0]["results"]}
+
+
+# The tracker page sends the profile's week, 0 when it has none; its offline copy sends the same body.
+WEEK_ZERO = {"pregnancy_week": 0, "current_weight_kg": 0, "baby_kicks_count": 3, "mood_rating": 6}
+
+
+def test_a_synced_week_zero_is_filed_under_the_current_week_as_the_endpoint_files_it(api):
+    from tracking.fields import local_today
+
+    due = local_today() + timedelta(days=280 - 20 * 7 - 3)  # 20 weeks and 3 days along
+    assert api.put(f"{WH}/profile/", {"estimated_due_date": due.isoformat()}, format="json").status_code == 200
+    result = sync(api, [{"client_id": "week-0", "type": "pregnancy_week", "data": WEEK_ZERO},
+                        {"client_id": "week-none", "type": "pregnancy_week",
+                         "data": {"baby_kicks_count": 4, "mood_rating": 7}}])
+    assert [r["status"] for r in result["results"]] == ["created", "created"], result
+    assert [r["id"] for r in result["results"]] == ["20", "20"]
+    record = api.get(f"{WH}/pregnancy/").json()["pregnancy_record"]
+    assert [e["pregnancy_week"] for e in record["weekly_entries"]] == [20]
+    assert record["weekly_entries"][0]["baby_kicks_count"] == 4
+    endpoint = api.post(f"{WH}/pregnancy/", WEEK_ZERO, format="json").json()
+    assert endpoint["entry"]["pregnancy_week"] == 20, "the endpoint files it under the same week"
+
+
+def test_a_synced_week_zero_without_a_pregnancy_is_invalid_with_the_endpoints_reason(api):
+    result = sync(api, [{"client_id": "week-0", "type": "pregnancy_week", "data": WEEK_ZERO}, kick(1)])
+    assert [r["status"] for r in result["results"]] == ["invalid", "created"]
+    assert "no pregnancy" in result["results"][0]["message"]
+    assert api.get(f"{WH}/pregnancy/").json()["pregnancy_record"] is None
