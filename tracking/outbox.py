@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
@@ -39,7 +40,7 @@ from django.utils import timezone
 from phb import metrics
 from tracking.dynamo import store
 from tracking.models import OutboxState, TrackingOutbox
-from tracking.writes import CREATED, DUPLICATE, QUEUED, UNAVAILABLE, OpResult, WriteOp, apply_ops
+from tracking.writes import CREATED, DUPLICATE, FAILED, QUEUED, UNAVAILABLE, OpResult, WriteOp, apply_ops
 
 logger = logging.getLogger("tracking.outbox")
 
@@ -67,7 +68,9 @@ def pending_count() -> int:
 
 
 def enqueue(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
-    """Keep ``ops`` durably, in order. A ``client_id`` already in the outbox is not added again."""
+    """Keep ``ops`` durably, in order. A ``client_id`` already delivered or still pending is not
+    added again; one whose row DynamoDB refused (``failed``) is a resend of a write that never
+    happened, so its row is replaced by a new one at the back of the queue."""
     if not ops:
         return []
     known = dict(
@@ -83,11 +86,14 @@ def enqueue(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
             results.append(OpResult(op.client_id, DUPLICATE, id=op.entity_id or None))
             continue
         results.append(OpResult(op.client_id, QUEUED, id=op.entity_id or None))
-        if state is None and op.client_id not in added:
+        if state in (None, OutboxState.FAILED) and op.client_id not in added:
             added.add(op.client_id)
             rows.append(TrackingOutbox(user_id=user_id, client_id=op.client_id, kind=op.kind,
                                        entity_id=op.entity_id, payload=op.data))
+    retried = [row.client_id for row in rows if known.get(row.client_id) == OutboxState.FAILED]
     with transaction.atomic():
+        if retried:
+            TrackingOutbox.objects.filter(user_id=user_id, client_id__in=retried, state=OutboxState.FAILED).delete()
         TrackingOutbox.objects.bulk_create(rows, ignore_conflicts=True)
     if rows:
         metrics.record("TrackingWriteQueued", len(rows), area="Tracking")
@@ -99,21 +105,29 @@ def _op_of(row: TrackingOutbox) -> WriteOp:
     return WriteOp(kind=row.kind, client_id=row.client_id, data=row.payload, entity_id=row.entity_id)
 
 
-def _deliver_rows(*, user_id: object, rows: list[TrackingOutbox], respect_breaker: bool) -> list[OpResult]:
+def _apply_isolating(*, user_id: object, ops: list[WriteOp], respect_breaker: bool,
+                     refusals: type[BaseException] | tuple[type[BaseException], ...] = Exception) -> list[OpResult]:
+    """``apply_ops``; when DynamoDB refuses the batch outright, the ops one by one, so that only the
+    refused one comes back ``failed`` (nothing of it was written) and the others go through. After
+    one that cannot go now, the rest are ``unavailable`` too (the order is kept)."""
     try:
-        return apply_ops(user_id=user_id, ops=[_op_of(r) for r in rows], respect_breaker=respect_breaker)
-    except Exception:  # a row DynamoDB refuses outright: find it and set it aside, keep the rest
-        logger.exception("outbox batch refused; delivering one by one", extra={"event": "tracking_outbox_refused"})
+        return apply_ops(user_id=user_id, ops=ops, respect_breaker=respect_breaker)
+    except refusals:
+        logger.exception("tracking batch refused; writing one by one", extra={"event": "tracking_outbox_refused"})
     results = []
-    for row in rows:
+    for op in ops:
         try:
-            result = apply_ops(user_id=user_id, ops=[_op_of(row)], respect_breaker=respect_breaker)[0]
-        except Exception as exc:
-            result = OpResult(row.client_id, "failed", message=type(exc).__name__)
+            result = apply_ops(user_id=user_id, ops=[op], respect_breaker=respect_breaker)[0]
+        except refusals as exc:
+            result = OpResult(op.client_id, FAILED, id=op.entity_id or None, message=type(exc).__name__)
         results.append(result)
         if result.status == UNAVAILABLE:
             break
-    return results + [OpResult(r.client_id, UNAVAILABLE) for r in rows[len(results):]]
+    return results + [OpResult(op.client_id, UNAVAILABLE, id=op.entity_id or None) for op in ops[len(results):]]
+
+
+def _deliver_rows(*, user_id: object, rows: list[TrackingOutbox], respect_breaker: bool) -> list[OpResult]:
+    return _apply_isolating(user_id=user_id, ops=[_op_of(r) for r in rows], respect_breaker=respect_breaker)
 
 
 def _claim(*, user_id: object, limit: int, report: DrainReport) -> tuple[str, list[TrackingOutbox]] | None:
@@ -228,7 +242,8 @@ def deliver(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
             drain_user(user_id=user_id)
         if has_pending(user_id=user_id):
             return enqueue(user_id=user_id, ops=ops)
-    results = apply_ops(user_id=user_id, ops=ops)
+    # A write DynamoDB refuses outright comes back ``failed`` and is recorded nowhere: sent again, it is applied.
+    results = _apply_isolating(user_id=user_id, ops=ops, respect_breaker=True, refusals=ClientError)
     failed = [i for i, r in enumerate(results) if r.status == UNAVAILABLE]
     if failed:
         queued = enqueue(user_id=user_id, ops=[ops[i] for i in failed])

@@ -40,6 +40,7 @@ from tracking.models import (
 from tracking.writes import (
     CREATED,
     DUPLICATE,
+    FAILED,
     INVALID,
     QUEUED,
     OpResult,
@@ -344,6 +345,9 @@ def search_clear(*, user: User) -> Recorded:
 
 
 # --- Offline sync -------------------------------------------------------------------------------
+SYNC_STATUSES = (CREATED, DUPLICATE, INVALID, QUEUED, FAILED)
+
+
 def sync_apply(*, user: User, items: Any, max_items: int) -> list[dict[str, Any]]:
     """Apply up to ``max_items`` offline entries; one result per item, in order."""
     if not isinstance(items, list):
@@ -378,7 +382,7 @@ def sync_apply(*, user: User, items: Any, max_items: int) -> list[dict[str, Any]
         ops.append(make_op(kind=kind, data=data, user_id=user.pk, client_id=client_id))
     delivered = iter(outbox.deliver(user_id=user.pk, ops=ops) if ops else [])
     results = [slot if slot is not None else next(delivered).public() for slot in slots]
-    counts = {status: sum(1 for r in results if r["status"] == status) for status in (CREATED, DUPLICATE, QUEUED, INVALID)}
+    counts = {status: sum(1 for r in results if r["status"] == status) for status in SYNC_STATUSES}
     logger.info("tracking sync", extra={"event": "tracking_sync", **{f"items_{k}": v for k, v in counts.items()}})
     return results
 

@@ -43,8 +43,9 @@ from tracking.serializers import (
     SyncInput,
     cycle_payload,
 )
-from tracking.services import Recorded
+from tracking.services import SYNC_STATUSES, Recorded
 from tracking.verification import is_verified, verification_confirm, verification_send, verification_status
+from tracking.writes import FAILED
 
 logger = logging.getLogger("tracking.views")
 
@@ -57,6 +58,12 @@ class TrackingUnavailableError(ApiError):
     def __init__(self) -> None:
         super().__init__("Tracking data is temporarily unavailable. Please try again shortly.",
                          status_code=503, code="tracking_unavailable", success=False)
+
+
+class TrackingWriteFailedError(ApiError):
+    def __init__(self) -> None:
+        super().__init__("Your entry could not be saved. Please try again.", status_code=502,
+                         code="tracking_write_failed", success=False)
 
 
 class WomensHealthVerified(BasePermission):
@@ -92,6 +99,8 @@ def ok(status_code: int = 200, **payload: Any) -> Response:
 def recorded_response(recorded: Recorded, *, key: str, message: str, created_status: int = 201,
                       **extra: Any) -> Response:
     result = recorded.result
+    if result.status == FAILED:  # DynamoDB refused it: nothing was stored, nothing kept; sent again, it is applied
+        raise TrackingWriteFailedError()
     body: dict[str, Any] = {key: recorded.payload, "client_id": result.client_id, **extra}
     if recorded.queued:
         return ok(status.HTTP_202_ACCEPTED, queued=True, message=QUEUED_MESSAGE, **body)
@@ -229,6 +238,8 @@ class CycleDayDetailView(WomensHealthView):
 
 
 def _deleted(recorded: Recorded) -> Response:
+    if recorded.result.status == FAILED:
+        raise TrackingWriteFailedError()
     if recorded.queued:
         return ok(status.HTTP_202_ACCEPTED, queued=True, message=QUEUED_MESSAGE)
     return ok(queued=False, message="Deleted.")
@@ -328,7 +339,7 @@ class SyncView(WomensHealthView):
         results = services.sync_apply(user=request.user, items=_body(request).get("items"),
                                       max_items=settings.TRACKING_SYNC_MAX_ITEMS)
         queued = any(r["status"] == "queued" for r in results)
-        summary = {s: sum(1 for r in results if r["status"] == s) for s in ("created", "duplicate", "invalid", "queued")}
+        summary = {s: sum(1 for r in results if r["status"] == s) for s in SYNC_STATUSES}
         return ok(status.HTTP_202_ACCEPTED if queued else 200, queued=queued, results=results, summary=summary)
 
 

@@ -54,6 +54,7 @@ CREATED = "created"
 DUPLICATE = "duplicate"
 INVALID = "invalid"
 QUEUED = "queued"
+FAILED = "failed"  # DynamoDB refused the write outright: nothing of it was stored
 UNAVAILABLE = "unavailable"  # internal: not delivered now (the caller queues or retries)
 
 _GONE = object()

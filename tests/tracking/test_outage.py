@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.core.management import call_command
@@ -183,3 +184,75 @@ def test_two_drainers_at_once_deliver_in_order_once(mother, settings):
     log = api.get(f"{WH}/logs/", {"start_date": "2025-08-01", "end_date": "2025-08-01"}).json()["logs"][0]
     assert log["mood"] == "excellent"
     assert len(api.get(f"{WH}/kick-sessions/", {"limit": 50}).json()["kick_sessions"]) == 10
+
+
+@contextmanager
+def dynamodb_refuses(marker: bytes = b""):
+    """DynamoDB refuses writes (PutItem, BatchWriteItem) whose request carries ``marker`` outright,
+    with a 400 that is not about capacity: nothing of such a call is stored."""
+    from botocore.exceptions import ClientError
+
+    from phb.aws.clients import aws_resource
+
+    events = aws_resource("dynamodb").meta.client.meta.events
+    names = ["before-call.dynamodb.PutItem", "before-call.dynamodb.BatchWriteItem"]
+
+    def refuse(params=None, model=None, **_):
+        if marker in (params or {}).get("body", b""):
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "refused"},
+                               "ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
+
+    for name in names:
+        events.register(name, refuse)
+    try:
+        yield
+    finally:
+        for name in names:
+            events.unregister(name, refuse)
+
+
+def test_a_queued_sync_item_refused_on_delivery_is_queued_again_when_resent(api, mother, settings):
+    settings.TRACKING_BREAKER_SECONDS = 0
+    item = {"client_id": "offline-log", "type": "daily_log", "data": {"date": "2025-06-10", "mood": "low"}}
+    with dynamodb_outage():
+        assert sync_statuses(api, [item]) == ["queued"]
+    with dynamodb_refuses():
+        assert "failed=1" in drain_command()
+    assert TrackingOutbox.objects.get(user=mother, client_id="offline-log").state == OutboxState.FAILED
+
+    with dynamodb_outage():  # the client sends it again while DynamoDB cannot take it
+        assert sync_statuses(api, [item]) == ["queued"]
+    row = TrackingOutbox.objects.get(user=mother, client_id="offline-log")
+    assert row.state == OutboxState.PENDING, "queued means kept for delivery"
+    assert "delivered=1" in drain_command()
+    logs = api.get(f"{WH}/logs/", {"start_date": "2025-06-10", "end_date": "2025-06-10"}).json()["logs"]
+    assert [log["mood"] for log in logs] == ["low"]
+
+
+def test_a_write_dynamodb_refuses_is_reported_not_kept_and_applied_when_sent_again(api, mother, settings):
+    settings.TRACKING_BREAKER_SECONDS = 0
+    items = [
+        {"client_id": "k-1", "type": "kick_session", "data": {"date": "2025-06-11T08:00:00Z", "kicks": 4, "duration": 60}},
+        {"client_id": "log-1", "type": "daily_log", "data": {"date": "2025-06-11", "mood": "low"}},
+        {"client_id": "k-2", "type": "kick_session", "data": {"date": "2025-06-11T09:00:00Z", "kicks": 5, "duration": 60}},
+    ]
+    with dynamodb_refuses(b"LOG#"):
+        response = api.post(f"{WH}/sync/", {"items": items}, format="json")
+        assert response.status_code == 200, response.content
+        results = response.json()["results"]
+        assert [r["status"] for r in results] == ["created", "failed", "created"], "the rest of the batch is applied"
+        assert results[1]["message"] and response.json()["summary"]["failed"] == 1
+        single = api.post(f"{WH}/logs/", {"date": "2025-06-12", "mood": "good"}, format="json")
+        assert single.status_code == 502 and single.json()["message"], single.content
+    assert not TrackingOutbox.objects.filter(user=mother).exists()
+
+    assert sync_statuses(api, items) == ["duplicate", "created", "duplicate"]
+    assert api.post(f"{WH}/logs/", {"date": "2025-06-12", "mood": "good"}, format="json").status_code == 201
+    logs = api.get(f"{WH}/logs/", {"start_date": "2025-06-11", "end_date": "2025-06-12"}).json()["logs"]
+    assert sorted(log["mood"] for log in logs) == ["good", "low"]
+
+
+def sync_statuses(api, items) -> list[str]:
+    response = api.post(f"{WH}/sync/", {"items": items}, format="json")
+    assert response.status_code in (200, 202), response.content
+    return [r["status"] for r in response.json()["results"]]

@@ -47,7 +47,7 @@ def test_same_batch_twice_creates_nothing_new(api):
     second = sync(api, items)
     assert [r["status"] for r in second["results"]] == ["duplicate"] * 30
     assert [r["id"] for r in second["results"]] == ids, "a duplicate names the entry it duplicates"
-    assert second["summary"] == {"created": 0, "duplicate": 30, "invalid": 0, "queued": 0}
+    assert second["summary"] == {"created": 0, "duplicate": 30, "invalid": 0, "queued": 0, "failed": 0}
     assert len(all_kicks(api)) == 30
 
 
