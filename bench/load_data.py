@@ -76,7 +76,7 @@ def _cycles(user, cycles: int, days: int) -> None:
     from django.utils import timezone
 
     from tracking.models import MenstrualCycle, WomensHealthProfile
-    from tracking.services import sync_apply
+    from tracking.sync import sync_apply
 
     WomensHealthProfile.objects.update_or_create(user=user, defaults={"verified_at": timezone.now()})
     first = date(2018, 1, 1)
@@ -88,7 +88,7 @@ def _cycles(user, cycles: int, days: int) -> None:
         rows.append(MenstrualCycle(user=user, cycle_start_date=start, cycle_end_date=end,
                                    period_end_date=start + timedelta(days=min(4, length - 1)), flow_intensity="medium"))
     MenstrualCycle.objects.bulk_create(rows)
-    items = [{"client_id": f"bench-day-{n}", "type": "cycle_day",
+    items = [{"client_id": f"bench-day-{n}", "type": "cycle_day", "base_version": 0,
               "data": {"date": (first + timedelta(days=n)).isoformat(), "periodDay": n % length < 5,
                        "cervicalMucus": "creamy"}}
              for n in range(days)]

@@ -64,6 +64,12 @@ def _day_ms(day: str) -> int:
     return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() * 1000)
 
 
+def version_of(item: dict[str, Any] | None) -> int:
+    """The version of an entry kept per date or week: 0 when there is none, 1 for one written
+    before versions were kept; every write raises it by one."""
+    return 0 if item is None else int(item.get("version", 1))
+
+
 def _to_dynamo(value: Any, *, decimal_fields: frozenset[str], name: str) -> Any:
     if value is None:
         return None
@@ -270,6 +276,7 @@ class _UpsertKind(Kind):
             out[name] = plain(item.get(name))
         out["created_at"] = iso_from_ms(item["created_at"]) if item.get("created_at") is not None else None
         out["updated_at"] = iso_from_ms(item["updated_at"]) if item.get("updated_at") is not None else None
+        out["version"] = version_of(item)
         return out
 
 
@@ -290,7 +297,7 @@ class CycleDayInput(serializers.Serializer):
 class CycleDays(_UpsertKind):
     decimal_fields = frozenset({"temperature"})
     # What :meth:`payload` reads: the days are fetched with this projection and nothing else.
-    payload_attributes = ("sk", "periodDay", "cervicalMucus", "temperature", "notes")
+    payload_attributes = ("sk", "periodDay", "cervicalMucus", "temperature", "notes", "version")
 
     def payload(self, item: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -299,6 +306,7 @@ class CycleDays(_UpsertKind):
             "cervicalMucus": item.get("cervicalMucus", "unknown"),
             "temperature": plain(item.get("temperature")),
             "notes": item.get("notes", ""),
+            "version": version_of(item),
         }
 
 

@@ -234,6 +234,8 @@ class TrackingOutbox(models.Model):
     kind = models.CharField(max_length=32)
     entity_id = models.CharField(max_length=80, blank=True)
     payload = JSONField(default=dict)
+    base_version = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Entries kept per date or week: written only while the entry is at this version")
     state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING)
     outcome = models.CharField(max_length=16, blank=True)
     attempts = models.PositiveIntegerField(default=0)

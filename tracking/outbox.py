@@ -40,7 +40,7 @@ from django.utils import timezone
 from phb import metrics
 from tracking.dynamo import store
 from tracking.models import OutboxState, TrackingOutbox
-from tracking.writes import CREATED, DUPLICATE, FAILED, QUEUED, UNAVAILABLE, OpResult, WriteOp, apply_ops
+from tracking.writes import CONFLICT, CREATED, DUPLICATE, FAILED, QUEUED, UNAVAILABLE, OpResult, WriteOp, apply_ops
 
 logger = logging.getLogger("tracking.outbox")
 
@@ -50,13 +50,14 @@ class DrainReport:
     delivered: int = 0
     duplicates: int = 0
     failed: int = 0
+    conflicts: int = 0
     users: int = 0
     remaining: int = 0
     blocked_users: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"delivered": self.delivered, "duplicates": self.duplicates, "failed": self.failed,
-                "users": self.users, "remaining": self.remaining}
+                "conflicts": self.conflicts, "users": self.users, "remaining": self.remaining}
 
 
 def has_pending(*, user_id: object) -> bool:
@@ -89,7 +90,7 @@ def enqueue(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
         if state in (None, OutboxState.FAILED) and op.client_id not in added:
             added.add(op.client_id)
             rows.append(TrackingOutbox(user_id=user_id, client_id=op.client_id, kind=op.kind,
-                                       entity_id=op.entity_id, payload=op.data))
+                                       entity_id=op.entity_id, payload=op.data, base_version=op.base_version))
     retried = [row.client_id for row in rows if known.get(row.client_id) == OutboxState.FAILED]
     with transaction.atomic():
         if retried:
@@ -102,7 +103,8 @@ def enqueue(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
 
 
 def _op_of(row: TrackingOutbox) -> WriteOp:
-    return WriteOp(kind=row.kind, client_id=row.client_id, data=row.payload, entity_id=row.entity_id)
+    return WriteOp(kind=row.kind, client_id=row.client_id, data=row.payload, entity_id=row.entity_id,
+                   base_version=row.base_version)
 
 
 def _apply_isolating(*, user_id: object, ops: list[WriteOp], respect_breaker: bool,
@@ -174,6 +176,9 @@ def _record(*, token: str, rows: list[TrackingOutbox], results: list[OpResult], 
             elif result.status == UNAVAILABLE:
                 row.attempts += 1
                 row.last_error = "dynamodb_unavailable"
+            elif result.status == CONFLICT:  # the entry changed since the client read it: not applied, by design
+                row.state, row.outcome, row.last_error = OutboxState.FAILED, CONFLICT, "changed since it was read"
+                report.conflicts += 1
             else:
                 row.state, row.outcome, row.last_error = OutboxState.FAILED, result.status, (result.message or "")[:120]
                 report.failed += 1
@@ -223,7 +228,8 @@ def drain(*, max_users: int | None = None, respect_breaker: bool = False, purge_
             report.delivered += part.delivered
             report.duplicates += part.duplicates
             report.failed += part.failed
-            if not (part.delivered or part.duplicates or part.failed) or not has_pending(user_id=user_id):
+            report.conflicts += part.conflicts
+            if not (part.delivered or part.duplicates or part.failed or part.conflicts) or not has_pending(user_id=user_id):
                 break
         report.users += 1
         if has_pending(user_id=user_id) and store.breaker_open():

@@ -235,12 +235,14 @@ class DueDateInput(serializers.Serializer):
 
 # --- Offline sync ----------------------------------------------------------------------------------
 class SyncInput(serializers.Serializer):
-    """The sync body as described; ``services.sync_apply`` checks it (each item on its own: an item
+    """The sync body as described; ``tracking.sync.sync_apply`` checks it (each item on its own: an item
     that is not a valid entry is answered ``invalid`` in the results, not refused with the body)."""
 
     items = serializers.ListField(
         child=serializers.JSONField(), max_length=settings.TRACKING_SYNC_MAX_ITEMS,
-        help_text="Entries `{client_id, type, data}`; `data` is the body of that type's own endpoint.",
+        help_text="Entries `{client_id, type, data, base_version?}`; `data` is the body of that type's own "
+                  "endpoint; `base_version` (entries kept per date or week: the entry's `version` when read, "
+                  "0 when there was none) is required for those types.",
     )
 
 

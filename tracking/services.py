@@ -19,13 +19,13 @@ from rest_framework.exceptions import NotFound
 from accounts.models import User
 from phb.api import serializers
 from phb.api.errors import ApiError, Conflict
-from tracking import outbox, selectors
+from tracking import outbox
 from tracking.birth_plan import birth_plan_clean
 from tracking.dynamo import keys, store
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.fields import local_today, now_ms
 from tracking.goals import Run, period_kind, run_after, run_of
-from tracking.kinds import CONTRACTIONS, KINDS, PREGNANCY_WEEKS, SEARCHES, contraction_alert, contraction_intervals
+from tracking.kinds import CONTRACTIONS, KINDS, SEARCHES, contraction_alert, contraction_intervals
 from tracking.models import (
     GOAL_NOTES_SHOWN,
     BirthPlan,
@@ -38,10 +38,7 @@ from tracking.models import (
     WomensHealthProfile,
 )
 from tracking.writes import (
-    CREATED,
     DUPLICATE,
-    FAILED,
-    INVALID,
     QUEUED,
     OpResult,
     delete_op,
@@ -342,58 +339,3 @@ def search_remove(*, user: User, term: str) -> Recorded:
 def search_clear(*, user: User) -> Recorded:
     result = outbox.deliver(user_id=user.pk, ops=[search_clear_op()])[0]
     return Recorded(result=result)
-
-
-# --- Offline sync -------------------------------------------------------------------------------
-SYNC_STATUSES = (CREATED, DUPLICATE, INVALID, QUEUED, FAILED)
-
-
-def sync_apply(*, user: User, items: Any, max_items: int) -> list[dict[str, Any]]:
-    """Apply up to ``max_items`` offline entries; one result per item, in order."""
-    if not isinstance(items, list):
-        raise ApiError("items must be a list.", code="invalid", items=["Expected a list."])
-    if len(items) > max_items:
-        raise ApiError(f"At most {max_items} items per sync.", code="too_many_items", max_items=max_items)
-    slots: list[dict[str, Any] | None] = []
-    ops = []
-    for raw in items:
-        client_id_raw = raw.get("client_id") if isinstance(raw, dict) else None
-        try:
-            if not isinstance(raw, dict):
-                raise serializers.ValidationError("Each item is an object with client_id, type and data.")
-            client_id = client_id_clean(client_id_raw)
-            if client_id is None:
-                raise serializers.ValidationError({"client_id": ["client_id is required."]})
-            kind = raw.get("type")
-            if not isinstance(kind, str) or kind not in KINDS:
-                raise serializers.ValidationError({"type": [f"Use one of: {', '.join(KINDS)}."]})
-            body = raw.get("data")
-            if kind == PREGNANCY_WEEKS.name:
-                body = selectors.weekly_entry_body(fetched_by=user, body=body)
-            data = KINDS[kind].validate(body)
-            if kind == SEARCHES.name and not data["term"]:
-                raise serializers.ValidationError({"term": ["A blank search term is not recorded."]})
-            if kind == SEARCHES.name:
-                data.setdefault("timestamp", now_ms())
-        except (serializers.ValidationError, ApiError) as exc:
-            slots.append(OpResult(str(client_id_raw or "")[:64], INVALID, message=_message(exc.detail)).public())
-            continue
-        slots.append(None)
-        ops.append(make_op(kind=kind, data=data, user_id=user.pk, client_id=client_id))
-    delivered = iter(outbox.deliver(user_id=user.pk, ops=ops) if ops else [])
-    results = [slot if slot is not None else next(delivered).public() for slot in slots]
-    counts = {status: sum(1 for r in results if r["status"] == status) for status in SYNC_STATUSES}
-    logger.info("tracking sync", extra={"event": "tracking_sync", **{f"items_{k}": v for k, v in counts.items()}})
-    return results
-
-
-def _message(detail: Any) -> str:
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            text = _message(value)
-            if text:
-                return text if key in ("non_field_errors",) else f"{key}: {text}"
-        return "Invalid item."
-    if isinstance(detail, list):
-        return _message(detail[0]) if detail else "Invalid item."
-    return str(detail)

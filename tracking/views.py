@@ -43,7 +43,8 @@ from tracking.serializers import (
     SyncInput,
     cycle_payload,
 )
-from tracking.services import SYNC_STATUSES, Recorded
+from tracking.services import Recorded
+from tracking.sync import SYNC_STATUSES, sync_apply
 from tracking.verification import is_verified, verification_confirm, verification_send, verification_status
 from tracking.writes import FAILED
 
@@ -336,7 +337,7 @@ class SyncView(WomensHealthView):
     def post(self, request: Request) -> Response:
         from django.conf import settings
 
-        results = services.sync_apply(user=request.user, items=_body(request).get("items"),
+        results = sync_apply(user=request.user, items=_body(request).get("items"),
                                       max_items=settings.TRACKING_SYNC_MAX_ITEMS)
         queued = any(r["status"] == "queued" for r in results)
         summary = {s: sum(1 for r in results if r["status"] == s) for s in SYNC_STATUSES}

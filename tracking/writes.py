@@ -13,15 +13,19 @@ duplicates are impossible by construction, with or without any check.
 **Classification and order.** One ``BatchGetItem`` (100 keys a call) reads the current items
 behind the ops. A new entry whose item exists is a ``duplicate``. Upserts keep the last
 ``RECENT_CLIENT_IDS`` client ids that shaped them (``cids``), so a resent upsert is a
-``duplicate`` and an old offline value cannot overwrite a newer edit. All ops on one item are
-folded in order into its final state, and only final states are written, with
-``BatchWriteItem`` (25 items a call; no key twice in a call). A sync of 500 new entries costs
-5 ``BatchGetItem`` + 20 ``BatchWriteItem`` = 25 calls.
+``duplicate``. All ops on one item are folded in order into its final state, and only final
+states are written: new entries and searches with ``BatchWriteItem`` (25 items a call; no key
+twice in a call; a sync of 500 new entries costs 5 ``BatchGetItem`` + 20 ``BatchWriteItem`` =
+25 calls), entries kept per date or week each with one ``PutItem``.
+
+**Versions.** An entry kept per date or week carries ``version`` (1 when first written, one more
+with every write). It is written only while it is at the version read, so a save landing between
+the read and the write is never overwritten: the entry is read again and its ops folded on top.
+An op carrying ``base_version`` (a synced edit: the version its client read, 0 for none) is
+``conflict`` unless the entry is at that version, and is not applied.
 
 A single new entry (the usual POST) is one conditional ``PutItem`` with
 ``attribute_not_exists(sk)``: a repeat fails the condition and is reported ``duplicate``.
-A single upsert is read and then written with a condition on the version it read, so two
-concurrent edits of one day cannot silently lose one.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from tracking import kept_days
 from tracking.dynamo import keys, store
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.fields import now_ms as current_ms
-from tracking.kinds import KINDS, SEARCHES, normalise_term
+from tracking.kinds import KINDS, SEARCHES, normalise_term, version_of
 
 logger = logging.getLogger("tracking.writes")
 
@@ -52,12 +56,14 @@ SEARCH_CLEAR = "search_clear"  # data: {}
 
 CREATED = "created"
 DUPLICATE = "duplicate"
+CONFLICT = "conflict"  # an upsert whose entry changed since the client read it: not applied
 INVALID = "invalid"
 QUEUED = "queued"
 FAILED = "failed"  # DynamoDB refused the write outright: nothing of it was stored
 UNAVAILABLE = "unavailable"  # internal: not delivered now (the caller queues or retries)
 
 _GONE = object()
+CONFLICT_MESSAGE = "This entry changed since it was read: read it again and resend the change on top of it."
 
 
 @dataclass
@@ -67,6 +73,7 @@ class WriteOp:
     data: dict[str, Any]
     entity_id: str = ""
     fresh: bool = False  # the client id was made up for this request: nothing can exist under it yet
+    base_version: int | None = None  # upserts: the version the client read (0: no entry); None: no check
 
 
 @dataclass
@@ -102,11 +109,13 @@ def _entity_id(*, kind: str, data: dict[str, Any], user_id: object, client_id: s
     return keys.ulid_with(keys.ulid_ms(fresh), digest)
 
 
-def make_op(*, kind: str, data: dict[str, Any], user_id: object, client_id: str | None = None) -> WriteOp:
+def make_op(*, kind: str, data: dict[str, Any], user_id: object, client_id: str | None = None,
+            base_version: int | None = None) -> WriteOp:
     """A create/upsert op whose entity id is fixed now (a queued write keeps its id)."""
     return WriteOp(kind=kind, client_id=client_id or server_client_id(), data=data,
                    entity_id=_entity_id(kind=kind, data=data, user_id=user_id, client_id=client_id),
-                   fresh=client_id is None)
+                   fresh=client_id is None,
+                   base_version=None if KINDS[kind].insert or kind == SEARCHES.name else base_version)
 
 
 def delete_op(*, table: str, sk: str) -> WriteOp:
@@ -137,7 +146,22 @@ def _touches_cycle_days(op: WriteOp) -> bool:
     return key is not None and key[0] == "tracking" and key[1].startswith(keys.CYCLE_DAY)
 
 
-def _new_item(*, op: WriteOp, pk: str, before: dict[str, Any] | None, now_ms: int) -> dict[str, Any]:
+def _version_condition(stored: dict[str, Any] | None) -> tuple[str, dict[str, str] | None, dict[str, Any] | None]:
+    """The condition that the item is still the one read as ``stored`` (condition, names, values)."""
+    if stored is None:
+        return "attribute_not_exists(sk)", None, None
+    if "version" in stored:
+        return "#v = :v", {"#v": "version"}, {":v": stored["version"]}
+    return "attribute_exists(sk) AND attribute_not_exists(#v)", {"#v": "version"}, None
+
+
+def _is_upsert_key(key: tuple[str, str] | None) -> bool:
+    return key is not None and key[0] == "tracking" and any(
+        key[1].startswith(k.prefix) for k in KINDS.values() if not k.insert and k.name != SEARCHES.name)
+
+
+def _new_item(*, op: WriteOp, pk: str, before: dict[str, Any] | None, now_ms: int,
+              version: int = 1) -> dict[str, Any]:
     spec = KINDS[op.kind]
     if op.kind == SEARCHES.name:
         item = dict(spec.action(table="", pk=pk, entity_id=op.entity_id, data=op.data, now_ms=now_ms)["Put"]["Item"])
@@ -147,6 +171,7 @@ def _new_item(*, op: WriteOp, pk: str, before: dict[str, Any] | None, now_ms: in
         return item
     else:
         item = spec.after(before=before, pk=pk, entity_id=op.entity_id, data=op.data, now_ms=now_ms)
+        item["version"] = version
     recent = [c for c in (before or {}).get("cids", []) if c != op.client_id]
     item["cids"] = [*recent, op.client_id][-RECENT_CLIENT_IDS:]
     return item
@@ -186,26 +211,19 @@ def _write(*, pk: str, finals: dict[tuple[str, str], Any], respect_breaker: bool
     return done
 
 
-def _apply_batch(*, pk: str, ops: list[WriteOp], live: list[int], results: dict[int, OpResult], now_ms: int,
-                 respect_breaker: bool) -> None:
-    wanted: list[tuple[str, str]] = []
-    for i in live:
-        key = _key_of(ops[i])
-        if key and ops[i].kind != DELETE and not (ops[i].fresh and KINDS[ops[i].kind].insert) and key not in wanted:
-            wanted.append(key)
-    current: dict[tuple[str, str], Any] = dict(_read(pk=pk, wanted=wanted, respect_breaker=respect_breaker))
-    if any(ops[i].kind == SEARCH_CLEAR for i in live):
-        for item in store.query_all(store.search_table(), pk=pk, projection=["pk", "sk"], respect_breaker=respect_breaker):
-            current.setdefault(("search", item["sk"]), item)
+def _fold(*, pk: str, ops: list[WriteOp], indices: list[int], current: dict[tuple[str, str], Any],
+          stored: dict[tuple[str, str], Any], results: dict[int, OpResult], now_ms: int) -> dict[tuple[str, str], Any]:
+    """Apply ``ops[indices]`` in order to ``current`` (the items as read, ``stored``, then as changed);
+    returns the final state of every item changed. An upsert carrying a ``base_version`` is checked
+    against the entry as stored: the ops of one batch are one client's, applied in order, and do
+    not conflict with each other."""
     finals: dict[tuple[str, str], Any] = {}
-    touched: dict[int, tuple[str, str] | list[tuple[str, str]]] = {}
-    for i in live:
+    for i in indices:
         op = ops[i]
         if op.kind == SEARCH_CLEAR:
             cleared = [k for k, v in current.items() if k[0] == "search" and v is not _GONE]
             for key in cleared:
                 current[key] = finals[key] = _GONE
-            touched[i] = cleared
             results[i] = OpResult(op.client_id, CREATED)
             continue
         key = _key_of(op)
@@ -213,26 +231,89 @@ def _apply_batch(*, pk: str, ops: list[WriteOp], live: list[int], results: dict[
         before = None if before is _GONE else before
         if op.kind == DELETE:
             current[key] = finals[key] = _GONE
-            touched[i] = key
             results[i] = OpResult(op.client_id, CREATED)
             continue
         spec = KINDS[op.kind]
         if before is not None and (spec.insert or op.client_id in before.get("cids", [])):
             results[i] = OpResult(op.client_id, DUPLICATE, id=op.entity_id or None, item=before, existed=True)
             continue
+        if op.base_version is not None and version_of(stored.get(key)) != op.base_version:
+            results[i] = OpResult(op.client_id, CONFLICT, id=op.entity_id or None, item=before,
+                                  existed=before is not None, message=CONFLICT_MESSAGE)
+            continue
         if op.kind == SEARCHES.name and before is not None and int(before["ts"]) >= int(op.data.get("timestamp") or 0):
             results[i] = OpResult(op.client_id, CREATED, id=op.entity_id, item=before, existed=True)
             continue  # an older synced search of a term searched since: nothing to change
-        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms)
+        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms, version=version_of(stored.get(key)) + 1)
         current[key] = finals[key] = item
-        touched[i] = key
         results[i] = OpResult(op.client_id, CREATED, id=op.entity_id or None, item=item, existed=before is not None)
+    return finals
+
+
+def _apply_batch(*, pk: str, ops: list[WriteOp], live: list[int], results: dict[int, OpResult], now_ms: int,
+                 respect_breaker: bool) -> None:
+    wanted: list[tuple[str, str]] = []
+    for i in live:
+        key = _key_of(ops[i])
+        if key and ops[i].kind != DELETE and not (ops[i].fresh and KINDS[ops[i].kind].insert) and key not in wanted:
+            wanted.append(key)
+    stored: dict[tuple[str, str], Any] = dict(_read(pk=pk, wanted=wanted, respect_breaker=respect_breaker))
+    if any(ops[i].kind == SEARCH_CLEAR for i in live):
+        for item in store.query_all(store.search_table(), pk=pk, projection=["pk", "sk"], respect_breaker=respect_breaker):
+            stored.setdefault(("search", item["sk"]), item)
+    finals = _fold(pk=pk, ops=ops, indices=live, current=dict(stored), stored=stored, results=results, now_ms=now_ms)
+    # Entries kept per date or week are each written with a condition on the version read, so a
+    # save landing between this read and this write is never overwritten; everything else in batches.
+    guarded = {key: state for key, state in finals.items() if state is not _GONE and _is_upsert_key(key)}
+    unwritten, batch_written = set(finals), False
     try:
-        _write(pk=pk, finals=finals, respect_breaker=respect_breaker)
+        _write(pk=pk, finals={k: v for k, v in finals.items() if k not in guarded}, respect_breaker=respect_breaker)
+        unwritten, batch_written = set(guarded), True
+        for key, state in guarded.items():
+            try:
+                _write_guarded(pk=pk, key=key, state=state, stored=stored.get(key), ops=ops, live=live,
+                               results=results, now_ms=now_ms, respect_breaker=respect_breaker)
+            except ClientError as exc:  # refused outright: this entry's ops failed, the others stand
+                for i in live:
+                    if results.get(i) is not None and results[i].status == CREATED and _key_of(ops[i]) == key:
+                        results[i] = OpResult(ops[i].client_id, FAILED, id=ops[i].entity_id or None,
+                                              message=type(exc).__name__)
+            unwritten.discard(key)
     except TrackingUnavailable:
-        for i in touched:  # an op counts only once the write carrying it went through; redo is safe
-            results.pop(i, None)
+        for i in live:  # an op counts only once the write carrying it went through; redo is safe
+            result = results.get(i)
+            if result is not None and result.status == CREATED and (
+                    _key_of(ops[i]) in unwritten or (ops[i].kind == SEARCH_CLEAR and not batch_written)):
+                results.pop(i)
         raise
+
+
+def _write_guarded(*, pk: str, key: tuple[str, str], state: dict[str, Any], stored: dict[str, Any] | None,
+                   ops: list[WriteOp], live: list[int], results: dict[int, OpResult], now_ms: int,
+                   respect_breaker: bool) -> None:
+    """One conditional ``PutItem`` of an entry's final state; when the entry changed meanwhile, its
+    ops are folded again on top of what is there now (and checked against it)."""
+    mine = [i for i in live if ops[i].kind != SEARCH_CLEAR and _key_of(ops[i]) == key]
+    table = store.tracking_table()
+    for _ in range(5):
+        condition, names, values = _version_condition(stored)
+        try:
+            store.put_item(table, item=state, condition=condition, names=names, values=values,
+                           respect_breaker=respect_breaker)
+            return
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        time.sleep(0.01)
+        stored = store.get_item(table, pk=pk, sk=key[1], respect_breaker=respect_breaker)
+        final = _fold(pk=pk, ops=ops, indices=mine, current={key: stored}, stored={key: stored},
+                      results=results, now_ms=now_ms).get(key)
+        if final is None:
+            return  # nothing left to write: each op is a duplicate or a conflict now
+        if final is _GONE:
+            raise TrackingUnavailable("an entry deleted and written again in one batch kept changing")
+        state = final
+    raise TrackingUnavailable("kept losing to concurrent edits")
 
 
 # --- The single new entry: one conditional PutItem -----------------------------------------------
@@ -255,13 +336,14 @@ def _apply_single_upsert(*, pk: str, op: WriteOp, now_ms: int, respect_breaker: 
         before = store.get_item(table, pk=pk, sk=sk, respect_breaker=respect_breaker)
         if before is not None and op.client_id in before.get("cids", []):
             return OpResult(op.client_id, DUPLICATE, id=op.entity_id, item=before, existed=True)
-        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms)
-        if before is None:
-            condition, values = "attribute_not_exists(sk)", None
-        else:
-            condition, values = "updated_at = :seen", {":seen": before.get("updated_at")}
+        if op.base_version is not None and version_of(before) != op.base_version:
+            return OpResult(op.client_id, CONFLICT, id=op.entity_id, item=before, existed=before is not None,
+                            message=CONFLICT_MESSAGE)
+        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms, version=version_of(before) + 1)
+        condition, names, values = _version_condition(before)
         try:
-            store.put_item(table, item=item, condition=condition, values=values, respect_breaker=respect_breaker)
+            store.put_item(table, item=item, condition=condition, names=names, values=values,
+                           respect_breaker=respect_breaker)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise

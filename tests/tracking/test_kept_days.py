@@ -73,6 +73,7 @@ def test_a_later_visit_reads_no_days_and_a_write_is_shown_at_once(api, mother, c
     assert api.delete(f"{WH}/cycle-days/2024-03-02/").status_code == 200
     assert shown(api) == (["2024-03-03"], ["2024-03-03"])
     synced = api.post(f"{WH}/sync/", {"items": [{"client_id": "offline-1", "type": "cycle_day",
+                                                  "base_version": 0,
                                                   "data": {"date": "2024-03-04", "periodDay": True}}]},
                       format="json")
     assert synced.status_code == 200, synced.json()

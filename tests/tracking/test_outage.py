@@ -213,7 +213,8 @@ def dynamodb_refuses(marker: bytes = b""):
 
 def test_a_queued_sync_item_refused_on_delivery_is_queued_again_when_resent(api, mother, settings):
     settings.TRACKING_BREAKER_SECONDS = 0
-    item = {"client_id": "offline-log", "type": "daily_log", "data": {"date": "2025-06-10", "mood": "low"}}
+    item = {"client_id": "offline-log", "type": "daily_log", "base_version": 0,
+            "data": {"date": "2025-06-10", "mood": "low"}}
     with dynamodb_outage():
         assert sync_statuses(api, [item]) == ["queued"]
     with dynamodb_refuses():
@@ -233,7 +234,7 @@ def test_a_write_dynamodb_refuses_is_reported_not_kept_and_applied_when_sent_aga
     settings.TRACKING_BREAKER_SECONDS = 0
     items = [
         {"client_id": "k-1", "type": "kick_session", "data": {"date": "2025-06-11T08:00:00Z", "kicks": 4, "duration": 60}},
-        {"client_id": "log-1", "type": "daily_log", "data": {"date": "2025-06-11", "mood": "low"}},
+        {"client_id": "log-1", "type": "daily_log", "base_version": 0, "data": {"date": "2025-06-11", "mood": "low"}},
         {"client_id": "k-2", "type": "kick_session", "data": {"date": "2025-06-11T09:00:00Z", "kicks": 5, "duration": 60}},
     ]
     with dynamodb_refuses(b"LOG#"):

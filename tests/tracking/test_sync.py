@@ -47,7 +47,8 @@ def test_same_batch_twice_creates_nothing_new(api):
     second = sync(api, items)
     assert [r["status"] for r in second["results"]] == ["duplicate"] * 30
     assert [r["id"] for r in second["results"]] == ids, "a duplicate names the entry it duplicates"
-    assert second["summary"] == {"created": 0, "duplicate": 30, "invalid": 0, "queued": 0, "failed": 0}
+    assert second["summary"] == {"created": 0, "duplicate": 30, "conflict": 0, "invalid": 0, "queued": 0,
+                                 "failed": 0}
     assert len(all_kicks(api)) == 30
 
 
@@ -70,12 +71,15 @@ def test_duplicate_client_ids_inside_one_batch(api):
 def test_mixed_types_invalid_items_and_order(api):
     items = [
         {"client_id": "c1", "type": "contraction", "data": {"startTime": 1738400000000, "endTime": 1738400065000}},
-        {"client_id": "d1", "type": "daily_log", "data": {"date": "2025-02-01", "mood": "low", "symptoms": ["acne"]}},
-        {"client_id": "d2", "type": "daily_log", "data": {"date": "2025-02-01", "mood": "good"}},
-        {"client_id": "f1", "type": "fertility", "data": {"date": "2025-02-01", "cycle_day": 12}},
-        {"client_id": "f2", "type": "fertility", "data": {"date": "2025-02-01", "ovulation_test_taken": True}},
-        {"client_id": "w1", "type": "pregnancy_week", "data": {"pregnancy_week": 12, "current_weight_kg": 60}},
-        {"client_id": "cd1", "type": "cycle_day", "data": {"date": "2025-02-01", "periodDay": True}},
+        {"client_id": "d1", "type": "daily_log", "base_version": 0,
+         "data": {"date": "2025-02-01", "mood": "low", "symptoms": ["acne"]}},
+        {"client_id": "d2", "type": "daily_log", "base_version": 0, "data": {"date": "2025-02-01", "mood": "good"}},
+        {"client_id": "f1", "type": "fertility", "base_version": 0, "data": {"date": "2025-02-01", "cycle_day": 12}},
+        {"client_id": "f2", "type": "fertility", "base_version": 0,
+         "data": {"date": "2025-02-01", "ovulation_test_taken": True}},
+        {"client_id": "w1", "type": "pregnancy_week", "base_version": 0,
+         "data": {"pregnancy_week": 12, "current_weight_kg": 60}},
+        {"client_id": "cd1", "type": "cycle_day", "base_version": 0, "data": {"date": "2025-02-01", "periodDay": True}},
         {"client_id": "s1", "type": "search", "data": {"term": "Folic acid", "timestamp": 1738400000000}},
         {"client_id": "bad1", "type": "kick_session", "data": {"date": "2025-02-01T10:00:00Z", "kicks": -3,
                                                                "duration": 10}},
@@ -104,7 +108,8 @@ def test_mixed_types_invalid_items_and_order(api):
 
 
 def test_a_resent_old_upsert_does_not_overwrite_a_newer_edit(api):
-    old = {"client_id": "offline-log", "type": "daily_log", "data": {"date": "2025-02-10", "mood": "low"}}
+    old = {"client_id": "offline-log", "type": "daily_log", "base_version": 0,
+           "data": {"date": "2025-02-10", "mood": "low"}}
     sync(api, [old])
     api.post(f"{WH}/logs/", {"date": "2025-02-10", "mood": "excellent"}, format="json")
     assert sync(api, [old])["results"][0]["status"] == "duplicate"
@@ -121,17 +126,18 @@ def test_limits_and_shape(api):
     assert empty.status_code == 200 and empty.json()["results"] == []
 
 
-def test_500_items_cost_at_most_25_dynamodb_calls(api):
+def test_500_items_cost_few_dynamodb_calls(api):
+    """New entries go 25 to a BatchWriteItem; an entry kept per date is one conditional PutItem."""
     items = [kick(i, "big") for i in range(460)] + [
-        {"client_id": f"log-{i}", "type": "daily_log", "data": {"date": f"2025-01-{i + 1:02d}", "mood": "good"}}
+        {"client_id": f"log-{i}", "type": "daily_log", "base_version": 0,
+         "data": {"date": f"2025-01-{i + 1:02d}", "mood": "good"}}
         for i in range(20)
     ] + [{"client_id": f"s-{i}", "type": "search", "data": {"term": f"term {i}"}} for i in range(20)]
     with count_aws_calls() as calls:
         result = sync(api, items)
     assert result["summary"]["created"] == 500
     dynamodb = {k: v for k, v in calls.items() if k.startswith("dynamodb.")}
-    assert sum(dynamodb.values()) <= 25, dynamodb
-    assert "dynamodb.Scan" not in dynamodb
+    assert dynamodb == {"dynamodb.BatchGetItem": 5, "dynamodb.BatchWriteItem": 20, "dynamodb.PutItem": 20}, dynamodb
     with count_aws_calls() as calls:
         again = sync(api, items)
     assert again["summary"]["duplicate"] == 500
@@ -174,8 +180,8 @@ def test_a_synced_week_zero_is_filed_under_the_current_week_as_the_endpoint_file
 
     due = local_today() + timedelta(days=280 - 20 * 7 - 3)  # 20 weeks and 3 days along
     assert api.put(f"{WH}/profile/", {"estimated_due_date": due.isoformat()}, format="json").status_code == 200
-    result = sync(api, [{"client_id": "week-0", "type": "pregnancy_week", "data": WEEK_ZERO},
-                        {"client_id": "week-none", "type": "pregnancy_week",
+    result = sync(api, [{"client_id": "week-0", "type": "pregnancy_week", "base_version": 0, "data": WEEK_ZERO},
+                        {"client_id": "week-none", "type": "pregnancy_week", "base_version": 0,
                          "data": {"baby_kicks_count": 4, "mood_rating": 7}}])
     assert [r["status"] for r in result["results"]] == ["created", "created"], result
     assert [r["id"] for r in result["results"]] == ["20", "20"]
@@ -187,7 +193,8 @@ def test_a_synced_week_zero_is_filed_under_the_current_week_as_the_endpoint_file
 
 
 def test_a_synced_week_zero_without_a_pregnancy_is_invalid_with_the_endpoints_reason(api):
-    result = sync(api, [{"client_id": "week-0", "type": "pregnancy_week", "data": WEEK_ZERO}, kick(1)])
+    result = sync(api, [{"client_id": "week-0", "type": "pregnancy_week", "base_version": 0, "data": WEEK_ZERO},
+                        kick(1)])
     assert [r["status"] for r in result["results"]] == ["invalid", "created"]
     assert "no pregnancy" in result["results"][0]["message"]
     assert api.get(f"{WH}/pregnancy/").json()["pregnancy_record"] is None

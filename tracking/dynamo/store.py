@@ -224,11 +224,14 @@ def batch_write(requests: dict[str, list[dict[str, Any]]], *, respect_breaker: b
 
 
 def put_item(table: Any, *, item: dict[str, Any], condition: str | None = None,
-             values: dict[str, Any] | None = None, respect_breaker: bool = True) -> None:
+             names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+             respect_breaker: bool = True) -> None:
     """One ``PutItem``; a failed condition raises ``ClientError`` ConditionalCheckFailedException."""
     kwargs: dict[str, Any] = {"Item": item}
     if condition:
         kwargs["ConditionExpression"] = condition
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
     if values:
         kwargs["ExpressionAttributeValues"] = values
     with guard(respect_breaker=respect_breaker):

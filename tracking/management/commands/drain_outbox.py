@@ -33,6 +33,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 f"delivered={report.delivered} duplicates={report.duplicates} failed={report.failed} "
+                f"conflicts={report.conflicts} "
                 f"users={report.users} remaining={report.remaining}"
             )
         # Exit status 0 even with rows remaining: the timer tries again; an outage is not a crash.

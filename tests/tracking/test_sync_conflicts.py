@@ -1,0 +1,165 @@
+"""A synced entry kept per date or week is written only if it has not changed since the client
+read it (its ``version``); otherwise it is answered ``conflict`` with the entry as it is now."""
+
+from __future__ import annotations
+
+import io
+import threading
+from contextlib import contextmanager
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from tests.helpers import client_for
+from tests.tracking.conftest import WH, dynamodb_outage
+from tracking.models import OutboxState, TrackingOutbox
+
+DAY = "2025-03-10"
+
+
+def log_item(client_id: str, base_version: int, mood: str, day: str = DAY) -> dict:
+    return {"client_id": client_id, "type": "daily_log", "base_version": base_version,
+            "data": {"date": day, "mood": mood}}
+
+
+def kick_item(client_id: str, hour: int) -> dict:
+    return {"client_id": client_id, "type": "kick_session",
+            "data": {"date": f"2025-03-10T{hour:02d}:00:00Z", "kicks": 10, "duration": 60}}
+
+
+def sync(api, items) -> list[dict]:
+    response = api.post(f"{WH}/sync/", {"items": items}, format="json")
+    assert response.status_code in (200, 202), response.content
+    return response.json()["results"]
+
+
+def log_of(api, day: str = DAY) -> dict:
+    logs = api.get(f"{WH}/logs/", {"start_date": day, "end_date": day}).json()["logs"]
+    assert len(logs) == 1
+    return logs[0]
+
+
+def test_an_entry_saved_since_the_client_read_it_is_a_conflict_and_the_rest_is_applied(api):
+    first = api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").json()["log"]
+    assert first["version"] == 1, "the client reads the entry with its version"
+    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "excellent"}, format="json").status_code == 200
+
+    results = sync(api, [log_item("offline-edit", first["version"], "poor"), kick_item("k1", 8),
+                         log_item("other-day", 0, "good", day="2025-03-11")])
+    assert [r["status"] for r in results] == ["conflict", "created", "created"]
+    conflict = results[0]
+    assert conflict["version"] == 2 and conflict["message"]
+    assert conflict["current"]["mood"] == "excellent" and conflict["current"]["version"] == 2
+    assert log_of(api)["mood"] == "excellent", "the save made since is kept"
+    assert log_of(api, "2025-03-11")["version"] == 1 and results[2]["version"] == 1
+
+    # read again and resend on top of it: applied
+    again = sync(api, [log_item("offline-edit-2", conflict["version"], "poor")])
+    assert [(r["status"], r["version"]) for r in again] == [("created", 3)]
+    assert log_of(api)["mood"] == "poor"
+
+
+def test_a_day_the_client_saw_empty_is_a_conflict_once_someone_filled_it(api):
+    api.post(f"{WH}/logs/", {"date": DAY, "mood": "excellent"}, format="json")
+    results = sync(api, [log_item("offline-new", 0, "poor")])
+    assert results[0]["status"] == "conflict" and results[0]["current"]["mood"] == "excellent"
+    assert log_of(api)["mood"] == "excellent"
+
+
+def test_edits_of_one_day_in_one_sync_are_applied_in_order(api):
+    results = sync(api, [log_item("a", 0, "low"), log_item("b", 0, "good"), kick_item("k", 9)])
+    assert [r["status"] for r in results] == ["created", "created", "created"]
+    assert log_of(api)["mood"] == "good" and log_of(api)["version"] == 1
+
+
+def test_base_version_is_required_for_entries_kept_per_date(api):
+    results = sync(api, [{"client_id": "x", "type": "daily_log", "data": {"date": DAY, "mood": "low"}},
+                         {**log_item("y", 0, "low"), "base_version": "1"},
+                         {**log_item("z", 0, "low"), "base_version": -1}, kick_item("k", 7)])
+    assert [r["status"] for r in results] == ["invalid", "invalid", "invalid", "created"]
+    assert all("base_version" in r["message"] for r in results[:3])
+
+
+@contextmanager
+def a_save_lands_before_the_first_write(api):
+    """Another request saves the day between the sync's read and its write (as another device
+    would), through the endpoint, when the sync sends its first write."""
+    from phb.aws.clients import aws_resource
+
+    events = aws_resource("dynamodb").meta.client.meta.events
+    names = ["before-call.dynamodb.PutItem", "before-call.dynamodb.BatchWriteItem"]
+    fired = []
+
+    def save(**_):
+        if not fired:
+            fired.append(True)
+            assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "excellent"}, format="json").status_code == 200
+
+    for name in names:
+        events.register(name, save)
+    try:
+        yield fired
+    finally:
+        for name in names:
+            events.unregister(name, save)
+
+
+def test_a_save_landing_between_the_syncs_read_and_write_is_not_overwritten(api):
+    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201  # version 1
+    with a_save_lands_before_the_first_write(api) as fired:
+        results = sync(api, [log_item("offline-edit", 1, "poor"), kick_item("k1", 8)])
+    assert fired
+    assert log_of(api)["mood"] == "excellent", "the save that landed in between is kept"
+    assert [r["status"] for r in results] == ["conflict", "created"]
+    assert results[0]["current"]["mood"] == "excellent"
+
+
+def test_a_queued_edit_meeting_a_newer_save_is_set_aside_and_answered_conflict_when_resent(api, mother, settings):
+    settings.TRACKING_BREAKER_SECONDS = 0
+    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201  # version 1
+    item = log_item("offline-edit", 1, "poor")
+    with dynamodb_outage():
+        assert [r["status"] for r in sync(api, [item])] == ["queued"]
+    # another device saved the day before the queue was delivered (written straight to DynamoDB)
+    from tracking.dynamo import keys, store
+    table = store.tracking_table()
+    current = table.get_item(Key={"pk": keys.user_pk(mother.pk), "sk": f"{keys.DAILY_LOG}{DAY}"})["Item"]
+    table.put_item(Item={**current, "mood": "excellent", "version": 2})
+
+    call_command("drain_outbox", stdout=io.StringIO())
+    row = TrackingOutbox.objects.get(user=mother, client_id="offline-edit")
+    assert log_of(api)["mood"] == "excellent", "the newer save is kept"
+    assert (row.state, row.outcome) == (OutboxState.FAILED, "conflict")
+    resent = sync(api, [item])
+    assert resent[0]["status"] == "conflict" and resent[0]["current"]["mood"] == "excellent"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_devices_syncing_edits_of_one_read_apply_exactly_one(mother):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises the two requests; the race is exercised on PostgreSQL")
+    assert client_for(mother).post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201
+    version = 1  # a first write
+    outcomes: dict[str, list[dict]] = {}
+    start = threading.Barrier(2)
+
+    def device(name: str, mood: str) -> None:
+        try:
+            start.wait()
+            outcomes[name] = sync(client_for(mother), [log_item(f"{name}-edit", version, mood),
+                                                       kick_item(f"{name}-kick", 6 if name == "a" else 7)])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=device, args=args) for args in (("a", "poor"), ("b", "good"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(outcomes[name][0]["status"] for name in ("a", "b"))
+    assert statuses == ["conflict", "created"], outcomes
+    winner = next(name for name in ("a", "b") if outcomes[name][0]["status"] == "created")
+    stored = log_of(client_for(mother))
+    assert stored["mood"] == {"a": "poor", "b": "good"}[winner] and stored["version"] == version + 1
+    assert all(outcomes[name][1]["status"] == "created" for name in ("a", "b"))
