@@ -21,7 +21,7 @@ from django.utils import timezone
 from payments import services
 from payments.gateway import GatewayError, get_gateway
 from payments.models import COMPLETABLE_STATUSES, EventSource, Payment, PaymentStatus
-from payments.refund_requests import RETRIED_EVENT_KIND, payment_retry_failed_refund
+from payments.refund_requests import RETRIED_EVENT_KIND, UNNAMED_REFUND_IDS, payment_retry_failed_refund
 
 logger = logging.getLogger("payments")
 
@@ -123,7 +123,11 @@ def _reconcile_refund(payment: Payment, *, report: ReconcileReport, source: str 
         report.refunds_requested += int(bool(payment.refund_provider_id))
         return
     try:
-        refund = services.payment_fetch_refund(payment=payment, refund_id=payment.refund_provider_id)
+        if payment.refund_provider_id in UNNAMED_REFUND_IDS:  # accepted without an id: find it by its charge
+            refund = services.payment_find_refund(payment=payment, amount=payment.refund_amount_minor,
+                                                  status="processed")
+        else:
+            refund = services.payment_fetch_refund(payment=payment, refund_id=payment.refund_provider_id)
     except services.PaymentProviderError:
         report.provider_errors += 1
         return

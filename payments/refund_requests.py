@@ -49,6 +49,11 @@ DEAD_REFUND_STATUSES = ("failed", "reversed")
 ATTEMPT_EVENT_KINDS = ("refund_request_failed", "refund_request_unconfirmed", "refund_retried")
 # What a failed refund asked for again leaves on the payment.
 RETRIED_EVENT_KIND = "refund_retried"
+# ``refund_provider_id`` of a refund the provider accepted, or one started in its dashboard, whose
+# answer did not name it: reconciliation finds it among the transaction's refunds.
+REFUND_ACCEPTED_UNNAMED = "accepted"
+REFUND_STARTED_UNNAMED = "provider"
+UNNAMED_REFUND_IDS = (REFUND_ACCEPTED_UNNAMED, REFUND_STARTED_UNNAMED)
 
 
 def needs_refund_request(payment: Payment) -> bool:
@@ -72,7 +77,7 @@ def _existing_refund(*, payment: Payment) -> RefundResult | None:
 def _record_accepted(*, payment: Payment, refund: RefundResult, source: str, kind: str) -> Payment:
     from payments.services import METRIC_AREA, payment_apply_refund, record_event
 
-    Payment.objects.filter(pk=payment.pk).update(refund_provider_id=(refund.refund_id or "accepted")[:64])
+    Payment.objects.filter(pk=payment.pk).update(refund_provider_id=(refund.refund_id or REFUND_ACCEPTED_UNNAMED)[:64])
     record_event(payment, kind=kind, source=source, provider_status=refund.status,
                  amount_minor=refund.amount or payment.refund_amount_minor,
                  currency=refund.currency or payment.currency, message=payment.refund_reason)

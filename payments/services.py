@@ -43,7 +43,13 @@ from payments.models import (
     PaymentStatus,
     Provider,
 )
-from payments.refund_requests import RETRIED_EVENT_KIND, needs_refund_request, payment_request_refund
+from payments.refund_requests import (
+    REFUND_STARTED_UNNAMED,
+    RETRIED_EVENT_KIND,
+    UNNAMED_REFUND_IDS,
+    needs_refund_request,
+    payment_request_refund,
+)
 from phb import metrics
 from phb.api.errors import ApiError
 from phb.notify import send_email_after_commit
@@ -367,13 +373,15 @@ def payment_apply_refund(*, payment_id: uuid.UUID, refund: RefundResult, source:
                 fields += ["status_reason"]
             elif target == PaymentStatus.REFUND_PENDING and not payment.refund_reason:
                 payment.refund_reason = "Refund started at the payment provider."
-                payment.refund_provider_id = (refund.refund_id or "provider")[:64]
+                payment.refund_provider_id = (refund.refund_id or REFUND_STARTED_UNNAMED)[:64]
                 fields += ["refund_reason", "refund_provider_id"]
             payment.save(update_fields=fields)
-        if (previous == PaymentStatus.REFUND_PENDING and not payment.refund_provider_id and refund.refund_id
+        unnamed = ("", *UNNAMED_REFUND_IDS)
+        if (previous == PaymentStatus.REFUND_PENDING and payment.refund_provider_id in unnamed and refund.refund_id
                 and outcome != "failed" and refund.amount in (0, payment.refund_amount_minor)):
-            # The refund asked for, whose answer never reached us: known now, it is not asked for again.
-            Payment.objects.filter(pk=payment.pk, refund_provider_id="").update(
+            # The refund asked for, whose answer never reached us or did not name it: known now, it is
+            # not asked for again and can be looked up.
+            Payment.objects.filter(pk=payment.pk, refund_provider_id__in=unnamed).update(
                 refund_provider_id=refund.refund_id[:64])
             payment.refund_provider_id = refund.refund_id[:64]
         if target or source == EventSource.WEBHOOK:

@@ -154,6 +154,26 @@ def test_a_refund_whose_webhooks_were_lost_is_settled_by_reconciliation(api_serv
     assert settled.events.filter(source="reconcile", to_status="refunded").exists()
 
 
+@pytest.mark.parametrize("unnamed", ["accepted", "provider"])
+def test_a_refund_the_provider_accepted_without_naming_it_is_settled_by_reconciliation(api_server, standin, clinic,
+                                                                                        unnamed):
+    """Paystack accepted the refund (or one was started in its dashboard) without giving the refund's
+    id, so the payment keeps a stand-in id that names no refund: reconciliation finds it among the
+    transaction's refunds instead of asking for an unknown refund for ever, and never refunds twice."""
+    standin.http.post("/_standin/config", json={"webhook_url": "", "refund_webhook_delay": 0.2})
+    payment = _paid_and_cancelled(api_server, standin, clinic, webhook="none")
+    time.sleep(0.5)  # processed at Paystack by now; no webhook told us
+    real_id = payment.refund_provider_id
+    Payment.objects.filter(pk=payment.pk).update(refund_provider_id=unnamed,
+                                                 refund_requested_at=timezone.now() - timedelta(hours=2))
+
+    report = payments_reconcile()
+    assert report.refunds_settled == 1, report
+    settled = Payment.objects.get(pk=payment.pk)
+    assert settled.status == PaymentStatus.REFUNDED and settled.refund_provider_id == real_id
+    assert standin.calls()["refund"] == 1
+
+
 def test_admin_check_now_books_a_paid_charge_and_expires_nothing(api_server, standin, clinic):
     from django.test import Client
 
