@@ -227,10 +227,13 @@ def _scrub_segment(text: str) -> str:
 _MAY_HOLD_PHI = re.compile(r"[0-9\uff10-\uff19@=:]|bearer|basic|eyJ|PHB-", re.IGNORECASE)
 
 
-def scrub_text(text: str) -> str:
+def scrub_text(text: str, known: re.Pattern[str] | None = None) -> str:
     """Scrub free text; UUIDs (our public ids and request ids) are kept intact. Percent-escapes
-    (a URL's query string) are decoded first, so ``jane%40example.com`` is an email too."""
+    (a URL's query string) are decoded first, once, so ``jane%40example.com`` is an email too, and
+    a request's ``known`` names and contacts are matched in their decoded form as well."""
     text = decode_escapes(text)
+    if known is not None:
+        text = known.sub("[redacted]", text)
     if not _MAY_HOLD_PHI.search(text):
         return text
     parts = _UUID.split(text)
@@ -246,8 +249,7 @@ def scrub(value: Any, key: str | None = None, known: re.Pattern[str] | None = No
     if key is not None and key.lower() in SENSITIVE_KEYS and value not in (None, "", [], {}):
         return "[redacted]"
     if isinstance(value, str):
-        value = decode_escapes(value)
-        return scrub_text(known.sub("[redacted]", value) if known else value)
+        return scrub_text(value, known)
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, dict):

@@ -75,3 +75,25 @@ def test_a_user_s_encoded_name_and_email_are_scrubbed_from_a_request_line(captur
 def test_long_runs_of_escapes_are_decoded_to_the_end(text, expected):
     """The shapes ``bench/bench_log_scrub.py`` times (decoding is linear in the text's length)."""
     assert scrub_text(text) == expected
+
+
+def test_a_logged_string_is_decoded_once(monkeypatch):
+    """``scrub`` decodes a string once, then matches the request's names and the patterns on it."""
+    import re
+
+    from phb import logs
+
+    passes: list[str] = []
+    real = logs.decode_escapes
+
+    def counted(text: str) -> str:
+        passes.append(text)
+        return real(text)
+
+    monkeypatch.setattr(logs, "decode_escapes", counted)
+    known = re.compile(r"(?<!\w)(?:Chidinma)(?!\w)", re.IGNORECASE)
+    scrubbed = logs.scrub("lookup /x?n=Chidinma%20O&m=a%2540b.co", None, known)
+    assert scrubbed == "lookup /x?n=[redacted] O&m=[email]"
+    assert len(passes) == 1, passes
+    assert logs.scrub({"path": "/x?m=a%40b.co"}) == {"path": "/x?m=[email]"}
+    assert len(passes) == 2, passes
