@@ -24,10 +24,16 @@ def _ascii(match: re.Match[str]) -> str:
 
 
 def _utf8(match: re.Match[str]) -> str:
+    """The run's text, or the run as it is when it is not UTF-8 or decodes to a character that is
+    not printable: a C1 control (``%C2%85`` is a line break to ``str.splitlines``), a line or
+    paragraph separator, a direction override (``%E2%80%AE`` shows the rest of the line reversed),
+    a zero-width or other format character. Decoded, these would break the line or make it read
+    otherwise than it was written."""
     try:
-        return bytes.fromhex(match.group(0).replace("%", "")).decode()
+        text = bytes.fromhex(match.group(0).replace("%", "")).decode()
     except UnicodeDecodeError:
         return match.group(0)
+    return text if text.isprintable() else match.group(0)
 
 
 def _reduce(text: str) -> str:
@@ -65,7 +71,8 @@ def _reduce(text: str) -> str:
 
 def decode_escapes(text: str) -> str:
     """``text`` with its percent-escapes decoded, nested ones too; text without ``%`` as it is.
-    Escapes of control characters and bytes that are not UTF-8 are kept as they are."""
+    Escapes of control characters, of other characters that are not printable (separators, format
+    characters such as direction overrides) and of bytes that are not UTF-8 are kept as they are."""
     if "%" not in text:
         return text
     once = _ASCII_ESCAPE.sub(_ascii, _NESTED_PERCENT.sub("%", text))

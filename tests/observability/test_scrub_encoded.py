@@ -97,3 +97,19 @@ def test_a_logged_string_is_decoded_once(monkeypatch):
     assert len(passes) == 1, passes
     assert logs.scrub({"path": "/x?m=a%40b.co"}) == {"path": "/x?m=[email]"}
     assert len(passes) == 2, passes
+
+
+@pytest.mark.parametrize("escaped", [
+    "%C2%85",  # NEL, a C1 control: a line break to str.splitlines
+    "%C2%9B",  # CSI, the C1 control that starts a terminal escape sequence
+    "%E2%80%A8",  # LINE SEPARATOR
+    "%E2%80%AE",  # RIGHT-TO-LEFT OVERRIDE: the rest of the line shows reversed
+    "%E2%80%8B",  # ZERO WIDTH SPACE
+])
+def test_escapes_of_characters_that_are_not_printable_are_kept(escaped, captured_lines):
+    text = f"GET /x?q=a{escaped}b failed"
+    assert decode_escapes(text) == text
+    assert decode_escapes(f"caf%C3%A9 {escaped}") == f"café {escaped}"
+    logging.getLogger("payments").warning(text)
+    lines = captured_lines.getvalue().splitlines()
+    assert json.loads(lines[-1])["message"] == text
