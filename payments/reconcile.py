@@ -19,7 +19,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from payments import services
-from payments.gateway import GatewayError, get_gateway
+from payments.gateway import GatewayError, RefundResult, get_gateway
 from payments.models import COMPLETABLE_STATUSES, EventSource, Payment, PaymentStatus
 from payments.refund_requests import RETRIED_EVENT_KIND, UNNAMED_REFUND_IDS, payment_retry_failed_refund
 
@@ -133,10 +133,26 @@ def _reconcile_refund(payment: Payment, *, report: ReconcileReport, source: str 
         return
     if refund is None:
         return
+    if payment.refund_provider_id in UNNAMED_REFUND_IDS:
+        _name_refund(payment, refund)
     settled = services.payment_apply_refund(payment_id=payment.pk, refund=refund, source=source,
                                             kind=f"refund_{refund.status}")
     if settled.status != PaymentStatus.REFUND_PENDING:
         report.refunds_settled += 1
+
+
+def _name_refund(payment: Payment, refund: RefundResult) -> None:
+    """Keep the id of the refund found for a payment whose refund was accepted without one: the
+    newest of the transaction's refunds of its amount is the one asked for last, so its outcome,
+    a failure included, is its own and not that of a refund which failed before it was asked for
+    again (``services.payment_apply_refund``)."""
+    if not refund.refund_id or refund.amount not in (0, payment.refund_amount_minor):
+        return
+    named = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.REFUND_PENDING,
+                                   refund_provider_id=payment.refund_provider_id).update(
+        refund_provider_id=refund.refund_id[:64])
+    if named:
+        payment.refund_provider_id = refund.refund_id[:64]
 
 
 def payments_check_now(*, payments: Iterable[Payment], source: str = EventSource.ADMIN) -> ReconcileReport:

@@ -168,3 +168,27 @@ def test_asking_again_for_a_refund_not_yet_accepted_takes_the_change_permission(
     assert b'value="retry_refund"' in operator.get(CHANGELIST).content
     assert "1 refund(s) accepted by the provider." in ask(operator).content.decode()
     assert standin.calls()["refund"] == 2
+
+
+def test_a_refund_asked_for_again_accepted_without_naming_it_that_fails_is_failed_by_reconciliation(
+        api_server, standin, clinic):
+    """The refund asked for again was accepted without its id and then failed, and no webhook said
+    so: reconciliation finds it among the transaction's refunds, the newest of that amount, names it
+    and fails the payment, instead of taking it for the earlier failed refund and waiting for ever."""
+    import time
+
+    payment = _failed_refund(api_server, standin, clinic)
+    standin.http.post("/_standin/config", json={"refund_outcome": "failed", "webhook_url": "",
+                                                "refund_webhook_delay": 0.2})
+    payment = payment_retry_failed_refund(payment_id=payment.pk, source=EventSource.ADMIN)
+    real_id = payment.refund_provider_id
+    assert payment.status == PaymentStatus.REFUND_PENDING and real_id
+    time.sleep(0.5)  # failed at Paystack by now; no webhook told us
+    Payment.objects.filter(pk=payment.pk).update(refund_provider_id="accepted",
+                                                 refund_requested_at=timezone.now() - timedelta(hours=2))
+
+    report = payments_reconcile()
+    assert report.refunds_settled == 1, report
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REFUND_FAILED and payment.refund_provider_id == real_id
+    assert standin.calls()["refund"] == 2
