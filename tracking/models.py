@@ -236,6 +236,9 @@ class TrackingOutbox(models.Model):
     payload = JSONField(default=dict)
     base_version = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Entries kept per date or week: written only while the entry is at this version")
+    batch = models.CharField(max_length=32, blank=True, editable=False,
+                             help_text="Rows queued by one request share it: delivered together with rows of other "
+                                       "requests, a synced edit is checked against what those wrote before it")
     state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING)
     outcome = models.CharField(max_length=16, blank=True)
     attempts = models.PositiveIntegerField(default=0)

@@ -81,6 +81,7 @@ def enqueue(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
     rows = []
     results = []
     added: set[str] = set()
+    batch = uuid.uuid4().hex  # this request's writes: a synced edit among them is checked as one of them
     for op in ops:
         state = known.get(op.client_id)
         if state == OutboxState.DELIVERED:
@@ -90,7 +91,8 @@ def enqueue(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
         if state in (None, OutboxState.FAILED) and op.client_id not in added:
             added.add(op.client_id)
             rows.append(TrackingOutbox(user_id=user_id, client_id=op.client_id, kind=op.kind,
-                                       entity_id=op.entity_id, payload=op.data, base_version=op.base_version))
+                                       entity_id=op.entity_id, payload=op.data, base_version=op.base_version,
+                                       batch=batch))
     retried = [row.client_id for row in rows if known.get(row.client_id) == OutboxState.FAILED]
     with transaction.atomic():
         if retried:
@@ -104,7 +106,7 @@ def enqueue(*, user_id: object, ops: list[WriteOp]) -> list[OpResult]:
 
 def _op_of(row: TrackingOutbox) -> WriteOp:
     return WriteOp(kind=row.kind, client_id=row.client_id, data=row.payload, entity_id=row.entity_id,
-                   base_version=row.base_version)
+                   base_version=row.base_version, batch=row.batch or f"row-{row.pk}")
 
 
 def _apply_isolating(*, user_id: object, ops: list[WriteOp], respect_breaker: bool,

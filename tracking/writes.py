@@ -22,7 +22,10 @@ twice in a call; a sync of 500 new entries costs 5 ``BatchGetItem`` + 20 ``Batch
 with every write). It is written only while it is at the version read, so a save landing between
 the read and the write is never overwritten: the entry is read again and its ops folded on top.
 An op carrying ``base_version`` (a synced edit: the version its client read, 0 for none) is
-``conflict`` unless the entry is at that version, and is not applied.
+``conflict`` unless the entry is at that version, and is not applied. Ops of one request share a
+``batch`` and are checked against the entry as it stood before them; an op of another batch
+applied to the entry first (queued writes of several requests delivered together) makes it a
+conflict too.
 
 A single new entry (the usual POST) is one conditional ``PutItem`` with
 ``attribute_not_exists(sk)``: a repeat fails the condition and is reported ``duplicate``.
@@ -74,6 +77,7 @@ class WriteOp:
     entity_id: str = ""
     fresh: bool = False  # the client id was made up for this request: nothing can exist under it yet
     base_version: int | None = None  # upserts: the version the client read (0: no entry); None: no check
+    batch: str = ""  # ops of one request share it: one client's edits, made on what it read before them
 
 
 @dataclass
@@ -215,9 +219,12 @@ def _fold(*, pk: str, ops: list[WriteOp], indices: list[int], current: dict[tupl
           stored: dict[tuple[str, str], Any], results: dict[int, OpResult], now_ms: int) -> dict[tuple[str, str], Any]:
     """Apply ``ops[indices]`` in order to ``current`` (the items as read, ``stored``, then as changed);
     returns the final state of every item changed. An upsert carrying a ``base_version`` is checked
-    against the entry as stored: the ops of one batch are one client's, applied in order, and do
-    not conflict with each other."""
+    against the entry as stored: the ops of one ``batch`` are one client's, applied in order, and do
+    not conflict with each other. An op of another batch applied to the entry before it (queued
+    writes of several requests delivered together: a page's save, a delete, another device's sync)
+    makes it a conflict, as it would be had each request's writes been delivered on their own."""
     finals: dict[tuple[str, str], Any] = {}
+    applied_by: dict[tuple[str, str], set[str]] = {}  # the batches whose ops changed each item so far
     for i in indices:
         op = ops[i]
         if op.kind == SEARCH_CLEAR:
@@ -231,13 +238,15 @@ def _fold(*, pk: str, ops: list[WriteOp], indices: list[int], current: dict[tupl
         before = None if before is _GONE else before
         if op.kind == DELETE:
             current[key] = finals[key] = _GONE
+            applied_by.setdefault(key, set()).add(op.batch)
             results[i] = OpResult(op.client_id, CREATED)
             continue
         spec = KINDS[op.kind]
         if before is not None and (spec.insert or op.client_id in before.get("cids", [])):
             results[i] = OpResult(op.client_id, DUPLICATE, id=op.entity_id or None, item=before, existed=True)
             continue
-        if op.base_version is not None and version_of(stored.get(key)) != op.base_version:
+        if op.base_version is not None and (version_of(stored.get(key)) != op.base_version
+                                            or applied_by.get(key, set()) - {op.batch}):
             results[i] = OpResult(op.client_id, CONFLICT, id=op.entity_id or None, item=before,
                                   existed=before is not None, message=CONFLICT_MESSAGE)
             continue
@@ -246,6 +255,7 @@ def _fold(*, pk: str, ops: list[WriteOp], indices: list[int], current: dict[tupl
             continue  # an older synced search of a term searched since: nothing to change
         item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms, version=version_of(stored.get(key)) + 1)
         current[key] = finals[key] = item
+        applied_by.setdefault(key, set()).add(op.batch)
         results[i] = OpResult(op.client_id, CREATED, id=op.entity_id or None, item=item, existed=before is not None)
     return finals
 

@@ -163,3 +163,52 @@ def test_two_devices_syncing_edits_of_one_read_apply_exactly_one(mother):
     stored = log_of(client_for(mother))
     assert stored["mood"] == {"a": "poor", "b": "good"}[winner] and stored["version"] == version + 1
     assert all(outcomes[name][1]["status"] == "created" for name in ("a", "b"))
+
+
+def test_a_queued_edit_meeting_a_save_queued_before_it_is_set_aside_not_applied_over_it(api, mother, settings):
+    settings.TRACKING_BREAKER_SECONDS = 0
+    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201  # version 1
+    with dynamodb_outage():
+        # the page saves the day, then another device's offline edit of version 1 arrives
+        assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "excellent"}, format="json").status_code == 202
+        assert [r["status"] for r in sync(api, [log_item("offline-edit", 1, "poor"), kick_item("k1", 8)])] == [
+            "queued", "queued"]
+    call_command("drain_outbox", stdout=io.StringIO())
+    assert log_of(api)["mood"] == "excellent", "the save queued first is kept"
+    row = TrackingOutbox.objects.get(user=mother, client_id="offline-edit")
+    assert (row.state, row.outcome) == (OutboxState.FAILED, "conflict")
+    assert TrackingOutbox.objects.get(user=mother, client_id="k1").state == OutboxState.DELIVERED
+
+
+def test_two_devices_queued_edits_of_one_read_apply_exactly_one(api, mother, settings):
+    settings.TRACKING_BREAKER_SECONDS = 0
+    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201  # version 1
+    with dynamodb_outage():
+        # device a sends two edits of the day in one sync (applied in order), device b one
+        assert [r["status"] for r in sync(api, [log_item("a-edit", 1, "poor"), log_item("a-edit-2", 1, "fair")])
+                ] == ["queued", "queued"]
+        assert [r["status"] for r in sync(api, [log_item("b-edit", 1, "good")])] == ["queued"]
+    call_command("drain_outbox", stdout=io.StringIO())
+    stored = log_of(api)
+    assert (stored["mood"], stored["version"]) == ("fair", 2), "the first sync's edits are applied, in order"
+    rows = {row.client_id: (row.state, row.outcome) for row in TrackingOutbox.objects.filter(user=mother)}
+    assert rows == {"a-edit": (OutboxState.DELIVERED, "created"), "a-edit-2": (OutboxState.DELIVERED, "created"),
+                    "b-edit": (OutboxState.FAILED, "conflict")}
+    resent = sync(api, [log_item("b-edit", 1, "good")])
+    assert resent[0]["status"] == "conflict" and resent[0]["current"]["mood"] == "fair"
+
+
+def test_a_queued_edit_does_not_bring_back_a_day_deleted_before_it(api, mother, settings):
+    settings.TRACKING_BREAKER_SECONDS = 0
+    day = {"date": DAY, "periodDay": True}
+    assert api.post(f"{WH}/cycle-days/", day, format="json").status_code == 201  # version 1
+    with dynamodb_outage():
+        assert api.delete(f"{WH}/cycle-days/{DAY}/").status_code == 202
+        edit = {"client_id": "offline-day", "type": "cycle_day", "base_version": 1,
+                "data": {**day, "notes": "cramps"}}
+        assert [r["status"] for r in sync(api, [edit])] == ["queued"]
+    call_command("drain_outbox", stdout=io.StringIO())
+    days = api.get(f"{WH}/cycle-days/", {"start_date": DAY, "end_date": DAY}).json()["days"]
+    assert days == [], "the delete queued first stands"
+    row = TrackingOutbox.objects.get(user=mother, client_id="offline-day")
+    assert (row.state, row.outcome) == (OutboxState.FAILED, "conflict")
