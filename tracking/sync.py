@@ -36,6 +36,9 @@ from tracking.writes import (
 logger = logging.getLogger("tracking.sync")
 
 SYNC_STATUSES = (CREATED, DUPLICATE, CONFLICT, INVALID, QUEUED, FAILED)
+# No entry reaches it (one more with every write), and a queued item keeps its base_version in a
+# 64-bit column; it is also the largest whole number a browser holds exactly.
+MAX_BASE_VERSION = 2**53 - 1
 
 
 def versioned(kind: str) -> bool:
@@ -48,7 +51,7 @@ def _base_version(raw: dict[str, Any]) -> int:
     if value is None:
         raise serializers.ValidationError({"base_version": [
             "base_version is required: the version of the entry when you read it (0 if there was none)."]})
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BASE_VERSION:
         raise serializers.ValidationError({"base_version": ["Use the entry's version: a whole number, 0 or more."]})
     return value
 

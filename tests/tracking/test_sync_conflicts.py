@@ -212,3 +212,15 @@ def test_a_queued_edit_does_not_bring_back_a_day_deleted_before_it(api, mother, 
     assert days == [], "the delete queued first stands"
     row = TrackingOutbox.objects.get(user=mother, client_id="offline-day")
     assert (row.state, row.outcome) == (OutboxState.FAILED, "conflict")
+
+
+def test_a_base_version_beyond_any_version_is_an_invalid_item_not_a_server_error(api, mother, settings):
+    settings.TRACKING_BREAKER_SECONDS = 0
+    huge = {**log_item("huge", 2**63, "poor"), "client_id": "huge"}
+    with dynamodb_outage():
+        response = api.post(f"{WH}/sync/", {"items": [huge, kick_item("k1", 8)]}, format="json")
+    assert response.status_code == 202, response.content
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["invalid", "queued"]
+    assert "base_version" in results[0]["message"]
+    assert not TrackingOutbox.objects.filter(user=mother, client_id="huge").exists()
