@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -116,8 +117,9 @@ def _apply_isolating(*, user_id: object, ops: list[WriteOp], respect_breaker: bo
     one that cannot go now, the rest are ``unavailable`` too (the order is kept)."""
     try:
         return apply_ops(user_id=user_id, ops=ops, respect_breaker=respect_breaker)
-    except refusals:
-        logger.exception("tracking batch refused; writing one by one", extra={"event": "tracking_outbox_refused"})
+    except refusals as exc:
+        logger.error("tracking batch refused; writing one by one",
+                     extra={"event": "tracking_outbox_refused", **_refusal_fields(exc)})
     results = []
     for op in ops:
         try:
@@ -128,6 +130,17 @@ def _apply_isolating(*, user_id: object, ops: list[WriteOp], respect_breaker: bo
         if result.status == UNAVAILABLE:
             break
     return results + [OpResult(op.client_id, UNAVAILABLE, id=op.entity_id or None) for op in ops[len(results):]]
+
+
+def _refusal_fields(exc: BaseException) -> dict[str, str]:
+    """What a log line may say of a refusal: its type, DynamoDB's error code and where it was
+    raised. Never its message or traceback text: DynamoDB's messages may quote the item's values."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    fields = {"error_type": type(exc).__name__,
+              "error_where": f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""}
+    if isinstance(exc, ClientError):
+        fields["error_code"] = str(exc.response.get("Error", {}).get("Code", ""))
+    return fields
 
 
 def _deliver_rows(*, user_id: object, rows: list[TrackingOutbox], respect_breaker: bool) -> list[OpResult]:

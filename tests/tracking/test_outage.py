@@ -187,7 +187,7 @@ def test_two_drainers_at_once_deliver_in_order_once(mother, settings):
 
 
 @contextmanager
-def dynamodb_refuses(marker: bytes = b""):
+def dynamodb_refuses(marker: bytes = b"", message: str = "refused"):
     """DynamoDB refuses writes (PutItem, BatchWriteItem) whose request carries ``marker`` outright,
     with a 400 that is not about capacity: nothing of such a call is stored."""
     from botocore.exceptions import ClientError
@@ -199,7 +199,7 @@ def dynamodb_refuses(marker: bytes = b""):
 
     def refuse(params=None, model=None, **_):
         if marker in (params or {}).get("body", b""):
-            raise ClientError({"Error": {"Code": "ValidationException", "Message": "refused"},
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": message},
                                "ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
 
     for name in names:
@@ -257,3 +257,25 @@ def sync_statuses(api, items) -> list[str]:
     response = api.post(f"{WH}/sync/", {"items": items}, format="json")
     assert response.status_code in (200, 202), response.content
     return [r["status"] for r in response.json()["results"]]
+
+
+@pytest.mark.parametrize("queued_first", [False, True])
+def test_a_refusal_quoting_the_entry_is_logged_without_its_words(api, mother, settings, caplog, queued_first):
+    settings.TRACKING_BREAKER_SECONDS = 0
+    term = "hiv self test after the argument with Tunde"
+    items = [
+        {"client_id": "k-1", "type": "kick_session", "data": {"date": "2025-06-11T08:00:00Z", "kicks": 4, "duration": 60}},
+        {"client_id": "s-1", "type": "search", "data": {"term": term}},
+    ]
+    refusal = f"One or more parameter values were invalid: term: {term}"
+    if queued_first:  # delivered by drain_outbox
+        with dynamodb_outage():
+            assert sync_statuses(api, items) == ["queued", "queued"]
+        with dynamodb_refuses(b"TERM#", message=refusal):
+            assert "failed=1" in drain_command()
+    else:
+        with dynamodb_refuses(b"TERM#", message=refusal):
+            assert sync_statuses(api, items) == ["created", "failed"]
+    assert "Tunde" not in caplog.text and "hiv" not in caplog.text.lower()
+    refused = [r for r in caplog.records if getattr(r, "event", None) == "tracking_outbox_refused"]
+    assert refused and refused[0].error_code == "ValidationException", "what was refused is still told"
