@@ -16,7 +16,10 @@ behind the ops. A new entry whose item exists is a ``duplicate``. Upserts keep t
 ``duplicate``. All ops on one item are folded in order into its final state, and only final
 states are written: new entries and searches with ``BatchWriteItem`` (25 items a call; no key
 twice in a call; a sync of 500 new entries costs 5 ``BatchGetItem`` + 20 ``BatchWriteItem`` =
-25 calls), entries kept per date or week each with one ``PutItem``.
+25 calls), entries kept per date or week each with a ``Put`` conditioned on its version, 100 to
+a ``TransactWriteItems`` topped up with the writes that would leave the last ``BatchWriteItem``
+part-filled (500 new entries of any kinds: at most 25 calls). A cancelled transaction's writes
+go one by one, each entry kept per date with its own conditional ``PutItem``.
 
 **Versions.** An entry kept per date or week carries ``version`` (1 when first written, one more
 with every write). It is written only while it is at the version read, so a save landing between
@@ -45,14 +48,15 @@ from django.conf import settings
 
 from tracking import kept_days
 from tracking.dynamo import keys, store
+from tracking.dynamo.batches import BATCH_WRITE, GONE, TRANSACT_WRITE, transact_action, version_condition
+from tracking.dynamo.batches import read as read_items
+from tracking.dynamo.batches import write as write_items
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.fields import now_ms as current_ms
 from tracking.kinds import KINDS, SEARCHES, normalise_term, version_of
 
 logger = logging.getLogger("tracking.writes")
 
-BATCH_WRITE = 25
-BATCH_GET = 100
 RECENT_CLIENT_IDS = 20
 DELETE = "delete"              # data: {"table": "tracking" | "search", "sk": ...}
 SEARCH_CLEAR = "search_clear"  # data: {}
@@ -65,7 +69,6 @@ QUEUED = "queued"
 FAILED = "failed"  # DynamoDB refused the write outright: nothing of it was stored
 UNAVAILABLE = "unavailable"  # internal: not delivered now (the caller queues or retries)
 
-_GONE = object()
 CONFLICT_MESSAGE = "This entry changed since it was read: read it again and resend the change on top of it."
 
 
@@ -130,10 +133,6 @@ def search_clear_op() -> WriteOp:
     return WriteOp(kind=SEARCH_CLEAR, client_id=server_client_id(), data={})
 
 
-def _table_name(alias: str) -> str:
-    return settings.SEARCH_HISTORY_TABLE if alias == "search" else settings.PREGNANCY_TRACKING_TABLE
-
-
 def _key_of(op: WriteOp) -> tuple[str, str] | None:
     """(table alias, sort key) of the item an op writes; None for a clear."""
     if op.kind == DELETE:
@@ -148,15 +147,6 @@ def _key_of(op: WriteOp) -> tuple[str, str] | None:
 def _touches_cycle_days(op: WriteOp) -> bool:
     key = _key_of(op)
     return key is not None and key[0] == "tracking" and key[1].startswith(keys.CYCLE_DAY)
-
-
-def _version_condition(stored: dict[str, Any] | None) -> tuple[str, dict[str, str] | None, dict[str, Any] | None]:
-    """The condition that the item is still the one read as ``stored`` (condition, names, values)."""
-    if stored is None:
-        return "attribute_not_exists(sk)", None, None
-    if "version" in stored:
-        return "#v = :v", {"#v": "version"}, {":v": stored["version"]}
-    return "attribute_exists(sk) AND attribute_not_exists(#v)", {"#v": "version"}, None
 
 
 def _is_upsert_key(key: tuple[str, str] | None) -> bool:
@@ -181,40 +171,7 @@ def _new_item(*, op: WriteOp, pk: str, before: dict[str, Any] | None, now_ms: in
     return item
 
 
-# --- The general path: BatchGetItem, fold, BatchWriteItem ----------------------------------------
-def _read(*, pk: str, wanted: list[tuple[str, str]], respect_breaker: bool) -> dict[tuple[str, str], dict[str, Any]]:
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    by_table: dict[str, list[str]] = {}
-    for alias, sk in wanted:
-        by_table.setdefault(alias, []).append(sk)
-    requests = [(alias, sk) for alias, sks in by_table.items() for sk in sks]
-    for start in range(0, len(requests), BATCH_GET):
-        part: dict[str, list[dict[str, str]]] = {}
-        for alias, sk in requests[start:start + BATCH_GET]:
-            part.setdefault(_table_name(alias), []).append({"pk": pk, "sk": sk})
-        for table_name, items in store.batch_get_many(part, respect_breaker=respect_breaker).items():
-            alias = "search" if table_name == settings.SEARCH_HISTORY_TABLE else "tracking"
-            for item in items:
-                found[(alias, item["sk"])] = item
-    return found
-
-
-def _write(*, pk: str, finals: dict[tuple[str, str], Any], respect_breaker: bool) -> set[tuple[str, str]]:
-    """Write final states, 25 a call; returns the keys written (all of them, or raises after some)."""
-    done: set[tuple[str, str]] = set()
-    pending = list(finals.items())
-    for start in range(0, len(pending), BATCH_WRITE):
-        part = pending[start:start + BATCH_WRITE]
-        requests: dict[str, list[dict[str, Any]]] = {}
-        for (alias, sk), state in part:
-            request = ({"DeleteRequest": {"Key": {"pk": pk, "sk": sk}}} if state is _GONE
-                       else {"PutRequest": {"Item": state}})
-            requests.setdefault(_table_name(alias), []).append(request)
-        store.batch_write(requests, respect_breaker=respect_breaker)
-        done.update(key for key, _ in part)
-    return done
-
-
+# --- The general path: BatchGetItem, fold, BatchWriteItem and TransactWriteItems -----------------
 def _fold(*, pk: str, ops: list[WriteOp], indices: list[int], current: dict[tuple[str, str], Any],
           stored: dict[tuple[str, str], Any], results: dict[int, OpResult], now_ms: int) -> dict[tuple[str, str], Any]:
     """Apply ``ops[indices]`` in order to ``current`` (the items as read, ``stored``, then as changed);
@@ -228,16 +185,16 @@ def _fold(*, pk: str, ops: list[WriteOp], indices: list[int], current: dict[tupl
     for i in indices:
         op = ops[i]
         if op.kind == SEARCH_CLEAR:
-            cleared = [k for k, v in current.items() if k[0] == "search" and v is not _GONE]
+            cleared = [k for k, v in current.items() if k[0] == "search" and v is not GONE]
             for key in cleared:
-                current[key] = finals[key] = _GONE
+                current[key] = finals[key] = GONE
             results[i] = OpResult(op.client_id, CREATED)
             continue
         key = _key_of(op)
         before = current.get(key)
-        before = None if before is _GONE else before
+        before = None if before is GONE else before
         if op.kind == DELETE:
-            current[key] = finals[key] = _GONE
+            current[key] = finals[key] = GONE
             applied_by.setdefault(key, set()).add(op.batch)
             results[i] = OpResult(op.client_id, CREATED)
             continue
@@ -267,28 +224,42 @@ def _apply_batch(*, pk: str, ops: list[WriteOp], live: list[int], results: dict[
         key = _key_of(ops[i])
         if key and ops[i].kind != DELETE and not (ops[i].fresh and KINDS[ops[i].kind].insert) and key not in wanted:
             wanted.append(key)
-    stored: dict[tuple[str, str], Any] = dict(_read(pk=pk, wanted=wanted, respect_breaker=respect_breaker))
+    stored: dict[tuple[str, str], Any] = dict(read_items(pk=pk, wanted=wanted, respect_breaker=respect_breaker))
     if any(ops[i].kind == SEARCH_CLEAR for i in live):
         for item in store.query_all(store.search_table(), pk=pk, projection=["pk", "sk"], respect_breaker=respect_breaker):
             stored.setdefault(("search", item["sk"]), item)
     finals = _fold(pk=pk, ops=ops, indices=live, current=dict(stored), stored=stored, results=results, now_ms=now_ms)
     # Entries kept per date or week are each written with a condition on the version read, so a
-    # save landing between this read and this write is never overwritten; everything else in batches.
-    guarded = {key: state for key, state in finals.items() if state is not _GONE and _is_upsert_key(key)}
+    # save landing between this read and this write is never overwritten: 100 to a
+    # TransactWriteItems, topped up with the other writes that would leave a BatchWriteItem
+    # part-filled (500 new entries of any kinds: at most 20 write calls); everything else in batches.
+    guarded = {key: state for key, state in finals.items() if state is not GONE and _is_upsert_key(key)}
+    batched = [key for key in finals if key not in guarded]
+    spare = len(batched) % BATCH_WRITE if guarded else 0
+    if spare and (len(guarded) - 1) % TRANSACT_WRITE + 1 + spare > TRANSACT_WRITE:
+        spare = 0  # no room left in the last transaction
+    topped = batched[len(batched) - spare:]
     unwritten, batch_written = set(finals), False
     try:
-        _write(pk=pk, finals={k: v for k, v in finals.items() if k not in guarded}, respect_breaker=respect_breaker)
-        unwritten, batch_written = set(guarded), True
-        for key, state in guarded.items():
+        write_items(pk=pk, finals={k: finals[k] for k in batched[:len(batched) - spare]}, respect_breaker=respect_breaker)
+        unwritten, batch_written = set(guarded) | set(topped), True
+        in_transactions = [*guarded, *topped]
+        for start in range(0, len(in_transactions), TRANSACT_WRITE):
+            part = in_transactions[start:start + TRANSACT_WRITE]
             try:
-                _write_guarded(pk=pk, key=key, state=state, stored=stored.get(key), ops=ops, live=live,
-                               results=results, now_ms=now_ms, respect_breaker=respect_breaker)
-            except ClientError as exc:  # refused outright: this entry's ops failed, the others stand
-                for i in live:
-                    if results.get(i) is not None and results[i].status == CREATED and _key_of(ops[i]) == key:
-                        results[i] = OpResult(ops[i].client_id, FAILED, id=ops[i].entity_id or None,
-                                              message=type(exc).__name__)
-            unwritten.discard(key)
+                store.transact_write([transact_action(pk=pk, key=key, state=finals[key], stored=stored.get(key),
+                                                       guarded=key in guarded) for key in part],
+                                     respect_breaker=respect_breaker)
+            except ClientError:  # an entry changed since it was read, or a refusal: one by one
+                write_items(pk=pk, finals={key: finals[key] for key in part if key not in guarded},
+                       respect_breaker=respect_breaker)
+                for key in part:
+                    if key in guarded:
+                        _write_guarded_or_fail(pk=pk, key=key, state=finals[key], stored=stored.get(key), ops=ops,
+                                               live=live, results=results, now_ms=now_ms,
+                                               respect_breaker=respect_breaker)
+                    unwritten.discard(key)
+            unwritten.difference_update(part)
     except TrackingUnavailable:
         for i in live:  # an op counts only once the write carrying it went through; redo is safe
             result = results.get(i)
@@ -296,6 +267,20 @@ def _apply_batch(*, pk: str, ops: list[WriteOp], live: list[int], results: dict[
                     _key_of(ops[i]) in unwritten or (ops[i].kind == SEARCH_CLEAR and not batch_written)):
                 results.pop(i)
         raise
+
+
+def _write_guarded_or_fail(*, pk: str, key: tuple[str, str], state: dict[str, Any], stored: dict[str, Any] | None,
+                           ops: list[WriteOp], live: list[int], results: dict[int, OpResult], now_ms: int,
+                           respect_breaker: bool) -> None:
+    """:func:`_write_guarded`; an entry DynamoDB refuses outright fails its own ops, the others stand."""
+    try:
+        _write_guarded(pk=pk, key=key, state=state, stored=stored, ops=ops, live=live, results=results,
+                       now_ms=now_ms, respect_breaker=respect_breaker)
+    except ClientError as exc:
+        for i in live:
+            if results.get(i) is not None and results[i].status == CREATED and _key_of(ops[i]) == key:
+                results[i] = OpResult(ops[i].client_id, FAILED, id=ops[i].entity_id or None,
+                                      message=type(exc).__name__)
 
 
 def _write_guarded(*, pk: str, key: tuple[str, str], state: dict[str, Any], stored: dict[str, Any] | None,
@@ -306,7 +291,7 @@ def _write_guarded(*, pk: str, key: tuple[str, str], state: dict[str, Any], stor
     mine = [i for i in live if ops[i].kind != SEARCH_CLEAR and _key_of(ops[i]) == key]
     table = store.tracking_table()
     for _ in range(5):
-        condition, names, values = _version_condition(stored)
+        condition, names, values = version_condition(stored)
         try:
             store.put_item(table, item=state, condition=condition, names=names, values=values,
                            respect_breaker=respect_breaker)
@@ -320,7 +305,7 @@ def _write_guarded(*, pk: str, key: tuple[str, str], state: dict[str, Any], stor
                       results=results, now_ms=now_ms).get(key)
         if final is None:
             return  # nothing left to write: each op is a duplicate or a conflict now
-        if final is _GONE:
+        if final is GONE:
             raise TrackingUnavailable("an entry deleted and written again in one batch kept changing")
         state = final
     raise TrackingUnavailable("kept losing to concurrent edits")
@@ -350,7 +335,7 @@ def _apply_single_upsert(*, pk: str, op: WriteOp, now_ms: int, respect_breaker: 
             return OpResult(op.client_id, CONFLICT, id=op.entity_id, item=before, existed=before is not None,
                             message=CONFLICT_MESSAGE)
         item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms, version=version_of(before) + 1)
-        condition, names, values = _version_condition(before)
+        condition, names, values = version_condition(before)
         try:
             store.put_item(table, item=item, condition=condition, names=names, values=values,
                            respect_breaker=respect_breaker)
@@ -405,5 +390,5 @@ def search_trim(*, user_id: object) -> int:
     if extra <= 0:
         return 0
     oldest = sorted(items, key=lambda i: int(i["ts"]))[:extra]
-    _write(pk=pk, finals={("search", i["sk"]): _GONE for i in oldest}, respect_breaker=True)
+    write_items(pk=pk, finals={("search", i["sk"]): GONE for i in oldest}, respect_breaker=True)
     return extra

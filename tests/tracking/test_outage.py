@@ -188,14 +188,15 @@ def test_two_drainers_at_once_deliver_in_order_once(mother, settings):
 
 @contextmanager
 def dynamodb_refuses(marker: bytes = b"", message: str = "refused"):
-    """DynamoDB refuses writes (PutItem, BatchWriteItem) whose request carries ``marker`` outright,
+    """DynamoDB refuses writes (PutItem, BatchWriteItem, TransactWriteItems) whose request carries ``marker`` outright,
     with a 400 that is not about capacity: nothing of such a call is stored."""
     from botocore.exceptions import ClientError
 
     from phb.aws.clients import aws_resource
 
     events = aws_resource("dynamodb").meta.client.meta.events
-    names = ["before-call.dynamodb.PutItem", "before-call.dynamodb.BatchWriteItem"]
+    names = ["before-call.dynamodb.PutItem", "before-call.dynamodb.BatchWriteItem",
+             "before-call.dynamodb.TransactWriteItems"]
 
     def refuse(params=None, model=None, **_):
         if marker in (params or {}).get("body", b""):

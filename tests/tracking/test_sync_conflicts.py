@@ -88,7 +88,8 @@ def a_save_lands_before_the_first_write(api):
     from phb.aws.clients import aws_resource
 
     events = aws_resource("dynamodb").meta.client.meta.events
-    names = ["before-call.dynamodb.PutItem", "before-call.dynamodb.BatchWriteItem"]
+    names = ["before-call.dynamodb.PutItem", "before-call.dynamodb.BatchWriteItem",
+             "before-call.dynamodb.TransactWriteItems"]
     fired = []
 
     def save(**_):

@@ -6,8 +6,9 @@
 - A small per-process breaker: after such a failure, calls to the same endpoint fail fast for
   ``TRACKING_BREAKER_SECONDS`` instead of each request waiting for timeouts and retries. The
   breaker is keyed by endpoint, so pointing the client somewhere else starts closed.
-- Only ``Query``, ``GetItem``, ``BatchGetItem``, ``PutItem``, ``BatchWriteItem`` and
-  ``DeleteItem``; every request path names the caller's own partition key. No ``Scan``.
+- Only ``Query``, ``GetItem``, ``BatchGetItem``, ``PutItem``, ``BatchWriteItem``,
+  ``TransactWriteItems`` and ``DeleteItem``; every request path names the caller's own partition
+  key. No ``Scan``.
 """
 
 from __future__ import annotations
@@ -236,6 +237,13 @@ def put_item(table: Any, *, item: dict[str, Any], condition: str | None = None,
         kwargs["ExpressionAttributeValues"] = values
     with guard(respect_breaker=respect_breaker):
         table.put_item(**kwargs)
+
+
+def transact_write(actions: list[dict[str, Any]], *, respect_breaker: bool = True) -> None:
+    """One ``TransactWriteItems`` (at most 100 actions, no item twice): all written or none. A
+    failed condition raises ``ClientError`` TransactionCanceledException."""
+    with guard(respect_breaker=respect_breaker):
+        client().transact_write_items(TransactItems=actions)
 
 
 def delete_item(table: Any, *, pk: str, sk: str) -> bool:
