@@ -54,9 +54,9 @@ _OPERATION_ACTIONS: dict[tuple[str, str], list[str]] = {
     ("s3", "PutBucketIntelligentTieringConfiguration"): ["s3:PutIntelligentTieringConfiguration"],
     ("s3", "GetBucketNotificationConfiguration"): ["s3:GetBucketNotification"],
     ("s3", "PutBucketNotificationConfiguration"): ["s3:PutBucketNotification"],
-    ("dynamodb", "TransactWriteItems"): [
-        "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-    ],
+    # The service's transactions put and delete items only (``tracking.dynamo.store.transact_write``
+    # refuses any other kind of action), so they need what those two need.
+    ("dynamodb", "TransactWriteItems"): ["dynamodb:DeleteItem", "dynamodb:PutItem"],
     ("dynamodb", "TransactGetItems"): ["dynamodb:GetItem"],
     ("sts", "GetCallerIdentity"): [],  # always allowed; needs no permission
 }

@@ -239,9 +239,18 @@ def put_item(table: Any, *, item: dict[str, Any], condition: str | None = None,
         table.put_item(**kwargs)
 
 
+# The kinds of action a transaction may carry: the instance role is granted what these need
+# (``phb.aws.iam``: PutItem and DeleteItem), not ConditionCheckItem or UpdateItem.
+TRANSACT_ACTION_KINDS = frozenset({"Put", "Delete"})
+
+
 def transact_write(actions: list[dict[str, Any]], *, respect_breaker: bool = True) -> None:
     """One ``TransactWriteItems`` (at most 100 actions, no item twice): all written or none. A
-    failed condition raises ``ClientError`` TransactionCanceledException."""
+    failed condition raises ``ClientError`` TransactionCanceledException. Only ``Put`` and
+    ``Delete`` actions (``TRANSACT_ACTION_KINDS``): another kind is a ``ValueError`` before any call."""
+    other = {kind for action in actions for kind in action} - TRANSACT_ACTION_KINDS
+    if other:
+        raise ValueError(f"transaction actions the instance role is not granted: {sorted(other)}")
     with guard(respect_breaker=respect_breaker):
         client().transact_write_items(TransactItems=actions)
 
