@@ -10,10 +10,26 @@ from botocore.exceptions import EndpointConnectionError
 
 
 @contextmanager
+def before_calls(client, *operations: str, handler) -> Iterator[None]:
+    """Within the block, ``handler`` runs before each call of ``operations`` (API names) by this
+    boto3 client or any client of its service sharing its event system; raising there fails the
+    call as botocore would, before anything is sent."""
+    events = client.meta.events
+    service = client.meta.service_model.service_id.hyphenize()
+    names = [f"before-call.{service}.{operation}" for operation in operations]
+    for name in names:
+        events.register(name, handler)
+    try:
+        yield
+    finally:
+        for name in names:
+            events.unregister(name, handler)
+
+
+@contextmanager
 def unreachable(client, *operations: str, after: int = 0) -> Iterator[None]:
     """Within the block, ``operations`` of this boto3 client (its service's API names, e.g.
     ``"GenerateDataKey"``) cannot connect, once ``after`` calls of them have gone through."""
-    events = client.meta.events
     service = client.meta.service_model.service_id.hyphenize()
     calls = {"n": 0}
 
@@ -22,11 +38,5 @@ def unreachable(client, *operations: str, after: int = 0) -> Iterator[None]:
         if calls["n"] > after:
             raise EndpointConnectionError(endpoint_url=f"http://{service}.invalid")
 
-    names = [f"before-call.{service}.{operation}" for operation in operations]
-    for name in names:
-        events.register(name, refuse)
-    try:
+    with before_calls(client, *operations, handler=refuse):
         yield
-    finally:
-        for name in names:
-            events.unregister(name, refuse)

@@ -193,23 +193,16 @@ def dynamodb_refuses(marker: bytes = b"", message: str = "refused"):
     from botocore.exceptions import ClientError
 
     from phb.aws.clients import aws_resource
-
-    events = aws_resource("dynamodb").meta.client.meta.events
-    names = ["before-call.dynamodb.PutItem", "before-call.dynamodb.BatchWriteItem",
-             "before-call.dynamodb.TransactWriteItems"]
+    from tests.aws_faults import before_calls
 
     def refuse(params=None, model=None, **_):
         if marker in (params or {}).get("body", b""):
             raise ClientError({"Error": {"Code": "ValidationException", "Message": message},
                                "ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
 
-    for name in names:
-        events.register(name, refuse)
-    try:
+    with before_calls(aws_resource("dynamodb").meta.client, "PutItem", "BatchWriteItem", "TransactWriteItems",
+                      handler=refuse):
         yield
-    finally:
-        for name in names:
-            events.unregister(name, refuse)
 
 
 def test_a_queued_sync_item_refused_on_delivery_is_queued_again_when_resent(api, mother, settings):
