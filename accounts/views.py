@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import services
+from accounts import password_resets, services
 from accounts.authentication import HOSPITAL_INACTIVE, HOSPITAL_INACTIVE_CODE
 from accounts.cookies import clear_auth_cookies, issue_tokens, set_auth_cookies, token_is_current
 from accounts.models import CodePurpose, User
@@ -255,7 +255,7 @@ class PasswordResetRequestView(PublicApiView):
         throttle_email_action(request, email, action="reset")
         # The lookup and everything after it run once the answer is sent: the same answer, at the
         # same cost, whether or not the account exists.
-        defer(partial(services.password_reset_request, email=email), name="password_reset_request")
+        defer(partial(password_resets.password_reset_request, email=email), name="password_reset_request")
         return Response(
             {"status": "success", "message": "If an account exists for this email, a reset link is on its way."}
         )
@@ -266,7 +266,7 @@ class PasswordResetConfirmView(PublicApiView):
     def post(self, request: Request) -> Response:
         data = validated(PasswordResetConfirmInput, request.data)
         with new_password_errors():
-            services.password_reset_confirm(token=data["token"], new_password=data["new_password"])
+            password_resets.password_reset_confirm(token=data["token"], new_password=data["new_password"])
         return Response({"status": "success", "message": "Password updated. You can sign in now."})
 
 

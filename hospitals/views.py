@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import password_resets
 from accounts import services as account_services
 from accounts.models import CodePurpose
 from accounts.serializers import user_payload
@@ -294,7 +295,7 @@ class AdminResetVerifyView(PublicApiView):
     def post(self, request: Request) -> Response:
         data = validated(AdminResetVerifyInput, request.data)
         throttle_code_check(request, data["email"])
-        secondary = account_services.password_reset_code_verify(
+        secondary = password_resets.password_reset_code_verify(
             token=data["token"], email=data["email"], code=data["verification_code"]
         )
         return Response({"status": "success", "token": data["token"], "secondary_token": secondary,
@@ -310,7 +311,7 @@ class AdminResetCompleteView(PublicApiView):
         data = validated(AdminResetCompleteInput, request.data)
         throttle_code_check(request, data["email"])
         with new_password_errors():
-            account_services.password_reset_code_complete(
+            password_resets.password_reset_code_complete(
                 token=data["token"], secondary_token=data["secondary_token"], email=data["email"],
                 new_password=data["new_password"],
             )
@@ -319,7 +320,7 @@ class AdminResetCompleteView(PublicApiView):
 
 def _admin_reset_open(*, email: str, hospital_code: str, token: str) -> None:
     admin = selectors.admin_for_reset(email=email, hospital_code=hospital_code)
-    account_services.password_reset_code_start(user=admin, token=token)
+    password_resets.password_reset_code_start(user=admin, token=token)
 
 
 def _admin_profile(user) -> dict:

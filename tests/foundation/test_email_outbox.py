@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.services import password_reset_request
+from accounts.password_resets import password_reset_request
 from phb import email_outbox, metrics
 from phb.email_outbox import RETRY_WAITS, deliver_due
 from phb.models import EmailStatus, OutgoingEmail
