@@ -41,7 +41,18 @@ from django.utils import timezone
 from phb import metrics
 from tracking.dynamo import store
 from tracking.models import OutboxState, TrackingOutbox
-from tracking.writes import CONFLICT, CREATED, DUPLICATE, FAILED, QUEUED, UNAVAILABLE, OpResult, WriteOp, apply_ops
+from tracking.writes import (
+    CONFLICT,
+    CREATED,
+    DUPLICATE,
+    FAILED,
+    FAILED_MESSAGE,
+    QUEUED,
+    UNAVAILABLE,
+    OpResult,
+    WriteOp,
+    apply_ops,
+)
 
 logger = logging.getLogger("tracking.outbox")
 
@@ -124,8 +135,8 @@ def _apply_isolating(*, user_id: object, ops: list[WriteOp], respect_breaker: bo
     for op in ops:
         try:
             result = apply_ops(user_id=user_id, ops=[op], respect_breaker=respect_breaker)[0]
-        except refusals as exc:
-            result = OpResult(op.client_id, FAILED, id=op.entity_id or None, message=type(exc).__name__)
+        except refusals:
+            result = OpResult(op.client_id, FAILED, id=op.entity_id or None, message=FAILED_MESSAGE)
         results.append(result)
         if result.status == UNAVAILABLE:
             break

@@ -67,6 +67,8 @@ CONFLICT = "conflict"  # an upsert whose entry changed since the client read it:
 INVALID = "invalid"
 QUEUED = "queued"
 FAILED = "failed"  # DynamoDB refused the write outright: nothing of it was stored
+FAILED_MESSAGE = ("This entry could not be stored and nothing of it was kept. Send it again; if it is refused "
+                  "again, check its values.")
 UNAVAILABLE = "unavailable"  # internal: not delivered now (the caller queues or retries)
 
 CONFLICT_MESSAGE = "This entry changed since it was read: read it again and resend the change on top of it."
@@ -276,11 +278,11 @@ def _write_guarded_or_fail(*, pk: str, key: tuple[str, str], state: dict[str, An
     try:
         _write_guarded(pk=pk, key=key, state=state, stored=stored, ops=ops, live=live, results=results,
                        now_ms=now_ms, respect_breaker=respect_breaker)
-    except ClientError as exc:
+    except ClientError:
         for i in live:
             if results.get(i) is not None and results[i].status == CREATED and _key_of(ops[i]) == key:
                 results[i] = OpResult(ops[i].client_id, FAILED, id=ops[i].entity_id or None,
-                                      message=type(exc).__name__)
+                                      message=FAILED_MESSAGE)
 
 
 def _write_guarded(*, pk: str, key: tuple[str, str], state: dict[str, Any], stored: dict[str, Any] | None,
