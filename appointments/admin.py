@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin
 
@@ -132,6 +134,23 @@ def _roster_doctor_problem(doctor, department) -> str | None:
     return None
 
 
+def _refuse_off_grid(start, end) -> None:
+    problem = rosters.off_grid(start=start, end=end)
+    if problem:
+        raise forms.ValidationError(problem)
+
+
+def _refuse_clash(doctor, department, clash: Callable[[], str | None]) -> None:
+    """Refuse a roster row whose doctor may not work there or whose ``clash`` (asked under the
+    doctor's row lock, inside the admin's save transaction) says it would double her."""
+    problem = _roster_doctor_problem(doctor, department)
+    if problem is None:
+        rosters.doctor_lock(doctor_id=doctor.pk)
+        problem = clash()
+    if problem:
+        raise forms.ValidationError(problem)
+
+
 class RosterSessionForm(forms.ModelForm):
     """The API's rule (``rosters.session_clash``, under the doctor's row lock, inside the admin's
     save transaction): an active session that would overlap another of the doctor's sessions, or
@@ -147,18 +166,12 @@ class RosterSessionForm(forms.ModelForm):
         start, end, weekday = data.get("start_time"), data.get("end_time"), data.get("weekday")
         if doctor is None or department is None or start is None or end is None or weekday is None:
             return data
-        problem = rosters.off_grid(start=start, end=end)
-        if problem:
-            raise forms.ValidationError(problem)
+        _refuse_off_grid(start, end)
         if not data.get("is_active"):  # an inactive session counts nowhere
             return data
-        problem = _roster_doctor_problem(doctor, department)
-        if problem is None:
-            rosters.doctor_lock(doctor_id=doctor.pk)
-            problem = rosters.session_clash(doctor_id=doctor.pk, department=department, weekday=weekday,
-                                            start=start, end=end, exclude=self.instance.pk)
-        if problem:
-            raise forms.ValidationError(problem)
+        _refuse_clash(doctor, department, lambda: rosters.session_clash(
+            doctor_id=doctor.pk, department=department, weekday=weekday, start=start, end=end,
+            exclude=self.instance.pk))
         return data
 
 
@@ -175,20 +188,14 @@ class RosterExceptionForm(forms.ModelForm):
         doctor, department = data.get("doctor"), data.get("department")
         start, end, day = data.get("start_time"), data.get("end_time"), data.get("date")
         if start is not None and end is not None:
-            problem = rosters.off_grid(start=start, end=end)
-            if problem:
-                raise forms.ValidationError(problem)
+            _refuse_off_grid(start, end)
         if doctor is not None:
             self._hospital_of_roster(data, doctor=doctor, department=department)
         if data.get("kind") != RosterExceptionKind.EXTRA or None in (doctor, department, start, end, day):
             return data
-        problem = _roster_doctor_problem(doctor, department)
-        if problem is None:
-            rosters.doctor_lock(doctor_id=doctor.pk)
-            problem = rosters.extra_clash(doctor_id=doctor.pk, department_id=department.pk, day=day, start=start,
-                                          end=end, exclude=self.instance.pk)
-        if problem:
-            raise forms.ValidationError(problem)
+        _refuse_clash(doctor, department, lambda: rosters.extra_clash(
+            doctor_id=doctor.pk, department_id=department.pk, day=day, start=start, end=end,
+            exclude=self.instance.pk))
         return data
 
     def _hospital_of_roster(self, data: dict, *, doctor, department) -> None:

@@ -495,3 +495,6 @@ SEARCHES = Searches("search", keys.TERM, "SEARCH", SearchInput)
 
 KINDS: dict[str, Kind] = {k.name: k for k in (KICK_SESSIONS, CONTRACTIONS, CYCLE_DAYS, DAILY_LOGS, FERTILITY,
                                               PREGNANCY_WEEKS, SEARCHES)}
+# Entries kept one per date or week (upserts, not new entries nor searches): they carry ``version``.
+VERSIONED = frozenset(k.name for k in KINDS.values() if not k.insert and k is not SEARCHES)
+VERSIONED_PREFIXES = tuple(KINDS[name].prefix for name in sorted(VERSIONED))

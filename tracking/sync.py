@@ -18,7 +18,7 @@ from phb.api import serializers
 from phb.api.errors import ApiError
 from tracking import outbox, selectors
 from tracking.fields import now_ms
-from tracking.kinds import KINDS, PREGNANCY_WEEKS, SEARCHES
+from tracking.kinds import KINDS, PREGNANCY_WEEKS, SEARCHES, VERSIONED
 from tracking.services import client_id_clean
 from tracking.writes import (
     CONFLICT,
@@ -41,11 +41,6 @@ SYNC_STATUSES = (CREATED, DUPLICATE, CONFLICT, INVALID, QUEUED, FAILED)
 MAX_BASE_VERSION = 2**53 - 1
 
 
-def versioned(kind: str) -> bool:
-    """Whether entries of ``kind`` are kept per date or week (and so carry a version)."""
-    return not KINDS[kind].insert and kind != SEARCHES.name
-
-
 def _base_version(raw: dict[str, Any]) -> int:
     value = raw.get("base_version")
     if value is None:
@@ -66,7 +61,7 @@ def _op_of(*, user: User, raw: Any) -> WriteOp:
     kind = raw.get("type")
     if not isinstance(kind, str) or kind not in KINDS:
         raise serializers.ValidationError({"type": [f"Use one of: {', '.join(KINDS)}."]})
-    base_version = _base_version(raw) if versioned(kind) else None
+    base_version = _base_version(raw) if kind in VERSIONED else None
     body = raw.get("data")
     if kind == PREGNANCY_WEEKS.name:
         body = selectors.weekly_entry_body(fetched_by=user, body=body)
@@ -80,7 +75,7 @@ def _op_of(*, user: User, raw: Any) -> WriteOp:
 
 def _answer(op: WriteOp, result: OpResult) -> dict[str, Any]:
     out = result.public()
-    if versioned(op.kind) and result.status in (CREATED, DUPLICATE, CONFLICT) and (
+    if op.kind in VERSIONED and result.status in (CREATED, DUPLICATE, CONFLICT) and (
             result.item is not None or result.status == CONFLICT):
         out["version"] = version_of(result.item)  # the base_version of the client's next change
     if result.status == CONFLICT:

@@ -53,7 +53,7 @@ from tracking.dynamo.batches import read as read_items
 from tracking.dynamo.batches import write as write_items
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.fields import now_ms as current_ms
-from tracking.kinds import KINDS, SEARCHES, normalise_term, version_of
+from tracking.kinds import KINDS, SEARCHES, VERSIONED, VERSIONED_PREFIXES, normalise_term, version_of
 
 logger = logging.getLogger("tracking.writes")
 
@@ -124,7 +124,7 @@ def make_op(*, kind: str, data: dict[str, Any], user_id: object, client_id: str 
     return WriteOp(kind=kind, client_id=client_id or server_client_id(), data=data,
                    entity_id=_entity_id(kind=kind, data=data, user_id=user_id, client_id=client_id),
                    fresh=client_id is None,
-                   base_version=None if KINDS[kind].insert or kind == SEARCHES.name else base_version)
+                   base_version=base_version if kind in VERSIONED else None)
 
 
 def delete_op(*, table: str, sk: str) -> WriteOp:
@@ -152,8 +152,7 @@ def _touches_cycle_days(op: WriteOp) -> bool:
 
 
 def _is_upsert_key(key: tuple[str, str] | None) -> bool:
-    return key is not None and key[0] == "tracking" and any(
-        key[1].startswith(k.prefix) for k in KINDS.values() if not k.insert and k.name != SEARCHES.name)
+    return key is not None and key[0] == "tracking" and key[1].startswith(VERSIONED_PREFIXES)
 
 
 def _new_item(*, op: WriteOp, pk: str, before: dict[str, Any] | None, now_ms: int,
