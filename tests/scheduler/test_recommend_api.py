@@ -253,11 +253,13 @@ def test_the_days_after_full_preferred_dates_stop_where_booking_does(hospital, d
     from tests.factories import make_doctor
 
     settings.BOOKING_MAX_DAYS_AHEAD = 3
-    day = local_today(hospital) + timedelta(days=3)
+    # Two days ahead, so the one place is bookable at any time of day the test runs (three days
+    # ahead at 09:00 is past the limit once it is after 09:00 at the hospital).
+    day = local_today(hospital) + timedelta(days=2)
     doctor = make_doctor(department=department)
     RosterSession.objects.create(doctor=doctor, department=department, weekday=day.weekday(),
                                  start_time=time(9), end_time=time(9, 30))
-    book(make_patient(hospital=hospital), department, future_slot(hospital, days=3, at="09:00"))
+    book(make_patient(hospital=hospital), department, future_slot(hospital, days=2, at="09:00"))
 
     response = _ask(patient, department, preferred_dates=[day.isoformat()])
 
