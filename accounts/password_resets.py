@@ -28,10 +28,24 @@ def _reset_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _may_reset(user: User) -> bool:
+    """Whether ``user`` may reset her password: an active account, not staff of a deactivated
+    hospital (``hospitals.selectors.works_at_inactive_hospital``), who would be refused at sign-in."""
+    from hospitals.selectors import works_at_inactive_hospital
+
+    if not user.is_active:
+        return False
+    if works_at_inactive_hospital(user=user):
+        logger.info("password reset refused: hospital deactivated", extra={"event": "reset_hospital_inactive"})
+        return False
+    return True
+
+
 def password_reset_request(*, email: str) -> None:
-    """Email a reset link if the account exists. Callers answer the same either way."""
+    """Email a reset link if the account exists and may reset (``_may_reset``). Callers answer
+    the same either way."""
     user = User.objects.filter(email=(email or "").strip().lower(), is_active=True).first()
-    if user is None:
+    if user is None or not _may_reset(user):
         return
     token = secrets.token_urlsafe(32)
     now = timezone.now()
@@ -53,7 +67,7 @@ def password_reset_request(*, email: str) -> None:
 
 def password_reset_confirm(*, token: str, new_password: str) -> User:
     found = PasswordResetToken.objects.select_related("user").filter(token_hash=_reset_hash(token or "")).first()
-    if found is None or found.requires_code:
+    if found is None or found.requires_code or not _may_reset(found.user):  # left unspent
         raise ApiError("This reset link is invalid or has expired.", code="invalid_token")
     return _reset_spend(found=found, new_password=new_password, message="This reset link is invalid or has expired.")
 
@@ -112,7 +126,7 @@ def _code_reset_for(*, token: str, email: str, **lookup: str) -> PasswordResetTo
         or found.used_at is not None
         or found.expires_at <= timezone.now()
         or found.user.email != (email or "").strip().lower()
-        or not found.user.is_active
+        or not _may_reset(found.user)  # left unspent
     ):
         raise ApiError(_CODE_RESET_INVALID, code="invalid_token")
     return found

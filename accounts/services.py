@@ -188,10 +188,15 @@ def login_code_resend(*, user: User) -> datetime | None:
 
 def login_code_resend_for(*, email: str) -> None:
     """``/api/resend-otp/``, run after its answer: resend the login code of the active account
-    with this email, if it has a sign-in in progress. The account's resend budget refuses in
+    with this email, if it has a sign-in in progress and is not staff of a deactivated hospital. The account's resend budget refuses in
     silence here, since the caller has had the same answer as for any other email."""
+    from hospitals.selectors import works_at_inactive_hospital
+
     user = User.objects.filter(email=(email or "").strip().lower(), is_active=True).first()
     if user is None:
+        return
+    if works_at_inactive_hospital(user=user):  # deactivated since the password step
+        logger.info("login code resend refused: hospital deactivated", extra={"event": "code_resend_hospital_inactive"})
         return
     try:
         login_code_resend(user=user)

@@ -167,9 +167,12 @@ def administers_hospital_code(*, user: User, hospital_code: str) -> bool:
 
 
 def admin_for_reset(*, email: str, hospital_code: str) -> User | None:
-    """The active hospital admin with this email at the hospital with this code, or None."""
+    """The active hospital admin with this email at the active hospital with this code, or None
+    (a deactivated hospital's admin gets no reset code, as she cannot sign in)."""
     user = User.objects.filter(email=(email or "").strip().lower(), is_active=True).first()
     if user is None or not administers_hospital_code(user=user, hospital_code=hospital_code):
+        return None
+    if works_at_inactive_hospital(user=user):
         return None
     return user
 

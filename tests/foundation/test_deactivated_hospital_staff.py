@@ -174,3 +174,139 @@ def test_the_check_costs_a_patient_nothing_and_staff_no_query_their_views_do_not
     with CaptureQueriesContext(connection) as queries:
         assert admin_hospital_of(user=found) == hospital
     assert not queries.captured_queries
+
+
+# --- Codes and reset links ------------------------------------------------------------------------
+def _staff_of_a_deactivated_hospital() -> tuple[Hospital, dict]:
+    """A deactivated hospital with its admin, a doctor and a pharmacist of its pharmacy."""
+    hospital = HospitalFactory()
+    people = {
+        "admin": make_hospital_admin(hospital=hospital),
+        "doctor": make_doctor(department=DepartmentFactory(hospital=hospital)),
+        "pharmacist": make_pharmacist(pharmacy=PharmacyFactory(hospital=hospital)),
+    }
+    _deactivate(hospital)
+    return hospital, people
+
+
+def _answer_and_work(url: str, body: dict) -> tuple[int, dict, list[str], int]:
+    """(status, body less its token, account tables read before the answer, jobs left for after it)."""
+    from phb import afterresponse
+    from phb.middleware import register_after_response, unregister_after_response
+
+    seen: dict = {}
+
+    def hook(request, response, duration_ms):
+        seen["tables"] = sorted({word.strip('"') for q in queries.captured_queries for word in q["sql"].split()
+                                 if word.startswith('"accounts_')})
+        seen["deferred"] = afterresponse.pending()
+
+    register_after_response(hook)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            response = APIClient().post(url, body, format="json")
+    finally:
+        unregister_after_response(hook)
+    answer = response.json()
+    token = answer.pop("token", None)
+    if token is not None:  # the hospital-admin reset hands every caller a token of the same shape
+        assert re.fullmatch(r"[\w-]{43}", token), token
+    return response.status_code, answer, seen["tables"], seen["deferred"]
+
+
+def test_a_deactivated_hospitals_staff_get_no_reset_link_and_the_answer_an_unknown_email_gets(
+        django_capture_on_commit_callbacks):
+    from accounts.models import PasswordResetToken
+
+    _, people = _staff_of_a_deactivated_hospital()
+    unknown = _answer_and_work("/api/password/reset/", {"email": "nobody-here@example.test"})
+    assert unknown[0] == 200
+    for role, user in people.items():
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = _answer_and_work("/api/password/reset/", {"email": user.email})
+        assert answer == unknown, role
+    assert not mail.outbox
+    assert not PasswordResetToken.objects.exists()
+
+
+def test_a_deactivated_hospitals_admin_gets_no_reset_code_and_the_answer_a_stranger_gets(
+        django_capture_on_commit_callbacks):
+    from accounts.models import OneTimeCode, PasswordResetToken
+
+    hospital, people = _staff_of_a_deactivated_hospital()
+    url = "/api/hospitals/admin/reset-password/request/"
+    unknown = _answer_and_work(url, {"email": "nobody-here@example.test", "hospital_code": hospital.code})
+    assert unknown[0] == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = _answer_and_work(url, {"email": people["admin"].email, "hospital_code": hospital.code})
+    assert answer == unknown
+    assert not mail.outbox
+    assert not PasswordResetToken.objects.exists() and not OneTimeCode.objects.exists()
+
+
+def test_a_reset_started_before_the_hospital_was_deactivated_cannot_be_finished(
+        django_capture_on_commit_callbacks):
+    hospital = HospitalFactory()
+    admin = make_hospital_admin(hospital=hospital)
+    doctor = make_doctor(department=DepartmentFactory(hospital=hospital))
+    with django_capture_on_commit_callbacks(execute=True):
+        link = APIClient().post("/api/password/reset/", {"email": doctor.email}, format="json")
+        started = APIClient().post("/api/hospitals/admin/reset-password/request/",
+                                   {"email": admin.email, "hospital_code": hospital.code}, format="json")
+    assert link.status_code == started.status_code == 200
+    token = re.search(r"token=([\w\-]+)", next(m for m in mail.outbox if m.to == [doctor.email]).body).group(1)
+    code = _code_sent_to(admin.email)
+    _deactivate(hospital)
+
+    new = {"new_password": "Brand-new-pass-1", "confirm_password": "Brand-new-pass-1"}
+    confirmed = APIClient().post("/api/password/reset/confirm/", {"token": token, **new}, format="json")
+    assert confirmed.status_code == 400 and confirmed.json()["code"] == "invalid_token", confirmed.json()
+    verified = APIClient().post("/api/hospitals/admin/reset-password/verify/", {
+        "token": started.json()["token"], "verification_code": code, "email": admin.email}, format="json")
+    assert verified.status_code == 400 and verified.json()["code"] == "invalid_token", verified.json()
+    doctor.refresh_from_db()
+    admin.refresh_from_db()
+    assert doctor.check_password(PASSWORD) and admin.check_password(PASSWORD)
+
+    _deactivate(hospital, active=True)  # the link was never spent: within its hour it works again
+    assert APIClient().post("/api/password/reset/confirm/", {"token": token, **new},
+                            format="json").status_code == 200
+
+
+def test_a_deactivated_hospitals_admin_verified_before_cannot_complete_the_reset(
+        django_capture_on_commit_callbacks):
+    hospital = HospitalFactory()
+    admin = make_hospital_admin(hospital=hospital)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = APIClient().post("/api/hospitals/admin/reset-password/request/",
+                                   {"email": admin.email, "hospital_code": hospital.code}, format="json").json()
+    verified = APIClient().post("/api/hospitals/admin/reset-password/verify/", {
+        "token": started["token"], "verification_code": _code_sent_to(admin.email), "email": admin.email},
+        format="json")
+    assert verified.status_code == 200, verified.json()
+    _deactivate(hospital)
+    completed = APIClient().post("/api/hospitals/admin/reset-password/complete/", {
+        "token": started["token"], "secondary_token": verified.json()["secondary_token"], "email": admin.email,
+        "new_password": "Brand-new-pass-1", "confirm_password": "Brand-new-pass-1"}, format="json")
+    assert completed.status_code == 400 and completed.json()["code"] == "invalid_token", completed.json()
+    admin.refresh_from_db()
+    assert admin.check_password(PASSWORD)
+
+
+def test_no_login_code_is_resent_once_the_hospital_is_deactivated(django_capture_on_commit_callbacks):
+    hospital = HospitalFactory()
+    doctor = make_doctor(department=DepartmentFactory(hospital=hospital))
+    with django_capture_on_commit_callbacks(execute=True):
+        step1 = APIClient().post("/api/login/", {"email": doctor.email, "password": PASSWORD}, format="json")
+    assert step1.status_code == 200 and len(mail.outbox) == 1
+    unknown = _answer_and_work("/api/resend-otp/", {"email": "nobody-here@example.test"})
+    _deactivate(hospital)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = _answer_and_work("/api/resend-otp/", {"email": doctor.email})
+    assert answer == unknown and answer[0] == 200
+    assert len(mail.outbox) == 1, "no new code"
+
+    _deactivate(hospital, active=True)  # the same sign-in, its hospital back: the resend works
+    with django_capture_on_commit_callbacks(execute=True):
+        APIClient().post("/api/resend-otp/", {"email": doctor.email}, format="json")
+    assert len(mail.outbox) == 2
