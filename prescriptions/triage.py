@@ -20,7 +20,7 @@ from rest_framework.exceptions import NotFound
 
 from accounts.models import User
 from appointments.models import Prescription
-from pharmacies.selectors import pharmacy_of
+from pharmacies.selectors import pharmacist_of, pharmacy_of
 from phb.api.errors import ApiError, Conflict
 from phb.zones import day_bounds, today_in, zone_of
 from prescriptions import notifications
@@ -33,6 +33,21 @@ REVIEWABLE = (RequestStatus.REQUESTED, RequestStatus.APPROVED)
 # Most urgent first, then oldest; the id makes it a total order, so numbered pages neither repeat
 # nor skip a request (indexes ``rx_request_triage``, ``rx_request_triage_status``).
 TRIAGE_ORDER = ("-triage_score", "created_at", "id")
+
+
+NOT_VERIFIED = ("Only verified pharmacists can triage prescriptions: your pharmacist registration has not been "
+                "verified yet. Contact your pharmacy's administrator.")
+
+
+def triage_allowed_check(*, user: User) -> None:
+    """Refuse (403 ``pharmacist_not_verified``) a pharmacist whose registration is not verified
+    (``Pharmacist.verified``, the ``verified`` of ``/api/registry/my-info/``, on which the frontend
+    hides the triage page), before anything is looked up. Other roles are answered by each view."""
+    if not user.is_pharmacist:
+        return
+    record = pharmacist_of(user=user)
+    if record is None or not record.verified:
+        raise ApiError(NOT_VERIFIED, status_code=403, code="pharmacist_not_verified")
 
 
 def _locked(*, pharmacist: User, request_id: object) -> PrescriptionRequest:
@@ -62,6 +77,7 @@ def review(*, pharmacist: User, request_id: object, action: str, notes: str, int
            reason: str = "", requires_follow_up: bool = False, request=None) -> PrescriptionRequest:
     """``action``: approved, escalated or rejected. ``requires_follow_up`` (a rejection): the patient
     is asked to book an appointment, as when a prescriber rejects."""
+    triage_allowed_check(user=pharmacist)
     if action not in (PharmacistAction.APPROVED, PharmacistAction.ESCALATED, PharmacistAction.REJECTED):
         raise ApiError("Unknown review action.", code="invalid_action")
     if action != PharmacistAction.APPROVED and not (reason or "").strip():

@@ -23,6 +23,7 @@ from records.audit import audit_record
 def _pharmacist_only(request: Request) -> None:
     if not request.user.is_pharmacist:
         raise ApiError("Only pharmacists triage prescriptions.", status_code=403, code="pharmacists_only")
+    triage.triage_allowed_check(user=request.user)
 
 
 class TriageListView(ApiView):
@@ -52,6 +53,7 @@ class TriageDetailView(ApiView):
 
     @extend_schema(responses={200: dict}, operation_id="provider_prescriptions_triage_detail", summary="One routed request with its triage")
     def get(self, request: Request, request_id) -> Response:
+        triage.triage_allowed_check(user=request.user)
         try:
             rx = selectors.requests_for_pharmacy(fetched_by=request.user).get(pk=request_id)
         except (PrescriptionRequest.DoesNotExist, DjangoValidationError, ValueError):
@@ -72,6 +74,7 @@ class TriageApproveView(ApiView):
 
     @extend_schema(request=PharmacistApproveInput, responses={200: dict}, summary="Pharmacist approves")
     def post(self, request: Request, request_id) -> Response:
+        triage.triage_allowed_check(user=request.user)
         data = valid(PharmacistApproveInput, request.data)
         notes = "\n".join(filter(None, [data["pharmacist_notes"], data["drug_interactions_checked"],
                                         data["monitoring_requirements"]]))
@@ -87,6 +90,7 @@ class TriageEscalateView(ApiView):
 
     @extend_schema(request=EscalateInput, responses={200: dict}, summary="Pharmacist escalates to the prescriber")
     def post(self, request: Request, request_id) -> Response:
+        triage.triage_allowed_check(user=request.user)
         data = valid(EscalateInput, request.data)
         notes = "\n".join(filter(None, [data["pharmacist_notes"], data["clinical_concerns"],
                                         data["pharmacist_recommendation"], ", ".join(data["flagged_medications"])]))
@@ -101,6 +105,7 @@ class TriageRejectView(ApiView):
 
     @extend_schema(request=PharmacistRejectInput, responses={200: dict}, summary="Pharmacist rejects")
     def post(self, request: Request, request_id) -> Response:
+        triage.triage_allowed_check(user=request.user)
         data = valid(PharmacistRejectInput, request.data)
         rx = triage.review(pharmacist=request.user, request_id=request_id, action=PharmacistAction.REJECTED,
                            notes=data["pharmacist_notes"], reason=data["rejection_reason"],
