@@ -344,3 +344,18 @@ def test_a_guideline_without_an_effective_date_is_in_effect_from_the_hospitals_d
                                        format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["effective_date"] == today_in(zone_named(hospital.time_zone)).isoformat()
+
+
+def test_an_unverified_doctor_reads_why_in_my_info_and_is_refused_adding_guidelines(doctor, s3):
+    """The frontend reads a professional's ``verified`` from ``/api/registry/my-info/`` (nothing in
+    the profile): it is the same flag that decides who may add guidelines."""
+    from hospitals.models import StaffMember
+
+    body = {"title": "Sepsis", "description": "First hour", "category": "emergency", "text_content": "1. Lactate."}
+    StaffMember.objects.filter(user=doctor).update(verified=False)
+    assert client_for(doctor).get("/api/registry/my-info/").json()["verified"] is False
+    refused = client_for(doctor).post(BASE, body, format="json")
+    assert refused.status_code == 403 and "verified" in refused.json()["message"], refused.json()
+    StaffMember.objects.filter(user=doctor).update(verified=True)
+    assert client_for(doctor).get("/api/registry/my-info/").json()["verified"] is True
+    assert client_for(doctor).post(BASE, body, format="json").status_code == 201
