@@ -25,6 +25,7 @@ from appointments.scheduler import events as scheduling_events
 from appointments.signals import send_appointment_cancelled_after_commit, send_prescription_issued_after_commit
 from hospitals.models import Department, Hospital
 from phb.api.errors import ApiError, Conflict
+from phb.zones import zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def appointment_complete(*, appointment: Appointment, doctor: User, medical_summ
     summary = normalize_summary(medical_summary)
     changes: dict[str, Any] = {"medical_summary": summary, "completed_at": timezone.now()}
     if notes:
-        changes["doctor_notes"] = _append(appointment.doctor_notes, notes)
+        changes["doctor_notes"] = _append(appointment.doctor_notes, notes, hospital=appointment.hospital)
     if appointment.doctor_id is None:
         changes["doctor"] = doctor
     appointment = _transition(appointment, S.COMPLETED, check=_ensure_time_came_if_not_started, **changes)
@@ -145,7 +146,7 @@ def appointment_no_show(*, appointment: Appointment, doctor: User, notes: str = 
     _ensure_started(appointment)
     changes: dict[str, Any] = {"no_show_at": timezone.now()}
     if notes:
-        changes["doctor_notes"] = _append(appointment.doctor_notes, notes)
+        changes["doctor_notes"] = _append(appointment.doctor_notes, notes, hospital=appointment.hospital)
     appointment = _transition(appointment, S.NO_SHOW, check=_ensure_started, **changes)
     _log("appointment_no_show", appointment)
     return appointment
@@ -195,7 +196,7 @@ def appointment_request_new_time(*, appointment: Appointment, doctor: User, note
     patient picks a new time with the reschedule endpoint."""
     changes: dict[str, Any] = {"time_set_by_hospital": True}
     if notes:
-        changes["doctor_notes"] = _append(appointment.doctor_notes, notes)
+        changes["doctor_notes"] = _append(appointment.doctor_notes, notes, hospital=appointment.hospital)
     appointment = _transition(appointment, S.RESCHEDULED, **changes)
     notifications.notify_needs_new_time(appointment)
     _log("appointment_needs_new_time", appointment)
@@ -224,7 +225,7 @@ def appointment_move_by_hospital(*, appointment: Appointment, doctor: User, star
     transaction; a refusal (a full slot, a time outside opening hours) changes nothing."""
     with transaction.atomic():
         moved = moving.appointment_move(appointment=appointment, start_local=start_local, by_hospital=True)
-        moved.doctor_notes = _append(moved.doctor_notes, notes)
+        moved.doctor_notes = _append(moved.doctor_notes, notes, hospital=moved.hospital)
         moved.save(update_fields=["doctor_notes", "updated_at"])
         notifications.notify_rescheduled(moved)
     _log("appointment_moved_by_hospital", moved)
@@ -267,8 +268,10 @@ def appointment_reschedule(*, appointment: Appointment, start_local: datetime) -
 
 
 # --- Notes and referral --------------------------------------------------------------------------
-def _append(existing: str, note: str) -> str:
-    stamp = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
+def _append(existing: str, note: str, *, hospital: Hospital) -> str:
+    """``note`` stamped with the time on the hospital's clock and its zone's abbreviation (what the
+    doctors there read the day's times in)."""
+    stamp = timezone.now().astimezone(zone_of(hospital)).strftime("%Y-%m-%d %H:%M %Z")
     entry = f"[{stamp}] {note.strip()}"
     return f"{existing}\n{entry}" if existing else entry
 
@@ -284,8 +287,8 @@ def notes_add(*, appointment: Appointment, doctor: User, notes: str) -> Appointm
         raise ApiError("Notes cannot be empty.", code="notes_required")
     _ensure_notes_allowed(appointment)
     with transaction.atomic():
-        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        current.doctor_notes = _append(current.doctor_notes, notes[:10000])
+        current = Appointment.objects.select_related("hospital").select_for_update(of=("self",)).get(pk=appointment.pk)
+        current.doctor_notes = _append(current.doctor_notes, notes[:10000], hospital=current.hospital)
         current.save(update_fields=["doctor_notes", "updated_at"])
     _log("appointment_notes_added", current)
     return current

@@ -282,6 +282,30 @@ def test_o1_filter_out_of_range_is_a_400(hospital_admin, query):
 
 
 # --- Notes, referral, prescriptions ------------------------------------------------------------------
+def test_notes_are_stamped_on_the_hospitals_clock(hospital, department, patient, doctor):
+    """A note says when it was written in the time the hospital's doctors read the day in, with
+    the zone's name, not in UTC."""
+    import re
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    hospital.time_zone = "Asia/Tokyo"
+    hospital.save(update_fields=["time_zone"])
+    department.refresh_from_db()
+    appointment = book(patient, department, future_slot(hospital, at="10:00"))
+    put_in(S.CONFIRMED, appointment, doctor)
+
+    before = timezone.now()
+    response = client_for(doctor).post(_url(appointment, "add-notes/"), {"notes": "BP 120/80"}, format="json")
+    assert response.status_code == 200, response.json()
+    notes = client_for(doctor).get(_url(appointment, "notes/")).json()["doctor_notes"]
+    stamp = re.fullmatch(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d) JST\] BP 120/80", notes)
+    assert stamp, notes
+    written = datetime.strptime(stamp[1], "%Y-%m-%d %H:%M").replace(tzinfo=slot_grid.hospital_zone(hospital))
+    assert abs((written - before).total_seconds()) < 120
+
+
 def test_notes_add_get_edit_delete(appointment, doctor):
     client = client_for(doctor)
     put_in(S.CONFIRMED, appointment, doctor)
