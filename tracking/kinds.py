@@ -66,8 +66,17 @@ def _day_ms(day: str) -> int:
 
 def version_of(item: dict[str, Any] | None) -> int:
     """The version of an entry kept per date or week: 0 when there is none, 1 for one written
-    before versions were kept; every write raises it by one."""
+    before versions were kept (every write raises it: :func:`next_version`)."""
     return 0 if item is None else int(item.get("version", 1))
+
+
+def next_version(item: dict[str, Any] | None, *, clock_ms: int) -> int:
+    """The version a write gives an entry stored now as ``item`` (None: no entry, or a deleted
+    one): above its current version and at least ``clock_ms``, the write's time in milliseconds.
+    A deleted entry leaves nothing behind, so the clock is what keeps a date's or week's new
+    entry above every version its deleted one had: a device still holding one of those meets a
+    conflict rather than overwriting the new entry (docs/tracking.md, "Versions and conflicts")."""
+    return max(version_of(item) + 1, clock_ms)
 
 
 def _to_dynamo(value: Any, *, decimal_fields: frozenset[str], name: str) -> Any:

@@ -36,8 +36,9 @@ from tracking.writes import (
 logger = logging.getLogger("tracking.sync")
 
 SYNC_STATUSES = (CREATED, DUPLICATE, CONFLICT, INVALID, QUEUED, FAILED)
-# No entry reaches it (one more with every write), and a queued item keeps its base_version in a
-# 64-bit column; it is also the largest whole number a browser holds exactly.
+# No entry reaches it (versions are milliseconds since 1970 at most a little ahead: 2^53 ms is
+# the year 287,396), and a queued item keeps its base_version in a 64-bit column; it is also the
+# largest whole number a browser holds exactly.
 MAX_BASE_VERSION = 2**53 - 1
 
 

@@ -21,10 +21,11 @@ a ``TransactWriteItems`` topped up with the writes that would leave the last ``B
 part-filled (500 new entries of any kinds: at most 25 calls). A cancelled transaction's writes
 go one by one, each entry kept per date with its own conditional ``PutItem``.
 
-**Versions.** An entry kept per date or week carries ``version`` (1 when first written, one more
-with every write). It is written only while it is at the version read, so a save landing between
-the read and the write is never overwritten: the entry is read again and its ops folded on top.
-An op carrying ``base_version`` (a synced edit: the version its client read, 0 for none) is
+**Versions.** An entry kept per date or week carries ``version``: every write gives it one above
+its current version and at least the write's time in milliseconds (:func:`version_clock`), so a
+date's or week's versions only rise, through deletes and new entries too. It is written only
+while it is at the version read, so a save landing between the read and the write is never
+overwritten: the entry is read again and its ops folded on top. An op carrying ``base_version`` (a synced edit: the version its client read, 0 for none) is
 ``conflict`` unless the entry is at that version, and is not applied. Ops of one request share a
 ``batch`` and are checked against the entry as it stood before them; an op of another batch
 applied to the entry first (queued writes of several requests delivered together) makes it a
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -53,7 +55,7 @@ from tracking.dynamo.batches import read as read_items
 from tracking.dynamo.batches import write as write_items
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.fields import now_ms as current_ms
-from tracking.kinds import KINDS, SEARCHES, VERSIONED, VERSIONED_PREFIXES, normalise_term, version_of
+from tracking.kinds import KINDS, SEARCHES, VERSIONED, VERSIONED_PREFIXES, next_version, normalise_term, version_of
 
 logger = logging.getLogger("tracking.writes")
 
@@ -101,6 +103,19 @@ class OpResult:
         if self.message:
             out["message"] = self.message
         return out
+
+
+_clock_lock = threading.Lock()
+_clock_last = 0
+
+
+def version_clock() -> int:
+    """Milliseconds since the epoch for a write's versions, never the same twice in this process
+    and never going back: versions given out here are all distinct even within one millisecond."""
+    global _clock_last
+    with _clock_lock:
+        _clock_last = max(_clock_last + 1, current_ms())
+        return _clock_last
 
 
 def server_client_id() -> str:
@@ -182,6 +197,7 @@ def _fold(*, pk: str, ops: list[WriteOp], indices: list[int], current: dict[tupl
     writes of several requests delivered together: a page's save, a delete, another device's sync)
     makes it a conflict, as it would be had each request's writes been delivered on their own."""
     finals: dict[tuple[str, str], Any] = {}
+    clock_ms = version_clock()
     applied_by: dict[tuple[str, str], set[str]] = {}  # the batches whose ops changed each item so far
     for i in indices:
         op = ops[i]
@@ -211,7 +227,8 @@ def _fold(*, pk: str, ops: list[WriteOp], indices: list[int], current: dict[tupl
         if op.kind == SEARCHES.name and before is not None and int(before["ts"]) >= int(op.data.get("timestamp") or 0):
             results[i] = OpResult(op.client_id, CREATED, id=op.entity_id, item=before, existed=True)
             continue  # an older synced search of a term searched since: nothing to change
-        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms, version=version_of(stored.get(key)) + 1)
+        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms,
+                         version=next_version(stored.get(key), clock_ms=clock_ms))
         current[key] = finals[key] = item
         applied_by.setdefault(key, set()).add(op.batch)
         results[i] = OpResult(op.client_id, CREATED, id=op.entity_id or None, item=item, existed=before is not None)
@@ -335,7 +352,8 @@ def _apply_single_upsert(*, pk: str, op: WriteOp, now_ms: int, respect_breaker: 
         if op.base_version is not None and version_of(before) != op.base_version:
             return OpResult(op.client_id, CONFLICT, id=op.entity_id, item=before, existed=before is not None,
                             message=CONFLICT_MESSAGE)
-        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms, version=version_of(before) + 1)
+        item = _new_item(op=op, pk=pk, before=before, now_ms=now_ms,
+                         version=next_version(before, clock_ms=version_clock()))
         condition, names, values = version_condition(before)
         try:
             store.put_item(table, item=item, condition=condition, names=names, values=values,

@@ -34,6 +34,13 @@ def sync(api, items) -> list[dict]:
     return response.json()["results"]
 
 
+def saved_version(api, body: dict) -> int:
+    """The version of the day's log the page saves (what a device reading it holds)."""
+    response = api.post(f"{WH}/logs/", body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()["log"]["version"]
+
+
 def log_of(api, day: str = DAY) -> dict:
     logs = api.get(f"{WH}/logs/", {"start_date": day, "end_date": day}).json()["logs"]
     assert len(logs) == 1
@@ -42,22 +49,24 @@ def log_of(api, day: str = DAY) -> dict:
 
 def test_an_entry_saved_since_the_client_read_it_is_a_conflict_and_the_rest_is_applied(api):
     first = api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").json()["log"]
-    assert first["version"] == 1, "the client reads the entry with its version"
-    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "excellent"}, format="json").status_code == 200
+    assert first["version"] > 0 and log_of(api)["version"] == first["version"], "the client reads the version"
+    saved = api.post(f"{WH}/logs/", {"date": DAY, "mood": "excellent"}, format="json")
+    assert saved.status_code == 200 and saved.json()["log"]["version"] > first["version"]
+    second = saved.json()["log"]["version"]
 
     results = sync(api, [log_item("offline-edit", first["version"], "poor"), kick_item("k1", 8),
                          log_item("other-day", 0, "good", day="2025-03-11")])
     assert [r["status"] for r in results] == ["conflict", "created", "created"]
     conflict = results[0]
-    assert conflict["version"] == 2 and conflict["message"]
-    assert conflict["current"]["mood"] == "excellent" and conflict["current"]["version"] == 2
+    assert conflict["version"] == second and conflict["message"]
+    assert conflict["current"]["mood"] == "excellent" and conflict["current"]["version"] == second
     assert log_of(api)["mood"] == "excellent", "the save made since is kept"
-    assert log_of(api, "2025-03-11")["version"] == 1 and results[2]["version"] == 1
+    assert log_of(api, "2025-03-11")["version"] == results[2]["version"] > 0
 
     # read again and resend on top of it: applied
     again = sync(api, [log_item("offline-edit-2", conflict["version"], "poor")])
-    assert [(r["status"], r["version"]) for r in again] == [("created", 3)]
-    assert log_of(api)["mood"] == "poor"
+    assert [r["status"] for r in again] == ["created"] and again[0]["version"] > second
+    assert log_of(api)["mood"] == "poor" and log_of(api)["version"] == again[0]["version"]
 
 
 def test_a_day_the_client_saw_empty_is_a_conflict_once_someone_filled_it(api):
@@ -70,7 +79,7 @@ def test_a_day_the_client_saw_empty_is_a_conflict_once_someone_filled_it(api):
 def test_edits_of_one_day_in_one_sync_are_applied_in_order(api):
     results = sync(api, [log_item("a", 0, "low"), log_item("b", 0, "good"), kick_item("k", 9)])
     assert [r["status"] for r in results] == ["created", "created", "created"]
-    assert log_of(api)["mood"] == "good" and log_of(api)["version"] == 1
+    assert log_of(api)["mood"] == "good" and log_of(api)["version"] == results[1]["version"] > 0
 
 
 def test_base_version_is_required_for_entries_kept_per_date(api):
@@ -107,9 +116,9 @@ def a_save_lands_before_the_first_write(api):
 
 
 def test_a_save_landing_between_the_syncs_read_and_write_is_not_overwritten(api):
-    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201  # version 1
+    version = saved_version(api, {"date": DAY, "mood": "low"})
     with a_save_lands_before_the_first_write(api) as fired:
-        results = sync(api, [log_item("offline-edit", 1, "poor"), kick_item("k1", 8)])
+        results = sync(api, [log_item("offline-edit", version, "poor"), kick_item("k1", 8)])
     assert fired
     assert log_of(api)["mood"] == "excellent", "the save that landed in between is kept"
     assert [r["status"] for r in results] == ["conflict", "created"]
@@ -118,15 +127,15 @@ def test_a_save_landing_between_the_syncs_read_and_write_is_not_overwritten(api)
 
 def test_a_queued_edit_meeting_a_newer_save_is_set_aside_and_answered_conflict_when_resent(api, mother, settings):
     settings.TRACKING_BREAKER_SECONDS = 0
-    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201  # version 1
-    item = log_item("offline-edit", 1, "poor")
+    version = saved_version(api, {"date": DAY, "mood": "low"})
+    item = log_item("offline-edit", version, "poor")
     with dynamodb_outage():
         assert [r["status"] for r in sync(api, [item])] == ["queued"]
     # another device saved the day before the queue was delivered (written straight to DynamoDB)
     from tracking.dynamo import keys, store
     table = store.tracking_table()
     current = table.get_item(Key={"pk": keys.user_pk(mother.pk), "sk": f"{keys.DAILY_LOG}{DAY}"})["Item"]
-    table.put_item(Item={**current, "mood": "excellent", "version": 2})
+    table.put_item(Item={**current, "mood": "excellent", "version": current["version"] + 1})
 
     call_command("drain_outbox", stdout=io.StringIO())
     row = TrackingOutbox.objects.get(user=mother, client_id="offline-edit")
@@ -140,8 +149,7 @@ def test_a_queued_edit_meeting_a_newer_save_is_set_aside_and_answered_conflict_w
 def test_two_devices_syncing_edits_of_one_read_apply_exactly_one(mother):
     if connection.vendor == "sqlite":
         pytest.skip("SQLite serialises the two requests; the race is exercised on PostgreSQL")
-    assert client_for(mother).post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201
-    version = 1  # a first write
+    version = saved_version(client_for(mother), {"date": DAY, "mood": "low"})
     outcomes: dict[str, list[dict]] = {}
     start = threading.Barrier(2)
 
@@ -162,17 +170,17 @@ def test_two_devices_syncing_edits_of_one_read_apply_exactly_one(mother):
     assert statuses == ["conflict", "created"], outcomes
     winner = next(name for name in ("a", "b") if outcomes[name][0]["status"] == "created")
     stored = log_of(client_for(mother))
-    assert stored["mood"] == {"a": "poor", "b": "good"}[winner] and stored["version"] == version + 1
+    assert stored["mood"] == {"a": "poor", "b": "good"}[winner] and stored["version"] > version
     assert all(outcomes[name][1]["status"] == "created" for name in ("a", "b"))
 
 
 def test_a_queued_edit_meeting_a_save_queued_before_it_is_set_aside_not_applied_over_it(api, mother, settings):
     settings.TRACKING_BREAKER_SECONDS = 0
-    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201  # version 1
+    version = saved_version(api, {"date": DAY, "mood": "low"})
     with dynamodb_outage():
         # the page saves the day, then another device's offline edit of version 1 arrives
         assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "excellent"}, format="json").status_code == 202
-        assert [r["status"] for r in sync(api, [log_item("offline-edit", 1, "poor"), kick_item("k1", 8)])] == [
+        assert [r["status"] for r in sync(api, [log_item("offline-edit", version, "poor"), kick_item("k1", 8)])] == [
             "queued", "queued"]
     call_command("drain_outbox", stdout=io.StringIO())
     assert log_of(api)["mood"] == "excellent", "the save queued first is kept"
@@ -183,29 +191,30 @@ def test_a_queued_edit_meeting_a_save_queued_before_it_is_set_aside_not_applied_
 
 def test_two_devices_queued_edits_of_one_read_apply_exactly_one(api, mother, settings):
     settings.TRACKING_BREAKER_SECONDS = 0
-    assert api.post(f"{WH}/logs/", {"date": DAY, "mood": "low"}, format="json").status_code == 201  # version 1
+    version = saved_version(api, {"date": DAY, "mood": "low"})
     with dynamodb_outage():
         # device a sends two edits of the day in one sync (applied in order), device b one
-        assert [r["status"] for r in sync(api, [log_item("a-edit", 1, "poor"), log_item("a-edit-2", 1, "fair")])
-                ] == ["queued", "queued"]
-        assert [r["status"] for r in sync(api, [log_item("b-edit", 1, "good")])] == ["queued"]
+        assert [r["status"] for r in sync(api, [log_item("a-edit", version, "poor"),
+                                                log_item("a-edit-2", version, "fair")])] == ["queued", "queued"]
+        assert [r["status"] for r in sync(api, [log_item("b-edit", version, "good")])] == ["queued"]
     call_command("drain_outbox", stdout=io.StringIO())
     stored = log_of(api)
-    assert (stored["mood"], stored["version"]) == ("fair", 2), "the first sync's edits are applied, in order"
+    assert stored["mood"] == "fair" and stored["version"] > version, "the first sync's edits are applied, in order"
     rows = {row.client_id: (row.state, row.outcome) for row in TrackingOutbox.objects.filter(user=mother)}
     assert rows == {"a-edit": (OutboxState.DELIVERED, "created"), "a-edit-2": (OutboxState.DELIVERED, "created"),
                     "b-edit": (OutboxState.FAILED, "conflict")}
-    resent = sync(api, [log_item("b-edit", 1, "good")])
+    resent = sync(api, [log_item("b-edit", version, "good")])
     assert resent[0]["status"] == "conflict" and resent[0]["current"]["mood"] == "fair"
 
 
 def test_a_queued_edit_does_not_bring_back_a_day_deleted_before_it(api, mother, settings):
     settings.TRACKING_BREAKER_SECONDS = 0
     day = {"date": DAY, "periodDay": True}
-    assert api.post(f"{WH}/cycle-days/", day, format="json").status_code == 201  # version 1
+    created = api.post(f"{WH}/cycle-days/", day, format="json")
+    assert created.status_code == 201
     with dynamodb_outage():
         assert api.delete(f"{WH}/cycle-days/{DAY}/").status_code == 202
-        edit = {"client_id": "offline-day", "type": "cycle_day", "base_version": 1,
+        edit = {"client_id": "offline-day", "type": "cycle_day", "base_version": created.json()["day"]["version"],
                 "data": {**day, "notes": "cramps"}}
         assert [r["status"] for r in sync(api, [edit])] == ["queued"]
     call_command("drain_outbox", stdout=io.StringIO())
