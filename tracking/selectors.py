@@ -9,6 +9,7 @@ includes them.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -247,13 +248,16 @@ def current_pregnancy_week(*, fetched_by: User) -> int | None:
 UNSET_WEEKS = (None, "", 0, "0")
 
 
-def weekly_entry_body(*, fetched_by: User, body: Any) -> Any:
+def weekly_entry_body(*, fetched_by: User, body: Any,
+                      current_week: Callable[[], int | None] | None = None) -> Any:
     """A weekly entry's body as it is filed: ``pregnancy_week`` 0 or absent (the tracker page sends
     the profile's week, 0 when it has none) is the current week. The W12 endpoint and a sync item
-    of type ``pregnancy_week`` both go through here; 409 ``not_pregnant`` without a pregnancy."""
+    of type ``pregnancy_week`` both go through here; 409 ``not_pregnant`` without a pregnancy.
+    ``current_week`` gives that week (a sync passes one that reads the profile once per batch);
+    by default the profile is read here."""
     if not isinstance(body, dict) or body.get("pregnancy_week") not in UNSET_WEEKS:
         return body
-    week = current_pregnancy_week(fetched_by=fetched_by)
+    week = current_week() if current_week is not None else current_pregnancy_week(fetched_by=fetched_by)
     if week is None:
         raise ApiError("Your women's health profile has no pregnancy yet. Set your pregnancy status and due "
                        "date (or last period) in your profile, then your weekly entries are filed under "

@@ -11,6 +11,8 @@ the batch is applied.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
 from accounts.models import User
@@ -52,8 +54,9 @@ def _base_version(raw: dict[str, Any]) -> int:
     return value
 
 
-def _op_of(*, user: User, raw: Any) -> WriteOp:
-    """The write one sync item asks for; ``ValidationError`` or ``ApiError`` when it is not one."""
+def _op_of(*, user: User, raw: Any, current_week: Callable[[], int | None]) -> WriteOp:
+    """The write one sync item asks for; ``ValidationError`` or ``ApiError`` when it is not one.
+    ``current_week``: the pregnancy week a weekly entry without one is filed under."""
     if not isinstance(raw, dict):
         raise serializers.ValidationError("Each item is an object with client_id, type and data.")
     client_id = client_id_clean(raw.get("client_id"))
@@ -65,7 +68,7 @@ def _op_of(*, user: User, raw: Any) -> WriteOp:
     base_version = _base_version(raw) if kind in VERSIONED else None
     body = raw.get("data")
     if kind == PREGNANCY_WEEKS.name:
-        body = selectors.weekly_entry_body(fetched_by=user, body=body)
+        body = selectors.weekly_entry_body(fetched_by=user, body=body, current_week=current_week)
     data = KINDS[kind].validate(body)
     if kind == SEARCHES.name and not data["term"]:
         raise serializers.ValidationError({"term": ["A blank search term is not recorded."]})
@@ -92,9 +95,11 @@ def sync_apply(*, user: User, items: Any, max_items: int) -> list[dict[str, Any]
         raise ApiError(f"At most {max_items} items per sync.", code="too_many_items", max_items=max_items)
     slots: list[dict[str, Any] | None] = []
     ops: list[WriteOp] = []
+    # The profile is read once per batch, and only when an item needs the current week.
+    current_week = cache(partial(selectors.current_pregnancy_week, fetched_by=user))
     for raw in items:
         try:
-            ops.append(_op_of(user=user, raw=raw))
+            ops.append(_op_of(user=user, raw=raw, current_week=current_week))
         except (serializers.ValidationError, ApiError) as exc:
             client_id = raw.get("client_id") if isinstance(raw, dict) else None
             slots.append(OpResult(str(client_id or "")[:64], INVALID, message=_message(exc.detail)).public())

@@ -205,3 +205,31 @@ def test_a_synced_week_zero_without_a_pregnancy_is_invalid_with_the_endpoints_re
     assert [r["status"] for r in result["results"]] == ["invalid", "created"]
     assert "no pregnancy" in result["results"][0]["message"]
     assert api.get(f"{WH}/pregnancy/").json()["pregnancy_record"] is None
+
+
+def _profile_reads(api, items) -> tuple[int, dict]:
+    """The sync's answer and how many times it read the pregnancy profile's table."""
+    from django.test.utils import CaptureQueriesContext
+
+    from tracking.models import WomensHealthProfile
+
+    table = WomensHealthProfile._meta.db_table
+    with CaptureQueriesContext(connection) as ctx:
+        result = sync(api, items)
+    return sum(1 for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
+               and f'"{table}"' in q["sql"].split(" WHERE ")[0]), result
+
+
+def test_a_sync_of_many_week_zero_items_reads_the_pregnancy_profile_once(api):
+    from tracking.fields import local_today
+
+    due = local_today() + timedelta(days=280 - 20 * 7 - 3)
+    assert api.put(f"{WH}/profile/", {"estimated_due_date": due.isoformat()}, format="json").status_code == 200
+    week = {"type": "pregnancy_week", "base_version": 0}
+    none, _ = _profile_reads(api, [kick(1), {**week, "client_id": "w-set", "data": {"pregnancy_week": 12}}])
+    one, one_result = _profile_reads(api, [{**week, "client_id": "w-one", "data": WEEK_ZERO}])
+    version = one_result["results"][0]["version"]
+    many, result = _profile_reads(api, [{**week, "base_version": version, "client_id": f"w-{i}",
+                                         "data": {**WEEK_ZERO, "mood_rating": 1 + i % 10}} for i in range(30)])
+    assert one == many == none + 1, (none, one, many)
+    assert [(r["status"], r["id"]) for r in result["results"]] == [("created", "20")] * 30, "each filed under week 20"
