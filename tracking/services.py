@@ -258,7 +258,10 @@ def entry_record(*, user: User, kind: str, body: Any, client_id: str | None = No
         item = _insert_item(kind=kind, pk=pk, entity_id=op.entity_id, data=data)
     else:  # queued: show what will be stored
         item = spec.after(before=None, pk=pk, entity_id=op.entity_id, data=data, now_ms=now_ms())
-    return Recorded(result=result, payload=spec.payload(item), existed=result.existed)
+    payload = spec.payload(item)
+    if result.status == QUEUED and "version" in payload:
+        payload["version"] = None  # given when the write is delivered; no version read can match it yet
+    return Recorded(result=result, payload=payload, existed=result.existed)
 
 
 def contraction_record(*, user: User, body: Any, client_id: str | None = None) -> tuple[Recorded, bool | None]:

@@ -86,6 +86,22 @@ def test_writes_queue_reads_503_then_drain_delivers_exactly_once(api, mother, se
     assert [r["status"] for r in again["results"]] == ["duplicate"] * 5
 
 
+def test_an_entry_kept_per_date_answered_queued_has_no_version_yet(api, mother, settings):
+    """A queued save's answer does not claim a version: the entry gets one when it is delivered,
+    and a device syncing with a made-up version would meet a needless conflict."""
+    settings.TRACKING_BREAKER_SECONDS = 0
+    with dynamodb_outage():
+        queued = api.post(f"{WH}/logs/", {"date": "2025-06-02", "mood": "low"}, format="json")
+        assert queued.status_code == 202, queued.json()
+        assert queued.json()["log"]["version"] is None
+        day = api.post(f"{WH}/cycle-days/", {"date": "2025-06-02", "periodDay": True}, format="json")
+        assert day.status_code == 202, day.json()
+        assert day.json()["day"]["version"] is None
+    assert drain_command().endswith("remaining=0\n")
+    logs = api.get(f"{WH}/logs/", {"start_date": "2025-06-02", "end_date": "2025-06-02"}).json()["logs"]
+    assert isinstance(logs[0]["version"], int) and logs[0]["version"] > 1
+
+
 def test_the_next_request_delivers_queued_writes_first(api, mother, settings):
     settings.TRACKING_BREAKER_SECONDS = 0
     with dynamodb_outage():
