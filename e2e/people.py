@@ -125,7 +125,8 @@ def doctor_in(stack: Stack, department: str) -> str | None:
 
 
 def to_professional_view(page: Page) -> None:
-    """Doctors reach /professional/dashboard through the view toggle in the header."""
+    """Doctors and pharmacists reach /professional/dashboard through the view toggle in the header
+    (shown to anyone ``/api/registry/my-info/`` answers)."""
     page.goto("/account")
     page.locator("button", has=page.locator("span.sr-only", has_text="Patient View")).click()
     expect(page).to_have_url(re.compile(r"/professional/dashboard"))
