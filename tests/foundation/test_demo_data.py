@@ -125,3 +125,17 @@ def test_seeding_again_keeps_the_primary_hospital_a_demo_patient_chose(demo):
         primary = HospitalRegistration.objects.get(user__email=email, is_primary=True)
         assert primary.hospital_id == other.pk
         assert HospitalRegistration.objects.get(user__email=email, hospital=demo).status == RegistrationStatus.APPROVED
+
+
+def test_the_demo_patient_has_a_birth_date_that_seeding_again_keeps(demo):
+    """Staff pages show her birth date and age; seeding again keeps one she changed."""
+    from datetime import date
+
+    patient = User.objects.get(email="patient@phb.test")
+    assert patient.date_of_birth is not None
+    assert client_for(patient).get("/api/profile/").json()["date_of_birth"] == patient.date_of_birth.isoformat()
+    patient.date_of_birth = date(1988, 1, 2)
+    patient.save(update_fields=["date_of_birth"])
+    call_command("seed_demo", stdout=io.StringIO())
+    patient.refresh_from_db()
+    assert patient.date_of_birth == date(1988, 1, 2)

@@ -6,6 +6,7 @@ Refuses to run under production settings.
 from __future__ import annotations
 
 import os
+from datetime import date
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -29,6 +30,8 @@ DEMO_DEPARTMENTS = [
     ("ENT", "ENT"),
     ("Obstetrics & Gynaecology", "OBGYN"),
 ]
+# Staff pages show it beside her name (the pharmacist's triage: "DOB ... (Age ...)").
+DEMO_PATIENT_BIRTH_DATE = date(1990, 4, 12)
 
 
 class Command(BaseCommand):
@@ -72,6 +75,9 @@ class Command(BaseCommand):
                     hospital=hospital, name=name, defaults={"code": code, "is_active": True}
                 )
             patient = self._user("patient@phb.test", "Demo Patient", Role.PATIENT, password)
+            if patient.date_of_birth is None:  # kept once she has set her own
+                patient.date_of_birth = DEMO_PATIENT_BIRTH_DATE
+                patient.save(update_fields=["date_of_birth"])
             doctor = self._user("doctor@phb.test", "Dr Demo Doctor", Role.DOCTOR, password)
             admin = self._user("admin@phb.test", "Demo Hospital Admin", Role.HOSPITAL_ADMIN, password)
             HospitalRegistration.objects.update_or_create(
