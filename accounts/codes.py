@@ -17,8 +17,10 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.db import transaction
@@ -97,18 +99,49 @@ def code_pending(*, user: User, purpose: CodePurpose | str, subject: str = "") -
 
 def code_verify(*, user: User, purpose: CodePurpose | str, code: object, subject: str = "") -> None:
     """Return on success (the code is then spent); raise :class:`CodeRejected` otherwise."""
+    _checked_within_budget(budget_id=user.pk, purpose=purpose, code=code,
+                           compare=lambda: _code_compare(user=user, purpose=purpose, code=code, subject=subject))
+
+
+def code_refuse_unmatched(*, budget_id: str, purpose: CodePurpose | str, code: object, issued_at: datetime,
+                          attempts: Callable[[], int]) -> NoReturn:
+    """Refuse ``code`` for a flow that matched no account, exactly as :func:`code_verify` refuses
+    a wrong code of one (the same checks in the same order, the same budget under ``budget_id``):
+    so a step that takes a code tells nobody whether the details it was opened with match an
+    account. ``attempts`` counts this one and returns the attempts made so far."""
+
+    def compare() -> NoReturn:
+        if timezone.now() >= issued_at + timedelta(seconds=settings.OTP_TTL_SECONDS):
+            raise CodeRejected("expired", "This code has expired. Request a new code.")
+        made = attempts()
+        if made > settings.OTP_MAX_ATTEMPTS:
+            raise CodeRejected("locked", "Too many wrong attempts. Request a new code.", attempts_left=0)
+        _refuse_wrong(left=settings.OTP_MAX_ATTEMPTS - made)
+
+    _checked_within_budget(budget_id=budget_id, purpose=purpose, code=code, compare=compare)
+    raise AssertionError("unreachable: compare always refuses")
+
+
+def _checked_within_budget(*, budget_id: object, purpose: CodePurpose | str, code: object,
+                           compare: Callable[[], None]) -> None:
     if not isinstance(code, str) or not _CODE_FORMAT.fullmatch(code):
         raise CodeRejected("malformed", "Enter the 6-digit code we sent you.")
-    refund = code_failure_slot(user_id=user.pk, purpose=str(purpose))  # 429 past the account's budget
+    refund = code_failure_slot(user_id=budget_id, purpose=str(purpose))  # 429 past the account's budget
     wrong = False
     try:
-        _code_compare(user=user, purpose=purpose, code=code, subject=subject)
+        compare()
     except CodeRejected as exc:
         wrong = exc.compared
         raise
     finally:
         if not wrong:  # right, or nothing compared: the slot goes back
             refund()
+
+
+def _refuse_wrong(*, left: int) -> NoReturn:
+    if left <= 0:
+        raise CodeRejected("locked", "Too many wrong attempts. Request a new code.", attempts_left=0, compared=True)
+    raise CodeRejected("invalid", f"Incorrect code. {left} attempt(s) left.", attempts_left=left, compared=True)
 
 
 def _code_compare(*, user: User, purpose: CodePurpose | str, code: str, subject: str) -> None:
@@ -136,11 +169,7 @@ def _code_compare(*, user: User, purpose: CodePurpose | str, code: str, subject:
     expected = _digest(user_id=user.pk, purpose=str(purpose), subject=subject, code=code)
     if not hmac.compare_digest(expected, current.code_hash):
         current.refresh_from_db(fields=["attempts"])
-        left = max(0, max_attempts - current.attempts)
-        if left == 0:
-            raise CodeRejected("locked", "Too many wrong attempts. Request a new code.", attempts_left=0,
-                               compared=True)
-        raise CodeRejected("invalid", f"Incorrect code. {left} attempt(s) left.", attempts_left=left, compared=True)
+        _refuse_wrong(left=max_attempts - current.attempts)
 
     spent = OneTimeCode.objects.filter(pk=current.pk, used_at__isnull=True).update(used_at=timezone.now())
     if not spent:

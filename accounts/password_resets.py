@@ -7,14 +7,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.codes import code_verify
+from accounts.codes import CodeRejected, code_refuse_unmatched, code_verify
 from accounts.models import CodePurpose, PasswordResetToken, User
 from accounts.services import code_send
 from phb import metrics
@@ -95,14 +97,32 @@ def _reset_spend(*, found: PasswordResetToken, new_password: str, message: str) 
 _CODE_RESET_INVALID = "This password reset request is invalid or has expired. Start again."
 
 
-def password_reset_code_start(*, user: User | None, token: str | None = None) -> str:
+# A request that matched no admin: its token is remembered (in the shared cache, for as long as a
+# real one lives) so that the code step answers it as it answers a real admin's wrong code; a newer
+# request with the same details supersedes it, as a real admin's newer request supersedes hers.
+_UNMATCHED_KEY = "admin-reset-unmatched:{}"
+_UNMATCHED_LATEST_KEY = "admin-reset-unmatched-latest:{}"
+
+
+def _email_hash(email: str) -> str:
+    return _reset_hash((email or "").strip().lower())
+
+
+def password_reset_code_start(*, user: User | None, token: str | None = None, email: str = "",
+                              hospital_code: str = "") -> str:
     """Open a code-verified reset for ``user`` under ``token`` and email the code; return the token.
 
-    ``user=None`` (no such admin) returns a token of the same shape that nothing will accept, so
-    the answer never tells whether an account exists.
+    ``user=None`` (no such admin; ``email`` and ``hospital_code`` as asked for) returns a token of
+    the same shape that nothing will accept, and its code step answers as a wrong code does
+    (:func:`_unmatched_code_refuse`), so neither step tells whether the details match an admin.
     """
     token = token or secrets.token_urlsafe(32)
     if user is None:
+        ttl = int(settings.PASSWORD_RESET_TOKEN_TTL.total_seconds())
+        details = _reset_hash(f"{(email or '').strip().lower()}|{(hospital_code or '').strip().lower()}")
+        cache.set(_UNMATCHED_KEY.format(_reset_hash(token)),
+                  {"email": _email_hash(email), "details": details, "at": timezone.now().timestamp()}, timeout=ttl)
+        cache.set(_UNMATCHED_LATEST_KEY.format(details), _reset_hash(token), timeout=ttl)
         return token
     now = timezone.now()
     with transaction.atomic():
@@ -132,14 +152,53 @@ def _code_reset_for(*, token: str, email: str, **lookup: str) -> PasswordResetTo
     return found
 
 
+def _unmatched_request(*, token: str, email: str) -> str | None:
+    """The cache key of the request that matched no admin under ``token`` for ``email``, or None."""
+    key = _UNMATCHED_KEY.format(_reset_hash(token or ""))
+    kept = cache.get(key)
+    if not kept or kept["email"] != _email_hash(email):
+        return None
+    if cache.get(_UNMATCHED_LATEST_KEY.format(kept["details"])) != _reset_hash(token or ""):
+        return None  # superseded by a newer request with the same details
+    return key
+
+
+def _code_budget_of(*, email: str) -> object:
+    """Whose wrong-code budget a refused code counts against: the account with this email where
+    there is one (as a real admin's flows all count against hers, whatever hospital code each was
+    opened with), the email otherwise."""
+    account = User.objects.filter(email=(email or "").strip().lower()).values_list("pk", flat=True).first()
+    return account if account is not None else f"unmatched:{_email_hash(email)}"
+
+
+def _unmatched_code_refuse(*, key: str, email: str, code: object) -> None:
+    """Refuse ``code`` for a request that matched no admin as a wrong code of a real one is refused
+    (:func:`accounts.codes.code_refuse_unmatched`): attempts counted per request, the wrong-code
+    budget shared with the account of that email (:func:`_code_budget_of`)."""
+    kept = cache.get(key) or {}
+    attempts_key = f"{key}:attempts"
+    cache.add(attempts_key, 0, timeout=int(settings.PASSWORD_RESET_TOKEN_TTL.total_seconds()))
+    code_refuse_unmatched(
+        budget_id=_code_budget_of(email=email),
+        purpose=CodePurpose.ADMIN_PASSWORD_RESET, code=code,
+        issued_at=datetime.fromtimestamp(kept.get("at", 0), tz=UTC), attempts=lambda: cache.incr(attempts_key),
+    )
+
+
 def password_reset_code_verify(*, token: str, email: str, code: object) -> str:
     """Spend the emailed code and return the second token that completes the reset."""
-    from accounts.codes import CodeRejected
-
-    found = _code_reset_for(token=token, email=email)
-    if found.verified_at is not None:
+    try:
+        found = _code_reset_for(token=token, email=email)
+    except ApiError:
+        unmatched = _unmatched_request(token=token, email=email)
+        if unmatched is None:
+            raise
+        found = None
+    if found is not None and found.verified_at is not None:
         raise ApiError(_CODE_RESET_INVALID, code="invalid_token")
     try:
+        if found is None:
+            _unmatched_code_refuse(key=unmatched, email=email, code=code)
         code_verify(user=found.user, purpose=CodePurpose.ADMIN_PASSWORD_RESET, code=code, subject=str(found.pk))
     except CodeRejected as exc:
         logger.info("password reset code refused",

@@ -320,7 +320,7 @@ class AdminResetCompleteView(PublicApiView):
 
 def _admin_reset_open(*, email: str, hospital_code: str, token: str) -> None:
     admin = selectors.admin_for_reset(email=email, hospital_code=hospital_code)
-    password_resets.password_reset_code_start(user=admin, token=token)
+    password_resets.password_reset_code_start(user=admin, token=token, email=email, hospital_code=hospital_code)
 
 
 def _admin_profile(user) -> dict:

@@ -143,3 +143,69 @@ def test_a_new_request_supersedes_the_previous_flow(django_capture_on_commit_cal
     stale = client.post(VERIFY, {"token": first["token"], "verification_code": _code_of(first_sent[0]),
                                  "email": admin.email}, format="json")
     assert stale.status_code == 400
+
+
+def _answers(client, token: str, email: str, codes: list[str]) -> list[tuple]:
+    out = []
+    for code in codes:
+        response = client.post(VERIFY, {"token": token, "verification_code": code, "email": email}, format="json")
+        body = response.json()
+        out.append((response.status_code, body.get("code"), body.get("message"), body.get("attempts_left")))
+    return out
+
+
+def test_the_code_step_does_not_tell_whether_the_details_matched_an_admin(django_capture_on_commit_callbacks,
+                                                                           hospital):
+    """The code step answers a request that matched no admin (an unknown email, a patient's, an
+    admin's with another hospital's code) exactly as it answers a real admin's request to someone
+    without her code: malformed, wrong with the attempts left, then locked."""
+    admin = make_hospital_admin(hospital=hospital)
+    patient = UserFactory()
+    other_hospital = HospitalFactory()
+    wrong = ["12ab56"] + ["000000"] * 6
+    seen = {}
+    for name, (email, code) in {"admin": (admin.email, hospital.code),
+                                "unknown": ("nobody@example.org", hospital.code),
+                                "patient": (patient.email, hospital.code),
+                                "other hospital": (admin.email, other_hospital.code)}.items():
+        body, sent = _request(client_for(None), django_capture_on_commit_callbacks, email=email, hospital_code=code)
+        if name == "admin":  # a guess that happens to be right would end the comparison
+            assert _code_of(sent[0]) != "000000"
+        seen[name] = _answers(client_for(None), body["token"], email, wrong)
+    assert seen["admin"][1] == (400, "code_invalid", "Incorrect code. 4 attempt(s) left.", 4)
+    assert seen["admin"][-1][1] == "code_locked"
+    assert seen["unknown"] == seen["patient"] == seen["other hospital"] == seen["admin"], seen
+
+
+def test_a_newer_request_supersedes_one_that_matched_no_admin_as_it_does_a_real_one(
+    django_capture_on_commit_callbacks, hospital
+):
+    admin = make_hospital_admin(hospital=hospital)
+    answers = {}
+    for name, email in {"admin": admin.email, "unknown": "nobody@example.org"}.items():
+        first, _ = _request(client_for(None), django_capture_on_commit_callbacks, email=email,
+                            hospital_code=hospital.code)
+        _request(client_for(None), django_capture_on_commit_callbacks, email=email, hospital_code=hospital.code)
+        answers[name] = _answers(client_for(None), first["token"], email, ["000000"])
+    assert answers["admin"] == answers["unknown"]
+    assert answers["admin"][0][:2] == (400, "invalid_token")
+
+
+def test_wrong_codes_of_an_unmatched_request_count_against_the_accounts_budget(
+    django_capture_on_commit_callbacks, hospital, settings
+):
+    """An admin's requests opened with another hospital's code draw on her wrong-code budget, as
+    her real ones do: past it her real request is not checked either (429), as an email matching
+    no admin would be."""
+    settings.CODE_FAILURES_PER_ACCOUNT = "4/3600"
+    other_hospital = HospitalFactory()
+    statuses = {}
+    for name, email in {"admin": make_hospital_admin(hospital=hospital).email,
+                        "unknown": "nobody@example.org"}.items():
+        decoy, _ = _request(client_for(None), django_capture_on_commit_callbacks, email=email,
+                            hospital_code=other_hospital.code)
+        assert [a[0] for a in _answers(client_for(None), decoy["token"], email, ["000000"] * 4)] == [400] * 4
+        real, _ = _request(client_for(None), django_capture_on_commit_callbacks, email=email,
+                           hospital_code=hospital.code)
+        statuses[name] = _answers(client_for(None), real["token"], email, ["000000"])[0][0]
+    assert statuses == {"admin": 429, "unknown": 429}
