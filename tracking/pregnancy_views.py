@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from phb.api.errors import ApiError
 from phb.api.serializers import validated
+from tracking import query_parameters as query
 from tracking import selectors, services
 from tracking.birth_plan import BirthPlanInput, ChecklistInput, FavoritesInput
 from tracking.dynamo import keys
@@ -46,7 +47,7 @@ class PregnancyView(WomensHealthView):
 
 # --- Kick sessions and contractions ---------------------------------------------------------------
 class KickSessionListView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="Kick sessions, newest first, cursor paging")
+    @extend_schema(responses={200: dict}, parameters=query.KICK_SESSIONS, summary="Kick sessions, newest first, cursor paging")
     def get(self, request: Request) -> Response:
         sessions, cursor = selectors.kick_session_list(fetched_by=request.user,
                                                        limit=request.query_params.get("limit"),
@@ -73,7 +74,8 @@ class KickSessionDetailView(WomensHealthView):
 
 
 class ContractionListView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="Contractions: oldest first in a page, pages walk back")
+    @extend_schema(responses={200: dict}, parameters=query.CONTRACTIONS,
+                   summary="Contractions: oldest first in a page, pages walk back")
     def get(self, request: Request) -> Response:
         items, cursor, alert = selectors.contraction_list(fetched_by=request.user,
                                                           limit=request.query_params.get("limit"),

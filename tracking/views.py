@@ -24,6 +24,7 @@ from phb.api.errors import ApiError
 from phb.api.serializers import validated
 from phb.api.views import ApiView, ScopedAPIView
 from tracking import outbox, population, selectors, services
+from tracking import query_parameters as query
 from tracking.dynamo.store import TrackingUnavailable
 from tracking.kinds import (
     CYCLE_DAYS,
@@ -189,7 +190,7 @@ class ProfileView(WomensHealthView):
 
 # --- W8–W10 and cycle days -----------------------------------------------------------------------
 class CycleListView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="W8 cycles with their days", operation_id="womens_health_cycles_list")
+    @extend_schema(responses={200: dict}, parameters=query.CYCLES, summary="W8 cycles with their days", operation_id="womens_health_cycles_list")
     def get(self, request: Request) -> Response:
         cycles, total = selectors.cycle_list(fetched_by=request.user, limit=request.query_params.get("limit"),
                                              offset=request.query_params.get("offset"))
@@ -218,7 +219,7 @@ class CycleDetailView(WomensHealthScopedView):
 
 
 class CycleDayListView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="Cycle-tracker days in a date range")
+    @extend_schema(responses={200: dict}, parameters=query.DATE_RANGE, summary="Cycle-tracker days in a date range")
     def get(self, request: Request) -> Response:
         days = selectors.cycle_day_list(fetched_by=request.user, start_date=request.query_params.get("start_date"),
                                         end_date=request.query_params.get("end_date"))
@@ -247,7 +248,7 @@ def _deleted(recorded: Recorded) -> Response:
 
 
 class FertilityView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="W13 fertility entries")
+    @extend_schema(responses={200: dict}, parameters=query.DATE_RANGE, summary="W13 fertility entries")
     def get(self, request: Request) -> Response:
         data = selectors.fertility_page(fetched_by=request.user, start_date=request.query_params.get("start_date"),
                                         end_date=request.query_params.get("end_date"))
@@ -261,7 +262,7 @@ class FertilityView(WomensHealthView):
 
 
 class DailyLogView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="W18 daily logs")
+    @extend_schema(responses={200: dict}, parameters=query.DATE_RANGE, summary="W18 daily logs")
     def get(self, request: Request) -> Response:
         logs = selectors.daily_log_list(fetched_by=request.user, start_date=request.query_params.get("start_date"),
                                         end_date=request.query_params.get("end_date"))
@@ -290,7 +291,7 @@ def _goal_written(write: Callable[[], HealthGoal]) -> dict[str, Any]:
 
 
 class GoalListView(WomensHealthView):
-    @extend_schema(responses={200: dict}, summary="W15 goals", operation_id="womens_health_goals_list")
+    @extend_schema(responses={200: dict}, parameters=query.GOALS, summary="W15 goals", operation_id="womens_health_goals_list")
     def get(self, request: Request) -> Response:
         found = selectors.goal_list(fetched_by=request.user, status=request.query_params.get("status") or None)
         page = pagination.paginate(request, found, spec=pagination.RECENT_FIRST)
@@ -348,7 +349,8 @@ class SyncView(WomensHealthView):
 class SearchHistoryView(TrackingMixin, ApiView):
     access = Access.OWN
 
-    @extend_schema(responses={200: dict}, summary="The caller's search terms, most recent first")
+    @extend_schema(responses={200: dict}, parameters=query.SEARCH_HISTORY,
+                   summary="The caller's search terms, most recent first")
     def get(self, request: Request) -> Response:
         history = selectors.search_history_list(fetched_by=request.user, limit=request.query_params.get("limit"))
         return ok(history=history, total_count=len(history))
@@ -374,7 +376,8 @@ class SearchHistoryView(TrackingMixin, ApiView):
 class SearchTrendingView(TrackingMixin, ApiView):
     access = Access.OWN
 
-    @extend_schema(responses={200: dict}, summary="Trending search terms (hospital administrators)")
+    @extend_schema(responses={200: dict}, parameters=query.TRENDING,
+                   summary="Trending search terms (hospital administrators)")
     def get(self, request: Request) -> Response:
         return ok(**population.search_trending(fetched_by=request.user, days=request.query_params.get("days"),
                                               limit=request.query_params.get("limit")))
