@@ -19,7 +19,7 @@ from phb.zones import day_bounds, today_in
 from tracking.dynamo import keys, store
 from tracking.fields import local_zone
 from tracking.kinds import CONTRACTIONS, CYCLE_DAYS, DAILY_LOGS, FERTILITY, KICK_SESSIONS
-from tracking.selectors import page_limit
+from tracking.selectors import page_limit, query_integer
 
 
 def search_trending(*, fetched_by: User, days: Any = None, limit: Any = None) -> dict[str, Any]:
@@ -32,10 +32,7 @@ def search_trending(*, fetched_by: User, days: Any = None, limit: Any = None) ->
     if admin_hospital_of(user=fetched_by) is None:
         raise ApiError("Only hospital administrators can see trending searches.", status_code=403,
                        code="permission_denied")
-    try:
-        window = int(days) if days not in (None, "") else 7
-    except (TypeError, ValueError) as exc:
-        raise ApiError("days must be a whole number.", code="invalid") from exc
+    window = query_integer(days, name="days", default=7)
     window = max(1, min(window, settings.SEARCH_TRENDING_MAX_DAYS))
     number = page_limit(limit, default=10)
     today = timezone.now().astimezone(UTC).date()

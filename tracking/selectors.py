@@ -8,6 +8,7 @@ includes them.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -55,13 +56,19 @@ def _pk(user: User) -> str:
     return keys.user_pk(user.pk)
 
 
+def query_integer(value: Any, *, name: str, default: int) -> int:
+    """An integer query parameter: ``default`` when left out, else ASCII digits with an optional
+    minus sign; an empty value (``?limit=``) is not a number, a 400 like any other text."""
+    if value is None:
+        return default
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value):
+        return int(value)
+    raise ApiError(f"{name} must be a whole number.", code="invalid")
+
+
 def page_limit(value: Any, *, default: int) -> int:
-    """A ``limit`` query parameter: a whole number, 1 to ``TRACKING_PAGE_MAX``; 400 otherwise."""
-    try:
-        number = int(value) if value not in (None, "") else default
-    except (TypeError, ValueError) as exc:
-        raise ApiError("limit must be a whole number.", code="invalid") from exc
-    return max(1, min(number, settings.TRACKING_PAGE_MAX))
+    """A ``limit`` query parameter: a whole number, clamped to 1 to ``TRACKING_PAGE_MAX``; 400 otherwise."""
+    return max(1, min(query_integer(value, name="limit", default=default), settings.TRACKING_PAGE_MAX))
 
 
 # --- Kick sessions and contractions: newest first, opaque cursors -------------------------------
@@ -108,8 +115,8 @@ def entry_exists(*, fetched_by: User, kind_prefix: str, entity_id: str) -> bool:
 def date_range(start: Any, end: Any, *, default_days: int) -> tuple[date, date]:
     today = local_today()
     try:
-        end_date = date.fromisoformat(end) if end else today
-        start_date = date.fromisoformat(start) if start else end_date - timedelta(days=default_days)
+        end_date = date.fromisoformat(end) if end is not None else today
+        start_date = date.fromisoformat(start) if start is not None else end_date - timedelta(days=default_days)
     except (TypeError, ValueError, OverflowError) as exc:  # Overflow: a default range before year 1
         raise ApiError("Dates must be YYYY-MM-DD.", code="invalid") from exc
     if start_date > end_date:
@@ -165,10 +172,7 @@ def cycles_of(*, fetched_by: User) -> QuerySet[MenstrualCycle]:
 
 def cycle_list(*, fetched_by: User, limit: Any = None, offset: Any = None) -> tuple[list[dict], int]:
     number = page_limit(limit, default=20)
-    try:
-        skip = max(0, int(offset or 0))
-    except (TypeError, ValueError) as exc:
-        raise ApiError("offset must be a whole number.", code="invalid") from exc
+    skip = max(0, query_integer(offset, name="offset", default=0))
     qs = cycles_of(fetched_by=fetched_by)
     total = qs.count()
     if skip >= total:  # also keeps an offset beyond any integer the database binds out of the query
@@ -336,7 +340,7 @@ def goals_of(*, fetched_by: User) -> QuerySet[HealthGoal]:
 def goal_list(*, fetched_by: User, status: str | None = None) -> QuerySet[HealthGoal]:
     """The caller's goals, optionally of one status (page them: ``phb.api.pagination``)."""
     qs = goals_of(fetched_by=fetched_by)
-    if status:
+    if status is not None:
         if status not in GoalStatus.values:
             raise ApiError(f"status must be one of: {', '.join(GoalStatus.values)}.", code="invalid")
         qs = qs.filter(status=status)

@@ -194,7 +194,7 @@ class CycleListView(WomensHealthView):
     def get(self, request: Request) -> Response:
         cycles, total = selectors.cycle_list(fetched_by=request.user, limit=request.query_params.get("limit"),
                                              offset=request.query_params.get("offset"))
-        offset = max(0, int(request.query_params.get("offset") or 0))  # as the selector reads it
+        offset = max(0, selectors.query_integer(request.query_params.get("offset"), name="offset", default=0))
         return ok(cycles=cycles, total_count=total, has_more=offset + len(cycles) < total)
 
     @extend_schema(request=CycleInput, responses={201: dict}, summary="W9 start a cycle")
@@ -293,7 +293,7 @@ def _goal_written(write: Callable[[], HealthGoal]) -> dict[str, Any]:
 class GoalListView(WomensHealthView):
     @extend_schema(responses={200: dict}, parameters=query.GOALS, summary="W15 goals", operation_id="womens_health_goals_list")
     def get(self, request: Request) -> Response:
-        found = selectors.goal_list(fetched_by=request.user, status=request.query_params.get("status") or None)
+        found = selectors.goal_list(fetched_by=request.user, status=request.query_params.get("status"))
         page = pagination.paginate(request, found, spec=pagination.RECENT_FIRST)
         total = pagination.total_of(page, found)
         body = ok(goals=selectors.goal_payloads(list(page.items)), total_count=total)

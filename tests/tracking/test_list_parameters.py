@@ -52,3 +52,26 @@ def test_the_described_parameters_are_the_ones_read(api):
     assert api.get(f"{WH}/goals/?status=active").json()["total_count"] == 0
     assert api.get(f"{WH}/goals/?status=paused").json()["total_count"] == 1
 
+
+@pytest.mark.parametrize("query", [
+    "cycle-days/?start_date=", "fertility/?start_date=", "logs/?start_date=", "logs/?end_date=",
+    "kick-sessions/?limit=", "contractions/?limit=", "cycles/?limit=", "cycles/?offset=", "goals/?status=",
+])
+def test_an_empty_value_is_refused_not_read_as_left_out(api, query):
+    """The described parameters are dates, integers and a status; ``?start_date=`` is none of them."""
+    response = api.get(f"{WH}/{query}")
+    assert response.status_code == 400
+    assert response.json()["message"]
+
+
+@pytest.mark.parametrize("value", ["", "٣", "1_0", " 5", "5.0"])
+def test_an_integer_is_ascii_digits(api, value):
+    assert api.get(f"{WH}/kick-sessions/", {"limit": value}).status_code == 400
+    assert api.get(f"{WH}/cycles/", {"offset": value}).status_code == 400
+
+
+def test_integers_and_dates_as_the_frontend_sends_them(api):
+    assert api.get(f"{WH}/cycles/?limit=10&offset=0").status_code == 200
+    assert api.get(f"{WH}/kick-sessions/?limit=-3").status_code == 200  # clamped to 1
+    assert api.get(f"{WH}/fertility/?start_date=2025-01-01&end_date=2025-03-01").status_code == 200
+    assert api.get(f"{WH}/goals/").status_code == 200
