@@ -61,7 +61,7 @@ def query_integer(value: Any, *, name: str, default: int) -> int:
     minus sign; an empty value (``?limit=``) is not a number, a 400 like any other text."""
     if value is None:
         return default
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value):
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,100}", value):
         return int(value)
     raise ApiError(f"{name} must be a whole number.", code="invalid")
 
