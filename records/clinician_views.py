@@ -6,6 +6,8 @@ audit row first.
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,6 +19,7 @@ from accounts.models import User
 from phb.api import pagination, serializers
 from phb.api.access import Access
 from phb.api.errors import ApiError
+from phb.api.fields import JS_SAFE_INTEGER
 from phb.api.views import ApiView
 from phb.zones import today_at
 from records import presenters, selectors, services
@@ -179,6 +182,16 @@ class ClinicianAccessRequestView(_ClinicianPatientView):
         return Response(_requested(consent), status=201)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable_text(text: str) -> bool:
+    """Text a JSON column keeps and every reader can write back: PostgreSQL's ``jsonb`` refuses
+    a null character, and a lone surrogate cannot be written as UTF-8 (each read of the record
+    would fail)."""
+    return _UNSTORABLE.search(text) is None
+
+
 class _EntryInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=EntryKind.values)
     title = serializers.CharField(max_length=200)
@@ -194,6 +207,15 @@ class _EntryInput(serializers.Serializer):
             raise serializers.ValidationError("details must be a flat object of at most 30 simple values.")
         if any(isinstance(v, str) and len(v) > 500 for v in value.values()):
             raise serializers.ValidationError("details values are at most 500 characters; use notes for text.")
+        if any(len(k) > 100 or not _storable_text(k) for k in value):
+            raise serializers.ValidationError("details names are at most 100 characters of text.")
+        for v in value.values():
+            if isinstance(v, str) and not _storable_text(v):
+                raise serializers.ValidationError("details values cannot hold null or surrogate characters.")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise serializers.ValidationError("details numbers must be finite.")
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > JS_SAFE_INTEGER:
+                raise serializers.ValidationError(f"details whole numbers are at most {JS_SAFE_INTEGER} either way.")
         return value
 
     def validate(self, attrs: dict) -> dict:

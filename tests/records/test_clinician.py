@@ -172,6 +172,35 @@ def test_clinician_writes_entries_patient_reads_them(send, open_record, doctor, 
     assert {r["title"] for r in data["records"]} == {"Type 2 diabetes", "Metformin"}
 
 
+@pytest.mark.parametrize("details", [
+    b'{"reading": 1e400}',  # infinity: no JSON writer takes it
+    b'{"reading": "\\ud83d"}',  # a lone surrogate: stored, then every read of the record failed
+    b'{"\\udc00": "high"}',
+    b'{"reading": "12\\u0000"}',  # PostgreSQL's jsonb refuses a null character
+    b'{"reading": 123456789012345678901234567890}',
+])
+def test_details_a_record_could_not_store_or_show_are_refused_and_the_record_still_reads(
+        send, open_record, doctor, patient, appointment, details):
+    url = f"/api/professional/patients/{patient.pk}/medical-records/"
+    body = b'{"kind": "vital", "title": "Blood pressure", "date": "2025-01-10", "details": ' + details + b"}"
+    doctor_client = client_for(doctor)
+    doctor_client.raise_request_exception = False
+
+    refused = doctor_client.post(url, body, content_type="application/json")
+
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["message"].startswith("details:")
+    assert not ClinicalEntry.objects.exists()
+    client, token = open_record(patient)
+    assert client.get(RECORD_URL, **{MED_HEADER: token}).status_code == 200
+    fine = doctor_client.post(url, {"kind": "vital", "title": "Blood pressure", "date": "2025-01-10",
+                                    "details": {"systolic": 120, "reading": "120/80 mmHg", "ratio": 1.5}},
+                              format="json")
+    assert fine.status_code == 201, fine.content
+    assert client.get(RECORD_URL, **{MED_HEADER: token}).json()["data"]["vitals"][0]["details"]["reading"] == \
+        "120/80 mmHg"
+
+
 def test_a_note_or_consent_links_only_an_appointment_the_clinician_may_see(send, doctor, patient, appointment):
     """Another hospital's visit of the same patient is not the doctor's to link: the same 404 as an
     appointment that does not exist."""
