@@ -15,10 +15,12 @@ import json
 import logging
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.db import IntegrityError, transaction
 from django.utils.crypto import salted_hmac
 
 from phb import metrics
+from phb.api.errors import ServiceUnavailable
 from phb.zones import zone_of
 from storage import objects
 from storage.models import PrescriptionDocument, PrescriptionDocumentVersion
@@ -131,7 +133,14 @@ def prescription_document_url(*, prescription: Any, fetched_by: Any, request: An
     caller is checked by the view's scope); the read is audited."""
     from records.audit import audit_record
 
-    document = prescription_document_ensure(prescription=prescription)
+    try:
+        document = prescription_document_ensure(prescription=prescription)
+    except (ClientError, BotoCoreError) as exc:
+        # Never the version stored before: it may not show a correction or a cancellation.
+        logger.warning("prescription document not stored", extra={
+            "event": "prescription_document_unavailable", "prescription_id": str(prescription.pk)})
+        raise ServiceUnavailable("The prescription document cannot be prepared just now. Try again shortly.",
+                                 code="storage_unavailable") from exc
     signed = objects.signed_get_url(
         storage_name=objects.PRESCRIPTIONS,
         key=document.key,

@@ -16,6 +16,7 @@ from appointments.services import prescription_issue
 from phb.zones import date_at
 from records.models import AuditEvent
 from storage.models import PrescriptionDocument
+from tests.aws_faults import unreachable
 from tests.factories import make_doctor, make_patient
 from tests.helpers import assert_private, client_for
 from tests.storage.conftest import assert_sigv4_300
@@ -139,6 +140,43 @@ def test_document_is_rendered_on_first_request_when_the_signal_failed(appointmen
     response = client_for(doctor).get(url_of(prescription))
     assert response.status_code == 200
     assert PrescriptionDocument.objects.get(prescription=prescription).current_version_id == response.json()["version_id"]
+
+
+def test_a_document_s3_does_not_take_is_a_503_and_the_next_request_stores_it(appointment, doctor, patient, s3):
+    now = timezone.now()
+    prescription = Prescription.objects.create(  # issued without the signal reaching storage
+        appointment=appointment, patient=patient, prescriber=doctor, medications=MEDICATIONS,
+        issued_at=now, expires_at=now + timedelta(days=30),
+    )
+    client = client_for(patient)
+    client.raise_request_exception = False
+
+    with unreachable(s3, "PutObject"):
+        refused = client.get(url_of(prescription))
+
+    assert refused.status_code == 503, refused.content
+    assert refused.json()["code"] == "storage_unavailable" and refused.json()["message"]
+    assert not AuditEvent.objects.filter(object_type="prescription_document").exists(), "nothing was read"
+    document = PrescriptionDocument.objects.filter(prescription=prescription).first()
+    assert document is None or not document.current_version_id
+    served = client.get(url_of(prescription))
+    assert served.status_code == 200, served.content
+    assert served.json()["version_id"] == PrescriptionDocument.objects.get(prescription=prescription).current_version_id
+
+
+def test_a_correction_s3_does_not_take_is_a_503_never_the_outdated_document(issued, patient, s3):
+    before = PrescriptionDocument.objects.get(prescription=issued).current_version_id
+    issued.status = Prescription.Status.CANCELLED
+    issued.save(update_fields=["status"])
+    client = client_for(patient)
+    client.raise_request_exception = False
+
+    with unreachable(s3, "PutObject"):
+        refused = client.get(url_of(issued))
+
+    assert refused.status_code == 503, refused.content
+    assert before not in refused.content.decode(), "the version that does not say CANCELLED is not handed out"
+    assert client.get(url_of(issued)).json()["version_id"] != before
 
 
 def test_cancelled_prescription_gets_a_marked_new_version(issued, patient, s3):
