@@ -260,6 +260,13 @@ class _ProfileInput(serializers.Serializer):
     emergency_contact_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     last_visit_date = serializers.DateField(required=False, allow_null=True)
 
+    def validate_last_visit_date(self, value):
+        # As an encounter's date: a visit in the future would keep every later encounter from
+        # moving the last visit forward (it never moves back).
+        if value is not None and value > today_at() + timedelta(days=1):
+            raise serializers.ValidationError("The date cannot be in the future.")
+        return value
+
 
 class ClinicianPatientProfileView(_ClinicianPatientView):
     def patch(self, request: Request, patient_id) -> Response:

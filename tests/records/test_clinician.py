@@ -241,6 +241,22 @@ def test_profile_update_by_clinician(send, open_record, doctor, patient, appoint
     assert data["allergies"] == "Penicillin, Peanuts"
 
 
+def test_a_last_visit_in_the_future_is_refused_so_encounters_keep_moving_it(send, doctor, patient, appointment):
+    from records.models import MedicalProfile
+
+    _grant(send, doctor, patient, appointment)
+    profile_url = f"/api/professional/patients/{patient.pk}/medical-profile/"
+    refused = client_for(doctor).patch(profile_url, {"last_visit_date": "2999-01-01"}, format="json")
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["message"].startswith("last_visit_date:")
+    assert client_for(doctor).patch(profile_url, {"last_visit_date": "2025-01-01"}, format="json").status_code == 200
+
+    encounter = client_for(doctor).post(f"/api/professional/patients/{patient.pk}/medical-records/", {
+        "kind": "encounter", "title": "Review", "date": "2025-02-03"}, format="json")
+    assert encounter.status_code == 201, encounter.content
+    assert str(MedicalProfile.objects.get(patient=patient).last_visit_date) == "2025-02-03"
+
+
 @pytest.mark.parametrize("body", [{}, {"allergies": ["Latex"]}, {"blood_type": "A+"}])
 def test_a_profile_change_takes_the_patients_consent_as_reading_does(send, doctor, patient, appointment, body):
     """An appointment lets a doctor add entries, not replace the profile's facts or read them back:
