@@ -221,6 +221,8 @@ class _EntryInput(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if attrs["date"] > today_at() + timedelta(days=1):
             raise serializers.ValidationError({"date": ["The date cannot be in the future."]})
+        if attrs.get("end_date") is not None and attrs["end_date"] < attrs["date"]:
+            raise serializers.ValidationError({"end_date": ["The end date cannot be before the date."]})
         return attrs
 
 

@@ -201,6 +201,16 @@ def test_details_a_record_could_not_store_or_show_are_refused_and_the_record_sti
         "120/80 mmHg"
 
 
+def test_an_entry_ending_before_it_starts_is_refused(doctor, patient, appointment):
+    url = f"/api/professional/patients/{patient.pk}/medical-records/"
+    body = {"kind": "medication", "title": "Metformin", "date": "2025-01-10", "end_date": "2024-12-31"}
+    refused = client_for(doctor).post(url, body, format="json")
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["message"].startswith("end_date:")
+    assert not ClinicalEntry.objects.exists()
+    assert client_for(doctor).post(url, {**body, "end_date": "2025-01-10"}, format="json").status_code == 201
+
+
 def test_a_note_or_consent_links_only_an_appointment_the_clinician_may_see(send, doctor, patient, appointment):
     """Another hospital's visit of the same patient is not the doctor's to link: the same 404 as an
     appointment that does not exist."""
