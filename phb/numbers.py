@@ -16,6 +16,15 @@ def whole_number(text: object, *, max_digits: int = BIGINT_DIGITS) -> int | None
     return None
 
 
+def signed_whole_number(text: object, *, max_digits: int = BIGINT_DIGITS) -> int | None:
+    """:func:`whole_number` with an optional leading minus sign ("-5"); None for anything else,
+    an empty text, spaces, "+5", "1_0" and non-ASCII digits included."""
+    if isinstance(text, str) and text.startswith("-"):
+        value = whole_number(text[1:], max_digits=max_digits)
+        return None if value is None else -value
+    return whole_number(text, max_digits=max_digits)
+
+
 # A bigint's range (and SQLite's INTEGER): the widest integer column, the largest primary key.
 MIN_BIGINT, MAX_BIGINT = -(2**63), 2**63 - 1
 MAX_ID = MAX_BIGINT

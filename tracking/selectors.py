@@ -8,7 +8,6 @@ includes them.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -19,6 +18,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from phb.api.errors import ApiError
+from phb.numbers import signed_whole_number
 from tracking import kept_days, outbox
 from tracking.birth_plan import birth_plan_document
 from tracking.dynamo import keys, store
@@ -61,8 +61,9 @@ def query_integer(value: Any, *, name: str, default: int) -> int:
     minus sign; an empty value (``?limit=``) is not a number, a 400 like any other text."""
     if value is None:
         return default
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,100}", value):
-        return int(value)
+    number = signed_whole_number(value, max_digits=100)
+    if number is not None:
+        return number
     raise ApiError(f"{name} must be a whole number.", code="invalid")
 
 

@@ -43,7 +43,7 @@ from rest_framework.response import Response
 
 from phb.api import page_sql
 from phb.api.errors import ApiError
-from phb.numbers import MAX_BIGINT, MIN_BIGINT
+from phb.numbers import MAX_BIGINT, MIN_BIGINT, signed_whole_number
 
 COUNT_CAP = 10_000
 # The largest power of ten of a number in a cursor: more than any column's, and small enough to
@@ -141,10 +141,9 @@ def page_size(request: Request, spec: PageSpec) -> int:
     raw = request.query_params.get("limit")
     if raw is None:  # ``?limit=`` is not a number (the API description says an integer)
         return spec.default
-    try:
-        number = int(raw)
-    except (TypeError, ValueError) as exc:
-        raise ApiError("limit must be a whole number.", code="invalid", limit=["A whole number is required."]) from exc
+    number = signed_whole_number(raw, max_digits=100)  # ASCII digits: not "٣", "1_0" or " 5 "
+    if number is None:
+        raise ApiError("limit must be a whole number.", code="invalid", limit=["A whole number is required."])
     return max(1, min(number, spec.maximum))
 
 

@@ -53,7 +53,10 @@ def test_limit_is_clamped_and_bad_input_is_a_clear_400(department):
     client = client_for(patient)
     assert client.get("/api/appointments/?limit=100000").headers["X-Page-Size"] == str(APPOINTMENTS.maximum)
     assert client.get("/api/appointments/?limit=0").headers["X-Page-Size"] == "1"
-    for query in ("limit=abc", "limit=", "cursor=not-a-cursor", "cursor=" + encode_cursor(["x"]), "cursor=%00"):
+    assert client.get("/api/appointments/?limit=-5").headers["X-Page-Size"] == "1"
+    # Only ASCII digits: int() would read "٣" as 3 and "1_0" as 10, and take spaces and a plus sign.
+    for query in ("limit=abc", "limit=", "limit=%D9%A3", "limit=1_0", "limit=%205%20", "limit=%2B5", "limit=5.0",
+                  "cursor=not-a-cursor", "cursor=" + encode_cursor(["x"]), "cursor=%00"):
         response = client.get(f"/api/appointments/?{query}")
         assert response.status_code == 400, (query, response.status_code)
         assert response.json()["message"], query
