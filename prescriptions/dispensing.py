@@ -28,6 +28,7 @@ from pharmacies.selectors import pharmacy_of
 from phb.api.errors import ApiError, Conflict
 from prescriptions import verification
 from prescriptions.models import ON_HOLD, ItemState, PrescriptionRequest, RequestStatus, SignedItem
+from prescriptions.pharmacist_access import verified_pharmacist_check
 from prescriptions.presenters import verification_details
 from records.audit import audit_record
 
@@ -110,6 +111,7 @@ def dispense(*, pharmacist: User, prescription_id: Any, nonce: Any, pharmacy_cod
     if pharmacy is None:
         raise ApiError("Only a pharmacist of a registered pharmacy can dispense.", status_code=403,
                        code="pharmacists_only")
+    verified_pharmacist_check(user=pharmacist, doing="dispense prescriptions")
     if pharmacy_code and pharmacy_code.strip().upper() != pharmacy.code.upper():
         raise ApiError("That pharmacy code is not your pharmacy's.", status_code=403, code="pharmacy_mismatch")
     if payload is not None and not verification.verify(payload, signature):

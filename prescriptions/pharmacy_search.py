@@ -25,6 +25,7 @@ from pharmacies.selectors import pharmacist_of
 from phb.api.errors import ApiError
 from phb.api.timestamps import iso_z
 from prescriptions.models import ON_HOLD, ItemState, PrescriptionRequest, SignedItem
+from prescriptions.pharmacist_access import verified_pharmacist_check
 from prescriptions.presenters import item_status
 from prescriptions.selectors import allergies_by_patient
 
@@ -74,6 +75,7 @@ def search(*, pharmacist: User, hpn: Any, status: Any = "active") -> SearchResul
     staff = pharmacist_of(user=pharmacist)
     if staff is None or not staff.pharmacy.is_active:
         raise ApiError("Only pharmacists search prescriptions.", status_code=403, code="pharmacists_only")
+    verified_pharmacist_check(user=pharmacist, doing="search prescriptions")
     status = status or "active"
     if status not in STATUSES:
         problem = f"status must be one of: {', '.join(STATUSES)}."

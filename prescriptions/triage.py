@@ -20,11 +20,12 @@ from rest_framework.exceptions import NotFound
 
 from accounts.models import User
 from appointments.models import Prescription
-from pharmacies.selectors import pharmacist_of, pharmacy_of
+from pharmacies.selectors import pharmacy_of
 from phb.api.errors import ApiError, Conflict
 from phb.zones import day_bounds, today_in, zone_of
 from prescriptions import notifications
 from prescriptions.models import ItemState, PharmacistAction, PrescriptionRequest, RequestStatus, SignedItem
+from prescriptions.pharmacist_access import verified_pharmacist_check
 from prescriptions.selectors import requests_for_pharmacy
 from prescriptions.signing_flow import cancel_items
 from records.audit import audit_record
@@ -35,19 +36,10 @@ REVIEWABLE = (RequestStatus.REQUESTED, RequestStatus.APPROVED)
 TRIAGE_ORDER = ("-triage_score", "created_at", "id")
 
 
-NOT_VERIFIED = ("Only verified pharmacists can triage prescriptions: your pharmacist registration has not been "
-                "verified yet. Contact your pharmacy's administrator.")
-
-
 def triage_allowed_check(*, user: User) -> None:
-    """Refuse (403 ``pharmacist_not_verified``) a pharmacist whose registration is not verified
-    (``Pharmacist.verified``, the ``verified`` of ``/api/registry/my-info/``, on which the frontend
-    hides the triage page), before anything is looked up. Other roles are answered by each view."""
-    if not user.is_pharmacist:
-        return
-    record = pharmacist_of(user=user)
-    if record is None or not record.verified:
-        raise ApiError(NOT_VERIFIED, status_code=403, code="pharmacist_not_verified")
+    """Refuse an unverified pharmacist (the frontend hides the triage page from her) before
+    anything is looked up: :func:`prescriptions.pharmacist_access.verified_pharmacist_check`."""
+    verified_pharmacist_check(user=user, doing="triage prescriptions")
 
 
 def _locked(*, pharmacist: User, request_id: object) -> PrescriptionRequest:

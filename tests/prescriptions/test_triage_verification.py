@@ -80,3 +80,25 @@ def test_other_roles_are_answered_as_before(patient, nominated, doctor):
     rx = make_request(patient)
     assert client_for(doctor).get(T).json()["code"] == "pharmacists_only"
     assert client_for(patient).get(f"{T}{rx.pk}/").status_code == 404
+
+
+def test_an_unverified_pharmacist_can_neither_search_nor_dispense(issued, patient, pharmacist, pharmacy):
+    """Dispensing gives out the medicine, and the search shows the patient's prescriptions with her
+    allergies: both are for verified pharmacists, as triage is. Once verified, both work."""
+    from prescriptions.models import ItemState, SignedItem
+
+    item = SignedItem.objects.get(prescription_id=issued.prescription_id)
+    _unverified(pharmacist)
+    client = client_for(pharmacist)
+    dispense = {"prescription_id": item.payload["id"], "nonce": item.nonce, "pharmacy_code": pharmacy.code,
+                "pharmacist_name": "P"}
+    for response in (client.get("/api/pharmacy/prescriptions/search/", {"hpn": patient.hpn}),
+                     client.post("/api/prescriptions/dispense/", dispense, format="json")):
+        assert response.status_code == 403, response.content[:200]
+        assert response.json()["code"] == NOT_VERIFIED and "verified" in response.json()["message"]
+    item.refresh_from_db()
+    assert item.state == ItemState.ISSUED and item.dispensed_by_id is None
+
+    Pharmacist.objects.filter(user=pharmacist).update(verified=True)
+    assert client.get("/api/pharmacy/prescriptions/search/", {"hpn": patient.hpn}).status_code == 200
+    assert client.post("/api/prescriptions/dispense/", dispense, format="json").status_code == 200
