@@ -311,14 +311,16 @@ def dashboard(*, fetched_by: User) -> Dashboard | None:
     window_start = day_start - DASHBOARD_WINDOW
     admissions = Admission.objects.filter(hospital=hospital)
     admitted = Q(status=AdmissionStatus.ADMITTED)
+    # A cancelled admission never happened: it is no admission, emergency or readmission of the day.
+    held = ~Q(status=AdmissionStatus.CANCELLED)
     figures = {
-        "admissions_today": Count("id", filter=Q(created_at__gte=day_start) & ~Q(status=AdmissionStatus.CANCELLED)),
-        "emergency_today": Count("id", filter=Q(created_at__gte=day_start, is_emergency=True)),
+        "admissions_today": Count("id", filter=Q(created_at__gte=day_start) & held),
+        "emergency_today": Count("id", filter=Q(created_at__gte=day_start, is_emergency=True) & held),
         "currently_admitted": Count("id", filter=admitted),
         "pending_admissions": Count("id", filter=Q(status=AdmissionStatus.PENDING)),
         "pending_discharges": Count("id", filter=admitted & Q(expected_discharge_date__lte=today)),
         "discharged_today": Count("id", filter=_discharged_since(day_start)),
-        "readmissions_30_days": Count("id", filter=Q(is_readmission=True, created_at__gte=window_start)),
+        "readmissions_30_days": Count("id", filter=Q(is_readmission=True, created_at__gte=window_start) & held),
     }
     # Every figure's condition implies this one, which the hospital's indexes read (a bitmap of each part).
     current = (Q(status__in=(AdmissionStatus.PENDING, AdmissionStatus.ADMITTED)) | Q(created_at__gte=window_start)

@@ -233,13 +233,15 @@ def test_the_dashboard_counts_every_admission_of_its_figures(history, hospital):
     figures = selectors.dashboard(fetched_by=make_hospital_admin(hospital=hospital))
     expected = {
         "admissions_today": sum(a.created_at >= day_start and a.status != AdmissionStatus.CANCELLED for a in every),
-        "emergency_today": sum(a.created_at >= day_start and a.is_emergency for a in every),
+        "emergency_today": sum(a.created_at >= day_start and a.is_emergency and a.status != AdmissionStatus.CANCELLED
+                               for a in every),
         "currently_admitted": sum(a.status == AdmissionStatus.ADMITTED for a in every),
         "pending_admissions": sum(a.status == AdmissionStatus.PENDING for a in every),
         "pending_discharges": sum(a.status == AdmissionStatus.ADMITTED and a.expected_discharge_date is not None
                                   and a.expected_discharge_date <= today for a in every),
         "discharged_today": sum(a.discharged_at is not None and a.discharged_at >= day_start for a in every),
-        "readmissions_30_days": sum(a.is_readmission and a.created_at >= window for a in every),
+        "readmissions_30_days": sum(a.is_readmission and a.created_at >= window and a.status != AdmissionStatus.CANCELLED
+                                    for a in every),
     }
     assert figures.counts == expected
     assert min(expected.values()) > 0

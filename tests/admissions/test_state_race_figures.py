@@ -179,6 +179,31 @@ def test_dashboard_figures(hospital_admin, department, general_ward):
     assert client_for(None).get("/api/admissions/dashboard/").status_code == 401
 
 
+@pytest.mark.django_db
+def test_a_cancelled_admission_is_no_emergency_or_readmission_of_the_dashboard(hospital_admin, department,
+                                                                               general_ward):
+    """An admission created in error and cancelled leaves today's admissions, emergencies and
+    readmissions alike: the figures never say more emergencies than admissions."""
+    client = client_for(hospital_admin)
+    door = {"department_id": department.pk, "reason_for_admission": "Collapsed", "assign_bed": False,
+            "temp_patient_details": {"first_name": "Ada"}}
+    kept = client.post("/api/admissions/emergency_admission/", door, format="json").json()
+    wrong = client.post("/api/admissions/emergency_admission/", door, format="json").json()
+    patient = make_patient(hospital=department.hospital)
+    first = admit(actor=hospital_admin, patient=patient, department=department)
+    services.admission_discharge(actor=hospital_admin, admission=first, discharge_summary="ok")
+    again = admit(actor=hospital_admin, patient=patient, department=department, assign_bed=False)
+    assert again.is_readmission
+    before = client.get("/api/admissions/dashboard/").json()
+    assert (before["admissions_today"], before["emergency_today"], before["readmissions_30_days"]) == (4, 2, 1)
+
+    for ref in (wrong["admission_id"], again.admission_id):
+        assert client.post(f"/api/admissions/{ref}/cancel/", {}, format="json").status_code == 200
+    body = client.get("/api/admissions/dashboard/").json()
+    assert (body["admissions_today"], body["emergency_today"], body["readmissions_30_days"]) == (2, 1, 0)
+    assert kept["status"] == "pending" and body["pending_admissions"] == 1
+
+
 # --- Occupancy metric, alarm and dashboard ------------------------------------------------------
 @pytest.mark.django_db
 def test_occupancy_is_published_per_department_with_a_rollup(hospital_admin, department, general_ward):
