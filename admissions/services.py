@@ -92,11 +92,13 @@ def patient_of(*, hospital: Hospital, ref: object) -> User:
 
 
 def _previous_stay(*, patient: User | None, hospital: Hospital, now: datetime) -> Admission | None:
+    """The patient's stay at ``hospital`` that ended in the :data:`READMISSION_WINDOW` before ``now``
+    (the admission's creation): a stay that ended after it is a later one, never a previous one."""
     if patient is None:
         return None
     return (Admission.objects
             .filter(patient=patient, hospital=hospital, discharged_at__gte=now - READMISSION_WINDOW,
-                    status__in=[AdmissionStatus.DISCHARGED, AdmissionStatus.TRANSFERRED])
+                    discharged_at__lte=now, status__in=[AdmissionStatus.DISCHARGED, AdmissionStatus.TRANSFERRED])
             .order_by("-discharged_at").first())
 
 

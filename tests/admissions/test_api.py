@@ -237,6 +237,29 @@ def test_readmission_within_thirty_days_is_flagged(hospital_admin, patient, depa
     assert again.json()["previous_admission_id"] == first.admission_id
 
 
+def test_a_stay_after_an_emergency_admission_is_not_its_previous_stay_when_linked(hospital_admin, patient,
+                                                                                department, general_ward):
+    """An unknown person admitted at the door, discharged, and identified only after a later stay of
+    hers: linking her makes the door admission no readmission of the stay that came after it."""
+    from admissions import services
+
+    client = client_for(hospital_admin)
+    door = client.post("/api/admissions/emergency_admission/", emergency_body(department=department),
+                       format="json").json()
+    assert client.post(f"/api/admissions/{door['admission_id']}/discharge/", {"discharge_summary": "ok"},
+                       format="json").status_code == 200
+    later = admit(actor=hospital_admin, patient=patient, department=department)
+    services.admission_discharge(actor=hospital_admin, admission=later, discharge_summary="ok")
+    assert Admission.objects.get(pk=later.pk).discharged_at > Admission.objects.get(pk=door["id"]).created_at
+
+    linked = client.post(f"/api/admissions/{door['admission_id']}/link_patient/", {"patient": str(patient.pk)},
+                         format="json")
+    assert linked.status_code == 200, linked.json()
+    assert linked.json()["is_readmission"] is False and linked.json()["previous_admission_id"] is None
+    stored = Admission.objects.get(pk=door["id"])
+    assert stored.patient_id == patient.pk and stored.previous_admission_id is None
+
+
 def test_scope_other_hospital_other_patient_anonymous(hospital_admin, patient, other_patient, department,
                                                       general_ward):
     admission = admit(actor=hospital_admin, patient=patient, department=department, staff_notes="Staff only")
