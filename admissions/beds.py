@@ -16,8 +16,8 @@ import re
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.db.models.functions import Length
+from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Concat, Length, Replace, Upper
 from django.utils import timezone
 
 from accounts.models import User
@@ -40,12 +40,22 @@ def _icu_filter(icu: bool) -> Q:
     return q if icu else ~q
 
 
+def identifier_key(text: str) -> str:
+    """A bed identifier as it is compared: without spaces, in capitals (``med a-bay 1`` is ``MEDA-BAY1``)."""
+    return re.sub(r"\s+", "", text).upper()
+
+
+def _without_spaces(*parts: object) -> Upper:
+    return Upper(Replace(Concat(*parts, output_field=CharField()) if len(parts) > 1 else parts[0], Value(" "),
+                         Value("")))
+
+
 def bed_in_hospital(*, hospital: Hospital, ref: object) -> Bed:
     """A bed of ``hospital`` named by id (an int) or by identifier (``<ward code>-<number>``); 400
     otherwise.
 
-    The identifier match ignores case and spaces; a bare bed number is accepted when it is
-    unique in the hospital.
+    The identifier match ignores case and spaces (a ward coded ``MED A``, a bed numbered ``Bay 1``
+    or ``B-1``); a bare bed number is accepted when it is unique in the hospital.
     """
     beds = Bed.objects.select_related("ward", "ward__department").filter(ward__hospital=hospital)
     if isinstance(ref, int):  # ``bed_id``; a string is always an identifier or a bed number
@@ -53,12 +63,16 @@ def bed_in_hospital(*, hospital: Hospital, ref: object) -> Bed:
         if found is not None:
             return found
         raise ApiError("There is no such bed in this hospital.", code="bed_not_found")
-    text = re.sub(r"\s+", "", str(ref or "")).upper()
+    text = identifier_key(str(ref or ""))
     if text:
+        # Most beds are numbered without spaces or hyphens: found by the number's index first.
         for bed in beds.filter(number__iexact=text.rsplit("-", 1)[-1]):
-            if bed.identifier.upper().replace(" ", "") == text:
+            if identifier_key(bed.identifier) == text:
                 return bed
-        by_number = list(beds.filter(number__iexact=text)[:2])
+        spelled = beds.alias(key=_without_spaces(F("ward__code"), Value("-"), F("number"))).filter(key=text).first()
+        if spelled is not None:
+            return spelled
+        by_number = list(beds.alias(key=_without_spaces(F("number"))).filter(key=text)[:2])
         if len(by_number) == 1:
             return by_number[0]
     raise ApiError(f"There is no bed '{str(ref)[:40]}' in this hospital.", code="bed_not_found")

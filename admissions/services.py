@@ -359,7 +359,7 @@ def admission_update(*, actor: User, admission: Admission, changes: dict[str, An
         bed_ref = (changes.get("bed_identifier") or "").strip()
         current = locked.bed.identifier if locked.bed_id and locked.status == AdmissionStatus.ADMITTED else ""
         icu = changes.get("is_icu_bed")
-        bed_changed = bool(bed_ref) and bed_ref.replace(" ", "").upper() != current.upper()
+        bed_changed = bool(bed_ref) and beds.identifier_key(bed_ref) != beds.identifier_key(current)
         icu_changed = icu is not None and locked.status == AdmissionStatus.ADMITTED and bool(icu) != (
             locked.bed.ward.is_icu if locked.bed_id else locked.requires_icu)
         if locked.status == AdmissionStatus.PENDING and icu is not None and icu != locked.requires_icu:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from admissions.models import Admission, AdmissionStatus, Bed, BedAssignment, BedStatus
+from admissions.models import Admission, AdmissionStatus, Bed, BedAssignment, BedStatus, Ward
 from tests.admissions.helpers import admit, ward
 from tests.helpers import client_for
 
@@ -70,3 +70,46 @@ def test_a_discharge_time_before_the_last_move_is_refused(hospital_admin, patien
         "discharge_summary": "Recovered", "discharged_at": moved_at.isoformat()}, format="json")
     assert done.status_code == 200, done.json()
     assert BedAssignment.objects.get(admission=stay, bed__number="3").released_at == moved_at
+
+
+def _modal_form(client, ref) -> dict:
+    """What PatientDetailModal sends back on "Save Changes": the detail as it read it."""
+    got = client.get(f"/api/admissions/{ref}/").json()
+    return {"status": got["status"], "diagnosis": got["diagnosis"] or "", "bed_identifier": got["bed_identifier"] or "",
+            "is_icu_bed": got["is_icu_bed"], "discharge_summary": got["discharge_summary"] or "",
+            "followup_instructions": got["followup_instructions"] or ""}
+
+
+def test_beds_named_with_spaces_or_hyphens_are_found_and_kept(hospital_admin, patient, department):
+    """A ward coded ``MED A`` (the admin site takes any code) and beds numbered ``Bay 1`` and
+    ``B-2``: the edit modal's save keeps the patient in her bed, and a move names either bed as
+    the page shows it, in any case and spacing."""
+    bay = Ward.objects.create(hospital=department.hospital, department=department, name="Bay ward", code="MED A")
+    Bed.objects.bulk_create([Bed(ward=bay, number="Bay 1"), Bed(ward=bay, number="B-2")])
+    stay = admit(actor=hospital_admin, patient=patient, department=department)
+    client = client_for(hospital_admin)
+    ref = stay.admission_id
+    form = _modal_form(client, ref)
+    assert form["bed_identifier"] == "MED A-B-2"  # the shorter number first
+    saved = client.patch(f"/api/admissions/{ref}/", {**form, "diagnosis": "Community-acquired pneumonia"},
+                         format="json")
+    assert saved.status_code == 200, saved.json()
+    assert saved.json()["bed_identifier"] == "MED A-B-2" and saved.json()["diagnosis"].startswith("Community")
+    assert BedAssignment.objects.filter(admission=stay).count() == 1
+
+    moved = client.post(f"/api/admissions/{ref}/transfer/", {"bed_identifier": "med a-bay 1"}, format="json")
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["bed_identifier"] == "MED A-Bay 1"
+    saved = client.patch(f"/api/admissions/{ref}/", {**_modal_form(client, ref), "diagnosis": "Pneumonia"},
+                         format="json")
+    assert saved.status_code == 200, saved.json()
+    back = client.patch(f"/api/admissions/{ref}/", {**_modal_form(client, ref), "bed_identifier": "MEDA-B-2"},
+                        format="json")
+    assert back.status_code == 200, back.json()
+    assert back.json()["bed_identifier"] == "MED A-B-2"
+    assert _history(client, ref) == [("MED A-B-2", "transfer"), ("MED A-Bay 1", "transfer"), ("MED A-B-2", "")]
+    assert {b.number: b.status for b in bay.beds.all()} == {"Bay 1": BedStatus.AVAILABLE, "B-2": BedStatus.OCCUPIED}
+    by_number = client.post(f"/api/admissions/{ref}/transfer/", {"bed_identifier": "bay1"}, format="json")
+    assert by_number.status_code == 200 and by_number.json()["bed_identifier"] == "MED A-Bay 1", by_number.json()
+    unknown = client.post(f"/api/admissions/{ref}/transfer/", {"bed_identifier": "MED A-Bay 9"}, format="json")
+    assert unknown.status_code == 400 and unknown.json()["code"] == "bed_not_found"
