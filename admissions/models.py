@@ -8,6 +8,7 @@ happens under a row lock on that bed (``services``), and the database refuses a 
 from __future__ import annotations
 
 import secrets
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -145,8 +146,10 @@ class DischargeType(models.TextChoices):
     OTHER = "other", "Other"
 
 
-def new_admission_id() -> str:
-    return f"ADM-{timezone.now():%Y%m%d}-{secrets.token_hex(3).upper()}"
+def new_admission_id(day: date | None = None) -> str:
+    """``ADM-YYYYMMDD-XXXXXX``; ``day`` is the date on the admitting hospital's clock (the services
+    pass it; the server's UTC date is only this field's default)."""
+    return f"ADM-{day or timezone.now().date():%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
 class Admission(models.Model):

@@ -27,6 +27,7 @@ from admissions.models import (
     Bed,
     BedAssignment,
     DischargeType,
+    new_admission_id,
 )
 from hospitals.models import Department, Hospital, HospitalRegistration, RegistrationStatus, StaffMember
 from phb import metrics
@@ -214,6 +215,7 @@ def admission_create(*, actor: User, hospital: Hospital, new: NewAdmission, requ
         with transaction.atomic():
             lock_active_department(department.pk)
             admission = Admission.objects.create(
+                admission_id=new_admission_id(date_at(now, hospital)),
                 hospital=hospital, department=department, patient=patient,
                 temp_patient_details=new.temp_patient_details or {}, is_emergency=new.temp_patient_details is not None,
                 attending_doctor=doctor, created_by=actor, reason_for_admission=new.reason_for_admission,

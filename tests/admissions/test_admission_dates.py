@@ -61,3 +61,26 @@ def test_the_emergency_door_refuses_a_birth_date_no_one_has(hospital_admin, depa
     body["temp_patient_details"]["date_of_birth"] = today_at().isoformat()  # born today
     made = client.post("/api/admissions/emergency_admission/", body, format="json")
     assert made.status_code == 201 and made.json()["patient_age"] == 0, made.json()
+
+
+def test_an_admission_is_numbered_by_the_hospitals_date(monkeypatch, hospital_admin, patient, department,
+                                                        general_ward):
+    """At 23:30 UTC it is already tomorrow in Lagos: the admission id carries the hospital's date,
+    the day the dashboard counts the admission in."""
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    assert str(department.hospital.time_zone or "Africa/Lagos") == "Africa/Lagos"
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 12, 6, 23, 30, tzinfo=UTC))
+    client = client_for(hospital_admin)
+    made = client.post("/api/admissions/", {"patient": str(patient.pk), "department": department.pk,
+                                            "reason_for_admission": "Pneumonia", "assign_bed": True}, format="json")
+    assert made.status_code == 201, made.json()
+    assert made.json()["admission_id"].startswith("ADM-20261207-")
+    door = client.post("/api/admissions/emergency_admission/", {
+        "department_id": department.pk, "reason_for_admission": "Collapsed", "assign_bed": False,
+        "temp_patient_details": {"first_name": "Ada"}}, format="json")
+    assert door.status_code == 201 and door.json()["admission_id"].startswith("ADM-20261207-"), door.json()
+    figures = client.get("/api/admissions/dashboard/").json()
+    assert figures["date"] == "2026-12-07" and figures["admissions_today"] == 2
