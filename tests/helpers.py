@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -123,3 +123,28 @@ def admin_form_data(page) -> dict[str, Any]:
         management = inline.formset.management_form
         data.update({f"{management.prefix}-{name}": value for name, value in management.initial.items()})
     return data
+
+
+def answered_before_work(send: Callable[[], Any]) -> tuple[Any, list[str], int]:
+    """``send()``'s response, the account tables read before it was answered and the jobs left
+    for after the answer (``phb.afterresponse``): what a caller can learn from the answer's timing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from phb import afterresponse
+    from phb.middleware import register_after_response, unregister_after_response
+
+    seen: dict = {}
+
+    def hook(request, response, duration_ms):
+        seen["tables"] = sorted({word.strip('"') for q in queries.captured_queries for word in q["sql"].split()
+                                 if word.startswith('"accounts_')})
+        seen["deferred"] = afterresponse.pending()
+
+    register_after_response(hook)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            response = send()
+    finally:
+        unregister_after_response(hook)
+    return response, seen["tables"], seen["deferred"]

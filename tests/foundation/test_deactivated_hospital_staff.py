@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from accounts.cookies import issue_tokens
 from hospitals.models import Hospital
 from tests.factories import PASSWORD, DepartmentFactory, HospitalFactory, make_doctor, make_hospital_admin, make_patient
-from tests.helpers import client_for
+from tests.helpers import answered_before_work, client_for
 from tests.pharmacies.factories import PharmacyFactory, make_pharmacist
 
 pytestmark = pytest.mark.django_db
@@ -191,27 +191,12 @@ def _staff_of_a_deactivated_hospital() -> tuple[Hospital, dict]:
 
 def _answer_and_work(url: str, body: dict) -> tuple[int, dict, list[str], int]:
     """(status, body less its token, account tables read before the answer, jobs left for after it)."""
-    from phb import afterresponse
-    from phb.middleware import register_after_response, unregister_after_response
-
-    seen: dict = {}
-
-    def hook(request, response, duration_ms):
-        seen["tables"] = sorted({word.strip('"') for q in queries.captured_queries for word in q["sql"].split()
-                                 if word.startswith('"accounts_')})
-        seen["deferred"] = afterresponse.pending()
-
-    register_after_response(hook)
-    try:
-        with CaptureQueriesContext(connection) as queries:
-            response = APIClient().post(url, body, format="json")
-    finally:
-        unregister_after_response(hook)
+    response, tables, deferred = answered_before_work(lambda: APIClient().post(url, body, format="json"))
     answer = response.json()
     token = answer.pop("token", None)
     if token is not None:  # the hospital-admin reset hands every caller a token of the same shape
         assert re.fullmatch(r"[\w-]{43}", token), token
-    return response.status_code, answer, seen["tables"], seen["deferred"]
+    return response.status_code, answer, tables, deferred
 
 
 def test_a_deactivated_hospitals_staff_get_no_reset_link_and_the_answer_an_unknown_email_gets(

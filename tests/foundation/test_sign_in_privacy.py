@@ -13,10 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.codes import code_issue
 from accounts.models import CodePurpose
-from phb import afterresponse
-from phb.middleware import register_after_response, unregister_after_response
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import client_for
+from tests.helpers import answered_before_work, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -72,21 +70,9 @@ def test_the_owner_still_signs_in_with_her_code(django_capture_on_commit_callbac
 # --- Asking for a new code ---------------------------------------------------------------------
 def _resend(email: str, address: str) -> tuple[int, dict, list[str], int]:
     """(status, body, account tables read, jobs left for after the response) as the response left."""
-    seen: dict = {}
-
-    def hook(request, response, duration_ms):
-        seen["tables"] = sorted({word.strip('"') for q in queries.captured_queries for word in q["sql"].split()
-                                 if word.startswith('"accounts_')})
-        seen["deferred"] = afterresponse.pending()
-
-    register_after_response(hook)
-    try:
-        with CaptureQueriesContext(connection) as queries:
-            response = client_for(None).post("/api/resend-otp/", {"email": email}, format="json",
-                                             HTTP_X_FORWARDED_FOR=address)
-    finally:
-        unregister_after_response(hook)
-    return response.status_code, response.json(), seen["tables"], seen["deferred"]
+    response, tables, deferred = answered_before_work(lambda: client_for(None).post(
+        "/api/resend-otp/", {"email": email}, format="json", HTTP_X_FORWARDED_FOR=address))
+    return response.status_code, response.json(), tables, deferred
 
 
 @override_settings(TRUSTED_PROXY_COUNT=1, OTP_REQUEST_RATE_PER_ACCOUNT="2/900")
