@@ -44,8 +44,9 @@ class AccessConsentAdmin(LargeTableAdmin, ReadOnlyAdmin):
 
 
 @admin.register(PatientDocument)
-class PatientDocumentAdmin(LargeTableAdmin, ReadOnlyAdmin):
-    """A patient's uploads: the changelist reads no more of them than a page needs."""
+class PatientDocumentAdmin(LargeTableAdmin, _AuditedPhiAdmin):
+    """A patient's uploads: the changelist reads no more of them than a page needs; opening one
+    is an audited read, as for every other object holding a patient's health data."""
 
     list_display = ("id", "patient_id", "extension", "size", "created_at", "deleted_at")
     list_filter = (recent_values_filter("extension", "extension"), "created_at", "deleted_at")

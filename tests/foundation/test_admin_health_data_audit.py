@@ -14,7 +14,7 @@ from django.utils import timezone
 from admissions.models import Admission
 from appointments.models import Appointment, Prescription
 from records.admin_audit import HealthDataAdmin
-from records.models import AuditEvent, ClinicalEntry, MedicalProfile
+from records.models import AuditEvent, ClinicalEntry, MedicalProfile, PatientDocument
 from storage.models import ImagingStudy
 from tests.factories import DepartmentFactory, UserFactory, make_patient
 from tests.helpers import admin_form_data
@@ -23,7 +23,7 @@ from tracking.models import BirthPlan, HealthGoal, MenstrualCycle, PregnancyPlan
 pytestmark = pytest.mark.django_db
 
 HEALTH_DATA_MODELS = (Appointment, Admission, MedicalProfile, ClinicalEntry, WomensHealthProfile, MenstrualCycle,
-                      HealthGoal, PregnancyPlanner, BirthPlan, Prescription, ImagingStudy)
+                      HealthGoal, PregnancyPlanner, BirthPlan, Prescription, ImagingStudy, PatientDocument)
 
 
 @pytest.mark.parametrize("model", HEALTH_DATA_MODELS, ids=lambda m: m._meta.label)
@@ -44,10 +44,14 @@ def _objects(patient):
                                               reason_for_admission="Observation"),
         "womenshealthprofile": WomensHealthProfile.objects.create(user=patient),
         "menstrualcycle": MenstrualCycle.objects.create(user=patient, cycle_start_date=timezone.now().date()),
+        "patientdocument": PatientDocument.objects.create(
+            patient=patient, file=f"patient-documents/{patient.pk}/a.pdf", display_name="Lab results.pdf",
+            extension="pdf", content_type="application/pdf", size=10, sha256="0" * 64),
     }
 
 
-@pytest.mark.parametrize("name", ["appointment", "admission", "womenshealthprofile", "menstrualcycle"])
+@pytest.mark.parametrize("name", ["appointment", "admission", "womenshealthprofile", "menstrualcycle",
+                                  "patientdocument"])
 def test_opening_one_writes_an_admin_read_naming_the_operator_and_the_patient(client, name):
     operator = UserFactory(is_staff=True, is_superuser=True)
     patient = make_patient()
