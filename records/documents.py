@@ -172,11 +172,17 @@ def document_open(*, document: PatientDocument) -> OpenedDocument:
     """Open the S3 object through the storage's boto3 connection and stream it in chunks."""
     try:
         obj = storage().bucket.Object(document.file.name).get()
+    except ClientError as exc:
+        if _is_missing(exc):
+            # Removed outside the app (a delete marker, an erased version): the row is stale and a
+            # retry cannot help, unlike S3 not answering.
+            logger.warning("document object missing", extra={"event": "document_object_missing",
+                                                               "document": str(document.pk)})
+            raise ApiError("This document is no longer available.", status_code=404,
+                           code="document_missing") from exc
+        raise _unavailable(document) from exc
     except Exception as exc:
-        logger.warning("document unavailable", extra={"event": "document_unavailable", "document": str(document.pk)})
-        record_access_error("unavailable")
-        raise ApiError("This document is temporarily unavailable.", status_code=503,
-                       code="document_unavailable") from exc
+        raise _unavailable(document) from exc
     body = obj["Body"]
 
     def iterate() -> Iterator[bytes]:
@@ -186,3 +192,15 @@ def document_open(*, document: PatientDocument) -> OpenedDocument:
             body.close()
 
     return OpenedDocument(chunks=iterate(), length=obj.get("ContentLength"))
+
+
+def _is_missing(exc: ClientError) -> bool:
+    """S3 saying the key (or its version) is not there, as opposed to failing to answer (a missing
+    bucket, also a 404, is a configuration fault: it stays a 503)."""
+    return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
+
+
+def _unavailable(document: PatientDocument) -> ApiError:
+    logger.warning("document unavailable", extra={"event": "document_unavailable", "document": str(document.pk)})
+    record_access_error("unavailable")
+    return ApiError("This document is temporarily unavailable.", status_code=503, code="document_unavailable")

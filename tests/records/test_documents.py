@@ -202,3 +202,47 @@ def test_a_delete_s3_refuses_is_a_503_and_the_document_stays_listed_for_a_retry(
     assert deleted.status_code == 200 and deleted.json()["success"] is True
     assert client_for(patient).get(LIST_URL).json()["data"]["files"] == []
     assert AuditEvent.objects.filter(action="delete", object_id=str(doc.pk)).count() == 1
+
+
+def test_a_document_whose_object_was_removed_outside_the_app_is_a_404_with_a_message(patient):
+    """The row is stale: there is nothing to retry (it was a 503 "temporarily unavailable" forever)."""
+    assert _upload(patient, ("x.pdf", PDF, "application/pdf")).status_code == 201
+    doc = PatientDocument.objects.get()
+    aws_client("s3").delete_object(Bucket=settings.MEDICAL_RECORDS_BUCKET, Key=doc.file.name)
+
+    response = client_for(patient).get(f"/api/secure/files/{doc.pk}/preview/")
+
+    assert response.status_code == 404, response.content
+    body = response.json()
+    assert body["message"] == "This document is no longer available."
+    assert body["code"] == "document_missing"
+    assert not AuditEvent.objects.filter(action="read", object_type="document").exists()
+
+
+def test_a_document_s3_does_not_answer_for_is_still_a_503(patient):
+    assert _upload(patient, ("x.pdf", PDF, "application/pdf")).status_code == 201
+    doc = PatientDocument.objects.get()
+    with _s3_refuses_after(0, "GetObject"):
+        response = client_for(patient).get(f"/api/secure/files/{doc.pk}/preview/")
+    assert response.status_code == 503, response.content
+    assert response.json()["code"] == "document_unavailable"
+    assert response.json()["message"] == "This document is temporarily unavailable."
+
+
+def test_a_document_s3_answers_with_a_server_error_for_is_a_503(patient):
+    """An S3 error that is not "no such key" (here S3's own 503) is an outage, not a stale row."""
+    from botocore.exceptions import ClientError
+
+    from records.documents import storage
+    from tests.aws_faults import before_calls
+
+    def slow_down(**_):
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                           "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject")
+
+    assert _upload(patient, ("x.pdf", PDF, "application/pdf")).status_code == 201
+    doc = PatientDocument.objects.get()
+    with before_calls(storage().connection.meta.client, "GetObject", handler=slow_down):
+        response = client_for(patient).get(f"/api/secure/files/{doc.pk}/preview/")
+    assert response.status_code == 503, response.content
+    assert response.json()["code"] == "document_unavailable"
