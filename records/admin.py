@@ -48,8 +48,8 @@ class PatientDocumentAdmin(LargeTableAdmin, _AuditedPhiAdmin):
     """A patient's uploads: the changelist reads no more of them than a page needs; opening one
     is an audited read, as for every other object holding a patient's health data."""
 
-    list_display = ("id", "patient_id", "extension", "size", "created_at", "deleted_at")
-    list_filter = (recent_values_filter("extension", "extension"), "created_at", "deleted_at")
+    list_display = ("id", "patient_id", "state", "extension", "size", "created_at", "deleted_at")
+    list_filter = ("state", recent_values_filter("extension", "extension"), "created_at", "deleted_at")
     ordering = ("-created_at", "-id")
     search_fields = ("=id", "=patient__hpn", "=patient__email", "=sha256")
     search_help_text = "Exact: the document's id, the patient's HPN or email, or the file's SHA-256."

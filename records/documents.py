@@ -3,7 +3,9 @@
 Keys are ``patient-documents/<patient uuid>/<uuid4>.<detected ext>``: the user's file name never
 becomes a key and is kept only as a sanitised display name. Previews stream the S3 body in
 chunks, so a worker never holds a whole file in memory. Deleting hides the row; the bucket's
-versioning keeps the bytes for the retention period.
+versioning keeps the bytes for the retention period. An upload is recorded ``pending`` (with its
+key) before S3 is called and ``stored`` after, so no object is ever without a row pointing to it;
+``records.document_expiry`` removes uploads that never finished.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import DatabaseError
 from django.utils import timezone
 
 from accounts.models import User
@@ -28,7 +30,7 @@ from phb import filetypes
 from phb.api.errors import ApiError
 from records.audit import audit_record
 from records.gate import record_access_error
-from records.models import PatientDocument
+from records.models import DocumentState, PatientDocument
 
 logger = logging.getLogger("records.documents")
 
@@ -104,44 +106,79 @@ def documents_upload(*, patient: User, files: list[Any], request: Any = None) ->
             logger.info("document refused", extra={"event": "document_refused", "reason": problem[:40]})
             continue
         assert kind is not None
-        doc_id = uuid.uuid4()
-        key = f"{KEY_PREFIX}/{patient.pk}/{doc_id}.{kind.extension}"
-        sha256 = _hash_file(upload)
-        upload.seek(0)
-        # Content-Type is ours (from the bytes); the storage adds SSE-KMS from its options.
-        upload.content_type = kind.content_type.split(";")[0]
-        try:
-            stored_key = target.save(key, upload)
-        except (ClientError, BotoCoreError):
-            # The files stored before this one keep their rows and are answered as uploaded;
-            # this one and the rest are reported, so a retry sends only those.
+        doc = _store(target=target, patient=patient, upload=upload, kind=kind, original=original)
+        if doc is None:
             result.storage_failed = True
             result.failures.append({"name": shown, "error": NOT_STORED})
-            record_access_error("unavailable")
-            logger.warning("document not stored", extra={"event": "document_store_failed"})
-            _forget_quietly(target, key)
             continue
-        try:
-            with transaction.atomic():
-                doc = PatientDocument.objects.create(
-                    id=doc_id, patient=patient, file=stored_key, display_name=display_name_for(original, kind.extension),
-                    extension=kind.extension, content_type=kind.content_type, size=upload.size, sha256=sha256,
-                )
-        except Exception:
-            target.delete(stored_key)
-            raise
         audit_record(actor=patient, patient=patient, action="upload", object_type="document",
                      object_id=str(doc.pk), request=request)
         result.documents.append(doc)
     return result
 
 
-def _forget_quietly(target: Any, key: str) -> None:
-    """Best effort: hide an object whose upload may have reached S3 although the call failed."""
+def _store(*, target: Any, patient: User, upload: Any, kind: filetypes.FileType, original: str) -> PatientDocument | None:
+    """Claim, commit, call, record: the row is committed ``pending`` with its key before S3 is
+    called (no transaction or row lock held across the upload), then marked ``stored``. A worker
+    killed in between leaves a ``pending`` row naming the object, never shown and removed with its
+    object by ``expire_document_uploads``. None: S3 did not take the file (nothing kept)."""
+    doc_id = uuid.uuid4()
+    key = f"{KEY_PREFIX}/{patient.pk}/{doc_id}.{kind.extension}"
+    sha256 = _hash_file(upload)
+    doc = PatientDocument.objects.create(
+        id=doc_id, patient=patient, file=key, display_name=display_name_for(original, kind.extension),
+        extension=kind.extension, content_type=kind.content_type, size=upload.size, sha256=sha256,
+        state=DocumentState.PENDING,
+    )
+    upload.seek(0)
+    # Content-Type is ours (from the bytes); the storage adds SSE-KMS from its options.
+    upload.content_type = kind.content_type.split(";")[0]
+    try:
+        stored_key = target.save(key, upload)
+    except (ClientError, BotoCoreError):
+        # The files stored before this one keep their rows and are answered as uploaded;
+        # this one and the rest are reported, so a retry sends only those.
+        record_access_error("unavailable")
+        logger.warning("document not stored", extra={"event": "document_store_failed"})
+        if _forget_quietly(target, key, doc_id):
+            _drop_quietly(doc_id)
+        return None
+    try:
+        marked = PatientDocument.objects.filter(pk=doc_id, state=DocumentState.PENDING).update(
+            state=DocumentState.STORED, file=stored_key)
+    except Exception:
+        # The caller sees this error, whatever the clean-up meets; what it cannot remove is left
+        # ``pending`` for the sweep.
+        if _forget_quietly(target, stored_key, doc_id):
+            _drop_quietly(doc_id)
+        raise
+    if not marked:  # older than the sweep's grace and taken by it: not the patient's document
+        _forget_quietly(target, stored_key, doc_id)
+        return None
+    doc.state, doc.file.name = DocumentState.STORED, stored_key
+    return doc
+
+
+def _forget_quietly(target: Any, key: str, doc_id: uuid.UUID) -> bool:
+    """Best effort: hide an object whose upload may have reached S3 although it is not recorded as
+    stored. False (logged, the key and names left out) when S3 refused: the pending row stays for
+    ``expire_document_uploads``."""
     try:
         target.delete(key)
-    except (ClientError, BotoCoreError):
-        logger.warning("document not stored and not removed", extra={"event": "document_orphan_possible"})
+    except Exception as exc:  # noqa: BLE001 - the caller's own outcome (or error) is what counts
+        logger.warning("document not stored and not removed", extra={
+            "event": "document_orphan_possible", "document": str(doc_id), "error": type(exc).__name__})
+        return False
+    return True
+
+
+def _drop_quietly(doc_id: uuid.UUID) -> None:
+    """Best effort: remove the pending row of an object already hidden (else the sweep does)."""
+    try:
+        PatientDocument.objects.filter(pk=doc_id, state=DocumentState.PENDING).delete()
+    except DatabaseError:
+        logger.warning("pending document row not removed", extra={
+            "event": "document_pending_left", "document": str(doc_id)})
 
 
 def document_delete(*, document: PatientDocument, actor: User, request: Any = None) -> None:

@@ -183,6 +183,16 @@ def _records_storage():
     return storages["medical_records"]
 
 
+class DocumentState(models.TextChoices):
+    """Where an upload stands. ``pending`` is committed with its key before S3 is called and becomes
+    ``stored`` once S3 took the file; only ``stored`` documents are ever shown. ``removing``: an
+    upload never finished, claimed by ``expire_document_uploads`` while it deletes the object."""
+
+    PENDING = "pending", "pending (upload under way)"
+    STORED = "stored", "stored"
+    REMOVING = "removing", "removing (upload never finished)"
+
+
 class PatientDocument(models.Model):
     """A file a patient uploaded. Deleting hides it; S3 versioning keeps the bytes."""
 
@@ -196,6 +206,9 @@ class PatientDocument(models.Model):
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=DocumentState.choices, default=DocumentState.STORED)
+    # When ``expire_document_uploads`` claimed it (``removing``); a claim older than its lease is taken over.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -205,6 +218,10 @@ class PatientDocument(models.Model):
             # the admin's changelist, newest first, and its search by content hash (records/0006)
             models.Index(fields=["-created_at", "-id"], name="records_doc_recent"),
             models.Index(fields=["sha256"], name="records_doc_sha256"),
+            # ``expire_document_uploads``: the few uploads never finished, oldest first, without
+            # reading every document ever stored
+            models.Index(fields=["created_at"], name="records_doc_unfinished",
+                         condition=~models.Q(state="stored")),
         ]
 
     def __str__(self) -> str:

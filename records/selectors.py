@@ -22,6 +22,7 @@ from records.models import (
     AuditEvent,
     ClinicalEntry,
     ConsentStatus,
+    DocumentState,
     MedicalProfile,
     PatientDocument,
 )
@@ -98,8 +99,10 @@ def profile_of(*, patient: User) -> MedicalProfile | None:
 
 # --- Documents -------------------------------------------------------------------------------
 def documents_of(*, fetched_by: User) -> QuerySet[PatientDocument]:
-    """The caller's own documents that are not deleted."""
-    return PatientDocument.objects.filter(patient=fetched_by, deleted_at__isnull=True).order_by("-created_at")
+    """The caller's own documents that S3 holds and that are not deleted (an upload still under
+    way, or one that never finished, is never shown)."""
+    return PatientDocument.objects.filter(patient=fetched_by, state=DocumentState.STORED,
+                                          deleted_at__isnull=True).order_by("-created_at")
 
 
 # --- Consents and access logs ----------------------------------------------------------------
