@@ -1,9 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from accounts.admin import ReadOnlyAdmin
 from phb.admin_lists import LargeTableAdmin, recent_values_filter
 from records.admin_audit import HealthDataAdmin
-from records.models import AccessConsent, AuditEvent, ClinicalEntry, MedicalProfile, PatientDocument
+from records.models import AccessConsent, AuditEvent, ClinicalEntry, DocumentState, MedicalProfile, PatientDocument
 
 
 class _AuditedPhiAdmin(HealthDataAdmin, ReadOnlyAdmin):
@@ -54,6 +54,35 @@ class PatientDocumentAdmin(LargeTableAdmin, _AuditedPhiAdmin):
     search_fields = ("=id", "=patient__hpn", "=patient__email", "=sha256")
     search_help_text = "Exact: the document's id, the patient's HPN or email, or the file's SHA-256."
     exclude = ("display_name",)
+    actions = ("hide_documents",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting the row here would leave its file in S3 with nothing pointing to it: an operator
+        # deletes a document as the patient does (``hide_documents``).
+        return False
+
+    def has_hide_permission(self, request) -> bool:
+        return request.user.has_perm("records.delete_patientdocument")
+
+    @admin.action(description="Delete the selected documents as the patient would (at most 50)", permissions=["hide"])
+    def hide_documents(self, request, queryset) -> None:
+        """``records.documents.document_delete`` for each: hidden from every list, the file given a
+        delete marker (the bytes kept until retention ends), audited as the operator's delete. No
+        transaction is held across the S3 calls."""
+        from phb.api.errors import ApiError
+        from records.documents import document_delete
+
+        hidden = failed = 0
+        for document in queryset.filter(deleted_at__isnull=True, state=DocumentState.STORED).order_by("pk")[:50]:
+            try:
+                document_delete(document=document, actor=request.user, request=request)
+            except ApiError:  # S3 not answering (shown again) or deleted meanwhile
+                failed += 1
+            else:
+                hidden += 1
+        self.message_user(request, f"{hidden} document(s) deleted" + (f"; {failed} could not be deleted just now, "
+                                                                       "try again shortly." if failed else "."),
+                          level=messages.WARNING if failed else messages.SUCCESS)
 
 
 @admin.register(AuditEvent)

@@ -246,3 +246,36 @@ def test_a_document_s3_answers_with_a_server_error_for_is_a_503(patient):
         response = client_for(patient).get(f"/api/secure/files/{doc.pk}/preview/")
     assert response.status_code == 503, response.content
     assert response.json()["code"] == "document_unavailable"
+
+
+def test_an_operator_deletes_a_document_in_the_admin_as_the_patient_would(patient, client):
+    """The admin never deletes the row (its file would stay in S3 with nothing pointing to it): its
+    action hides the document and gives the file a delete marker, audited as the operator's. An
+    operator who may only view documents is not offered it."""
+    from botocore.exceptions import ClientError
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    _upload(patient, ("a.pdf", PDF, "application/pdf"))
+    doc = PatientDocument.objects.get(patient=patient)
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    changelist = "/admin/records/patientdocument/"
+
+    assert client.get(f"{changelist}{doc.pk}/delete/").status_code == 403
+    done = client.post(changelist, {"action": "hide_documents", "_selected_action": [str(doc.pk)]})
+    assert done.status_code == 302
+
+    doc.refresh_from_db()
+    assert doc.deleted_at is not None
+    assert client_for(patient).get(LIST_URL).json()["data"]["files"] == []
+    with pytest.raises(ClientError):
+        aws_client("s3").head_object(Bucket=settings.MEDICAL_RECORDS_BUCKET, Key=doc.file.name)
+    assert AuditEvent.objects.filter(action="delete", object_id=str(doc.pk), actor_id=operator.pk).count() == 1
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_patientdocument"))
+    client.force_login(viewer)
+    page = client.get(changelist)
+    assert page.status_code == 200 and b"hide_documents" not in page.content
