@@ -44,6 +44,11 @@ class ClinicalGuidelineAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting the row would leave its file's versions in S3 with nothing pointing to them and
+        # end the guideline's access trail: an operator takes a guideline down with ``is_active``.
+        return False
+
 
 @admin.register(GuidelineFileVersion)
 class GuidelineFileVersionAdmin(AppendOnlyAdmin):
