@@ -79,8 +79,18 @@ def bed_in_hospital(*, hospital: Hospital, ref: object) -> Bed:
 
 
 def lock_bed(bed: Bed) -> Bed:
-    """The bed's row, locked, re-read. Call inside a transaction."""
-    return Bed.objects.select_for_update(of=("self",)).select_related("ward", "ward__department").get(pk=bed.pk)
+    """The bed's row, locked, re-read. Call inside a transaction.
+
+    The bed was found before its lock was taken: the department form lowering the bed count can
+    delete it in between (a free bed without history). That is a 409 ``bed_removed``, and the
+    caller's transaction, rolled back, changes nothing."""
+    locked = Bed.objects.select_for_update(of=("self",)).select_related("ward", "ward__department").filter(
+        pk=bed.pk).first()
+    if locked is None:
+        metrics.record("BedConflict", area="Admissions", dimensions={"Reason": "removed"})
+        raise Conflict(f"Bed {bed.identifier} no longer exists: it was just removed. Choose another bed.",
+                       code="bed_removed")
+    return locked
 
 
 def lock_free_bed(*, department: Department, icu: bool, other_than: Bed | None = None,
