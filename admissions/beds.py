@@ -7,7 +7,11 @@ Rules every function here keeps:
 * taking a bed opens a :class:`BedAssignment`; the partial unique constraints on that table make a
   second open assignment of the same bed (or of the same admission) impossible even for code
   that skipped the lock;
-* giving a bed back closes the open assignment found under a lock, so it happens exactly once.
+* giving a bed back closes the open assignment found under a lock, so it happens exactly once;
+* locks are taken in one order, so two requests never wait for each other in a circle (which
+  PostgreSQL breaks by killing one, a 503): the admission row, then department rows, then beds in
+  ascending id order (:func:`lock_beds`; the department form's bed count locks its department, then
+  all its beds by id). "Any free bed" (``SKIP LOCKED``) never waits, so it may come last.
 """
 
 from __future__ import annotations
@@ -91,6 +95,12 @@ def lock_bed(bed: Bed) -> Bed:
         raise Conflict(f"Bed {bed.identifier} no longer exists: it was just removed. Choose another bed.",
                        code="bed_removed")
     return locked
+
+
+def lock_beds(found: list[Bed]) -> dict[int, Bed]:
+    """Lock the beds of ``found`` in ascending id order (the global order, see the module's
+    docstring), each re-read: a 409 when one no longer exists. By id. Call inside a transaction."""
+    return {bed.pk: lock_bed(bed) for bed in sorted({b.pk: b for b in found}.values(), key=lambda b: b.pk)}
 
 
 def lock_free_bed(*, department: Department, icu: bool, other_than: Bed | None = None,

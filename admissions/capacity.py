@@ -51,7 +51,7 @@ def _set_kind(department: Department, *, icu: bool, wanted: int) -> None:
             .filter(ward__department=department, ward__is_active=True)
             .filter(kinds if icu else ~kinds)
             .exclude(status=BedStatus.OUT_OF_SERVICE))
-    in_service = list(beds.order_by("-pk"))
+    in_service = list(beds.order_by("pk"))[::-1]  # locked by id (already held), removed newest first
     have = len(in_service)
     if wanted > have:
         ward = _ward(department, icu=icu)
@@ -81,9 +81,14 @@ def _set_kind(department: Department, *, icu: bool, wanted: int) -> None:
 
 def set_department_beds(*, department: Department, general: int | None, icu: int | None) -> None:
     """Make the department have ``general`` in-service general beds and ``icu`` ICU beds (None:
-    leave that kind alone). Refused (409, nothing changed) when it would remove beds in use."""
+    leave that kind alone). Refused (409, nothing changed) when it would remove beds in use.
+
+    Locks the department's row, then every bed of the department in ascending id order, whatever
+    its ward or kind: the order a bed move takes (``admissions.beds``), so the two never deadlock."""
     with transaction.atomic():
         Department.objects.select_for_update().filter(pk=department.pk).values_list("pk", flat=True).first()
+        list(Bed.objects.select_for_update(of=("self",)).filter(ward__department=department).order_by("pk")
+             .values_list("pk", flat=True))
         if general is not None:
             _set_kind(department, icu=False, wanted=general)
         if icu is not None:

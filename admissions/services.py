@@ -155,18 +155,21 @@ def _lock(admission: Admission) -> Admission:
 
 
 def _place(*, admission: Admission, actor: User, bed_ref: object = None, at: datetime,
-           any_department: bool = False, leaving: Bed | None = None, backdated: bool = False) -> Bed:
-    """Take the named bed (locked, checked) or any free bed of the admission's kind in its
-    department other than ``leaving`` (the bed a move gives back). Only a move
-    (``any_department``) may take a bed of another department, and the admission then belongs to
-    that department. ``backdated``: ``at`` is a past time the caller gave, and the bed must have
-    been free since then."""
+           any_department: bool = False, leaving: Bed | None = None, backdated: bool = False,
+           named: Bed | None = None) -> Bed:
+    """Take the named bed (locked, checked; ``named``: already found and locked by the caller) or
+    any free bed of the admission's kind in its department other than ``leaving`` (the bed a move
+    gives back). Only a move (``any_department``) may take a bed of another department, and the
+    admission then belongs to that department. ``backdated``: ``at`` is a past time the caller
+    gave, and the bed must have been free since then."""
     free_since = at if backdated else None
-    if bed_ref not in (None, ""):
-        named = beds.bed_in_hospital(hospital=admission.hospital, ref=bed_ref)
-        if any_department and named.ward.department_id != admission.department_id:
-            lock_active_department(named.ward.department_id)  # before the bed: the order deactivation takes
-        bed = beds.lock_bed(named)
+    if named is None and bed_ref not in (None, ""):
+        found = beds.bed_in_hospital(hospital=admission.hospital, ref=bed_ref)
+        if any_department and found.ward.department_id != admission.department_id:
+            lock_active_department(found.ward.department_id)  # before the bed: the order deactivation takes
+        named = beds.lock_bed(found)
+    if named is not None:
+        bed = named
         if not any_department and bed.ward.department_id != admission.department_id:
             raise ApiError(f"Bed {bed.identifier} belongs to {bed.ward.department.name}, not "
                            f"{admission.department.name}.", code="bed_department")
@@ -261,19 +264,28 @@ def admission_transfer(*, actor: User, admission: Admission, bed_ref: object = N
                        request: Any = None) -> Admission:
     """Move an admitted patient to another bed (named, or any free one of the requested kind in the
     department other than the current one: 409 ``no_bed_available`` when there is none). The old
-    bed is released in the same transaction."""
+    bed is released in the same transaction.
+
+    A move to a named bed locks the target's department (when it is another one), then both beds
+    in ascending id order, before anything changes (the order of ``admissions.beds``): a move the
+    other way, or the department form's bed count, waits instead of deadlocking."""
     with transaction.atomic():
         locked = _lock(admission)
         state.ensure_admitted(locked.status, action="moved to another bed")
         if icu is not None:
             locked.requires_icu = icu
+        target = None
         if bed_ref not in (None, ""):
-            target = beds.bed_in_hospital(hospital=locked.hospital, ref=bed_ref)
-            if target.pk == locked.bed_id:
-                raise Conflict(f"The patient is already in bed {target.identifier}.", code="same_bed")
+            found = beds.bed_in_hospital(hospital=locked.hospital, ref=bed_ref)
+            if found.pk == locked.bed_id:
+                raise Conflict(f"The patient is already in bed {found.identifier}.", code="same_bed")
+            if found.ward.department_id != locked.department_id:
+                lock_active_department(found.ward.department_id)
+            target = beds.lock_beds([found, *([locked.bed] if locked.bed_id else [])])[found.pk]
         now = timezone.now()
         leaving = beds.give_back(admission=locked, reason="transfer", at=now)
-        _place(admission=locked, actor=actor, bed_ref=bed_ref, at=now, any_department=True, leaving=leaving)
+        _place(admission=locked, actor=actor, bed_ref=bed_ref, at=now, any_department=True, leaving=leaving,
+               named=target)
         locked.save(update_fields=["bed", "department", "requires_icu", "updated_at"])
         audit_admission(actor=actor, admission=locked, action="transfer", request=request)
     metrics.record("BedTransfer", area="Admissions")

@@ -5,13 +5,16 @@ deadlock, and parallel admissions to one department do not queue behind each oth
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import close_old_connections, connection
 
 from admissions import beds
-from admissions.models import AdmissionStatus, Bed, BedAssignment, BedStatus
-from tests.admissions.helpers import admit
+from admissions.models import Admission, AdmissionStatus, Bed, BedAssignment, BedStatus
+from tests.admissions.helpers import admit, ward
+from tests.concurrency import race
+from tests.factories import make_patient
 from tests.helpers import client_for
 
 pytestmark = [
@@ -97,3 +100,89 @@ def test_moving_into_a_bed_removed_under_the_request_is_a_409(monkeypatch, hospi
     assert stay.bed.identifier == "ICU-1-1"  # nothing changed: the patient stays where she was
     assert list(BedAssignment.objects.filter(admission=stay).values_list("bed__number", "released_at")) == [("1", None)]
     assert Bed.objects.get(pk=stay.bed_id).status == BedStatus.OCCUPIED
+
+
+# --- 2. Moves and bed-count changes take bed locks in one order: no deadlock ---------------------
+def _consistent(department) -> None:
+    """No bed holds two patients, every admitted patient holds one occupied bed, every occupied bed
+    one admitted patient."""
+    open_ = BedAssignment.objects.filter(bed__ward__department=department, released_at__isnull=True)
+    held = sorted(open_.values_list("bed_id", flat=True))
+    assert len(held) == len(set(held))
+    admitted = Admission.objects.filter(department=department, status=AdmissionStatus.ADMITTED)
+    assert sorted(admitted.values_list("bed_id", flat=True)) == held
+    assert sorted(Bed.objects.filter(ward__department=department, status=BedStatus.OCCUPIED)
+                  .values_list("pk", flat=True)) == held
+
+
+def test_opposite_moves_do_not_deadlock(monkeypatch, hospital_admin, department, general_ward):
+    """Patient A moves from bed 1 to bed 2 while patient B moves from bed 2 to bed 1; both reach the
+    lock of the bed they ask for at the same moment."""
+    a = admit(actor=hospital_admin, patient=make_patient(hospital=department.hospital), department=department)
+    b = admit(actor=hospital_admin, patient=make_patient(hospital=department.hospital), department=department)
+    assert (a.bed.identifier, b.bed.identifier) == ("GEN-A-1", "GEN-A-2")
+    both_there = threading.Barrier(2)
+    asking = threading.local()
+    lock = beds.lock_bed
+
+    def meet_then_lock(found):
+        if found.identifier == getattr(asking, "bed", None):
+            try:
+                both_there.wait(timeout=3)
+            except threading.BrokenBarrierError:
+                pass
+        return lock(found)
+
+    monkeypatch.setattr(beds, "lock_bed", meet_then_lock)
+
+    def move(racer):
+        stay, target = racer
+        asking.bed = target
+        response = client_for(hospital_admin).post(f"/api/admissions/{stay.admission_id}/transfer/",
+                                                   {"bed_identifier": target}, format="json")
+        return response.status_code, response.json().get("code")
+
+    outcomes = race(move, [(a, "GEN-A-2"), (b, "GEN-A-1")])
+    # Each asked for a bed the other holds: each is refused (409) once the other is done, never a 503.
+    assert outcomes == [(409, "bed_unavailable"), (409, "bed_unavailable")], outcomes
+    assert (Admission.objects.get(pk=a.pk).bed.identifier, Admission.objects.get(pk=b.pk).bed.identifier) == (
+        "GEN-A-1", "GEN-A-2")
+    _consistent(department)
+
+
+@pytest.mark.parametrize("icu_ward_first, start, target, form", [
+    (False, "GEN-A-1", "GEN-A-3", {"total_beds": 4}),                   # a general move, a general bed removed
+    (True, "ICU-1-1", "GEN-A-3", {"total_beds": 4, "icu_beds": 1}),     # ICU to general, both kinds changed
+])
+def test_a_move_during_a_bed_count_change_does_not_deadlock(monkeypatch, hospital_admin, patient, department,
+                                                            icu_ward_first, start, target, form):
+    """The admin saves the department form (which locks the department's beds) just before the move
+    locks the bed it asked for."""
+    for code in (["ICU-1", "GEN-A"] if icu_ward_first else ["GEN-A", "ICU-1"]):
+        ward(department, code=code, beds=3 if code == "GEN-A" else 2, ward_type="icu" if code == "ICU-1" else "general")
+    stay = admit(actor=hospital_admin, patient=patient, department=department, icu=start.startswith("ICU"))
+    assert stay.bed.identifier == start
+    lock = beds.lock_bed
+    saving: dict[str, object] = {}
+
+    def save_form_then_lock(found):
+        if found.identifier == target and not saving:
+            saving["form"] = _in_thread(lambda: client_for(hospital_admin).patch(
+                f"/api/hospitals/departments/{department.pk}/update/", form, format="json"))
+            time.sleep(1.0)  # the form's transaction takes its locks (or waits for one of ours)
+        return lock(found)
+
+    monkeypatch.setattr(beds, "lock_bed", save_form_then_lock)
+    moved = client_for(hospital_admin).post(f"/api/admissions/{stay.admission_id}/transfer/", {
+        "bed_identifier": target, "is_icu_bed": target.startswith("ICU")}, format="json")
+    saved = saving["form"]
+    saved["thread"].join(timeout=30)
+
+    assert moved.status_code == 200, moved.content[:300]
+    assert "error" not in saved, saved
+    assert saved["result"].status_code == 200, saved["result"].content[:300]
+    stay.refresh_from_db()
+    assert stay.bed.identifier == target
+    _consistent(department)
+    in_service = Bed.objects.filter(ward__department=department).exclude(status=BedStatus.OUT_OF_SERVICE)
+    assert in_service.count() == form["total_beds"]
