@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -55,13 +55,21 @@ def department_of(*, hospital: Hospital, department_id: int) -> Department:
 
 
 def lock_active_department(department_id: int) -> None:
-    """Lock the department's row while it is active (call inside the transaction that puts a patient
-    in it). Deactivating a department counts its open admissions under the same lock
-    (``hospitals.departments.department_update``), so one of the two waits for the other and no
-    patient is left in a closed department."""
-    if Department.objects.select_for_update().filter(pk=department_id, is_active=True).values_list(
-            "pk", flat=True).first() is None:
-        raise _inactive_department()
+    """Lock the department's row in share mode (``FOR SHARE``) while it is active: call inside the
+    transaction that puts a patient in it. Admissions to one department hold it together and do
+    not queue behind each other (each takes its own bed under the bed's lock). Any write to the
+    row waits for them, and so do the department's deactivation and its bed-count change, which
+    lock it ``FOR UPDATE`` (``hospitals.departments.department_update``,
+    ``admissions.capacity.set_department_beds``) before they count open admissions or beds: no
+    patient is left in a closed department, and no bed is taken while the count is changed."""
+    found = Department.objects.filter(pk=department_id, is_active=True).values_list("pk", flat=True)
+    sql, params = found.query.sql_with_params()
+    if connection.features.has_select_for_update:  # SQLite has no row locks (its writers are serialised)
+        sql += " FOR SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.fetchone() is None:
+            raise _inactive_department()
 
 
 def doctor_of(*, department: Department, staff_id: int | None) -> StaffMember | None:

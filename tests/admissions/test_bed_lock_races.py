@@ -8,10 +8,12 @@ import threading
 import time
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection, transaction
 
-from admissions import beds
+from admissions import beds, services
+from admissions.capacity import set_department_beds
 from admissions.models import Admission, AdmissionStatus, Bed, BedAssignment, BedStatus
+from hospitals import departments
 from tests.admissions.helpers import admit, ward
 from tests.concurrency import race
 from tests.factories import make_patient
@@ -186,3 +188,53 @@ def test_a_move_during_a_bed_count_change_does_not_deadlock(monkeypatch, hospita
     _consistent(department)
     in_service = Bed.objects.filter(ward__department=department).exclude(status=BedStatus.OUT_OF_SERVICE)
     assert in_service.count() == form["total_beds"]
+
+
+# --- 3. Admissions to one department proceed together; the bed-count change excludes them -------
+def _with_lock_timeout(call, ms: int):
+    """``call()`` in a transaction that waits at most ``ms`` for a row lock (then LockNotAvailable)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(ms)}ms'")
+        return call()
+
+
+def _lock_not_available(call) -> bool:
+    try:
+        _with_lock_timeout(call, 500)
+    except OperationalError as exc:
+        return type(exc.__cause__).__name__ == "LockNotAvailable"
+    return False
+
+
+def test_parallel_admissions_do_not_queue_but_a_bed_count_change_waits(monkeypatch, hospital_admin, department,
+                                                                       general_ward):
+    hospital = department.hospital
+    inside = threading.Event()
+    release = threading.Event()
+    audit = services.audit_admission
+
+    def audit_then_hold(**kwargs):
+        audit(**kwargs)
+        if threading.current_thread() is not threading.main_thread():  # the first admission
+            inside.set()  # its department and bed locks are held until it commits
+            release.wait(timeout=30)
+
+    monkeypatch.setattr(services, "audit_admission", audit_then_hold)
+    first = _in_thread(lambda: admit(actor=hospital_admin, patient=make_patient(hospital=hospital),
+                                     department=department))
+    try:
+        assert inside.wait(timeout=30)
+        second = _with_lock_timeout(lambda: admit(actor=hospital_admin, patient=make_patient(hospital=hospital),
+                                                  department=department), 2000)
+        assert second.status == AdmissionStatus.ADMITTED
+        # The bed count and the department's closure still wait for the admission in progress.
+        assert _lock_not_available(lambda: set_department_beds(department=department, general=1, icu=None))
+        assert _lock_not_available(lambda: departments.department_update(department=department,
+                                                                         data={"is_active": False}))
+    finally:
+        release.set()
+        first["thread"].join(timeout=30)
+    assert first["result"].status == AdmissionStatus.ADMITTED, first
+    assert first["result"].bed_id != second.bed_id
+    _consistent(department)
