@@ -205,7 +205,7 @@ def department_update(*, department: Department, data: dict[str, Any]) -> Depart
         with transaction.atomic():
             if data.get("is_active") is False and department.is_active:
                 # Counted under the department's row lock, which admitting a patient there takes too
-                # (``admissions.services.lock_active_department``): neither slips past the other.
+                # (``admissions.lookups.lock_active_department``): neither slips past the other.
                 Department.objects.select_for_update().filter(pk=department.pk).values_list("pk").first()
                 open_admissions = Admission.objects.filter(
                     department=department, status__in=[AdmissionStatus.PENDING, AdmissionStatus.ADMITTED]).count()
