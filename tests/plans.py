@@ -149,3 +149,15 @@ def assert_read_in_index_order(plan: dict[str, Any], *, bounded_by: str | None =
         assert scans, conditions
         if bounded_by is not None:
             assert any(_compares(bounded_by, condition, _RANGE) for condition in scans), conditions
+
+
+def scans(plan: dict[str, Any]) -> list[str]:
+    """Every scan of ``plan`` as ``"<node type> <index or table>"`` (the index where it reads one),
+    whatever the plan's shape."""
+    found, stack = [], [plan]
+    while stack:
+        node = stack.pop()
+        if "Node Type" in node and "Scan" in node["Node Type"]:
+            found.append(f'{node["Node Type"]} {node.get("Index Name", node.get("Relation Name", ""))}')
+        stack.extend(node.get("Plans", []))
+    return found

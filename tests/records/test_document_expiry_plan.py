@@ -12,22 +12,12 @@ from django.utils import timezone
 
 from records import document_expiry
 from records.models import DocumentState, PatientDocument
-from tests.plans import analyze, explain
+from tests.plans import analyze, explain, scans
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL query plans"),
 ]
-
-
-def _scans(plan: dict) -> list[str]:
-    found, stack = [], [plan]
-    while stack:
-        node = stack.pop()
-        if "Node Type" in node and "Scan" in node["Node Type"]:
-            found.append(f'{node["Node Type"]} {node.get("Index Name", node.get("Relation Name", ""))}')
-        stack.extend(node.get("Plans", []))
-    return found
 
 
 def test_the_sweep_reads_only_uploads_that_never_finished(patient):
@@ -45,8 +35,8 @@ def test_the_sweep_reads_only_uploads_that_never_finished(patient):
     PatientDocument.objects.bulk_create([*stored, *pending, young, stale_claim])
     analyze(PatientDocument)
 
-    scans = _scans(explain(document_expiry.unfinished_uploads(now=now, limit=200)))
-    assert not [scan for scan in scans if scan.startswith("Seq Scan")], scans
-    assert any("records_doc_unfinished" in scan for scan in scans), scans
+    read = scans(explain(document_expiry.unfinished_uploads(now=now, limit=200)))
+    assert not [scan for scan in read if scan.startswith("Seq Scan")], read
+    assert any("records_doc_unfinished" in scan for scan in read), read
     due = sorted([*pending, stale_claim], key=lambda d: d.created_at)
     assert [d.pk for d in document_expiry.unfinished_uploads(now=now, limit=200)] == [d.pk for d in due]

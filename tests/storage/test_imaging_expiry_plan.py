@@ -12,24 +12,12 @@ from django.utils import timezone
 
 from storage import imaging
 from storage.models import ImagingStudy, StudyStatus
-from tests.plans import analyze, explain
+from tests.plans import analyze, explain, scans
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL query plans"),
 ]
-
-
-def _plan_scans(plan: dict) -> list[str]:
-    """Every scan of the plan, with the index it reads where it reads one. (Not of the generic plan:
-    a partial index serves only a plan that knows the status, and the job runs the query once.)"""
-    found, stack = [], [plan]
-    while stack:
-        node = stack.pop()
-        if "Node Type" in node and "Scan" in node["Node Type"]:
-            found.append(f'{node["Node Type"]} {node.get("Index Name", node.get("Relation Name", ""))}')
-        stack.extend(node.get("Plans", []))
-    return found
 
 
 def test_the_clean_up_reads_only_pending_studies_and_removals_under_way(patient, doctor):
@@ -42,10 +30,12 @@ def test_the_clean_up_reads_only_pending_studies_and_removals_under_way(patient,
     ImagingStudy.objects.bulk_create(listed + waiting)
     analyze(ImagingStudy)
 
+    # The plan of the query as the job runs it once (not the generic plan: a partial index serves
+    # only a plan that knows the status).
     plan = explain(imaging.abandoned_studies(now=now, limit=200))
-    scans = _plan_scans(plan)
-    assert not [scan for scan in scans if scan.startswith("Seq Scan")], scans
-    assert any("imaging_pending_expiry" in scan for scan in scans), scans
-    assert any("imaging_removing_claimed" in scan for scan in scans), scans
+    read = scans(plan)
+    assert not [scan for scan in read if scan.startswith("Seq Scan")], read
+    assert any("imaging_pending_expiry" in scan for scan in read), read
+    assert any("imaging_removing_claimed" in scan for scan in read), read
     assert [study.pk for study in imaging.abandoned_studies(now=now, limit=200)] == [
         study.pk for study in sorted(waiting, key=lambda study: study.upload_expires_at)]
