@@ -152,15 +152,16 @@ def _code_reset_for(*, token: str, email: str, **lookup: str) -> PasswordResetTo
     return found
 
 
-def _unmatched_request(*, token: str, email: str) -> str | None:
-    """The cache key of the request that matched no admin under ``token`` for ``email``, or None."""
+def _unmatched_request(*, token: str, email: str) -> tuple[str, datetime] | None:
+    """The cache key of the request that matched no admin under ``token`` for ``email``, and when it
+    was made; None when there is none."""
     key = _UNMATCHED_KEY.format(_reset_hash(token or ""))
     kept = cache.get(key)
     if not kept or kept["email"] != _email_hash(email):
         return None
     if cache.get(_UNMATCHED_LATEST_KEY.format(kept["details"])) != _reset_hash(token or ""):
         return None  # superseded by a newer request with the same details
-    return key
+    return key, datetime.fromtimestamp(kept["at"], tz=UTC)
 
 
 def _code_budget_of(*, email: str) -> object:
@@ -171,17 +172,16 @@ def _code_budget_of(*, email: str) -> object:
     return account if account is not None else f"unmatched:{_email_hash(email)}"
 
 
-def _unmatched_code_refuse(*, key: str, email: str, code: object) -> None:
+def _unmatched_code_refuse(*, key: str, issued_at: datetime, email: str, code: object) -> None:
     """Refuse ``code`` for a request that matched no admin as a wrong code of a real one is refused
     (:func:`accounts.codes.code_refuse_unmatched`): attempts counted per request, the wrong-code
     budget shared with the account of that email (:func:`_code_budget_of`)."""
-    kept = cache.get(key) or {}
     attempts_key = f"{key}:attempts"
     cache.add(attempts_key, 0, timeout=int(settings.PASSWORD_RESET_TOKEN_TTL.total_seconds()))
     code_refuse_unmatched(
         budget_id=_code_budget_of(email=email),
         purpose=CodePurpose.ADMIN_PASSWORD_RESET, code=code,
-        issued_at=datetime.fromtimestamp(kept.get("at", 0), tz=UTC), attempts=lambda: cache.incr(attempts_key),
+        issued_at=issued_at, attempts=lambda: cache.incr(attempts_key),
     )
 
 
@@ -198,7 +198,8 @@ def password_reset_code_verify(*, token: str, email: str, code: object) -> str:
         raise ApiError(_CODE_RESET_INVALID, code="invalid_token")
     try:
         if found is None:
-            _unmatched_code_refuse(key=unmatched, email=email, code=code)
+            key, issued_at = unmatched
+            _unmatched_code_refuse(key=key, issued_at=issued_at, email=email, code=code)
         code_verify(user=found.user, purpose=CodePurpose.ADMIN_PASSWORD_RESET, code=code, subject=str(found.pk))
     except CodeRejected as exc:
         logger.info("password reset code refused",

@@ -2,7 +2,9 @@ from django.contrib import admin, messages
 
 from accounts.admin import ReadOnlyAdmin
 from phb.admin_lists import LargeTableAdmin, recent_values_filter
+from phb.api.errors import ApiError
 from records.admin_audit import HealthDataAdmin
+from records.documents import document_delete
 from records.models import AccessConsent, AuditEvent, ClinicalEntry, DocumentState, MedicalProfile, PatientDocument
 
 
@@ -69,9 +71,6 @@ class PatientDocumentAdmin(LargeTableAdmin, _AuditedPhiAdmin):
         """``records.documents.document_delete`` for each: hidden from every list, the file given a
         delete marker (the bytes kept until retention ends), audited as the operator's delete. No
         transaction is held across the S3 calls."""
-        from phb.api.errors import ApiError
-        from records.documents import document_delete
-
         hidden = failed = 0
         for document in queryset.filter(deleted_at__isnull=True, state=DocumentState.STORED).order_by("pk")[:50]:
             try:
